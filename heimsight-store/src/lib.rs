@@ -1,0 +1,45 @@
+//! This crate provides Heimsight's storage: one trait per signal ([`LogStore`],
+//! [`SpanStore`], [`MetricStore`]), a [`MetaStore`] for settings and alert state, and
+//! [`Maintenance`] for retention and statistics, all bundled as [`Store`]; plus the
+//! backends that implement them.
+//!
+//! # Quick start
+//!
+//! ```
+//! use heimsight_core::{Level, LogRecord, Timestamp};
+//! use heimsight_store::{LogFilter, LogQuery, LogStore, MemoryStore};
+//!
+//! let store = MemoryStore::new();
+//! store.append_logs(vec![
+//!     LogRecord::new(Timestamp(1_000), Level::Info, "user logged in"),
+//!     LogRecord::new(Timestamp(2_000), Level::Error, "connection refused"),
+//! ])?;
+//! let page = store.query_logs(&LogQuery {
+//!     filter: LogFilter { contains: Some("refused".into()), ..LogFilter::default() },
+//!     ..LogQuery::default()
+//! })?;
+//! assert_eq!(page.total, 1);
+//! assert_eq!(page.logs[0].body, "connection refused");
+//! # Ok::<(), heimsight_store::Error>(())
+//! ```
+//!
+//! # Feature flags
+//!
+//! - `rocksdb` (default): [`RocksStore`], the embedded persistent backend.
+//! - `memory`: kept for symmetry; [`MemoryStore`] is always available, it costs nothing.
+//!
+//! Crates that only need the traits depend on this one with `default-features = false`.
+
+pub mod error;
+pub mod memory;
+pub mod query;
+pub mod traits;
+
+pub use error::{Error, Result};
+pub use memory::MemoryStore;
+pub use query::{
+    LabelMatcher, LogFilter, LogPage, LogQuery, MatchOp, Order, Point, Series, SeriesPoints,
+    SeriesQuery, Signal, SignalStats, StoreStats, TimeRange, TraceQuery, TraceSummary,
+    contains_ci, has_phrase, tokenize,
+};
+pub use traits::{LogStore, Maintenance, MetaStore, MetricStore, SpanStore, Store};

@@ -1,0 +1,298 @@
+//! The in-memory backend: the reference implementation of the traits, for tests, examples
+//! and short-lived embedders. Nothing survives the process.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use heimsight_core::{Labels, LogRecord, MetricPoint, Span, Timestamp, TraceId};
+
+use crate::error::Result;
+use crate::query::{
+    LogPage, LogQuery, Order, Point, Series, SeriesPoints, SeriesQuery, Signal, SignalStats,
+    StoreStats, TraceQuery, TraceSummary,
+};
+use crate::traits::{LogStore, Maintenance, MetaStore, MetricStore, SpanStore};
+
+type SeriesKey = (String, Labels);
+
+#[derive(Debug, Default)]
+struct Inner {
+    logs: BTreeMap<(i64, u64), LogRecord>,
+    log_seq: u64,
+    traces: HashMap<TraceId, Vec<Span>>,
+    series: BTreeMap<SeriesKey, (Series, BTreeMap<i64, heimsight_core::MetricValue>)>,
+    meta: BTreeMap<(String, String), Vec<u8>>,
+}
+
+/// A store that keeps everything in memory.
+///
+/// ```
+/// use heimsight_store::{LogQuery, LogStore, MemoryStore};
+/// use heimsight_core::{Level, LogRecord, Timestamp};
+///
+/// let store = MemoryStore::new();
+/// store.append_logs(vec![LogRecord::new(Timestamp(1), Level::Info, "hello")])?;
+/// assert_eq!(store.query_logs(&LogQuery::default())?.total, 1);
+/// # Ok::<(), heimsight_store::Error>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: RwLock<Inner>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl LogStore for MemoryStore {
+    fn append_logs(&self, logs: Vec<LogRecord>) -> Result<()> {
+        let mut g = self.write();
+        for rec in logs {
+            g.log_seq += 1;
+            let seq = g.log_seq;
+            g.logs.insert((rec.timestamp.0, seq), rec);
+        }
+        Ok(())
+    }
+
+    fn query_logs(&self, q: &LogQuery) -> Result<LogPage> {
+        let g = self.read();
+        let lo = (q.range.start_nanos(), 0u64);
+        let hi = (q.range.end_nanos(), 0u64);
+        if lo >= hi {
+            return Ok(LogPage::default());
+        }
+        let iter = g.logs.range(lo..hi).map(|(_, r)| r);
+        let matching: Box<dyn Iterator<Item = &LogRecord>> = match q.order {
+            Order::OldestFirst => Box::new(iter),
+            Order::NewestFirst => Box::new(iter.rev()),
+        };
+        let mut total = 0u64;
+        let mut logs = Vec::new();
+        for rec in matching.filter(|r| q.filter.matches(r)) {
+            if total as usize >= q.offset && logs.len() < q.limit {
+                logs.push(rec.clone());
+            }
+            total += 1;
+        }
+        Ok(LogPage { logs, total })
+    }
+}
+
+impl SpanStore for MemoryStore {
+    fn append_spans(&self, spans: Vec<Span>) -> Result<()> {
+        let mut g = self.write();
+        for s in spans {
+            let trace = g.traces.entry(s.trace_id).or_default();
+            match trace.iter_mut().find(|x| x.span_id == s.span_id) {
+                Some(existing) => *existing = s,
+                None => trace.push(s),
+            }
+        }
+        Ok(())
+    }
+
+    fn get_trace(&self, trace_id: &TraceId) -> Result<Vec<Span>> {
+        let mut spans = self.read().traces.get(trace_id).cloned().unwrap_or_default();
+        spans.sort_by_key(|s| (s.start_time, s.span_id));
+        Ok(spans)
+    }
+
+    fn find_traces(&self, q: &TraceQuery) -> Result<Vec<TraceSummary>> {
+        let g = self.read();
+        let mut out: Vec<TraceSummary> = g
+            .traces
+            .values()
+            .filter_map(|spans| TraceSummary::from_spans(spans))
+            .filter(|t| t.matches(q))
+            .collect();
+        out.sort_by(|a, b| b.start_time.cmp(&a.start_time).then(a.trace_id.cmp(&b.trace_id)));
+        out.truncate(q.limit);
+        Ok(out)
+    }
+}
+
+impl MetricStore for MemoryStore {
+    fn append_points(&self, points: Vec<MetricPoint>) -> Result<()> {
+        let mut g = self.write();
+        for p in points {
+            let key = (p.name.clone(), p.labels.clone());
+            let entry = g.series.entry(key).or_insert_with(|| {
+                (series_of(&p), BTreeMap::new())
+            });
+            entry.0 = series_of(&p);
+            entry.1.insert(p.timestamp.0, p.value);
+        }
+        Ok(())
+    }
+
+    fn series(&self, q: &SeriesQuery) -> Result<Vec<Series>> {
+        Ok(self
+            .query_points(q)?
+            .into_iter()
+            .map(|sp| sp.series)
+            .collect())
+    }
+
+    fn query_points(&self, q: &SeriesQuery) -> Result<Vec<SeriesPoints>> {
+        let g = self.read();
+        let lo = q.range.start_nanos();
+        let hi = q.range.end_nanos();
+        let mut out = Vec::new();
+        for ((name, labels), (series, points)) in &g.series {
+            if !q.matches(name, labels) || lo >= hi {
+                continue;
+            }
+            let pts: Vec<Point> = points
+                .range(lo..hi)
+                .map(|(t, v)| Point {
+                    timestamp: Timestamp(*t),
+                    value: v.clone(),
+                })
+                .collect();
+            if !pts.is_empty() {
+                out.push(SeriesPoints {
+                    series: series.clone(),
+                    points: pts,
+                });
+                if q.limit != 0 && out.len() >= q.limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn metric_names(&self) -> Result<Vec<String>> {
+        let mut names: Vec<String> = self.read().series.keys().map(|(n, _)| n.clone()).collect();
+        names.dedup();
+        Ok(names)
+    }
+}
+
+fn series_of(p: &MetricPoint) -> Series {
+    Series {
+        name: p.name.clone(),
+        labels: p.labels.clone(),
+        kind: p.kind,
+        temporality: p.temporality,
+        monotonic: p.monotonic,
+        unit: p.unit.clone(),
+        description: p.description.clone(),
+    }
+}
+
+impl MetaStore for MemoryStore {
+    fn meta_get(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .read()
+            .meta
+            .get(&(namespace.to_string(), key.to_string()))
+            .cloned())
+    }
+
+    fn meta_put(&self, namespace: &str, key: &str, value: &[u8]) -> Result<()> {
+        self.write()
+            .meta
+            .insert((namespace.to_string(), key.to_string()), value.to_vec());
+        Ok(())
+    }
+
+    fn meta_delete(&self, namespace: &str, key: &str) -> Result<bool> {
+        Ok(self
+            .write()
+            .meta
+            .remove(&(namespace.to_string(), key.to_string()))
+            .is_some())
+    }
+
+    fn meta_list(&self, namespace: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        Ok(self
+            .read()
+            .meta
+            .iter()
+            .filter(|((ns, _), _)| ns == namespace)
+            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .collect())
+    }
+}
+
+impl Maintenance for MemoryStore {
+    fn delete_before(&self, signal: Signal, cutoff: Timestamp) -> Result<u64> {
+        let mut g = self.write();
+        let mut removed = 0u64;
+        match signal {
+            Signal::Logs => {
+                let keep = g.logs.split_off(&(cutoff.0, 0));
+                removed = g.logs.len() as u64;
+                g.logs = keep;
+            }
+            Signal::Spans => {
+                g.traces.retain(|_, spans| {
+                    let before = spans.len();
+                    spans.retain(|s| s.start_time >= cutoff);
+                    removed += (before - spans.len()) as u64;
+                    !spans.is_empty()
+                });
+            }
+            Signal::Metrics => {
+                g.series.retain(|_, (_, pts)| {
+                    let keep = pts.split_off(&cutoff.0);
+                    removed += pts.len() as u64;
+                    *pts = keep;
+                    !pts.is_empty()
+                });
+            }
+        }
+        Ok(removed)
+    }
+
+    fn stats(&self) -> Result<StoreStats> {
+        let g = self.read();
+        let logs = SignalStats {
+            records: g.logs.len() as u64,
+            bytes: g
+                .logs
+                .values()
+                .map(|r| 64 + r.body.len() as u64)
+                .sum(),
+            oldest: g.logs.keys().next().map(|k| Timestamp(k.0)),
+            newest: g.logs.keys().next_back().map(|k| Timestamp(k.0)),
+        };
+        let all_spans = g.traces.values().flatten();
+        let spans = SignalStats {
+            records: g.traces.values().map(|v| v.len() as u64).sum(),
+            bytes: g.traces.values().map(|v| 128 * v.len() as u64).sum(),
+            oldest: all_spans.clone().map(|s| s.start_time).min(),
+            newest: all_spans.map(|s| s.start_time).max(),
+        };
+        let pts = g.series.values().flat_map(|(_, p)| p.keys());
+        let metrics = SignalStats {
+            records: g.series.values().map(|(_, p)| p.len() as u64).sum(),
+            bytes: g.series.values().map(|(_, p)| 16 * p.len() as u64).sum(),
+            oldest: pts.clone().min().map(|t| Timestamp(*t)),
+            newest: pts.max().map(|t| Timestamp(*t)),
+        };
+        Ok(StoreStats {
+            logs,
+            spans,
+            metrics,
+            series: g.series.len() as u64,
+        })
+    }
+
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+}

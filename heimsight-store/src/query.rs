@@ -1,0 +1,502 @@
+//! What the store traits are asked: log pages, trace searches, metric selections; and the
+//! reference semantics of their filters, shared by every backend.
+
+use heimsight_core::{
+    AttributeValue, Labels, Level, LogRecord, MetricKind, MetricValue, Span, Temporality,
+    Timestamp, TraceId,
+};
+
+use crate::error::{Error, Result};
+
+/// Sort order of time-ordered results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    /// Newest first (the default).
+    #[default]
+    NewestFirst,
+    /// Oldest first.
+    OldestFirst,
+}
+
+/// A half-open time range `[start, end)`; either side may be open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TimeRange {
+    /// Inclusive start; `None` for the beginning of time.
+    pub start: Option<Timestamp>,
+    /// Exclusive end; `None` for no end.
+    pub end: Option<Timestamp>,
+}
+
+impl TimeRange {
+    /// Every time.
+    pub const ALL: TimeRange = TimeRange {
+        start: None,
+        end: None,
+    };
+
+    /// `[start, end)`.
+    pub fn new(start: Timestamp, end: Timestamp) -> Self {
+        TimeRange {
+            start: Some(start),
+            end: Some(end),
+        }
+    }
+
+    /// True when `t` is inside.
+    pub fn contains(&self, t: Timestamp) -> bool {
+        self.start.is_none_or(|s| t >= s) && self.end.is_none_or(|e| t < e)
+    }
+
+    /// True when the closed interval `[min, max]` overlaps this range.
+    pub fn overlaps(&self, min: Timestamp, max: Timestamp) -> bool {
+        self.start.is_none_or(|s| max >= s) && self.end.is_none_or(|e| min < e)
+    }
+
+    /// Start as nanoseconds, `i64::MIN` when open.
+    pub fn start_nanos(&self) -> i64 {
+        self.start.map_or(i64::MIN, |t| t.0)
+    }
+
+    /// End as nanoseconds, `i64::MAX` when open.
+    pub fn end_nanos(&self) -> i64 {
+        self.end.map_or(i64::MAX, |t| t.0)
+    }
+}
+
+/// Filters on log records. Every given condition must hold (AND); list-valued conditions
+/// match any of their values (IN).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogFilter {
+    /// The record's service is one of these (empty: any).
+    pub services: Vec<String>,
+    /// The record's level is one of these (empty: any).
+    pub levels: Vec<Level>,
+    /// Attribute equality: the record attribute (or, if absent, the resource attribute) with
+    /// this key has this value, compared as text ([`AttributeValue::to_text`]).
+    pub attributes: Vec<(String, String)>,
+    /// Case-insensitive substring of the message.
+    pub contains: Option<String>,
+    /// Full-text terms: every term's tokens appear, in order and adjacent, among the message's
+    /// tokens (see [`tokenize`]); case-insensitive.
+    pub terms: Vec<String>,
+    /// The record belongs to this trace.
+    pub trace_id: Option<TraceId>,
+}
+
+impl LogFilter {
+    /// True when no condition is set.
+    pub fn is_empty(&self) -> bool {
+        self == &LogFilter::default()
+    }
+
+    /// The reference semantics: true when `rec` passes every condition.
+    pub fn matches(&self, rec: &LogRecord) -> bool {
+        if !self.services.is_empty() && !self.services.iter().any(|s| *s == rec.service) {
+            return false;
+        }
+        if !self.levels.is_empty() && !self.levels.contains(&rec.level()) {
+            return false;
+        }
+        if let Some(t) = &self.trace_id {
+            if rec.trace_id.as_ref() != Some(t) {
+                return false;
+            }
+        }
+        for (k, v) in &self.attributes {
+            if !attribute_equals(rec, k, v) {
+                return false;
+            }
+        }
+        if let Some(c) = &self.contains {
+            if !contains_ci(&rec.body, c) {
+                return false;
+            }
+        }
+        if !self.terms.is_empty() && !self.terms.iter().all(|t| has_phrase(&rec.body, t)) {
+            return false;
+        }
+        true
+    }
+}
+
+fn attribute_equals(rec: &LogRecord, key: &str, value: &str) -> bool {
+    let lookup = |v: Option<&AttributeValue>| v.map(|a| a.to_text() == value);
+    lookup(rec.attributes.get(key))
+        .or_else(|| lookup(rec.resource.get(key)))
+        .unwrap_or(false)
+}
+
+/// Case-insensitive (Unicode lower-case) substring test.
+pub fn contains_ci(haystack: &str, needle: &str) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    if haystack.is_ascii() && needle.is_ascii() {
+        let h = haystack.as_bytes();
+        let n = needle.as_bytes();
+        return h
+            .windows(n.len())
+            .any(|w| w.eq_ignore_ascii_case(n));
+    }
+    haystack.to_lowercase().contains(&needle.to_lowercase())
+}
+
+/// Splits text into lower-case tokens: maximal runs of alphanumeric characters and `_`.
+///
+/// This is the tokenizer of full-text search ([`LogFilter::terms`]) and of every index a
+/// backend builds for it.
+pub fn tokenize(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|t| !t.is_empty())
+        .map(|t| t.to_lowercase())
+}
+
+/// True when the tokens of `phrase` appear adjacent and in order among the tokens of `text`.
+pub fn has_phrase(text: &str, phrase: &str) -> bool {
+    let want: Vec<String> = tokenize(phrase).collect();
+    if want.is_empty() {
+        return true;
+    }
+    let have: Vec<String> = tokenize(text).collect();
+    have.windows(want.len()).any(|w| w == want.as_slice())
+}
+
+/// A page of logs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogQuery {
+    /// Time range of the records' timestamps.
+    pub range: TimeRange,
+    /// Conditions.
+    pub filter: LogFilter,
+    /// Order by timestamp.
+    pub order: Order,
+    /// At most this many records.
+    pub limit: usize,
+    /// Skip this many matching records first.
+    pub offset: usize,
+}
+
+impl Default for LogQuery {
+    fn default() -> Self {
+        LogQuery {
+            range: TimeRange::ALL,
+            filter: LogFilter::default(),
+            order: Order::NewestFirst,
+            limit: 100,
+            offset: 0,
+        }
+    }
+}
+
+/// The answer to a [`LogQuery`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogPage {
+    /// The records of the page, in the requested order. Records with equal timestamps come in
+    /// an unspecified but stable order.
+    pub logs: Vec<LogRecord>,
+    /// How many records match in all, ignoring limit and offset.
+    pub total: u64,
+}
+
+/// A search for traces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceQuery {
+    /// Some span of the trace belongs to this service.
+    pub service: Option<String>,
+    /// Some span of the trace has this name (operation).
+    pub operation: Option<String>,
+    /// The trace's start time (its earliest span's start) falls in this range.
+    pub range: TimeRange,
+    /// The trace lasts at least this long (ns): latest end minus earliest start.
+    pub min_duration: Option<i64>,
+    /// The trace lasts at most this long (ns).
+    pub max_duration: Option<i64>,
+    /// At most this many traces, newest first.
+    pub limit: usize,
+}
+
+impl Default for TraceQuery {
+    fn default() -> Self {
+        TraceQuery {
+            service: None,
+            operation: None,
+            range: TimeRange::ALL,
+            min_duration: None,
+            max_duration: None,
+            limit: 20,
+        }
+    }
+}
+
+/// A trace at a glance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceSummary {
+    /// The trace.
+    pub trace_id: TraceId,
+    /// The root span's service (the earliest span's, when the root is missing).
+    pub root_service: String,
+    /// The root span's name (the earliest span's, when the root is missing).
+    pub root_name: String,
+    /// Earliest span start.
+    pub start_time: Timestamp,
+    /// Latest span end minus earliest start, in nanoseconds.
+    pub duration_ns: i64,
+    /// Number of spans stored.
+    pub span_count: u64,
+    /// Distinct services, sorted.
+    pub services: Vec<String>,
+    /// Distinct span names, sorted.
+    pub operations: Vec<String>,
+    /// True when some span has status error.
+    pub error: bool,
+}
+
+impl TraceSummary {
+    /// Builds the summary of a trace from its spans (`None` when there are none).
+    pub fn from_spans(spans: &[Span]) -> Option<TraceSummary> {
+        let first = spans.first()?;
+        let mut start = first.start_time;
+        let mut end = first.end_time;
+        let mut root: Option<&Span> = None;
+        let mut earliest = first;
+        let mut services = std::collections::BTreeSet::new();
+        let mut operations = std::collections::BTreeSet::new();
+        let mut error = false;
+        for s in spans {
+            start = start.min(s.start_time);
+            end = end.max(s.end_time);
+            if s.start_time < earliest.start_time {
+                earliest = s;
+            }
+            if s.parent_span_id.is_none() && root.is_none_or(|r| s.start_time < r.start_time) {
+                root = Some(s);
+            }
+            services.insert(s.service.clone());
+            operations.insert(s.name.clone());
+            error |= s.status.code == heimsight_core::StatusCode::Error;
+        }
+        let head = root.unwrap_or(earliest);
+        Some(TraceSummary {
+            trace_id: first.trace_id,
+            root_service: head.service.clone(),
+            root_name: head.name.clone(),
+            start_time: start,
+            duration_ns: end.0.saturating_sub(start.0),
+            span_count: spans.len() as u64,
+            services: services.into_iter().collect(),
+            operations: operations.into_iter().collect(),
+            error,
+        })
+    }
+
+    /// The reference semantics of [`TraceQuery`] (all but the limit).
+    pub fn matches(&self, q: &TraceQuery) -> bool {
+        q.range.contains(self.start_time)
+            && q.service.as_ref().is_none_or(|s| self.services.contains(s))
+            && q.operation.as_ref().is_none_or(|o| self.operations.contains(o))
+            && q.min_duration.is_none_or(|d| self.duration_ns >= d)
+            && q.max_duration.is_none_or(|d| self.duration_ns <= d)
+    }
+}
+
+/// How a label matcher compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchOp {
+    /// `=`: equal (a missing label equals the empty string).
+    Equal,
+    /// `!=`: not equal.
+    NotEqual,
+    /// `=~`: fully anchored regular expression.
+    Regex,
+    /// `!~`: does not match the fully anchored regular expression.
+    NotRegex,
+}
+
+/// A Prometheus-style label matcher. The metric name is the label `__name__`.
+#[derive(Debug, Clone)]
+pub struct LabelMatcher {
+    /// Label name.
+    pub name: String,
+    /// Comparison.
+    pub op: MatchOp,
+    /// Value or pattern.
+    pub value: String,
+    regex: Option<regex::Regex>,
+}
+
+impl PartialEq for LabelMatcher {
+    fn eq(&self, o: &Self) -> bool {
+        self.name == o.name && self.op == o.op && self.value == o.value
+    }
+}
+
+impl LabelMatcher {
+    /// A matcher; fails only for an invalid regular expression.
+    pub fn new(name: impl Into<String>, op: MatchOp, value: impl Into<String>) -> Result<Self> {
+        let value = value.into();
+        let regex = match op {
+            MatchOp::Regex | MatchOp::NotRegex => Some(
+                regex::Regex::new(&format!("^(?:{value})$"))
+                    .map_err(|e| Error::InvalidRequest(format!("bad regex {value:?}: {e}")))?,
+            ),
+            _ => None,
+        };
+        Ok(LabelMatcher {
+            name: name.into(),
+            op,
+            value,
+            regex,
+        })
+    }
+
+    /// `name = value`.
+    pub fn equal(name: impl Into<String>, value: impl Into<String>) -> Self {
+        LabelMatcher {
+            name: name.into(),
+            op: MatchOp::Equal,
+            value: value.into(),
+            regex: None,
+        }
+    }
+
+    /// True when a label value (`None` for a missing label) satisfies the matcher.
+    pub fn matches_value(&self, v: Option<&str>) -> bool {
+        let v = v.unwrap_or("");
+        match (self.op, &self.regex) {
+            (MatchOp::Equal, _) => v == self.value,
+            (MatchOp::NotEqual, _) => v != self.value,
+            (MatchOp::Regex, Some(r)) => r.is_match(v),
+            (MatchOp::NotRegex, Some(r)) => !r.is_match(v),
+            _ => false,
+        }
+    }
+
+    /// True when the series satisfies the matcher.
+    pub fn matches(&self, name: &str, labels: &Labels) -> bool {
+        if self.name == "__name__" {
+            self.matches_value(Some(name))
+        } else {
+            self.matches_value(labels.get(&self.name).map(String::as_str))
+        }
+    }
+}
+
+/// A series: metric name plus labels, with its kind and metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Metric name.
+    pub name: String,
+    /// Labels.
+    pub labels: Labels,
+    /// Kind of the latest point written.
+    pub kind: MetricKind,
+    /// Temporality of the latest point written.
+    pub temporality: Temporality,
+    /// Whether the counter is monotonic.
+    pub monotonic: bool,
+    /// Unit.
+    pub unit: String,
+    /// Description.
+    pub description: String,
+}
+
+/// One stored point of a series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    /// Time.
+    pub timestamp: Timestamp,
+    /// Value.
+    pub value: MetricValue,
+}
+
+/// Selects series (and their points).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SeriesQuery {
+    /// Metric name (shorthand for a `__name__` equality matcher).
+    pub name: Option<String>,
+    /// Further matchers; all must hold.
+    pub matchers: Vec<LabelMatcher>,
+    /// Points in this range (and, for [`MetricStore::series`], series with points in it).
+    pub range: TimeRange,
+    /// At most this many series (0: no limit).
+    pub limit: usize,
+}
+
+impl SeriesQuery {
+    /// The reference semantics: true when the series satisfies name and matchers.
+    pub fn matches(&self, name: &str, labels: &Labels) -> bool {
+        self.name.as_ref().is_none_or(|n| n == name)
+            && self.matchers.iter().all(|m| m.matches(name, labels))
+    }
+}
+
+/// A series with its points, oldest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesPoints {
+    /// The series.
+    pub series: Series,
+    /// Its points in the range, oldest first.
+    pub points: Vec<Point>,
+}
+
+/// The three telemetry signals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Signal {
+    /// Log records.
+    Logs,
+    /// Spans.
+    Spans,
+    /// Metric points.
+    Metrics,
+}
+
+impl Signal {
+    /// All signals.
+    pub const ALL: [Signal; 3] = [Signal::Logs, Signal::Spans, Signal::Metrics];
+
+    /// Lower-case name (`logs`, `spans`, `metrics`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Signal::Logs => "logs",
+            Signal::Spans => "spans",
+            Signal::Metrics => "metrics",
+        }
+    }
+}
+
+/// Size and age of one signal's data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SignalStats {
+    /// Records stored (exact or a close estimate, per backend).
+    pub records: u64,
+    /// Bytes used (on disk for persistent backends, estimated in memory otherwise).
+    pub bytes: u64,
+    /// Oldest record's timestamp.
+    pub oldest: Option<Timestamp>,
+    /// Newest record's timestamp.
+    pub newest: Option<Timestamp>,
+}
+
+/// Statistics of a whole store.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StoreStats {
+    /// Logs.
+    pub logs: SignalStats,
+    /// Spans.
+    pub spans: SignalStats,
+    /// Metric points.
+    pub metrics: SignalStats,
+    /// Number of metric series.
+    pub series: u64,
+}
+
+impl StoreStats {
+    /// The stats of one signal.
+    pub fn get(&self, s: Signal) -> &SignalStats {
+        match s {
+            Signal::Logs => &self.logs,
+            Signal::Spans => &self.spans,
+            Signal::Metrics => &self.metrics,
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! The storage traits every backend implements.
+//!
+//! The traits are synchronous: the embedded backends answer from local disk or memory, and
+//! async callers (the server) run them on a blocking thread pool.
+
+use heimsight_core::{LogRecord, MetricPoint, Span, Timestamp, TraceId};
+
+use crate::error::Result;
+use crate::query::{
+    LogPage, LogQuery, Series, SeriesPoints, SeriesQuery, Signal, StoreStats, TraceQuery,
+    TraceSummary,
+};
+
+/// Stores and queries log records.
+pub trait LogStore: Send + Sync {
+    /// Appends records. When this returns `Ok`, the records are durable per the backend's
+    /// durability policy (for RocksDB: in the write-ahead log) and visible to queries.
+    fn append_logs(&self, logs: Vec<LogRecord>) -> Result<()>;
+
+    /// A page of matching records in time order, with the total number of matches.
+    fn query_logs(&self, query: &LogQuery) -> Result<LogPage>;
+}
+
+/// Stores and queries spans.
+pub trait SpanStore: Send + Sync {
+    /// Appends spans (of any traces, in any order). Durable and visible when `Ok`.
+    fn append_spans(&self, spans: Vec<Span>) -> Result<()>;
+
+    /// Every stored span of a trace, sorted by start time (empty when unknown).
+    fn get_trace(&self, trace_id: &TraceId) -> Result<Vec<Span>>;
+
+    /// Summaries of the matching traces, newest (by start time) first.
+    fn find_traces(&self, query: &TraceQuery) -> Result<Vec<TraceSummary>>;
+}
+
+/// Stores and queries metric points.
+pub trait MetricStore: Send + Sync {
+    /// Appends points. Durable and visible when `Ok`. A point with the same series and
+    /// timestamp as a stored one replaces it.
+    fn append_points(&self, points: Vec<MetricPoint>) -> Result<()>;
+
+    /// Series matching name and matchers that have at least one point in the range, sorted by
+    /// name then labels.
+    fn series(&self, query: &SeriesQuery) -> Result<Vec<Series>>;
+
+    /// Matching series with their points in the range, oldest point first; series without
+    /// points in the range are left out. Sorted by name then labels.
+    fn query_points(&self, query: &SeriesQuery) -> Result<Vec<SeriesPoints>>;
+
+    /// Every metric name, sorted.
+    fn metric_names(&self) -> Result<Vec<String>>;
+}
+
+/// A small key/value store for metadata: settings, alert rules, channels, state, outbox.
+/// Keys live in namespaces.
+pub trait MetaStore: Send + Sync {
+    /// The value under `key`, if any.
+    fn meta_get(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Stores `value` under `key` (durably).
+    fn meta_put(&self, namespace: &str, key: &str, value: &[u8]) -> Result<()>;
+    /// Removes `key`; returns whether it existed.
+    fn meta_delete(&self, namespace: &str, key: &str) -> Result<bool>;
+    /// Every key and value of a namespace, sorted by key.
+    fn meta_list(&self, namespace: &str) -> Result<Vec<(String, Vec<u8>)>>;
+}
+
+/// Retention, statistics and lifecycle.
+pub trait Maintenance: Send + Sync {
+    /// Deletes data of `signal` older than `cutoff`. Backends may keep slightly older data
+    /// (up to one time partition) when deleting it exactly would be costly; they never delete
+    /// data at or after `cutoff`. Returns an estimate of the records removed.
+    fn delete_before(&self, signal: Signal, cutoff: Timestamp) -> Result<u64>;
+
+    /// Sizes and ages per signal.
+    fn stats(&self) -> Result<StoreStats>;
+
+    /// Flushes buffered data so that it survives power loss (fsync), e.g. before shutdown.
+    fn flush(&self) -> Result<()>;
+}
+
+/// Everything a Heimsight store does. Implemented automatically for any type implementing
+/// the signal traits.
+pub trait Store: LogStore + SpanStore + MetricStore + MetaStore + Maintenance {}
+
+impl<T: LogStore + SpanStore + MetricStore + MetaStore + Maintenance> Store for T {}
