@@ -1,0 +1,620 @@
+//! The compliance suite every storage backend must pass.
+//!
+//! Each check takes a fresh, empty store. `tests.rs` instantiates the suite for every backend
+//! with the `compliance_suite!` macro.
+
+use heimsight_core::{
+    AttributeValue, HistogramValue, Labels, Level, LogRecord, MetricKind, MetricPoint,
+    MetricValue, Scope, Span, SpanEvent, SpanId, SpanKind, SpanLink, Status, StatusCode,
+    Temporality, Timestamp, TraceId,
+};
+use heimsight_store::{
+    LabelMatcher, LogFilter, LogQuery, LogStore, MatchOp, MemoryStore, Order, SeriesQuery, Signal, Store,
+    TimeRange, TraceQuery,
+};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+/// Base time for generated data: 2026-01-01T00:00:00Z.
+pub const T0: i64 = 1_767_225_600_000_000_000;
+const SEC: i64 = 1_000_000_000;
+
+pub fn trace_id(n: u64) -> TraceId {
+    let mut b = [0u8; 16];
+    b[8..].copy_from_slice(&(n + 1).to_be_bytes());
+    b[0] = 0xab;
+    TraceId(b)
+}
+
+pub fn span_id(n: u64) -> SpanId {
+    SpanId((n + 1).to_be_bytes())
+}
+
+fn log(ts: i64, level: Level, service: &str, msg: &str) -> LogRecord {
+    LogRecord {
+        service: service.to_string(),
+        ..LogRecord::new(Timestamp(ts), level, msg)
+    }
+}
+
+/// A record with every field set, to check nothing is lost on the way through the store.
+pub fn full_log() -> LogRecord {
+    let mut attributes = heimsight_core::Attributes::new();
+    attributes.insert("http.method".into(), "GET".into());
+    attributes.insert("http.status".into(), AttributeValue::Int(503));
+    attributes.insert("ratio".into(), AttributeValue::Double(0.25));
+    attributes.insert("ok".into(), AttributeValue::Bool(false));
+    attributes.insert("raw".into(), AttributeValue::Bytes(vec![0, 1, 254, 255]));
+    attributes.insert(
+        "list".into(),
+        AttributeValue::Array(vec![AttributeValue::Int(1), "two".into()]),
+    );
+    let mut inner = heimsight_core::Attributes::new();
+    inner.insert("deep".into(), AttributeValue::Double(f64::INFINITY));
+    attributes.insert("map".into(), AttributeValue::KvList(inner));
+    let mut resource = heimsight_core::Attributes::new();
+    resource.insert("service.name".into(), "api".into());
+    resource.insert("host.name".into(), "web-1".into());
+    LogRecord {
+        timestamp: Timestamp(T0 + 123_456_789),
+        observed_timestamp: Timestamp(T0 + 223_456_789),
+        severity_number: 18,
+        severity_text: "ERROR2".into(),
+        body: "connection refused: übel ✓".into(),
+        service: "api".into(),
+        attributes,
+        resource,
+        scope: Scope {
+            name: "my.lib".into(),
+            version: "1.2.3".into(),
+            attributes: [("scope.attr".to_string(), AttributeValue::Int(7))].into(),
+        },
+        trace_id: Some(trace_id(42)),
+        span_id: Some(span_id(7)),
+        flags: 1,
+        dropped_attributes_count: 3,
+    }
+}
+
+pub fn full_span() -> Span {
+    Span {
+        trace_id: trace_id(1),
+        span_id: span_id(2),
+        parent_span_id: Some(span_id(1)),
+        name: "GET /users/{id}".into(),
+        kind: SpanKind::Server,
+        service: "api".into(),
+        start_time: Timestamp(T0),
+        end_time: Timestamp(T0 + 250_000_000),
+        status: Status {
+            code: StatusCode::Error,
+            message: "boom".into(),
+        },
+        attributes: [("http.route".to_string(), AttributeValue::from("/users/{id}"))].into(),
+        resource: [("service.name".to_string(), AttributeValue::from("api"))].into(),
+        scope: Scope {
+            name: "tracer".into(),
+            version: "0.1".into(),
+            attributes: Default::default(),
+        },
+        events: vec![SpanEvent {
+            timestamp: Timestamp(T0 + 100),
+            name: "exception".into(),
+            attributes: [("exception.type".to_string(), AttributeValue::from("IOError"))].into(),
+            dropped_attributes_count: 1,
+        }],
+        links: vec![SpanLink {
+            trace_id: trace_id(9),
+            span_id: span_id(9),
+            trace_state: "k=v".into(),
+            attributes: Default::default(),
+            dropped_attributes_count: 0,
+            flags: 1,
+        }],
+        trace_state: "a=b".into(),
+        flags: 1,
+        dropped_attributes_count: 2,
+        dropped_events_count: 3,
+        dropped_links_count: 4,
+    }
+}
+
+fn span(trace: u64, id: u64, parent: Option<u64>, service: &str, name: &str, start: i64, dur: i64) -> Span {
+    Span {
+        trace_id: trace_id(trace),
+        span_id: span_id(id),
+        parent_span_id: parent.map(span_id),
+        name: name.into(),
+        kind: SpanKind::Internal,
+        service: service.into(),
+        start_time: Timestamp(start),
+        end_time: Timestamp(start + dur),
+        status: Status::default(),
+        attributes: Default::default(),
+        resource: Default::default(),
+        scope: Scope::default(),
+        events: vec![],
+        links: vec![],
+        trace_state: String::new(),
+        flags: 0,
+        dropped_attributes_count: 0,
+        dropped_events_count: 0,
+        dropped_links_count: 0,
+    }
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+pub fn log_round_trip(store: &dyn Store) {
+    let rec = full_log();
+    store.append_logs(vec![rec.clone()]).unwrap();
+    let page = store.query_logs(&LogQuery::default()).unwrap();
+    assert_eq!(page.total, 1);
+    assert_eq!(page.logs, vec![rec]);
+}
+
+pub fn log_time_ranges_orders_and_paging(store: &dyn Store) {
+    // 50 records one second apart, appended in three out-of-order batches.
+    let recs: Vec<LogRecord> = (0..50)
+        .map(|i| log(T0 + i * SEC, Level::Info, "api", &format!("message {i}")))
+        .collect();
+    store.append_logs(recs[20..].to_vec()).unwrap();
+    store.append_logs(recs[..10].to_vec()).unwrap();
+    store.append_logs(recs[10..20].to_vec()).unwrap();
+
+    let all = store.query_logs(&LogQuery { limit: 1000, ..LogQuery::default() }).unwrap();
+    assert_eq!(all.total, 50);
+    let ts: Vec<i64> = all.logs.iter().map(|r| r.timestamp.0).collect();
+    let mut expected: Vec<i64> = (0..50).map(|i| T0 + i * SEC).collect();
+    expected.reverse();
+    assert_eq!(ts, expected, "newest first by default");
+
+    let q = LogQuery {
+        range: TimeRange::new(Timestamp(T0 + 10 * SEC), Timestamp(T0 + 20 * SEC)),
+        order: Order::OldestFirst,
+        limit: 3,
+        offset: 2,
+        ..LogQuery::default()
+    };
+    let page = store.query_logs(&q).unwrap();
+    assert_eq!(page.total, 10, "end is exclusive, start inclusive");
+    let bodies: Vec<&str> = page.logs.iter().map(|r| r.body.as_str()).collect();
+    assert_eq!(bodies, ["message 12", "message 13", "message 14"]);
+
+    let newest = store
+        .query_logs(&LogQuery { limit: 2, offset: 1, ..q.clone() }.with_order(Order::NewestFirst))
+        .unwrap();
+    let bodies: Vec<&str> = newest.logs.iter().map(|r| r.body.as_str()).collect();
+    assert_eq!(bodies, ["message 18", "message 17"]);
+
+    let beyond = store.query_logs(&LogQuery { offset: 100, ..q.clone() }).unwrap();
+    assert!(beyond.logs.is_empty());
+    assert_eq!(beyond.total, 10);
+
+    let open_start = LogQuery {
+        range: TimeRange { start: None, end: Some(Timestamp(T0 + 5 * SEC)) },
+        ..LogQuery::default()
+    };
+    assert_eq!(store.query_logs(&open_start).unwrap().total, 5);
+    let empty = LogQuery {
+        range: TimeRange::new(Timestamp(T0 + 5 * SEC), Timestamp(T0 + 5 * SEC)),
+        ..LogQuery::default()
+    };
+    assert_eq!(store.query_logs(&empty).unwrap().total, 0);
+}
+
+trait WithOrder {
+    fn with_order(self, o: Order) -> Self;
+}
+impl WithOrder for LogQuery {
+    fn with_order(mut self, o: Order) -> Self {
+        self.order = o;
+        self
+    }
+}
+
+pub fn log_filters(store: &dyn Store) {
+    let mut a = log(T0, Level::Error, "api", "Connection refused by upstream db-1");
+    a.attributes.insert("http.status".into(), AttributeValue::Int(503));
+    a.trace_id = Some(trace_id(1));
+    let mut b = log(T0 + SEC, Level::Info, "api", "user 42 logged in");
+    b.resource.insert("host.name".into(), "web-2".into());
+    let mut c = log(T0 + 2 * SEC, Level::Error, "billing", "payment timeout after 30s");
+    c.attributes.insert("http.status".into(), AttributeValue::Int(504));
+    c.resource.insert("host.name".into(), "web-2".into());
+    let d = log(T0 + 3 * SEC, Level::Warn, "billing", "slow query: SELECT * FROM timeouts");
+    store.append_logs(vec![a, b, c, d]).unwrap();
+
+    let bodies = |filter: LogFilter| -> Vec<String> {
+        let page = store
+            .query_logs(&LogQuery { filter, order: Order::OldestFirst, ..LogQuery::default() })
+            .unwrap();
+        assert_eq!(page.total as usize, page.logs.len());
+        page.logs.into_iter().map(|r| r.body).collect()
+    };
+    let f = LogFilter::default;
+    assert_eq!(bodies(LogFilter { services: vec!["billing".into()], ..f() }).len(), 2);
+    assert_eq!(
+        bodies(LogFilter { levels: vec![Level::Error], services: vec!["api".into()], ..f() }),
+        ["Connection refused by upstream db-1"]
+    );
+    assert_eq!(
+        bodies(LogFilter { levels: vec![Level::Warn, Level::Info], ..f() }).len(),
+        2
+    );
+    assert_eq!(
+        bodies(LogFilter { attributes: vec![("http.status".into(), "504".into())], ..f() }),
+        ["payment timeout after 30s"]
+    );
+    assert_eq!(
+        bodies(LogFilter { attributes: vec![("host.name".into(), "web-2".into())], ..f() }).len(),
+        2,
+        "attribute filters fall back to resource attributes"
+    );
+    assert_eq!(
+        bodies(LogFilter { contains: Some("TIMEOUT".into()), ..f() }),
+        ["payment timeout after 30s", "slow query: SELECT * FROM timeouts"],
+        "contains is a case-insensitive substring"
+    );
+    assert_eq!(
+        bodies(LogFilter { terms: vec!["timeout".into()], ..f() }),
+        ["payment timeout after 30s"],
+        "terms match whole tokens"
+    );
+    assert_eq!(
+        bodies(LogFilter { terms: vec!["connection REFUSED".into()], ..f() }),
+        ["Connection refused by upstream db-1"],
+        "a multi-word term is a phrase"
+    );
+    assert!(bodies(LogFilter { terms: vec!["refused connection".into()], ..f() }).is_empty());
+    assert_eq!(
+        bodies(LogFilter { terms: vec!["db".into(), "upstream".into()], ..f() }).len(),
+        1
+    );
+    assert_eq!(
+        bodies(LogFilter { trace_id: Some(trace_id(1)), ..f() }),
+        ["Connection refused by upstream db-1"]
+    );
+    assert!(bodies(LogFilter { services: vec!["nope".into()], ..f() }).is_empty());
+    assert!(bodies(LogFilter { terms: vec!["zebra".into()], ..f() }).is_empty());
+}
+
+/// Random records and queries, checked against the reference [`MemoryStore`].
+pub fn log_queries_agree_with_reference(store: &dyn Store) {
+    let reference = MemoryStore::new();
+    let mut rng = SmallRng::seed_from_u64(7);
+    let services = ["api", "billing", "auth", "search"];
+    let words = ["alpha", "beta", "gamma", "delta", "timeout", "refused", "ok"];
+    let levels = [Level::Debug, Level::Info, Level::Warn, Level::Error];
+    // Unique timestamps spread over 3 days so time partitions are crossed; batches of
+    // random sizes, partly out of order.
+    let n = 6000;
+    let mut ts: Vec<i64> = (0..n).map(|i| T0 + i * 43 * SEC + rng.random_range(0..SEC)).collect();
+    let mut i = 0;
+    while i < ts.len() {
+        let len = rng.random_range(1..700).min(ts.len() - i);
+        let batch: Vec<LogRecord> = ts[i..i + len]
+            .iter()
+            .map(|t| {
+                let mut r = log(
+                    *t,
+                    levels[rng.random_range(0..levels.len())],
+                    services[rng.random_range(0..services.len())],
+                    &format!(
+                        "{} {} request {}",
+                        words[rng.random_range(0..words.len())],
+                        words[rng.random_range(0..words.len())],
+                        rng.random_range(0..1000)
+                    ),
+                );
+                r.attributes.insert("shard".into(), AttributeValue::Int(rng.random_range(0..5)));
+                if rng.random_bool(0.5) {
+                    r.trace_id = Some(trace_id(rng.random_range(0..50)));
+                }
+                r
+            })
+            .collect();
+        store.append_logs(batch.clone()).unwrap();
+        reference.append_logs(batch).unwrap();
+        i += len;
+    }
+    ts.sort();
+    for round in 0..150 {
+        let a = ts[rng.random_range(0..ts.len())];
+        let b = ts[rng.random_range(0..ts.len())];
+        let range = match round % 4 {
+            0 => TimeRange::ALL,
+            1 => TimeRange { start: Some(Timestamp(a.min(b))), end: None },
+            _ => TimeRange::new(Timestamp(a.min(b)), Timestamp(a.max(b) + 1)),
+        };
+        let mut filter = LogFilter::default();
+        if rng.random_bool(0.3) {
+            filter.services = vec![services[rng.random_range(0..services.len())].into()];
+        }
+        if rng.random_bool(0.3) {
+            filter.levels = vec![levels[rng.random_range(0..levels.len())]];
+        }
+        if rng.random_bool(0.2) {
+            filter.terms = vec![words[rng.random_range(0..words.len())].into()];
+        }
+        if rng.random_bool(0.1) {
+            filter.contains = Some("TA GAM".into());
+        }
+        if rng.random_bool(0.1) {
+            filter.attributes = vec![("shard".into(), rng.random_range(0..5).to_string())];
+        }
+        if rng.random_bool(0.1) {
+            filter.trace_id = Some(trace_id(rng.random_range(0..50)));
+        }
+        let q = LogQuery {
+            range,
+            filter,
+            order: if rng.random_bool(0.5) { Order::NewestFirst } else { Order::OldestFirst },
+            limit: rng.random_range(0..150),
+            offset: if rng.random_bool(0.5) { 0 } else { rng.random_range(0..3000) },
+        };
+        let got = store.query_logs(&q).unwrap();
+        let want = reference.query_logs(&q).unwrap();
+        assert_eq!(got.total, want.total, "total for {q:?}");
+        assert_eq!(got.logs, want.logs, "page for {q:?}");
+    }
+}
+
+pub fn traces(store: &dyn Store) {
+    assert!(store.get_trace(&trace_id(1)).unwrap().is_empty());
+    let mut full = full_span();
+    full.trace_id = trace_id(100);
+    full.start_time = Timestamp(T0 - 3600 * SEC);
+    full.end_time = Timestamp(T0 - 3599 * SEC);
+    store.append_spans(vec![full.clone()]).unwrap();
+    assert_eq!(store.get_trace(&trace_id(100)).unwrap(), vec![full]);
+
+    // Trace 1: api root (100 ms) with a db child; child arrives in a later batch.
+    // Trace 2: billing only, 2 s, error. Trace 3: api, 10 ms, a minute later.
+    store
+        .append_spans(vec![
+            span(1, 1, None, "api", "GET /users", T0, 100_000_000),
+            span(2, 10, None, "billing", "charge", T0 + SEC, 2 * SEC),
+        ])
+        .unwrap();
+    let mut err = span(2, 11, Some(10), "billing", "card", T0 + SEC + 5, SEC);
+    err.status.code = StatusCode::Error;
+    store
+        .append_spans(vec![
+            span(1, 2, Some(1), "db", "SELECT", T0 + 10_000_000, 50_000_000),
+            err,
+            span(3, 20, None, "api", "GET /health", T0 + 60 * SEC, 10_000_000),
+        ])
+        .unwrap();
+
+    let t1 = store.get_trace(&trace_id(1)).unwrap();
+    assert_eq!(t1.len(), 2);
+    assert_eq!(t1[0].name, "GET /users", "sorted by start time");
+    assert_eq!(t1[1].parent_span_id, Some(span_id(1)));
+
+    let q = |q: TraceQuery| -> Vec<TraceId> {
+        store.find_traces(&q).unwrap().into_iter().map(|t| t.trace_id).collect()
+    };
+    let range = TimeRange::new(Timestamp(T0), Timestamp(T0 + 3600 * SEC));
+    let base = TraceQuery { range, ..TraceQuery::default() };
+    assert_eq!(q(base.clone()), [trace_id(3), trace_id(2), trace_id(1)], "newest first");
+    assert_eq!(
+        q(TraceQuery { service: Some("db".into()), ..base.clone() }),
+        [trace_id(1)],
+        "a trace matches on any of its spans' services"
+    );
+    assert_eq!(
+        q(TraceQuery { min_duration: Some(SEC), ..base.clone() }),
+        [trace_id(2)]
+    );
+    assert_eq!(
+        q(TraceQuery { max_duration: Some(50_000_000), ..base.clone() }),
+        [trace_id(3)]
+    );
+    assert_eq!(q(TraceQuery { limit: 1, ..base.clone() }), [trace_id(3)]);
+    assert_eq!(
+        q(TraceQuery { operation: Some("card".into()), ..base.clone() }),
+        [trace_id(2)]
+    );
+    let s = store
+        .find_traces(&TraceQuery { service: Some("billing".into()), ..base.clone() })
+        .unwrap();
+    assert_eq!(s[0].span_count, 2);
+    assert!(s[0].error);
+    assert_eq!(s[0].root_name, "charge");
+    assert_eq!(s[0].duration_ns, 2 * SEC);
+    let s1 = store
+        .find_traces(&TraceQuery { service: Some("db".into()), ..base })
+        .unwrap();
+    assert_eq!(s1[0].services, ["api", "db"]);
+    assert_eq!(s1[0].root_service, "api");
+    assert_eq!(s1[0].span_count, 2);
+}
+
+pub fn metrics(store: &dyn Store) {
+    let mut pts = Vec::new();
+    for i in 0..10 {
+        let t = Timestamp(T0 + i * 10 * SEC);
+        pts.push(MetricPoint::gauge("cpu", labels(&[("host", "a"), ("dc", "x")]), t, i as f64));
+        pts.push(MetricPoint::gauge("cpu", labels(&[("host", "b"), ("dc", "x")]), t, 10.0 + i as f64));
+        pts.push(MetricPoint::counter("requests_total", labels(&[("code", "200")]), t, 100.0 * i as f64));
+    }
+    // Out of order, and one overwrite of an existing point.
+    pts.reverse();
+    store.append_points(pts).unwrap();
+    store
+        .append_points(vec![MetricPoint::gauge(
+            "cpu",
+            labels(&[("host", "a"), ("dc", "x")]),
+            Timestamp(T0),
+            99.0,
+        )])
+        .unwrap();
+    let hist = MetricPoint {
+        name: "latency".into(),
+        kind: MetricKind::Histogram,
+        temporality: Temporality::Delta,
+        monotonic: false,
+        labels: labels(&[("route", "/")]),
+        timestamp: Timestamp(T0),
+        start_timestamp: Timestamp(T0 - SEC),
+        value: MetricValue::Histogram(HistogramValue {
+            bounds: vec![0.1, 1.0],
+            counts: vec![3, 2, 1],
+            sum: Some(2.5),
+            count: 6,
+            min: Some(0.01),
+            max: Some(3.0),
+        }),
+        unit: "s".into(),
+        description: "request latency".into(),
+    };
+    store.append_points(vec![hist.clone()]).unwrap();
+
+    assert_eq!(store.metric_names().unwrap(), ["cpu", "latency", "requests_total"]);
+
+    let all = TimeRange::ALL;
+    let cpu = store
+        .query_points(&SeriesQuery { name: Some("cpu".into()), range: all, ..SeriesQuery::default() })
+        .unwrap();
+    assert_eq!(cpu.len(), 2);
+    assert_eq!(cpu[0].series.labels["host"], "a");
+    assert_eq!(cpu[0].points.len(), 10);
+    assert_eq!(cpu[0].points[0].value, MetricValue::Number(99.0), "overwritten");
+    assert_eq!(cpu[0].points[1].timestamp, Timestamp(T0 + 10 * SEC), "oldest first");
+
+    let ranged = store
+        .query_points(&SeriesQuery {
+            name: Some("cpu".into()),
+            matchers: vec![LabelMatcher::equal("host", "b")],
+            range: TimeRange::new(Timestamp(T0 + 20 * SEC), Timestamp(T0 + 50 * SEC)),
+            limit: 0,
+        })
+        .unwrap();
+    assert_eq!(ranged.len(), 1);
+    let vals: Vec<_> = ranged[0].points.iter().map(|p| p.value.clone()).collect();
+    assert_eq!(vals, [12.0, 13.0, 14.0].map(MetricValue::Number));
+
+    let regex = store
+        .series(&SeriesQuery {
+            matchers: vec![
+                LabelMatcher::new("__name__", MatchOp::Regex, "cpu|req.*").unwrap(),
+                LabelMatcher::new("host", MatchOp::NotEqual, "a").unwrap(),
+            ],
+            range: all,
+            ..SeriesQuery::default()
+        })
+        .unwrap();
+    let names: Vec<_> = regex.iter().map(|s| (s.name.as_str(), s.labels.get("host").cloned())).collect();
+    assert_eq!(names, [("cpu", Some("b".to_string())), ("requests_total", None)]);
+    assert_eq!(regex[1].kind, MetricKind::Counter);
+    assert!(regex[1].monotonic);
+
+    let h = store
+        .query_points(&SeriesQuery { name: Some("latency".into()), range: all, ..SeriesQuery::default() })
+        .unwrap();
+    assert_eq!(h[0].points[0].value, hist.value);
+    assert_eq!(h[0].series.unit, "s");
+    assert_eq!(h[0].series.temporality, Temporality::Delta);
+
+    let none = store
+        .series(&SeriesQuery {
+            name: Some("cpu".into()),
+            range: TimeRange::new(Timestamp(T0 + 3600 * SEC), Timestamp(T0 + 7200 * SEC)),
+            ..SeriesQuery::default()
+        })
+        .unwrap();
+    assert!(none.is_empty(), "series without points in range are left out");
+}
+
+pub fn meta(store: &dyn Store) {
+    assert_eq!(store.meta_get("settings", "retention").unwrap(), None);
+    store.meta_put("settings", "retention", b"{\"logs\":\"7d\"}").unwrap();
+    store.meta_put("settings", "a", b"1").unwrap();
+    store.meta_put("rules", "a", b"2").unwrap();
+    assert_eq!(store.meta_get("settings", "retention").unwrap().as_deref(), Some(&b"{\"logs\":\"7d\"}"[..]));
+    let list = store.meta_list("settings").unwrap();
+    assert_eq!(list.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["a", "retention"]);
+    assert!(store.meta_delete("settings", "a").unwrap());
+    assert!(!store.meta_delete("settings", "a").unwrap());
+    assert_eq!(store.meta_list("settings").unwrap().len(), 1);
+    assert_eq!(store.meta_get("rules", "a").unwrap().as_deref(), Some(&b"2"[..]));
+}
+
+pub fn retention_and_stats(store: &dyn Store) {
+    let day = 86_400 * SEC;
+    let old = T0 - 10 * day;
+    store
+        .append_logs(vec![log(old, Level::Info, "api", "old"), log(T0, Level::Info, "api", "new")])
+        .unwrap();
+    store
+        .append_spans(vec![span(1, 1, None, "api", "old", old, SEC), span(2, 2, None, "api", "new", T0, SEC)])
+        .unwrap();
+    store
+        .append_points(vec![
+            MetricPoint::gauge("g", Labels::new(), Timestamp(old), 1.0),
+            MetricPoint::gauge("g", Labels::new(), Timestamp(T0), 2.0),
+        ])
+        .unwrap();
+    let stats = store.stats().unwrap();
+    assert_eq!(stats.logs.records, 2);
+    assert_eq!(stats.logs.oldest, Some(Timestamp(old)));
+    assert_eq!(stats.logs.newest, Some(Timestamp(T0)));
+    assert_eq!(stats.spans.records, 2);
+    assert_eq!(stats.metrics.records, 2);
+    assert_eq!(stats.series, 1);
+
+    let cutoff = Timestamp(T0 - day);
+    for s in Signal::ALL {
+        store.delete_before(s, cutoff).unwrap();
+    }
+    let logs = store.query_logs(&LogQuery::default()).unwrap();
+    assert_eq!(logs.logs.iter().map(|r| r.body.as_str()).collect::<Vec<_>>(), ["new"]);
+    assert!(store.get_trace(&trace_id(1)).unwrap().is_empty());
+    assert_eq!(store.get_trace(&trace_id(2)).unwrap().len(), 1);
+    let traces = store.find_traces(&TraceQuery::default()).unwrap();
+    assert_eq!(traces.len(), 1);
+    let pts = store
+        .query_points(&SeriesQuery { name: Some("g".into()), ..SeriesQuery::default() })
+        .unwrap();
+    assert_eq!(pts[0].points.len(), 1);
+    store.flush().unwrap();
+    let stats = store.stats().unwrap();
+    assert_eq!(stats.logs.oldest, Some(Timestamp(T0)));
+    assert_eq!(stats.logs.records, 1);
+}
+
+/// Instantiates every compliance check for a backend. `$make` is an expression that yields
+/// a fresh store (it may use the variable `dir`, a temporary directory kept alive for the test).
+#[macro_export]
+macro_rules! compliance_suite {
+    ($backend:ident, |$dir:ident| $make:expr) => {
+        mod $backend {
+            use super::compliance;
+            fn run(check: fn(&dyn heimsight_store::Store)) {
+                let tmp = tempfile::tempdir().unwrap();
+                let $dir = tmp.path();
+                let store = $make;
+                check(&store);
+            }
+            #[test]
+            fn log_round_trip() { run(compliance::log_round_trip) }
+            #[test]
+            fn log_time_ranges_orders_and_paging() { run(compliance::log_time_ranges_orders_and_paging) }
+            #[test]
+            fn log_filters() { run(compliance::log_filters) }
+            #[test]
+            fn log_queries_agree_with_reference() { run(compliance::log_queries_agree_with_reference) }
+            #[test]
+            fn traces() { run(compliance::traces) }
+            #[test]
+            fn metrics() { run(compliance::metrics) }
+            #[test]
+            fn meta() { run(compliance::meta) }
+            #[test]
+            fn retention_and_stats() { run(compliance::retention_and_stats) }
+        }
+    };
+}
