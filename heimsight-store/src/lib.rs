@@ -30,6 +30,7 @@
 //!
 //! Crates that only need the traits depend on this one with `default-features = false`.
 
+pub mod datagen;
 pub mod error;
 pub mod memory;
 pub mod query;
