@@ -34,10 +34,14 @@ pub mod datagen;
 pub mod error;
 pub mod memory;
 pub mod query;
+#[cfg(feature = "rocksdb")]
+pub mod rocks;
 pub mod traits;
 
 pub use error::{Error, Result};
 pub use memory::MemoryStore;
+#[cfg(feature = "rocksdb")]
+pub use rocks::{Durability, RocksStore, RocksStoreBuilder};
 pub use query::{
     LabelMatcher, LogFilter, LogPage, LogQuery, MatchOp, Order, Point, Series, SeriesPoints,
     SeriesQuery, Signal, SignalStats, StoreStats, TimeRange, TraceQuery, TraceSummary,

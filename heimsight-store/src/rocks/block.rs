@@ -1,0 +1,723 @@
+//! Log blocks: many records stored together, column by column, each column compressed with
+//! zstd; and the block summaries (time range, per-service level counts, a Bloom filter of
+//! message tokens, attribute pairs and trace ids) that let queries skip blocks.
+
+use std::collections::HashMap;
+
+use heimsight_core::{Attributes, Level, LogRecord, Scope, SpanId, Timestamp, TraceId};
+
+use super::bloom::{self, Bloom};
+use super::codec::{Reader, Writer};
+use crate::error::{Error, Result};
+use crate::query::{LogFilter, tokenize};
+
+/// Format version of a block.
+const BLOCK_VERSION: u8 = 1;
+
+const C_TS: u8 = 0;
+const C_OBS: u8 = 1;
+const C_SEV: u8 = 2;
+const C_SEVTEXT: u8 = 3;
+const C_SERVICE: u8 = 4;
+const C_BODY: u8 = 5;
+const C_ATTRS: u8 = 6;
+const C_RESOURCE: u8 = 7;
+const C_SCOPE: u8 = 8;
+const C_TRACE: u8 = 9;
+const C_SPAN: u8 = 10;
+const C_MISC: u8 = 11;
+const N_COLS: usize = 12;
+
+/// Bloom filter bits per distinct key.
+const BLOOM_BITS_PER_KEY: usize = 8;
+
+/// Summary of a block, kept in memory for every block.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct BlockSummary {
+    pub(crate) min_ts: i64,
+    pub(crate) max_ts: i64,
+    pub(crate) count: u32,
+    /// Per service, the number of records at each level (indexed by `Level::index`).
+    pub(crate) services: Vec<(String, [u32; 7])>,
+    pub(crate) bloom: Bloom,
+    /// Compressed size of the block, bytes.
+    pub(crate) bytes: u32,
+}
+
+impl BlockSummary {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::with_capacity(self.bloom.size_bytes() + 128);
+        w.u8(BLOCK_VERSION);
+        w.zigzag(self.min_ts);
+        w.zigzag(self.max_ts);
+        w.varint(u64::from(self.count));
+        w.varint(u64::from(self.bytes));
+        w.varint(self.services.len() as u64);
+        for (s, counts) in &self.services {
+            w.str(s);
+            for c in counts {
+                w.varint(u64::from(*c));
+            }
+        }
+        self.bloom.encode(&mut w);
+        w.buf
+    }
+
+    pub(crate) fn decode(b: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(b, "log block summary");
+        let v = r.u8()?;
+        if v != BLOCK_VERSION {
+            return Err(r.corrupt(format!("unknown summary version {v}")));
+        }
+        let min_ts = r.zigzag()?;
+        let max_ts = r.zigzag()?;
+        let count = u32::try_from(r.varint()?).map_err(|_| r.corrupt("count"))?;
+        let bytes = u32::try_from(r.varint()?).map_err(|_| r.corrupt("bytes"))?;
+        let n = r.len()?;
+        let mut services = Vec::with_capacity(n.min(1024));
+        for _ in 0..n {
+            let s = r.string()?;
+            let mut counts = [0u32; 7];
+            for c in &mut counts {
+                *c = u32::try_from(r.varint()?).map_err(|_| r.corrupt("level count"))?;
+            }
+            services.push((s, counts));
+        }
+        let bloom = Bloom::decode(&mut r)?;
+        Ok(BlockSummary {
+            min_ts,
+            max_ts,
+            count,
+            services,
+            bloom,
+            bytes,
+        })
+    }
+
+    /// Records in this block with an allowed service and level (the block-level part of a
+    /// filter); counts every record when the filter names neither.
+    pub(crate) fn count_service_level(&self, f: &LogFilter) -> u64 {
+        let mut n = 0u64;
+        for (s, counts) in &self.services {
+            if !f.services.is_empty() && !f.services.contains(s) {
+                continue;
+            }
+            if f.levels.is_empty() {
+                n += counts.iter().map(|c| u64::from(*c)).sum::<u64>();
+            } else {
+                n += f
+                    .levels
+                    .iter()
+                    .map(|l| u64::from(counts[l.index()]))
+                    .sum::<u64>();
+            }
+        }
+        n
+    }
+
+    /// False when no record of the block can match the filter.
+    pub(crate) fn may_match(&self, f: &LogFilter) -> bool {
+        if (!f.services.is_empty() || !f.levels.is_empty()) && self.count_service_level(f) == 0 {
+            return false;
+        }
+        for term in &f.terms {
+            for t in tokenize(term) {
+                if !self.bloom.may_contain(bloom::hash(bloom::SEED_TOKEN, t.as_bytes())) {
+                    return false;
+                }
+            }
+        }
+        for (k, v) in &f.attributes {
+            if !self.bloom.may_contain(attr_hash(k, v)) {
+                return false;
+            }
+        }
+        if let Some(t) = &f.trace_id {
+            if !self.bloom.may_contain(bloom::hash(bloom::SEED_TRACE, t.as_bytes())) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+fn attr_hash(k: &str, v: &str) -> u64 {
+    let mut key = Vec::with_capacity(k.len() + v.len() + 1);
+    key.extend_from_slice(k.as_bytes());
+    key.push(0);
+    key.extend_from_slice(v.as_bytes());
+    bloom::hash(bloom::SEED_ATTR, &key)
+}
+
+/// Interns strings to dense indexes.
+#[derive(Default)]
+struct Dict<'a> {
+    map: HashMap<&'a str, u32>,
+    items: Vec<&'a str>,
+}
+
+impl<'a> Dict<'a> {
+    fn id(&mut self, s: &'a str) -> u32 {
+        if let Some(i) = self.map.get(s) {
+            return *i;
+        }
+        let i = self.items.len() as u32;
+        self.items.push(s);
+        self.map.insert(s, i);
+        i
+    }
+}
+
+fn bitmap_set(bm: &mut [u8], i: usize) {
+    bm[i / 8] |= 1 << (i % 8);
+}
+
+fn bitmap_get(bm: &[u8], i: usize) -> bool {
+    bm.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0)
+}
+
+/// Encodes records (sorted by timestamp) into a block at a zstd level. Returns the block and
+/// its summary.
+pub(crate) fn encode_block(recs: &[LogRecord], level: i32) -> Result<(Vec<u8>, BlockSummary)> {
+    let n = recs.len();
+    let mut cols: Vec<Writer> = (0..N_COLS).map(|_| Writer::default()).collect();
+
+    // Timestamps and observed timestamps.
+    let mut prev = 0i64;
+    for r in recs {
+        cols[C_TS as usize].zigzag(r.timestamp.0.wrapping_sub(prev));
+        prev = r.timestamp.0;
+        let obs = if r.observed_timestamp.0 == 0 {
+            0
+        } else {
+            let d = r.observed_timestamp.0.wrapping_sub(r.timestamp.0);
+            (((d << 1) ^ (d >> 63)) as u64).wrapping_add(1)
+        };
+        cols[C_OBS as usize].varint(obs);
+        cols[C_SEV as usize].u8(r.severity_number);
+    }
+
+    // Dictionary columns.
+    let mut dict_col = |id: u8, get: &dyn Fn(&LogRecord) -> &str| {
+        let mut d = Dict::default();
+        let idx: Vec<u32> = recs.iter().map(|r| d.id(get(r))).collect();
+        let w = &mut cols[id as usize];
+        w.varint(d.items.len() as u64);
+        for s in &d.items {
+            w.str(s);
+        }
+        for i in idx {
+            w.varint(u64::from(i));
+        }
+    };
+    dict_col(C_SEVTEXT, &|r| r.severity_text.as_str());
+    dict_col(C_SERVICE, &|r| r.service.as_str());
+
+    // Bodies: lengths, then bytes.
+    for r in recs {
+        cols[C_BODY as usize].varint(r.body.len() as u64);
+    }
+    for r in recs {
+        cols[C_BODY as usize].raw(r.body.as_bytes());
+    }
+
+    // Attributes, one stream per key: presence bitmap then the values of present rows.
+    let mut keys: Vec<&str> = recs
+        .iter()
+        .flat_map(|r| r.attributes.keys().map(String::as_str))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let w = &mut cols[C_ATTRS as usize];
+    w.varint(keys.len() as u64);
+    for k in &keys {
+        w.str(k);
+        let mut bm = vec![0u8; n.div_ceil(8)];
+        for (i, r) in recs.iter().enumerate() {
+            if r.attributes.contains_key(*k) {
+                bitmap_set(&mut bm, i);
+            }
+        }
+        w.raw(&bm);
+        for r in recs {
+            if let Some(v) = r.attributes.get(*k) {
+                w.value(v);
+            }
+        }
+    }
+
+    // Resources and scopes: dictionaries of encoded values.
+    for (id, enc) in [
+        (C_RESOURCE, &(|r: &LogRecord, w: &mut Writer| w.attributes(&r.resource)) as &dyn Fn(&LogRecord, &mut Writer)),
+        (C_SCOPE, &|r: &LogRecord, w: &mut Writer| w.scope(&r.scope)),
+    ] {
+        let encoded: Vec<Vec<u8>> = recs
+            .iter()
+            .map(|r| {
+                let mut w = Writer::default();
+                enc(r, &mut w);
+                w.buf
+            })
+            .collect();
+        let mut map: HashMap<&[u8], u32> = HashMap::new();
+        let mut items: Vec<&[u8]> = Vec::new();
+        let idx: Vec<u32> = encoded
+            .iter()
+            .map(|e| {
+                *map.entry(e.as_slice()).or_insert_with(|| {
+                    items.push(e.as_slice());
+                    (items.len() - 1) as u32
+                })
+            })
+            .collect();
+        let w = &mut cols[id as usize];
+        w.varint(items.len() as u64);
+        for it in &items {
+            w.bytes(it);
+        }
+        for i in idx {
+            w.varint(u64::from(i));
+        }
+    }
+
+    // Trace and span ids: presence bitmap, then the ids of present rows.
+    let mut bm_t = vec![0u8; n.div_ceil(8)];
+    let mut bm_s = vec![0u8; n.div_ceil(8)];
+    for (i, r) in recs.iter().enumerate() {
+        if r.trace_id.is_some() {
+            bitmap_set(&mut bm_t, i);
+        }
+        if r.span_id.is_some() {
+            bitmap_set(&mut bm_s, i);
+        }
+    }
+    cols[C_TRACE as usize].raw(&bm_t);
+    cols[C_SPAN as usize].raw(&bm_s);
+    for r in recs {
+        if let Some(t) = &r.trace_id {
+            cols[C_TRACE as usize].raw(t.as_bytes());
+        }
+        if let Some(s) = &r.span_id {
+            cols[C_SPAN as usize].raw(s.as_bytes());
+        }
+        cols[C_MISC as usize].varint(u64::from(r.flags));
+        cols[C_MISC as usize].varint(u64::from(r.dropped_attributes_count));
+    }
+
+    // Assemble: header, then each column compressed.
+    let min_ts = recs.first().map_or(0, |r| r.timestamp.0);
+    let max_ts = recs.last().map_or(0, |r| r.timestamp.0);
+    let mut out = Writer::with_capacity(n * 48);
+    out.u8(BLOCK_VERSION);
+    out.varint(n as u64);
+    out.zigzag(min_ts);
+    out.zigzag(max_ts);
+    out.varint(N_COLS as u64);
+    for (id, c) in cols.iter().enumerate() {
+        let z = zstd::bulk::compress(&c.buf, level)
+            .map_err(|e| Error::Backend(format!("zstd: {e}")))?;
+        out.u8(id as u8);
+        out.varint(c.buf.len() as u64);
+        out.bytes(&z);
+    }
+
+    // Summary.
+    let mut services: Vec<(String, [u32; 7])> = Vec::new();
+    let mut hashes: Vec<u64> = Vec::with_capacity(n * 8);
+    for r in recs {
+        let li = r.level().index();
+        match services.iter_mut().find(|(s, _)| *s == r.service) {
+            Some((_, c)) => c[li] += 1,
+            None => {
+                let mut c = [0u32; 7];
+                c[li] = 1;
+                services.push((r.service.clone(), c));
+            }
+        }
+        for t in tokenize(&r.body) {
+            hashes.push(bloom::hash(bloom::SEED_TOKEN, t.as_bytes()));
+        }
+        for (k, v) in r.attributes.iter().chain(r.resource.iter()) {
+            hashes.push(attr_hash(k, &v.to_text()));
+        }
+        if let Some(t) = &r.trace_id {
+            hashes.push(bloom::hash(bloom::SEED_TRACE, t.as_bytes()));
+        }
+    }
+    hashes.sort_unstable();
+    hashes.dedup();
+    let bloom = Bloom::from_hashes(&hashes, BLOOM_BITS_PER_KEY);
+    let summary = BlockSummary {
+        min_ts,
+        max_ts,
+        count: n as u32,
+        services,
+        bloom,
+        bytes: out.buf.len() as u32,
+    };
+    Ok((out.buf, summary))
+}
+
+/// Which columns to decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Need {
+    pub(crate) body: bool,
+    pub(crate) attrs: bool,
+    pub(crate) trace: bool,
+    pub(crate) all: bool,
+}
+
+impl Need {
+    pub(crate) const ALL: Need = Need {
+        body: true,
+        attrs: true,
+        trace: true,
+        all: true,
+    };
+
+    /// The columns a filter reads beyond timestamp, service and level.
+    pub(crate) fn for_filter(f: &LogFilter) -> Need {
+        Need {
+            body: f.contains.is_some() || !f.terms.is_empty(),
+            attrs: !f.attributes.is_empty(),
+            trace: f.trace_id.is_some(),
+            all: false,
+        }
+    }
+
+    /// True when the filter needs no column beyond timestamp, service and level.
+    pub(crate) fn is_cheap(&self) -> bool {
+        !(self.body || self.attrs || self.trace || self.all)
+    }
+}
+
+/// A parsed block whose columns are decompressed on demand.
+#[derive(Debug)]
+pub(crate) struct Block {
+    pub(crate) count: usize,
+    cols: Vec<Option<(usize, Vec<u8>)>>,
+}
+
+impl Block {
+    pub(crate) fn parse(raw: &[u8]) -> Result<Block> {
+        let mut r = Reader::new(raw, "log block");
+        let v = r.u8()?;
+        if v != BLOCK_VERSION {
+            return Err(r.corrupt(format!("unknown block version {v}")));
+        }
+        let count = r.len()?;
+        let _min = r.zigzag()?;
+        let _max = r.zigzag()?;
+        let ncols = r.len()?;
+        let mut cols: Vec<Option<(usize, Vec<u8>)>> = (0..N_COLS).map(|_| None).collect();
+        for _ in 0..ncols {
+            let id = r.u8()? as usize;
+            let raw_len = usize::try_from(r.varint()?).map_err(|_| r.corrupt("len"))?;
+            let z = r.bytes()?;
+            if id < N_COLS {
+                cols[id] = Some((raw_len, z.to_vec()));
+            }
+        }
+        Ok(Block { count, cols })
+    }
+
+    fn column(&self, id: u8) -> Result<Vec<u8>> {
+        let Some((raw_len, z)) = &self.cols[id as usize] else {
+            return Err(Error::Corrupt {
+                what: "log block",
+                reason: format!("column {id} missing"),
+            });
+        };
+        zstd::bulk::decompress(z, *raw_len).map_err(|e| Error::Corrupt {
+            what: "log block",
+            reason: format!("column {id}: {e}"),
+        })
+    }
+
+    /// Decodes the cheap columns (timestamps, levels, services) of every row.
+    pub(crate) fn cheap(&self) -> Result<Cheap> {
+        let n = self.count;
+        let ts_raw = self.column(C_TS)?;
+        let mut r = Reader::new(&ts_raw, "log timestamps");
+        let mut ts = Vec::with_capacity(n);
+        let mut prev = 0i64;
+        for _ in 0..n {
+            prev = prev.wrapping_add(r.zigzag()?);
+            ts.push(prev);
+        }
+        let sev = self.column(C_SEV)?;
+        if sev.len() != n {
+            return Err(Error::Corrupt {
+                what: "log block",
+                reason: "severity column length".into(),
+            });
+        }
+        let (sevtext_dict, sevtext) = self.dict(C_SEVTEXT)?;
+        let levels = (0..n)
+            .map(|i| {
+                if sev[i] != 0 {
+                    Level::from_severity_number(sev[i])
+                } else {
+                    sevtext_dict[sevtext[i] as usize]
+                        .parse()
+                        .unwrap_or(Level::Unspecified)
+                }
+            })
+            .collect();
+        let (service_dict, service) = self.dict(C_SERVICE)?;
+        Ok(Cheap {
+            ts,
+            sev,
+            levels,
+            sevtext_dict,
+            sevtext,
+            service_dict,
+            service,
+        })
+    }
+
+    fn dict(&self, id: u8) -> Result<(Vec<String>, Vec<u32>)> {
+        let raw = self.column(id)?;
+        let mut r = Reader::new(&raw, "log dictionary column");
+        let nd = r.len()?;
+        let mut dict = Vec::with_capacity(nd.min(self.count + 1));
+        for _ in 0..nd {
+            dict.push(r.string()?);
+        }
+        let mut idx = Vec::with_capacity(self.count);
+        for _ in 0..self.count {
+            let i = u32::try_from(r.varint()?).map_err(|_| r.corrupt("index"))?;
+            if i as usize >= nd {
+                return Err(r.corrupt("dictionary index out of range"));
+            }
+            idx.push(i);
+        }
+        Ok((dict, idx))
+    }
+
+    /// Builds records for `rows` (ascending row numbers), with the columns in `need`
+    /// (timestamp, level and service always). Unneeded fields stay at their defaults.
+    pub(crate) fn records(&self, cheap: &Cheap, rows: &[usize], need: Need) -> Result<Vec<LogRecord>> {
+        let mut out: Vec<LogRecord> = rows
+            .iter()
+            .map(|&i| LogRecord {
+                timestamp: Timestamp(cheap.ts[i]),
+                severity_number: cheap.sev[i],
+                severity_text: cheap.sevtext_dict[cheap.sevtext[i] as usize].clone(),
+                service: cheap.service_dict[cheap.service[i] as usize].clone(),
+                ..LogRecord::default()
+            })
+            .collect();
+        if rows.is_empty() {
+            return Ok(out);
+        }
+        let n = self.count;
+        if need.body {
+            let raw = self.column(C_BODY)?;
+            let mut r = Reader::new(&raw, "log bodies");
+            let mut lens = Vec::with_capacity(n);
+            for _ in 0..n {
+                lens.push(r.len()?);
+            }
+            let mut want = rows.iter().zip(out.iter_mut()).peekable();
+            for (i, len) in lens.iter().enumerate() {
+                let b = r.take(*len)?;
+                if let Some((_, rec)) = want.next_if(|(row, _)| **row == i) {
+                    rec.body = std::str::from_utf8(b)
+                        .map_err(|_| r.corrupt("invalid UTF-8 in body"))?
+                        .to_string();
+                }
+            }
+        }
+        if need.attrs {
+            let raw = self.column(C_ATTRS)?;
+            let mut r = Reader::new(&raw, "log attributes");
+            let nk = r.len()?;
+            for _ in 0..nk {
+                let key = r.string()?;
+                let bm = r.take(n.div_ceil(8))?;
+                let mut want = rows.iter().zip(out.iter_mut()).peekable();
+                for i in 0..n {
+                    if !bitmap_get(bm, i) {
+                        continue;
+                    }
+                    let v = r.value()?;
+                    while want.next_if(|(row, _)| **row < i).is_some() {}
+                    if let Some((_, rec)) = want.next_if(|(row, _)| **row == i) {
+                        rec.attributes.insert(key.clone(), v);
+                    }
+                }
+            }
+            self.dict_values(C_RESOURCE, rows, &mut out, |r| r.attributes(), |rec, v: Attributes| {
+                rec.resource = v
+            })?;
+        }
+        if need.trace || need.all {
+            let raw = self.column(C_TRACE)?;
+            let mut r = Reader::new(&raw, "log trace ids");
+            let bm = r.take(n.div_ceil(8))?.to_vec();
+            let mut want = rows.iter().zip(out.iter_mut()).peekable();
+            for i in 0..n {
+                if !bitmap_get(&bm, i) {
+                    continue;
+                }
+                let b = r.take(16)?;
+                while want.next_if(|(row, _)| **row < i).is_some() {}
+                if let Some((_, rec)) = want.next_if(|(row, _)| **row == i) {
+                    rec.trace_id = Some(TraceId::from_slice(b).map_err(|e| r.corrupt(e))?);
+                }
+            }
+        }
+        if need.all {
+            let raw = self.column(C_SPAN)?;
+            let mut r = Reader::new(&raw, "log span ids");
+            let bm = r.take(n.div_ceil(8))?.to_vec();
+            let mut want = rows.iter().zip(out.iter_mut()).peekable();
+            for i in 0..n {
+                if !bitmap_get(&bm, i) {
+                    continue;
+                }
+                let b = r.take(8)?;
+                while want.next_if(|(row, _)| **row < i).is_some() {}
+                if let Some((_, rec)) = want.next_if(|(row, _)| **row == i) {
+                    rec.span_id = Some(SpanId::from_slice(b).map_err(|e| r.corrupt(e))?);
+                }
+            }
+            self.dict_values(C_SCOPE, rows, &mut out, |r| r.scope(), |rec, v: Scope| {
+                rec.scope = v
+            })?;
+            let raw = self.column(C_OBS)?;
+            let mut r = Reader::new(&raw, "log observed timestamps");
+            let mut want = rows.iter().zip(out.iter_mut()).peekable();
+            for i in 0..n {
+                let v = r.varint()?;
+                if let Some((_, rec)) = want.next_if(|(row, _)| **row == i) {
+                    if v != 0 {
+                        let z = v - 1;
+                        let delta = ((z >> 1) as i64) ^ -((z & 1) as i64);
+                        rec.observed_timestamp = Timestamp(rec.timestamp.0.wrapping_add(delta));
+                    }
+                }
+            }
+            let raw = self.column(C_MISC)?;
+            let mut r = Reader::new(&raw, "log flags");
+            let mut want = rows.iter().zip(out.iter_mut()).peekable();
+            for i in 0..n {
+                let flags = r.varint()?;
+                let dropped = r.varint()?;
+                if let Some((_, rec)) = want.next_if(|(row, _)| **row == i) {
+                    rec.flags = u32::try_from(flags).unwrap_or(u32::MAX);
+                    rec.dropped_attributes_count = u32::try_from(dropped).unwrap_or(u32::MAX);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn dict_values<T: Clone>(
+        &self,
+        id: u8,
+        rows: &[usize],
+        out: &mut [LogRecord],
+        read: impl Fn(&mut Reader<'_>) -> Result<T>,
+        set: impl Fn(&mut LogRecord, T),
+    ) -> Result<()> {
+        let raw = self.column(id)?;
+        let mut r = Reader::new(&raw, "log dictionary values");
+        let nd = r.len()?;
+        let mut dict = Vec::with_capacity(nd.min(self.count + 1));
+        for _ in 0..nd {
+            let b = r.bytes()?;
+            let mut inner = Reader::new(b, "log dictionary value");
+            dict.push(read(&mut inner)?);
+        }
+        let mut want = rows.iter().zip(out.iter_mut()).peekable();
+        for i in 0..self.count {
+            let idx = r.varint()? as usize;
+            if let Some((_, rec)) = want.next_if(|(row, _)| **row == i) {
+                let v = dict.get(idx).ok_or_else(|| r.corrupt("dictionary index"))?;
+                set(rec, v.clone());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The cheap columns of a block.
+#[derive(Debug)]
+pub(crate) struct Cheap {
+    pub(crate) ts: Vec<i64>,
+    sev: Vec<u8>,
+    pub(crate) levels: Vec<Level>,
+    sevtext_dict: Vec<String>,
+    sevtext: Vec<u32>,
+    service_dict: Vec<String>,
+    service: Vec<u32>,
+}
+
+impl Cheap {
+    /// Rows in `[start, end)` whose service and level pass the filter.
+    pub(crate) fn candidate_rows(&self, start: i64, end: i64, f: &LogFilter) -> Vec<usize> {
+        let allowed: Vec<bool> = self
+            .service_dict
+            .iter()
+            .map(|s| f.services.is_empty() || f.services.contains(s))
+            .collect();
+        (0..self.ts.len())
+            .filter(|&i| {
+                self.ts[i] >= start
+                    && self.ts[i] < end
+                    && allowed[self.service[i] as usize]
+                    && (f.levels.is_empty() || f.levels.contains(&self.levels[i]))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use heimsight_core::AttributeValue;
+
+    #[test]
+    fn blocks_round_trip_and_summaries_prune() {
+        let mut recs = Vec::new();
+        for i in 0..100i64 {
+            let mut r = LogRecord::new(Timestamp(1000 + i), if i % 10 == 0 { Level::Error } else { Level::Info }, format!("request {i} done"));
+            r.service = if i % 2 == 0 { "api".into() } else { "db".into() };
+            if i % 3 == 0 {
+                r.attributes.insert("k".into(), AttributeValue::Int(i));
+                r.trace_id = Some(TraceId([7; 16]));
+                r.span_id = Some(SpanId([i as u8 + 1; 8]));
+            }
+            r.resource.insert("host".into(), "h".into());
+            r.observed_timestamp = Timestamp(900 + i);
+            recs.push(r);
+        }
+        let (raw, summary) = encode_block(&recs, 3).unwrap();
+        assert_eq!(BlockSummary::decode(&summary.encode()).unwrap(), summary);
+        let block = Block::parse(&raw).unwrap();
+        let cheap = block.cheap().unwrap();
+        let rows: Vec<usize> = (0..100).collect();
+        assert_eq!(block.records(&cheap, &rows, Need::ALL).unwrap(), recs);
+        let some = block.records(&cheap, &[3, 50, 99], Need::ALL).unwrap();
+        assert_eq!(some, vec![recs[3].clone(), recs[50].clone(), recs[99].clone()]);
+
+        let f = LogFilter { levels: vec![Level::Error], services: vec!["api".into()], ..Default::default() };
+        assert_eq!(summary.count_service_level(&f), 10);
+        let f = LogFilter { terms: vec!["request 42".into()], ..Default::default() };
+        assert!(summary.may_match(&f));
+        let f = LogFilter { terms: vec!["nonexistent".into()], ..Default::default() };
+        assert!(!summary.may_match(&f));
+        let f = LogFilter { attributes: vec![("k".into(), "3".into())], ..Default::default() };
+        assert!(summary.may_match(&f));
+        for cut in [0, 1, 10, raw.len() / 2, raw.len() - 1] {
+            let res = Block::parse(&raw[..cut]).and_then(|b| {
+                let c = b.cheap()?;
+                b.records(&c, &rows, Need::ALL)
+            });
+            assert!(res.is_err());
+        }
+    }
+}

@@ -1,0 +1,370 @@
+//! Logs on RocksDB: block writes, block-pruned queries, background block merging, retention.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
+
+use heimsight_core::LogRecord;
+use rocksdb::{ReadOptions, WriteBatch};
+
+use super::block::{self, Block, BlockSummary, Cheap, Need};
+use super::codec::ts_key;
+use super::{CF_LOG_BLOCKS, CF_LOG_SUMMARIES, Inner, RocksStore, hour_of, rocks_err};
+use crate::error::{Error, Result};
+use crate::query::{LogPage, LogQuery, Order};
+use crate::traits::LogStore;
+
+/// Largest block, in records.
+const MAX_BLOCK: usize = 16_384;
+/// Blocks smaller than this are merged in the background.
+const MERGE_BELOW: u32 = 8_192;
+/// A group of small blocks is merged once it holds this many records...
+const MERGE_MIN_RECORDS: u32 = 8_192;
+/// ...or this many blocks.
+const MERGE_MIN_BLOCKS: usize = 32;
+/// zstd level of blocks written by appends (fast); merges recompress harder.
+const WRITE_ZSTD_LEVEL: i32 = 1;
+
+type Key = [u8; 20];
+
+fn block_key(hour: u32, min_ts: i64, seq: u64) -> Key {
+    let mut k = [0u8; 20];
+    k[..4].copy_from_slice(&hour.to_be_bytes());
+    k[4..12].copy_from_slice(&ts_key(min_ts));
+    k[12..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn key_hour(k: &Key) -> u32 {
+    u32::from_be_bytes([k[0], k[1], k[2], k[3]])
+}
+
+fn key_seq(k: &Key) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&k[12..]);
+    u64::from_be_bytes(a)
+}
+
+impl Inner {
+    pub(crate) fn load_blocks(&self) -> Result<()> {
+        let cf = self.cf(CF_LOG_SUMMARIES)?;
+        let mut map = self.blocks.write().unwrap_or_else(PoisonError::into_inner);
+        let mut max_seq = 0;
+        for item in self.db.iterator_cf(cf, rocksdb::IteratorMode::Start) {
+            let (k, v) = item.map_err(rocks_err)?;
+            let key: Key = k.as_ref().try_into().map_err(|_| Error::Corrupt {
+                what: "log block key",
+                reason: format!("length {}", k.len()),
+            })?;
+            max_seq = max_seq.max(key_seq(&key));
+            map.insert(key, Arc::new(BlockSummary::decode(&v)?));
+        }
+        self.block_seq.store(max_seq + 1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Encodes sorted records into blocks (one or more per hour) and adds them to a batch.
+    fn add_blocks(
+        &self,
+        batch: &mut WriteBatch,
+        recs: &[LogRecord],
+        level: i32,
+    ) -> Result<Vec<(Key, Arc<BlockSummary>)>> {
+        let cf_b = self.cf(CF_LOG_BLOCKS)?;
+        let cf_s = self.cf(CF_LOG_SUMMARIES)?;
+        let mut out = Vec::new();
+        let mut start = 0;
+        while start < recs.len() {
+            let hour = hour_of(recs[start].timestamp.0);
+            let mut end = start;
+            while end < recs.len() && end - start < MAX_BLOCK && hour_of(recs[end].timestamp.0) == hour {
+                end += 1;
+            }
+            let chunk = &recs[start..end];
+            let (raw, summary) = block::encode_block(chunk, level)?;
+            let seq = self.block_seq.fetch_add(1, Ordering::SeqCst);
+            let key = block_key(hour, summary.min_ts, seq);
+            batch.put_cf(cf_b, key, raw);
+            batch.put_cf(cf_s, key, summary.encode());
+            out.push((key, Arc::new(summary)));
+            start = end;
+        }
+        Ok(out)
+    }
+
+    fn read_block(&self, key: &Key, ro: &ReadOptions) -> Result<Block> {
+        let cf = self.cf(CF_LOG_BLOCKS)?;
+        let raw = self
+            .db
+            .get_pinned_cf_opt(cf, key, ro)
+            .map_err(rocks_err)?
+            .ok_or_else(|| Error::Corrupt {
+                what: "log block",
+                reason: "block listed in summaries is missing".into(),
+            })?;
+        Block::parse(&raw)
+    }
+
+    pub(crate) fn merge_loop(self: Arc<Self>) {
+        while !self.stop.load(Ordering::SeqCst) {
+            match self.merge_once() {
+                Ok(true) => continue,
+                Ok(false) => self.sleep(Duration::from_secs(1)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "merging log blocks failed");
+                    self.sleep(Duration::from_secs(10));
+                }
+            }
+        }
+    }
+
+    pub(crate) fn merge_all(&self) -> Result<()> {
+        while self.merge_group(true)? {}
+        Ok(())
+    }
+
+    fn merge_once(&self) -> Result<bool> {
+        self.merge_group(false)
+    }
+
+    /// Merges one group of small blocks; returns whether there was one. With `all`, any two
+    /// or more small blocks of an hour form a group.
+    fn merge_group(&self, all: bool) -> Result<bool> {
+        let _guard = self.merge_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let group: Vec<(Key, Arc<BlockSummary>)> = {
+            let map = self.blocks.read().unwrap_or_else(PoisonError::into_inner);
+            let mut found = Vec::new();
+            let mut cur: Vec<(Key, Arc<BlockSummary>)> = Vec::new();
+            let mut records = 0u32;
+            let ready = |g: &Vec<(Key, Arc<BlockSummary>)>, records: u32| {
+                g.len() >= 2 && (all || records >= MERGE_MIN_RECORDS || g.len() >= MERGE_MIN_BLOCKS)
+            };
+            for (k, s) in map.iter() {
+                if s.count >= MERGE_BELOW {
+                    continue;
+                }
+                if cur.first().is_some_and(|(fk, _)| key_hour(fk) != key_hour(k)) {
+                    if ready(&cur, records) {
+                        break;
+                    }
+                    cur.clear();
+                    records = 0;
+                }
+                cur.push((*k, s.clone()));
+                records += s.count;
+                if records as usize >= MAX_BLOCK {
+                    break;
+                }
+            }
+            if ready(&cur, records) {
+                found = cur;
+            }
+            found
+        };
+        if group.is_empty() {
+            return Ok(false);
+        }
+        let ro = ReadOptions::default();
+        let mut recs: Vec<LogRecord> = Vec::new();
+        for (k, _) in &group {
+            let b = self.read_block(k, &ro)?;
+            let cheap = b.cheap()?;
+            let rows: Vec<usize> = (0..b.count).collect();
+            recs.extend(b.records(&cheap, &rows, Need::ALL)?);
+        }
+        recs.sort_by_key(|r| r.timestamp);
+        let mut batch = WriteBatch::default();
+        let new_blocks = self.add_blocks(&mut batch, &recs, self.merge_level)?;
+        let cf_b = self.cf(CF_LOG_BLOCKS)?;
+        let cf_s = self.cf(CF_LOG_SUMMARIES)?;
+        for (k, _) in &group {
+            batch.delete_cf(cf_b, k);
+            batch.delete_cf(cf_s, k);
+        }
+        let mut map = self.blocks.write().unwrap_or_else(PoisonError::into_inner);
+        self.write(batch)?;
+        for (k, _) in &group {
+            map.remove(k);
+        }
+        map.extend(new_blocks);
+        tracing::debug!(blocks = group.len(), records = recs.len(), "merged log blocks");
+        Ok(true)
+    }
+
+    pub(crate) fn delete_logs_before(&self, cutoff: i64) -> Result<u64> {
+        let cutoff_hour = hour_of(cutoff);
+        let cf_b = self.cf(CF_LOG_BLOCKS)?;
+        let cf_s = self.cf(CF_LOG_SUMMARIES)?;
+        let _guard = self.merge_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut map = self.blocks.write().unwrap_or_else(PoisonError::into_inner);
+        let doomed: Vec<Key> = map
+            .iter()
+            .filter(|(k, s)| key_hour(k) < cutoff_hour || s.max_ts < cutoff)
+            .map(|(k, _)| *k)
+            .collect();
+        if doomed.is_empty() {
+            return Ok(0);
+        }
+        let mut batch = WriteBatch::default();
+        // Whole hours go with one range delete; stragglers of the cutoff hour one by one.
+        let from = [0u8; 4];
+        let to = cutoff_hour.to_be_bytes();
+        batch.delete_range_cf(cf_b, from, to);
+        batch.delete_range_cf(cf_s, from, to);
+        for k in doomed.iter().filter(|k| key_hour(k) >= cutoff_hour) {
+            batch.delete_cf(cf_b, k);
+            batch.delete_cf(cf_s, k);
+        }
+        self.write(batch)?;
+        let mut removed = 0u64;
+        for k in &doomed {
+            if let Some(s) = map.remove(k) {
+                removed += u64::from(s.count);
+            }
+        }
+        drop(map);
+        if cutoff_hour > 0 {
+            self.db
+                .compact_range_cf(cf_b, Some(&from[..]), Some(&to[..]));
+        }
+        Ok(removed)
+    }
+}
+
+/// A decoded block with the rows that match the query.
+struct Hit {
+    block: Block,
+    cheap: Cheap,
+    rows: Vec<usize>,
+}
+
+impl LogStore for RocksStore {
+    fn append_logs(&self, mut logs: Vec<LogRecord>) -> Result<()> {
+        if logs.is_empty() {
+            return Ok(());
+        }
+        logs.sort_by_key(|r| r.timestamp);
+        let i = &self.inner;
+        let mut batch = WriteBatch::default();
+        let blocks = i.add_blocks(&mut batch, &logs, WRITE_ZSTD_LEVEL)?;
+        let small = blocks.iter().any(|(_, s)| s.count < MERGE_BELOW);
+        {
+            // Write and publish under the lock, so queries see blocks and summaries agree.
+            let mut map = i.blocks.write().unwrap_or_else(PoisonError::into_inner);
+            i.write(batch)?;
+            map.extend(blocks);
+        }
+        if small {
+            i.notify();
+        }
+        Ok(())
+    }
+
+    fn query_logs(&self, q: &LogQuery) -> Result<LogPage> {
+        let i = &self.inner;
+        let (start, end) = (q.range.start_nanos(), q.range.end_nanos());
+        if start >= end {
+            return Ok(LogPage::default());
+        }
+        let f = &q.filter;
+        let need_f = Need::for_filter(f);
+        let (cands, snapshot) = {
+            let map = i.blocks.read().unwrap_or_else(PoisonError::into_inner);
+            let cands: Vec<(Key, Arc<BlockSummary>)> = map
+                .iter()
+                .filter(|(_, s)| s.max_ts >= start && s.min_ts < end && s.may_match(f))
+                .map(|(k, s)| (*k, s.clone()))
+                .collect();
+            (cands, i.db.snapshot())
+        };
+        let mut ro = ReadOptions::default();
+        ro.set_snapshot(&snapshot);
+
+        let mut hits: HashMap<usize, Hit> = HashMap::new();
+        let decode = |idx: usize| -> Result<Hit> {
+            let block = i.read_block(&cands[idx].0, &ro)?;
+            let cheap = block.cheap()?;
+            let mut rows = cheap.candidate_rows(start, end, f);
+            if !need_f.is_cheap() {
+                let recs = block.records(&cheap, &rows, need_f)?;
+                rows = rows
+                    .into_iter()
+                    .zip(recs.iter())
+                    .filter(|(_, r)| f.matches(r))
+                    .map(|(row, _)| row)
+                    .collect();
+            }
+            Ok(Hit { block, cheap, rows })
+        };
+
+        // The total: from summaries where a block lies wholly in range and the filter only
+        // names services and levels; by decoding otherwise.
+        let mut total = 0u64;
+        for (idx, (_, s)) in cands.iter().enumerate() {
+            if need_f.is_cheap() && s.min_ts >= start && s.max_ts < end {
+                total += s.count_service_level(f);
+            } else {
+                let hit = decode(idx)?;
+                total += hit.rows.len() as u64;
+                hits.insert(idx, hit);
+            }
+        }
+
+        // The page: visit blocks in order until no unvisited block can hold a better record.
+        let want = q.offset.saturating_add(q.limit);
+        let newest = q.order == Order::NewestFirst;
+        let mut order: Vec<usize> = (0..cands.len()).collect();
+        if newest {
+            order.sort_by_key(|&x| std::cmp::Reverse(cands[x].1.max_ts));
+        } else {
+            order.sort_by_key(|&x| cands[x].1.min_ts);
+        }
+        // (timestamp, candidate index, row): a total order, ties broken by block key and row.
+        let mut picked: Vec<(i64, usize, usize)> = Vec::new();
+        let sort = |p: &mut Vec<(i64, usize, usize)>| {
+            if newest {
+                p.sort_unstable_by(|a, b| b.cmp(a));
+            } else {
+                p.sort_unstable();
+            }
+        };
+        if want > 0 {
+            for &idx in &order {
+                let s = &cands[idx].1;
+                if picked.len() >= want {
+                    let kth = picked[want - 1].0;
+                    if (newest && kth > s.max_ts) || (!newest && kth < s.min_ts) {
+                        break;
+                    }
+                }
+                if !hits.contains_key(&idx) {
+                    let hit = decode(idx)?;
+                    hits.insert(idx, hit);
+                }
+                let hit = &hits[&idx];
+                picked.extend(hit.rows.iter().map(|&r| (hit.cheap.ts[r], idx, r)));
+                sort(&mut picked);
+                picked.truncate(want);
+            }
+        }
+        // Candidate indexes follow key order, so (ts, idx, row) ties follow block keys.
+        let page: Vec<(i64, usize, usize)> = picked.into_iter().skip(q.offset).take(q.limit).collect();
+        let mut by_block: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (_, idx, row) in &page {
+            by_block.entry(*idx).or_default().push(*row);
+        }
+        let mut built: HashMap<(usize, usize), LogRecord> = HashMap::new();
+        for (idx, mut rows) in by_block {
+            rows.sort_unstable();
+            let hit = &hits[&idx];
+            let recs = hit.block.records(&hit.cheap, &rows, Need::ALL)?;
+            built.extend(rows.into_iter().map(|r| (idx, r)).zip(recs));
+        }
+        let logs = page
+            .iter()
+            .filter_map(|(_, idx, row)| built.remove(&(*idx, *row)))
+            .collect();
+        Ok(LogPage { logs, total })
+    }
+}

@@ -1,0 +1,410 @@
+//! Metrics on RocksDB: a series registry held in memory, points keyed by day, series and time.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::PoisonError;
+
+use heimsight_core::{
+    HistogramValue, Labels, MetricKind, MetricPoint, MetricValue, Quantile, SummaryValue,
+    Temporality, Timestamp,
+};
+use rocksdb::{IteratorMode, ReadOptions, WriteBatch};
+
+use super::codec::{Reader, Writer, ts_from_key, ts_key};
+use super::{CF_POINTS, CF_SERIES, Inner, RocksStore, day_of, rocks_err};
+use crate::error::{Error, Result};
+use crate::query::{Point, Series, SeriesPoints, SeriesQuery};
+use crate::traits::MetricStore;
+
+const SERIES_VERSION: u8 = 1;
+
+/// Every series, by id and by (name, labels).
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    by_key: BTreeMap<(String, Labels), u64>,
+    by_id: HashMap<u64, Series>,
+    next_id: u64,
+}
+
+impl Registry {
+    pub(crate) fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    fn insert(&mut self, id: u64, s: Series) {
+        self.by_key.insert((s.name.clone(), s.labels.clone()), id);
+        self.by_id.insert(id, s);
+        self.next_id = self.next_id.max(id + 1);
+    }
+
+    /// Matching series ids, sorted by name then labels.
+    fn matching(&self, q: &SeriesQuery) -> Vec<(u64, Series)> {
+        let iter: Box<dyn Iterator<Item = (&(String, Labels), &u64)>> = match &q.name {
+            Some(n) => Box::new(
+                self.by_key
+                    .range((n.clone(), Labels::new())..)
+                    .take_while(move |((name, _), _)| name == n),
+            ),
+            None => Box::new(self.by_key.iter()),
+        };
+        iter.filter(|((name, labels), _)| q.matches(name, labels))
+            .filter_map(|(_, id)| self.by_id.get(id).map(|s| (*id, s.clone())))
+            .collect()
+    }
+}
+
+fn kind_code(k: MetricKind) -> u8 {
+    match k {
+        MetricKind::Gauge => 0,
+        MetricKind::Counter => 1,
+        MetricKind::Histogram => 2,
+        MetricKind::Summary => 3,
+    }
+}
+
+fn temporality_code(t: Temporality) -> u8 {
+    match t {
+        Temporality::Unspecified => 0,
+        Temporality::Delta => 1,
+        Temporality::Cumulative => 2,
+    }
+}
+
+fn encode_series(s: &Series) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.u8(SERIES_VERSION);
+    w.str(&s.name);
+    w.varint(s.labels.len() as u64);
+    for (k, v) in &s.labels {
+        w.str(k);
+        w.str(v);
+    }
+    w.u8(kind_code(s.kind));
+    w.u8(temporality_code(s.temporality));
+    w.u8(u8::from(s.monotonic));
+    w.str(&s.unit);
+    w.str(&s.description);
+    w.buf
+}
+
+fn decode_series(b: &[u8]) -> Result<Series> {
+    let mut r = Reader::new(b, "series");
+    let v = r.u8()?;
+    if v != SERIES_VERSION {
+        return Err(r.corrupt(format!("unknown series version {v}")));
+    }
+    let name = r.string()?;
+    let n = r.len()?;
+    let mut labels = Labels::new();
+    for _ in 0..n {
+        let k = r.string()?;
+        labels.insert(k, r.string()?);
+    }
+    let kind = match r.u8()? {
+        0 => MetricKind::Gauge,
+        1 => MetricKind::Counter,
+        2 => MetricKind::Histogram,
+        3 => MetricKind::Summary,
+        k => return Err(r.corrupt(format!("unknown metric kind {k}"))),
+    };
+    let temporality = match r.u8()? {
+        1 => Temporality::Delta,
+        2 => Temporality::Cumulative,
+        _ => Temporality::Unspecified,
+    };
+    Ok(Series {
+        name,
+        labels,
+        kind,
+        temporality,
+        monotonic: r.u8()? != 0,
+        unit: r.string()?,
+        description: r.string()?,
+    })
+}
+
+fn encode_value(v: &MetricValue) -> Vec<u8> {
+    let mut w = Writer::default();
+    match v {
+        MetricValue::Number(x) => {
+            w.u8(0);
+            w.f64(*x);
+        }
+        MetricValue::Histogram(h) => {
+            w.u8(1);
+            w.varint(h.bounds.len() as u64);
+            for b in &h.bounds {
+                w.f64(*b);
+            }
+            w.varint(h.counts.len() as u64);
+            for c in &h.counts {
+                w.varint(*c);
+            }
+            w.varint(h.count);
+            for o in [h.sum, h.min, h.max] {
+                match o {
+                    Some(x) => {
+                        w.u8(1);
+                        w.f64(x);
+                    }
+                    None => w.u8(0),
+                }
+            }
+        }
+        MetricValue::Summary(s) => {
+            w.u8(2);
+            w.varint(s.count);
+            w.f64(s.sum);
+            w.varint(s.quantiles.len() as u64);
+            for q in &s.quantiles {
+                w.f64(q.quantile);
+                w.f64(q.value);
+            }
+        }
+    }
+    w.buf
+}
+
+fn decode_value(b: &[u8]) -> Result<MetricValue> {
+    let mut r = Reader::new(b, "metric point");
+    Ok(match r.u8()? {
+        0 => MetricValue::Number(r.f64()?),
+        1 => {
+            let n = r.len()?;
+            let bounds = (0..n).map(|_| r.f64()).collect::<Result<Vec<_>>>()?;
+            let n = r.len()?;
+            let counts = (0..n).map(|_| r.varint()).collect::<Result<Vec<_>>>()?;
+            let count = r.varint()?;
+            let mut opt = [None; 3];
+            for o in &mut opt {
+                if r.u8()? != 0 {
+                    *o = Some(r.f64()?);
+                }
+            }
+            let [sum, min, max] = opt;
+            MetricValue::Histogram(HistogramValue {
+                bounds,
+                counts,
+                sum,
+                count,
+                min,
+                max,
+            })
+        }
+        2 => {
+            let count = r.varint()?;
+            let sum = r.f64()?;
+            let n = r.len()?;
+            let mut quantiles = Vec::with_capacity(n.min(256));
+            for _ in 0..n {
+                quantiles.push(Quantile {
+                    quantile: r.f64()?,
+                    value: r.f64()?,
+                });
+            }
+            MetricValue::Summary(SummaryValue {
+                count,
+                sum,
+                quantiles,
+            })
+        }
+        t => return Err(r.corrupt(format!("unknown value tag {t}"))),
+    })
+}
+
+fn point_key(day: u32, id: u64, ts: i64) -> [u8; 20] {
+    let mut k = [0u8; 20];
+    k[..4].copy_from_slice(&day.to_be_bytes());
+    k[4..12].copy_from_slice(&id.to_be_bytes());
+    k[12..].copy_from_slice(&ts_key(ts));
+    k
+}
+
+fn series_of(p: &MetricPoint) -> Series {
+    Series {
+        name: p.name.clone(),
+        labels: p.labels.clone(),
+        kind: p.kind,
+        temporality: p.temporality,
+        monotonic: p.monotonic,
+        unit: p.unit.clone(),
+        description: p.description.clone(),
+    }
+}
+
+impl Inner {
+    pub(crate) fn load_registry(&self) -> Result<()> {
+        let cf = self.cf(CF_SERIES)?;
+        let mut reg = self.registry.write().unwrap_or_else(PoisonError::into_inner);
+        for item in self.db.iterator_cf(cf, IteratorMode::Start) {
+            let (k, v) = item.map_err(rocks_err)?;
+            let id = <[u8; 8]>::try_from(k.as_ref())
+                .map(u64::from_be_bytes)
+                .map_err(|_| Error::Corrupt {
+                    what: "series key",
+                    reason: format!("length {}", k.len()),
+                })?;
+            reg.insert(id, decode_series(&v)?);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn delete_points_before(&self, cutoff: i64) -> Result<u64> {
+        let cutoff_day = day_of(cutoff);
+        let _g = self.point_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut batch = WriteBatch::default();
+        batch.delete_range_cf(self.cf(CF_POINTS)?, [0u8; 4], cutoff_day.to_be_bytes());
+        let removed = self.drop_parts(&mut batch, "points", &self.point_parts, cutoff_day)?;
+        self.write(batch)?;
+        Ok(removed)
+    }
+
+    /// Points of series `id` in `[start, end)`, oldest first; at most `limit` (0: all).
+    fn points_of(&self, days: &[u32], id: u64, start: i64, end: i64, limit: usize) -> Result<Vec<Point>> {
+        let cf = self.cf(CF_POINTS)?;
+        let mut out = Vec::new();
+        for &day in days {
+            let mut ro = ReadOptions::default();
+            ro.set_iterate_upper_bound(point_key(day, id, end).to_vec());
+            let lower = point_key(day, id, start);
+            let mut it = self.db.raw_iterator_cf_opt(cf, ro);
+            it.seek(lower);
+            while it.valid() {
+                if let (Some(k), Some(v)) = (it.key(), it.value()) {
+                    let ts = ts_from_key(&k[12..]).unwrap_or(0);
+                    out.push(Point {
+                        timestamp: Timestamp(ts),
+                        value: decode_value(v)?,
+                    });
+                    if limit != 0 && out.len() >= limit {
+                        return Ok(out);
+                    }
+                }
+                it.next();
+            }
+            it.status().map_err(rocks_err)?;
+        }
+        Ok(out)
+    }
+
+    fn days_in(&self, start: i64, end: i64) -> Vec<u32> {
+        let (lo, hi) = (day_of(start), day_of(end.saturating_sub(1)));
+        self.point_parts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .range(lo..=hi)
+            .map(|(d, _)| *d)
+            .collect()
+    }
+}
+
+impl MetricStore for RocksStore {
+    fn append_points(&self, points: Vec<MetricPoint>) -> Result<()> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        let i = &self.inner;
+        let cf_points = i.cf(CF_POINTS)?;
+        let cf_series = i.cf(CF_SERIES)?;
+        let _g = i.point_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut batch = WriteBatch::default();
+        let mut new_series: Vec<(u64, Series)> = Vec::new();
+        {
+            let reg = i.registry.read().unwrap_or_else(PoisonError::into_inner);
+            let mut local: HashMap<(String, Labels), u64> = HashMap::new();
+            let mut next = reg.next_id;
+            for p in &points {
+                let key = (p.name.clone(), p.labels.clone());
+                let s = series_of(p);
+                let id = match reg.by_key.get(&key).or_else(|| local.get(&key)) {
+                    Some(id) => {
+                        let id = *id;
+                        let known = reg.by_id.get(&id).or_else(|| {
+                            new_series.iter().rev().find(|(x, _)| *x == id).map(|(_, s)| s)
+                        });
+                        if known != Some(&s) {
+                            batch.put_cf(cf_series, id.to_be_bytes(), encode_series(&s));
+                            new_series.push((id, s));
+                        }
+                        id
+                    }
+                    None => {
+                        let id = next;
+                        next += 1;
+                        local.insert(key, id);
+                        batch.put_cf(cf_series, id.to_be_bytes(), encode_series(&s));
+                        new_series.push((id, s));
+                        id
+                    }
+                };
+                batch.put_cf(
+                    cf_points,
+                    point_key(day_of(p.timestamp.0), id, p.timestamp.0),
+                    encode_value(&p.value),
+                );
+            }
+        }
+        i.add_parts(&mut batch, "points", &i.point_parts, points.iter().map(|p| p.timestamp.0))?;
+        i.write(batch)?;
+        let mut reg = i.registry.write().unwrap_or_else(PoisonError::into_inner);
+        for (id, s) in new_series {
+            reg.insert(id, s);
+        }
+        Ok(())
+    }
+
+    fn series(&self, q: &SeriesQuery) -> Result<Vec<Series>> {
+        let i = &self.inner;
+        let (start, end) = (q.range.start_nanos(), q.range.end_nanos());
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let days = i.days_in(start, end);
+        let matching = i
+            .registry
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .matching(q);
+        let mut out = Vec::new();
+        for (id, s) in matching {
+            if !i.points_of(&days, id, start, end, 1)?.is_empty() {
+                out.push(s);
+                if q.limit != 0 && out.len() >= q.limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn query_points(&self, q: &SeriesQuery) -> Result<Vec<SeriesPoints>> {
+        let i = &self.inner;
+        let (start, end) = (q.range.start_nanos(), q.range.end_nanos());
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let days = i.days_in(start, end);
+        let matching = i
+            .registry
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .matching(q);
+        let mut out = Vec::new();
+        for (id, series) in matching {
+            let points = i.points_of(&days, id, start, end, 0)?;
+            if !points.is_empty() {
+                out.push(SeriesPoints { series, points });
+                if q.limit != 0 && out.len() >= q.limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn metric_names(&self) -> Result<Vec<String>> {
+        let reg = self.inner.registry.read().unwrap_or_else(PoisonError::into_inner);
+        let mut names: Vec<String> = reg.by_key.keys().map(|(n, _)| n.clone()).collect();
+        names.dedup();
+        Ok(names)
+    }
+}

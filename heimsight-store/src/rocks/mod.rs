@@ -1,0 +1,615 @@
+//! The embedded RocksDB backend.
+//!
+//! # Layout (on-disk format version 1)
+//!
+//! | column family | key | value |
+//! |---|---|---|
+//! | `default` | `heimsight.format` | format version (u32 BE) |
+//! | `log_blocks` | hour (u32 BE) · min ts · block seq (u64 BE) | a [block](block) of up to 16,384 records, column by column, each zstd-compressed |
+//! | `log_summaries` | same key | block summary: time range, per-service level counts, Bloom filter of tokens, attribute pairs and trace ids |
+//! | `spans` | day (u32 BE) · trace id · span id | one span |
+//! | `traces` | day · start ts · trace id | trace summary (for searches, newest first) |
+//! | `trace_starts` | trace id | start ts of the trace's summary key |
+//! | `series` | series id (u64 BE) | series definition |
+//! | `points` | day · series id · ts | point value |
+//! | `meta` | namespace · 0 · key | metadata value; also per-partition statistics |
+//!
+//! Time-partitioned keys make retention a range delete. Log blocks are written per append
+//! (one block per hour touched) and merged in the background into large blocks compressed
+//! harder. Block summaries are all held in memory, so queries decide which blocks to read
+//! without I/O. Every write is one atomic `WriteBatch` through the WAL: when an append returns,
+//! the data survives a crash of the process; with [`Durability::Sync`] also of the machine.
+
+mod block;
+mod bloom;
+mod codec;
+mod logs;
+mod metrics;
+mod spans;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use heimsight_core::Timestamp;
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Options,
+    SliceTransform, WriteBatch, WriteOptions, DB,
+};
+
+use crate::error::{Error, Result};
+use crate::query::{Signal, SignalStats, StoreStats};
+use crate::traits::{Maintenance, MetaStore};
+
+/// The on-disk format version this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+const FORMAT_KEY: &[u8] = b"heimsight.format";
+
+const CF_LOG_BLOCKS: &str = "log_blocks";
+const CF_LOG_SUMMARIES: &str = "log_summaries";
+const CF_SPANS: &str = "spans";
+const CF_TRACES: &str = "traces";
+const CF_TRACE_STARTS: &str = "trace_starts";
+const CF_SERIES: &str = "series";
+const CF_POINTS: &str = "points";
+const CF_META: &str = "meta";
+
+const HOUR_NS: i64 = 3_600_000_000_000;
+const DAY_NS: i64 = 24 * HOUR_NS;
+
+/// When an acknowledged write is safe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// In the write-ahead log before the append returns: survives a killed process, and a
+    /// machine crash once the OS has written it out (the default).
+    #[default]
+    Wal,
+    /// In the WAL and fsynced before the append returns: survives power loss. Slowest.
+    Sync,
+    /// In the WAL, with the WAL fsynced by a background thread at this interval.
+    Periodic(Duration),
+}
+
+/// Options of a [`RocksStore`]; see [`RocksStore::builder`].
+#[derive(Debug, Clone)]
+pub struct RocksStoreBuilder {
+    path: PathBuf,
+    durability: Durability,
+    block_cache_bytes: usize,
+    write_buffer_bytes: usize,
+    merge_zstd_level: i32,
+    background_merge: bool,
+}
+
+impl RocksStoreBuilder {
+    /// Durability of acknowledged writes (default [`Durability::Wal`]).
+    pub fn durability(mut self, d: Durability) -> Self {
+        self.durability = d;
+        self
+    }
+
+    /// Size of the shared block cache (default 256 MiB).
+    pub fn block_cache_bytes(mut self, n: usize) -> Self {
+        self.block_cache_bytes = n;
+        self
+    }
+
+    /// Memtable budget per column family (default 64 MiB).
+    pub fn write_buffer_bytes(mut self, n: usize) -> Self {
+        self.write_buffer_bytes = n;
+        self
+    }
+
+    /// zstd level used when merging log blocks in the background (default 7).
+    pub fn merge_zstd_level(mut self, level: i32) -> Self {
+        self.merge_zstd_level = level;
+        self
+    }
+
+    /// Whether a background thread merges small log blocks (default true). When off, merging
+    /// happens only in [`RocksStore::compact`].
+    pub fn background_merge(mut self, on: bool) -> Self {
+        self.background_merge = on;
+        self
+    }
+
+    /// Opens (creating if needed) the store.
+    pub fn open(self) -> Result<RocksStore> {
+        RocksStore::open_with(self)
+    }
+}
+
+/// Per-partition statistics of spans and metrics (logs use their block summaries).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct PartStat {
+    pub(crate) min_ts: i64,
+    pub(crate) max_ts: i64,
+    pub(crate) count: u64,
+}
+
+impl PartStat {
+    fn add(&mut self, ts: i64) {
+        if self.count == 0 {
+            self.min_ts = ts;
+            self.max_ts = ts;
+        } else {
+            self.min_ts = self.min_ts.min(ts);
+            self.max_ts = self.max_ts.max(ts);
+        }
+        self.count += 1;
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) db: DB,
+    write_opts: WriteOptions,
+    merge_level: i32,
+    /// Log block summaries by block key.
+    pub(crate) blocks: RwLock<BTreeMap<[u8; 20], Arc<block::BlockSummary>>>,
+    pub(crate) block_seq: AtomicU64,
+    /// Serializes block merges.
+    merge_lock: Mutex<()>,
+    /// Serializes span appends (trace summaries are read-modify-write).
+    pub(crate) span_lock: Mutex<()>,
+    /// Day partitions of spans and of metric points.
+    pub(crate) span_parts: Mutex<BTreeMap<u32, PartStat>>,
+    pub(crate) point_parts: Mutex<BTreeMap<u32, PartStat>>,
+    pub(crate) registry: RwLock<metrics::Registry>,
+    /// Serializes point appends (series registration).
+    pub(crate) point_lock: Mutex<()>,
+    stop: AtomicBool,
+    wake: (Mutex<bool>, Condvar),
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RocksStore")
+            .field("path", &self.db.path())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The embedded, persistent store (RocksDB). Cheap to clone; clones share the database.
+///
+/// ```
+/// use heimsight_core::{Level, LogRecord, Timestamp};
+/// use heimsight_store::{LogQuery, LogStore, RocksStore};
+///
+/// let dir = tempfile::tempdir()?;
+/// {
+///     let store = RocksStore::builder(dir.path()).open()?;
+///     store.append_logs(vec![LogRecord::new(Timestamp(1), Level::Info, "hello")])?;
+/// }
+/// let reopened = RocksStore::open(dir.path())?;
+/// assert_eq!(reopened.query_logs(&LogQuery::default())?.total, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct RocksStore {
+    pub(crate) inner: Arc<Inner>,
+    _threads: Arc<Threads>,
+}
+
+#[derive(Debug, Default)]
+struct Threads {
+    handles: Mutex<Vec<JoinHandle<()>>>,
+    inner: Mutex<Option<Arc<Inner>>>,
+}
+
+impl Drop for Threads {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            inner.stop.store(true, Ordering::SeqCst);
+            inner.notify();
+        }
+        for h in self
+            .handles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+        {
+            let _ = h.join();
+        }
+    }
+}
+
+fn rocks_err(e: rocksdb::Error) -> Error {
+    Error::Backend(e.to_string())
+}
+
+impl RocksStore {
+    /// A builder for a store in `path` (a directory, created if missing).
+    pub fn builder(path: impl AsRef<Path>) -> RocksStoreBuilder {
+        RocksStoreBuilder {
+            path: path.as_ref().to_path_buf(),
+            durability: Durability::default(),
+            block_cache_bytes: 256 << 20,
+            write_buffer_bytes: 64 << 20,
+            merge_zstd_level: 7,
+            background_merge: true,
+        }
+    }
+
+    /// Opens the store in `path` with default options.
+    pub fn open(path: impl AsRef<Path>) -> Result<RocksStore> {
+        Self::builder(path).open()
+    }
+
+    fn open_with(b: RocksStoreBuilder) -> Result<RocksStore> {
+        std::fs::create_dir_all(&b.path)?;
+        let cache = Cache::new_lru_cache(b.block_cache_bytes);
+        let mut db_opts = Options::default();
+        db_opts.create_if_missing(true);
+        db_opts.create_missing_column_families(true);
+        db_opts.increase_parallelism(2);
+        db_opts.set_max_background_jobs(2);
+        db_opts.set_keep_log_file_num(3);
+        db_opts.set_max_total_wal_size(256 << 20);
+
+        let cf = |compress: bool, prefix: Option<usize>| {
+            let mut o = Options::default();
+            let mut t = BlockBasedOptions::default();
+            t.set_block_cache(&cache);
+            t.set_bloom_filter(10.0, false);
+            t.set_cache_index_and_filter_blocks(true);
+            o.set_block_based_table_factory(&t);
+            o.set_write_buffer_size(b.write_buffer_bytes);
+            if compress {
+                o.set_compression_type(DBCompressionType::Lz4);
+                o.set_bottommost_compression_type(DBCompressionType::Zstd);
+            } else {
+                o.set_compression_type(DBCompressionType::None);
+            }
+            if let Some(n) = prefix {
+                o.set_prefix_extractor(SliceTransform::create_fixed_prefix(n));
+                o.set_memtable_prefix_bloom_ratio(0.1);
+            }
+            o
+        };
+        let cfs = vec![
+            ColumnFamilyDescriptor::new(CF_LOG_BLOCKS, cf(false, None)),
+            ColumnFamilyDescriptor::new(CF_LOG_SUMMARIES, cf(false, None)),
+            ColumnFamilyDescriptor::new(CF_SPANS, cf(true, Some(20))),
+            ColumnFamilyDescriptor::new(CF_TRACES, cf(true, None)),
+            ColumnFamilyDescriptor::new(CF_TRACE_STARTS, cf(true, None)),
+            ColumnFamilyDescriptor::new(CF_SERIES, cf(true, None)),
+            ColumnFamilyDescriptor::new(CF_POINTS, cf(true, Some(12))),
+            ColumnFamilyDescriptor::new(CF_META, cf(true, None)),
+        ];
+        let db = DB::open_cf_descriptors(&db_opts, &b.path, cfs).map_err(rocks_err)?;
+
+        match db.get(FORMAT_KEY).map_err(rocks_err)? {
+            Some(v) => {
+                let found = <[u8; 4]>::try_from(v.as_slice())
+                    .map(u32::from_be_bytes)
+                    .unwrap_or(0);
+                if found != FORMAT_VERSION {
+                    return Err(Error::FormatVersion {
+                        found,
+                        supported: FORMAT_VERSION,
+                        hint: "use a Heimsight release that reads this version, or a new data directory",
+                    });
+                }
+            }
+            None => {
+                let mut wo = WriteOptions::default();
+                wo.set_sync(true);
+                db.put_opt(FORMAT_KEY, FORMAT_VERSION.to_be_bytes(), &wo)
+                    .map_err(rocks_err)?;
+            }
+        }
+
+        let mut write_opts = WriteOptions::default();
+        write_opts.set_sync(b.durability == Durability::Sync);
+
+        let inner = Arc::new(Inner {
+            db,
+            write_opts,
+            merge_level: b.merge_zstd_level,
+            blocks: RwLock::new(BTreeMap::new()),
+            block_seq: AtomicU64::new(0),
+            merge_lock: Mutex::new(()),
+            span_lock: Mutex::new(()),
+            span_parts: Mutex::new(BTreeMap::new()),
+            point_parts: Mutex::new(BTreeMap::new()),
+            registry: RwLock::new(metrics::Registry::default()),
+            point_lock: Mutex::new(()),
+            stop: AtomicBool::new(false),
+            wake: (Mutex::new(false), Condvar::new()),
+        });
+        inner.load_blocks()?;
+        inner.load_parts()?;
+        inner.load_registry()?;
+
+        let threads = Arc::new(Threads::default());
+        *threads.inner.lock().unwrap_or_else(PoisonError::into_inner) = Some(inner.clone());
+        let mut handles = Vec::new();
+        if b.background_merge {
+            let i = inner.clone();
+            handles.push(
+                std::thread::Builder::new()
+                    .name("heimsight-merge".into())
+                    .spawn(move || i.merge_loop())?,
+            );
+        }
+        if let Durability::Periodic(every) = b.durability {
+            let i = inner.clone();
+            handles.push(
+                std::thread::Builder::new()
+                    .name("heimsight-wal-sync".into())
+                    .spawn(move || {
+                        while !i.stop.load(Ordering::SeqCst) {
+                            i.sleep(every);
+                            if let Err(e) = i.db.flush_wal(true) {
+                                tracing::warn!(error = %e, "periodic WAL sync failed");
+                            }
+                        }
+                    })?,
+            );
+        }
+        *threads.handles.lock().unwrap_or_else(PoisonError::into_inner) = handles;
+        tracing::info!(
+            path = %b.path.display(),
+            log_blocks = inner.blocks.read().unwrap_or_else(PoisonError::into_inner).len(),
+            "opened RocksDB store"
+        );
+        Ok(RocksStore {
+            inner,
+            _threads: threads,
+        })
+    }
+
+    /// Merges all small log blocks and compacts every column family: the smallest on-disk
+    /// size. Slow on large stores; the background merge does the same bit by bit.
+    pub fn compact(&self) -> Result<()> {
+        self.inner.merge_all()?;
+        for name in [
+            CF_LOG_BLOCKS,
+            CF_LOG_SUMMARIES,
+            CF_SPANS,
+            CF_TRACES,
+            CF_TRACE_STARTS,
+            CF_SERIES,
+            CF_POINTS,
+            CF_META,
+        ] {
+            let cf = self.inner.cf(name)?;
+            self.inner
+                .db
+                .compact_range_cf(cf, None::<&[u8]>, None::<&[u8]>);
+        }
+        Ok(())
+    }
+
+    /// The directory of the database.
+    pub fn path(&self) -> &Path {
+        self.inner.db.path()
+    }
+}
+
+impl Inner {
+    pub(crate) fn cf(&self, name: &str) -> Result<&ColumnFamily> {
+        self.db
+            .cf_handle(name)
+            .ok_or_else(|| Error::Backend(format!("column family {name} missing")))
+    }
+
+    pub(crate) fn write(&self, batch: WriteBatch) -> Result<()> {
+        self.db.write_opt(batch, &self.write_opts).map_err(rocks_err)
+    }
+
+    fn notify(&self) {
+        let (m, c) = &self.wake;
+        *m.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        c.notify_all();
+    }
+
+    /// Sleeps up to `d` or until notified.
+    fn sleep(&self, d: Duration) {
+        let (m, c) = &self.wake;
+        let mut woken = m.lock().unwrap_or_else(PoisonError::into_inner);
+        if !*woken {
+            woken = c
+                .wait_timeout(woken, d)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        *woken = false;
+    }
+
+    fn load_parts(&self) -> Result<()> {
+        for (sig, map) in [("spans", &self.span_parts), ("points", &self.point_parts)] {
+            let mut m = map.lock().unwrap_or_else(PoisonError::into_inner);
+            for (k, v) in self.meta_list_raw(&format!("_parts_{sig}"))? {
+                let day: u32 = k.parse().map_err(|_| Error::Corrupt {
+                    what: "partition statistics",
+                    reason: format!("bad key {k}"),
+                })?;
+                let mut r = codec::Reader::new(&v, "partition statistics");
+                let st = PartStat {
+                    min_ts: r.zigzag()?,
+                    max_ts: r.zigzag()?,
+                    count: r.varint()?,
+                };
+                m.insert(day, st);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds partition statistics updates for `stamps` to a batch and to the in-memory map.
+    pub(crate) fn add_parts(
+        &self,
+        batch: &mut WriteBatch,
+        signal: &str,
+        map: &Mutex<BTreeMap<u32, PartStat>>,
+        stamps: impl Iterator<Item = i64>,
+    ) -> Result<()> {
+        let mut m = map.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut touched = std::collections::BTreeSet::new();
+        for ts in stamps {
+            let d = day_of(ts);
+            m.entry(d).or_default().add(ts);
+            touched.insert(d);
+        }
+        let cf = self.cf(CF_META)?;
+        for d in touched {
+            let st = m[&d];
+            let mut w = codec::Writer::default();
+            w.zigzag(st.min_ts);
+            w.zigzag(st.max_ts);
+            w.varint(st.count);
+            batch.put_cf(cf, meta_key(&format!("_parts_{signal}"), &d.to_string()), w.buf);
+        }
+        Ok(())
+    }
+
+    /// Forgets the partitions before `cutoff_day` (adding the deletes to a batch); returns
+    /// how many records they held.
+    pub(crate) fn drop_parts(
+        &self,
+        batch: &mut WriteBatch,
+        signal: &str,
+        map: &Mutex<BTreeMap<u32, PartStat>>,
+        cutoff_day: u32,
+    ) -> Result<u64> {
+        let mut m = map.lock().unwrap_or_else(PoisonError::into_inner);
+        let keep = m.split_off(&cutoff_day);
+        let dropped = std::mem::replace(&mut *m, keep);
+        let cf = self.cf(CF_META)?;
+        for d in dropped.keys() {
+            batch.delete_cf(cf, meta_key(&format!("_parts_{signal}"), &d.to_string()));
+        }
+        Ok(dropped.values().map(|p| p.count).sum())
+    }
+
+    fn meta_list_raw(&self, namespace: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let cf = self.cf(CF_META)?;
+        let prefix = meta_key(namespace, "");
+        let mut out = Vec::new();
+        for item in self.db.prefix_iterator_cf(cf, &prefix) {
+            let (k, v) = item.map_err(rocks_err)?;
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            let key = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
+            out.push((key, v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    fn cf_bytes(&self, names: &[&str]) -> u64 {
+        names
+            .iter()
+            .filter_map(|n| self.cf(n).ok())
+            .map(|cf| {
+                let p = |name: &str| {
+                    self.db
+                        .property_int_value_cf(cf, name)
+                        .ok()
+                        .flatten()
+                        .unwrap_or(0)
+                };
+                p("rocksdb.total-sst-files-size") + p("rocksdb.size-all-mem-tables")
+            })
+            .sum()
+    }
+}
+
+/// Day partition of a timestamp.
+pub(crate) fn day_of(ts: i64) -> u32 {
+    u32::try_from(ts.div_euclid(DAY_NS).max(0)).unwrap_or(u32::MAX)
+}
+
+/// Hour partition of a timestamp.
+pub(crate) fn hour_of(ts: i64) -> u32 {
+    u32::try_from(ts.div_euclid(HOUR_NS).max(0)).unwrap_or(u32::MAX)
+}
+
+fn meta_key(namespace: &str, key: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(namespace.len() + key.len() + 1);
+    k.extend_from_slice(namespace.as_bytes());
+    k.push(0);
+    k.extend_from_slice(key.as_bytes());
+    k
+}
+
+impl MetaStore for RocksStore {
+    fn meta_get(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        let cf = self.inner.cf(CF_META)?;
+        self.inner
+            .db
+            .get_cf(cf, meta_key(namespace, key))
+            .map_err(rocks_err)
+    }
+
+    fn meta_put(&self, namespace: &str, key: &str, value: &[u8]) -> Result<()> {
+        let cf = self.inner.cf(CF_META)?;
+        let mut b = WriteBatch::default();
+        b.put_cf(cf, meta_key(namespace, key), value);
+        self.inner.write(b)
+    }
+
+    fn meta_delete(&self, namespace: &str, key: &str) -> Result<bool> {
+        let existed = self.meta_get(namespace, key)?.is_some();
+        let cf = self.inner.cf(CF_META)?;
+        let mut b = WriteBatch::default();
+        b.delete_cf(cf, meta_key(namespace, key));
+        self.inner.write(b)?;
+        Ok(existed)
+    }
+
+    fn meta_list(&self, namespace: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        self.inner.meta_list_raw(namespace)
+    }
+}
+
+impl Maintenance for RocksStore {
+    fn delete_before(&self, signal: Signal, cutoff: Timestamp) -> Result<u64> {
+        match signal {
+            Signal::Logs => self.inner.delete_logs_before(cutoff.0),
+            Signal::Spans => self.inner.delete_spans_before(cutoff.0),
+            Signal::Metrics => self.inner.delete_points_before(cutoff.0),
+        }
+    }
+
+    fn stats(&self) -> Result<StoreStats> {
+        let i = &self.inner;
+        let logs = {
+            let blocks = i.blocks.read().unwrap_or_else(PoisonError::into_inner);
+            SignalStats {
+                records: blocks.values().map(|b| u64::from(b.count)).sum(),
+                bytes: i.cf_bytes(&[CF_LOG_BLOCKS, CF_LOG_SUMMARIES]),
+                oldest: blocks.values().map(|b| b.min_ts).min().map(Timestamp),
+                newest: blocks.values().map(|b| b.max_ts).max().map(Timestamp),
+            }
+        };
+        let part_stats = |m: &Mutex<BTreeMap<u32, PartStat>>, cfs: &[&str]| {
+            let m = m.lock().unwrap_or_else(PoisonError::into_inner);
+            SignalStats {
+                records: m.values().map(|p| p.count).sum(),
+                bytes: i.cf_bytes(cfs),
+                oldest: m.values().map(|p| p.min_ts).min().map(Timestamp),
+                newest: m.values().map(|p| p.max_ts).max().map(Timestamp),
+            }
+        };
+        Ok(StoreStats {
+            logs,
+            spans: part_stats(&i.span_parts, &[CF_SPANS, CF_TRACES, CF_TRACE_STARTS]),
+            metrics: part_stats(&i.point_parts, &[CF_POINTS, CF_SERIES]),
+            series: i
+                .registry
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .len() as u64,
+        })
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.inner.db.flush_wal(true).map_err(rocks_err)?;
+        self.inner.db.flush().map_err(rocks_err)
+    }
+}

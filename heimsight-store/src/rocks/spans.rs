@@ -1,0 +1,429 @@
+//! Spans on RocksDB: spans by day and trace id, trace summaries by start time.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::PoisonError;
+
+use heimsight_core::{
+    Span, SpanEvent, SpanId, SpanKind, SpanLink, Status, StatusCode, Timestamp, TraceId,
+};
+use rocksdb::{Direction, IteratorMode, ReadOptions, WriteBatch};
+
+use super::codec::{Reader, Writer, ts_from_key, ts_key};
+use super::{CF_SPANS, CF_TRACE_STARTS, CF_TRACES, Inner, RocksStore, day_of, rocks_err};
+use crate::error::Result;
+use crate::query::{TraceQuery, TraceSummary};
+use crate::traits::SpanStore;
+
+const SPAN_VERSION: u8 = 1;
+/// Span names kept per trace summary (for operation searches).
+const MAX_OPERATIONS: usize = 256;
+
+fn span_key(day: u32, t: &TraceId, s: &SpanId) -> [u8; 28] {
+    let mut k = [0u8; 28];
+    k[..4].copy_from_slice(&day.to_be_bytes());
+    k[4..20].copy_from_slice(t.as_bytes());
+    k[20..].copy_from_slice(s.as_bytes());
+    k
+}
+
+fn trace_key(day: u32, start: i64, t: &TraceId) -> [u8; 28] {
+    let mut k = [0u8; 28];
+    k[..4].copy_from_slice(&day.to_be_bytes());
+    k[4..12].copy_from_slice(&ts_key(start));
+    k[12..].copy_from_slice(t.as_bytes());
+    k
+}
+
+fn kind_from(n: u8) -> SpanKind {
+    SpanKind::from_number(u64::from(n)).unwrap_or_default()
+}
+
+pub(crate) fn encode_span(s: &Span) -> Vec<u8> {
+    let mut w = Writer::with_capacity(256);
+    w.u8(SPAN_VERSION);
+    w.raw(s.trace_id.as_bytes());
+    w.raw(s.span_id.as_bytes());
+    match &s.parent_span_id {
+        Some(p) => {
+            w.u8(1);
+            w.raw(p.as_bytes());
+        }
+        None => w.u8(0),
+    }
+    w.str(&s.name);
+    w.u8(s.kind as u8);
+    w.str(&s.service);
+    w.zigzag(s.start_time.0);
+    w.zigzag(s.end_time.0.wrapping_sub(s.start_time.0));
+    w.u8(s.status.code as u8);
+    w.str(&s.status.message);
+    w.attributes(&s.attributes);
+    w.attributes(&s.resource);
+    w.scope(&s.scope);
+    w.varint(s.events.len() as u64);
+    for e in &s.events {
+        w.zigzag(e.timestamp.0.wrapping_sub(s.start_time.0));
+        w.str(&e.name);
+        w.attributes(&e.attributes);
+        w.varint(u64::from(e.dropped_attributes_count));
+    }
+    w.varint(s.links.len() as u64);
+    for l in &s.links {
+        w.raw(l.trace_id.as_bytes());
+        w.raw(l.span_id.as_bytes());
+        w.str(&l.trace_state);
+        w.attributes(&l.attributes);
+        w.varint(u64::from(l.dropped_attributes_count));
+        w.varint(u64::from(l.flags));
+    }
+    w.str(&s.trace_state);
+    for n in [
+        s.flags,
+        s.dropped_attributes_count,
+        s.dropped_events_count,
+        s.dropped_links_count,
+    ] {
+        w.varint(u64::from(n));
+    }
+    w.buf
+}
+
+fn u32_of(r: &mut Reader<'_>) -> Result<u32> {
+    let v = r.varint()?;
+    u32::try_from(v).map_err(|_| r.corrupt("value out of range"))
+}
+
+pub(crate) fn decode_span(b: &[u8]) -> Result<Span> {
+    let mut r = Reader::new(b, "span");
+    let v = r.u8()?;
+    if v != SPAN_VERSION {
+        return Err(r.corrupt(format!("unknown span version {v}")));
+    }
+    let trace_id = TraceId::from_slice(r.take(16)?).map_err(|e| r.corrupt(e))?;
+    let span_id = SpanId::from_slice(r.take(8)?).map_err(|e| r.corrupt(e))?;
+    let parent_span_id = match r.u8()? {
+        0 => None,
+        _ => Some(SpanId::from_slice(r.take(8)?).map_err(|e| r.corrupt(e))?),
+    };
+    let name = r.string()?;
+    let kind = kind_from(r.u8()?);
+    let service = r.string()?;
+    let start = r.zigzag()?;
+    let end = start.wrapping_add(r.zigzag()?);
+    let code = StatusCode::from_number(u64::from(r.u8()?)).unwrap_or_default();
+    let message = r.string()?;
+    let attributes = r.attributes()?;
+    let resource = r.attributes()?;
+    let scope = r.scope()?;
+    let n = r.len()?;
+    let mut events = Vec::with_capacity(n.min(1024));
+    for _ in 0..n {
+        events.push(SpanEvent {
+            timestamp: Timestamp(start.wrapping_add(r.zigzag()?)),
+            name: r.string()?,
+            attributes: r.attributes()?,
+            dropped_attributes_count: u32_of(&mut r)?,
+        });
+    }
+    let n = r.len()?;
+    let mut links = Vec::with_capacity(n.min(1024));
+    for _ in 0..n {
+        links.push(SpanLink {
+            trace_id: TraceId::from_slice(r.take(16)?).map_err(|e| r.corrupt(e))?,
+            span_id: SpanId::from_slice(r.take(8)?).map_err(|e| r.corrupt(e))?,
+            trace_state: r.string()?,
+            attributes: r.attributes()?,
+            dropped_attributes_count: u32_of(&mut r)?,
+            flags: u32_of(&mut r)?,
+        });
+    }
+    let trace_state = r.string()?;
+    Ok(Span {
+        trace_id,
+        span_id,
+        parent_span_id,
+        name,
+        kind,
+        service,
+        start_time: Timestamp(start),
+        end_time: Timestamp(end),
+        status: Status { code, message },
+        attributes,
+        resource,
+        scope,
+        events,
+        links,
+        trace_state,
+        flags: u32_of(&mut r)?,
+        dropped_attributes_count: u32_of(&mut r)?,
+        dropped_events_count: u32_of(&mut r)?,
+        dropped_links_count: u32_of(&mut r)?,
+    })
+}
+
+/// The running summary of a trace, updated as its spans arrive.
+#[derive(Debug, Clone, PartialEq)]
+struct TraceAgg {
+    start: i64,
+    end: i64,
+    spans: u64,
+    /// The head: the earliest root span, else the earliest span.
+    head_is_root: bool,
+    head_start: i64,
+    head_service: String,
+    head_name: String,
+    services: BTreeSet<String>,
+    operations: BTreeSet<String>,
+    error: bool,
+}
+
+impl TraceAgg {
+    fn new(s: &Span) -> Self {
+        TraceAgg {
+            start: s.start_time.0,
+            end: s.end_time.0,
+            spans: 0,
+            head_is_root: s.is_root(),
+            head_start: s.start_time.0,
+            head_service: s.service.clone(),
+            head_name: s.name.clone(),
+            services: BTreeSet::new(),
+            operations: BTreeSet::new(),
+            error: false,
+        }
+    }
+
+    fn add(&mut self, s: &Span) {
+        self.start = self.start.min(s.start_time.0);
+        self.end = self.end.max(s.end_time.0);
+        self.spans += 1;
+        let better = match (self.head_is_root, s.is_root()) {
+            (false, true) => true,
+            (true, false) => false,
+            _ => s.start_time.0 < self.head_start,
+        };
+        if better {
+            self.head_is_root = s.is_root();
+            self.head_start = s.start_time.0;
+            self.head_service = s.service.clone();
+            self.head_name = s.name.clone();
+        }
+        if !self.services.contains(&s.service) {
+            self.services.insert(s.service.clone());
+        }
+        if self.operations.len() < MAX_OPERATIONS && !self.operations.contains(&s.name) {
+            self.operations.insert(s.name.clone());
+        }
+        self.error |= s.status.code == StatusCode::Error;
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::with_capacity(128);
+        w.u8(SPAN_VERSION);
+        w.zigzag(self.start);
+        w.zigzag(self.end);
+        w.varint(self.spans);
+        w.u8(u8::from(self.head_is_root));
+        w.zigzag(self.head_start);
+        w.str(&self.head_service);
+        w.str(&self.head_name);
+        for set in [&self.services, &self.operations] {
+            w.varint(set.len() as u64);
+            for s in set {
+                w.str(s);
+            }
+        }
+        w.u8(u8::from(self.error));
+        w.buf
+    }
+
+    fn decode(b: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(b, "trace summary");
+        let v = r.u8()?;
+        if v != SPAN_VERSION {
+            return Err(r.corrupt(format!("unknown trace summary version {v}")));
+        }
+        let start = r.zigzag()?;
+        let end = r.zigzag()?;
+        let spans = r.varint()?;
+        let head_is_root = r.u8()? != 0;
+        let head_start = r.zigzag()?;
+        let head_service = r.string()?;
+        let head_name = r.string()?;
+        let mut sets = [BTreeSet::new(), BTreeSet::new()];
+        for set in &mut sets {
+            let n = r.len()?;
+            for _ in 0..n {
+                set.insert(r.string()?);
+            }
+        }
+        let [services, operations] = sets;
+        let error = r.u8()? != 0;
+        Ok(TraceAgg {
+            start,
+            end,
+            spans,
+            head_is_root,
+            head_start,
+            head_service,
+            head_name,
+            services,
+            operations,
+            error,
+        })
+    }
+
+    fn summary(&self, trace_id: TraceId) -> TraceSummary {
+        TraceSummary {
+            trace_id,
+            root_service: self.head_service.clone(),
+            root_name: self.head_name.clone(),
+            start_time: Timestamp(self.start),
+            duration_ns: self.end.saturating_sub(self.start),
+            span_count: self.spans,
+            services: self.services.iter().cloned().collect(),
+            operations: self.operations.iter().cloned().collect(),
+            error: self.error,
+        }
+    }
+}
+
+impl Inner {
+    pub(crate) fn delete_spans_before(&self, cutoff: i64) -> Result<u64> {
+        let cutoff_day = day_of(cutoff);
+        let _g = self.span_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut batch = WriteBatch::default();
+        let (from, to) = ([0u8; 4], cutoff_day.to_be_bytes());
+        batch.delete_range_cf(self.cf(CF_SPANS)?, from, to);
+        batch.delete_range_cf(self.cf(CF_TRACES)?, from, to);
+        let removed = self.drop_parts(&mut batch, "spans", &self.span_parts, cutoff_day)?;
+        self.write(batch)?;
+        Ok(removed)
+    }
+}
+
+impl SpanStore for RocksStore {
+    fn append_spans(&self, spans: Vec<Span>) -> Result<()> {
+        if spans.is_empty() {
+            return Ok(());
+        }
+        let i = &self.inner;
+        let cf_spans = i.cf(CF_SPANS)?;
+        let cf_traces = i.cf(CF_TRACES)?;
+        let cf_starts = i.cf(CF_TRACE_STARTS)?;
+        let _g = i.span_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut by_trace: HashMap<TraceId, Vec<&Span>> = HashMap::new();
+        for s in &spans {
+            by_trace.entry(s.trace_id).or_default().push(s);
+        }
+        let mut batch = WriteBatch::default();
+        for (tid, group) in &by_trace {
+            let old = match i.db.get_cf(cf_starts, tid.as_bytes()).map_err(rocks_err)? {
+                Some(loc) if loc.len() == 12 => {
+                    let day = u32::from_be_bytes([loc[0], loc[1], loc[2], loc[3]]);
+                    let start = ts_from_key(&loc[4..]).unwrap_or(0);
+                    let key = trace_key(day, start, tid);
+                    i.db
+                        .get_cf(cf_traces, key)
+                        .map_err(rocks_err)?
+                        .map(|v| TraceAgg::decode(&v).map(|a| (key, a)))
+                        .transpose()?
+                }
+                _ => None,
+            };
+            let mut agg = match &old {
+                Some((_, a)) => a.clone(),
+                None => TraceAgg::new(group[0]),
+            };
+            for s in group {
+                agg.add(s);
+            }
+            let key = trace_key(day_of(agg.start), agg.start, tid);
+            if let Some((old_key, _)) = &old {
+                if *old_key != key {
+                    batch.delete_cf(cf_traces, old_key);
+                }
+            }
+            batch.put_cf(cf_traces, key, agg.encode());
+            batch.put_cf(cf_starts, tid.as_bytes(), &key[..12]);
+        }
+        for s in &spans {
+            batch.put_cf(
+                cf_spans,
+                span_key(day_of(s.start_time.0), &s.trace_id, &s.span_id),
+                encode_span(s),
+            );
+        }
+        i.add_parts(&mut batch, "spans", &i.span_parts, spans.iter().map(|s| s.start_time.0))?;
+        i.write(batch)
+    }
+
+    fn get_trace(&self, trace_id: &TraceId) -> Result<Vec<Span>> {
+        let i = &self.inner;
+        let cf = i.cf(CF_SPANS)?;
+        let days: Vec<u32> = i
+            .span_parts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .copied()
+            .collect();
+        let mut out = Vec::new();
+        for day in days {
+            let mut prefix = [0u8; 20];
+            prefix[..4].copy_from_slice(&day.to_be_bytes());
+            prefix[4..].copy_from_slice(trace_id.as_bytes());
+            let mut ro = ReadOptions::default();
+            ro.set_prefix_same_as_start(true);
+            let iter = i
+                .db
+                .iterator_cf_opt(cf, ro, IteratorMode::From(&prefix, Direction::Forward));
+            for item in iter {
+                let (k, v) = item.map_err(rocks_err)?;
+                if !k.starts_with(&prefix) {
+                    break;
+                }
+                out.push(decode_span(&v)?);
+            }
+        }
+        out.sort_by_key(|s| (s.start_time, s.span_id));
+        Ok(out)
+    }
+
+    fn find_traces(&self, q: &TraceQuery) -> Result<Vec<TraceSummary>> {
+        let i = &self.inner;
+        let cf = i.cf(CF_TRACES)?;
+        let (start, end) = (q.range.start_nanos(), q.range.end_nanos());
+        let mut out = Vec::new();
+        if start >= end || q.limit == 0 {
+            return Ok(out);
+        }
+        let upper = trace_key(day_of(end), end, &TraceId([0; 16]));
+        let lower = trace_key(day_of(start), start, &TraceId([0; 16]));
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(upper.to_vec());
+        ro.set_iterate_lower_bound(lower.to_vec());
+        let mut it = i.db.raw_iterator_cf_opt(cf, ro);
+        it.seek_to_last();
+        while it.valid() {
+            if let (Some(k), Some(v)) = (it.key(), it.value()) {
+                if k.len() == 28 {
+                    let tid = TraceId::from_slice(&k[12..]).map_err(|e| crate::Error::Corrupt {
+                        what: "trace key",
+                        reason: e,
+                    })?;
+                    let summary = TraceAgg::decode(v)?.summary(tid);
+                    if summary.matches(q) {
+                        out.push(summary);
+                        if out.len() >= q.limit {
+                            break;
+                        }
+                    }
+                }
+            }
+            it.prev();
+        }
+        it.status().map_err(rocks_err)?;
+        Ok(out)
+    }
+}
