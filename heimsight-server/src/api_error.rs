@@ -1,0 +1,189 @@
+//! The one place where errors become HTTP responses.
+//!
+//! Every handler returns `Result<_, ApiError>`; the `From` impls below decide the status code
+//! of every error of the other crates. Client mistakes are 4xx with a message naming the
+//! problem; only failures of the server itself (storage, panics) are 5xx.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use heimsight_ingest::ItemError;
+use serde_json::{Value, json};
+
+/// An error answer of the HTTP API, rendered as JSON:
+/// `{"error": "<message>", "details": [<more specific problems>]}`.
+///
+/// [`ApiError::Rejected`] is the exception: it answers a batch of which some items were
+/// invalid, with `{"error", "accepted", "rejected", "errors": [{"index", "field", "reason"}]}`.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// 400: the request is wrong (a parameter, the body…).
+    BadRequest {
+        /// What is wrong.
+        message: String,
+        /// Every individual problem, when there are several.
+        details: Vec<String>,
+    },
+    /// 400: some items of an ingested batch were invalid; the valid ones were stored.
+    Rejected {
+        /// Items stored.
+        accepted: usize,
+        /// Items rejected.
+        rejected: usize,
+        /// The problems of the rejected items.
+        errors: Vec<ItemError>,
+    },
+    /// 404: no such thing (route, trace…).
+    NotFound(String),
+    /// 405: the route exists, but not for this method.
+    MethodNotAllowed(String),
+    /// 413: the body is larger than the configured limit.
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// 415: the body is not declared as JSON.
+    UnsupportedMediaType(String),
+    /// 500: the server failed.
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 400 with a message.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            message: message.into(),
+            details: Vec::new(),
+        }
+    }
+
+    /// A 400 for a query parameter: `invalid parameter <name>: <reason>`.
+    pub fn bad_param(name: &str, reason: impl std::fmt::Display) -> Self {
+        ApiError::bad_request(format!("invalid parameter {name}: {reason}"))
+    }
+
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } | ApiError::Rejected { .. } => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The JSON body of this error.
+    pub fn body(&self) -> Value {
+        let (message, details): (String, &[String]) = match self {
+            ApiError::BadRequest { message, details } => (message.clone(), details),
+            ApiError::Rejected {
+                accepted,
+                rejected,
+                errors,
+            } => {
+                return json!({
+                    "error": format!(
+                        "{rejected} of {} items were rejected; the other {accepted} were stored",
+                        accepted + rejected
+                    ),
+                    "accepted": accepted,
+                    "rejected": rejected,
+                    "errors": errors,
+                });
+            }
+            ApiError::NotFound(m)
+            | ApiError::MethodNotAllowed(m)
+            | ApiError::UnsupportedMediaType(m)
+            | ApiError::Internal(m) => (m.clone(), &[]),
+            ApiError::PayloadTooLarge { limit } => (
+                format!(
+                    "request body too large: the limit is {limit} bytes (max_body_bytes); \
+                     split the batch into smaller requests"
+                ),
+                &[],
+            ),
+        };
+        json!({ "error": message, "details": details })
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.body().get("error").and_then(Value::as_str) {
+            Some(m) => f.write_str(m),
+            None => f.write_str("error"),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        } else {
+            tracing::debug!(status = status.as_u16(), error = %self, "request rejected");
+        }
+        (status, Json(self.body())).into_response()
+    }
+}
+
+impl From<heimsight_store::Error> for ApiError {
+    fn from(e: heimsight_store::Error) -> Self {
+        if e.is_client_error() {
+            ApiError::bad_request(e.to_string())
+        } else {
+            ApiError::Internal(e.to_string())
+        }
+    }
+}
+
+impl From<heimsight_ingest::Error> for ApiError {
+    fn from(e: heimsight_ingest::Error) -> Self {
+        match e {
+            heimsight_ingest::Error::Store(e) => e.into(),
+            other if other.is_client_error() => ApiError::bad_request(other.to_string()),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<heimsight_core::Error> for ApiError {
+    fn from(e: heimsight_core::Error) -> Self {
+        let details = e.field_errors().iter().map(ToString::to_string).collect();
+        ApiError::BadRequest {
+            message: e.to_string(),
+            details,
+        }
+    }
+}
+
+impl From<heimsight_query::Error> for ApiError {
+    fn from(e: heimsight_query::Error) -> Self {
+        ApiError::bad_request(e.to_string())
+    }
+}
+
+impl From<tokio::task::JoinError> for ApiError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        ApiError::Internal(format!("a storage task failed: {e}"))
+    }
+}
+
+impl From<crate::error::Error> for ApiError {
+    fn from(e: crate::error::Error) -> Self {
+        match e {
+            crate::error::Error::Store(e) => e.into(),
+            crate::error::Error::Config(problems) => ApiError::BadRequest {
+                message: "invalid settings".into(),
+                details: problems,
+            },
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}

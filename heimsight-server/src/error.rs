@@ -1,0 +1,27 @@
+//! Errors of `heimsight-server` itself (building and running it). How errors of requests
+//! become HTTP responses is [`ApiError`](crate::ApiError)'s business.
+
+/// Errors of building or running the server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is invalid; every problem is listed.
+    #[error("invalid configuration: {}", .0.join("; "))]
+    Config(Vec<String>),
+    /// [`HeimsightServerBuilder::build`](crate::HeimsightServerBuilder::build) was called
+    /// without a store.
+    #[error("no store given: call HeimsightServerBuilder::store before build")]
+    MissingStore,
+    /// Serving failed (accepting connections, …).
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The store failed (e.g. flushing on shutdown).
+    #[error("storage error: {0}")]
+    Store(#[from] heimsight_store::Error),
+    /// A background task panicked or was cancelled.
+    #[error("a background task failed: {0}")]
+    Task(String),
+}
+
+/// Result type of `heimsight-server`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

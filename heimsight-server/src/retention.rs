@@ -1,0 +1,323 @@
+//! Retention: how long each signal is kept, the runtime overrides persisted in the store, and
+//! the pass that deletes expired data.
+//!
+//! The effective retention of a signal is the value set through `PUT /api/v1/retention` if
+//! there is one (persisted in the [`MetaStore`](heimsight_store::MetaStore) namespace
+//! [`SETTINGS_NAMESPACE`], key [`RETENTION_KEY`]), else the configured one. It is read from the
+//! store on every use, so several servers sharing a store agree, and nothing is cached.
+
+use std::sync::{Mutex, PoisonError};
+
+use heimsight_core::Timestamp;
+use heimsight_store::{Signal, Store};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::api_error::ApiError;
+use crate::config::positive_duration;
+
+/// Metadata namespace of server settings.
+pub const SETTINGS_NAMESPACE: &str = "settings";
+/// Key of the retention overrides in [`SETTINGS_NAMESPACE`].
+pub const RETENTION_KEY: &str = "retention";
+
+/// Time to live of each signal, in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Log records.
+    pub logs: i64,
+    /// Spans.
+    pub spans: i64,
+    /// Metric points.
+    pub metrics: i64,
+}
+
+impl Retention {
+    /// The time to live of `signal`.
+    pub fn get(&self, signal: Signal) -> i64 {
+        match signal {
+            Signal::Logs => self.logs,
+            Signal::Spans => self.spans,
+            Signal::Metrics => self.metrics,
+        }
+    }
+
+    fn set(&mut self, signal: Signal, ns: i64) {
+        match signal {
+            Signal::Logs => self.logs = ns,
+            Signal::Spans => self.spans = ns,
+            Signal::Metrics => self.metrics = ns,
+        }
+    }
+
+    /// The JSON of `GET /api/v1/retention`: `{"logs": "7d", …, "logs_ns": …, …}`.
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        for s in Signal::ALL {
+            m.insert(
+                s.as_str().into(),
+                Value::String(format_duration(self.get(s))),
+            );
+        }
+        for s in Signal::ALL {
+            m.insert(format!("{}_ns", s.as_str()), json!(self.get(s)));
+        }
+        Value::Object(m)
+    }
+}
+
+/// Formats nanoseconds as a compact duration that
+/// [`parse_duration_nanos`](heimsight_core::parse_duration_nanos) reads back: `7d`, `1h30m`,
+/// `250ms`.
+pub fn format_duration(ns: i64) -> String {
+    const UNITS: [(&str, i64); 7] = [
+        ("d", 86_400_000_000_000),
+        ("h", 3_600_000_000_000),
+        ("m", 60_000_000_000),
+        ("s", 1_000_000_000),
+        ("ms", 1_000_000),
+        ("us", 1_000),
+        ("ns", 1),
+    ];
+    if ns <= 0 {
+        return "0s".into();
+    }
+    let mut rest = ns;
+    let mut out = String::new();
+    for (unit, size) in UNITS {
+        let n = rest / size;
+        if n > 0 {
+            out.push_str(&format!("{n}{unit}"));
+            rest -= n * size;
+        }
+    }
+    out
+}
+
+/// The overrides as persisted: only the signals set at runtime.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Overrides {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    logs: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    spans: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    metrics: Option<i64>,
+}
+
+impl Overrides {
+    fn get(&self, s: Signal) -> Option<i64> {
+        match s {
+            Signal::Logs => self.logs,
+            Signal::Spans => self.spans,
+            Signal::Metrics => self.metrics,
+        }
+    }
+
+    fn set(&mut self, s: Signal, ns: i64) {
+        match s {
+            Signal::Logs => self.logs = Some(ns),
+            Signal::Spans => self.spans = Some(ns),
+            Signal::Metrics => self.metrics = Some(ns),
+        }
+    }
+
+    fn load(store: &dyn Store) -> heimsight_store::Result<Overrides> {
+        let Some(bytes) = store.meta_get(SETTINGS_NAMESPACE, RETENTION_KEY)? else {
+            return Ok(Overrides::default());
+        };
+        match serde_json::from_slice(&bytes) {
+            Ok(o) => Ok(o),
+            Err(e) => {
+                tracing::warn!(error = %e, "ignoring unreadable retention settings in the store");
+                Ok(Overrides::default())
+            }
+        }
+    }
+}
+
+/// The effective retention: `base` overridden by the values persisted in `store`.
+pub fn effective(store: &dyn Store, base: Retention) -> heimsight_store::Result<Retention> {
+    let o = Overrides::load(store)?;
+    let mut r = base;
+    for s in Signal::ALL {
+        if let Some(ns) = o.get(s).filter(|ns| *ns > 0) {
+            r.set(s, ns);
+        }
+    }
+    Ok(r)
+}
+
+/// Serializes read-modify-write of the overrides within this process.
+static UPDATE_LOCK: Mutex<()> = Mutex::new(());
+
+/// Applies a partial update (the body of `PUT /api/v1/retention`), persists it and returns the
+/// new effective retention. Nothing is changed unless every given value is valid.
+pub(crate) fn update(
+    store: &dyn Store,
+    base: Retention,
+    body: &Value,
+) -> Result<Retention, ApiError> {
+    let Value::Object(fields) = body else {
+        return Err(ApiError::bad_request(
+            "expected a JSON object such as {\"logs\": \"3d\"}",
+        ));
+    };
+    let mut problems = Vec::new();
+    let mut changes: Vec<(Signal, i64)> = Vec::new();
+    for (key, value) in fields {
+        let (signal, ns_form) = match Signal::ALL.iter().find_map(|s| {
+            if key == s.as_str() {
+                Some((*s, false))
+            } else if key.strip_suffix("_ns") == Some(s.as_str()) {
+                Some((*s, true))
+            } else {
+                None
+            }
+        }) {
+            Some(x) => x,
+            None => {
+                problems.push(format!(
+                    "{key}: unknown field; expected logs, spans or metrics (or logs_ns, spans_ns, metrics_ns)"
+                ));
+                continue;
+            }
+        };
+        let parsed = match (ns_form, value) {
+            (false, Value::String(s)) => positive_duration(key, s),
+            (false, other) => Err(format!(
+                "{key}: expected a duration string such as \"7d\", found {other}"
+            )),
+            (true, Value::Number(n)) => match n.as_i64() {
+                Some(ns) if ns > 0 => Ok(ns),
+                _ => Err(format!(
+                    "{key}: expected a positive integer of nanoseconds, found {n}"
+                )),
+            },
+            (true, other) => Err(format!(
+                "{key}: expected a positive integer of nanoseconds, found {other}"
+            )),
+        };
+        match parsed {
+            Ok(ns) => {
+                if let Some((_, prev)) = changes.iter().find(|(s, _)| *s == signal) {
+                    if *prev != ns {
+                        problems.push(format!(
+                            "{key}: disagrees with the other value given for {}",
+                            signal.as_str()
+                        ));
+                    }
+                } else {
+                    changes.push((signal, ns));
+                }
+            }
+            Err(p) => problems.push(p),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::BadRequest {
+            message: format!("invalid retention settings: {}", problems.join("; ")),
+            details: problems,
+        });
+    }
+    let _guard = UPDATE_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut overrides = Overrides::load(store)?;
+    for (s, ns) in &changes {
+        overrides.set(*s, *ns);
+    }
+    let bytes = serde_json::to_vec(&overrides)
+        .map_err(|e| ApiError::Internal(format!("could not encode retention settings: {e}")))?;
+    store.meta_put(SETTINGS_NAMESPACE, RETENTION_KEY, &bytes)?;
+    let r = effective(store, base)?;
+    tracing::info!(
+        logs = %format_duration(r.logs),
+        spans = %format_duration(r.spans),
+        metrics = %format_duration(r.metrics),
+        "retention changed"
+    );
+    Ok(r)
+}
+
+/// One retention pass: deletes, for every signal, the data older than now minus its time to
+/// live. Returns the number of records removed (an estimate for some backends).
+pub fn enforce(store: &dyn Store, base: Retention) -> heimsight_store::Result<u64> {
+    let r = effective(store, base)?;
+    let now = Timestamp::now();
+    let mut total = 0;
+    for s in Signal::ALL {
+        let cutoff = now.saturating_add(-r.get(s));
+        let removed = store.delete_before(s, cutoff)?;
+        if removed > 0 {
+            tracing::info!(signal = s.as_str(), removed, cutoff = %cutoff.to_rfc3339(), "deleted expired data");
+        }
+        total += removed;
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use heimsight_core::parse_duration_nanos;
+    use heimsight_store::MemoryStore;
+
+    const BASE: Retention = Retention {
+        logs: 7 * 86_400_000_000_000,
+        spans: 7 * 86_400_000_000_000,
+        metrics: 30 * 86_400_000_000_000,
+    };
+
+    #[test]
+    fn formats_durations_that_parse_back() {
+        for (ns, text) in [
+            (86_400_000_000_000 * 7, "7d"),
+            (5_400_000_000_000, "1h30m"),
+            (250_000_000, "250ms"),
+            (1_500_000_000, "1s500ms"),
+            (1, "1ns"),
+            (0, "0s"),
+        ] {
+            assert_eq!(format_duration(ns), text);
+            assert_eq!(parse_duration_nanos(text).unwrap(), ns);
+        }
+    }
+
+    #[test]
+    fn updates_are_partial_validated_and_persisted() {
+        let store = MemoryStore::new();
+        assert_eq!(effective(&store, BASE).unwrap(), BASE);
+        let r = update(&store, BASE, &json!({"logs": "3d"})).unwrap();
+        assert_eq!(r.logs, 3 * 86_400_000_000_000);
+        assert_eq!(r.spans, BASE.spans);
+        let r = update(&store, BASE, &json!({"metrics_ns": 60_000_000_000_i64})).unwrap();
+        assert_eq!(
+            (r.logs, r.metrics),
+            (3 * 86_400_000_000_000, 60_000_000_000)
+        );
+        // A new base (config file) does not override runtime settings, but applies elsewhere.
+        let base2 = Retention { spans: 1, ..BASE };
+        assert_eq!(effective(&store, base2).unwrap().spans, 1);
+        assert_eq!(
+            effective(&store, base2).unwrap().logs,
+            3 * 86_400_000_000_000
+        );
+
+        let e = update(
+            &store,
+            BASE,
+            &json!({"logs": "soon", "spans": 5, "colour": "x", "metrics": "0s"}),
+        )
+        .unwrap_err();
+        let ApiError::BadRequest { details, .. } = e else {
+            panic!()
+        };
+        assert_eq!(details.len(), 4, "{details:?}");
+        // Nothing changed.
+        assert_eq!(
+            effective(&store, BASE).unwrap().logs,
+            3 * 86_400_000_000_000
+        );
+    }
+}

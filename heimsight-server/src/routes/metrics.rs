@@ -1,0 +1,133 @@
+//! `POST /api/v1/metrics`, `GET /api/v1/metrics` and `GET /api/v1/metrics/names`.
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use heimsight_core::{MetricPoint, Timestamp};
+use heimsight_query::metrics::{Agg, aggregate};
+use heimsight_store::{LabelMatcher, Point, Series, SeriesQuery};
+use serde_json::{Map, Value, json};
+
+use super::f64_json;
+use super::traces::ingest_response;
+use crate::api_error::ApiError;
+use crate::body::JsonBody;
+use crate::params::Params;
+use crate::retention::format_duration;
+use crate::state::AppState;
+
+const PARAMS: &[&str] = &["name", "label", "start_time", "end_time", "agg", "step"];
+
+/// Default aggregation window: 60 s.
+const DEFAULT_STEP_NS: i64 = 60_000_000_000;
+
+pub(super) async fn ingest(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let receipt = state
+        .blocking(move |store| heimsight_ingest::json::ingest_points(store, &body))
+        .await?;
+    ingest_response(receipt)
+}
+
+pub(super) async fn names(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let names = state.blocking(|store| store.metric_names()).await?;
+    Ok(Json(json!({ "names": names })))
+}
+
+pub(super) async fn query(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let p = Params::parse(raw.as_deref(), PARAMS)?;
+    let range = p.time_range()?;
+    let matchers = p
+        .pairs("label")?
+        .into_iter()
+        .map(|(k, v)| LabelMatcher::equal(k, v))
+        .collect();
+    let agg = p.one("agg")?.map(str::parse::<Agg>).transpose()?;
+    let step = p.duration("step")?;
+    if step.is_some() && agg.is_none() {
+        return Err(ApiError::bad_param(
+            "step",
+            "only applies to aggregation; add agg=avg|sum|min|max|count",
+        ));
+    }
+    let step = step.unwrap_or(DEFAULT_STEP_NS);
+    if step <= 0 {
+        return Err(ApiError::bad_param("step", "must be longer than zero"));
+    }
+    let query = SeriesQuery {
+        name: p.one("name")?.map(str::to_string),
+        matchers,
+        range,
+        limit: 0,
+    };
+    let found = state
+        .blocking(move |store| store.query_points(&query))
+        .await?;
+    let start = range.start.unwrap_or(Timestamp(i64::MIN));
+    let end = range.end.unwrap_or(Timestamp(i64::MAX));
+    let series: Vec<Value> = found
+        .iter()
+        .map(|sp| {
+            let points: Vec<Value> = match agg {
+                None => sp.points.iter().map(|p| raw_point(&sp.series, p)).collect(),
+                Some(agg) => aggregate(&sp.points, start, end, step, agg)
+                    .into_iter()
+                    .map(|(t, v)| json!({"timestamp": t.to_rfc3339(), "value": f64_json(v)}))
+                    .collect(),
+            };
+            json!({
+                "name": sp.series.name,
+                "type": sp.series.kind.as_str(),
+                "labels": sp.series.labels,
+                "points": points,
+            })
+        })
+        .collect();
+    let mut out = Map::new();
+    out.insert("series".into(), Value::Array(series));
+    if let Some(agg) = agg {
+        out.insert("agg".into(), json!(agg.as_str()));
+        out.insert("step".into(), json!(format_duration(step)));
+    }
+    Ok(Json(Value::Object(out)))
+}
+
+/// A stored point as JSON: `{timestamp, value}` for gauges and counters; histograms and
+/// summaries with their own fields (`buckets`, `sum`, `count`, `quantiles`, …).
+fn raw_point(series: &Series, p: &Point) -> Value {
+    let point = MetricPoint {
+        name: series.name.clone(),
+        kind: series.kind,
+        temporality: series.temporality,
+        monotonic: series.monotonic,
+        labels: Default::default(),
+        timestamp: p.timestamp,
+        start_timestamp: Timestamp(0),
+        value: p.value.clone(),
+        unit: String::new(),
+        description: String::new(),
+    };
+    let Value::Object(full) = point.to_json() else {
+        return Value::Null;
+    };
+    const KEEP: [&str; 8] = [
+        "timestamp",
+        "value",
+        "buckets",
+        "sum",
+        "count",
+        "min",
+        "max",
+        "quantiles",
+    ];
+    Value::Object(
+        full.into_iter()
+            .filter(|(k, _)| KEEP.contains(&k.as_str()))
+            .collect(),
+    )
+}

@@ -1,0 +1,105 @@
+//! The HTTP routes, one module per endpoint group, and the router that stacks them with the
+//! tower layers (request tracing, panic safety net, body limits).
+
+use std::any::Any;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{Method, StatusCode, Uri};
+use axum::middleware::map_response_with_state;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::Value;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+
+use crate::api_error::ApiError;
+use crate::state::AppState;
+
+mod health;
+mod logs;
+mod metrics;
+mod retention;
+mod stats;
+mod traces;
+
+/// Builds the router of every endpoint, with its layers, over `state`.
+pub(crate) fn router(state: AppState) -> Router {
+    let limit = state.config.max_body_bytes;
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/api/v1/logs", get(logs::query).post(logs::ingest))
+        .route("/api/v1/metrics", get(metrics::query).post(metrics::ingest))
+        .route("/api/v1/metrics/names", get(metrics::names))
+        .route("/api/v1/traces", get(traces::search).post(traces::ingest))
+        .route("/api/v1/traces/{trace_id}", get(traces::trace))
+        .route(
+            "/api/v1/retention",
+            get(retention::show).put(retention::update),
+        )
+        .route("/api/v1/stats", get(stats::stats))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(map_response_with_state(limit, json_payload_too_large))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .with_state(state)
+}
+
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::NotFound(format!(
+        "no endpoint {method} {}; the API is described in docs/api.md",
+        uri.path()
+    ))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!("method {method} is not allowed on {}", uri.path()))
+}
+
+/// `RequestBodyLimitLayer` answers bodies whose declared length is over the limit itself, in
+/// plain text; this gives those answers the API's JSON shape.
+async fn json_payload_too_large(State(limit): State<usize>, res: Response) -> Response {
+    let is_json = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if res.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
+        ApiError::PayloadTooLarge { limit }.into_response()
+    } else {
+        res
+    }
+}
+
+/// The safety net: a panic in a handler becomes a 500 instead of a dropped connection.
+fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    ApiError::Internal(format!("internal error: {detail}")).into_response()
+}
+
+/// A float as JSON: a number, or `"NaN"`, `"+Inf"`, `"-Inf"` (as in point values).
+pub(crate) fn f64_json(v: f64) -> Value {
+    serde_json::Number::from_f64(v)
+        .map(Value::Number)
+        .unwrap_or_else(|| {
+            Value::String(if v.is_nan() {
+                "NaN".into()
+            } else if v > 0.0 {
+                "+Inf".into()
+            } else {
+                "-Inf".into()
+            })
+        })
+}

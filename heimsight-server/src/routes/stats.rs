@@ -1,0 +1,31 @@
+//! `GET /api/v1/stats`.
+
+use axum::Json;
+use axum::extract::State;
+use heimsight_core::Timestamp;
+use heimsight_store::{Signal, SignalStats};
+use serde_json::{Map, Value, json};
+
+use crate::api_error::ApiError;
+use crate::state::AppState;
+
+pub(super) async fn stats(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let stats = state.blocking(|store| store.stats()).await?;
+    let now = Timestamp::now();
+    let mut out = Map::new();
+    for s in Signal::ALL {
+        out.insert(s.as_str().into(), signal_json(stats.get(s), now));
+    }
+    out.insert("series".into(), json!(stats.series));
+    Ok(Json(Value::Object(out)))
+}
+
+fn signal_json(s: &SignalStats, now: Timestamp) -> Value {
+    json!({
+        "records": s.records,
+        "bytes": s.bytes,
+        "oldest": s.oldest.map(|t| t.to_rfc3339()),
+        "newest": s.newest.map(|t| t.to_rfc3339()),
+        "age_seconds": s.oldest.map(|t| now.0.saturating_sub(t.0).max(0) / 1_000_000_000),
+    })
+}

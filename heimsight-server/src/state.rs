@@ -1,0 +1,46 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use heimsight_store::Store;
+use tokio::sync::Notify;
+
+use crate::api_error::ApiError;
+use crate::config::ServerConfig;
+use crate::retention::Retention;
+
+/// The state of the router: the store and the configuration.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) config: Arc<ServerConfig>,
+    /// The configured retention (before runtime overrides).
+    pub(crate) base_retention: Retention,
+    /// Woken when the retention changes, so that the retention task runs at once.
+    pub(crate) retention_changed: Arc<Notify>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .field("base_retention", &self.base_retention)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Runs `f` with the store on tokio's blocking pool: every store call goes through here,
+    /// so that slow disk work never stalls the async workers.
+    pub(crate) async fn blocking<T, E, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&dyn Store) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Into<ApiError> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || f(&*store))
+            .await?
+            .map_err(Into::into)
+    }
+}
