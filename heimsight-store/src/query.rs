@@ -157,6 +157,10 @@ pub fn has_phrase(text: &str, phrase: &str) -> bool {
     if want.is_empty() {
         return true;
     }
+    // Cheap rejection first: every token must at least occur as a substring.
+    if !want.iter().all(|t| contains_ci(text, t)) {
+        return false;
+    }
     let have: Vec<String> = tokenize(text).collect();
     have.windows(want.len()).any(|w| w == want.as_slice())
 }
