@@ -53,7 +53,7 @@ pub const SERVICES: [&str; 8] = [
 /// logs (see [`Generator::rare_logs`]); no template or variable part produces it otherwise.
 pub const RARE_TERM: &str = "ecc_uncorrectable";
 
-/// A token that occurs in a good share (roughly a sixth) of all generated messages.
+/// A token that occurs in a good share (roughly a quarter) of all generated messages.
 pub const COMMON_TERM: &str = "request";
 
 /// The default start of generated time: 2026-01-01T00:00:00Z.
@@ -656,6 +656,7 @@ static TEMPLATES: &[Template] = &[
         Http,
         "TLS certificate /etc/tls/tls.crt expired, refusing to serve",
     ),
+    t(I, Http, "HTTP/2 stream {n} opened by {ip}:{port}"),
     // --- Application ---
     t(I, App, "request {rid} handled in {ms}ms"),
     t(I, App, "user {user} viewed {path}"),
@@ -680,7 +681,7 @@ static TEMPLATES: &[Template] = &[
         App,
         "configuration reloaded from /etc/{service}/config.yaml ({n} keys)",
     ),
-    t(I, App, "connected to {dep} at {upstream}"),
+    t(I, App, "connected to upstream {upstream}"),
     t(I, App, "listening on 0.0.0.0:8080"),
     t(
         I,
@@ -756,6 +757,12 @@ static TEMPLATES: &[Template] = &[
         App,
         "failed to load configuration /etc/{service}/config.yaml: missing key {field}",
     ),
+    t(
+        I,
+        App,
+        "cart of user {uid} checked out: {qty} items, {amount} {currency}",
+    ),
+    t(D, App, "retry policy for {dep}: 3 attempts, backoff {ms}ms"),
     // --- PostgreSQL client ---
     t(I, Db, "executed query on {table} in {ms}ms ({rows} rows)"),
     t(I, Db, "transaction {txid} committed ({rows} rows affected)"),
@@ -823,6 +830,7 @@ static TEMPLATES: &[Template] = &[
         "database {db} unreachable after {n} retries, giving up",
     ),
     t(F, Db, "schema version mismatch: expected {n}, found {n2}"),
+    t(I, Db, "autovacuum of {table} finished in {ms}ms"),
     // --- Redis ---
     t(I, Cache, "cache hit for key {key}"),
     t(I, Cache, "cache miss for key {key}, loading from database"),
@@ -850,6 +858,7 @@ static TEMPLATES: &[Template] = &[
         Cache,
         "redis cluster {redis} is down, no replicas available",
     ),
+    t(D, Cache, "local cache holds {n} entries ({mb}MB)"),
     // --- Kafka ---
     t(
         I,
@@ -904,6 +913,11 @@ static TEMPLATES: &[Template] = &[
         F,
         Queue,
         "kafka broker {broker} unreachable, consumer stopped",
+    ),
+    t(
+        I,
+        Queue,
+        "group {service}-consumers caught up on {topic}, lag 0",
     ),
     // --- Authentication ---
     t(I, Auth, "user {user} logged in from {ip} via {authmethod}"),
@@ -1021,6 +1035,7 @@ static TEMPLATES: &[Template] = &[
         Search,
         "index {index} is corrupted: checksum failed on segment _{n}",
     ),
+    t(I, Search, "suggestions for \"{query}\": {n} candidates"),
     // --- Scheduled jobs and notifications ---
     t(I, Sched, "job {job} started (run {jobid})"),
     t(
@@ -1813,7 +1828,7 @@ impl Generator {
                     s.value = (s.value + s.scale * 0.05 * rng.normal()).clamp(0.0, s.scale * 3.0);
                     if s.unit == "1" {
                         s.value = s.value.min(1.0);
-                    } else if s.unit == "{connection}" {
+                    } else {
                         s.value = s.value.round();
                     }
                     MetricValue::Number(s.value)
