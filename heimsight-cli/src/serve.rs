@@ -1,0 +1,75 @@
+//! `heimsight serve`.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use heimsight_server::{HeimsightServer, ServerConfig};
+use heimsight_store::{Durability, RocksStore, Store};
+
+/// Opens the store, starts the server and serves until SIGINT or SIGTERM.
+pub(crate) async fn run(config: ServerConfig) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
+        .with_context(|| format!("invalid log level {:?}", config.log_level))?;
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+
+    let data_dir = config.data_dir.clone();
+    let store = tokio::task::spawn_blocking(move || {
+        RocksStore::builder(&data_dir)
+            .durability(Durability::Wal)
+            .open()
+    })
+    .await?
+    .with_context(|| {
+        format!(
+            "cannot open the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    tracing::info!(data_dir = %config.data_dir.display(), "store opened");
+    let store: Arc<dyn Store> = Arc::new(store);
+
+    let address = config.bind_address();
+    let server = HeimsightServer::builder()
+        .store(store)
+        .config(config)
+        .build()?;
+    let listener = tokio::net::TcpListener::bind(&address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!(
+        address = %local,
+        version = env!("CARGO_PKG_VERSION"),
+        "Heimsight listening on http://{local}"
+    );
+    server.serve(listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("received SIGINT"),
+        _ = terminate => tracing::info!("received SIGTERM"),
+    }
+}

@@ -1,0 +1,139 @@
+//! Helpers of the CLI tests: running the real `heimsight` binary.
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// Path of the binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_heimsight");
+
+/// A `heimsight` command with no `HEIMSIGHT_*` variables inherited from the environment.
+pub fn heimsight() -> Command {
+    let mut cmd = Command::new(BIN);
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("HEIMSIGHT_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env_remove("RUST_LOG");
+    cmd
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running `heimsight serve`.
+pub struct Server {
+    child: Option<Child>,
+    pub url: String,
+    log: PathBuf,
+}
+
+impl Server {
+    /// Starts `heimsight serve` on a free port of 127.0.0.1 over `data_dir`, and waits until it
+    /// answers `/health`. Its output goes to `<data_dir>.log`.
+    pub fn start(data_dir: &Path) -> Server {
+        let port = free_port();
+        let log = data_dir.with_extension(format!("{port}.log"));
+        let out = File::create(&log).unwrap();
+        let child = heimsight()
+            .args(["serve", "--host", "127.0.0.1", "--port"])
+            .arg(port.to_string())
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--log-level", "info"])
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        let mut server = Server {
+            child: Some(child),
+            url: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        server.wait_healthy();
+        server
+    }
+
+    fn wait_healthy(&mut self) {
+        let client = client();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = client.get(format!("{}/health", self.url)).send()
+                && r.status() == 200
+            {
+                return;
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("server exited with {status}:\n{}", self.output());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server not healthy after 60 s:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// What the server printed so far.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `kill -9`: no chance to flush anything.
+    pub fn kill_hard(mut self) {
+        let mut child = self.child.take().unwrap();
+        child.kill().unwrap(); // SIGKILL on Unix
+        child.wait().unwrap();
+    }
+
+    /// SIGTERM, then waits for the process to exit.
+    pub fn terminate(mut self) -> (ExitStatus, String) {
+        let mut child = self.child.take().unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return (status, self.output());
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!(
+                    "server did not stop within 30 s of SIGTERM:\n{}",
+                    self.output()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
