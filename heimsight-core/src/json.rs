@@ -64,10 +64,10 @@ impl<'a, 'e> ObjectReader<'a, 'e> {
     pub(crate) fn get<'n>(&self, names: &[&'n str]) -> Option<(&'a Value, &'n str)> {
         let obj: &'a Map<String, Value> = self.obj;
         for n in names {
-            if let Some(v) = obj.get(*n) {
-                if !v.is_null() {
-                    return Some((v, n));
-                }
+            if let Some(v) = obj.get(*n)
+                && !v.is_null()
+            {
+                return Some((v, n));
             }
         }
         None

@@ -395,10 +395,10 @@ impl LogRecord {
             }
         }
         if let Some(text) = r.opt_str(&["severity_text"]) {
-            if rec.severity_number == 0 {
-                if let Ok(l) = text.parse::<Level>() {
-                    rec.severity_number = l.severity_number();
-                }
+            if rec.severity_number == 0
+                && let Ok(l) = text.parse::<Level>()
+            {
+                rec.severity_number = l.severity_number();
             }
             rec.severity_text = text;
         }
