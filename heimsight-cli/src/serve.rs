@@ -1,5 +1,6 @@
 //! `heimsight serve`.
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -10,7 +11,10 @@ use heimsight_store::{Durability, RocksStore, Store};
 pub(crate) async fn run(config: ServerConfig) -> Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
         .with_context(|| format!("invalid log level {:?}", config.log_level))?;
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal())
+        .init();
 
     let data_dir = config.data_dir.clone();
     let store = tokio::task::spawn_blocking(move || {

@@ -86,7 +86,7 @@ impl ApiError {
             } => {
                 return json!({
                     "error": format!(
-                        "{rejected} of {} items were rejected; the other {accepted} were stored",
+                        "rejected {rejected} of {} items (see errors); stored the other {accepted}",
                         accepted + rejected
                     ),
                     "accepted": accepted,

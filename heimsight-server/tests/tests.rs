@@ -108,7 +108,8 @@ async fn invalid_records_are_listed_and_valid_ones_stored() {
     assert_eq!(r.json["accepted"], 2);
     assert_eq!(r.json["rejected"], 2);
     assert!(
-        r.error().contains("2 of 4 items were rejected"),
+        r.error()
+            .contains("rejected 2 of 4 items (see errors); stored the other 2"),
         "{}",
         r.error()
     );
