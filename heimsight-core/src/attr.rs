@@ -67,11 +67,9 @@ impl AttributeValue {
                 .unwrap_or_else(|| Value::String(d.to_string())),
             AttributeValue::Bytes(b) => Value::String(crate::ids::hex_encode(b)),
             AttributeValue::Array(a) => Value::Array(a.iter().map(Self::to_json).collect()),
-            AttributeValue::KvList(m) => Value::Object(
-                m.iter()
-                    .map(|(k, v)| (k.clone(), v.to_json()))
-                    .collect(),
-            ),
+            AttributeValue::KvList(m) => {
+                Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+            }
         }
     }
 
@@ -95,7 +93,10 @@ impl AttributeValue {
             }
             Value::Object(_) => AttributeValue::KvList(attributes_from_json(v, path, errors)),
             Value::Null => {
-                errors.push(path, "attribute values cannot be null; omit the key instead");
+                errors.push(
+                    path,
+                    "attribute values cannot be null; omit the key instead",
+                );
                 return None;
             }
         })
@@ -170,7 +171,10 @@ pub fn attributes_from_json(v: &Value, path: &str, errors: &mut ValidationErrors
         Value::Null => {}
         other => errors.push(
             path,
-            format!("expected an object of attributes, found {}", type_name(other)),
+            format!(
+                "expected an object of attributes, found {}",
+                type_name(other)
+            ),
         ),
     }
     out

@@ -98,7 +98,9 @@ pub enum Error {
         reason: String,
     },
     /// A duration expression could not be parsed.
-    #[error("invalid duration {input:?}: expected a number followed by ns, us, ms, s, m, h, d or w (e.g. 15m)")]
+    #[error(
+        "invalid duration {input:?}: expected a number followed by ns, us, ms, s, m, h, d or w (e.g. 15m)"
+    )]
     Duration {
         /// The text that was given.
         input: String,

@@ -121,8 +121,16 @@ mod tests {
         let t: TraceId = "5B8EFFF798038103D269B633813FC60C".parse().unwrap();
         assert_eq!(t.to_hex(), "5b8efff798038103d269b633813fc60c");
         assert!("abc".parse::<TraceId>().unwrap_err().contains("32 hex"));
-        assert!("00000000000000000000000000000000".parse::<TraceId>().is_err());
-        assert!("zz8efff798038103d269b633813fc60c".parse::<TraceId>().is_err());
+        assert!(
+            "00000000000000000000000000000000"
+                .parse::<TraceId>()
+                .is_err()
+        );
+        assert!(
+            "zz8efff798038103d269b633813fc60c"
+                .parse::<TraceId>()
+                .is_err()
+        );
         let s: SpanId = "eee19b7ec3c1b174".parse().unwrap();
         assert_eq!(s.to_string(), "eee19b7ec3c1b174");
     }

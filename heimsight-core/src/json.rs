@@ -49,7 +49,10 @@ impl<'a, 'e> ObjectReader<'a, 'e> {
             other => {
                 errors.push(
                     prefix,
-                    format!("expected {what} as a JSON object, found {}", type_name(other)),
+                    format!(
+                        "expected {what} as a JSON object, found {}",
+                        type_name(other)
+                    ),
                 );
                 None
             }

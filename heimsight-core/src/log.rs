@@ -283,7 +283,10 @@ impl LogRecord {
             );
         }
         if self.observed_timestamp.0 != 0 && !self.observed_timestamp.in_record_range() {
-            e.push(p("observed_timestamp"), "out of range (1970-01-01 to 2200-01-01)");
+            e.push(
+                p("observed_timestamp"),
+                "out of range (1970-01-01 to 2200-01-01)",
+            );
         }
         if self.body.trim().is_empty() {
             e.push(p("message"), "must not be empty");
@@ -305,7 +308,10 @@ impl LogRecord {
     /// Converts to the REST API's JSON shape.
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
-        m.insert("timestamp".into(), Value::String(self.timestamp.to_rfc3339()));
+        m.insert(
+            "timestamp".into(),
+            Value::String(self.timestamp.to_rfc3339()),
+        );
         if self.observed_timestamp.0 != 0 {
             m.insert(
                 "observed_timestamp".into(),
@@ -315,7 +321,10 @@ impl LogRecord {
         m.insert("level".into(), Value::String(self.level().as_str().into()));
         m.insert("severity_number".into(), Value::from(self.severity_number));
         if !self.severity_text.is_empty() {
-            m.insert("severity_text".into(), Value::String(self.severity_text.clone()));
+            m.insert(
+                "severity_text".into(),
+                Value::String(self.severity_text.clone()),
+            );
         }
         m.insert("message".into(), Value::String(self.body.clone()));
         m.insert("service".into(), Value::String(self.service.clone()));
@@ -354,7 +363,11 @@ impl LogRecord {
         };
         rec.validate_into("", &mut errors);
         dedup(&mut errors);
-        if errors.is_empty() { Ok(rec) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(rec)
+        } else {
+            Err(errors)
+        }
     }
 
     fn read_json(v: &Value, errors: &mut ValidationErrors) -> Option<LogRecord> {
@@ -518,7 +531,14 @@ mod tests {
         });
         let errs = LogRecord::from_json(&v).unwrap_err();
         let fields: Vec<_> = errs.errors().iter().map(|e| e.field.as_str()).collect();
-        for f in ["timestamp", "level", "message", "trace_id", "attributes.a", "colour"] {
+        for f in [
+            "timestamp",
+            "level",
+            "message",
+            "trace_id",
+            "attributes.a",
+            "colour",
+        ] {
             assert!(fields.contains(&f), "missing {f} in {errs}");
         }
     }

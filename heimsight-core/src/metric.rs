@@ -171,7 +171,12 @@ pub struct MetricPoint {
 
 impl MetricPoint {
     /// A gauge point.
-    pub fn gauge(name: impl Into<String>, labels: Labels, timestamp: Timestamp, value: f64) -> Self {
+    pub fn gauge(
+        name: impl Into<String>,
+        labels: Labels,
+        timestamp: Timestamp,
+        value: f64,
+    ) -> Self {
         MetricPoint {
             name: name.into(),
             kind: MetricKind::Gauge,
@@ -226,26 +231,39 @@ impl MetricPoint {
             (MetricKind::Gauge, MetricValue::Number(_)) => {}
             (MetricKind::Counter, MetricValue::Number(v)) => {
                 if !v.is_finite() {
-                    e.push("value", "counters must be finite (NaN and infinities are not allowed)");
-                } else if self.monotonic && *v < 0.0 && self.temporality == Temporality::Cumulative {
+                    e.push(
+                        "value",
+                        "counters must be finite (NaN and infinities are not allowed)",
+                    );
+                } else if self.monotonic && *v < 0.0 && self.temporality == Temporality::Cumulative
+                {
                     e.push("value", "a monotonic cumulative counter cannot be negative");
                 }
             }
             (MetricKind::Histogram, MetricValue::Histogram(h)) => {
                 if h.bounds.iter().any(|b| !b.is_finite()) {
-                    e.push("buckets", "bucket bounds must be finite (the last bucket is +Inf)");
+                    e.push(
+                        "buckets",
+                        "bucket bounds must be finite (the last bucket is +Inf)",
+                    );
                 }
                 if h.bounds.windows(2).any(|w| w[0] >= w[1]) {
                     e.push("buckets", "bucket bounds must be strictly increasing");
                 }
                 if h.counts.len() != h.bounds.len() + 1 {
-                    e.push("buckets", "there must be one more count than bounds (the +Inf bucket)");
+                    e.push(
+                        "buckets",
+                        "there must be one more count than bounds (the +Inf bucket)",
+                    );
                 } else if h.counts.iter().sum::<u64>() != h.count {
-                    e.push("count", format!(
-                        "{} does not equal the sum of bucket counts ({})",
-                        h.count,
-                        h.counts.iter().sum::<u64>()
-                    ));
+                    e.push(
+                        "count",
+                        format!(
+                            "{} does not equal the sum of bucket counts ({})",
+                            h.count,
+                            h.counts.iter().sum::<u64>()
+                        ),
+                    );
                 }
                 if h.sum.is_some_and(|s| !s.is_finite()) {
                     e.push("sum", "must be finite");
@@ -257,7 +275,10 @@ impl MetricPoint {
                 }
                 for (i, q) in s.quantiles.iter().enumerate() {
                     if !(0.0..=1.0).contains(&q.quantile) {
-                        e.push(format!("quantiles[{i}].quantile"), "must be between 0 and 1");
+                        e.push(
+                            format!("quantiles[{i}].quantile"),
+                            "must be between 0 and 1",
+                        );
                     }
                 }
             }
@@ -270,7 +291,10 @@ impl MetricPoint {
         let mut m = Map::new();
         m.insert("name".into(), Value::String(self.name.clone()));
         m.insert("type".into(), Value::String(self.kind.as_str().into()));
-        m.insert("timestamp".into(), Value::String(self.timestamp.to_rfc3339()));
+        m.insert(
+            "timestamp".into(),
+            Value::String(self.timestamp.to_rfc3339()),
+        );
         m.insert(
             "labels".into(),
             Value::Object(
@@ -281,7 +305,10 @@ impl MetricPoint {
             ),
         );
         if matches!(self.kind, MetricKind::Counter | MetricKind::Histogram) {
-            m.insert("temporality".into(), Value::String(self.temporality.as_str().into()));
+            m.insert(
+                "temporality".into(),
+                Value::String(self.temporality.as_str().into()),
+            );
         }
         if self.kind == MetricKind::Counter {
             m.insert("monotonic".into(), Value::Bool(self.monotonic));
@@ -302,7 +329,10 @@ impl MetricPoint {
                     .iter()
                     .enumerate()
                     .map(|(i, c)| {
-                        let le = h.bounds.get(i).map_or(Value::String("+Inf".into()), |b| f64_json(*b));
+                        let le = h
+                            .bounds
+                            .get(i)
+                            .map_or(Value::String("+Inf".into()), |b| f64_json(*b));
                         let mut o = Map::new();
                         o.insert("le".into(), le);
                         o.insert("count".into(), Value::from(*c));
@@ -344,7 +374,10 @@ impl MetricPoint {
             m.insert("unit".into(), Value::String(self.unit.clone()));
         }
         if !self.description.is_empty() {
-            m.insert("description".into(), Value::String(self.description.clone()));
+            m.insert(
+                "description".into(),
+                Value::String(self.description.clone()),
+            );
         }
         Value::Object(m)
     }
@@ -361,7 +394,10 @@ impl MetricPoint {
         }
         let kind = match r.opt_str(&["type", "kind"]) {
             Some(t) => MetricKind::parse(&t).or_else(|| {
-                r.err("type", format!("unknown type {t:?}; expected gauge, counter, histogram or summary"));
+                r.err(
+                    "type",
+                    format!("unknown type {t:?}; expected gauge, counter, histogram or summary"),
+                );
                 None
             }),
             None => Some(MetricKind::Gauge),
@@ -389,7 +425,10 @@ impl MetricPoint {
                 "delta" => Some(Temporality::Delta),
                 "cumulative" => Some(Temporality::Cumulative),
                 _ => {
-                    r.err("temporality", format!("unknown temporality {t:?}; expected cumulative or delta"));
+                    r.err(
+                        "temporality",
+                        format!("unknown temporality {t:?}; expected cumulative or delta"),
+                    );
                     None
                 }
             },
@@ -417,7 +456,10 @@ impl MetricPoint {
                 }
             }
             Some((other, _)) => {
-                let msg = format!("expected an object of label names to values, found {}", type_name(other));
+                let msg = format!(
+                    "expected an object of label names to values, found {}",
+                    type_name(other)
+                );
                 r.err("labels", msg);
             }
         }
@@ -481,7 +523,11 @@ impl MetricPoint {
             description,
         };
         point.validate_into(&mut errors);
-        if errors.is_empty() { Ok(point) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(point)
+        } else {
+            Err(errors)
+        }
     }
 }
 
@@ -551,11 +597,17 @@ fn read_histogram(r: &mut ObjectReader<'_, '_>) -> Option<HistogramValue> {
                         .filter_map(|x| x.as_u64().or_else(|| x.as_str()?.parse().ok()))
                         .collect();
                     if h.bounds.len() != b.len() || h.counts.len() != c.len() {
-                        r.err("bucket_counts", "bounds must be numbers and counts non-negative integers");
+                        r.err(
+                            "bucket_counts",
+                            "bounds must be numbers and counts non-negative integers",
+                        );
                     }
                 }
                 _ => {
-                    r.err("buckets", "missing; histograms need buckets (or bounds and bucket_counts)");
+                    r.err(
+                        "buckets",
+                        "missing; histograms need buckets (or bounds and bucket_counts)",
+                    );
                     return None;
                 }
             }
@@ -579,9 +631,15 @@ fn read_summary(r: &mut ObjectReader<'_, '_>) -> Option<SummaryValue> {
         None => {}
         Some((Value::Array(items), _)) => {
             for (i, q) in items.iter().enumerate() {
-                match (q.get("quantile").and_then(number_f64), q.get("value").and_then(number_f64)) {
+                match (
+                    q.get("quantile").and_then(number_f64),
+                    q.get("value").and_then(number_f64),
+                ) {
                     (Some(quantile), Some(value)) => quantiles.push(Quantile { quantile, value }),
-                    _ => r.err(&format!("quantiles[{i}]"), "expected {\"quantile\": <0..1>, \"value\": <number>}"),
+                    _ => r.err(
+                        &format!("quantiles[{i}]"),
+                        "expected {\"quantile\": <0..1>, \"value\": <number>}",
+                    ),
                 }
             }
         }
@@ -634,7 +692,9 @@ mod tests {
             "buckets": [{"le": 0.1, "count": 3}, {"le": 1, "count": 2}, {"le": "+Inf", "count": 1}],
             "sum": 2.5, "count": 6});
         let p = MetricPoint::from_json(&v).unwrap();
-        let MetricValue::Histogram(h) = &p.value else { panic!("not a histogram") };
+        let MetricValue::Histogram(h) = &p.value else {
+            panic!("not a histogram")
+        };
         assert_eq!(h.bounds, vec![0.1, 1.0]);
         assert_eq!(h.counts, vec![3, 2, 1]);
         assert_eq!(MetricPoint::from_json(&p.to_json()).unwrap(), p);
@@ -648,7 +708,10 @@ mod tests {
         let v = json!({"name": "h", "type": "histogram", "buckets": [{"le": 1, "count": 1}, {"le": 0.5, "count": 1}], "count": 5});
         let e = MetricPoint::from_json(&v).unwrap_err();
         let fields: Vec<_> = e.errors().iter().map(|e| e.field.as_str()).collect();
-        assert!(fields.contains(&"buckets") && fields.contains(&"count"), "{e}");
+        assert!(
+            fields.contains(&"buckets") && fields.contains(&"count"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -656,6 +719,9 @@ mod tests {
         let v = json!({"name": 5, "type": "meter", "value": "x", "labels": []});
         let e = MetricPoint::from_json(&v).unwrap_err();
         let fields: Vec<_> = e.errors().iter().map(|e| e.field.as_str()).collect();
-        assert!(fields.contains(&"name") && fields.contains(&"type") && fields.contains(&"labels"), "{e}");
+        assert!(
+            fields.contains(&"name") && fields.contains(&"type") && fields.contains(&"labels"),
+            "{e}"
+        );
     }
 }

@@ -279,11 +279,17 @@ impl Span {
         m.insert("name".into(), Value::String(self.name.clone()));
         m.insert("service".into(), Value::String(self.service.clone()));
         m.insert("kind".into(), Value::String(self.kind.as_str().into()));
-        m.insert("start_time".into(), Value::String(self.start_time.to_rfc3339()));
+        m.insert(
+            "start_time".into(),
+            Value::String(self.start_time.to_rfc3339()),
+        );
         m.insert("end_time".into(), Value::String(self.end_time.to_rfc3339()));
         m.insert("duration_ns".into(), Value::from(self.duration_nanos()));
         let mut st = Map::new();
-        st.insert("code".into(), Value::String(self.status.code.as_str().into()));
+        st.insert(
+            "code".into(),
+            Value::String(self.status.code.as_str().into()),
+        );
         if !self.status.message.is_empty() {
             st.insert("message".into(), Value::String(self.status.message.clone()));
         }
@@ -342,7 +348,10 @@ impl Span {
             ),
         );
         if !self.trace_state.is_empty() {
-            m.insert("trace_state".into(), Value::String(self.trace_state.clone()));
+            m.insert(
+                "trace_state".into(),
+                Value::String(self.trace_state.clone()),
+            );
         }
         for (k, v) in [
             ("flags", self.flags),
@@ -439,7 +448,9 @@ impl Span {
         let events = events
             .map(|e| read_events(e, &mut errors))
             .unwrap_or_default();
-        let links = links.map(|l| read_links(l, &mut errors)).unwrap_or_default();
+        let links = links
+            .map(|l| read_links(l, &mut errors))
+            .unwrap_or_default();
         let (Some(trace_id), Some(span_id), Some(start_time), Some(end_time)) =
             (trace_id, span_id, start_time, end_time)
         else {
@@ -469,7 +480,11 @@ impl Span {
         span.validate_into(&mut errors);
         let mut seen = std::collections::HashSet::new();
         errors.0.retain(|e| seen.insert(e.field.clone()));
-        if errors.is_empty() { Ok(span) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(span)
+        } else {
+            Err(errors)
+        }
     }
 }
 
@@ -555,7 +570,10 @@ fn read_status(v: &Value, r: &mut ObjectReader<'_, '_>) -> Status {
                 message: String::new(),
             },
             None => {
-                r.err("status", "expected {\"code\": \"ok\"|\"error\"|\"unset\", \"message\": ...}");
+                r.err(
+                    "status",
+                    "expected {\"code\": \"ok\"|\"error\"|\"unset\", \"message\": ...}",
+                );
                 Status::default()
             }
         },
@@ -564,7 +582,10 @@ fn read_status(v: &Value, r: &mut ObjectReader<'_, '_>) -> Status {
 
 fn read_events(v: &Value, errors: &mut ValidationErrors) -> Vec<SpanEvent> {
     let Value::Array(items) = v else {
-        errors.push("events", format!("expected an array, found {}", type_name(v)));
+        errors.push(
+            "events",
+            format!("expected an array, found {}", type_name(v)),
+        );
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -577,7 +598,12 @@ fn read_events(v: &Value, errors: &mut ValidationErrors) -> Vec<SpanEvent> {
         let ts = read_time(&mut r, "timestamp", true);
         let dac = r.opt_u64(&["dropped_attributes_count"]).unwrap_or(0);
         let attrs = r.get(&["attributes"]).map(|(v, _)| v);
-        r.deny_unknown(&["name", "timestamp", "attributes", "dropped_attributes_count"]);
+        r.deny_unknown(&[
+            "name",
+            "timestamp",
+            "attributes",
+            "dropped_attributes_count",
+        ]);
         let attributes = attrs
             .map(|a| attributes_from_json(a, &join(&path, "attributes"), errors))
             .unwrap_or_default();
@@ -595,7 +621,10 @@ fn read_events(v: &Value, errors: &mut ValidationErrors) -> Vec<SpanEvent> {
 
 fn read_links(v: &Value, errors: &mut ValidationErrors) -> Vec<SpanLink> {
     let Value::Array(items) = v else {
-        errors.push("links", format!("expected an array, found {}", type_name(v)));
+        errors.push(
+            "links",
+            format!("expected an array, found {}", type_name(v)),
+        );
         return Vec::new();
     };
     let mut out = Vec::new();

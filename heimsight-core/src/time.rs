@@ -87,7 +87,9 @@ impl Timestamp {
                 .map_err(|_| err("bad duration after now; expected e.g. now-15m"))?;
             return Ok(now.saturating_add(sign.saturating_mul(d)));
         }
-        if s.bytes().all(|b| b.is_ascii_digit()) || (s.starts_with('-') && s.len() > 1 && s[1..].bytes().all(|b| b.is_ascii_digit())) {
+        if s.bytes().all(|b| b.is_ascii_digit())
+            || (s.starts_with('-') && s.len() > 1 && s[1..].bytes().all(|b| b.is_ascii_digit()))
+        {
             return s
                 .parse::<i64>()
                 .map(Timestamp)
@@ -205,10 +207,7 @@ mod tests {
         let t = Timestamp::parse("2026-01-02T03:04:05.5Z").unwrap();
         assert_eq!(t.0, 1_767_323_045_500_000_000);
         assert_eq!(Timestamp::parse("1767323045500000000").unwrap(), t);
-        assert_eq!(
-            Timestamp::parse("2026-01-02T04:04:05.5+01:00").unwrap(),
-            t
-        );
+        assert_eq!(Timestamp::parse("2026-01-02T04:04:05.5+01:00").unwrap(), t);
         assert_eq!(t.to_rfc3339(), "2026-01-02T03:04:05.500000000Z");
     }
 

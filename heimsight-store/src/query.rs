@@ -91,26 +91,26 @@ impl LogFilter {
 
     /// The reference semantics: true when `rec` passes every condition.
     pub fn matches(&self, rec: &LogRecord) -> bool {
-        if !self.services.is_empty() && !self.services.iter().any(|s| *s == rec.service) {
+        if !self.services.is_empty() && !self.services.contains(&rec.service) {
             return false;
         }
         if !self.levels.is_empty() && !self.levels.contains(&rec.level()) {
             return false;
         }
-        if let Some(t) = &self.trace_id {
-            if rec.trace_id.as_ref() != Some(t) {
-                return false;
-            }
+        if let Some(t) = &self.trace_id
+            && rec.trace_id.as_ref() != Some(t)
+        {
+            return false;
         }
         for (k, v) in &self.attributes {
             if !attribute_equals(rec, k, v) {
                 return false;
             }
         }
-        if let Some(c) = &self.contains {
-            if !contains_ci(&rec.body, c) {
-                return false;
-            }
+        if let Some(c) = &self.contains
+            && !contains_ci(&rec.body, c)
+        {
+            return false;
         }
         if !self.terms.is_empty() && !self.terms.iter().all(|t| has_phrase(&rec.body, t)) {
             return false;
@@ -134,9 +134,7 @@ pub fn contains_ci(haystack: &str, needle: &str) -> bool {
     if haystack.is_ascii() && needle.is_ascii() {
         let h = haystack.as_bytes();
         let n = needle.as_bytes();
-        return h
-            .windows(n.len())
-            .any(|w| w.eq_ignore_ascii_case(n));
+        return h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
     }
     haystack.to_lowercase().contains(&needle.to_lowercase())
 }
@@ -297,7 +295,9 @@ impl TraceSummary {
     pub fn matches(&self, q: &TraceQuery) -> bool {
         q.range.contains(self.start_time)
             && q.service.as_ref().is_none_or(|s| self.services.contains(s))
-            && q.operation.as_ref().is_none_or(|o| self.operations.contains(o))
+            && q.operation
+                .as_ref()
+                .is_none_or(|o| self.operations.contains(o))
             && q.min_duration.is_none_or(|d| self.duration_ns >= d)
             && q.max_duration.is_none_or(|d| self.duration_ns <= d)
     }

@@ -26,9 +26,21 @@ mod rocksdb_compacted {
         let tmp = tempfile::tempdir().unwrap();
         let store = RocksStore::builder(tmp.path()).open().unwrap();
         compliance::log_queries_agree_with_reference(&store);
-        let before = store.query_logs(&LogQuery { limit: 500, offset: 100, ..LogQuery::default() }).unwrap();
+        let before = store
+            .query_logs(&LogQuery {
+                limit: 500,
+                offset: 100,
+                ..LogQuery::default()
+            })
+            .unwrap();
         store.compact().unwrap();
-        let after = store.query_logs(&LogQuery { limit: 500, offset: 100, ..LogQuery::default() }).unwrap();
+        let after = store
+            .query_logs(&LogQuery {
+                limit: 500,
+                offset: 100,
+                ..LogQuery::default()
+            })
+            .unwrap();
         assert_eq!(before, after);
         assert_eq!(after.total, 6000);
     }
@@ -52,21 +64,43 @@ mod rocksdb_persistence {
             store.append_logs(vec![full_log()]).unwrap();
             store.append_spans(vec![span.clone()]).unwrap();
             store
-                .append_points(vec![MetricPoint::gauge("g", Labels::new(), Timestamp(T0), 1.5)])
+                .append_points(vec![MetricPoint::gauge(
+                    "g",
+                    Labels::new(),
+                    Timestamp(T0),
+                    1.5,
+                )])
                 .unwrap();
             store.meta_put("settings", "k", b"v").unwrap();
         }
         let store = RocksStore::open(tmp.path()).unwrap();
-        assert_eq!(store.query_logs(&LogQuery::default()).unwrap().logs, vec![full_log()]);
+        assert_eq!(
+            store.query_logs(&LogQuery::default()).unwrap().logs,
+            vec![full_log()]
+        );
         assert_eq!(store.get_trace(&span.trace_id).unwrap(), vec![span.clone()]);
         assert_eq!(store.find_traces(&TraceQuery::default()).unwrap().len(), 1);
         let pts = store
-            .query_points(&SeriesQuery { name: Some("g".into()), ..SeriesQuery::default() })
+            .query_points(&SeriesQuery {
+                name: Some("g".into()),
+                ..SeriesQuery::default()
+            })
             .unwrap();
         assert_eq!(pts[0].points.len(), 1);
-        assert_eq!(store.meta_get("settings", "k").unwrap().as_deref(), Some(&b"v"[..]));
+        assert_eq!(
+            store.meta_get("settings", "k").unwrap().as_deref(),
+            Some(&b"v"[..])
+        );
         let stats = store.stats().unwrap();
-        assert_eq!((stats.logs.records, stats.spans.records, stats.metrics.records, stats.series), (1, 1, 1, 1));
+        assert_eq!(
+            (
+                stats.logs.records,
+                stats.spans.records,
+                stats.metrics.records,
+                stats.series
+            ),
+            (1, 1, 1, 1)
+        );
         // New writes after reopening do not collide with old block keys.
         store.append_logs(vec![full_log()]).unwrap();
         assert_eq!(store.query_logs(&LogQuery::default()).unwrap().total, 2);
@@ -82,7 +116,11 @@ mod rocksdb_persistence {
             db.put(b"heimsight.format", 99u32.to_be_bytes()).unwrap();
         }
         match RocksStore::open(tmp.path()) {
-            Err(Error::FormatVersion { found: 99, supported: 1, .. }) => {}
+            Err(Error::FormatVersion {
+                found: 99,
+                supported: 1,
+                ..
+            }) => {}
             other => panic!("expected a format version error, got {other:?}"),
         }
         let _ = compliance::T0;

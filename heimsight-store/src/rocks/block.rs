@@ -122,7 +122,10 @@ impl BlockSummary {
         }
         for term in &f.terms {
             for t in tokenize(term) {
-                if !self.bloom.may_contain(bloom::hash(bloom::SEED_TOKEN, t.as_bytes())) {
+                if !self
+                    .bloom
+                    .may_contain(bloom::hash(bloom::SEED_TOKEN, t.as_bytes()))
+                {
                     return false;
                 }
             }
@@ -132,10 +135,12 @@ impl BlockSummary {
                 return false;
             }
         }
-        if let Some(t) = &f.trace_id {
-            if !self.bloom.may_contain(bloom::hash(bloom::SEED_TRACE, t.as_bytes())) {
-                return false;
-            }
+        if let Some(t) = &f.trace_id
+            && !self
+                .bloom
+                .may_contain(bloom::hash(bloom::SEED_TRACE, t.as_bytes()))
+        {
+            return false;
         }
         true
     }
@@ -248,7 +253,11 @@ pub(crate) fn encode_block(recs: &[LogRecord], level: i32) -> Result<(Vec<u8>, B
 
     // Resources and scopes: dictionaries of encoded values.
     for (id, enc) in [
-        (C_RESOURCE, &(|r: &LogRecord, w: &mut Writer| w.attributes(&r.resource)) as &dyn Fn(&LogRecord, &mut Writer)),
+        (
+            C_RESOURCE,
+            &(|r: &LogRecord, w: &mut Writer| w.attributes(&r.resource))
+                as &dyn Fn(&LogRecord, &mut Writer),
+        ),
         (C_SCOPE, &|r: &LogRecord, w: &mut Writer| w.scope(&r.scope)),
     ] {
         let encoded: Vec<Vec<u8>> = recs
@@ -497,7 +506,12 @@ impl Block {
 
     /// Builds records for `rows` (ascending row numbers), with the columns in `need`
     /// (timestamp, level and service always). Unneeded fields stay at their defaults.
-    pub(crate) fn records(&self, cheap: &Cheap, rows: &[usize], need: Need) -> Result<Vec<LogRecord>> {
+    pub(crate) fn records(
+        &self,
+        cheap: &Cheap,
+        rows: &[usize],
+        need: Need,
+    ) -> Result<Vec<LogRecord>> {
         let mut out: Vec<LogRecord> = rows
             .iter()
             .map(|&i| LogRecord {
@@ -548,9 +562,13 @@ impl Block {
                     }
                 }
             }
-            self.dict_values(C_RESOURCE, rows, &mut out, |r| r.attributes(), |rec, v: Attributes| {
-                rec.resource = v
-            })?;
+            self.dict_values(
+                C_RESOURCE,
+                rows,
+                &mut out,
+                |r| r.attributes(),
+                |rec, v: Attributes| rec.resource = v,
+            )?;
         }
         if need.trace || need.all {
             let raw = self.column(C_TRACE)?;
@@ -583,20 +601,24 @@ impl Block {
                     rec.span_id = Some(SpanId::from_slice(b).map_err(|e| r.corrupt(e))?);
                 }
             }
-            self.dict_values(C_SCOPE, rows, &mut out, |r| r.scope(), |rec, v: Scope| {
-                rec.scope = v
-            })?;
+            self.dict_values(
+                C_SCOPE,
+                rows,
+                &mut out,
+                |r| r.scope(),
+                |rec, v: Scope| rec.scope = v,
+            )?;
             let raw = self.column(C_OBS)?;
             let mut r = Reader::new(&raw, "log observed timestamps");
             let mut want = rows.iter().zip(out.iter_mut()).peekable();
             for i in 0..n {
                 let v = r.varint()?;
-                if let Some((_, rec)) = want.next_if(|(row, _)| **row == i) {
-                    if v != 0 {
-                        let z = v - 1;
-                        let delta = ((z >> 1) as i64) ^ -((z & 1) as i64);
-                        rec.observed_timestamp = Timestamp(rec.timestamp.0.wrapping_add(delta));
-                    }
+                if let Some((_, rec)) = want.next_if(|(row, _)| **row == i)
+                    && v != 0
+                {
+                    let z = v - 1;
+                    let delta = ((z >> 1) as i64) ^ -((z & 1) as i64);
+                    rec.observed_timestamp = Timestamp(rec.timestamp.0.wrapping_add(delta));
                 }
             }
             let raw = self.column(C_MISC)?;
@@ -684,8 +706,20 @@ mod tests {
     fn blocks_round_trip_and_summaries_prune() {
         let mut recs = Vec::new();
         for i in 0..100i64 {
-            let mut r = LogRecord::new(Timestamp(1000 + i), if i % 10 == 0 { Level::Error } else { Level::Info }, format!("request {i} done"));
-            r.service = if i % 2 == 0 { "api".into() } else { "db".into() };
+            let mut r = LogRecord::new(
+                Timestamp(1000 + i),
+                if i % 10 == 0 {
+                    Level::Error
+                } else {
+                    Level::Info
+                },
+                format!("request {i} done"),
+            );
+            r.service = if i % 2 == 0 {
+                "api".into()
+            } else {
+                "db".into()
+            };
             if i % 3 == 0 {
                 r.attributes.insert("k".into(), AttributeValue::Int(i));
                 r.trace_id = Some(TraceId([7; 16]));
@@ -702,15 +736,31 @@ mod tests {
         let rows: Vec<usize> = (0..100).collect();
         assert_eq!(block.records(&cheap, &rows, Need::ALL).unwrap(), recs);
         let some = block.records(&cheap, &[3, 50, 99], Need::ALL).unwrap();
-        assert_eq!(some, vec![recs[3].clone(), recs[50].clone(), recs[99].clone()]);
+        assert_eq!(
+            some,
+            vec![recs[3].clone(), recs[50].clone(), recs[99].clone()]
+        );
 
-        let f = LogFilter { levels: vec![Level::Error], services: vec!["api".into()], ..Default::default() };
+        let f = LogFilter {
+            levels: vec![Level::Error],
+            services: vec!["api".into()],
+            ..Default::default()
+        };
         assert_eq!(summary.count_service_level(&f), 10);
-        let f = LogFilter { terms: vec!["request 42".into()], ..Default::default() };
+        let f = LogFilter {
+            terms: vec!["request 42".into()],
+            ..Default::default()
+        };
         assert!(summary.may_match(&f));
-        let f = LogFilter { terms: vec!["nonexistent".into()], ..Default::default() };
+        let f = LogFilter {
+            terms: vec!["nonexistent".into()],
+            ..Default::default()
+        };
         assert!(!summary.may_match(&f));
-        let f = LogFilter { attributes: vec![("k".into(), "3".into())], ..Default::default() };
+        let f = LogFilter {
+            attributes: vec![("k".into(), "3".into())],
+            ..Default::default()
+        };
         assert!(summary.may_match(&f));
         for cut in [0, 1, 10, raw.len() / 2, raw.len() - 1] {
             let res = Block::parse(&raw[..cut]).and_then(|b| {

@@ -103,7 +103,9 @@ mod tests {
 
     #[test]
     fn no_false_negatives_and_few_false_positives() {
-        let hashes: Vec<u64> = (0..10_000u32).map(|i| hash(SEED_TOKEN, &i.to_le_bytes())).collect();
+        let hashes: Vec<u64> = (0..10_000u32)
+            .map(|i| hash(SEED_TOKEN, &i.to_le_bytes()))
+            .collect();
         let b = Bloom::from_hashes(&hashes, 10);
         assert!(hashes.iter().all(|h| b.may_contain(*h)));
         let fp = (10_000..110_000u32)

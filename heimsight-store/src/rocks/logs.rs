@@ -78,7 +78,10 @@ impl Inner {
         while start < recs.len() {
             let hour = hour_of(recs[start].timestamp.0);
             let mut end = start;
-            while end < recs.len() && end - start < MAX_BLOCK && hour_of(recs[end].timestamp.0) == hour {
+            while end < recs.len()
+                && end - start < MAX_BLOCK
+                && hour_of(recs[end].timestamp.0) == hour
+            {
                 end += 1;
             }
             let chunk = &recs[start..end];
@@ -131,7 +134,10 @@ impl Inner {
     /// Merges one group of small blocks; returns whether there was one. With `all`, any two
     /// or more small blocks of an hour form a group.
     fn merge_group(&self, all: bool) -> Result<bool> {
-        let _guard = self.merge_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let _guard = self
+            .merge_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let group: Vec<(Key, Arc<BlockSummary>)> = {
             let map = self.blocks.read().unwrap_or_else(PoisonError::into_inner);
             let mut found = Vec::new();
@@ -144,7 +150,10 @@ impl Inner {
                 if s.count >= MERGE_BELOW {
                     continue;
                 }
-                if cur.first().is_some_and(|(fk, _)| key_hour(fk) != key_hour(k)) {
+                if cur
+                    .first()
+                    .is_some_and(|(fk, _)| key_hour(fk) != key_hour(k))
+                {
                     if ready(&cur, records) {
                         break;
                     }
@@ -188,7 +197,11 @@ impl Inner {
             map.remove(k);
         }
         map.extend(new_blocks);
-        tracing::debug!(blocks = group.len(), records = recs.len(), "merged log blocks");
+        tracing::debug!(
+            blocks = group.len(),
+            records = recs.len(),
+            "merged log blocks"
+        );
         Ok(true)
     }
 
@@ -196,7 +209,10 @@ impl Inner {
         let cutoff_hour = hour_of(cutoff);
         let cf_b = self.cf(CF_LOG_BLOCKS)?;
         let cf_s = self.cf(CF_LOG_SUMMARIES)?;
-        let _guard = self.merge_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let _guard = self
+            .merge_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let mut map = self.blocks.write().unwrap_or_else(PoisonError::into_inner);
         let doomed: Vec<Key> = map
             .iter()
@@ -338,9 +354,8 @@ impl LogStore for RocksStore {
                         break;
                     }
                 }
-                if !hits.contains_key(&idx) {
-                    let hit = decode(idx)?;
-                    hits.insert(idx, hit);
+                if let std::collections::hash_map::Entry::Vacant(e) = hits.entry(idx) {
+                    e.insert(decode(idx)?);
                 }
                 let hit = &hits[&idx];
                 picked.extend(hit.rows.iter().map(|&r| (hit.cheap.ts[r], idx, r)));
@@ -349,7 +364,8 @@ impl LogStore for RocksStore {
             }
         }
         // Candidate indexes follow key order, so (ts, idx, row) ties follow block keys.
-        let page: Vec<(i64, usize, usize)> = picked.into_iter().skip(q.offset).take(q.limit).collect();
+        let page: Vec<(i64, usize, usize)> =
+            picked.into_iter().skip(q.offset).take(q.limit).collect();
         let mut by_block: HashMap<usize, Vec<usize>> = HashMap::new();
         for (_, idx, row) in &page {
             by_block.entry(*idx).or_default().push(*row);

@@ -234,7 +234,10 @@ fn series_of(p: &MetricPoint) -> Series {
 impl Inner {
     pub(crate) fn load_registry(&self) -> Result<()> {
         let cf = self.cf(CF_SERIES)?;
-        let mut reg = self.registry.write().unwrap_or_else(PoisonError::into_inner);
+        let mut reg = self
+            .registry
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         for item in self.db.iterator_cf(cf, IteratorMode::Start) {
             let (k, v) = item.map_err(rocks_err)?;
             let id = <[u8; 8]>::try_from(k.as_ref())
@@ -250,7 +253,10 @@ impl Inner {
 
     pub(crate) fn delete_points_before(&self, cutoff: i64) -> Result<u64> {
         let cutoff_day = day_of(cutoff);
-        let _g = self.point_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let _g = self
+            .point_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let mut batch = WriteBatch::default();
         batch.delete_range_cf(self.cf(CF_POINTS)?, [0u8; 4], cutoff_day.to_be_bytes());
         let removed = self.drop_parts(&mut batch, "points", &self.point_parts, cutoff_day)?;
@@ -259,7 +265,14 @@ impl Inner {
     }
 
     /// Points of series `id` in `[start, end)`, oldest first; at most `limit` (0: all).
-    fn points_of(&self, days: &[u32], id: u64, start: i64, end: i64, limit: usize) -> Result<Vec<Point>> {
+    fn points_of(
+        &self,
+        days: &[u32],
+        id: u64,
+        start: i64,
+        end: i64,
+        limit: usize,
+    ) -> Result<Vec<Point>> {
         let cf = self.cf(CF_POINTS)?;
         let mut out = Vec::new();
         for &day in days {
@@ -319,7 +332,11 @@ impl MetricStore for RocksStore {
                     Some(id) => {
                         let id = *id;
                         let known = reg.by_id.get(&id).or_else(|| {
-                            new_series.iter().rev().find(|(x, _)| *x == id).map(|(_, s)| s)
+                            new_series
+                                .iter()
+                                .rev()
+                                .find(|(x, _)| *x == id)
+                                .map(|(_, s)| s)
                         });
                         if known != Some(&s) {
                             batch.put_cf(cf_series, id.to_be_bytes(), encode_series(&s));
@@ -343,7 +360,12 @@ impl MetricStore for RocksStore {
                 );
             }
         }
-        i.add_parts(&mut batch, "points", &i.point_parts, points.iter().map(|p| p.timestamp.0))?;
+        i.add_parts(
+            &mut batch,
+            "points",
+            &i.point_parts,
+            points.iter().map(|p| p.timestamp.0),
+        )?;
         i.write(batch)?;
         let mut reg = i.registry.write().unwrap_or_else(PoisonError::into_inner);
         for (id, s) in new_series {
@@ -402,7 +424,11 @@ impl MetricStore for RocksStore {
     }
 
     fn metric_names(&self) -> Result<Vec<String>> {
-        let reg = self.inner.registry.read().unwrap_or_else(PoisonError::into_inner);
+        let reg = self
+            .inner
+            .registry
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         let mut names: Vec<String> = reg.by_key.keys().map(|(n, _)| n.clone()).collect();
         names.dedup();
         Ok(names)

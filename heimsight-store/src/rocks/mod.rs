@@ -36,8 +36,8 @@ use std::time::Duration;
 
 use heimsight_core::Timestamp;
 use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Options,
-    SliceTransform, WriteBatch, WriteOptions, DB,
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType, Options,
+    SliceTransform, WriteBatch, WriteOptions,
 };
 
 use crate::error::{Error, Result};
@@ -201,7 +201,12 @@ struct Threads {
 
 impl Drop for Threads {
     fn drop(&mut self) {
-        if let Some(inner) = self.inner.lock().unwrap_or_else(PoisonError::into_inner).take() {
+        if let Some(inner) = self
+            .inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
             inner.stop.store(true, Ordering::SeqCst);
             inner.notify();
         }
@@ -350,7 +355,10 @@ impl RocksStore {
                     })?,
             );
         }
-        *threads.handles.lock().unwrap_or_else(PoisonError::into_inner) = handles;
+        *threads
+            .handles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = handles;
         tracing::info!(
             path = %b.path.display(),
             log_blocks = inner.blocks.read().unwrap_or_else(PoisonError::into_inner).len(),
@@ -398,7 +406,9 @@ impl Inner {
     }
 
     pub(crate) fn write(&self, batch: WriteBatch) -> Result<()> {
-        self.db.write_opt(batch, &self.write_opts).map_err(rocks_err)
+        self.db
+            .write_opt(batch, &self.write_opts)
+            .map_err(rocks_err)
     }
 
     fn notify(&self) {
@@ -462,7 +472,11 @@ impl Inner {
             w.zigzag(st.min_ts);
             w.zigzag(st.max_ts);
             w.varint(st.count);
-            batch.put_cf(cf, meta_key(&format!("_parts_{signal}"), &d.to_string()), w.buf);
+            batch.put_cf(
+                cf,
+                meta_key(&format!("_parts_{signal}"), &d.to_string()),
+                w.buf,
+            );
         }
         Ok(())
     }

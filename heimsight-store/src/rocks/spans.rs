@@ -291,7 +291,10 @@ impl TraceAgg {
 impl Inner {
     pub(crate) fn delete_spans_before(&self, cutoff: i64) -> Result<u64> {
         let cutoff_day = day_of(cutoff);
-        let _g = self.span_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let _g = self
+            .span_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let mut batch = WriteBatch::default();
         let (from, to) = ([0u8; 4], cutoff_day.to_be_bytes());
         batch.delete_range_cf(self.cf(CF_SPANS)?, from, to);
@@ -323,8 +326,7 @@ impl SpanStore for RocksStore {
                     let day = u32::from_be_bytes([loc[0], loc[1], loc[2], loc[3]]);
                     let start = ts_from_key(&loc[4..]).unwrap_or(0);
                     let key = trace_key(day, start, tid);
-                    i.db
-                        .get_cf(cf_traces, key)
+                    i.db.get_cf(cf_traces, key)
                         .map_err(rocks_err)?
                         .map(|v| TraceAgg::decode(&v).map(|a| (key, a)))
                         .transpose()?
@@ -339,10 +341,10 @@ impl SpanStore for RocksStore {
                 agg.add(s);
             }
             let key = trace_key(day_of(agg.start), agg.start, tid);
-            if let Some((old_key, _)) = &old {
-                if *old_key != key {
-                    batch.delete_cf(cf_traces, old_key);
-                }
+            if let Some((old_key, _)) = &old
+                && *old_key != key
+            {
+                batch.delete_cf(cf_traces, old_key);
             }
             batch.put_cf(cf_traces, key, agg.encode());
             batch.put_cf(cf_starts, tid.as_bytes(), &key[..12]);
@@ -354,7 +356,12 @@ impl SpanStore for RocksStore {
                 encode_span(s),
             );
         }
-        i.add_parts(&mut batch, "spans", &i.span_parts, spans.iter().map(|s| s.start_time.0))?;
+        i.add_parts(
+            &mut batch,
+            "spans",
+            &i.span_parts,
+            spans.iter().map(|s| s.start_time.0),
+        )?;
         i.write(batch)
     }
 
@@ -375,9 +382,8 @@ impl SpanStore for RocksStore {
             prefix[4..].copy_from_slice(trace_id.as_bytes());
             let mut ro = ReadOptions::default();
             ro.set_prefix_same_as_start(true);
-            let iter = i
-                .db
-                .iterator_cf_opt(cf, ro, IteratorMode::From(&prefix, Direction::Forward));
+            let iter =
+                i.db.iterator_cf_opt(cf, ro, IteratorMode::From(&prefix, Direction::Forward));
             for item in iter {
                 let (k, v) = item.map_err(rocks_err)?;
                 if !k.starts_with(&prefix) {
@@ -406,18 +412,18 @@ impl SpanStore for RocksStore {
         let mut it = i.db.raw_iterator_cf_opt(cf, ro);
         it.seek_to_last();
         while it.valid() {
-            if let (Some(k), Some(v)) = (it.key(), it.value()) {
-                if k.len() == 28 {
-                    let tid = TraceId::from_slice(&k[12..]).map_err(|e| crate::Error::Corrupt {
-                        what: "trace key",
-                        reason: e,
-                    })?;
-                    let summary = TraceAgg::decode(v)?.summary(tid);
-                    if summary.matches(q) {
-                        out.push(summary);
-                        if out.len() >= q.limit {
-                            break;
-                        }
+            if let (Some(k), Some(v)) = (it.key(), it.value())
+                && k.len() == 28
+            {
+                let tid = TraceId::from_slice(&k[12..]).map_err(|e| crate::Error::Corrupt {
+                    what: "trace key",
+                    reason: e,
+                })?;
+                let summary = TraceAgg::decode(v)?.summary(tid);
+                if summary.matches(q) {
+                    out.push(summary);
+                    if out.len() >= q.limit {
+                        break;
                     }
                 }
             }

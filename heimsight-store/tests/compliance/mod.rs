@@ -4,13 +4,13 @@
 //! with the `compliance_suite!` macro.
 
 use heimsight_core::{
-    AttributeValue, HistogramValue, Labels, Level, LogRecord, MetricKind, MetricPoint,
-    MetricValue, Scope, Span, SpanEvent, SpanId, SpanKind, SpanLink, Status, StatusCode,
-    Temporality, Timestamp, TraceId,
+    AttributeValue, HistogramValue, Labels, Level, LogRecord, MetricKind, MetricPoint, MetricValue,
+    Scope, Span, SpanEvent, SpanId, SpanKind, SpanLink, Status, StatusCode, Temporality, Timestamp,
+    TraceId,
 };
 use heimsight_store::{
-    LabelMatcher, LogFilter, LogQuery, LogStore, MatchOp, MemoryStore, Order, SeriesQuery, Signal, Store,
-    TimeRange, TraceQuery,
+    LabelMatcher, LogFilter, LogQuery, LogStore, MatchOp, MemoryStore, Order, SeriesQuery, Signal,
+    Store, TimeRange, TraceQuery,
 };
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -90,7 +90,11 @@ pub fn full_span() -> Span {
             code: StatusCode::Error,
             message: "boom".into(),
         },
-        attributes: [("http.route".to_string(), AttributeValue::from("/users/{id}"))].into(),
+        attributes: [(
+            "http.route".to_string(),
+            AttributeValue::from("/users/{id}"),
+        )]
+        .into(),
         resource: [("service.name".to_string(), AttributeValue::from("api"))].into(),
         scope: Scope {
             name: "tracer".into(),
@@ -100,7 +104,11 @@ pub fn full_span() -> Span {
         events: vec![SpanEvent {
             timestamp: Timestamp(T0 + 100),
             name: "exception".into(),
-            attributes: [("exception.type".to_string(), AttributeValue::from("IOError"))].into(),
+            attributes: [(
+                "exception.type".to_string(),
+                AttributeValue::from("IOError"),
+            )]
+            .into(),
             dropped_attributes_count: 1,
         }],
         links: vec![SpanLink {
@@ -119,7 +127,15 @@ pub fn full_span() -> Span {
     }
 }
 
-fn span(trace: u64, id: u64, parent: Option<u64>, service: &str, name: &str, start: i64, dur: i64) -> Span {
+fn span(
+    trace: u64,
+    id: u64,
+    parent: Option<u64>,
+    service: &str,
+    name: &str,
+    start: i64,
+    dur: i64,
+) -> Span {
     Span {
         trace_id: trace_id(trace),
         span_id: span_id(id),
@@ -144,7 +160,10 @@ fn span(trace: u64, id: u64, parent: Option<u64>, service: &str, name: &str, sta
 }
 
 fn labels(pairs: &[(&str, &str)]) -> Labels {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 pub fn log_round_trip(store: &dyn Store) {
@@ -164,7 +183,12 @@ pub fn log_time_ranges_orders_and_paging(store: &dyn Store) {
     store.append_logs(recs[..10].to_vec()).unwrap();
     store.append_logs(recs[10..20].to_vec()).unwrap();
 
-    let all = store.query_logs(&LogQuery { limit: 1000, ..LogQuery::default() }).unwrap();
+    let all = store
+        .query_logs(&LogQuery {
+            limit: 1000,
+            ..LogQuery::default()
+        })
+        .unwrap();
     assert_eq!(all.total, 50);
     let ts: Vec<i64> = all.logs.iter().map(|r| r.timestamp.0).collect();
     let mut expected: Vec<i64> = (0..50).map(|i| T0 + i * SEC).collect();
@@ -184,17 +208,32 @@ pub fn log_time_ranges_orders_and_paging(store: &dyn Store) {
     assert_eq!(bodies, ["message 12", "message 13", "message 14"]);
 
     let newest = store
-        .query_logs(&LogQuery { limit: 2, offset: 1, ..q.clone() }.with_order(Order::NewestFirst))
+        .query_logs(
+            &LogQuery {
+                limit: 2,
+                offset: 1,
+                ..q.clone()
+            }
+            .with_order(Order::NewestFirst),
+        )
         .unwrap();
     let bodies: Vec<&str> = newest.logs.iter().map(|r| r.body.as_str()).collect();
     assert_eq!(bodies, ["message 18", "message 17"]);
 
-    let beyond = store.query_logs(&LogQuery { offset: 100, ..q.clone() }).unwrap();
+    let beyond = store
+        .query_logs(&LogQuery {
+            offset: 100,
+            ..q.clone()
+        })
+        .unwrap();
     assert!(beyond.logs.is_empty());
     assert_eq!(beyond.total, 10);
 
     let open_start = LogQuery {
-        range: TimeRange { start: None, end: Some(Timestamp(T0 + 5 * SEC)) },
+        range: TimeRange {
+            start: None,
+            end: Some(Timestamp(T0 + 5 * SEC)),
+        },
         ..LogQuery::default()
     };
     assert_eq!(store.query_logs(&open_start).unwrap().total, 5);
@@ -216,69 +255,149 @@ impl WithOrder for LogQuery {
 }
 
 pub fn log_filters(store: &dyn Store) {
-    let mut a = log(T0, Level::Error, "api", "Connection refused by upstream db-1");
-    a.attributes.insert("http.status".into(), AttributeValue::Int(503));
+    let mut a = log(
+        T0,
+        Level::Error,
+        "api",
+        "Connection refused by upstream db-1",
+    );
+    a.attributes
+        .insert("http.status".into(), AttributeValue::Int(503));
     a.trace_id = Some(trace_id(1));
     let mut b = log(T0 + SEC, Level::Info, "api", "user 42 logged in");
     b.resource.insert("host.name".into(), "web-2".into());
-    let mut c = log(T0 + 2 * SEC, Level::Error, "billing", "payment timeout after 30s");
-    c.attributes.insert("http.status".into(), AttributeValue::Int(504));
+    let mut c = log(
+        T0 + 2 * SEC,
+        Level::Error,
+        "billing",
+        "payment timeout after 30s",
+    );
+    c.attributes
+        .insert("http.status".into(), AttributeValue::Int(504));
     c.resource.insert("host.name".into(), "web-2".into());
-    let d = log(T0 + 3 * SEC, Level::Warn, "billing", "slow query: SELECT * FROM timeouts");
+    let d = log(
+        T0 + 3 * SEC,
+        Level::Warn,
+        "billing",
+        "slow query: SELECT * FROM timeouts",
+    );
     store.append_logs(vec![a, b, c, d]).unwrap();
 
     let bodies = |filter: LogFilter| -> Vec<String> {
         let page = store
-            .query_logs(&LogQuery { filter, order: Order::OldestFirst, ..LogQuery::default() })
+            .query_logs(&LogQuery {
+                filter,
+                order: Order::OldestFirst,
+                ..LogQuery::default()
+            })
             .unwrap();
         assert_eq!(page.total as usize, page.logs.len());
         page.logs.into_iter().map(|r| r.body).collect()
     };
     let f = LogFilter::default;
-    assert_eq!(bodies(LogFilter { services: vec!["billing".into()], ..f() }).len(), 2);
     assert_eq!(
-        bodies(LogFilter { levels: vec![Level::Error], services: vec!["api".into()], ..f() }),
-        ["Connection refused by upstream db-1"]
-    );
-    assert_eq!(
-        bodies(LogFilter { levels: vec![Level::Warn, Level::Info], ..f() }).len(),
+        bodies(LogFilter {
+            services: vec!["billing".into()],
+            ..f()
+        })
+        .len(),
         2
     );
     assert_eq!(
-        bodies(LogFilter { attributes: vec![("http.status".into(), "504".into())], ..f() }),
+        bodies(LogFilter {
+            levels: vec![Level::Error],
+            services: vec!["api".into()],
+            ..f()
+        }),
+        ["Connection refused by upstream db-1"]
+    );
+    assert_eq!(
+        bodies(LogFilter {
+            levels: vec![Level::Warn, Level::Info],
+            ..f()
+        })
+        .len(),
+        2
+    );
+    assert_eq!(
+        bodies(LogFilter {
+            attributes: vec![("http.status".into(), "504".into())],
+            ..f()
+        }),
         ["payment timeout after 30s"]
     );
     assert_eq!(
-        bodies(LogFilter { attributes: vec![("host.name".into(), "web-2".into())], ..f() }).len(),
+        bodies(LogFilter {
+            attributes: vec![("host.name".into(), "web-2".into())],
+            ..f()
+        })
+        .len(),
         2,
         "attribute filters fall back to resource attributes"
     );
     assert_eq!(
-        bodies(LogFilter { contains: Some("TIMEOUT".into()), ..f() }),
-        ["payment timeout after 30s", "slow query: SELECT * FROM timeouts"],
+        bodies(LogFilter {
+            contains: Some("TIMEOUT".into()),
+            ..f()
+        }),
+        [
+            "payment timeout after 30s",
+            "slow query: SELECT * FROM timeouts"
+        ],
         "contains is a case-insensitive substring"
     );
     assert_eq!(
-        bodies(LogFilter { terms: vec!["timeout".into()], ..f() }),
+        bodies(LogFilter {
+            terms: vec!["timeout".into()],
+            ..f()
+        }),
         ["payment timeout after 30s"],
         "terms match whole tokens"
     );
     assert_eq!(
-        bodies(LogFilter { terms: vec!["connection REFUSED".into()], ..f() }),
+        bodies(LogFilter {
+            terms: vec!["connection REFUSED".into()],
+            ..f()
+        }),
         ["Connection refused by upstream db-1"],
         "a multi-word term is a phrase"
     );
-    assert!(bodies(LogFilter { terms: vec!["refused connection".into()], ..f() }).is_empty());
+    assert!(
+        bodies(LogFilter {
+            terms: vec!["refused connection".into()],
+            ..f()
+        })
+        .is_empty()
+    );
     assert_eq!(
-        bodies(LogFilter { terms: vec!["db".into(), "upstream".into()], ..f() }).len(),
+        bodies(LogFilter {
+            terms: vec!["db".into(), "upstream".into()],
+            ..f()
+        })
+        .len(),
         1
     );
     assert_eq!(
-        bodies(LogFilter { trace_id: Some(trace_id(1)), ..f() }),
+        bodies(LogFilter {
+            trace_id: Some(trace_id(1)),
+            ..f()
+        }),
         ["Connection refused by upstream db-1"]
     );
-    assert!(bodies(LogFilter { services: vec!["nope".into()], ..f() }).is_empty());
-    assert!(bodies(LogFilter { terms: vec!["zebra".into()], ..f() }).is_empty());
+    assert!(
+        bodies(LogFilter {
+            services: vec!["nope".into()],
+            ..f()
+        })
+        .is_empty()
+    );
+    assert!(
+        bodies(LogFilter {
+            terms: vec!["zebra".into()],
+            ..f()
+        })
+        .is_empty()
+    );
 }
 
 /// Random records and queries, checked against the reference [`MemoryStore`].
@@ -286,12 +405,16 @@ pub fn log_queries_agree_with_reference(store: &dyn Store) {
     let reference = MemoryStore::new();
     let mut rng = SmallRng::seed_from_u64(7);
     let services = ["api", "billing", "auth", "search"];
-    let words = ["alpha", "beta", "gamma", "delta", "timeout", "refused", "ok"];
+    let words = [
+        "alpha", "beta", "gamma", "delta", "timeout", "refused", "ok",
+    ];
     let levels = [Level::Debug, Level::Info, Level::Warn, Level::Error];
     // Unique timestamps spread over 3 days so time partitions are crossed; batches of
     // random sizes, partly out of order.
     let n = 6000;
-    let mut ts: Vec<i64> = (0..n).map(|i| T0 + i * 43 * SEC + rng.random_range(0..SEC)).collect();
+    let mut ts: Vec<i64> = (0..n)
+        .map(|i| T0 + i * 43 * SEC + rng.random_range(0..SEC))
+        .collect();
     let mut i = 0;
     while i < ts.len() {
         let len = rng.random_range(1..700).min(ts.len() - i);
@@ -309,7 +432,8 @@ pub fn log_queries_agree_with_reference(store: &dyn Store) {
                         rng.random_range(0..1000)
                     ),
                 );
-                r.attributes.insert("shard".into(), AttributeValue::Int(rng.random_range(0..5)));
+                r.attributes
+                    .insert("shard".into(), AttributeValue::Int(rng.random_range(0..5)));
                 if rng.random_bool(0.5) {
                     r.trace_id = Some(trace_id(rng.random_range(0..50)));
                 }
@@ -326,7 +450,10 @@ pub fn log_queries_agree_with_reference(store: &dyn Store) {
         let b = ts[rng.random_range(0..ts.len())];
         let range = match round % 4 {
             0 => TimeRange::ALL,
-            1 => TimeRange { start: Some(Timestamp(a.min(b))), end: None },
+            1 => TimeRange {
+                start: Some(Timestamp(a.min(b))),
+                end: None,
+            },
             _ => TimeRange::new(Timestamp(a.min(b)), Timestamp(a.max(b) + 1)),
         };
         let mut filter = LogFilter::default();
@@ -351,9 +478,17 @@ pub fn log_queries_agree_with_reference(store: &dyn Store) {
         let q = LogQuery {
             range,
             filter,
-            order: if rng.random_bool(0.5) { Order::NewestFirst } else { Order::OldestFirst },
+            order: if rng.random_bool(0.5) {
+                Order::NewestFirst
+            } else {
+                Order::OldestFirst
+            },
             limit: rng.random_range(0..150),
-            offset: if rng.random_bool(0.5) { 0 } else { rng.random_range(0..3000) },
+            offset: if rng.random_bool(0.5) {
+                0
+            } else {
+                rng.random_range(0..3000)
+            },
         };
         let got = store.query_logs(&q).unwrap();
         let want = reference.query_logs(&q).unwrap();
@@ -395,38 +530,74 @@ pub fn traces(store: &dyn Store) {
     assert_eq!(t1[1].parent_span_id, Some(span_id(1)));
 
     let q = |q: TraceQuery| -> Vec<TraceId> {
-        store.find_traces(&q).unwrap().into_iter().map(|t| t.trace_id).collect()
+        store
+            .find_traces(&q)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.trace_id)
+            .collect()
     };
     let range = TimeRange::new(Timestamp(T0), Timestamp(T0 + 3600 * SEC));
-    let base = TraceQuery { range, ..TraceQuery::default() };
-    assert_eq!(q(base.clone()), [trace_id(3), trace_id(2), trace_id(1)], "newest first");
+    let base = TraceQuery {
+        range,
+        ..TraceQuery::default()
+    };
     assert_eq!(
-        q(TraceQuery { service: Some("db".into()), ..base.clone() }),
+        q(base.clone()),
+        [trace_id(3), trace_id(2), trace_id(1)],
+        "newest first"
+    );
+    assert_eq!(
+        q(TraceQuery {
+            service: Some("db".into()),
+            ..base.clone()
+        }),
         [trace_id(1)],
         "a trace matches on any of its spans' services"
     );
     assert_eq!(
-        q(TraceQuery { min_duration: Some(SEC), ..base.clone() }),
+        q(TraceQuery {
+            min_duration: Some(SEC),
+            ..base.clone()
+        }),
         [trace_id(2)]
     );
     assert_eq!(
-        q(TraceQuery { max_duration: Some(50_000_000), ..base.clone() }),
+        q(TraceQuery {
+            max_duration: Some(50_000_000),
+            ..base.clone()
+        }),
         [trace_id(3)]
     );
-    assert_eq!(q(TraceQuery { limit: 1, ..base.clone() }), [trace_id(3)]);
     assert_eq!(
-        q(TraceQuery { operation: Some("card".into()), ..base.clone() }),
+        q(TraceQuery {
+            limit: 1,
+            ..base.clone()
+        }),
+        [trace_id(3)]
+    );
+    assert_eq!(
+        q(TraceQuery {
+            operation: Some("card".into()),
+            ..base.clone()
+        }),
         [trace_id(2)]
     );
     let s = store
-        .find_traces(&TraceQuery { service: Some("billing".into()), ..base.clone() })
+        .find_traces(&TraceQuery {
+            service: Some("billing".into()),
+            ..base.clone()
+        })
         .unwrap();
     assert_eq!(s[0].span_count, 2);
     assert!(s[0].error);
     assert_eq!(s[0].root_name, "charge");
     assert_eq!(s[0].duration_ns, 2 * SEC);
     let s1 = store
-        .find_traces(&TraceQuery { service: Some("db".into()), ..base })
+        .find_traces(&TraceQuery {
+            service: Some("db".into()),
+            ..base
+        })
         .unwrap();
     assert_eq!(s1[0].services, ["api", "db"]);
     assert_eq!(s1[0].root_service, "api");
@@ -437,9 +608,24 @@ pub fn metrics(store: &dyn Store) {
     let mut pts = Vec::new();
     for i in 0..10 {
         let t = Timestamp(T0 + i * 10 * SEC);
-        pts.push(MetricPoint::gauge("cpu", labels(&[("host", "a"), ("dc", "x")]), t, i as f64));
-        pts.push(MetricPoint::gauge("cpu", labels(&[("host", "b"), ("dc", "x")]), t, 10.0 + i as f64));
-        pts.push(MetricPoint::counter("requests_total", labels(&[("code", "200")]), t, 100.0 * i as f64));
+        pts.push(MetricPoint::gauge(
+            "cpu",
+            labels(&[("host", "a"), ("dc", "x")]),
+            t,
+            i as f64,
+        ));
+        pts.push(MetricPoint::gauge(
+            "cpu",
+            labels(&[("host", "b"), ("dc", "x")]),
+            t,
+            10.0 + i as f64,
+        ));
+        pts.push(MetricPoint::counter(
+            "requests_total",
+            labels(&[("code", "200")]),
+            t,
+            100.0 * i as f64,
+        ));
     }
     // Out of order, and one overwrite of an existing point.
     pts.reverse();
@@ -473,17 +659,32 @@ pub fn metrics(store: &dyn Store) {
     };
     store.append_points(vec![hist.clone()]).unwrap();
 
-    assert_eq!(store.metric_names().unwrap(), ["cpu", "latency", "requests_total"]);
+    assert_eq!(
+        store.metric_names().unwrap(),
+        ["cpu", "latency", "requests_total"]
+    );
 
     let all = TimeRange::ALL;
     let cpu = store
-        .query_points(&SeriesQuery { name: Some("cpu".into()), range: all, ..SeriesQuery::default() })
+        .query_points(&SeriesQuery {
+            name: Some("cpu".into()),
+            range: all,
+            ..SeriesQuery::default()
+        })
         .unwrap();
     assert_eq!(cpu.len(), 2);
     assert_eq!(cpu[0].series.labels["host"], "a");
     assert_eq!(cpu[0].points.len(), 10);
-    assert_eq!(cpu[0].points[0].value, MetricValue::Number(99.0), "overwritten");
-    assert_eq!(cpu[0].points[1].timestamp, Timestamp(T0 + 10 * SEC), "oldest first");
+    assert_eq!(
+        cpu[0].points[0].value,
+        MetricValue::Number(99.0),
+        "overwritten"
+    );
+    assert_eq!(
+        cpu[0].points[1].timestamp,
+        Timestamp(T0 + 10 * SEC),
+        "oldest first"
+    );
 
     let ranged = store
         .query_points(&SeriesQuery {
@@ -507,13 +708,23 @@ pub fn metrics(store: &dyn Store) {
             ..SeriesQuery::default()
         })
         .unwrap();
-    let names: Vec<_> = regex.iter().map(|s| (s.name.as_str(), s.labels.get("host").cloned())).collect();
-    assert_eq!(names, [("cpu", Some("b".to_string())), ("requests_total", None)]);
+    let names: Vec<_> = regex
+        .iter()
+        .map(|s| (s.name.as_str(), s.labels.get("host").cloned()))
+        .collect();
+    assert_eq!(
+        names,
+        [("cpu", Some("b".to_string())), ("requests_total", None)]
+    );
     assert_eq!(regex[1].kind, MetricKind::Counter);
     assert!(regex[1].monotonic);
 
     let h = store
-        .query_points(&SeriesQuery { name: Some("latency".into()), range: all, ..SeriesQuery::default() })
+        .query_points(&SeriesQuery {
+            name: Some("latency".into()),
+            range: all,
+            ..SeriesQuery::default()
+        })
         .unwrap();
     assert_eq!(h[0].points[0].value, hist.value);
     assert_eq!(h[0].series.unit, "s");
@@ -526,31 +737,51 @@ pub fn metrics(store: &dyn Store) {
             ..SeriesQuery::default()
         })
         .unwrap();
-    assert!(none.is_empty(), "series without points in range are left out");
+    assert!(
+        none.is_empty(),
+        "series without points in range are left out"
+    );
 }
 
 pub fn meta(store: &dyn Store) {
     assert_eq!(store.meta_get("settings", "retention").unwrap(), None);
-    store.meta_put("settings", "retention", b"{\"logs\":\"7d\"}").unwrap();
+    store
+        .meta_put("settings", "retention", b"{\"logs\":\"7d\"}")
+        .unwrap();
     store.meta_put("settings", "a", b"1").unwrap();
     store.meta_put("rules", "a", b"2").unwrap();
-    assert_eq!(store.meta_get("settings", "retention").unwrap().as_deref(), Some(&b"{\"logs\":\"7d\"}"[..]));
+    assert_eq!(
+        store.meta_get("settings", "retention").unwrap().as_deref(),
+        Some(&b"{\"logs\":\"7d\"}"[..])
+    );
     let list = store.meta_list("settings").unwrap();
-    assert_eq!(list.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["a", "retention"]);
+    assert_eq!(
+        list.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        ["a", "retention"]
+    );
     assert!(store.meta_delete("settings", "a").unwrap());
     assert!(!store.meta_delete("settings", "a").unwrap());
     assert_eq!(store.meta_list("settings").unwrap().len(), 1);
-    assert_eq!(store.meta_get("rules", "a").unwrap().as_deref(), Some(&b"2"[..]));
+    assert_eq!(
+        store.meta_get("rules", "a").unwrap().as_deref(),
+        Some(&b"2"[..])
+    );
 }
 
 pub fn retention_and_stats(store: &dyn Store) {
     let day = 86_400 * SEC;
     let old = T0 - 10 * day;
     store
-        .append_logs(vec![log(old, Level::Info, "api", "old"), log(T0, Level::Info, "api", "new")])
+        .append_logs(vec![
+            log(old, Level::Info, "api", "old"),
+            log(T0, Level::Info, "api", "new"),
+        ])
         .unwrap();
     store
-        .append_spans(vec![span(1, 1, None, "api", "old", old, SEC), span(2, 2, None, "api", "new", T0, SEC)])
+        .append_spans(vec![
+            span(1, 1, None, "api", "old", old, SEC),
+            span(2, 2, None, "api", "new", T0, SEC),
+        ])
         .unwrap();
     store
         .append_points(vec![
@@ -571,13 +802,22 @@ pub fn retention_and_stats(store: &dyn Store) {
         store.delete_before(s, cutoff).unwrap();
     }
     let logs = store.query_logs(&LogQuery::default()).unwrap();
-    assert_eq!(logs.logs.iter().map(|r| r.body.as_str()).collect::<Vec<_>>(), ["new"]);
+    assert_eq!(
+        logs.logs
+            .iter()
+            .map(|r| r.body.as_str())
+            .collect::<Vec<_>>(),
+        ["new"]
+    );
     assert!(store.get_trace(&trace_id(1)).unwrap().is_empty());
     assert_eq!(store.get_trace(&trace_id(2)).unwrap().len(), 1);
     let traces = store.find_traces(&TraceQuery::default()).unwrap();
     assert_eq!(traces.len(), 1);
     let pts = store
-        .query_points(&SeriesQuery { name: Some("g".into()), ..SeriesQuery::default() })
+        .query_points(&SeriesQuery {
+            name: Some("g".into()),
+            ..SeriesQuery::default()
+        })
         .unwrap();
     assert_eq!(pts[0].points.len(), 1);
     store.flush().unwrap();
@@ -600,21 +840,37 @@ macro_rules! compliance_suite {
                 check(&store);
             }
             #[test]
-            fn log_round_trip() { run(compliance::log_round_trip) }
+            fn log_round_trip() {
+                run(compliance::log_round_trip)
+            }
             #[test]
-            fn log_time_ranges_orders_and_paging() { run(compliance::log_time_ranges_orders_and_paging) }
+            fn log_time_ranges_orders_and_paging() {
+                run(compliance::log_time_ranges_orders_and_paging)
+            }
             #[test]
-            fn log_filters() { run(compliance::log_filters) }
+            fn log_filters() {
+                run(compliance::log_filters)
+            }
             #[test]
-            fn log_queries_agree_with_reference() { run(compliance::log_queries_agree_with_reference) }
+            fn log_queries_agree_with_reference() {
+                run(compliance::log_queries_agree_with_reference)
+            }
             #[test]
-            fn traces() { run(compliance::traces) }
+            fn traces() {
+                run(compliance::traces)
+            }
             #[test]
-            fn metrics() { run(compliance::metrics) }
+            fn metrics() {
+                run(compliance::metrics)
+            }
             #[test]
-            fn meta() { run(compliance::meta) }
+            fn meta() {
+                run(compliance::meta)
+            }
             #[test]
-            fn retention_and_stats() { run(compliance::retention_and_stats) }
+            fn retention_and_stats() {
+                run(compliance::retention_and_stats)
+            }
         }
     };
 }
