@@ -16,7 +16,9 @@ pub enum Error {
         reason: String,
     },
     /// The data directory was written by an incompatible version of the on-disk format.
-    #[error("unsupported on-disk format version {found} (this build reads version {supported}); {hint}")]
+    #[error(
+        "unsupported on-disk format version {found} (this build reads version {supported}); {hint}"
+    )]
     FormatVersion {
         /// Version found on disk.
         found: u32,

@@ -40,11 +40,11 @@ pub mod traits;
 
 pub use error::{Error, Result};
 pub use memory::MemoryStore;
-#[cfg(feature = "rocksdb")]
-pub use rocks::{Durability, RocksStore, RocksStoreBuilder};
 pub use query::{
     LabelMatcher, LogFilter, LogPage, LogQuery, MatchOp, Order, Point, Series, SeriesPoints,
-    SeriesQuery, Signal, SignalStats, StoreStats, TimeRange, TraceQuery, TraceSummary,
-    contains_ci, has_phrase, tokenize,
+    SeriesQuery, Signal, SignalStats, StoreStats, TimeRange, TraceQuery, TraceSummary, contains_ci,
+    has_phrase, tokenize,
 };
+#[cfg(feature = "rocksdb")]
+pub use rocks::{Durability, RocksStore, RocksStoreBuilder};
 pub use traits::{LogStore, Maintenance, MetaStore, MetricStore, SpanStore, Store};

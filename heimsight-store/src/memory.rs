@@ -104,7 +104,12 @@ impl SpanStore for MemoryStore {
     }
 
     fn get_trace(&self, trace_id: &TraceId) -> Result<Vec<Span>> {
-        let mut spans = self.read().traces.get(trace_id).cloned().unwrap_or_default();
+        let mut spans = self
+            .read()
+            .traces
+            .get(trace_id)
+            .cloned()
+            .unwrap_or_default();
         spans.sort_by_key(|s| (s.start_time, s.span_id));
         Ok(spans)
     }
@@ -117,7 +122,11 @@ impl SpanStore for MemoryStore {
             .filter_map(|spans| TraceSummary::from_spans(spans))
             .filter(|t| t.matches(q))
             .collect();
-        out.sort_by(|a, b| b.start_time.cmp(&a.start_time).then(a.trace_id.cmp(&b.trace_id)));
+        out.sort_by(|a, b| {
+            b.start_time
+                .cmp(&a.start_time)
+                .then(a.trace_id.cmp(&b.trace_id))
+        });
         out.truncate(q.limit);
         Ok(out)
     }
@@ -128,9 +137,10 @@ impl MetricStore for MemoryStore {
         let mut g = self.write();
         for p in points {
             let key = (p.name.clone(), p.labels.clone());
-            let entry = g.series.entry(key).or_insert_with(|| {
-                (series_of(&p), BTreeMap::new())
-            });
+            let entry = g
+                .series
+                .entry(key)
+                .or_insert_with(|| (series_of(&p), BTreeMap::new()));
             entry.0 = series_of(&p);
             entry.1.insert(p.timestamp.0, p.value);
         }
@@ -262,11 +272,7 @@ impl Maintenance for MemoryStore {
         let g = self.read();
         let logs = SignalStats {
             records: g.logs.len() as u64,
-            bytes: g
-                .logs
-                .values()
-                .map(|r| 64 + r.body.len() as u64)
-                .sum(),
+            bytes: g.logs.values().map(|r| 64 + r.body.len() as u64).sum(),
             oldest: g.logs.keys().next().map(|k| Timestamp(k.0)),
             newest: g.logs.keys().next_back().map(|k| Timestamp(k.0)),
         };
