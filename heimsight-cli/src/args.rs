@@ -29,6 +29,12 @@ pub(crate) enum Command {
     /// Prints the server's status and version; exits with status 1 when the server cannot be
     /// reached or is not healthy.
     Health(HealthArgs),
+    /// Load-test a running server with generated, realistic telemetry.
+    ///
+    /// POSTs batches of generated logs, spans or metric points to the REST API from several
+    /// concurrent clients for a while, then reports records/s, requests/s, latency
+    /// percentiles and errors (and the server's memory with --pid).
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Flags of `heimsight serve`. Every one is optional: what is not given here or in the

@@ -1,8 +1,9 @@
 //! The `heimsight` command: `heimsight serve` runs the reference server, `heimsight health`
-//! checks one. Raw arguments are turned into a validated configuration before anything runs;
+//! checks one, `heimsight bench` load-tests one. Raw arguments are turned into a validated configuration before anything runs;
 //! failures print `error: …` and exit with status 1 (2 for usage errors, from clap).
 
 mod args;
+mod bench;
 mod config;
 mod health;
 mod serve;
@@ -38,6 +39,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             runtime()?.block_on(serve::run(config))
         }
+        Command::Bench(args) => runtime()?.block_on(bench::run(args)),
         Command::Health(args) => {
             let mut out = std::io::stdout().lock();
             runtime()?.block_on(health::run(&args, &mut out))
