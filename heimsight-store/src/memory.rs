@@ -140,8 +140,8 @@ impl MetricStore for MemoryStore {
             let entry = g
                 .series
                 .entry(key)
-                .or_insert_with(|| (series_of(&p), BTreeMap::new()));
-            entry.0 = series_of(&p);
+                .or_insert_with(|| (Series::of(&p), BTreeMap::new()));
+            entry.0 = Series::of(&p);
             entry.1.insert(p.timestamp.0, p.value);
         }
         Ok(())
@@ -188,18 +188,6 @@ impl MetricStore for MemoryStore {
         let mut names: Vec<String> = self.read().series.keys().map(|(n, _)| n.clone()).collect();
         names.dedup();
         Ok(names)
-    }
-}
-
-fn series_of(p: &MetricPoint) -> Series {
-    Series {
-        name: p.name.clone(),
-        labels: p.labels.clone(),
-        kind: p.kind,
-        temporality: p.temporality,
-        monotonic: p.monotonic,
-        unit: p.unit.clone(),
-        description: p.description.clone(),
     }
 }
 

@@ -2,8 +2,8 @@
 //! reference semantics of their filters, shared by every backend.
 
 use heimsight_core::{
-    AttributeValue, Labels, Level, LogRecord, MetricKind, MetricValue, Span, Temporality,
-    Timestamp, TraceId,
+    AttributeValue, Labels, Level, LogRecord, MetricKind, MetricPoint, MetricValue, Span,
+    Temporality, Timestamp, TraceId,
 };
 
 use crate::error::{Error, Result};
@@ -402,6 +402,21 @@ pub struct Series {
     pub unit: String,
     /// Description.
     pub description: String,
+}
+
+impl Series {
+    /// The series a point belongs to, with the point's kind and metadata.
+    pub fn of(p: &MetricPoint) -> Series {
+        Series {
+            name: p.name.clone(),
+            labels: p.labels.clone(),
+            kind: p.kind,
+            temporality: p.temporality,
+            monotonic: p.monotonic,
+            unit: p.unit.clone(),
+            description: p.description.clone(),
+        }
+    }
 }
 
 /// One stored point of a series.

@@ -219,18 +219,6 @@ fn point_key(day: u32, id: u64, ts: i64) -> [u8; 20] {
     k
 }
 
-fn series_of(p: &MetricPoint) -> Series {
-    Series {
-        name: p.name.clone(),
-        labels: p.labels.clone(),
-        kind: p.kind,
-        temporality: p.temporality,
-        monotonic: p.monotonic,
-        unit: p.unit.clone(),
-        description: p.description.clone(),
-    }
-}
-
 impl Inner {
     pub(crate) fn load_registry(&self) -> Result<()> {
         let cf = self.cf(CF_SERIES)?;
@@ -299,6 +287,32 @@ impl Inner {
         Ok(out)
     }
 
+    /// Matching series with their points in range (at most `points_per_series` each, 0 for
+    /// all), leaving out series without points in range.
+    fn select(&self, q: &SeriesQuery, points_per_series: usize) -> Result<Vec<SeriesPoints>> {
+        let (start, end) = (q.range.start_nanos(), q.range.end_nanos());
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let days = self.days_in(start, end);
+        let matching = self
+            .registry
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .matching(q);
+        let mut out = Vec::new();
+        for (id, series) in matching {
+            let points = self.points_of(&days, id, start, end, points_per_series)?;
+            if !points.is_empty() {
+                out.push(SeriesPoints { series, points });
+                if q.limit != 0 && out.len() >= q.limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
     fn days_in(&self, start: i64, end: i64) -> Vec<u32> {
         let (lo, hi) = (day_of(start), day_of(end.saturating_sub(1)));
         self.point_parts
@@ -327,7 +341,7 @@ impl MetricStore for RocksStore {
             let mut next = reg.next_id;
             for p in &points {
                 let key = (p.name.clone(), p.labels.clone());
-                let s = series_of(p);
+                let s = Series::of(p);
                 let id = match reg.by_key.get(&key).or_else(|| local.get(&key)) {
                     Some(id) => {
                         let id = *id;
@@ -375,52 +389,17 @@ impl MetricStore for RocksStore {
     }
 
     fn series(&self, q: &SeriesQuery) -> Result<Vec<Series>> {
-        let i = &self.inner;
-        let (start, end) = (q.range.start_nanos(), q.range.end_nanos());
-        if start >= end {
-            return Ok(Vec::new());
-        }
-        let days = i.days_in(start, end);
-        let matching = i
-            .registry
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .matching(q);
-        let mut out = Vec::new();
-        for (id, s) in matching {
-            if !i.points_of(&days, id, start, end, 1)?.is_empty() {
-                out.push(s);
-                if q.limit != 0 && out.len() >= q.limit {
-                    break;
-                }
-            }
-        }
-        Ok(out)
+        // A series qualifies with its first point in range; no need to read the rest.
+        Ok(self
+            .inner
+            .select(q, 1)?
+            .into_iter()
+            .map(|sp| sp.series)
+            .collect())
     }
 
     fn query_points(&self, q: &SeriesQuery) -> Result<Vec<SeriesPoints>> {
-        let i = &self.inner;
-        let (start, end) = (q.range.start_nanos(), q.range.end_nanos());
-        if start >= end {
-            return Ok(Vec::new());
-        }
-        let days = i.days_in(start, end);
-        let matching = i
-            .registry
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .matching(q);
-        let mut out = Vec::new();
-        for (id, series) in matching {
-            let points = i.points_of(&days, id, start, end, 0)?;
-            if !points.is_empty() {
-                out.push(SeriesPoints { series, points });
-                if q.limit != 0 && out.len() >= q.limit {
-                    break;
-                }
-            }
-        }
-        Ok(out)
+        self.inner.select(q, 0)
     }
 
     fn metric_names(&self) -> Result<Vec<String>> {
