@@ -3,8 +3,11 @@
 //! message tokens, attribute pairs and trace ids) that let queries skip blocks.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
-use heimsight_core::{Attributes, Level, LogRecord, Scope, SpanId, Timestamp, TraceId};
+use heimsight_core::{
+    AttributeValue, Attributes, Level, LogRecord, Scope, SpanId, Timestamp, TraceId,
+};
 
 use super::bloom::{self, Bloom};
 use super::codec::{Reader, Writer};
@@ -154,6 +157,64 @@ fn attr_hash(k: &str, v: &str) -> u64 {
     bloom::hash(bloom::SEED_ATTR, &key)
 }
 
+/// [`attr_hash`] of a key and a value's text, reusing `scratch` instead of allocating.
+fn attr_value_hash(k: &str, v: &AttributeValue, scratch: &mut String) -> u64 {
+    scratch.clear();
+    scratch.push_str(k);
+    scratch.push('\0');
+    match v {
+        AttributeValue::String(s) => scratch.push_str(s),
+        AttributeValue::Int(i) => {
+            let _ = write!(scratch, "{i}");
+        }
+        AttributeValue::Bool(b) => {
+            let _ = write!(scratch, "{b}");
+        }
+        other => scratch.push_str(&other.to_text()),
+    }
+    bloom::hash(bloom::SEED_ATTR, scratch.as_bytes())
+}
+
+/// Pushes the Bloom hash of every token of `text` (the tokens of [`tokenize`]), lowercasing
+/// into `scratch` only the tokens that need it.
+fn token_hashes(text: &str, scratch: &mut String, out: &mut Vec<u64>) {
+    for t in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+        if t.is_empty() {
+            continue;
+        }
+        let h = if !t.is_ascii() {
+            bloom::hash(bloom::SEED_TOKEN, t.to_lowercase().as_bytes())
+        } else if t.bytes().any(|b| b.is_ascii_uppercase()) {
+            scratch.clear();
+            scratch.extend(t.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+            bloom::hash(bloom::SEED_TOKEN, scratch.as_bytes())
+        } else {
+            bloom::hash(bloom::SEED_TOKEN, t.as_bytes())
+        };
+        out.push(h);
+    }
+}
+
+thread_local! {
+    /// A zstd compressor per thread and level, so appends do not create a context per column.
+    static COMPRESSOR: std::cell::RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn compress(data: &[u8], level: i32) -> Result<Vec<u8>> {
+    let zerr = |e: std::io::Error| Error::Backend(format!("zstd: {e}"));
+    COMPRESSOR.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.as_ref().is_none_or(|(l, _)| *l != level) {
+            *c = Some((level, zstd::bulk::Compressor::new(level).map_err(zerr)?));
+        }
+        match c.as_mut() {
+            Some((_, comp)) => comp.compress(data).map_err(zerr),
+            None => Err(Error::Backend("zstd: no compressor".into())),
+        }
+    })
+}
+
 /// Interns strings to dense indexes.
 #[derive(Default)]
 struct Dict<'a> {
@@ -226,59 +287,58 @@ pub(crate) fn encode_block(recs: &[LogRecord], level: i32) -> Result<(Vec<u8>, B
         cols[C_BODY as usize].raw(r.body.as_bytes());
     }
 
-    // Attributes, one stream per key: presence bitmap then the values of present rows.
-    let mut keys: Vec<&str> = recs
-        .iter()
-        .flat_map(|r| r.attributes.keys().map(String::as_str))
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    let w = &mut cols[C_ATTRS as usize];
-    w.varint(keys.len() as u64);
-    for k in &keys {
-        w.str(k);
-        let mut bm = vec![0u8; n.div_ceil(8)];
-        for (i, r) in recs.iter().enumerate() {
-            if r.attributes.contains_key(*k) {
-                bitmap_set(&mut bm, i);
-            }
-        }
-        w.raw(&bm);
-        for r in recs {
-            if let Some(v) = r.attributes.get(*k) {
-                w.value(v);
-            }
+    // Attributes, one stream per key: presence bitmap then the values of present rows. One
+    // pass over the records fills every key's stream; keys are then written in sorted order.
+    let mut streams: HashMap<&str, (Vec<u8>, Writer)> = HashMap::new();
+    for (i, r) in recs.iter().enumerate() {
+        for (k, v) in &r.attributes {
+            let (bm, w) = streams
+                .entry(k.as_str())
+                .or_insert_with(|| (vec![0u8; n.div_ceil(8)], Writer::default()));
+            bitmap_set(bm, i);
+            w.value(v);
         }
     }
+    let mut keys: Vec<(&str, (Vec<u8>, Writer))> = streams.into_iter().collect();
+    keys.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let w = &mut cols[C_ATTRS as usize];
+    w.varint(keys.len() as u64);
+    for (k, (bm, vals)) in &keys {
+        w.str(k);
+        w.raw(bm);
+        w.raw(&vals.buf);
+    }
 
-    // Resources and scopes: dictionaries of encoded values.
-    for (id, enc) in [
-        (
-            C_RESOURCE,
-            &(|r: &LogRecord, w: &mut Writer| w.attributes(&r.resource))
-                as &dyn Fn(&LogRecord, &mut Writer),
-        ),
-        (C_SCOPE, &|r: &LogRecord, w: &mut Writer| w.scope(&r.scope)),
-    ] {
-        let encoded: Vec<Vec<u8>> = recs
-            .iter()
-            .map(|r| {
-                let mut w = Writer::default();
-                enc(r, &mut w);
-                w.buf
-            })
-            .collect();
-        let mut map: HashMap<&[u8], u32> = HashMap::new();
-        let mut items: Vec<&[u8]> = Vec::new();
-        let idx: Vec<u32> = encoded
-            .iter()
-            .map(|e| {
-                *map.entry(e.as_slice()).or_insert_with(|| {
-                    items.push(e.as_slice());
-                    (items.len() - 1) as u32
-                })
-            })
-            .collect();
+    // Resources and scopes: dictionaries of encoded values. Neighbouring records usually
+    // share them, so the previous record's entry is tried before the map.
+    for id in [C_RESOURCE, C_SCOPE] {
+        let mut map: HashMap<Vec<u8>, u32> = HashMap::new();
+        let mut items: Vec<Vec<u8>> = Vec::new();
+        let mut idx: Vec<u32> = Vec::with_capacity(n);
+        let mut scratch = Writer::default();
+        let mut last: Option<u32> = None;
+        for r in recs {
+            scratch.buf.clear();
+            if id == C_RESOURCE {
+                scratch.attributes(&r.resource);
+            } else {
+                scratch.scope(&r.scope);
+            }
+            let i = match last {
+                Some(l) if items[l as usize] == scratch.buf => l,
+                _ => match map.get(scratch.buf.as_slice()) {
+                    Some(&i) => i,
+                    None => {
+                        let i = items.len() as u32;
+                        items.push(scratch.buf.clone());
+                        map.insert(scratch.buf.clone(), i);
+                        i
+                    }
+                },
+            };
+            last = Some(i);
+            idx.push(i);
+        }
         let w = &mut cols[id as usize];
         w.varint(items.len() as u64);
         for it in &items {
@@ -323,8 +383,7 @@ pub(crate) fn encode_block(recs: &[LogRecord], level: i32) -> Result<(Vec<u8>, B
     out.zigzag(max_ts);
     out.varint(N_COLS as u64);
     for (id, c) in cols.iter().enumerate() {
-        let z = zstd::bulk::compress(&c.buf, level)
-            .map_err(|e| Error::Backend(format!("zstd: {e}")))?;
+        let z = compress(&c.buf, level)?;
         out.u8(id as u8);
         out.varint(c.buf.len() as u64);
         out.bytes(&z);
@@ -333,21 +392,25 @@ pub(crate) fn encode_block(recs: &[LogRecord], level: i32) -> Result<(Vec<u8>, B
     // Summary.
     let mut services: Vec<(String, [u32; 7])> = Vec::new();
     let mut hashes: Vec<u64> = Vec::with_capacity(n * 8);
+    let mut scratch = String::new();
+    let mut last_service = usize::MAX;
     for r in recs {
         let li = r.level().index();
-        match services.iter_mut().find(|(s, _)| *s == r.service) {
-            Some((_, c)) => c[li] += 1,
-            None => {
-                let mut c = [0u32; 7];
-                c[li] = 1;
-                services.push((r.service.clone(), c));
-            }
-        }
-        for t in tokenize(&r.body) {
-            hashes.push(bloom::hash(bloom::SEED_TOKEN, t.as_bytes()));
-        }
+        let si = match services.get(last_service) {
+            Some((s, _)) if *s == r.service => last_service,
+            _ => match services.iter().position(|(s, _)| *s == r.service) {
+                Some(p) => p,
+                None => {
+                    services.push((r.service.clone(), [0u32; 7]));
+                    services.len() - 1
+                }
+            },
+        };
+        services[si].1[li] += 1;
+        last_service = si;
+        token_hashes(&r.body, &mut scratch, &mut hashes);
         for (k, v) in r.attributes.iter().chain(r.resource.iter()) {
-            hashes.push(attr_hash(k, &v.to_text()));
+            hashes.push(attr_value_hash(k, v, &mut scratch));
         }
         if let Some(t) = &r.trace_id {
             hashes.push(bloom::hash(bloom::SEED_TRACE, t.as_bytes()));
@@ -701,6 +764,41 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use heimsight_core::AttributeValue;
+
+    #[test]
+    fn token_hashes_match_query_tokens() {
+        let texts = [
+            "GET /api/v1/Orders took 35ms",
+            "ΣΟΦΟΣ said: Straße_42 ÉCOLE",
+            "",
+            "  --  ",
+            "user_id=42 ecc_uncorrectable",
+        ];
+        for t in texts {
+            let mut got = Vec::new();
+            token_hashes(t, &mut String::new(), &mut got);
+            let want: Vec<u64> = tokenize(t)
+                .map(|tok| bloom::hash(bloom::SEED_TOKEN, tok.as_bytes()))
+                .collect();
+            assert_eq!(got, want, "{t}");
+        }
+    }
+
+    #[test]
+    fn attr_value_hash_matches_text_form() {
+        let vals = [
+            AttributeValue::String("GET".into()),
+            AttributeValue::Int(-7),
+            AttributeValue::Bool(true),
+            AttributeValue::Double(0.5),
+        ];
+        for v in vals {
+            assert_eq!(
+                attr_value_hash("k", &v, &mut String::new()),
+                attr_hash("k", &v.to_text())
+            );
+        }
+    }
 
     #[test]
     fn blocks_round_trip_and_summaries_prune() {
