@@ -107,15 +107,18 @@ impl LogFilter {
                 return false;
             }
         }
+        self.matches_body(&rec.body)
+    }
+
+    /// The message conditions alone ([`contains`](Self::contains) and
+    /// [`terms`](Self::terms)) applied to a record's body.
+    pub fn matches_body(&self, body: &str) -> bool {
         if let Some(c) = &self.contains
-            && !contains_ci(&rec.body, c)
+            && !contains_ci(body, c)
         {
             return false;
         }
-        if !self.terms.is_empty() && !self.terms.iter().all(|t| has_phrase(&rec.body, t)) {
-            return false;
-        }
-        true
+        self.terms.iter().all(|t| has_phrase(body, t))
     }
 }
 
@@ -131,10 +134,16 @@ pub fn contains_ci(haystack: &str, needle: &str) -> bool {
     if needle.is_empty() {
         return true;
     }
-    if haystack.is_ascii() && needle.is_ascii() {
+    if needle.is_ascii() && haystack.is_ascii() {
         let h = haystack.as_bytes();
         let n = needle.as_bytes();
-        return h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
+        let (first, rest) = (n[0], &n[1..]);
+        // Candidates start at either case of the needle's first byte.
+        return memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), h)
+            .any(|i| {
+                h.get(i + 1..i + n.len())
+                    .is_some_and(|w| w.eq_ignore_ascii_case(rest))
+            });
     }
     haystack.to_lowercase().contains(&needle.to_lowercase())
 }

@@ -567,6 +567,44 @@ impl Block {
         Ok((dict, idx))
     }
 
+    /// Keeps the `rows` (ascending row numbers) whose body passes `keep`, reading the body
+    /// column in place without building records.
+    pub(crate) fn filter_bodies(
+        &self,
+        rows: Vec<usize>,
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<Vec<usize>> {
+        if rows.is_empty() {
+            return Ok(rows);
+        }
+        let raw = self.column(C_BODY)?;
+        let mut r = Reader::new(&raw, "log bodies");
+        let mut lens = Vec::with_capacity(self.count);
+        for _ in 0..self.count {
+            lens.push(r.len()?);
+        }
+        let mut offsets = Vec::with_capacity(self.count);
+        let mut at = 0usize;
+        for len in &lens {
+            offsets.push(at);
+            at = at
+                .checked_add(*len)
+                .ok_or_else(|| r.corrupt("body lengths"))?;
+        }
+        let bodies = r.take(at)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let b = bodies
+                .get(offsets[row]..offsets[row] + lens[row])
+                .ok_or_else(|| r.corrupt("body out of range"))?;
+            let text = std::str::from_utf8(b).map_err(|_| r.corrupt("invalid UTF-8 in body"))?;
+            if keep(text) {
+                out.push(row);
+            }
+        }
+        Ok(out)
+    }
+
     /// Builds records for `rows` (ascending row numbers), with the columns in `need`
     /// (timestamp, level and service always). Unneeded fields stay at their defaults.
     pub(crate) fn records(

@@ -302,7 +302,9 @@ impl LogStore for RocksStore {
             let block = i.read_block(&cands[idx].0, &ro)?;
             let cheap = block.cheap()?;
             let mut rows = cheap.candidate_rows(start, end, f);
-            if !need_f.is_cheap() {
+            if need_f.body && !need_f.attrs && !need_f.trace {
+                rows = block.filter_bodies(rows, |b| f.matches_body(b))?;
+            } else if !need_f.is_cheap() {
                 let recs = block.records(&cheap, &rows, need_f)?;
                 rows = rows
                     .into_iter()
