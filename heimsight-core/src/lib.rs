@@ -44,8 +44,8 @@ pub use error::{Error, FieldError, Result, ValidationErrors};
 pub use ids::{SpanId, TraceId};
 pub use log::{Level, LogRecord, Scope};
 pub use metric::{
-    HistogramValue, Labels, MetricKind, MetricPoint, MetricValue, Quantile, SummaryValue,
-    Temporality,
+    Exemplar, ExpBuckets, ExpHistogramValue, HistogramValue, Labels, MetricKind, MetricPoint,
+    MetricValue, Quantile, SummaryValue, Temporality,
 };
 pub use span::{Span, SpanEvent, SpanKind, SpanLink, Status, StatusCode};
 pub use time::{Timestamp, parse_duration_nanos};

@@ -5,7 +5,9 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use crate::attr::Attributes;
 use crate::error::ValidationErrors;
+use crate::ids::{SpanId, TraceId};
 use crate::json::{ObjectReader, describe, number_f64, type_name};
 use crate::time::Timestamp;
 
@@ -23,6 +25,8 @@ pub enum MetricKind {
     Histogram,
     /// Pre-computed quantiles.
     Summary,
+    /// Base-2 exponential-bucket histogram (OTLP `ExponentialHistogram`).
+    ExponentialHistogram,
 }
 
 impl MetricKind {
@@ -33,6 +37,7 @@ impl MetricKind {
             MetricKind::Counter => "counter",
             MetricKind::Histogram => "histogram",
             MetricKind::Summary => "summary",
+            MetricKind::ExponentialHistogram => "exponential_histogram",
         }
     }
 
@@ -43,6 +48,9 @@ impl MetricKind {
             "counter" | "sum" => Some(MetricKind::Counter),
             "histogram" => Some(MetricKind::Histogram),
             "summary" => Some(MetricKind::Summary),
+            "exponential_histogram" | "exponentialhistogram" => {
+                Some(MetricKind::ExponentialHistogram)
+            }
             _ => None,
         }
     }
@@ -115,6 +123,55 @@ pub struct SummaryValue {
     pub quantiles: Vec<Quantile>,
 }
 
+/// One side (positive or negative) of an exponential histogram: `counts[i]` observations in
+/// the bucket with index `offset + i`, bucket `k` covering `(base^k, base^(k+1)]` with
+/// `base = 2^(2^-scale)`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ExpBuckets {
+    /// Index of the first bucket.
+    pub offset: i32,
+    /// Per-bucket counts.
+    pub counts: Vec<u64>,
+}
+
+/// A base-2 exponential histogram value (OTLP `ExponentialHistogramDataPoint`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ExpHistogramValue {
+    /// Resolution: bucket boundaries are powers of `2^(2^-scale)`.
+    pub scale: i32,
+    /// Observations whose magnitude is at most `zero_threshold`.
+    pub zero_count: u64,
+    /// Width of the zero bucket.
+    pub zero_threshold: f64,
+    /// Buckets of positive observations.
+    pub positive: ExpBuckets,
+    /// Buckets of negative observations (by magnitude).
+    pub negative: ExpBuckets,
+    /// Sum of observations.
+    pub sum: Option<f64>,
+    /// Number of observations.
+    pub count: u64,
+    /// Smallest observation.
+    pub min: Option<f64>,
+    /// Largest observation.
+    pub max: Option<f64>,
+}
+
+/// An exemplar: one raw measurement kept with a point, often linking it to a trace.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Exemplar {
+    /// When it was measured.
+    pub timestamp: Timestamp,
+    /// The measured value.
+    pub value: f64,
+    /// Trace of the measurement, if sampled.
+    pub trace_id: Option<TraceId>,
+    /// Span of the measurement, if sampled.
+    pub span_id: Option<SpanId>,
+    /// Attributes filtered out of the point's series.
+    pub attributes: Attributes,
+}
+
 /// The value of a point.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MetricValue {
@@ -124,6 +181,8 @@ pub enum MetricValue {
     Histogram(HistogramValue),
     /// A summary.
     Summary(SummaryValue),
+    /// An exponential histogram.
+    ExponentialHistogram(ExpHistogramValue),
 }
 
 impl MetricValue {
@@ -134,6 +193,7 @@ impl MetricValue {
             MetricValue::Number(v) => *v,
             MetricValue::Histogram(h) => h.sum.unwrap_or(h.count as f64),
             MetricValue::Summary(s) => s.sum,
+            MetricValue::ExponentialHistogram(h) => h.sum.unwrap_or(h.count as f64),
         }
     }
 }
@@ -167,6 +227,10 @@ pub struct MetricPoint {
     pub unit: String,
     /// Description.
     pub description: String,
+    /// Exemplars (raw measurements, often with trace ids).
+    pub exemplars: Vec<Exemplar>,
+    /// OTLP data point flags (bit 0: no recorded value).
+    pub flags: u32,
 }
 
 impl MetricPoint {
@@ -188,6 +252,8 @@ impl MetricPoint {
             value: MetricValue::Number(value),
             unit: String::new(),
             description: String::new(),
+            exemplars: Vec::new(),
+            flags: 0,
         }
     }
 
@@ -282,6 +348,33 @@ impl MetricPoint {
                     }
                 }
             }
+            (MetricKind::ExponentialHistogram, MetricValue::ExponentialHistogram(h)) => {
+                if !(-10..=20).contains(&h.scale) {
+                    e.push("scale", format!("{} is out of range -10 to 20", h.scale));
+                }
+                let buckets: u64 = h
+                    .positive
+                    .counts
+                    .iter()
+                    .chain(&h.negative.counts)
+                    .sum::<u64>()
+                    .saturating_add(h.zero_count);
+                if buckets != h.count {
+                    e.push(
+                        "count",
+                        format!(
+                            "{} does not equal zero_count plus the bucket counts ({buckets})",
+                            h.count
+                        ),
+                    );
+                }
+                if h.sum.is_some_and(|s| !s.is_finite()) {
+                    e.push("sum", "must be finite");
+                }
+                if !(h.zero_threshold >= 0.0 && h.zero_threshold.is_finite()) {
+                    e.push("zero_threshold", "must be a finite number of at least 0");
+                }
+            }
             (k, _) => e.push("value", format!("value does not match type {k}")),
         }
     }
@@ -304,7 +397,10 @@ impl MetricPoint {
                     .collect(),
             ),
         );
-        if matches!(self.kind, MetricKind::Counter | MetricKind::Histogram) {
+        if matches!(
+            self.kind,
+            MetricKind::Counter | MetricKind::Histogram | MetricKind::ExponentialHistogram
+        ) {
             m.insert(
                 "temporality".into(),
                 Value::String(self.temporality.as_str().into()),
@@ -369,6 +465,41 @@ impl MetricPoint {
                     ),
                 );
             }
+            MetricValue::ExponentialHistogram(h) => {
+                let side = |b: &ExpBuckets| {
+                    let mut o = Map::new();
+                    o.insert("offset".into(), Value::from(b.offset));
+                    o.insert(
+                        "counts".into(),
+                        Value::Array(b.counts.iter().map(|c| Value::from(*c)).collect()),
+                    );
+                    Value::Object(o)
+                };
+                m.insert("scale".into(), Value::from(h.scale));
+                m.insert("zero_count".into(), Value::from(h.zero_count));
+                m.insert("zero_threshold".into(), f64_json(h.zero_threshold));
+                m.insert("positive".into(), side(&h.positive));
+                m.insert("negative".into(), side(&h.negative));
+                if let Some(s) = h.sum {
+                    m.insert("sum".into(), f64_json(s));
+                }
+                m.insert("count".into(), Value::from(h.count));
+                if let Some(v) = h.min {
+                    m.insert("min".into(), f64_json(v));
+                }
+                if let Some(v) = h.max {
+                    m.insert("max".into(), f64_json(v));
+                }
+            }
+        }
+        if !self.exemplars.is_empty() {
+            m.insert(
+                "exemplars".into(),
+                Value::Array(self.exemplars.iter().map(Exemplar::to_json).collect()),
+            );
+        }
+        if self.flags != 0 {
+            m.insert("flags".into(), Value::from(self.flags));
         }
         if !self.unit.is_empty() {
             m.insert("unit".into(), Value::String(self.unit.clone()));
@@ -480,8 +611,38 @@ impl MetricPoint {
             },
             Some(MetricKind::Histogram) => read_histogram(&mut r).map(MetricValue::Histogram),
             Some(MetricKind::Summary) => read_summary(&mut r).map(MetricValue::Summary),
+            Some(MetricKind::ExponentialHistogram) => {
+                read_exp_histogram(&mut r).map(MetricValue::ExponentialHistogram)
+            }
             None => None,
         };
+        let exemplars = match r.get(&["exemplars"]) {
+            None => Vec::new(),
+            Some((Value::Array(items), _)) => {
+                let mut out = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    match Exemplar::from_json(item) {
+                        Ok(x) => out.push(x),
+                        Err(msg) => r.err(&format!("exemplars[{i}]"), msg),
+                    }
+                }
+                out
+            }
+            Some((other, _)) => {
+                let msg = format!("expected an array, found {}", type_name(other));
+                r.err("exemplars", msg);
+                Vec::new()
+            }
+        };
+        let flags = r
+            .opt_u64(&["flags"])
+            .map(|f| {
+                u32::try_from(f).unwrap_or_else(|_| {
+                    r.err("flags", "out of range for a 32-bit unsigned integer");
+                    0
+                })
+            })
+            .unwrap_or(0);
         r.deny_unknown(&[
             "name",
             "type",
@@ -502,6 +663,13 @@ impl MetricPoint {
             "min",
             "max",
             "quantiles",
+            "scale",
+            "zero_count",
+            "zero_threshold",
+            "positive",
+            "negative",
+            "exemplars",
+            "flags",
         ]);
         let (Some(name), Some(kind), Some(timestamp), Some(value)) = (name, kind, timestamp, value)
         else {
@@ -511,7 +679,9 @@ impl MetricPoint {
             name,
             kind,
             temporality: match kind {
-                MetricKind::Counter | MetricKind::Histogram => temporality.unwrap_or_default(),
+                MetricKind::Counter | MetricKind::Histogram | MetricKind::ExponentialHistogram => {
+                    temporality.unwrap_or_default()
+                }
                 _ => Temporality::Unspecified,
             },
             monotonic: kind == MetricKind::Counter && monotonic.unwrap_or(true),
@@ -521,6 +691,8 @@ impl MetricPoint {
             value,
             unit,
             description,
+            exemplars,
+            flags,
         };
         point.validate_into(&mut errors);
         if errors.is_empty() {
@@ -543,6 +715,147 @@ fn f64_json(v: f64) -> Value {
                 "-Inf".into()
             })
         })
+}
+
+impl Exemplar {
+    /// Converts to JSON: `{timestamp, value, trace_id?, span_id?, attributes?}`.
+    pub fn to_json(&self) -> Value {
+        let mut o = Map::new();
+        o.insert(
+            "timestamp".into(),
+            Value::String(self.timestamp.to_rfc3339()),
+        );
+        o.insert("value".into(), f64_json(self.value));
+        if let Some(t) = &self.trace_id {
+            o.insert("trace_id".into(), Value::String(t.to_hex()));
+        }
+        if let Some(sp) = &self.span_id {
+            o.insert("span_id".into(), Value::String(sp.to_hex()));
+        }
+        if !self.attributes.is_empty() {
+            o.insert(
+                "attributes".into(),
+                Value::Object(
+                    self.attributes
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.to_json()))
+                        .collect(),
+                ),
+            );
+        }
+        Value::Object(o)
+    }
+
+    /// Reads an exemplar from JSON; the error says what is wrong.
+    pub fn from_json(v: &Value) -> Result<Exemplar, String> {
+        let Value::Object(o) = v else {
+            return Err(format!("expected an object, found {}", type_name(v)));
+        };
+        let timestamp = match o.get("timestamp") {
+            Some(t) => Timestamp::from_json(t).map_err(|e| format!("timestamp: {e}"))?,
+            None => return Err("timestamp: missing".into()),
+        };
+        let value = match o.get("value") {
+            Some(x) => number_f64(x)
+                .ok_or_else(|| format!("value: expected a number, found {}", describe(x)))?,
+            None => return Err("value: missing".into()),
+        };
+        let id = |k: &str| -> Result<Option<String>, String> {
+            match o.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(other) => Err(format!(
+                    "{k}: expected a hex string, found {}",
+                    type_name(other)
+                )),
+            }
+        };
+        let trace_id = id("trace_id")?
+            .map(|s| s.parse::<TraceId>().map_err(|e| format!("trace_id: {e}")))
+            .transpose()?;
+        let span_id = id("span_id")?
+            .map(|s| s.parse::<SpanId>().map_err(|e| format!("span_id: {e}")))
+            .transpose()?;
+        let attributes = match o.get("attributes") {
+            None | Some(Value::Null) => Attributes::new(),
+            Some(v @ Value::Object(_)) => {
+                let mut errs = ValidationErrors::new();
+                let a = crate::attr::attributes_from_json(v, "attributes", &mut errs);
+                if !errs.is_empty() {
+                    return Err(errs.to_string());
+                }
+                a
+            }
+            Some(other) => {
+                return Err(format!(
+                    "attributes: expected an object, found {}",
+                    type_name(other)
+                ));
+            }
+        };
+        Ok(Exemplar {
+            timestamp,
+            value,
+            trace_id,
+            span_id,
+            attributes,
+        })
+    }
+}
+
+fn read_exp_histogram(r: &mut ObjectReader<'_, '_>) -> Option<ExpHistogramValue> {
+    let mut h = ExpHistogramValue {
+        sum: r.opt_f64(&["sum"]),
+        min: r.opt_f64(&["min"]),
+        max: r.opt_f64(&["max"]),
+        zero_count: r.opt_u64(&["zero_count"]).unwrap_or(0),
+        zero_threshold: r.opt_f64(&["zero_threshold"]).unwrap_or(0.0),
+        ..ExpHistogramValue::default()
+    };
+    match r.get(&["scale"]).map(|(v, _)| v.as_i64()) {
+        Some(Some(x)) => match i32::try_from(x) {
+            Ok(x) => h.scale = x,
+            Err(_) => r.err("scale", "out of range"),
+        },
+        Some(None) => r.err("scale", "expected an integer"),
+        None => r.err("scale", "missing"),
+    }
+    for (name, side) in [("positive", &mut h.positive), ("negative", &mut h.negative)] {
+        let Some((v, _)) = r.get(&[name]) else {
+            continue;
+        };
+        let offset = v
+            .get("offset")
+            .map(|o| o.as_i64().and_then(|x| i32::try_from(x).ok()));
+        let counts = v.get("counts").map(|c| {
+            c.as_array()
+                .and_then(|a| a.iter().map(Value::as_u64).collect::<Option<Vec<u64>>>())
+        });
+        match (offset, counts) {
+            (Some(Some(o)), Some(Some(c))) => {
+                side.offset = o;
+                side.counts = c;
+            }
+            (None, None) if v.is_object() => {}
+            _ => r.err(
+                name,
+                "expected {\"offset\": integer, \"counts\": [non-negative integers]}",
+            ),
+        }
+    }
+    match r.opt_u64(&["count"]) {
+        Some(c) => h.count = c,
+        None => {
+            h.count = h
+                .positive
+                .counts
+                .iter()
+                .chain(&h.negative.counts)
+                .sum::<u64>()
+                .saturating_add(h.zero_count)
+        }
+    }
+    Some(h)
 }
 
 fn read_histogram(r: &mut ObjectReader<'_, '_>) -> Option<HistogramValue> {

@@ -33,6 +33,14 @@ pub enum Error {
         /// The JSON type that was found (`a string`, `a number`, …).
         found: &'static str,
     },
+    /// The body is not a valid protobuf encoding of the expected message.
+    #[error("malformed protobuf: the body is not a valid {what}: {reason}")]
+    MalformedProtobuf {
+        /// The message that was expected.
+        what: &'static str,
+        /// What the decoder found wrong.
+        reason: String,
+    },
     /// Storing the accepted items failed.
     #[error("storing the accepted items failed: {0}")]
     Store(#[from] heimsight_store::Error),

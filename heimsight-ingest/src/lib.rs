@@ -1,8 +1,9 @@
 //! This crate provides Heimsight's ingestion: turning telemetry as it arrives over the wire
 //! into validated [`heimsight_core`] records, ready for a [`heimsight_store`] backend.
 //!
-//! Today that is the plain-JSON bodies of the REST API ([`json`]): a body is one JSON object
-//! or an array of them. A body that cannot be read at all is an [`Error`]; items with problems
+//! That is the plain-JSON bodies of the REST API ([`json`]), where a body is one JSON object
+//! or an array of them, and OpenTelemetry export requests in protobuf or OTLP JSON
+//! ([`otlp`]). A body that cannot be read at all is an [`Error`]; items with problems
 //! are reported one [`ItemError`] per problem, with the item's index and the field path, while
 //! the valid items of the same body are still accepted.
 //!
@@ -48,6 +49,7 @@
 
 pub mod error;
 pub mod json;
+pub mod otlp;
 
 pub use error::{Error, Result};
 pub use json::{Batch, ItemError, Receipt};

@@ -134,7 +134,7 @@ impl Acc {
 /// let s = 1_000_000_000; // one second in nanoseconds
 /// let points: Vec<Point> = [(0, 1.0), (30, 3.0), (60, 10.0), (200, 7.0)]
 ///     .into_iter()
-///     .map(|(t, v)| Point { timestamp: Timestamp(t * s), value: MetricValue::Number(v) })
+///     .map(|(t, v)| Point::new(Timestamp(t * s), MetricValue::Number(v)))
 ///     .collect();
 /// let avg = aggregate(&points, Timestamp(0), Timestamp(300 * s), 60 * s, Agg::Avg);
 /// assert_eq!(
@@ -180,10 +180,7 @@ mod tests {
     fn pts(values: &[(i64, f64)]) -> Vec<Point> {
         values
             .iter()
-            .map(|&(t, v)| Point {
-                timestamp: Timestamp(t),
-                value: MetricValue::Number(v),
-            })
+            .map(|&(t, v)| Point::new(Timestamp(t), MetricValue::Number(v)))
             .collect()
     }
 
@@ -245,9 +242,9 @@ mod tests {
     #[test]
     fn histograms_and_summaries_contribute_their_sum() {
         let p = vec![
-            Point {
-                timestamp: Timestamp(0),
-                value: MetricValue::Histogram(HistogramValue {
+            Point::new(
+                Timestamp(0),
+                MetricValue::Histogram(HistogramValue {
                     bounds: vec![1.0],
                     counts: vec![1, 1],
                     sum: Some(5.0),
@@ -255,15 +252,15 @@ mod tests {
                     min: None,
                     max: None,
                 }),
-            },
-            Point {
-                timestamp: Timestamp(1),
-                value: MetricValue::Summary(SummaryValue {
+            ),
+            Point::new(
+                Timestamp(1),
+                MetricValue::Summary(SummaryValue {
                     count: 3,
                     sum: 7.0,
                     quantiles: vec![],
                 }),
-            },
+            ),
         ];
         assert_eq!(run(&p, 10, Agg::Sum), [(0, 12.0)]);
     }

@@ -1877,6 +1877,8 @@ impl Generator {
                 value,
                 unit: s.unit.to_string(),
                 description: String::new(),
+                exemplars: Vec::new(),
+                flags: 0,
             });
             st.cursor += 1;
             if st.cursor == st.series.len() {

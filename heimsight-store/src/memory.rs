@@ -20,7 +20,7 @@ struct Inner {
     logs: BTreeMap<(i64, u64), LogRecord>,
     log_seq: u64,
     traces: HashMap<TraceId, Vec<Span>>,
-    series: BTreeMap<SeriesKey, (Series, BTreeMap<i64, heimsight_core::MetricValue>)>,
+    series: BTreeMap<SeriesKey, (Series, BTreeMap<i64, Point>)>,
     meta: BTreeMap<(String, String), Vec<u8>>,
 }
 
@@ -142,7 +142,7 @@ impl MetricStore for MemoryStore {
                 .entry(key)
                 .or_insert_with(|| (Series::of(&p), BTreeMap::new()));
             entry.0 = Series::of(&p);
-            entry.1.insert(p.timestamp.0, p.value);
+            entry.1.insert(p.timestamp.0, Point::of(&p));
         }
         Ok(())
     }
@@ -164,13 +164,7 @@ impl MetricStore for MemoryStore {
             if !q.matches(name, labels) || lo >= hi {
                 continue;
             }
-            let pts: Vec<Point> = points
-                .range(lo..hi)
-                .map(|(t, v)| Point {
-                    timestamp: Timestamp(*t),
-                    value: v.clone(),
-                })
-                .collect();
+            let pts: Vec<Point> = points.range(lo..hi).map(|(_, p)| p.clone()).collect();
             if !pts.is_empty() {
                 out.push(SeriesPoints {
                     series: series.clone(),

@@ -2,7 +2,7 @@
 //! reference semantics of their filters, shared by every backend.
 
 use heimsight_core::{
-    AttributeValue, Labels, Level, LogRecord, MetricKind, MetricPoint, MetricValue, Span,
+    AttributeValue, Exemplar, Labels, Level, LogRecord, MetricKind, MetricPoint, MetricValue, Span,
     Temporality, Timestamp, TraceId,
 };
 
@@ -435,6 +435,36 @@ pub struct Point {
     pub timestamp: Timestamp,
     /// Value.
     pub value: MetricValue,
+    /// Start of the accumulation window (0 when unknown).
+    pub start_timestamp: Timestamp,
+    /// Exemplars kept with the point.
+    pub exemplars: Vec<Exemplar>,
+    /// OTLP data point flags.
+    pub flags: u32,
+}
+
+impl Point {
+    /// A point with a value and nothing else.
+    pub fn new(timestamp: Timestamp, value: MetricValue) -> Point {
+        Point {
+            timestamp,
+            value,
+            start_timestamp: Timestamp(0),
+            exemplars: Vec::new(),
+            flags: 0,
+        }
+    }
+
+    /// The stored part of a metric point.
+    pub fn of(p: &MetricPoint) -> Point {
+        Point {
+            timestamp: p.timestamp,
+            value: p.value.clone(),
+            start_timestamp: p.start_timestamp,
+            exemplars: p.exemplars.clone(),
+            flags: p.flags,
+        }
+    }
 }
 
 /// Selects series (and their points).

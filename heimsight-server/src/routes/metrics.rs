@@ -107,16 +107,26 @@ fn raw_point(series: &Series, p: &Point) -> Value {
         monotonic: series.monotonic,
         labels: Default::default(),
         timestamp: p.timestamp,
-        start_timestamp: Timestamp(0),
+        start_timestamp: p.start_timestamp,
         value: p.value.clone(),
         unit: String::new(),
         description: String::new(),
+        exemplars: p.exemplars.clone(),
+        flags: p.flags,
     };
     let Value::Object(full) = point.to_json() else {
         return Value::Null;
     };
-    const KEEP: [&str; 8] = [
+    const KEEP: [&str; 17] = [
         "timestamp",
+        "start_timestamp",
+        "exemplars",
+        "flags",
+        "scale",
+        "zero_count",
+        "zero_threshold",
+        "positive",
+        "negative",
         "value",
         "buckets",
         "sum",

@@ -119,7 +119,6 @@ impl<'a> Reader<'a> {
         }
     }
 
-    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.pos >= self.buf.len()
     }

@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::PoisonError;
 
 use heimsight_core::{
-    HistogramValue, Labels, MetricKind, MetricPoint, MetricValue, Quantile, SummaryValue,
-    Temporality, Timestamp,
+    Exemplar, ExpBuckets, ExpHistogramValue, HistogramValue, Labels, MetricKind, MetricPoint,
+    MetricValue, Quantile, SpanId, SummaryValue, Temporality, Timestamp, TraceId,
 };
 use rocksdb::{IteratorMode, ReadOptions, WriteBatch};
 
@@ -58,6 +58,7 @@ fn kind_code(k: MetricKind) -> u8 {
         MetricKind::Counter => 1,
         MetricKind::Histogram => 2,
         MetricKind::Summary => 3,
+        MetricKind::ExponentialHistogram => 4,
     }
 }
 
@@ -104,6 +105,7 @@ fn decode_series(b: &[u8]) -> Result<Series> {
         1 => MetricKind::Counter,
         2 => MetricKind::Histogram,
         3 => MetricKind::Summary,
+        4 => MetricKind::ExponentialHistogram,
         k => return Err(r.corrupt(format!("unknown metric kind {k}"))),
     };
     let temporality = match r.u8()? {
@@ -122,8 +124,70 @@ fn decode_series(b: &[u8]) -> Result<Series> {
     })
 }
 
-fn encode_value(v: &MetricValue) -> Vec<u8> {
+/// Encodes a point's value, then (only when present) its extras: start timestamp, flags and
+/// exemplars. Values written before extras existed decode with empty extras.
+fn encode_point(p: &MetricPoint) -> Vec<u8> {
     let mut w = Writer::default();
+    encode_value(&mut w, &p.value);
+    if p.start_timestamp.0 != 0 || p.flags != 0 || !p.exemplars.is_empty() {
+        w.zigzag(p.start_timestamp.0);
+        w.varint(u64::from(p.flags));
+        w.varint(p.exemplars.len() as u64);
+        for x in &p.exemplars {
+            w.zigzag(x.timestamp.0);
+            w.f64(x.value);
+            match &x.trace_id {
+                Some(t) => {
+                    w.u8(1);
+                    w.raw(t.as_bytes());
+                }
+                None => w.u8(0),
+            }
+            match &x.span_id {
+                Some(s) => {
+                    w.u8(1);
+                    w.raw(s.as_bytes());
+                }
+                None => w.u8(0),
+            }
+            w.attributes(&x.attributes);
+        }
+    }
+    w.buf
+}
+
+fn decode_point(ts: i64, b: &[u8]) -> Result<Point> {
+    let mut r = Reader::new(b, "metric point");
+    let value = decode_value(&mut r)?;
+    let mut p = Point::new(Timestamp(ts), value);
+    if !r.is_empty() {
+        p.start_timestamp = Timestamp(r.zigzag()?);
+        p.flags = u32::try_from(r.varint()?).map_err(|_| r.corrupt("flags"))?;
+        let n = r.len()?;
+        for _ in 0..n {
+            let timestamp = Timestamp(r.zigzag()?);
+            let value = r.f64()?;
+            let trace_id = match r.u8()? {
+                0 => None,
+                _ => Some(TraceId::from_slice(r.take(16)?).map_err(|e| r.corrupt(e))?),
+            };
+            let span_id = match r.u8()? {
+                0 => None,
+                _ => Some(SpanId::from_slice(r.take(8)?).map_err(|e| r.corrupt(e))?),
+            };
+            p.exemplars.push(Exemplar {
+                timestamp,
+                value,
+                trace_id,
+                span_id,
+                attributes: r.attributes()?,
+            });
+        }
+    }
+    Ok(p)
+}
+
+fn encode_value(w: &mut Writer, v: &MetricValue) {
     match v {
         MetricValue::Number(x) => {
             w.u8(0);
@@ -160,12 +224,33 @@ fn encode_value(v: &MetricValue) -> Vec<u8> {
                 w.f64(q.value);
             }
         }
+        MetricValue::ExponentialHistogram(h) => {
+            w.u8(3);
+            w.zigzag(i64::from(h.scale));
+            w.varint(h.zero_count);
+            w.f64(h.zero_threshold);
+            for side in [&h.positive, &h.negative] {
+                w.zigzag(i64::from(side.offset));
+                w.varint(side.counts.len() as u64);
+                for c in &side.counts {
+                    w.varint(*c);
+                }
+            }
+            w.varint(h.count);
+            for o in [h.sum, h.min, h.max] {
+                match o {
+                    Some(x) => {
+                        w.u8(1);
+                        w.f64(x);
+                    }
+                    None => w.u8(0),
+                }
+            }
+        }
     }
-    w.buf
 }
 
-fn decode_value(b: &[u8]) -> Result<MetricValue> {
-    let mut r = Reader::new(b, "metric point");
+fn decode_value(r: &mut Reader<'_>) -> Result<MetricValue> {
     Ok(match r.u8()? {
         0 => MetricValue::Number(r.f64()?),
         1 => {
@@ -205,6 +290,37 @@ fn decode_value(b: &[u8]) -> Result<MetricValue> {
                 count,
                 sum,
                 quantiles,
+            })
+        }
+        3 => {
+            let scale = i32::try_from(r.zigzag()?).map_err(|_| r.corrupt("scale"))?;
+            let zero_count = r.varint()?;
+            let zero_threshold = r.f64()?;
+            let mut sides = [ExpBuckets::default(), ExpBuckets::default()];
+            for side in &mut sides {
+                side.offset = i32::try_from(r.zigzag()?).map_err(|_| r.corrupt("offset"))?;
+                let n = r.len()?;
+                side.counts = (0..n).map(|_| r.varint()).collect::<Result<Vec<_>>>()?;
+            }
+            let count = r.varint()?;
+            let mut opt = [None; 3];
+            for o in &mut opt {
+                if r.u8()? != 0 {
+                    *o = Some(r.f64()?);
+                }
+            }
+            let [sum, min, max] = opt;
+            let [positive, negative] = sides;
+            MetricValue::ExponentialHistogram(ExpHistogramValue {
+                scale,
+                zero_count,
+                zero_threshold,
+                positive,
+                negative,
+                sum,
+                count,
+                min,
+                max,
             })
         }
         t => return Err(r.corrupt(format!("unknown value tag {t}"))),
@@ -272,10 +388,7 @@ impl Inner {
             while it.valid() {
                 if let (Some(k), Some(v)) = (it.key(), it.value()) {
                     let ts = ts_from_key(&k[12..]).unwrap_or(0);
-                    out.push(Point {
-                        timestamp: Timestamp(ts),
-                        value: decode_value(v)?,
-                    });
+                    out.push(decode_point(ts, v)?);
                     if limit != 0 && out.len() >= limit {
                         return Ok(out);
                     }
@@ -370,7 +483,7 @@ impl MetricStore for RocksStore {
                 batch.put_cf(
                     cf_points,
                     point_key(day_of(p.timestamp.0), id, p.timestamp.0),
-                    encode_value(&p.value),
+                    encode_point(p),
                 );
             }
         }

@@ -656,6 +656,19 @@ pub fn metrics(store: &dyn Store) {
         }),
         unit: "s".into(),
         description: "request latency".into(),
+        exemplars: vec![heimsight_core::Exemplar {
+            timestamp: Timestamp(T0 - 1),
+            value: 0.7,
+            trace_id: Some(heimsight_core::TraceId([7; 16])),
+            span_id: Some(heimsight_core::SpanId([8; 8])),
+            attributes: [(
+                "user".to_string(),
+                heimsight_core::AttributeValue::String("u1".into()),
+            )]
+            .into_iter()
+            .collect(),
+        }],
+        flags: 0,
     };
     store.append_points(vec![hist.clone()]).unwrap();
 
@@ -727,8 +740,46 @@ pub fn metrics(store: &dyn Store) {
         })
         .unwrap();
     assert_eq!(h[0].points[0].value, hist.value);
+    assert_eq!(h[0].points[0].exemplars, hist.exemplars, "exemplars kept");
+    assert_eq!(h[0].points[0].start_timestamp, hist.start_timestamp);
     assert_eq!(h[0].series.unit, "s");
     assert_eq!(h[0].series.temporality, Temporality::Delta);
+
+    let exp = MetricPoint {
+        name: "latency_exp".into(),
+        kind: MetricKind::ExponentialHistogram,
+        value: MetricValue::ExponentialHistogram(heimsight_core::ExpHistogramValue {
+            scale: 3,
+            zero_count: 1,
+            zero_threshold: 0.0,
+            positive: heimsight_core::ExpBuckets {
+                offset: -2,
+                counts: vec![1, 0, 4],
+            },
+            negative: heimsight_core::ExpBuckets {
+                offset: 5,
+                counts: vec![2],
+            },
+            sum: Some(12.5),
+            count: 8,
+            min: Some(-40.0),
+            max: Some(1.3),
+        }),
+        flags: 1,
+        ..MetricPoint::gauge("latency_exp", Labels::new(), Timestamp(T0), 0.0)
+    };
+    exp.validate().unwrap();
+    store.append_points(vec![exp.clone()]).unwrap();
+    let e = store
+        .query_points(&SeriesQuery {
+            name: Some("latency_exp".into()),
+            range: all,
+            ..SeriesQuery::default()
+        })
+        .unwrap();
+    assert_eq!(e[0].series.kind, MetricKind::ExponentialHistogram);
+    assert_eq!(e[0].points[0].value, exp.value);
+    assert_eq!(e[0].points[0].flags, 1);
 
     let none = store
         .series(&SeriesQuery {
