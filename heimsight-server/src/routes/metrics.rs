@@ -117,7 +117,7 @@ fn raw_point(series: &Series, p: &Point) -> Value {
     let Value::Object(full) = point.to_json() else {
         return Value::Null;
     };
-    const KEEP: [&str; 17] = [
+    const KEEP: [&str; 16] = [
         "timestamp",
         "start_timestamp",
         "exemplars",
