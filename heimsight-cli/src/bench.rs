@@ -1,10 +1,13 @@
-//! `heimsight bench`: a load driver that posts generated, realistic telemetry to a running
-//! server's REST ingest endpoints and reports throughput, latency and the server's memory.
+//! `heimsight bench`: a load driver that sends generated, realistic telemetry to a running
+//! server, over the REST API or OTLP (HTTP protobuf, HTTP JSON or gRPC), and reports
+//! throughput, latency and the server's memory.
 //!
 //! Data comes from [`heimsight_store::datagen`] (the same generator as the store benchmarks),
-//! produced and JSON-encoded on dedicated threads so that encoding does not stall the
-//! requests; the summary says how long workers waited for data, which tells whether the
-//! driver itself was the bottleneck. `--dry-run` measures that ceiling without a server.
+//! produced and encoded on dedicated threads so that encoding does not stall the requests;
+//! the summary says how long workers waited for data, which tells whether the driver itself
+//! was the bottleneck. `--dry-run` measures the generating ceiling without a server, and
+//! `--sink` the driver's whole ceiling against an in-process server that discards
+//! everything it receives.
 
 #![allow(clippy::print_stdout)]
 
@@ -14,7 +17,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use heimsight_core::Timestamp;
+use heimsight_ingest::otlp::{self, Encoding};
 use heimsight_store::datagen::{Config, Generator};
+use prost::Message;
 
 /// Which signal `heimsight bench` sends.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,12 +50,53 @@ impl BenchSignal {
     }
 }
 
+/// How `heimsight bench` sends.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BenchProtocol {
+    /// JSON arrays to the REST API (`/api/v1/logs`, …; --url is the API's base URL).
+    Rest,
+    /// OTLP/HTTP with protobuf bodies (`/v1/logs`, …; --url e.g. http://127.0.0.1:4318).
+    OtlpHttp,
+    /// OTLP/HTTP with OTLP JSON bodies.
+    OtlpJson,
+    /// OTLP/gRPC (--url e.g. http://127.0.0.1:4317).
+    OtlpGrpc,
+}
+
+impl BenchProtocol {
+    fn path(self, signal: BenchSignal) -> &'static str {
+        match (self, signal) {
+            (BenchProtocol::Rest, s) => s.path(),
+            (_, BenchSignal::Logs) => "/v1/logs",
+            (_, BenchSignal::Traces) => "/v1/traces",
+            (_, BenchSignal::Metrics) => "/v1/metrics",
+        }
+    }
+
+    fn default_url(self) -> &'static str {
+        match self {
+            BenchProtocol::Rest => "http://127.0.0.1:8080",
+            BenchProtocol::OtlpHttp | BenchProtocol::OtlpJson => "http://127.0.0.1:4318",
+            BenchProtocol::OtlpGrpc => "http://127.0.0.1:4317",
+        }
+    }
+}
+
 /// Send generated telemetry to a server as fast as it takes it, and report how it went.
 #[derive(clap::Args, Debug)]
 pub(crate) struct BenchArgs {
-    /// Base URL of the server.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    pub(crate) url: String,
+    /// Base URL of the server [default: http://127.0.0.1:8080 for rest, :4318 for
+    /// otlp-http and otlp-json, :4317 for otlp-grpc]
+    #[arg(long)]
+    pub(crate) url: Option<String>,
+
+    /// How to send: rest, otlp-http (protobuf), otlp-json or otlp-grpc.
+    #[arg(long, value_enum, default_value_t = BenchProtocol::Rest)]
+    pub(crate) protocol: BenchProtocol,
+
+    /// Compress request bodies with gzip (OTLP protocols).
+    #[arg(long)]
+    pub(crate) gzip: bool,
 
     /// What to send.
     #[arg(long, value_enum, default_value_t = BenchSignal::Logs)]
@@ -93,6 +139,11 @@ pub(crate) struct BenchArgs {
     /// Generate and encode only, sending nothing: the driver's own ceiling.
     #[arg(long)]
     pub(crate) dry_run: bool,
+
+    /// Send to an in-process server that decodes nothing and discards every body (ignores
+    /// --url): the ceiling of the driver and the transport on this machine.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub(crate) sink: bool,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -103,11 +154,26 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_nanos(nanos.unsigned_abs()))
 }
 
-/// One encoded request body.
+/// One request, ready to send.
 #[derive(Clone)]
 struct Body {
-    json: Vec<u8>,
+    payload: Payload,
     records: u64,
+    /// Bytes on the wire (before gzip).
+    len: u64,
+}
+
+/// What a request carries.
+#[derive(Clone)]
+enum Payload {
+    /// An HTTP body (REST JSON or OTLP protobuf/JSON), gzipped when asked.
+    Http(Vec<u8>),
+    /// A gRPC export request.
+    GrpcLogs(otlp::proto::collector::logs::v1::ExportLogsServiceRequest),
+    /// A gRPC export request.
+    GrpcTraces(otlp::proto::collector::trace::v1::ExportTraceServiceRequest),
+    /// A gRPC export request.
+    GrpcMetrics(otlp::proto::collector::metrics::v1::ExportMetricsServiceRequest),
 }
 
 /// Counters shared by the workers and the progress reporter.
@@ -151,14 +217,38 @@ pub(crate) async fn run(args: BenchArgs) -> Result<()> {
     } else {
         args.generators
     };
-    let base = args.url.trim_end_matches('/').to_string();
-    let url = format!("{base}{}", args.signal.path());
+    let mut sink = None;
+    let base = if args.sink {
+        let s = crate::bench_sink::start(args.protocol)
+            .await
+            .context("starting the discarding sink")?;
+        let base = format!("http://{}", s.addr);
+        sink = Some(s);
+        base
+    } else {
+        args.url
+            .clone()
+            .unwrap_or_else(|| args.protocol.default_url().to_string())
+            .trim_end_matches('/')
+            .to_string()
+    };
+    let url = format!("{base}{}", args.protocol.path(args.signal));
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .timeout(Duration::from_secs(60))
         .build()
         .context("building the HTTP client")?;
-    if !args.dry_run {
+    let grpc = if args.protocol == BenchProtocol::OtlpGrpc && !args.dry_run {
+        let channel = tonic::transport::Endpoint::from_shared(base.clone())
+            .with_context(|| format!("{base} is not a valid gRPC URL"))?
+            .connect()
+            .await
+            .with_context(|| format!("no OTLP/gRPC server answers at {base}"))?;
+        Some(channel)
+    } else {
+        None
+    };
+    if !args.dry_run && args.protocol == BenchProtocol::Rest {
         let health = format!("{base}/health");
         let resp = client
             .get(&health)
@@ -172,14 +262,22 @@ pub(crate) async fn run(args: BenchArgs) -> Result<()> {
     let server_rss_start = args.pid.and_then(|p| proc_rss(p).map(|r| r.0));
 
     println!(
-        "heimsight bench: {} to {}{}, batches of {}, {} in flight, {} generator thread(s){}, for {:?} on {cores} cores",
+        "heimsight bench: {} over {:?}{} to {}{}, batches of {}, {} in flight, {} generator thread(s){}, for {:?} on {cores} cores",
         args.signal.unit(),
+        args.protocol,
+        if args.gzip { " (gzip)" } else { "" },
         if args.dry_run {
             "nowhere (dry run) instead of "
+        } else if args.sink {
+            "a discarding sink at "
         } else {
             ""
         },
-        url,
+        if args.protocol == BenchProtocol::OtlpGrpc {
+            &base
+        } else {
+            &url
+        },
         args.batch,
         args.concurrency,
         generators,
@@ -200,13 +298,17 @@ pub(crate) async fn run(args: BenchArgs) -> Result<()> {
         let stop = Arc::clone(&stop);
         let signal = args.signal;
         let batch = args.batch;
+        let how = How {
+            protocol: args.protocol,
+            gzip: args.gzip,
+        };
         let seed = args.seed.wrapping_mul(1_000_003).wrapping_add(g as u64 + 1);
         let pool_size = args.pool.div_ceil(generators);
         threads.push(std::thread::spawn(move || {
             let mut generator = Generator::with_config(seed, driver_config(signal));
             let mut pool: Vec<Body> = Vec::with_capacity(pool_size);
             while pool.len() < pool_size {
-                match encode(&mut generator, signal, batch) {
+                match encode(&mut generator, signal, batch, how) {
                     Ok(b) => pool.push(b),
                     Err(_) => return,
                 }
@@ -214,7 +316,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<()> {
             let mut next = 0usize;
             while !stop.load(Ordering::Relaxed) {
                 let body = if pool.is_empty() {
-                    match encode(&mut generator, signal, batch) {
+                    match encode(&mut generator, signal, batch, how) {
                         Ok(b) => b,
                         Err(_) => break,
                     }
@@ -241,6 +343,9 @@ pub(crate) async fn run(args: BenchArgs) -> Result<()> {
         let client = client.clone();
         let url = url.clone();
         let dry_run = args.dry_run;
+        let grpc = grpc.clone();
+        let gzip = args.gzip;
+        let protocol = args.protocol;
         workers.push(tokio::spawn(async move {
             let mut latencies: Vec<Duration> = Vec::new();
             while Instant::now() < deadline {
@@ -256,13 +361,24 @@ pub(crate) async fn run(args: BenchArgs) -> Result<()> {
                     counters.ok.fetch_add(1, Ordering::Relaxed);
                     counters.sent.fetch_add(body.records, Ordering::Relaxed);
                     counters.accepted.fetch_add(body.records, Ordering::Relaxed);
-                    counters
-                        .bytes
-                        .fetch_add(body.json.len() as u64, Ordering::Relaxed);
+                    counters.bytes.fetch_add(body.len, Ordering::Relaxed);
                     continue;
                 }
                 let t = Instant::now();
-                post(&client, &url, body, &counters).await;
+                match (&grpc, body.payload) {
+                    (Some(channel), payload) => {
+                        let b = Body { payload, ..body };
+                        export_grpc(channel.clone(), gzip, b, &counters).await;
+                    }
+                    (None, Payload::Http(bytes)) => {
+                        let b = Body {
+                            payload: Payload::Http(Vec::new()),
+                            ..body
+                        };
+                        post(&client, &url, protocol, gzip, bytes, b, &counters).await;
+                    }
+                    (None, _) => break,
+                }
                 latencies.push(t.elapsed());
             }
             latencies
@@ -311,6 +427,9 @@ pub(crate) async fn run(args: BenchArgs) -> Result<()> {
     }
     let elapsed = started.elapsed();
     reporter.abort();
+    if let Some(s) = sink {
+        s.stop();
+    }
     stop.store(true, Ordering::Relaxed);
     drop(rx);
     for t in threads {
@@ -335,7 +454,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<()> {
         accepted as f64 / secs
     );
     println!(
-        "requests            {requests}, {:.1}/s, {:.1} MB/s of JSON ({:.0} bytes per {})",
+        "requests            {requests}, {:.1}/s, {:.1} MB/s of payload before gzip ({:.0} bytes per {})",
         requests as f64 / secs,
         bytes as f64 / secs / 1e6,
         bytes as f64 / sent.max(1) as f64,
@@ -414,44 +533,226 @@ fn driver_config(signal: BenchSignal) -> Config {
     config
 }
 
-/// Generates and encodes one request body of about `batch` records.
-fn encode(generator: &mut Generator, signal: BenchSignal, batch: usize) -> Result<Body> {
-    let (items, records): (Vec<serde_json::Value>, usize) = match signal {
+/// How requests are encoded.
+#[derive(Clone, Copy, Debug)]
+struct How {
+    protocol: BenchProtocol,
+    gzip: bool,
+}
+
+/// Generates and encodes one request of about `batch` records.
+fn encode(generator: &mut Generator, signal: BenchSignal, batch: usize, how: How) -> Result<Body> {
+    let mut logs = Vec::new();
+    let mut spans = Vec::new();
+    let mut points = Vec::new();
+    let records = match signal {
         BenchSignal::Logs => {
-            let logs = generator.logs(batch);
-            (logs.iter().map(|r| r.to_json()).collect(), logs.len())
+            logs = generator.logs(batch);
+            logs.len()
         }
         BenchSignal::Traces => {
-            let mut spans = Vec::with_capacity(batch + 16);
+            spans.reserve(batch + 16);
             while spans.len() < batch {
                 spans.extend(generator.traces(1));
             }
-            (spans.iter().map(|s| s.to_json()).collect(), spans.len())
+            spans.len()
         }
         BenchSignal::Metrics => {
-            let points = generator.points(batch);
-            (points.iter().map(|p| p.to_json()).collect(), points.len())
+            points = generator.points(batch);
+            points.len()
+        }
+    };
+    let payload = match how.protocol {
+        BenchProtocol::Rest => {
+            let items: Vec<serde_json::Value> = match signal {
+                BenchSignal::Logs => logs.iter().map(|r| r.to_json()).collect(),
+                BenchSignal::Traces => spans.iter().map(|s| s.to_json()).collect(),
+                BenchSignal::Metrics => points.iter().map(|p| p.to_json()).collect(),
+            };
+            Payload::Http(serde_json::to_vec(&items)?)
+        }
+        BenchProtocol::OtlpHttp | BenchProtocol::OtlpJson => {
+            let enc = if how.protocol == BenchProtocol::OtlpHttp {
+                Encoding::Protobuf
+            } else {
+                Encoding::Json
+            };
+            Payload::Http(match signal {
+                BenchSignal::Logs => otlp::encode(&otlp::logs_to_otlp(&logs), enc),
+                BenchSignal::Traces => otlp::encode(&otlp::spans_to_otlp(&spans), enc),
+                BenchSignal::Metrics => otlp::encode(&otlp::points_to_otlp(&points), enc),
+            })
+        }
+        BenchProtocol::OtlpGrpc => match signal {
+            BenchSignal::Logs => Payload::GrpcLogs(otlp::logs_to_otlp(&logs)),
+            BenchSignal::Traces => Payload::GrpcTraces(otlp::spans_to_otlp(&spans)),
+            BenchSignal::Metrics => Payload::GrpcMetrics(otlp::points_to_otlp(&points)),
+        },
+    };
+    let (payload, len) = match payload {
+        Payload::Http(bytes) => {
+            let len = bytes.len() as u64;
+            let bytes = if how.gzip && how.protocol != BenchProtocol::Rest {
+                gzip(&bytes)?
+            } else {
+                bytes
+            };
+            (Payload::Http(bytes), len)
+        }
+        Payload::GrpcLogs(m) => {
+            let len = m.encoded_len() as u64;
+            (Payload::GrpcLogs(m), len)
+        }
+        Payload::GrpcTraces(m) => {
+            let len = m.encoded_len() as u64;
+            (Payload::GrpcTraces(m), len)
+        }
+        Payload::GrpcMetrics(m) => {
+            let len = m.encoded_len() as u64;
+            (Payload::GrpcMetrics(m), len)
         }
     };
     Ok(Body {
-        json: serde_json::to_vec(&items)?,
+        payload,
         records: records as u64,
+        len,
     })
 }
 
-/// Posts one body, recording the outcome in `counters`.
-async fn post(client: &reqwest::Client, url: &str, body: Body, c: &Counters) {
+fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
+    use std::io::Write as _;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(bytes)?;
+    Ok(e.finish()?)
+}
+
+/// Records rejected according to an OTLP export response (protobuf or JSON).
+fn otlp_rejected(signal_path: &str, json: bool, body: &[u8]) -> Option<u64> {
+    use otlp::proto::collector as c;
+    if json {
+        let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+        let ps = v.get("partialSuccess")?;
+        let n = ps
+            .as_object()?
+            .iter()
+            .find(|(k, _)| k.starts_with("rejected"))
+            .map(|(_, v)| v)?;
+        return n.as_u64().or_else(|| n.as_str()?.parse().ok());
+    }
+    let n = if signal_path.ends_with("logs") {
+        c::logs::v1::ExportLogsServiceResponse::decode(body)
+            .ok()?
+            .partial_success?
+            .rejected_log_records
+    } else if signal_path.ends_with("traces") {
+        c::trace::v1::ExportTraceServiceResponse::decode(body)
+            .ok()?
+            .partial_success?
+            .rejected_spans
+    } else {
+        c::metrics::v1::ExportMetricsServiceResponse::decode(body)
+            .ok()?
+            .partial_success?
+            .rejected_data_points
+    };
+    u64::try_from(n).ok()
+}
+
+/// Sends one gRPC export, recording the outcome in `counters`.
+async fn export_grpc(channel: tonic::transport::Channel, gzip: bool, body: Body, c: &Counters) {
+    use otlp::proto::collector as col;
+    use tonic::codec::CompressionEncoding::Gzip;
     let records = body.records;
-    let len = body.json.len() as u64;
     c.requests.fetch_add(1, Ordering::Relaxed);
     c.sent.fetch_add(records, Ordering::Relaxed);
-    c.bytes.fetch_add(len, Ordering::Relaxed);
-    let resp = client
+    c.bytes.fetch_add(body.len, Ordering::Relaxed);
+    let rejected: std::result::Result<i64, tonic::Status> = match body.payload {
+        Payload::GrpcLogs(m) => {
+            let mut cl = col::logs::v1::logs_service_client::LogsServiceClient::new(channel)
+                .max_decoding_message_size(64 << 20);
+            if gzip {
+                cl = cl.send_compressed(Gzip);
+            }
+            cl.export(m).await.map(|r| {
+                r.into_inner()
+                    .partial_success
+                    .map_or(0, |p| p.rejected_log_records)
+            })
+        }
+        Payload::GrpcTraces(m) => {
+            let mut cl = col::trace::v1::trace_service_client::TraceServiceClient::new(channel)
+                .max_decoding_message_size(64 << 20);
+            if gzip {
+                cl = cl.send_compressed(Gzip);
+            }
+            cl.export(m).await.map(|r| {
+                r.into_inner()
+                    .partial_success
+                    .map_or(0, |p| p.rejected_spans)
+            })
+        }
+        Payload::GrpcMetrics(m) => {
+            let mut cl =
+                col::metrics::v1::metrics_service_client::MetricsServiceClient::new(channel)
+                    .max_decoding_message_size(64 << 20);
+            if gzip {
+                cl = cl.send_compressed(Gzip);
+            }
+            cl.export(m).await.map(|r| {
+                r.into_inner()
+                    .partial_success
+                    .map_or(0, |p| p.rejected_data_points)
+            })
+        }
+        Payload::Http(_) => return,
+    };
+    match rejected {
+        Ok(n) => {
+            c.ok.fetch_add(1, Ordering::Relaxed);
+            let n = u64::try_from(n).unwrap_or(0).min(records);
+            c.accepted.fetch_add(records - n, Ordering::Relaxed);
+        }
+        Err(status) => {
+            match status.code() {
+                tonic::Code::ResourceExhausted | tonic::Code::Unavailable => {
+                    c.throttled.fetch_add(1, Ordering::Relaxed)
+                }
+                tonic::Code::InvalidArgument => c.client_errors.fetch_add(1, Ordering::Relaxed),
+                _ => c.server_errors.fetch_add(1, Ordering::Relaxed),
+            };
+            c.note_error(format!("gRPC {:?}: {}", status.code(), status.message()));
+        }
+    }
+}
+
+/// Posts one HTTP body, recording the outcome in `counters`.
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    protocol: BenchProtocol,
+    gzip: bool,
+    bytes: Vec<u8>,
+    body: Body,
+    c: &Counters,
+) {
+    let records = body.records;
+    c.requests.fetch_add(1, Ordering::Relaxed);
+    c.sent.fetch_add(records, Ordering::Relaxed);
+    c.bytes.fetch_add(body.len, Ordering::Relaxed);
+    let content_type = match protocol {
+        BenchProtocol::OtlpHttp => "application/x-protobuf",
+        _ => "application/json",
+    };
+    let mut req = client
         .post(url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body.json)
-        .send()
-        .await;
+        .header(reqwest::header::CONTENT_TYPE, content_type);
+    if gzip && protocol != BenchProtocol::Rest {
+        req = req.header(reqwest::header::CONTENT_ENCODING, "gzip");
+    }
+    if protocol == BenchProtocol::Rest {
+        req = req.header(crate::bench_sink::RECORDS_HEADER, records.to_string());
+    }
+    let resp = req.body(bytes).send().await;
     let resp = match resp {
         Ok(r) => r,
         Err(e) => {
@@ -469,9 +770,16 @@ async fn post(client: &reqwest::Client, url: &str, body: Body, c: &Counters) {
             return;
         }
     };
-    let accepted = serde_json::from_slice::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|v| v.get("accepted").and_then(serde_json::Value::as_u64));
+    let accepted = if protocol == BenchProtocol::Rest {
+        serde_json::from_slice::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v.get("accepted").and_then(serde_json::Value::as_u64))
+    } else if status.is_success() {
+        let rejected = otlp_rejected(url, protocol == BenchProtocol::OtlpJson, &text);
+        Some(records - rejected.unwrap_or(0).min(records))
+    } else {
+        None
+    };
     if let Some(n) = accepted {
         c.accepted.fetch_add(n, Ordering::Relaxed);
     }
@@ -545,15 +853,50 @@ mod tests {
     fn bodies_hold_about_a_batch() {
         for signal in [BenchSignal::Logs, BenchSignal::Traces, BenchSignal::Metrics] {
             let mut g = Generator::with_config(1, driver_config(signal));
-            let body = encode(&mut g, signal, 100).unwrap_or_else(|e| panic!("{e}"));
+            let how = How {
+                protocol: BenchProtocol::Rest,
+                gzip: false,
+            };
+            let body = encode(&mut g, signal, 100, how).unwrap_or_else(|e| panic!("{e}"));
             assert!(
                 (100..=115).contains(&body.records),
                 "{signal:?}: {}",
                 body.records
             );
+            let Payload::Http(json) = &body.payload else {
+                panic!("REST bodies are HTTP bodies");
+            };
             let v: serde_json::Value =
-                serde_json::from_slice(&body.json).unwrap_or_else(|e| panic!("{e}"));
+                serde_json::from_slice(json).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(v.as_array().map(Vec::len), Some(body.records as usize));
+
+            // The same data over OTLP decodes back to as many records.
+            let how = How {
+                protocol: BenchProtocol::OtlpHttp,
+                gzip: false,
+            };
+            let body = encode(&mut g, signal, 100, how).unwrap_or_else(|e| panic!("{e}"));
+            let Payload::Http(pb) = &body.payload else {
+                panic!("OTLP/HTTP bodies are HTTP bodies");
+            };
+            let n = match signal {
+                BenchSignal::Logs => {
+                    let req =
+                        otlp::decode_logs(pb, Encoding::Protobuf).unwrap_or_else(|e| panic!("{e}"));
+                    otlp::logs_from_otlp(&req, Timestamp(1)).items.len()
+                }
+                BenchSignal::Traces => {
+                    let req = otlp::decode_traces(pb, Encoding::Protobuf)
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    otlp::spans_from_otlp(&req).items.len()
+                }
+                BenchSignal::Metrics => {
+                    let req = otlp::decode_metrics(pb, Encoding::Protobuf)
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    otlp::points_from_otlp(&req).items.len()
+                }
+            };
+            assert_eq!(n as u64, body.records, "{signal:?}");
         }
     }
 

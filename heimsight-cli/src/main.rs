@@ -4,6 +4,7 @@
 
 mod args;
 mod bench;
+mod bench_sink;
 mod config;
 mod health;
 mod serve;
