@@ -7,6 +7,10 @@
 //! are reported one [`ItemError`] per problem, with the item's index and the field path, while
 //! the valid items of the same body are still accepted.
 //!
+//! For a service's own telemetry there is [`layer`]: a [`tracing_subscriber::Layer`]
+//! ([`HeimsightLayer`]) that records the service's events as logs and its spans as spans
+//! straight into an embedded store, batched on a background thread, with no server at all.
+//!
 //! The crate has no async runtime: call it from a blocking context (the server runs it on
 //! tokio's blocking pool).
 //!
@@ -49,7 +53,9 @@
 
 pub mod error;
 pub mod json;
+pub mod layer;
 pub mod otlp;
 
 pub use error::{Error, Result};
 pub use json::{Batch, ItemError, Receipt};
+pub use layer::{HeimsightLayer, HeimsightLayerBuilder, LayerGuard, LayerStats};
