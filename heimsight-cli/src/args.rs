@@ -51,9 +51,19 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "HEIMSIGHT_HOST", value_name = "ADDRESS")]
     pub(crate) host: Option<String>,
 
-    /// HTTP port of the API [default: 8080]
+    /// HTTP port of the API, which also serves OTLP/HTTP under /v1/; 0 picks a free port
+    /// [default: 8080]
     #[arg(long, short = 'p', env = "HEIMSIGHT_PORT", value_name = "PORT")]
     pub(crate) port: Option<u16>,
+
+    /// Port of OTLP/gRPC; 0 picks a free port [default: 4317]
+    #[arg(long, env = "HEIMSIGHT_OTLP_GRPC_PORT", value_name = "PORT")]
+    pub(crate) otlp_grpc_port: Option<u16>,
+
+    /// Port of OTLP/HTTP (POST /v1/logs, /v1/traces, /v1/metrics); 0 picks a free port
+    /// [default: 4318]
+    #[arg(long, env = "HEIMSIGHT_OTLP_HTTP_PORT", value_name = "PORT")]
+    pub(crate) otlp_http_port: Option<u16>,
 
     /// Directory where data is stored; created if missing [default: ./data]
     #[arg(long, env = "HEIMSIGHT_DATA_DIR", value_name = "DIR")]
@@ -68,6 +78,12 @@ pub(crate) struct ServeArgs {
     /// i.e. 16 MiB]
     #[arg(long, env = "HEIMSIGHT_MAX_BODY_BYTES", value_name = "BYTES")]
     pub(crate) max_body_bytes: Option<usize>,
+
+    /// In-flight budget of ingestion in bytes, over every ingestion endpoint together: when it
+    /// is in use, requests are turned away with HTTP 429 / gRPC UNAVAILABLE (clients retry)
+    /// [default: 67108864, i.e. 64 MiB]
+    #[arg(long, env = "HEIMSIGHT_INGEST_BUDGET_BYTES", value_name = "BYTES")]
+    pub(crate) ingest_budget_bytes: Option<usize>,
 
     /// How long log records are kept, e.g. 7d, 36h, 90m [default: 7d]
     #[arg(long, env = "HEIMSIGHT_RETENTION_LOGS", value_name = "DURATION")]

@@ -20,9 +20,12 @@ pub(crate) fn resolve(args: &ServeArgs) -> Result<ServerConfig> {
         config: _,
         host,
         port,
+        otlp_grpc_port,
+        otlp_http_port,
         data_dir,
         log_level,
         max_body_bytes,
+        ingest_budget_bytes,
         retention_logs,
         retention_spans,
         retention_metrics,
@@ -31,9 +34,12 @@ pub(crate) fn resolve(args: &ServeArgs) -> Result<ServerConfig> {
     } = args;
     set(&mut config.host, host);
     set(&mut config.port, port);
+    set(&mut config.otlp_grpc_port, otlp_grpc_port);
+    set(&mut config.otlp_http_port, otlp_http_port);
     set(&mut config.data_dir, data_dir);
     set(&mut config.log_level, log_level);
     set(&mut config.max_body_bytes, max_body_bytes);
+    set(&mut config.ingest_budget_bytes, ingest_budget_bytes);
     set(&mut config.retention.logs, retention_logs);
     set(&mut config.retention.spans, retention_spans);
     set(&mut config.retention.metrics, retention_metrics);
@@ -106,8 +112,21 @@ mod tests {
         )
         .unwrap();
         let path = file.path().to_str().unwrap();
-        let c = resolve(&serve_args(&["--config", path, "--port", "9100"])).unwrap();
+        let c = resolve(&serve_args(&[
+            "--config",
+            path,
+            "--port",
+            "9100",
+            "--otlp-grpc-port",
+            "0",
+            "--ingest-budget-bytes",
+            "1000000",
+        ]))
+        .unwrap();
         assert_eq!(c.port, 9100);
+        assert_eq!(c.otlp_grpc_port, 0);
+        assert_eq!(c.otlp_http_port, 4318);
+        assert_eq!(c.ingest_budget_bytes, 1_000_000);
         assert_eq!(c.log_level, "debug");
         assert_eq!(c.retention.logs, "3d");
         assert_eq!(c.retention.spans, "7d");
@@ -121,6 +140,8 @@ mod tests {
             "forever",
             "--max-body-bytes",
             "0",
+            "--otlp-http-port",
+            "8080",
             "--log-level",
             "info,heimsight=bananas",
         ]))
@@ -128,6 +149,10 @@ mod tests {
         .to_string();
         assert!(err.contains("retention.logs"), "{err}");
         assert!(err.contains("max_body_bytes"), "{err}");
+        assert!(
+            err.contains("otlp_http_port: 8080 is already the port"),
+            "{err}"
+        );
         assert!(err.contains("log_level"), "{err}");
     }
 

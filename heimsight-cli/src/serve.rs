@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use heimsight_server::{HeimsightServer, ServerConfig};
+use heimsight_server::{HeimsightServer, Listeners, ServerConfig};
 use heimsight_store::{Durability, RocksStore, Store};
 
 /// Opens the store, starts the server and serves until SIGINT or SIGTERM.
@@ -32,21 +32,24 @@ pub(crate) async fn run(config: ServerConfig) -> Result<()> {
     tracing::info!(data_dir = %config.data_dir.display(), "store opened");
     let store: Arc<dyn Store> = Arc::new(store);
 
-    let address = config.bind_address();
+    let listeners = Listeners::bind(&config).await?;
     let server = HeimsightServer::builder()
         .store(store)
         .config(config)
         .build()?;
-    let listener = tokio::net::TcpListener::bind(&address)
-        .await
-        .with_context(|| format!("cannot listen on {address}"))?;
-    let local = listener.local_addr()?;
+    let addrs = listeners.local_addrs()?;
+    let show = |a: Option<std::net::SocketAddr>| a.map_or("off".to_string(), |a| a.to_string());
+    // One line with every bound address (ports picked for port 0 included), for people and
+    // for scripts and tests to parse.
     tracing::info!(
-        address = %local,
+        http = %addrs.http,
+        otlp_grpc = %show(addrs.otlp_grpc),
+        otlp_http = %show(addrs.otlp_http),
         version = env!("CARGO_PKG_VERSION"),
-        "Heimsight listening on http://{local}"
+        "Heimsight listening on http://{}",
+        addrs.http
     );
-    server.serve(listener, shutdown_signal()).await?;
+    server.serve_all(listeners, shutdown_signal()).await?;
     Ok(())
 }
 

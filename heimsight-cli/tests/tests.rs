@@ -113,6 +113,61 @@ fn acknowledged_data_survives_kill_9() {
 }
 
 #[test]
+fn otlp_is_served_on_its_own_port_and_under_v1() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let now = Timestamp::now().0;
+    let client = client();
+    let export = |url: String, body: Value| {
+        let r = client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        let status = r.status();
+        let text = r.text().unwrap();
+        assert_eq!(status, 200, "{text}");
+        assert_eq!(text, "{}");
+    };
+    let logs = json!({"resourceLogs": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "otel-app"}}]},
+        "scopeLogs": [{"logRecords": [{"timeUnixNano": now.to_string(), "severityNumber": 17,
+                                       "body": {"stringValue": "exported over OTLP/HTTP"}}]}]
+    }]});
+    export(format!("http://{}/v1/logs", server.otlp_http), logs);
+    let spans = json!({"resourceSpans": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "otel-app"}}]},
+        "scopeSpans": [{"spans": [{"traceId": TRACE, "spanId": "00f067aa0ba902b7", "name": "GET /",
+                                   "kind": 2, "startTimeUnixNano": (now - 1_000_000).to_string(),
+                                   "endTimeUnixNano": now.to_string()}]}]
+    }]});
+    export(format!("{}/v1/traces", server.url), spans);
+    let logs = client
+        .get(format!("{}/api/v1/logs?service=otel-app", server.url))
+        .send()
+        .unwrap()
+        .json::<Value>()
+        .unwrap();
+    assert_eq!(
+        logs["logs"][0]["message"], "exported over OTLP/HTTP",
+        "{logs}"
+    );
+    let trace = client
+        .get(format!("{}/api/v1/traces/{TRACE}", server.url))
+        .send()
+        .unwrap();
+    assert_eq!(trace.status(), 200);
+    // The gRPC port is open too.
+    std::net::TcpStream::connect(&server.otlp_grpc).unwrap();
+    let output = server.output();
+    assert!(
+        output.contains("otlp_grpc=127.0.0.1:") && output.contains("otlp_http=127.0.0.1:"),
+        "{output}"
+    );
+}
+
+#[test]
 fn data_survives_a_graceful_restart() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -279,6 +334,14 @@ fn help_explains_every_flag_with_its_default_and_variable() {
         "--config",
         "HEIMSIGHT_CONFIG",
         "--max-body-bytes",
+        "--otlp-grpc-port",
+        "HEIMSIGHT_OTLP_GRPC_PORT",
+        "[default: 4317]",
+        "--otlp-http-port",
+        "HEIMSIGHT_OTLP_HTTP_PORT",
+        "[default: 4318]",
+        "--ingest-budget-bytes",
+        "HEIMSIGHT_INGEST_BUDGET_BYTES",
         "--retention-logs",
         "[default: 7d]",
         "--retention-metrics",

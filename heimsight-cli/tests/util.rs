@@ -33,20 +33,29 @@ pub fn free_port() -> u16 {
 /// A running `heimsight serve`.
 pub struct Server {
     child: Option<Child>,
+    /// Base URL of the HTTP API.
     pub url: String,
+    /// `host:port` of OTLP/gRPC.
+    pub otlp_grpc: String,
+    /// `host:port` of OTLP/HTTP.
+    pub otlp_http: String,
     log: PathBuf,
 }
 
+/// Distinguishes the log files of servers started by one test process.
+static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 impl Server {
-    /// Starts `heimsight serve` on a free port of 127.0.0.1 over `data_dir`, and waits until it
-    /// answers `/health`. Its output goes to `<data_dir>.log`.
+    /// Starts `heimsight serve` on 127.0.0.1 over `data_dir`, with every listener on a port the
+    /// system picks, reads the bound addresses from its `listening` log line, and waits until
+    /// it answers `/health`. Its output goes to `<data_dir>.<n>.log`.
     pub fn start(data_dir: &Path) -> Server {
-        let port = free_port();
-        let log = data_dir.with_extension(format!("{port}.log"));
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = data_dir.with_extension(format!("{}.{n}.log", std::process::id()));
         let out = File::create(&log).unwrap();
         let child = heimsight()
-            .args(["serve", "--host", "127.0.0.1", "--port"])
-            .arg(port.to_string())
+            .args(["serve", "--host", "127.0.0.1", "--port", "0"])
+            .args(["--otlp-grpc-port", "0", "--otlp-http-port", "0"])
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--log-level", "info"])
@@ -57,11 +66,45 @@ impl Server {
             .unwrap();
         let mut server = Server {
             child: Some(child),
-            url: format!("http://127.0.0.1:{port}"),
+            url: String::new(),
+            otlp_grpc: String::new(),
+            otlp_http: String::new(),
             log,
         };
+        server.wait_listening();
         server.wait_healthy();
         server
+    }
+
+    /// Waits for the line `Heimsight listening on … http=… otlp_grpc=… otlp_http=…`.
+    fn wait_listening(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let output = self.output();
+            if let Some(line) = output
+                .lines()
+                .find(|l| l.contains("Heimsight listening on"))
+            {
+                let field = |name: &str| {
+                    line.split_whitespace()
+                        .find_map(|w| w.strip_prefix(&format!("{name}=")))
+                        .unwrap_or_else(|| panic!("no {name}= in {line:?}"))
+                        .to_string()
+                };
+                self.url = format!("http://{}", field("http"));
+                self.otlp_grpc = field("otlp_grpc");
+                self.otlp_http = field("otlp_http");
+                return;
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("server exited with {status}:\n{output}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server not listening after 60 s:\n{output}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     fn wait_healthy(&mut self) {

@@ -43,8 +43,18 @@ pub enum ApiError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// 413: the request needs more than the whole ingest budget (or another size limit).
+    RequestTooLarge(String),
     /// 415: the body is not declared as JSON.
     UnsupportedMediaType(String),
+    /// 429: ingestion is at capacity; retry after the given number of seconds (sent as
+    /// `Retry-After`).
+    TooManyRequests {
+        /// What is going on.
+        message: String,
+        /// Seconds to wait before retrying.
+        retry_after_secs: u64,
+    },
     /// 500: the server failed.
     Internal(String),
 }
@@ -69,7 +79,10 @@ impl ApiError {
             ApiError::BadRequest { .. } | ApiError::Rejected { .. } => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge { .. } | ApiError::RequestTooLarge(_) => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -97,6 +110,8 @@ impl ApiError {
             ApiError::NotFound(m)
             | ApiError::MethodNotAllowed(m)
             | ApiError::UnsupportedMediaType(m)
+            | ApiError::RequestTooLarge(m)
+            | ApiError::TooManyRequests { message: m, .. }
             | ApiError::Internal(m) => (m.clone(), &[]),
             ApiError::PayloadTooLarge { limit } => (
                 format!(
@@ -129,7 +144,17 @@ impl IntoResponse for ApiError {
         } else {
             tracing::debug!(status = status.as_u16(), error = %self, "request rejected");
         }
-        (status, Json(self.body())).into_response()
+        let mut res = (status, Json(self.body())).into_response();
+        if let ApiError::TooManyRequests {
+            retry_after_secs, ..
+        } = self
+        {
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after_secs),
+            );
+        }
+        res
     }
 }
 
@@ -166,6 +191,24 @@ impl From<heimsight_core::Error> for ApiError {
 impl From<heimsight_query::Error> for ApiError {
     fn from(e: heimsight_query::Error) -> Self {
         ApiError::bad_request(e.to_string())
+    }
+}
+
+impl From<crate::budget::BodyError> for ApiError {
+    fn from(e: crate::budget::BodyError) -> Self {
+        use crate::budget::{BodyError, Limit};
+        match e {
+            BodyError::TooLarge {
+                limit,
+                which: Limit::Body | Limit::Decompressed,
+            } => ApiError::PayloadTooLarge { limit },
+            e @ BodyError::TooLarge { .. } => ApiError::RequestTooLarge(e.message()),
+            e @ BodyError::Throttled { .. } => ApiError::TooManyRequests {
+                message: e.message(),
+                retry_after_secs: crate::budget::RETRY_AFTER_SECS,
+            },
+            e => ApiError::bad_request(e.message()),
+        }
     }
 }
 

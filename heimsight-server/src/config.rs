@@ -15,6 +15,18 @@ use crate::retention::Retention;
 /// 16 MiB: the default limit of request bodies.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
+/// 64 MiB: the default in-flight budget of ingestion (see [`ServerConfig::ingest_budget_bytes`]).
+pub const DEFAULT_INGEST_BUDGET_BYTES: usize = 64 * 1024 * 1024;
+
+/// The standard OTLP/gRPC port.
+pub const DEFAULT_OTLP_GRPC_PORT: u16 = 4317;
+
+/// The standard OTLP/HTTP port.
+pub const DEFAULT_OTLP_HTTP_PORT: u16 = 4318;
+
+/// The largest possible ingest budget (what a `tokio` semaphore can count).
+pub const MAX_INGEST_BUDGET_BYTES: usize = tokio::sync::Semaphore::MAX_PERMITS;
+
 /// Configuration of the reference server.
 ///
 /// ```
@@ -31,15 +43,28 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 pub struct ServerConfig {
     /// Address to listen on (`0.0.0.0` for every IPv4 interface, `::` for IPv6).
     pub host: String,
-    /// HTTP port.
+    /// HTTP port of the REST API (which also serves OTLP/HTTP under `/v1/`). `0` picks a free
+    /// port.
     pub port: u16,
+    /// Port of OTLP/gRPC (default 4317). `0` picks a free port.
+    pub otlp_grpc_port: u16,
+    /// Port of the OTLP/HTTP listener (default 4318), which serves only `POST /v1/logs`,
+    /// `/v1/traces` and `/v1/metrics`. `0` picks a free port.
+    pub otlp_http_port: u16,
     /// Directory of the embedded RocksDB store.
     pub data_dir: PathBuf,
     /// Log filter: a level (`error`, `warn`, `info`, `debug`, `trace`) or `tracing` directives
     /// such as `info,heimsight_store=debug`.
     pub log_level: String,
-    /// Largest request body accepted, in bytes; larger ones get 413.
+    /// Largest request body accepted, in bytes; larger ones get 413. For compressed OTLP bodies
+    /// this limits the decompressed size too, and it is the largest OTLP/gRPC message.
     pub max_body_bytes: usize,
+    /// The in-flight budget of ingestion, in bytes: request bodies being received, decompressed,
+    /// decoded and stored, over every ingestion endpoint (OTLP/HTTP, OTLP/gRPC, `POST /api/v1/*`)
+    /// together. When it is spent, requests are turned away with HTTP 429 / gRPC `UNAVAILABLE`
+    /// (both retryable) instead of being queued, so memory stays bounded. A request that needs
+    /// more than the whole budget gets 413.
+    pub ingest_budget_bytes: usize,
     /// How long each signal is kept.
     pub retention: RetentionConfig,
     /// How often expired data is deleted (a duration such as `1m`).
@@ -51,9 +76,12 @@ impl Default for ServerConfig {
         ServerConfig {
             host: "0.0.0.0".into(),
             port: 8080,
+            otlp_grpc_port: DEFAULT_OTLP_GRPC_PORT,
+            otlp_http_port: DEFAULT_OTLP_HTTP_PORT,
             data_dir: PathBuf::from("./data"),
             log_level: "info".into(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            ingest_budget_bytes: DEFAULT_INGEST_BUDGET_BYTES,
             retention: RetentionConfig::default(),
             retention_check_interval: "1m".into(),
         }
@@ -126,6 +154,29 @@ impl ServerConfig {
         if self.max_body_bytes == 0 {
             problems.push("max_body_bytes: must be at least 1".into());
         }
+        if self.ingest_budget_bytes == 0 {
+            problems.push("ingest_budget_bytes: must be at least 1".into());
+        } else if self.ingest_budget_bytes > MAX_INGEST_BUDGET_BYTES {
+            problems.push(format!(
+                "ingest_budget_bytes: must be at most {MAX_INGEST_BUDGET_BYTES}, found {}",
+                self.ingest_budget_bytes
+            ));
+        }
+        let ports = [
+            ("port", self.port),
+            ("otlp_grpc_port", self.otlp_grpc_port),
+            ("otlp_http_port", self.otlp_http_port),
+        ];
+        for (i, (name, port)) in ports.iter().enumerate() {
+            for (other, other_port) in &ports[..i] {
+                if *port != 0 && port == other_port {
+                    problems.push(format!(
+                        "{name}: {port} is already the {other}; give each listener its own port \
+                         (or 0 for a free one)"
+                    ));
+                }
+            }
+        }
         if self.log_level.trim().is_empty() {
             problems.push("log_level: must not be empty (e.g. info)".into());
         }
@@ -153,13 +204,27 @@ impl ServerConfig {
             .map_err(|p| Error::Config(vec![p]))
     }
 
-    /// `host:port` for binding, with brackets around IPv6 hosts (`[::]:8080`).
+    /// `host:port` of the HTTP API for binding, with brackets around IPv6 hosts (`[::]:8080`).
     pub fn bind_address(&self) -> String {
+        self.address_with_port(self.port)
+    }
+
+    /// `host:port` of the OTLP/gRPC listener.
+    pub fn otlp_grpc_bind_address(&self) -> String {
+        self.address_with_port(self.otlp_grpc_port)
+    }
+
+    /// `host:port` of the OTLP/HTTP listener.
+    pub fn otlp_http_bind_address(&self) -> String {
+        self.address_with_port(self.otlp_http_port)
+    }
+
+    fn address_with_port(&self, port: u16) -> String {
         let host = self.host.trim();
         if host.contains(':') && !host.starts_with('[') {
-            format!("[{host}]:{}", self.port)
+            format!("[{host}]:{port}")
         } else {
-            format!("{host}:{}", self.port)
+            format!("{host}:{port}")
         }
     }
 }
@@ -216,5 +281,31 @@ mod tests {
             ..ServerConfig::default()
         };
         assert_eq!(c.bind_address(), "[::1]:9");
+        assert_eq!(c.otlp_grpc_bind_address(), "[::1]:4317");
+    }
+
+    #[test]
+    fn ports_must_differ_unless_zero_and_the_budget_is_positive() {
+        let c = ServerConfig {
+            otlp_grpc_port: 8080,
+            ingest_budget_bytes: 0,
+            ..ServerConfig::default()
+        };
+        let Err(Error::Config(p)) = c.validate() else {
+            panic!("expected a config error")
+        };
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[0].starts_with("ingest_budget_bytes"), "{p:?}");
+        assert!(
+            p[1].contains("otlp_grpc_port: 8080 is already the port"),
+            "{p:?}"
+        );
+        let c = ServerConfig {
+            port: 0,
+            otlp_grpc_port: 0,
+            otlp_http_port: 0,
+            ..ServerConfig::default()
+        };
+        c.validate().unwrap();
     }
 }

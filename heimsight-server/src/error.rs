@@ -15,6 +15,19 @@ pub enum Error {
     /// Serving failed (accepting connections, …).
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+    /// A listening address could not be bound.
+    #[error("cannot listen for {what} on {address}: {source}")]
+    Bind {
+        /// Which listener.
+        what: String,
+        /// The address.
+        address: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The OTLP/gRPC server failed.
+    #[error("OTLP/gRPC server error: {0}")]
+    Grpc(String),
     /// The store failed (e.g. flushing on shutdown).
     #[error("storage error: {0}")]
     Store(#[from] heimsight_store::Error),

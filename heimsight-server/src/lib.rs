@@ -1,12 +1,20 @@
-//! This crate provides Heimsight's HTTP server: the REST API to ingest and query logs,
-//! traces and metrics, as an axum [`Router`](axum::Router) built by [`HeimsightServer`]. Serve
-//! it on its own ([`HeimsightServer::serve`], which is what `heimsight serve` does), or mount it
-//! in an axum application of yours.
+//! This crate provides Heimsight's server: the REST API to ingest and query logs, traces and
+//! metrics, and OTLP ingestion over HTTP and gRPC, built by [`HeimsightServer`] as an axum
+//! [`Router`](axum::Router) (REST API and OTLP/HTTP under `/v1/`) and tonic services
+//! ([`HeimsightServer::otlp_grpc_routes`]). Serve them on their own
+//! ([`HeimsightServer::serve_all`] on the [`Listeners`] of the configuration, which is what
+//! `heimsight serve` does), or mount them in an application of yours.
 //!
-//! Every endpoint is described in `docs/api.md`. Errors are JSON
-//! (`{"error": "...", "details": [...]}`) and map to status codes in one place, [`ApiError`]:
-//! mistakes of the client are 4xx with a message naming the problem, never a 500. Store calls
-//! run on tokio's blocking pool.
+//! Every endpoint is described in `docs/api.md`. REST errors are JSON
+//! (`{"error": "...", "details": [...]}`) and map to status codes in one place, [`ApiError`];
+//! OTLP errors follow the OTLP specification (see [`otlp`]). Mistakes of the client are 4xx
+//! (gRPC `INVALID_ARGUMENT`…) with a message naming the problem, never a 500. Store calls run
+//! on tokio's blocking pool.
+//!
+//! Ingestion is bounded: every ingestion request holds part of an in-flight [`IngestBudget`]
+//! while it is received, decoded and stored; when the budget is in use, requests are turned
+//! away at once (HTTP 429 with `Retry-After`, gRPC `UNAVAILABLE` with `RetryInfo`), so that
+//! OpenTelemetry exporters retry later and memory never grows without bound.
 //!
 //! # Quick start
 //!
@@ -32,6 +40,7 @@
 //!
 //! // …and use it (here without a socket).
 //! let res = app
+//!     .clone()
 //!     .oneshot(
 //!         Request::post("/heimsight/api/v1/logs")
 //!             .header("content-type", "application/json")
@@ -40,9 +49,23 @@
 //!     .await?;
 //! assert_eq!(res.status(), 201);
 //!
-//! // To serve it standalone, with graceful shutdown and a store flush at the end:
-//! // let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await?;
-//! // server.serve(listener, async { let _ = tokio::signal::ctrl_c().await; }).await?;
+//! // OTLP/HTTP is on the same router, under /v1/.
+//! let res = app
+//!     .oneshot(
+//!         Request::post("/heimsight/v1/logs")
+//!             .header("content-type", "application/json")
+//!             .body(Body::from(r#"{"resourceLogs": []}"#))?,
+//!     )
+//!     .await?;
+//! assert_eq!(res.status(), 200);
+//!
+//! // OTLP/gRPC services, for a tonic server of yours:
+//! let _grpc: tonic::service::Routes = server.otlp_grpc_routes();
+//!
+//! // To serve everything standalone (HTTP 8080, OTLP/gRPC 4317, OTLP/HTTP 4318), with graceful
+//! // shutdown and a store flush at the end:
+//! // let listeners = heimsight_server::Listeners::bind(server.config()).await?;
+//! // server.serve_all(listeners, async { let _ = tokio::signal::ctrl_c().await; }).await?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # })?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -55,8 +78,10 @@
 
 mod api_error;
 mod body;
+pub mod budget;
 pub mod config;
 pub mod error;
+pub mod otlp;
 mod params;
 pub mod retention;
 mod routes;
@@ -64,7 +89,8 @@ mod server;
 mod state;
 
 pub use api_error::ApiError;
+pub use budget::{BudgetPermit, IngestBudget};
 pub use config::{RetentionConfig, ServerConfig};
 pub use error::{Error, Result};
 pub use retention::Retention;
-pub use server::{HeimsightServer, HeimsightServerBuilder};
+pub use server::{BoundAddrs, HeimsightServer, HeimsightServerBuilder, Listeners};

@@ -1,6 +1,8 @@
-//! [`HeimsightServer`]: the router, the retention task and serving with graceful shutdown.
+//! [`HeimsightServer`]: the routers and gRPC services, the retention task and serving with
+//! graceful shutdown.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,15 +11,17 @@ use heimsight_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
+use crate::budget::IngestBudget;
 use crate::config::ServerConfig;
 use crate::error::{Error, Result};
 use crate::retention::{self, Retention};
 use crate::state::AppState;
 
-/// The Heimsight HTTP server over a store: an axum [`Router`] to serve or to mount in another
-/// application, and the background work that goes with it (retention).
+/// The Heimsight server over a store: an axum [`Router`] (REST API and OTLP/HTTP), the
+/// OTLP/gRPC services ([`otlp_grpc_routes`](Self::otlp_grpc_routes)), to serve or to mount in
+/// another application, and the background work that goes with them (retention).
 ///
-/// Cloning is cheap; clones share the store.
+/// Cloning is cheap; clones share the store and the ingest budget.
 #[derive(Debug, Clone)]
 pub struct HeimsightServer {
     state: AppState,
@@ -47,8 +51,8 @@ impl HeimsightServerBuilder {
     }
 
     /// The configuration (default: [`ServerConfig::default`]). Only the settings that concern
-    /// the HTTP API are used here (body limit, retention); where to listen and the data
-    /// directory are the caller's business.
+    /// the APIs are used here (body limit, ingest budget, retention); where to listen
+    /// ([`Listeners::bind`] reads it) and the data directory are the caller's business.
     pub fn config(mut self, config: ServerConfig) -> Self {
         self.config = config;
         self
@@ -59,12 +63,14 @@ impl HeimsightServerBuilder {
         let store = self.store.ok_or(Error::MissingStore)?;
         self.config.validate()?;
         let base_retention = self.config.retention.to_retention()?;
+        let budget = IngestBudget::new(self.config.ingest_budget_bytes);
         Ok(HeimsightServer {
             state: AppState {
                 store,
                 config: Arc::new(self.config),
                 base_retention,
                 retention_changed: Arc::new(Notify::new()),
+                budget,
             },
         })
     }
@@ -76,11 +82,34 @@ impl HeimsightServer {
         HeimsightServerBuilder::default()
     }
 
-    /// The router of every endpoint, with its layers (request tracing, body limit, panic
-    /// safety net). Mount it in another axum app with `.nest("/prefix", router)` or
-    /// `.merge(router)`; apps with a state of their own use `.nest_service`.
+    /// The router of every HTTP endpoint — the REST API, `/health` and OTLP/HTTP
+    /// (`POST /v1/logs`, `/v1/traces`, `/v1/metrics`) — with its layers (request tracing, body
+    /// limit, ingest budget, panic safety net). Mount it in another axum app with
+    /// `.nest("/prefix", router)` or `.merge(router)`; apps with a state of their own use
+    /// `.nest_service`.
     pub fn router(&self) -> Router {
         crate::routes::router(self.state.clone())
+    }
+
+    /// A router of OTLP/HTTP alone (`POST /v1/logs`, `/v1/traces`, `/v1/metrics`), as served on
+    /// the OTLP/HTTP port (4318).
+    pub fn otlp_http_router(&self) -> Router {
+        crate::routes::otlp_http_router(self.state.clone())
+    }
+
+    /// The OTLP/gRPC services (`opentelemetry.proto.collector.{logs,trace,metrics}.v1`), with
+    /// gzip accepted (and sent to clients that accept it), `max_body_bytes` as the largest
+    /// message, and the ingest budget in front. Serve them with
+    /// `tonic::transport::Server::builder().add_routes(server.otlp_grpc_routes())`, or turn them
+    /// into an axum router with [`Routes::into_axum_router`](tonic::service::Routes::into_axum_router)
+    /// to serve over HTTP/2 with other routes.
+    pub fn otlp_grpc_routes(&self) -> tonic::service::Routes {
+        crate::otlp::grpc::routes(self.state.clone())
+    }
+
+    /// The in-flight budget shared by every ingestion endpoint.
+    pub fn ingest_budget(&self) -> &IngestBudget {
+        &self.state.budget
     }
 
     /// The configuration.
@@ -148,13 +177,27 @@ impl HeimsightServer {
         tracing::debug!("retention task stopped");
     }
 
-    /// Serves the API on `listener` until `shutdown` completes, then stops accepting, lets
-    /// requests in flight finish, stops the retention task and flushes the store.
+    /// Serves the HTTP API (with OTLP/HTTP under `/v1/`) on `listener` until `shutdown`
+    /// completes, then stops accepting, lets requests in flight finish, stops the retention
+    /// task and flushes the store. [`serve_all`](Self::serve_all) serves the OTLP ports too.
     pub async fn serve<F>(self, listener: TcpListener, shutdown: F) -> Result<()>
     where
         F: Future<Output = ()> + Send + 'static,
     {
+        self.serve_all(Listeners::http_only(listener), shutdown)
+            .await
+    }
+
+    /// Serves every listener of `listeners` — the HTTP API, OTLP/gRPC and OTLP/HTTP — until
+    /// `shutdown` completes (or one of them fails), then stops accepting on all of them, lets
+    /// requests in flight finish, stops the retention task and flushes the store. This is what
+    /// `heimsight serve` runs.
+    pub async fn serve_all<F>(self, listeners: Listeners, shutdown: F) -> Result<()>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stop_tx = Arc::new(stop_tx);
         let retention = {
             let server = self.clone();
             let mut stop_rx = stop_rx.clone();
@@ -166,18 +209,83 @@ impl HeimsightServer {
                     .await;
             })
         };
-        let mut serve_stop = stop_rx;
-        let graceful = async move {
-            tokio::select! {
-                _ = shutdown => {}
-                _ = serve_stop.wait_for(|stop| *stop) => {}
-            }
-            tracing::info!("shutting down: finishing requests in flight");
+        // The caller's signal stops everything.
+        let signal = {
+            let stop_tx = Arc::clone(&stop_tx);
+            let mut stop_rx = stop_rx.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = shutdown => tracing::info!("shutting down: finishing requests in flight"),
+                    _ = stop_rx.wait_for(|stop| *stop) => {}
+                }
+                let _ = stop_tx.send(true);
+            })
         };
-        let served = axum::serve(listener, self.router())
-            .with_graceful_shutdown(graceful)
-            .await;
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+
+        let Listeners {
+            http,
+            otlp_grpc,
+            otlp_http,
+        } = listeners;
+        let http = {
+            let served = axum::serve(http, self.router())
+                .with_graceful_shutdown(stopped(stop_rx.clone()))
+                .into_future();
+            let stop_tx = Arc::clone(&stop_tx);
+            tokio::spawn(async move {
+                let r = served.await.map_err(Error::from);
+                let _ = stop_tx.send(true);
+                r
+            })
+        };
+        let otlp_http = otlp_http.map(|listener| {
+            let served = axum::serve(listener, self.otlp_http_router())
+                .with_graceful_shutdown(stopped(stop_rx.clone()))
+                .into_future();
+            let stop_tx = Arc::clone(&stop_tx);
+            tokio::spawn(async move {
+                let r = served.await.map_err(Error::from);
+                let _ = stop_tx.send(true);
+                r
+            })
+        });
+        let otlp_grpc = otlp_grpc.map(|listener| {
+            let routes = self.otlp_grpc_routes();
+            let stop = stopped(stop_rx.clone());
+            let stop_tx = Arc::clone(&stop_tx);
+            tokio::spawn(async move {
+                let incoming =
+                    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+                let r = tonic::transport::Server::builder()
+                    .add_routes(routes)
+                    .serve_with_incoming_shutdown(incoming, stop)
+                    .await
+                    .map_err(|e| Error::Grpc(e.to_string()));
+                let _ = stop_tx.send(true);
+                r
+            })
+        });
+
+        let mut first_error: Option<Error> = None;
+        let mut note = |r: std::result::Result<Result<()>, tokio::task::JoinError>| {
+            let r = r.map_err(|e| Error::Task(e.to_string())).and_then(|r| r);
+            if let Err(e) = r {
+                tracing::error!(error = %e, "a listener failed; stopping the others");
+                first_error.get_or_insert(e);
+            }
+        };
+        note(http.await);
+        if let Some(h) = otlp_http {
+            note(h.await);
+        }
+        if let Some(h) = otlp_grpc {
+            note(h.await);
+        }
         let _ = stop_tx.send(true);
+        let _ = signal.await;
         if let Err(e) = retention.await {
             tracing::warn!(error = %e, "retention task ended abnormally");
         }
@@ -185,9 +293,92 @@ impl HeimsightServer {
         let flushed = tokio::task::spawn_blocking(move || store.flush())
             .await
             .map_err(|e| Error::Task(e.to_string()))?;
-        served?;
+        if let Some(e) = first_error {
+            return Err(e);
+        }
         flushed?;
         tracing::info!("store flushed; stopped");
         Ok(())
     }
+}
+
+/// The sockets [`HeimsightServer::serve_all`] serves: the HTTP API (required), OTLP/gRPC and
+/// OTLP/HTTP (each optional: `None` serves no such listener).
+#[derive(Debug)]
+pub struct Listeners {
+    /// The REST API, `/health` and OTLP/HTTP under `/v1/` (port 8080 by default).
+    pub http: TcpListener,
+    /// OTLP/gRPC (port 4317 by default).
+    pub otlp_grpc: Option<TcpListener>,
+    /// OTLP/HTTP alone (port 4318 by default).
+    pub otlp_http: Option<TcpListener>,
+}
+
+impl Listeners {
+    /// Only the HTTP API.
+    pub fn http_only(http: TcpListener) -> Listeners {
+        Listeners {
+            http,
+            otlp_grpc: None,
+            otlp_http: None,
+        }
+    }
+
+    /// Binds the three listeners of `config` (`host` with `port`, `otlp_grpc_port` and
+    /// `otlp_http_port`; port 0 picks a free port). The error names the address that could not
+    /// be bound.
+    pub async fn bind(config: &ServerConfig) -> Result<Listeners> {
+        async fn bind_one(what: &str, address: String) -> Result<TcpListener> {
+            TcpListener::bind(&address).await.map_err(|e| Error::Bind {
+                what: what.to_string(),
+                address,
+                source: e,
+            })
+        }
+        Ok(Listeners {
+            http: bind_one("the HTTP API (port)", config.bind_address()).await?,
+            otlp_grpc: Some(
+                bind_one(
+                    "OTLP/gRPC (otlp_grpc_port)",
+                    config.otlp_grpc_bind_address(),
+                )
+                .await?,
+            ),
+            otlp_http: Some(
+                bind_one(
+                    "OTLP/HTTP (otlp_http_port)",
+                    config.otlp_http_bind_address(),
+                )
+                .await?,
+            ),
+        })
+    }
+
+    /// The addresses actually bound (with the ports picked for port 0).
+    pub fn local_addrs(&self) -> Result<BoundAddrs> {
+        Ok(BoundAddrs {
+            http: self.http.local_addr()?,
+            otlp_grpc: self
+                .otlp_grpc
+                .as_ref()
+                .map(TcpListener::local_addr)
+                .transpose()?,
+            otlp_http: self
+                .otlp_http
+                .as_ref()
+                .map(TcpListener::local_addr)
+                .transpose()?,
+        })
+    }
+}
+
+/// The addresses of [`Listeners`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BoundAddrs {
+    /// The HTTP API.
+    pub http: SocketAddr,
+    /// OTLP/gRPC, if served.
+    pub otlp_grpc: Option<SocketAddr>,
+    /// OTLP/HTTP, if served.
+    pub otlp_http: Option<SocketAddr>,
 }

@@ -6,6 +6,7 @@ use heimsight_store::Store;
 use tokio::sync::Notify;
 
 use crate::api_error::ApiError;
+use crate::budget::IngestBudget;
 use crate::config::ServerConfig;
 use crate::retention::Retention;
 
@@ -18,6 +19,8 @@ pub(crate) struct AppState {
     pub(crate) base_retention: Retention,
     /// Woken when the retention changes, so that the retention task runs at once.
     pub(crate) retention_changed: Arc<Notify>,
+    /// The in-flight budget of every ingestion endpoint.
+    pub(crate) budget: IngestBudget,
 }
 
 impl std::fmt::Debug for AppState {
@@ -25,6 +28,7 @@ impl std::fmt::Debug for AppState {
         f.debug_struct("AppState")
             .field("config", &self.config)
             .field("base_retention", &self.base_retention)
+            .field("budget", &self.budget)
             .finish_non_exhaustive()
     }
 }

@@ -1,6 +1,8 @@
-//! Integration tests of the HTTP API, driven through the router on a memory store.
+//! Integration tests of the HTTP API, driven through the router on a memory store, and of
+//! OTLP over HTTP and gRPC (`otlp`).
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
+mod otlp;
 mod util;
 
 use axum::body::Body;

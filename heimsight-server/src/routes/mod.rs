@@ -1,13 +1,15 @@
 //! The HTTP routes, one module per endpoint group, and the router that stacks them with the
-//! tower layers (request tracing, panic safety net, body limits).
+//! tower layers (request tracing, panic safety net, body limits, ingest budget). OTLP/HTTP's
+//! routes (`/v1/*`) come from [`crate::otlp`] and are merged in with their own error format.
 
 use std::any::Any;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::header::CONTENT_TYPE;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{Method, StatusCode, Uri};
-use axum::middleware::map_response_with_state;
+use axum::middleware::{Next, from_fn_with_state, map_response_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::Value;
@@ -28,7 +30,7 @@ mod traces;
 /// Builds the router of every endpoint, with its layers, over `state`.
 pub(crate) fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
-    Router::new()
+    let rest = Router::new()
         .route("/health", get(health::health))
         .route("/api/v1/logs", get(logs::query).post(logs::ingest))
         .route("/api/v1/metrics", get(metrics::query).post(metrics::ingest))
@@ -45,13 +47,53 @@ pub(crate) fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(map_response_with_state(limit, json_payload_too_large))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
-        )
-        .with_state(state)
+        // Outside the body limit, so that it sees (and reports) oversized bodies itself.
+        .layer(from_fn_with_state(state.clone(), rest_budget))
+        .with_state(state.clone());
+    let otlp = crate::otlp::http::routes().with_state(state);
+    with_common_layers(rest.merge(otlp))
+}
+
+/// The router of the OTLP/HTTP listener: `POST /v1/logs`, `/v1/traces`, `/v1/metrics` only.
+pub(crate) fn otlp_http_router(state: AppState) -> Router {
+    let routes = crate::otlp::http::routes()
+        .fallback(crate::otlp::http::not_found)
+        .with_state(state);
+    with_common_layers(routes)
+}
+
+/// Request tracing and the panic safety net.
+fn with_common_layers(router: Router) -> Router {
+    router.layer(CatchPanicLayer::custom(panic_response)).layer(
+        TraceLayer::new_for_http()
+            .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
+            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+    )
+}
+
+/// Takes the body of a POST or PUT in against the ingest budget (and the body limit) before
+/// the handler runs, and holds the budget until the handler has answered.
+async fn rest_budget(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() != Method::POST && req.method() != Method::PUT {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match crate::budget::read_body(body, &state.budget, state.config.max_body_bytes, declared).await
+    {
+        Ok((bytes, permit)) => {
+            let res = next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
+            drop(permit);
+            res
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
 }
 
 async fn not_found(method: Method, uri: Uri) -> ApiError {
