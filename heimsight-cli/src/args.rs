@@ -31,9 +31,10 @@ pub(crate) enum Command {
     Health(HealthArgs),
     /// Load-test a running server with generated, realistic telemetry.
     ///
-    /// POSTs batches of generated logs, spans or metric points to the REST API from several
-    /// concurrent clients for a while, then reports records/s, requests/s, latency
-    /// percentiles and errors (and the server's memory with --pid).
+    /// Sends batches of generated logs, spans or metric points over the REST API or OTLP
+    /// (--protocol otlp-http, otlp-json or otlp-grpc) from several concurrent clients for a
+    /// while, then reports records/s, requests/s, latency percentiles and errors (and the
+    /// server's memory with --pid). --sink measures the driver's own ceiling.
     Bench(crate::bench::BenchArgs),
 }
 
