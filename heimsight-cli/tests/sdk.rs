@@ -11,7 +11,7 @@
 #[path = "util.rs"]
 mod util;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -19,10 +19,7 @@ use serde_json::Value;
 use util::*;
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    manifest_dir().parent().unwrap().to_path_buf()
 }
 
 /// The virtualenv's python, set up once per test process.
@@ -44,7 +41,7 @@ fn python() -> &'static str {
 
 /// Runs the SDK sender; returns the ids it printed.
 fn send(transport: &str, endpoint: &str, tag: &str) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/otel_sdk/send.py");
+    let script = manifest_dir().join("tests/otel_sdk/send.py");
     let out = Command::new(python())
         .arg(script)
         .args([

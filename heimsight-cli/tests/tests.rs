@@ -273,10 +273,7 @@ fn settings_come_from_defaults_file_env_and_flags_in_that_order() {
 fn the_example_config_holds_the_defaults() {
     let out = heimsight()
         .args(["serve", "--print-config", "--config"])
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../heimsight.example.toml"
-        ))
+        .arg(manifest_dir().join("../heimsight.example.toml"))
         .output()
         .unwrap();
     assert!(

@@ -22,6 +22,14 @@ pub fn heimsight() -> Command {
 }
 
 /// A port nobody listens on right now.
+/// This crate's directory, read when the test runs (cargo sets it for test processes), so a
+/// test binary built in another checkout still finds the files of this one.
+pub fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -321,13 +321,13 @@ impl MetricPoint {
                         "buckets",
                         "there must be one more count than bounds (the +Inf bucket)",
                     );
-                } else if h.counts.iter().sum::<u64>() != h.count {
+                } else if saturating_sum(&h.counts) != h.count {
                     e.push(
                         "count",
                         format!(
                             "{} does not equal the sum of bucket counts ({})",
                             h.count,
-                            h.counts.iter().sum::<u64>()
+                            saturating_sum(&h.counts)
                         ),
                     );
                 }
@@ -352,12 +352,8 @@ impl MetricPoint {
                 if !(-10..=20).contains(&h.scale) {
                     e.push("scale", format!("{} is out of range -10 to 20", h.scale));
                 }
-                let buckets: u64 = h
-                    .positive
-                    .counts
-                    .iter()
-                    .chain(&h.negative.counts)
-                    .sum::<u64>()
+                let buckets: u64 = saturating_sum(&h.positive.counts)
+                    .saturating_add(saturating_sum(&h.negative.counts))
                     .saturating_add(h.zero_count);
                 if buckets != h.count {
                     e.push(
@@ -703,6 +699,11 @@ impl MetricPoint {
     }
 }
 
+/// The sum of counts, saturating instead of overflowing (counts come from the network).
+fn saturating_sum(counts: &[u64]) -> u64 {
+    counts.iter().fold(0u64, |a, c| a.saturating_add(*c))
+}
+
 fn f64_json(v: f64) -> Value {
     serde_json::Number::from_f64(v)
         .map(Value::Number)
@@ -846,12 +847,8 @@ fn read_exp_histogram(r: &mut ObjectReader<'_, '_>) -> Option<ExpHistogramValue>
     match r.opt_u64(&["count"]) {
         Some(c) => h.count = c,
         None => {
-            h.count = h
-                .positive
-                .counts
-                .iter()
-                .chain(&h.negative.counts)
-                .sum::<u64>()
+            h.count = saturating_sum(&h.positive.counts)
+                .saturating_add(saturating_sum(&h.negative.counts))
                 .saturating_add(h.zero_count)
         }
     }
@@ -926,7 +923,7 @@ fn read_histogram(r: &mut ObjectReader<'_, '_>) -> Option<HistogramValue> {
             }
         }
     }
-    h.count = count.unwrap_or_else(|| h.counts.iter().sum());
+    h.count = count.unwrap_or_else(|| saturating_sum(&h.counts));
     Some(h)
 }
 

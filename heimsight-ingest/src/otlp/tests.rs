@@ -544,3 +544,22 @@ fn undecodable_bodies_are_errors_naming_the_problem() {
     .unwrap_err();
     assert!(e.to_string().contains("malformed JSON"), "{e}");
 }
+
+/// Found by fuzzing: bucket counts whose sum overflows a u64 are a rejection, not a panic.
+#[test]
+fn overflowing_bucket_counts_are_rejected() {
+    let mut m = metrics_request();
+    if let Some(mpb::metric::Data::Histogram(h)) =
+        &mut m.resource_metrics[0].scope_metrics[0].metrics[2].data
+    {
+        h.data_points[0].bucket_counts = vec![u64::MAX, 1, 1];
+    }
+    if let Some(mpb::metric::Data::ExponentialHistogram(h)) =
+        &mut m.resource_metrics[0].scope_metrics[0].metrics[3].data
+    {
+        h.data_points[0].zero_count = u64::MAX;
+    }
+    let conv = points_from_otlp(&m);
+    assert_eq!(conv.rejected, 2, "{}", conv.error_message());
+    assert!(conv.error_message().contains("does not equal"));
+}
