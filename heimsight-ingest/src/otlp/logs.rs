@@ -81,7 +81,7 @@ fn record(lr: &pb::LogRecord, now: Timestamp) -> Result<LogRecord, String> {
     }
     let mut attributes = attributes_from_otlp(&lr.attributes);
     let body = match &lr.body {
-        None => String::new(),
+        None | Some(AnyValue { value: None }) => String::new(),
         Some(AnyValue {
             value: Some(any_value::Value::StringValue(s)),
         }) => s.clone(),

@@ -446,6 +446,19 @@ fn bad_records_are_rejected_one_by_one() {
     );
 }
 
+/// Found by fuzzing: an empty `AnyValue` body is an empty body, so the conversion is a fixed
+/// point.
+#[test]
+fn empty_any_value_body_is_an_empty_body() {
+    let mut req = logs_request();
+    req.resource_logs[0].scope_logs[0].log_records[0].body = Some(AnyValue { value: None });
+    let conv = logs_from_otlp(&req, Timestamp(1));
+    assert_eq!(conv.items[0].body, "");
+    assert!(!conv.items[0].attributes.contains_key(logs::BODY_VALUE));
+    let again = logs_from_otlp(&logs_to_otlp(&conv.items), Timestamp(1));
+    assert_eq!(again.items, conv.items);
+}
+
 #[test]
 fn logs_without_time_use_observed_then_now() {
     let req = ExportLogsServiceRequest {
