@@ -5,4 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/heimsight-target}"
-exec cargo run --release --locked -p heimsight-cli --bin heimsight -- serve "$@"
+# Build the whole workspace (not just the CLI): every build selection then resolves the same
+# features, so RocksDB compiles once per profile, not once per selection.
+cargo build --release --locked --workspace --bins
+exec "$CARGO_TARGET_DIR/release/heimsight" serve "$@"
