@@ -80,6 +80,7 @@ pub struct RocksStoreBuilder {
     durability: Durability,
     block_cache_bytes: usize,
     write_buffer_bytes: usize,
+    memtable_budget_bytes: usize,
     merge_zstd_level: i32,
     background_merge: bool,
 }
@@ -100,6 +101,13 @@ impl RocksStoreBuilder {
     /// Memtable budget per column family (default 64 MiB).
     pub fn write_buffer_bytes(mut self, n: usize) -> Self {
         self.write_buffer_bytes = n;
+        self
+    }
+
+    /// Memtable budget of all column families together (default 128 MiB): when the
+    /// memtables hold more, the largest is flushed. Bounds the memory that writes hold.
+    pub fn memtable_budget_bytes(mut self, n: usize) -> Self {
+        self.memtable_budget_bytes = n;
         self
     }
 
@@ -233,6 +241,7 @@ impl RocksStore {
             durability: Durability::default(),
             block_cache_bytes: 256 << 20,
             write_buffer_bytes: 64 << 20,
+            memtable_budget_bytes: 128 << 20,
             merge_zstd_level: 7,
             background_merge: true,
         }
@@ -253,6 +262,7 @@ impl RocksStore {
         db_opts.set_max_background_jobs(2);
         db_opts.set_keep_log_file_num(3);
         db_opts.set_max_total_wal_size(256 << 20);
+        db_opts.set_db_write_buffer_size(b.memtable_budget_bytes);
 
         let cf = |compress: bool, prefix: Option<usize>| {
             let mut o = Options::default();
