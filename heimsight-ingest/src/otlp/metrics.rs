@@ -13,7 +13,7 @@ use heimsight_core::{
     MetricPoint, MetricValue, Quantile, SummaryValue, Temporality, Timestamp,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1 as pb;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
@@ -88,8 +88,16 @@ impl Meta<'_> {
             return Err("time_unix_nano: missing (0)".into());
         }
         let mut labels = self.base.clone();
-        for (k, v) in attributes_from_otlp(attrs) {
-            labels.insert(k, v.to_text());
+        for kv in attrs {
+            let text = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                Some(any_value::Value::StringValue(s)) => s.clone(),
+                Some(_) => kv
+                    .value
+                    .as_ref()
+                    .map_or_else(String::new, |v| super::common::value_from_otlp(v).to_text()),
+                None => String::new(),
+            };
+            labels.insert(kv.key.clone(), text);
         }
         let p = MetricPoint {
             name: self.m.name.clone(),

@@ -22,7 +22,42 @@ const SERIES_VERSION: u8 = 1;
 pub(crate) struct Registry {
     by_key: BTreeMap<(String, Labels), u64>,
     by_id: HashMap<u64, Series>,
+    /// Ids by [`fingerprint`] of name and labels (several on a hash collision).
+    by_hash: HashMap<u64, Vec<u64>>,
     next_id: u64,
+}
+
+/// A hash of a series' name and labels, for lookups that need not compare whole label sets.
+fn fingerprint(name: &str, labels: &Labels) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(name.as_bytes());
+    for (k, v) in labels {
+        h.update(&[0xff]);
+        h.update(k.as_bytes());
+        h.update(&[0xfe]);
+        h.update(v.as_bytes());
+    }
+    h.digest()
+}
+
+/// The id of the series of `p` among `ids`, if one of them is it.
+fn find_id<'a>(
+    ids: Option<&Vec<u64>>,
+    p: &MetricPoint,
+    series: impl Fn(u64) -> Option<&'a Series>,
+) -> Option<u64> {
+    ids?.iter()
+        .copied()
+        .find(|id| series(*id).is_some_and(|s| s.name == p.name && s.labels == p.labels))
+}
+
+/// True when a known series already has the point's kind and metadata.
+fn same_meta(s: &Series, p: &MetricPoint) -> bool {
+    s.kind == p.kind
+        && s.temporality == p.temporality
+        && s.monotonic == p.monotonic
+        && s.unit == p.unit
+        && s.description == p.description
 }
 
 impl Registry {
@@ -31,6 +66,13 @@ impl Registry {
     }
 
     fn insert(&mut self, id: u64, s: Series) {
+        let ids = self
+            .by_hash
+            .entry(fingerprint(&s.name, &s.labels))
+            .or_default();
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
         self.by_key.insert((s.name.clone(), s.labels.clone()), id);
         self.by_id.insert(id, s);
         self.next_id = self.next_id.max(id + 1);
@@ -450,22 +492,26 @@ impl MetricStore for RocksStore {
         let mut new_series: Vec<(u64, Series)> = Vec::new();
         {
             let reg = i.registry.read().unwrap_or_else(PoisonError::into_inner);
-            let mut local: HashMap<(String, Labels), u64> = HashMap::new();
+            // Series first seen in this batch, by fingerprint.
+            let mut local: HashMap<u64, Vec<u64>> = HashMap::new();
             let mut next = reg.next_id;
             for p in &points {
-                let key = (p.name.clone(), p.labels.clone());
-                let s = Series::of(p);
-                let id = match reg.by_key.get(&key).or_else(|| local.get(&key)) {
+                let fp = fingerprint(&p.name, &p.labels);
+                // The latest version of a series: written earlier in this batch, or known.
+                let latest = |id: u64| {
+                    new_series
+                        .iter()
+                        .rev()
+                        .find(|(x, _)| *x == id)
+                        .map(|(_, s)| s)
+                        .or_else(|| reg.by_id.get(&id))
+                };
+                let found = find_id(reg.by_hash.get(&fp), p, |id| reg.by_id.get(&id))
+                    .or_else(|| find_id(local.get(&fp), p, latest));
+                let id = match found {
                     Some(id) => {
-                        let id = *id;
-                        let known = reg.by_id.get(&id).or_else(|| {
-                            new_series
-                                .iter()
-                                .rev()
-                                .find(|(x, _)| *x == id)
-                                .map(|(_, s)| s)
-                        });
-                        if known != Some(&s) {
+                        if !latest(id).is_some_and(|s| same_meta(s, p)) {
+                            let s = Series::of(p);
                             batch.put_cf(cf_series, id.to_be_bytes(), encode_series(&s));
                             new_series.push((id, s));
                         }
@@ -474,7 +520,8 @@ impl MetricStore for RocksStore {
                     None => {
                         let id = next;
                         next += 1;
-                        local.insert(key, id);
+                        local.entry(fp).or_default().push(id);
+                        let s = Series::of(p);
                         batch.put_cf(cf_series, id.to_be_bytes(), encode_series(&s));
                         new_series.push((id, s));
                         id
