@@ -13,6 +13,7 @@
 //!   or a RocksDB directory from an earlier run (which is then deleted).
 //! - `--store rocks|memory` (default `rocks` when built with the `rocksdb` feature)
 //! - `--durability wal|sync|periodic:MS` (default `wal`)
+//! - `--merge-level N` (default 3): zstd level of the background merges of log blocks
 //! - `--batch N` (default 1,000 logs per `append_logs`), `--trace-batch N` (default 100
 //!   traces per `append_spans`)
 //! - `--runs N` (default 20) timed runs per query; `--lookups N` (default 1,000) trace-by-id
@@ -53,6 +54,7 @@ struct Args {
     dir: PathBuf,
     backend: Backend,
     durability: String,
+    merge_level: i32,
     batch: usize,
     trace_batch: usize,
     runs: usize,
@@ -80,6 +82,7 @@ fn parse_args() -> Result<Args, String> {
         #[cfg(not(feature = "rocksdb"))]
         backend: Backend::Memory,
         durability: "wal".into(),
+        merge_level: 3,
         batch: 1_000,
         trace_batch: 100,
         runs: 20,
@@ -116,6 +119,7 @@ fn parse_args() -> Result<Args, String> {
                 }
             }
             "--durability" => a.durability = value()?,
+            "--merge-level" => a.merge_level = num(&flag, value()?)?,
             "--batch" => a.batch = num(&flag, value()?)?,
             "--trace-batch" => a.trace_batch = num(&flag, value()?)?,
             "--runs" => a.runs = num(&flag, value()?)?,
@@ -165,6 +169,7 @@ impl Opened {
                 Ok(Opened::Rocks(
                     RocksStore::builder(&args.dir)
                         .durability(durability)
+                        .merge_zstd_level(args.merge_level)
                         .open()?,
                 ))
             }
