@@ -168,12 +168,9 @@ struct Body {
 enum Payload {
     /// An HTTP body (REST JSON or OTLP protobuf/JSON), gzipped when asked.
     Http(Vec<u8>),
-    /// A gRPC export request.
-    GrpcLogs(otlp::proto::collector::logs::v1::ExportLogsServiceRequest),
-    /// A gRPC export request.
-    GrpcTraces(otlp::proto::collector::trace::v1::ExportTraceServiceRequest),
-    /// A gRPC export request.
-    GrpcMetrics(otlp::proto::collector::metrics::v1::ExportMetricsServiceRequest),
+    /// A gRPC export request of a signal, already encoded as protobuf, so that sending
+    /// costs the driver no encoding (the same as the HTTP bodies).
+    Grpc(BenchSignal, bytes::Bytes),
 }
 
 /// Counters shared by the workers and the progress reporter.
@@ -584,9 +581,15 @@ fn encode(generator: &mut Generator, signal: BenchSignal, batch: usize, how: How
             })
         }
         BenchProtocol::OtlpGrpc => match signal {
-            BenchSignal::Logs => Payload::GrpcLogs(otlp::logs_to_otlp(&logs)),
-            BenchSignal::Traces => Payload::GrpcTraces(otlp::spans_to_otlp(&spans)),
-            BenchSignal::Metrics => Payload::GrpcMetrics(otlp::points_to_otlp(&points)),
+            BenchSignal::Logs => {
+                Payload::Grpc(signal, otlp::logs_to_otlp(&logs).encode_to_vec().into())
+            }
+            BenchSignal::Traces => {
+                Payload::Grpc(signal, otlp::spans_to_otlp(&spans).encode_to_vec().into())
+            }
+            BenchSignal::Metrics => {
+                Payload::Grpc(signal, otlp::points_to_otlp(&points).encode_to_vec().into())
+            }
         },
     };
     let (payload, len) = match payload {
@@ -599,17 +602,9 @@ fn encode(generator: &mut Generator, signal: BenchSignal, batch: usize, how: How
             };
             (Payload::Http(bytes), len)
         }
-        Payload::GrpcLogs(m) => {
-            let len = m.encoded_len() as u64;
-            (Payload::GrpcLogs(m), len)
-        }
-        Payload::GrpcTraces(m) => {
-            let len = m.encoded_len() as u64;
-            (Payload::GrpcTraces(m), len)
-        }
-        Payload::GrpcMetrics(m) => {
-            let len = m.encoded_len() as u64;
-            (Payload::GrpcMetrics(m), len)
+        Payload::Grpc(signal, b) => {
+            let len = b.len() as u64;
+            (Payload::Grpc(signal, b), len)
         }
     };
     Ok(Body {
@@ -658,54 +653,101 @@ fn otlp_rejected(signal_path: &str, json: bool, body: &[u8]) -> Option<u64> {
     u64::try_from(n).ok()
 }
 
+/// A gRPC codec that sends bytes that are already an encoded message, and returns the
+/// response's bytes undecoded.
+#[derive(Debug, Clone, Copy, Default)]
+struct RawCodec;
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = bytes::Bytes;
+    type Decode = bytes::Bytes;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+
+    fn encoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+
+    fn decoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+}
+
+impl tonic::codec::Encoder for RawCodec {
+    type Item = bytes::Bytes;
+    type Error = tonic::Status;
+
+    fn encode(
+        &mut self,
+        item: bytes::Bytes,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        use bytes::BufMut as _;
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawCodec {
+    type Item = bytes::Bytes;
+    type Error = tonic::Status;
+
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<bytes::Bytes>, tonic::Status> {
+        use bytes::Buf as _;
+        let n = src.remaining();
+        Ok(Some(src.copy_to_bytes(n)))
+    }
+}
+
 /// Sends one gRPC export, recording the outcome in `counters`.
 async fn export_grpc(channel: tonic::transport::Channel, gzip: bool, body: Body, c: &Counters) {
     use otlp::proto::collector as col;
     use tonic::codec::CompressionEncoding::Gzip;
+    use tonic::codegen::http::uri::PathAndQuery;
     let records = body.records;
     c.requests.fetch_add(1, Ordering::Relaxed);
     c.sent.fetch_add(records, Ordering::Relaxed);
     c.bytes.fetch_add(body.len, Ordering::Relaxed);
-    let rejected: std::result::Result<i64, tonic::Status> = match body.payload {
-        Payload::GrpcLogs(m) => {
-            let mut cl = col::logs::v1::logs_service_client::LogsServiceClient::new(channel)
-                .max_decoding_message_size(64 << 20);
-            if gzip {
-                cl = cl.send_compressed(Gzip);
-            }
-            cl.export(m).await.map(|r| {
-                r.into_inner()
-                    .partial_success
-                    .map_or(0, |p| p.rejected_log_records)
-            })
-        }
-        Payload::GrpcTraces(m) => {
-            let mut cl = col::trace::v1::trace_service_client::TraceServiceClient::new(channel)
-                .max_decoding_message_size(64 << 20);
-            if gzip {
-                cl = cl.send_compressed(Gzip);
-            }
-            cl.export(m).await.map(|r| {
-                r.into_inner()
-                    .partial_success
-                    .map_or(0, |p| p.rejected_spans)
-            })
-        }
-        Payload::GrpcMetrics(m) => {
-            let mut cl =
-                col::metrics::v1::metrics_service_client::MetricsServiceClient::new(channel)
-                    .max_decoding_message_size(64 << 20);
-            if gzip {
-                cl = cl.send_compressed(Gzip);
-            }
-            cl.export(m).await.map(|r| {
-                r.into_inner()
-                    .partial_success
-                    .map_or(0, |p| p.rejected_data_points)
-            })
-        }
-        Payload::Http(_) => return,
+    let Payload::Grpc(signal, bytes) = body.payload else {
+        return;
     };
+    let path = PathAndQuery::from_static(match signal {
+        BenchSignal::Logs => "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+        BenchSignal::Traces => "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+        BenchSignal::Metrics => "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+    });
+    let mut grpc = tonic::client::Grpc::new(channel).max_decoding_message_size(64 << 20);
+    if gzip {
+        grpc = grpc.send_compressed(Gzip);
+    }
+    let rejected: std::result::Result<i64, tonic::Status> = async {
+        grpc.ready()
+            .await
+            .map_err(|e| tonic::Status::unavailable(format!("channel not ready: {e}")))?;
+        let resp = grpc
+            .unary(tonic::Request::new(bytes), path, RawCodec)
+            .await?
+            .into_inner();
+        let decode_err = |e: prost::DecodeError| tonic::Status::internal(e.to_string());
+        Ok(match signal {
+            BenchSignal::Logs => col::logs::v1::ExportLogsServiceResponse::decode(resp)
+                .map_err(decode_err)?
+                .partial_success
+                .map_or(0, |p| p.rejected_log_records),
+            BenchSignal::Traces => col::trace::v1::ExportTraceServiceResponse::decode(resp)
+                .map_err(decode_err)?
+                .partial_success
+                .map_or(0, |p| p.rejected_spans),
+            BenchSignal::Metrics => col::metrics::v1::ExportMetricsServiceResponse::decode(resp)
+                .map_err(decode_err)?
+                .partial_success
+                .map_or(0, |p| p.rejected_data_points),
+        })
+    }
+    .await;
     match rejected {
         Ok(n) => {
             c.ok.fetch_add(1, Ordering::Relaxed);
