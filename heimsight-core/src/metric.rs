@@ -704,7 +704,9 @@ fn saturating_sum(counts: &[u64]) -> u64 {
     counts.iter().fold(0u64, |a, c| a.saturating_add(*c))
 }
 
-fn f64_json(v: f64) -> Value {
+/// A float as JSON the way point values are written: a number, or the strings `"NaN"`,
+/// `"+Inf"` and `"-Inf"`, which JSON numbers cannot express.
+pub fn f64_json(v: f64) -> Value {
     serde_json::Number::from_f64(v)
         .map(Value::Number)
         .unwrap_or_else(|| {

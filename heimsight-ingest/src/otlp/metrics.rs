@@ -74,6 +74,19 @@ struct Meta<'a> {
 }
 
 impl Meta<'_> {
+    /// A gauge or sum data point.
+    fn number_point(&self, dp: &pb::NumberDataPoint) -> Result<MetricPoint, String> {
+        let v = number(dp.value.as_ref(), dp.flags)?;
+        self.point(
+            &dp.attributes,
+            dp.start_time_unix_nano,
+            dp.time_unix_nano,
+            dp.flags,
+            &dp.exemplars,
+            MetricValue::Number(v),
+        )
+    }
+
     fn point(
         &self,
         attrs: &[KeyValue],
@@ -168,17 +181,7 @@ fn metric(m: &pb::Metric, base: &Labels, at: &str, out: &mut Converted<MetricPoi
         Data::Gauge(g) => {
             let meta = meta(MetricKind::Gauge, Temporality::Unspecified, false);
             for (i, dp) in g.data_points.iter().enumerate() {
-                let r = number(dp.value.as_ref(), dp.flags).and_then(|v| {
-                    meta.point(
-                        &dp.attributes,
-                        dp.start_time_unix_nano,
-                        dp.time_unix_nano,
-                        dp.flags,
-                        &dp.exemplars,
-                        MetricValue::Number(v),
-                    )
-                });
-                push(i, "gauge", r);
+                push(i, "gauge", meta.number_point(dp));
             }
         }
         Data::Sum(s) => {
@@ -191,17 +194,7 @@ fn metric(m: &pb::Metric, base: &Labels, at: &str, out: &mut Converted<MetricPoi
             };
             let meta = meta(MetricKind::Counter, t, s.is_monotonic);
             for (i, dp) in s.data_points.iter().enumerate() {
-                let r = number(dp.value.as_ref(), dp.flags).and_then(|v| {
-                    meta.point(
-                        &dp.attributes,
-                        dp.start_time_unix_nano,
-                        dp.time_unix_nano,
-                        dp.flags,
-                        &dp.exemplars,
-                        MetricValue::Number(v),
-                    )
-                });
-                push(i, "sum", r);
+                push(i, "sum", meta.number_point(dp));
             }
         }
         Data::Histogram(h) => {

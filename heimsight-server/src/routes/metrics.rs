@@ -8,13 +8,13 @@ use heimsight_query::metrics::{Agg, aggregate};
 use heimsight_store::{LabelMatcher, Point, Series, SeriesQuery};
 use serde_json::{Map, Value, json};
 
-use super::f64_json;
 use super::traces::ingest_response;
 use crate::api_error::ApiError;
 use crate::body::JsonBody;
 use crate::params::Params;
 use crate::retention::format_duration;
 use crate::state::AppState;
+use heimsight_core::metric::f64_json;
 
 const PARAMS: &[&str] = &["name", "label", "start_time", "end_time", "agg", "step"];
 

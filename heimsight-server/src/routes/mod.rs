@@ -130,18 +130,3 @@ fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response {
         .unwrap_or("unknown panic");
     ApiError::Internal(format!("internal error: {detail}")).into_response()
 }
-
-/// A float as JSON: a number, or `"NaN"`, `"+Inf"`, `"-Inf"` (as in point values).
-pub(crate) fn f64_json(v: f64) -> Value {
-    serde_json::Number::from_f64(v)
-        .map(Value::Number)
-        .unwrap_or_else(|| {
-            Value::String(if v.is_nan() {
-                "NaN".into()
-            } else if v > 0.0 {
-                "+Inf".into()
-            } else {
-                "-Inf".into()
-            })
-        })
-}

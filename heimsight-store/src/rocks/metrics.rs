@@ -229,6 +229,30 @@ fn decode_point(ts: i64, b: &[u8]) -> Result<Point> {
     Ok(p)
 }
 
+/// Writes optional floats: a presence byte each, then the value when present.
+fn write_opt_f64s<const N: usize>(w: &mut Writer, values: [Option<f64>; N]) {
+    for o in values {
+        match o {
+            Some(x) => {
+                w.u8(1);
+                w.f64(x);
+            }
+            None => w.u8(0),
+        }
+    }
+}
+
+/// Reads what [`write_opt_f64s`] wrote.
+fn read_opt_f64s<const N: usize>(r: &mut Reader<'_>) -> Result<[Option<f64>; N]> {
+    let mut out = [None; N];
+    for o in &mut out {
+        if r.u8()? != 0 {
+            *o = Some(r.f64()?);
+        }
+    }
+    Ok(out)
+}
+
 fn encode_value(w: &mut Writer, v: &MetricValue) {
     match v {
         MetricValue::Number(x) => {
@@ -246,15 +270,7 @@ fn encode_value(w: &mut Writer, v: &MetricValue) {
                 w.varint(*c);
             }
             w.varint(h.count);
-            for o in [h.sum, h.min, h.max] {
-                match o {
-                    Some(x) => {
-                        w.u8(1);
-                        w.f64(x);
-                    }
-                    None => w.u8(0),
-                }
-            }
+            write_opt_f64s(w, [h.sum, h.min, h.max]);
         }
         MetricValue::Summary(s) => {
             w.u8(2);
@@ -279,15 +295,7 @@ fn encode_value(w: &mut Writer, v: &MetricValue) {
                 }
             }
             w.varint(h.count);
-            for o in [h.sum, h.min, h.max] {
-                match o {
-                    Some(x) => {
-                        w.u8(1);
-                        w.f64(x);
-                    }
-                    None => w.u8(0),
-                }
-            }
+            write_opt_f64s(w, [h.sum, h.min, h.max]);
         }
     }
 }
@@ -301,13 +309,7 @@ fn decode_value(r: &mut Reader<'_>) -> Result<MetricValue> {
             let n = r.len()?;
             let counts = (0..n).map(|_| r.varint()).collect::<Result<Vec<_>>>()?;
             let count = r.varint()?;
-            let mut opt = [None; 3];
-            for o in &mut opt {
-                if r.u8()? != 0 {
-                    *o = Some(r.f64()?);
-                }
-            }
-            let [sum, min, max] = opt;
+            let [sum, min, max] = read_opt_f64s(r)?;
             MetricValue::Histogram(HistogramValue {
                 bounds,
                 counts,
@@ -345,13 +347,7 @@ fn decode_value(r: &mut Reader<'_>) -> Result<MetricValue> {
                 side.counts = (0..n).map(|_| r.varint()).collect::<Result<Vec<_>>>()?;
             }
             let count = r.varint()?;
-            let mut opt = [None; 3];
-            for o in &mut opt {
-                if r.u8()? != 0 {
-                    *o = Some(r.f64()?);
-                }
-            }
-            let [sum, min, max] = opt;
+            let [sum, min, max] = read_opt_f64s(r)?;
             let [positive, negative] = sides;
             MetricValue::ExponentialHistogram(ExpHistogramValue {
                 scale,
