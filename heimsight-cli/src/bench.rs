@@ -362,19 +362,19 @@ pub(crate) async fn run(args: BenchArgs) -> Result<()> {
                     continue;
                 }
                 let t = Instant::now();
+                let (records, len) = (body.records, body.len);
                 match (&grpc, body.payload) {
-                    (Some(channel), payload) => {
-                        let b = Body { payload, ..body };
-                        export_grpc(channel.clone(), gzip, b, &counters).await;
+                    (Some(channel), Payload::Grpc(signal, bytes)) => {
+                        let channel = channel.clone();
+                        export_grpc(channel, gzip, signal, bytes, records, len, &counters).await;
                     }
                     (None, Payload::Http(bytes)) => {
-                        let b = Body {
-                            payload: Payload::Http(Vec::new()),
-                            ..body
-                        };
-                        post(&client, &url, protocol, gzip, bytes, b, &counters).await;
+                        post(
+                            &client, &url, protocol, gzip, bytes, records, len, &counters,
+                        )
+                        .await;
                     }
-                    (None, _) => break,
+                    _ => break,
                 }
                 latencies.push(t.elapsed());
             }
@@ -703,17 +703,22 @@ impl tonic::codec::Decoder for RawCodec {
 }
 
 /// Sends one gRPC export, recording the outcome in `counters`.
-async fn export_grpc(channel: tonic::transport::Channel, gzip: bool, body: Body, c: &Counters) {
+#[allow(clippy::too_many_arguments)]
+async fn export_grpc(
+    channel: tonic::transport::Channel,
+    gzip: bool,
+    signal: BenchSignal,
+    bytes: bytes::Bytes,
+    records: u64,
+    len: u64,
+    c: &Counters,
+) {
     use otlp::proto::collector as col;
     use tonic::codec::CompressionEncoding::Gzip;
     use tonic::codegen::http::uri::PathAndQuery;
-    let records = body.records;
     c.requests.fetch_add(1, Ordering::Relaxed);
     c.sent.fetch_add(records, Ordering::Relaxed);
-    c.bytes.fetch_add(body.len, Ordering::Relaxed);
-    let Payload::Grpc(signal, bytes) = body.payload else {
-        return;
-    };
+    c.bytes.fetch_add(len, Ordering::Relaxed);
     let path = PathAndQuery::from_static(match signal {
         BenchSignal::Logs => "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
         BenchSignal::Traces => "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
@@ -768,19 +773,20 @@ async fn export_grpc(channel: tonic::transport::Channel, gzip: bool, body: Body,
 }
 
 /// Posts one HTTP body, recording the outcome in `counters`.
+#[allow(clippy::too_many_arguments)]
 async fn post(
     client: &reqwest::Client,
     url: &str,
     protocol: BenchProtocol,
     gzip: bool,
     bytes: Vec<u8>,
-    body: Body,
+    records: u64,
+    len: u64,
     c: &Counters,
 ) {
-    let records = body.records;
     c.requests.fetch_add(1, Ordering::Relaxed);
     c.sent.fetch_add(records, Ordering::Relaxed);
-    c.bytes.fetch_add(body.len, Ordering::Relaxed);
+    c.bytes.fetch_add(len, Ordering::Relaxed);
     let content_type = match protocol {
         BenchProtocol::OtlpHttp => "application/x-protobuf",
         _ => "application/json",
