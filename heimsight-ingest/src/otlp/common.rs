@@ -157,6 +157,35 @@ pub fn scope_to_otlp(s: &Scope) -> (Option<InstrumentationScope>, String) {
     (if empty { None } else { Some(scope) }, schema)
 }
 
+/// Groups records by resource, then by scope, each in first-seen order: what an export
+/// request nests. Neighbouring records usually share both, so the last group is tried first.
+pub(crate) fn group_by_resource_and_scope<'a, T>(
+    items: &'a [T],
+    resource: impl Fn(&T) -> &Attributes,
+    scope: impl Fn(&T) -> &Scope,
+) -> Vec<Vec<Vec<&'a T>>> {
+    let mut groups: Vec<Vec<Vec<&'a T>>> = Vec::new();
+    for item in items {
+        let same_resource = |g: &Vec<Vec<&T>>| resource(g[0][0]) == resource(item);
+        let gi = match groups.last().filter(|g| same_resource(g)) {
+            Some(_) => groups.len() - 1,
+            None => match groups.iter().position(same_resource) {
+                Some(gi) => gi,
+                None => {
+                    groups.push(Vec::new());
+                    groups.len() - 1
+                }
+            },
+        };
+        let scopes = &mut groups[gi];
+        match scopes.iter().position(|s| scope(s[0]) == scope(item)) {
+            Some(si) => scopes[si].push(item),
+            None => scopes.push(vec![item]),
+        }
+    }
+    groups
+}
+
 /// Removes a string attribute, returning it (empty when absent or not a string).
 pub(crate) fn take_string(a: &mut Attributes, key: &str) -> String {
     match a.remove(key) {

@@ -1,7 +1,5 @@
 //! OTLP logs to and from [`LogRecord`]s.
 
-use std::collections::BTreeMap;
-
 use heimsight_core::{AttributeValue, LogRecord, Timestamp, log::service_name};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value};
@@ -9,9 +7,9 @@ use opentelemetry_proto::tonic::logs::v1 as pb;
 
 use super::Converted;
 use super::common::{
-    attributes_from_otlp, attributes_to_otlp, resource_from_otlp, resource_to_otlp,
-    scope_from_otlp, scope_to_otlp, span_id, time, time_to_otlp, trace_id, value_from_otlp,
-    value_to_otlp,
+    attributes_from_otlp, attributes_to_otlp, group_by_resource_and_scope, resource_from_otlp,
+    resource_to_otlp, scope_from_otlp, scope_to_otlp, span_id, time, time_to_otlp, trace_id,
+    value_from_otlp, value_to_otlp,
 };
 
 /// Attribute holding a log record's `event_name` (only when non-empty).
@@ -116,30 +114,11 @@ fn record(lr: &pb::LogRecord, now: Timestamp) -> Result<LogRecord, String> {
 /// Converts log records to an export request, grouping them by resource and scope (the
 /// inverse of [`logs_from_otlp`]).
 pub fn logs_to_otlp(logs: &[LogRecord]) -> ExportLogsServiceRequest {
-    // (resource, scope) groups in first-seen order.
-    let mut groups: Vec<(&LogRecord, Vec<Vec<&LogRecord>>)> = Vec::new();
-    let mut index: BTreeMap<String, (usize, Vec<String>)> = BTreeMap::new();
-    for r in logs {
-        let rkey = format!("{:?}", r.resource);
-        let skey = format!("{:?}", r.scope);
-        let (gi, scopes) = index.entry(rkey).or_insert_with(|| {
-            groups.push((r, Vec::new()));
-            (groups.len() - 1, Vec::new())
-        });
-        let si = match scopes.iter().position(|s| *s == skey) {
-            Some(si) => si,
-            None => {
-                scopes.push(skey);
-                groups[*gi].1.push(Vec::new());
-                scopes.len() - 1
-            }
-        };
-        groups[*gi].1[si].push(r);
-    }
+    let groups = group_by_resource_and_scope(logs, |r| &r.resource, |r| &r.scope);
     let resource_logs = groups
         .into_iter()
-        .map(|(first, scopes)| {
-            let (resource, schema_url) = resource_to_otlp(&first.resource);
+        .map(|scopes| {
+            let (resource, schema_url) = resource_to_otlp(&scopes[0][0].resource);
             pb::ResourceLogs {
                 resource: Some(resource),
                 schema_url,

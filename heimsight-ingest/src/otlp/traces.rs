@@ -1,7 +1,5 @@
 //! OTLP traces to and from [`Span`]s.
 
-use std::collections::BTreeMap;
-
 use heimsight_core::log::service_name;
 use heimsight_core::{Span, SpanEvent, SpanKind, SpanLink, Status, StatusCode, Timestamp};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -9,8 +7,8 @@ use opentelemetry_proto::tonic::trace::v1 as pb;
 
 use super::Converted;
 use super::common::{
-    attributes_from_otlp, attributes_to_otlp, resource_from_otlp, resource_to_otlp,
-    scope_from_otlp, scope_to_otlp, span_id, time, time_to_otlp, trace_id,
+    attributes_from_otlp, attributes_to_otlp, group_by_resource_and_scope, resource_from_otlp,
+    resource_to_otlp, scope_from_otlp, scope_to_otlp, span_id, time, time_to_otlp, trace_id,
 };
 
 /// Converts an export request to spans.
@@ -154,29 +152,11 @@ fn status_number(c: StatusCode) -> i32 {
 /// Converts spans to an export request, grouping them by resource and scope (the inverse of
 /// [`spans_from_otlp`]).
 pub fn spans_to_otlp(spans: &[Span]) -> ExportTraceServiceRequest {
-    let mut groups: Vec<(&Span, Vec<Vec<&Span>>)> = Vec::new();
-    let mut index: BTreeMap<String, (usize, Vec<String>)> = BTreeMap::new();
-    for s in spans {
-        let rkey = format!("{:?}", s.resource);
-        let skey = format!("{:?}", s.scope);
-        let (gi, scopes) = index.entry(rkey).or_insert_with(|| {
-            groups.push((s, Vec::new()));
-            (groups.len() - 1, Vec::new())
-        });
-        let si = match scopes.iter().position(|x| *x == skey) {
-            Some(si) => si,
-            None => {
-                scopes.push(skey);
-                groups[*gi].1.push(Vec::new());
-                scopes.len() - 1
-            }
-        };
-        groups[*gi].1[si].push(s);
-    }
+    let groups = group_by_resource_and_scope(spans, |s| &s.resource, |s| &s.scope);
     let resource_spans = groups
         .into_iter()
-        .map(|(first, scopes)| {
-            let (resource, schema_url) = resource_to_otlp(&first.resource);
+        .map(|scopes| {
+            let (resource, schema_url) = resource_to_otlp(&scopes[0][0].resource);
             pb::ResourceSpans {
                 resource: Some(resource),
                 schema_url,
