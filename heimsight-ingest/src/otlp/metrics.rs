@@ -166,6 +166,21 @@ fn metric(m: &pb::Metric, base: &Labels, at: &str, out: &mut Converted<MetricPoi
         ));
         return;
     };
+    // Sums and histograms need a temporality; without one the whole metric is rejected.
+    let (field, code) = match data {
+        Data::Sum(x) => ("sum", Some(x.aggregation_temporality)),
+        Data::Histogram(x) => ("histogram", Some(x.aggregation_temporality)),
+        Data::ExponentialHistogram(x) => ("exponential_histogram", Some(x.aggregation_temporality)),
+        Data::Gauge(_) | Data::Summary(_) => ("", None),
+    };
+    let t = match code.map(|c| temporality(c, "aggregation_temporality")) {
+        None => Temporality::Unspecified,
+        Some(Ok(t)) => t,
+        Some(Err(e)) => {
+            out.reject(format!("{at}.{field}.{e}"));
+            return;
+        }
+    };
     let meta = |kind, temporality, monotonic| Meta {
         m,
         kind,
@@ -185,26 +200,12 @@ fn metric(m: &pb::Metric, base: &Labels, at: &str, out: &mut Converted<MetricPoi
             }
         }
         Data::Sum(s) => {
-            let t = match temporality(s.aggregation_temporality, "aggregation_temporality") {
-                Ok(t) => t,
-                Err(e) => {
-                    out.reject(format!("{at}.sum.{e}"));
-                    return;
-                }
-            };
             let meta = meta(MetricKind::Counter, t, s.is_monotonic);
             for (i, dp) in s.data_points.iter().enumerate() {
                 push(i, "sum", meta.number_point(dp));
             }
         }
         Data::Histogram(h) => {
-            let t = match temporality(h.aggregation_temporality, "aggregation_temporality") {
-                Ok(t) => t,
-                Err(e) => {
-                    out.reject(format!("{at}.histogram.{e}"));
-                    return;
-                }
-            };
             let meta = meta(MetricKind::Histogram, t, false);
             for (i, dp) in h.data_points.iter().enumerate() {
                 let counts = if dp.bucket_counts.is_empty() && dp.explicit_bounds.is_empty() {
@@ -232,13 +233,6 @@ fn metric(m: &pb::Metric, base: &Labels, at: &str, out: &mut Converted<MetricPoi
             }
         }
         Data::ExponentialHistogram(h) => {
-            let t = match temporality(h.aggregation_temporality, "aggregation_temporality") {
-                Ok(t) => t,
-                Err(e) => {
-                    out.reject(format!("{at}.exponential_histogram.{e}"));
-                    return;
-                }
-            };
             let meta = meta(MetricKind::ExponentialHistogram, t, false);
             let side = |b: &Option<pb::exponential_histogram_data_point::Buckets>| {
                 b.as_ref().map_or_else(ExpBuckets::default, |b| ExpBuckets {
@@ -346,15 +340,14 @@ fn temporality_number(t: Temporality) -> i32 {
 /// and [`SCOPE_VERSION`] the scope, and every other label a string attribute of the point.
 /// Points of the same name, kind and metadata share one `Metric`.
 pub fn points_to_otlp(points: &[MetricPoint]) -> ExportMetricsServiceRequest {
-    type Key = (String, String, String, String);
     // (service, scope name, scope version) → metric key → points
+    type Key = (String, String, String);
     let mut groups: BTreeMap<Key, BTreeMap<(String, String), Vec<&MetricPoint>>> = BTreeMap::new();
     for p in points {
         let g = (
             p.labels.get("service.name").cloned().unwrap_or_default(),
             p.labels.get(SCOPE_NAME).cloned().unwrap_or_default(),
             p.labels.get(SCOPE_VERSION).cloned().unwrap_or_default(),
-            String::new(),
         );
         let mk = (
             p.name.clone(),
@@ -366,7 +359,7 @@ pub fn points_to_otlp(points: &[MetricPoint]) -> ExportMetricsServiceRequest {
         groups.entry(g).or_default().entry(mk).or_default().push(p);
     }
     let mut resource_metrics: Vec<pb::ResourceMetrics> = Vec::new();
-    for ((service, scope_name, scope_version, _), metrics) in groups {
+    for ((service, scope_name, scope_version), metrics) in groups {
         let resource = Resource {
             attributes: if service.is_empty() {
                 Vec::new()
