@@ -485,7 +485,8 @@ impl MetricStore for RocksStore {
         let cf_series = i.cf(CF_SERIES)?;
         let _g = i.point_lock.lock().unwrap_or_else(PoisonError::into_inner);
         let mut batch = WriteBatch::default();
-        let mut new_series: Vec<(u64, Series)> = Vec::new();
+        // Series written by this batch, latest version by id.
+        let mut new_series: HashMap<u64, Series> = HashMap::new();
         {
             let reg = i.registry.read().unwrap_or_else(PoisonError::into_inner);
             // Series first seen in this batch, by fingerprint.
@@ -494,14 +495,7 @@ impl MetricStore for RocksStore {
             for p in &points {
                 let fp = fingerprint(&p.name, &p.labels);
                 // The latest version of a series: written earlier in this batch, or known.
-                let latest = |id: u64| {
-                    new_series
-                        .iter()
-                        .rev()
-                        .find(|(x, _)| *x == id)
-                        .map(|(_, s)| s)
-                        .or_else(|| reg.by_id.get(&id))
-                };
+                let latest = |id: u64| new_series.get(&id).or_else(|| reg.by_id.get(&id));
                 let found = find_id(reg.by_hash.get(&fp), p, |id| reg.by_id.get(&id))
                     .or_else(|| find_id(local.get(&fp), p, latest));
                 let id = match found {
@@ -509,7 +503,7 @@ impl MetricStore for RocksStore {
                         if !latest(id).is_some_and(|s| same_meta(s, p)) {
                             let s = Series::of(p);
                             batch.put_cf(cf_series, id.to_be_bytes(), encode_series(&s));
-                            new_series.push((id, s));
+                            new_series.insert(id, s);
                         }
                         id
                     }
@@ -519,7 +513,7 @@ impl MetricStore for RocksStore {
                         local.entry(fp).or_default().push(id);
                         let s = Series::of(p);
                         batch.put_cf(cf_series, id.to_be_bytes(), encode_series(&s));
-                        new_series.push((id, s));
+                        new_series.insert(id, s);
                         id
                     }
                 };
