@@ -153,9 +153,14 @@ pub fn contains_ci(haystack: &str, needle: &str) -> bool {
 /// This is the tokenizer of full-text search ([`LogFilter::terms`]) and of every index a
 /// backend builds for it.
 pub fn tokenize(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+    text.split(|c: char| !is_token_char(c))
         .filter(|t| !t.is_empty())
         .map(|t| t.to_lowercase())
+}
+
+/// True for the characters tokens are made of (see [`tokenize`]).
+pub(crate) fn is_token_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
 }
 
 /// True when the tokens of `phrase` appear adjacent and in order among the tokens of `text`.

@@ -12,7 +12,7 @@ use heimsight_core::{
 use super::bloom::{self, Bloom};
 use super::codec::{Reader, Writer};
 use crate::error::{Error, Result};
-use crate::query::{LogFilter, tokenize};
+use crate::query::{LogFilter, is_token_char, tokenize};
 
 /// Format version of a block.
 const BLOCK_VERSION: u8 = 1;
@@ -178,7 +178,7 @@ fn attr_value_hash(k: &str, v: &AttributeValue, scratch: &mut String) -> u64 {
 /// Pushes the Bloom hash of every token of `text` (the tokens of [`tokenize`]), lowercasing
 /// into `scratch` only the tokens that need it.
 fn token_hashes(text: &str, scratch: &mut String, out: &mut Vec<u64>) {
-    for t in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+    for t in text.split(|c: char| !is_token_char(c)) {
         if t.is_empty() {
             continue;
         }
