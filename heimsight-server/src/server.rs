@@ -230,8 +230,9 @@ impl HeimsightServer {
             otlp_grpc,
             otlp_http,
         } = listeners;
-        let http = {
-            let served = axum::serve(http, self.router())
+        // Serves a router until shutdown; when it ends (for any reason) the others stop too.
+        let spawn_http = |listener: TcpListener, router: Router| {
+            let served = axum::serve(listener, router)
                 .with_graceful_shutdown(stopped(stop_rx.clone()))
                 .into_future();
             let stop_tx = Arc::clone(&stop_tx);
@@ -241,17 +242,8 @@ impl HeimsightServer {
                 r
             })
         };
-        let otlp_http = otlp_http.map(|listener| {
-            let served = axum::serve(listener, self.otlp_http_router())
-                .with_graceful_shutdown(stopped(stop_rx.clone()))
-                .into_future();
-            let stop_tx = Arc::clone(&stop_tx);
-            tokio::spawn(async move {
-                let r = served.await.map_err(Error::from);
-                let _ = stop_tx.send(true);
-                r
-            })
-        });
+        let http = spawn_http(http, self.router());
+        let otlp_http = otlp_http.map(|listener| spawn_http(listener, self.otlp_http_router()));
         let otlp_grpc = otlp_grpc.map(|listener| {
             let routes = self.otlp_grpc_routes();
             let stop = stopped(stop_rx.clone());
