@@ -4,8 +4,9 @@ use serde_json::{Map, Value};
 
 use crate::error::ValidationErrors;
 
-/// The JSON type name of a value, for error messages.
-pub(crate) fn type_name(v: &Value) -> &'static str {
+/// The JSON type name of a value with its article (`a string`, `an array`, `null`), for
+/// error messages.
+pub fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -144,7 +144,7 @@ pub fn parse_items(body: &[u8]) -> Result<Vec<Value>> {
         Value::Array(items) => Ok(items),
         obj @ Value::Object(_) => Ok(vec![obj]),
         other => Err(Error::WrongTopLevel {
-            found: type_name(&other),
+            found: heimsight_core::json_type_name(&other),
         }),
     }
 }
@@ -206,17 +206,6 @@ fn decode<T>(body: &[u8], read: fn(&Value) -> Result<T, ValidationErrors>) -> Re
         );
     }
     Ok(batch)
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]
