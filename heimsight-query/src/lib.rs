@@ -29,8 +29,10 @@
 //!
 //! None yet.
 
+pub mod ast;
 pub mod error;
 pub mod metrics;
+pub mod schema;
 
 pub use error::{Error, Result};
 pub use metrics::{Agg, aggregate};
