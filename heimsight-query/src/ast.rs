@@ -58,6 +58,38 @@ pub struct Statement {
     pub select: Select,
 }
 
+/// A statement that passed the checker ([`crate::check`]), normalized for the planner and
+/// executor:
+/// - column names are canonical ([`crate::schema`] aliases replaced), `labels.x` is
+///   [`ColumnRef::Attribute`];
+/// - `SELECT *` is expanded into the source's wildcard columns (plain
+///   [`ExprKind::Column`] items without alias);
+/// - `GROUP BY` / `ORDER BY` / `HAVING` references to a select item (by 1-based position or
+///   by alias) are replaced by a copy of that item's expression;
+/// - `count_distinct(x)` is `count` with `distinct: true`; `p50/p90/p95/p99(x)` are
+///   `percentile(x, 0.5/0.9/0.95/0.99)`;
+/// - subqueries (`IN (SELECT ...)`) are checked and normalized the same way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked {
+    /// The normalized statement.
+    pub statement: Statement,
+    /// The result columns, in order: name (the alias, else the expression as written) and
+    /// type.
+    pub columns: Vec<OutputColumn>,
+    /// True when the query aggregates (aggregate functions or `GROUP BY`): it yields one row
+    /// per group instead of one per record.
+    pub aggregate: bool,
+}
+
+/// One column of a query's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputColumn {
+    /// Name shown to the user.
+    pub name: String,
+    /// Type of its values ([`crate::schema::Type::Any`] when it depends on the data).
+    pub ty: crate::schema::Type,
+}
+
 /// The data a query reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Source {

@@ -26,6 +26,8 @@ pub enum Type {
     Duration,
     /// Only `NULL`.
     Null,
+    /// A key/value map (the `attributes` and `resource` columns).
+    Map,
     /// Decided per value at run time (attributes).
     Any,
 }
@@ -41,6 +43,7 @@ impl Type {
             Type::Timestamp => "timestamp",
             Type::Duration => "duration",
             Type::Null => "null",
+            Type::Map => "map",
             Type::Any => "any",
         }
     }
@@ -160,6 +163,8 @@ const LOG_COLUMNS: &[Column] = &[
         "Instrumentation scope name.",
     ),
     col("flags", &[], Type::Int, false, "W3C trace flags."),
+    col("attributes", &[], Type::Map, true, "Record attributes."),
+    col("resource", &[], Type::Map, true, "Resource attributes."),
 ];
 
 const SPAN_COLUMNS: &[Column] = &[
