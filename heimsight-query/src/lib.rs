@@ -31,8 +31,16 @@
 
 pub mod ast;
 pub mod error;
+pub mod eval;
+pub mod exec;
 pub mod metrics;
+pub mod record;
 pub mod schema;
+pub mod value;
 
 pub use error::{Error, Result};
+pub use eval::{CompiledExpr, EvalContext, ExecError};
+pub use exec::{ExecContext, ResultSet, execute};
 pub use metrics::{Agg, aggregate};
+pub use record::{MetricRow, Record};
+pub use value::Value;
