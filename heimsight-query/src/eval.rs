@@ -223,6 +223,29 @@ impl CompiledExpr {
         .eval(&self.root)
     }
 
+    /// Evaluates into `out`; when the result is text the record lends, `out`'s text buffer
+    /// is reused instead of allocating a new string.
+    pub(crate) fn eval_into<R: Record + ?Sized>(
+        &self,
+        record: &R,
+        out: &mut Value,
+    ) -> Result<(), ExecError> {
+        let ev = Evaluator {
+            rec: record,
+            slots: &[],
+            now: self.now,
+        };
+        match (ev.borrowed(&self.root), out) {
+            (Some(s), Value::String(buf)) => {
+                buf.clear();
+                buf.push_str(s);
+            }
+            (Some(s), out) => *out = Value::String(s.to_string()),
+            (None, out) => *out = ev.eval(&self.root)?,
+        }
+        Ok(())
+    }
+
     /// The position of the whole expression.
     pub(crate) fn pos(&self) -> Pos {
         self.root.pos

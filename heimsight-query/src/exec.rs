@@ -368,7 +368,7 @@ fn run_plain<R: Record>(
     }
 
     let mut heap: BinaryHeap<Entry<'_>> = BinaryHeap::with_capacity(keep.min(1 << 16));
-    let mut key_buf: Vec<Value> = Vec::with_capacity(order.len());
+    let mut key_buf: Vec<Value> = vec![Value::Null; order.len()];
     let mut seq: u64 = 0;
     for rec in rows {
         scan.pulled()?;
@@ -379,9 +379,8 @@ fn run_plain<R: Record>(
         if keep == 0 {
             continue;
         }
-        key_buf.clear();
-        for o in &order {
-            key_buf.push(o.eval(&rec)?);
+        for (o, k) in order.iter().zip(key_buf.iter_mut()) {
+            o.eval_into(&rec, k)?;
         }
         seq += 1;
         if heap.len() >= keep {
@@ -398,7 +397,7 @@ fn run_plain<R: Record>(
             // Dropping `top` restores the heap order.
         } else {
             heap.push(Entry {
-                keys: std::mem::replace(&mut key_buf, Vec::with_capacity(order.len())),
+                keys: std::mem::replace(&mut key_buf, vec![Value::Null; order.len()]),
                 seq,
                 row: project(&projections, &rec)?,
                 desc: &desc,
@@ -1032,7 +1031,9 @@ fn run_aggregate<R: Record>(
     let mut index: HashMap<Vec<Value>, usize> = HashMap::new();
     let mut keys: Vec<Vec<Value>> = Vec::new();
     let mut slots: Vec<Slot> = Vec::new();
-    let mut key_buf: Vec<Value> = Vec::with_capacity(n_keys);
+    // Group keys are evaluated into this buffer, reusing its strings: looking up an existing
+    // group allocates nothing.
+    let mut key_buf: Vec<Value> = vec![Value::Null; n_keys];
     let mut last_group: Option<usize> = None;
     if n_keys == 0 {
         keys.push(Vec::new());
@@ -1044,9 +1045,8 @@ fn run_aggregate<R: Record>(
         if !passes(&filter, &rec)? {
             continue;
         }
-        key_buf.clear();
-        for g in &group_exprs {
-            key_buf.push(g.eval(&rec)?);
+        for (g, k) in group_exprs.iter().zip(key_buf.iter_mut()) {
+            g.eval_into(&rec, k)?;
         }
         let g = match last_group {
             Some(g) if keys[g] == key_buf => g,

@@ -1191,7 +1191,27 @@ fn top_k_equals_full_sort() {
     let mut big = ctx();
     big.max_rows = 1_000_000;
     for order in &keys {
-        let full = execute(
+        // The reference: unsorted rows with their keys, stably sorted here (ASC: NULLs
+        // last; DESC: NULLs first).
+        let mut items = vec![col("message")];
+        items.extend(order.iter().map(|(x, _)| x.clone()));
+        let mut full = execute(&from(Source::Logs).select(items).build(), many.iter(), &big)
+            .expect("runs")
+            .rows;
+        full.sort_by(|a, b| {
+            order
+                .iter()
+                .enumerate()
+                .map(|(k, (_, desc))| {
+                    let o = a[k + 1].total_cmp(&b[k + 1]);
+                    if *desc { o.reverse() } else { o }
+                })
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let full: Vec<Vec<Value>> = full.into_iter().map(|r| vec![r[0].clone()]).collect();
+        assert_eq!(full.len(), 300);
+        let sorted = execute(
             &from(Source::Logs)
                 .select(vec![col("message")])
                 .order_by(order.clone())
@@ -1199,9 +1219,8 @@ fn top_k_equals_full_sort() {
             many.iter(),
             &big,
         )
-        .expect("runs")
-        .rows;
-        assert_eq!(full.len(), 300);
+        .expect("runs");
+        assert_eq!(sorted.rows, full);
         for _ in 0..60 {
             let limit = rng.below(40);
             let offset = rng.below(320);
