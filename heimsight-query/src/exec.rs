@@ -133,11 +133,22 @@ pub fn execute<R: Record>(
         || select.order_by.iter().any(|o| has_aggregate(&o.expr));
     let mut scan = Scan { ctx, scanned: 0 };
     scan.check_deadline()?;
-    let (rows_out, truncated) = if aggregate {
+    let (mut rows_out, truncated) = if aggregate {
         run_aggregate(select, &items, rows, ctx, &mut scan)?
     } else {
         run_plain(select, &items, rows, ctx, &mut scan)?
     };
+    // Integers in a column the checker typed `float` (e.g. `coalesce(int, float)`) are shown
+    // as floats, so every value of a column has its type.
+    for (i, c) in checked.columns.iter().enumerate() {
+        if c.ty == schema::Type::Float {
+            for row in &mut rows_out {
+                if let Some(v @ Value::Int(_)) = row.get_mut(i) {
+                    *v = Value::Float(v.as_f64().unwrap_or(0.0));
+                }
+            }
+        }
+    }
     Ok(ResultSet {
         columns: checked.columns.clone(),
         rows: rows_out,

@@ -1645,6 +1645,28 @@ fn metric_rows_and_gauges() {
 }
 
 #[test]
+fn float_columns_show_integers_as_floats() {
+    let mut q = from(Source::Logs)
+        .select(vec![
+            call("coalesce", vec![attr("http.status_code"), f(0.5)]),
+            attr("http.status_code"),
+        ])
+        .limit(4)
+        .build();
+    q.columns[0].ty = Type::Float;
+    let r = execute(&q, logs().iter(), &ctx()).expect("runs");
+    assert_eq!(
+        r.rows,
+        [
+            vec![Value::Float(200.0), Value::Int(200)],
+            vec![Value::Float(500.0), Value::Int(500)],
+            vec![Value::Float(0.5), Value::Null],
+            vec![Value::Float(0.5), Value::Null],
+        ]
+    );
+}
+
+#[test]
 fn empty_input() {
     let none: Vec<LogRecord> = Vec::new();
     let q = from(Source::Logs)
