@@ -30,17 +30,23 @@
 //! None yet.
 
 pub mod ast;
+pub mod check;
+pub mod diagnostic;
 pub mod error;
 pub mod eval;
 pub mod exec;
 pub mod metrics;
+pub mod parser;
 pub mod record;
 pub mod schema;
 pub mod value;
 
+pub use check::check;
+pub use diagnostic::{Diagnostic, Diagnostics};
 pub use error::{Error, Result};
 pub use eval::{CompiledExpr, EvalContext, ExecError};
 pub use exec::{ExecContext, ResultSet, execute};
 pub use metrics::{Agg, aggregate};
+pub use parser::{parse, parse_and_check};
 pub use record::{MetricRow, Record};
 pub use value::Value;
