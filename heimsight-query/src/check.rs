@@ -15,7 +15,7 @@
 //! | --- | --- | --- |
 //! | `count(*)`, `count(x)`, `count(DISTINCT x)`, `count_distinct(x)` | any | int |
 //! | `sum(x)` | number or duration | type of `x` |
-//! | `avg(x)` | number or duration | float (duration for a duration) |
+//! | `avg(x)` | number, duration or timestamp | float (duration/timestamp for those) |
 //! | `min(x)`, `max(x)` | anything but a map | type of `x` |
 //! | `percentile(x, q)`, `p50 p90 p95 p99 (x)` | number, duration or timestamp; `q` a number literal in [0, 1] | float (duration/timestamp for those) |
 //! | `rate(x)`, `increase(x)` (metrics only) | number | float |
@@ -1227,10 +1227,10 @@ impl<'t> Checker<'t> {
             }
             "avg" => {
                 let ty = match t0 {
-                    Duration => Duration,
+                    Duration | Timestamp => t0,
                     t if numeric(t) => Float,
                     _ => {
-                        self.arg_error(&fname, &checked[0], t0, "a number or a duration");
+                        self.arg_error(&fname, &checked[0], t0, "a number, duration or timestamp");
                         Any
                     }
                 };

@@ -544,6 +544,18 @@ fn aggregates_are_normalized_and_typed() {
             false,
         ),
     );
+    assert_eq!(
+        ok("SELECT avg(timestamp) FROM logs").columns[0].ty,
+        Timestamp
+    );
+    fails(
+        "SELECT avg(level) FROM logs",
+        "`avg` needs a number, duration or timestamp",
+    );
+    fails(
+        "SELECT sum(timestamp) FROM logs",
+        "`sum` needs a number or a duration",
+    );
     let c =
         ok("SELECT sum(value), avg(value), rate(value), increase(value), sum(count) FROM metrics");
     let types: Vec<Type> = c.columns.iter().map(|c| c.ty).collect();
