@@ -773,9 +773,10 @@ fn is_const(n: &Node) -> bool {
     matches!(n.kind, Kind::Const(_))
 }
 
-/// A record without data: every column is `NULL`. Used where expressions may not read rows.
+/// A record without data: every column and attribute is `NULL`. Evaluates constant
+/// expressions.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct NoRecord;
+pub struct NoRecord;
 
 impl Record for NoRecord {
     fn column(&self, _: &str) -> Value {
@@ -793,7 +794,8 @@ impl Record for NoRecord {
 }
 
 /// Splits a `MATCH` text into terms: double-quoted phrases and bare words.
-fn match_terms(q: &str) -> Vec<String> {
+/// The terms of a `MATCH` text: double-quoted phrases and bare words, in order.
+pub fn match_terms(q: &str) -> Vec<String> {
     let mut terms = Vec::new();
     let mut rest = q;
     loop {

@@ -1,6 +1,12 @@
-//! This crate provides Heimsight's query engine. For now that is [`metrics`]: folding the
-//! points of a metric series into time windows with an aggregation ([`Agg`]); the SQL-like
-//! query language (parser, planner, executor) lands here next.
+//! Heimsight's query language: one SQL-like language over logs, spans and metrics.
+//!
+//! `SELECT service, count(*) FROM logs WHERE level = 'error' GROUP BY service` goes through
+//! [`parser`] (a pest grammar → [`ast`] with byte positions), [`check`](mod@check) (names,
+//! types, aggregates → a normalized [`ast::Checked`], or [`Diagnostics`] naming line, column,
+//! what was found and expected), [`engine`] (the plan: what the store serves natively — time
+//! range, equality/IN filters, full-text terms, ordered pages — and subqueries) and [`exec`]
+//! (filters, grouping, aggregates, ordering, paging over [`record::Record`]s). The language is
+//! described in `docs/query-language.md`; [`schema`] lists the columns of each source.
 //!
 //! The crate has no async runtime and no storage backend: it works on the types of
 //! [`heimsight_store`]'s traits, which it depends on without default features.
@@ -8,22 +14,31 @@
 //! # Quick start
 //!
 //! ```
-//! use heimsight_core::{Labels, MetricPoint, Timestamp};
-//! use heimsight_query::metrics::{Agg, aggregate};
-//! use heimsight_store::{MemoryStore, MetricStore, SeriesQuery};
+//! use heimsight_core::{Level, LogRecord, Timestamp};
+//! use heimsight_query::{Request, Value, run};
+//! use heimsight_store::{LogStore, MemoryStore};
 //!
 //! let store = MemoryStore::new();
-//! let minute = 60_000_000_000;
-//! store.append_points(
-//!     (0..10)
-//!         .map(|i| MetricPoint::gauge("cpu", Labels::new(), Timestamp(i * 20_000_000_000), i as f64))
-//!         .collect(),
-//! )?;
-//! let series = store.query_points(&SeriesQuery { name: Some("cpu".into()), ..Default::default() })?;
-//! let per_minute = aggregate(&series[0].points, Timestamp(0), Timestamp(10 * minute), minute, "max".parse()?);
-//! assert_eq!(per_minute, [(Timestamp(0), 2.0), (Timestamp(minute), 5.0), (Timestamp(2 * minute), 8.0), (Timestamp(3 * minute), 9.0)]);
+//! let logs = ["api", "api", "db"].iter().enumerate().map(|(i, svc)| {
+//!     let mut r = LogRecord::new(Timestamp(i as i64), Level::Error, "connection refused");
+//!     r.service = svc.to_string();
+//!     r
+//! });
+//! store.append_logs(logs.collect())?;
+//!
+//! let out = run(&store, &Request::new(
+//!     "SELECT service, count(*) AS n FROM logs WHERE MATCH('refused') GROUP BY service ORDER BY n DESC",
+//! ))?;
+//! assert_eq!(out.result.rows[0], [Value::String("api".into()), Value::Int(2)]);
+//!
+//! // Mistakes come back with positions and suggestions.
+//! let err = run(&store, &Request::new("SELECT levle FROM logs")).unwrap_err();
+//! assert!(err.to_string().contains("line 1, column 8"), "{err}");
+//! assert!(err.to_string().contains("did you mean `level`?"), "{err}");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! [`metrics`] also offers plain window aggregation of one series' points ([`aggregate`]).
 //!
 //! # Feature flags
 //!
@@ -32,6 +47,7 @@
 pub mod ast;
 pub mod check;
 pub mod diagnostic;
+pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod exec;
@@ -43,6 +59,7 @@ pub mod value;
 
 pub use check::check;
 pub use diagnostic::{Diagnostic, Diagnostics};
+pub use engine::{Limits, Output, Plan, QueryError, Request, run};
 pub use error::{Error, Result};
 pub use eval::{CompiledExpr, EvalContext, ExecError};
 pub use exec::{ExecContext, ResultSet, execute};

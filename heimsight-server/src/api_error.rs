@@ -34,6 +34,15 @@ pub enum ApiError {
         /// The problems of the rejected items.
         errors: Vec<ItemError>,
     },
+    /// 400: a query in the query language is invalid; `diagnostics` locate every problem.
+    InvalidQuery {
+        /// The first problem.
+        message: String,
+        /// Every problem, one line each.
+        details: Vec<String>,
+        /// Every problem as `{line, column, start, end, message, found, expected, hint}`.
+        diagnostics: Vec<Value>,
+    },
     /// 404: no such thing (route, trace…).
     NotFound(String),
     /// 405: the route exists, but not for this method.
@@ -76,7 +85,9 @@ impl ApiError {
     /// The HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest { .. } | ApiError::Rejected { .. } => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest { .. }
+            | ApiError::Rejected { .. }
+            | ApiError::InvalidQuery { .. } => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge { .. } | ApiError::RequestTooLarge(_) => {
@@ -92,6 +103,17 @@ impl ApiError {
     pub fn body(&self) -> Value {
         let (message, details): (String, &[String]) = match self {
             ApiError::BadRequest { message, details } => (message.clone(), details),
+            ApiError::InvalidQuery {
+                message,
+                details,
+                diagnostics,
+            } => {
+                return json!({
+                    "error": message,
+                    "details": details,
+                    "diagnostics": diagnostics,
+                });
+            }
             ApiError::Rejected {
                 accepted,
                 rejected,

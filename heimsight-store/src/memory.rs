@@ -9,7 +9,7 @@ use heimsight_core::{Labels, LogRecord, MetricPoint, Span, Timestamp, TraceId};
 use crate::error::Result;
 use crate::query::{
     LogPage, LogQuery, Order, Point, Series, SeriesPoints, SeriesQuery, Signal, SignalStats,
-    StoreStats, TraceQuery, TraceSummary,
+    SpanScan, StoreStats, TraceQuery, TraceSummary,
 };
 use crate::traits::{LogStore, Maintenance, MetaStore, MetricStore, SpanStore};
 
@@ -129,6 +129,27 @@ impl SpanStore for MemoryStore {
         });
         out.truncate(q.limit);
         Ok(out)
+    }
+
+    fn scan_spans(&self, scan: &SpanScan, visit: &mut dyn FnMut(Vec<Span>) -> bool) -> Result<()> {
+        let spans: Vec<Span> = {
+            let g = self.read();
+            let mut v: Vec<Span> = g
+                .traces
+                .values()
+                .flatten()
+                .filter(|s| scan.matches(s))
+                .cloned()
+                .collect();
+            v.sort_by_key(|s| (s.start_time, s.trace_id, s.span_id));
+            v
+        };
+        for batch in spans.chunks(4096) {
+            if !visit(batch.to_vec()) {
+                break;
+            }
+        }
+        Ok(())
     }
 }
 

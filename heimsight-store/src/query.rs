@@ -214,6 +214,83 @@ pub struct LogPage {
     pub total: u64,
 }
 
+/// Which fields of log records a scan must fill. Timestamp, severity and service are always
+/// filled; other fields not asked for may be left empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LogFields {
+    /// The message.
+    pub body: bool,
+    /// Record and resource attributes.
+    pub attributes: bool,
+    /// Trace and span ids.
+    pub trace: bool,
+    /// Everything (observed timestamp, scope, flags, dropped counts too).
+    pub all: bool,
+}
+
+impl LogFields {
+    /// Every field.
+    pub const ALL: LogFields = LogFields {
+        body: true,
+        attributes: true,
+        trace: true,
+        all: true,
+    };
+}
+
+/// A scan over log records: every matching record, in batches, for engines that aggregate or
+/// filter further (the query language).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogScan {
+    /// Time range of the records' timestamps.
+    pub range: TimeRange,
+    /// Conditions.
+    pub filter: LogFilter,
+    /// Preferred order. Backends visit their data roughly in this order (RocksDB: block by
+    /// block, each batch sorted) but do not promise a total order across batches.
+    pub order: Order,
+    /// Fields to fill.
+    pub fields: LogFields,
+    /// When not 0: only the first `limit` matching records in exactly [`order`](Self::order)
+    /// (by timestamp), in one batch — the newest or oldest page, without visiting the rest.
+    pub limit: usize,
+}
+
+impl Default for LogScan {
+    fn default() -> Self {
+        LogScan {
+            range: TimeRange::ALL,
+            filter: LogFilter::default(),
+            order: Order::NewestFirst,
+            fields: LogFields::ALL,
+            limit: 0,
+        }
+    }
+}
+
+/// A scan over spans.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SpanScan {
+    /// Range of the spans' start times.
+    pub range: TimeRange,
+    /// The span's service is one of these (empty: any).
+    pub services: Vec<String>,
+    /// The span's name is one of these (empty: any).
+    pub names: Vec<String>,
+    /// The span belongs to one of these traces (empty: any).
+    pub trace_ids: Vec<TraceId>,
+}
+
+impl SpanScan {
+    /// The reference semantics: true when `s` passes every condition.
+    pub fn matches(&self, s: &Span) -> bool {
+        self.range.contains(s.start_time)
+            && (self.services.is_empty() || self.services.contains(&s.service))
+            && (self.names.is_empty() || self.names.contains(&s.name))
+            && (self.trace_ids.is_empty() || self.trace_ids.contains(&s.trace_id))
+    }
+}
+
 /// A search for traces.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TraceQuery {

@@ -7,9 +7,12 @@ use heimsight_core::{LogRecord, MetricPoint, Span, Timestamp, TraceId};
 
 use crate::error::Result;
 use crate::query::{
-    LogPage, LogQuery, Series, SeriesPoints, SeriesQuery, Signal, StoreStats, TraceQuery,
-    TraceSummary,
+    LogPage, LogQuery, LogScan, Series, SeriesPoints, SeriesQuery, Signal, SpanScan, StoreStats,
+    TraceQuery, TraceSummary,
 };
+
+/// Records per batch of the default scans.
+const SCAN_BATCH: usize = 4096;
 
 /// Stores and queries log records.
 pub trait LogStore: Send + Sync {
@@ -19,6 +22,36 @@ pub trait LogStore: Send + Sync {
 
     /// A page of matching records in time order, with the total number of matches.
     fn query_logs(&self, query: &LogQuery) -> Result<LogPage>;
+
+    /// Calls `visit` with batches of the matching records (filled as
+    /// [`LogScan::fields`] asks) until every match was visited or `visit` returns false.
+    /// Records appended during the scan may or may not be visited.
+    ///
+    /// The default reads everything through [`query_logs`](Self::query_logs) at once;
+    /// backends override it to stream.
+    fn scan_logs(
+        &self,
+        scan: &LogScan,
+        visit: &mut dyn FnMut(Vec<LogRecord>) -> bool,
+    ) -> Result<()> {
+        let page = self.query_logs(&LogQuery {
+            range: scan.range,
+            filter: scan.filter.clone(),
+            order: scan.order,
+            limit: if scan.limit == 0 {
+                usize::MAX
+            } else {
+                scan.limit
+            },
+            offset: 0,
+        })?;
+        for batch in page.logs.chunks(SCAN_BATCH) {
+            if !visit(batch.to_vec()) {
+                break;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Stores and queries spans.
@@ -31,6 +64,36 @@ pub trait SpanStore: Send + Sync {
 
     /// Summaries of the matching traces, newest (by start time) first.
     fn find_traces(&self, query: &TraceQuery) -> Result<Vec<TraceSummary>>;
+
+    /// Calls `visit` with batches of the matching spans until every match was visited or
+    /// `visit` returns false.
+    ///
+    /// The default finds every trace with [`find_traces`](Self::find_traces) and reads them
+    /// with [`get_trace`](Self::get_trace); backends override it to stream.
+    fn scan_spans(&self, scan: &SpanScan, visit: &mut dyn FnMut(Vec<Span>) -> bool) -> Result<()> {
+        let ids: Vec<TraceId> = if scan.trace_ids.is_empty() {
+            self.find_traces(&TraceQuery {
+                limit: usize::MAX,
+                ..TraceQuery::default()
+            })?
+            .into_iter()
+            .map(|t| t.trace_id)
+            .collect()
+        } else {
+            scan.trace_ids.clone()
+        };
+        let mut batch = Vec::new();
+        for id in ids {
+            batch.extend(self.get_trace(&id)?.into_iter().filter(|s| scan.matches(s)));
+            if batch.len() >= SCAN_BATCH && !visit(std::mem::take(&mut batch)) {
+                return Ok(());
+            }
+        }
+        if !batch.is_empty() {
+            visit(batch);
+        }
+        Ok(())
+    }
 }
 
 /// Stores and queries metric points.

@@ -22,6 +22,7 @@ use crate::state::AppState;
 mod health;
 mod logs;
 mod metrics;
+mod query;
 mod retention;
 mod stats;
 mod traces;
@@ -41,6 +42,7 @@ pub(crate) fn router(state: AppState) -> Router {
             get(retention::show).put(retention::update),
         )
         .route("/api/v1/stats", get(stats::stats))
+        .route("/api/v1/query", get(query::get).post(query::post))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

@@ -687,7 +687,7 @@ impl Block {
                 }
             }
         }
-        if need.all {
+        if need.trace || need.all {
             let raw = self.column(C_SPAN)?;
             let mut r = Reader::new(&raw, "log span ids");
             let bm = r.take(n.div_ceil(8))?.to_vec();

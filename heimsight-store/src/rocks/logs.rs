@@ -12,7 +12,7 @@ use super::block::{self, Block, BlockSummary, Cheap, Need};
 use super::codec::ts_key;
 use super::{CF_LOG_BLOCKS, CF_LOG_SUMMARIES, Inner, RocksStore, hour_of, rocks_err};
 use crate::error::{Error, Result};
-use crate::query::{LogPage, LogQuery, Order};
+use crate::query::{LogFields, LogPage, LogQuery, LogScan, Order};
 use crate::traits::LogStore;
 
 /// Largest block, in records.
@@ -278,6 +278,46 @@ impl LogStore for RocksStore {
     }
 
     fn query_logs(&self, q: &LogQuery) -> Result<LogPage> {
+        self.page(q, true, Need::ALL)
+    }
+
+    fn scan_logs(
+        &self,
+        scan: &LogScan,
+        visit: &mut dyn FnMut(Vec<LogRecord>) -> bool,
+    ) -> Result<()> {
+        let need_out = need_of(scan.fields);
+        if scan.limit > 0 {
+            let q = LogQuery {
+                range: scan.range,
+                filter: scan.filter.clone(),
+                order: scan.order,
+                limit: scan.limit,
+                offset: 0,
+            };
+            let page = self.page(&q, false, need_out)?;
+            if !page.logs.is_empty() {
+                visit(page.logs);
+            }
+            return Ok(());
+        }
+        self.scan_all(scan, need_out, visit)
+    }
+}
+
+fn need_of(fields: LogFields) -> Need {
+    Need {
+        body: fields.body || fields.all,
+        attrs: fields.attributes || fields.all,
+        trace: fields.trace || fields.all,
+        all: fields.all,
+    }
+}
+
+impl RocksStore {
+    /// A page of matching records in order, filled as `need_out` says, with the total number
+    /// of matches when `with_total` (else `total` is 0 and blocks past the page are skipped).
+    fn page(&self, q: &LogQuery, with_total: bool, need_out: Need) -> Result<LogPage> {
         let i = &self.inner;
         let (start, end) = (q.range.start_nanos(), q.range.end_nanos());
         if start >= end {
@@ -319,7 +359,7 @@ impl LogStore for RocksStore {
         // The total: from summaries where a block lies wholly in range and the filter only
         // names services and levels; by decoding otherwise.
         let mut total = 0u64;
-        for (idx, (_, s)) in cands.iter().enumerate() {
+        for (idx, (_, s)) in cands.iter().enumerate().filter(|_| with_total) {
             if need_f.is_cheap() && s.min_ts >= start && s.max_ts < end {
                 total += s.count_service_level(f);
             } else {
@@ -376,7 +416,7 @@ impl LogStore for RocksStore {
         for (idx, mut rows) in by_block {
             rows.sort_unstable();
             let hit = &hits[&idx];
-            let recs = hit.block.records(&hit.cheap, &rows, Need::ALL)?;
+            let recs = hit.block.records(&hit.cheap, &rows, need_out)?;
             built.extend(rows.into_iter().map(|r| (idx, r)).zip(recs));
         }
         let logs = page
@@ -384,5 +424,70 @@ impl LogStore for RocksStore {
             .filter_map(|(_, idx, row)| built.remove(&(*idx, *row)))
             .collect();
         Ok(LogPage { logs, total })
+    }
+
+    /// Every matching record, block by block.
+    fn scan_all(
+        &self,
+        scan: &LogScan,
+        need_out: Need,
+        visit: &mut dyn FnMut(Vec<LogRecord>) -> bool,
+    ) -> Result<()> {
+        let i = &self.inner;
+        let (start, end) = (scan.range.start_nanos(), scan.range.end_nanos());
+        if start >= end {
+            return Ok(());
+        }
+        let f = &scan.filter;
+        let need_f = Need::for_filter(f);
+        let newest = scan.order == Order::NewestFirst;
+        let (mut cands, snapshot) = {
+            let map = i.blocks.read().unwrap_or_else(PoisonError::into_inner);
+            let cands: Vec<(Key, Arc<BlockSummary>)> = map
+                .iter()
+                .filter(|(_, s)| s.max_ts >= start && s.min_ts < end && s.may_match(f))
+                .map(|(k, s)| (*k, s.clone()))
+                .collect();
+            (cands, i.db.snapshot())
+        };
+        if newest {
+            cands.sort_by_key(|(_, s)| std::cmp::Reverse(s.max_ts));
+        } else {
+            cands.sort_by_key(|(_, s)| s.min_ts);
+        }
+        let mut ro = ReadOptions::default();
+        ro.set_snapshot(&snapshot);
+        for (key, _) in &cands {
+            let block = i.read_block(key, &ro)?;
+            let cheap = block.cheap()?;
+            let mut rows = cheap.candidate_rows(start, end, f);
+            // Message conditions alone are tested on the body column in place.
+            let body_only = need_f.body && !need_f.attrs && !need_f.trace;
+            if body_only {
+                rows = block.filter_bodies(rows, |b| f.matches_body(b))?;
+            }
+            if rows.is_empty() {
+                continue;
+            }
+            let need = Need {
+                body: need_out.body || need_f.body,
+                attrs: need_out.attrs || need_f.attrs,
+                trace: need_out.trace || need_f.trace,
+                all: need_out.all,
+            };
+            let mut recs = block.records(&cheap, &rows, need)?;
+            if !(need_f.is_cheap() || body_only) {
+                recs.retain(|r| f.matches(r));
+            }
+            // `records` wants rows in block order; the batch goes out in time order.
+            recs.sort_by_key(|r| r.timestamp);
+            if newest {
+                recs.reverse();
+            }
+            if !recs.is_empty() && !visit(recs) {
+                break;
+            }
+        }
+        Ok(())
     }
 }

@@ -1,7 +1,10 @@
-//! Metrics on RocksDB: a series registry held in memory, points keyed by day, series and time.
+//! Metrics on RocksDB: a series registry held in memory; points in a durable head, then in
+//! compressed chunks keyed by day, series and sequence (see [`super::head`]).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::PoisonError;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
 
 use heimsight_core::{
     Exemplar, ExpBuckets, ExpHistogramValue, HistogramValue, Labels, MetricKind, MetricPoint,
@@ -9,8 +12,12 @@ use heimsight_core::{
 };
 use rocksdb::{IteratorMode, ReadOptions, WriteBatch};
 
-use super::codec::{Reader, Writer, ts_from_key, ts_key};
-use super::{CF_POINTS, CF_SERIES, Inner, RocksStore, day_of, rocks_err};
+use super::codec::{Reader, Writer};
+use super::head::{self, Head};
+use super::{
+    CF_META, CF_POINT_LOG, CF_POINTS, CF_SERIES, Inner, META_INTERNAL, RocksStore, day_of,
+    meta_key, rocks_err,
+};
 use crate::error::{Error, Result};
 use crate::query::{Point, Series, SeriesPoints, SeriesQuery};
 use crate::traits::MetricStore;
@@ -168,9 +175,8 @@ fn decode_series(b: &[u8]) -> Result<Series> {
 
 /// Encodes a point's value, then (only when present) its extras: start timestamp, flags and
 /// exemplars. Values written before extras existed decode with empty extras.
-fn encode_point(p: &MetricPoint) -> Vec<u8> {
-    let mut w = Writer::default();
-    encode_value(&mut w, &p.value);
+fn encode_point(w: &mut Writer, p: &MetricPoint) {
+    encode_value(w, &p.value);
     if p.start_timestamp.0 != 0 || p.flags != 0 || !p.exemplars.is_empty() {
         w.zigzag(p.start_timestamp.0);
         w.varint(u64::from(p.flags));
@@ -195,7 +201,6 @@ fn encode_point(p: &MetricPoint) -> Vec<u8> {
             w.attributes(&x.attributes);
         }
     }
-    w.buf
 }
 
 fn decode_point(ts: i64, b: &[u8]) -> Result<Point> {
@@ -365,13 +370,17 @@ fn decode_value(r: &mut Reader<'_>) -> Result<MetricValue> {
     })
 }
 
-fn point_key(day: u32, id: u64, ts: i64) -> [u8; 20] {
+/// Key of a chunk: day, series id, sequence (the last point log entry the chunk covers).
+fn chunk_key(day: u32, id: u64, seq: u64) -> [u8; 20] {
     let mut k = [0u8; 20];
     k[..4].copy_from_slice(&day.to_be_bytes());
     k[4..12].copy_from_slice(&id.to_be_bytes());
-    k[12..].copy_from_slice(&ts_key(ts));
+    k[12..].copy_from_slice(&seq.to_be_bytes());
     k
 }
+
+/// Meta key holding the next point log sequence number (it survives the log being emptied).
+const POINT_SEQ_KEY: &str = "point_log_seq";
 
 impl Inner {
     pub(crate) fn load_registry(&self) -> Result<()> {
@@ -393,7 +402,135 @@ impl Inner {
         Ok(())
     }
 
+    /// Replays the point log into the head and restores the log sequence number.
+    pub(crate) fn load_head(&self) -> Result<()> {
+        let mut next = match self.meta_get_raw(META_INTERNAL, POINT_SEQ_KEY)? {
+            Some(v) => <[u8; 8]>::try_from(v.as_slice())
+                .map(u64::from_be_bytes)
+                .map_err(|_| Error::Corrupt {
+                    what: "point log sequence",
+                    reason: format!("length {}", v.len()),
+                })?,
+            None => 0,
+        };
+        let mut heads = self.heads.write().unwrap_or_else(PoisonError::into_inner);
+        let mut entries = 0u64;
+        for item in self
+            .db
+            .iterator_cf(self.cf(CF_POINT_LOG)?, IteratorMode::Start)
+        {
+            let (k, v) = item.map_err(rocks_err)?;
+            let seq = <[u8; 8]>::try_from(k.as_ref())
+                .map(u64::from_be_bytes)
+                .map_err(|_| Error::Corrupt {
+                    what: "point log key",
+                    reason: format!("length {}", k.len()),
+                })?;
+            let mut points = Vec::new();
+            head::decode_log_entry(&v, |id, ts, enc| points.push((id, ts, enc.to_vec())))?;
+            heads.live.add(
+                seq,
+                points.iter().map(|(id, ts, e)| (*id, *ts, e.as_slice())),
+            );
+            next = next.max(seq + 1);
+            entries += 1;
+        }
+        self.point_seq.store(next, Ordering::SeqCst);
+        if entries > 0 {
+            tracing::info!(entries, "replayed the metric point log");
+        }
+        Ok(())
+    }
+
+    /// Cuts the head into chunks when it is big or old enough (always with `force`); returns
+    /// whether it did.
+    pub(crate) fn cut_head(&self, force: bool) -> Result<bool> {
+        let _cutting = self.cut_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let head = {
+            // No append is between its log write and its head insert while we hold this.
+            let _appends = self
+                .point_lock
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let mut heads = self.heads.write().unwrap_or_else(PoisonError::into_inner);
+            let due = heads.live.bytes >= self.head_bytes
+                || heads
+                    .live
+                    .since
+                    .is_some_and(|t| t.elapsed() >= self.head_age);
+            if heads.live.is_empty() || !(force || due) {
+                return Ok(false);
+            }
+            let head = Arc::new(std::mem::take(&mut heads.live));
+            heads.cutting = Some(head.clone());
+            head
+        };
+        let result = self.write_chunks(&head);
+        // On failure the points stay in the log and come back on reopen; keep them readable
+        // until then by putting them back in front of the live head.
+        let mut heads = self.heads.write().unwrap_or_else(PoisonError::into_inner);
+        heads.cutting = None;
+        if let Err(e) = result {
+            if let Ok(h) = Arc::try_unwrap(head) {
+                let live = std::mem::replace(&mut heads.live, h);
+                merge_heads(&mut heads.live, live);
+            }
+            return Err(e);
+        }
+        Ok(true)
+    }
+
+    fn write_chunks(&self, head: &Head) -> Result<()> {
+        let Some((first, last)) = head.log_range else {
+            return Ok(());
+        };
+        let cf = self.cf(CF_POINTS)?;
+        let mut batch = WriteBatch::default();
+        let mut points: Vec<(i64, &[u8])> = Vec::new();
+        let mut chunks = 0usize;
+        for (&id, series) in &head.series {
+            points.clear();
+            points.extend(series.sorted_unique().into_iter().map(|i| series.get(i)));
+            for day_points in points.chunk_by(|a, b| day_of(a.0) == day_of(b.0)) {
+                batch.put_cf(
+                    cf,
+                    chunk_key(day_of(day_points[0].0), id, last),
+                    head::encode_chunk(day_points),
+                );
+                chunks += 1;
+            }
+        }
+        batch.delete_range_cf(
+            self.cf(CF_POINT_LOG)?,
+            first.to_be_bytes(),
+            (last + 1).to_be_bytes(),
+        );
+        batch.put_cf(
+            self.cf(CF_META)?,
+            meta_key(META_INTERNAL, POINT_SEQ_KEY),
+            self.point_seq.load(Ordering::SeqCst).to_be_bytes(),
+        );
+        self.write(batch)?;
+        tracing::debug!(
+            chunks,
+            bytes = head.bytes,
+            "cut the metric head into chunks"
+        );
+        Ok(())
+    }
+
+    pub(crate) fn head_loop(self: Arc<Self>) {
+        while !self.stop.load(Ordering::SeqCst) {
+            self.sleep(Duration::from_secs(1));
+            if let Err(e) = self.cut_head(false) {
+                tracing::warn!(error = %e, "cutting metric chunks failed");
+                self.sleep(Duration::from_secs(10));
+            }
+        }
+    }
+
     pub(crate) fn delete_points_before(&self, cutoff: i64) -> Result<u64> {
+        self.cut_head(true)?;
         let cutoff_day = day_of(cutoff);
         let _g = self
             .point_lock
@@ -415,25 +552,61 @@ impl Inner {
         end: i64,
         limit: usize,
     ) -> Result<Vec<Point>> {
+        // The head first: a cut that finishes meanwhile leaves its points in the chunks read
+        // below (seen twice, deduplicated), never in neither.
+        let mut newer: Vec<(i64, Vec<u8>)> = Vec::new();
+        {
+            let heads = self.heads.read().unwrap_or_else(PoisonError::into_inner);
+            let cutting = heads.cutting.as_deref();
+            for h in cutting.into_iter().chain([&heads.live]) {
+                if let Some(s) = h.series.get(&id) {
+                    s.each_in(start, end, |ts, enc| newer.push((ts, enc.to_vec())));
+                }
+            }
+        }
         let cf = self.cf(CF_POINTS)?;
-        let mut out = Vec::new();
+        let mut all: Vec<(i64, Point)> = Vec::new();
         for &day in days {
+            let prefix = chunk_key(day, id, 0);
             let mut ro = ReadOptions::default();
-            ro.set_iterate_upper_bound(point_key(day, id, end).to_vec());
-            let lower = point_key(day, id, start);
+            ro.set_iterate_upper_bound(chunk_key(day, id + 1, 0).to_vec());
             let mut it = self.db.raw_iterator_cf_opt(cf, ro);
-            it.seek(lower);
+            it.seek(prefix);
             while it.valid() {
-                if let (Some(k), Some(v)) = (it.key(), it.value()) {
-                    let ts = ts_from_key(&k[12..]).unwrap_or(0);
-                    out.push(decode_point(ts, v)?);
-                    if limit != 0 && out.len() >= limit {
-                        return Ok(out);
+                if let Some(v) = it.value() {
+                    let (lo, hi) = head::chunk_range(v)?;
+                    if hi >= start && lo < end {
+                        head::decode_chunk(v, |ts, enc| {
+                            if ts >= start && ts < end {
+                                all.push((ts, decode_point(ts, enc)?));
+                            }
+                            Ok(())
+                        })?;
                     }
                 }
                 it.next();
             }
             it.status().map_err(rocks_err)?;
+        }
+        for (ts, enc) in newer {
+            all.push((ts, decode_point(ts, &enc)?));
+        }
+        // Stable: of equal timestamps the last written stays last and wins.
+        all.sort_by_key(|(ts, _)| *ts);
+        let mut out: Vec<Point> = Vec::with_capacity(all.len());
+        let mut last_ts = None;
+        for (ts, p) in all {
+            if last_ts == Some(ts) {
+                if let Some(l) = out.last_mut() {
+                    *l = p;
+                }
+            } else {
+                out.push(p);
+                last_ts = Some(ts);
+            }
+        }
+        if limit != 0 {
+            out.truncate(limit);
         }
         Ok(out)
     }
@@ -475,18 +648,42 @@ impl Inner {
     }
 }
 
+/// Appends the points of `newer` after those of `older` (used to undo a failed cut).
+fn merge_heads(older: &mut Head, newer: Head) {
+    for (id, s) in newer.series {
+        let dst = older.series.entry(id).or_default();
+        for i in 0..s.len() {
+            let (ts, enc) = s.get(i);
+            dst.push(ts, enc);
+        }
+    }
+    older.bytes += newer.bytes;
+    if let Some((f, l)) = newer.log_range {
+        older.log_range = Some(match older.log_range {
+            Some((f0, l0)) => (f0.min(f), l0.max(l)),
+            None => (f, l),
+        });
+    }
+    older.since = older.since.or(newer.since);
+}
+
 impl MetricStore for RocksStore {
     fn append_points(&self, points: Vec<MetricPoint>) -> Result<()> {
         if points.is_empty() {
             return Ok(());
         }
         let i = &self.inner;
-        let cf_points = i.cf(CF_POINTS)?;
         let cf_series = i.cf(CF_SERIES)?;
         let _g = i.point_lock.lock().unwrap_or_else(PoisonError::into_inner);
         let mut batch = WriteBatch::default();
         // Series written by this batch, latest version by id.
         let mut new_series: HashMap<u64, Series> = HashMap::new();
+        // The log entry: per point its series id, timestamp and encoding; `spans` remembers
+        // where each encoding is, for the head.
+        let mut log = Writer::with_capacity(16 + points.len() * 16);
+        head::encode_log_entry(&mut log, points.len());
+        let mut spans: Vec<(u64, i64, usize, usize)> = Vec::with_capacity(points.len());
+        let mut enc = Writer::with_capacity(64);
         {
             let reg = i.registry.read().unwrap_or_else(PoisonError::into_inner);
             // Series first seen in this batch, by fingerprint.
@@ -517,13 +714,18 @@ impl MetricStore for RocksStore {
                         id
                     }
                 };
-                batch.put_cf(
-                    cf_points,
-                    point_key(day_of(p.timestamp.0), id, p.timestamp.0),
-                    encode_point(p),
-                );
+                enc.buf.clear();
+                encode_point(&mut enc, p);
+                log.varint(id);
+                log.zigzag(p.timestamp.0);
+                log.varint(enc.buf.len() as u64);
+                let at = log.buf.len();
+                log.raw(&enc.buf);
+                spans.push((id, p.timestamp.0, at, log.buf.len()));
             }
         }
+        let seq = i.point_seq.fetch_add(1, Ordering::SeqCst);
+        batch.put_cf(i.cf(CF_POINT_LOG)?, seq.to_be_bytes(), &log.buf);
         i.add_parts(
             &mut batch,
             "points",
@@ -531,9 +733,22 @@ impl MetricStore for RocksStore {
             points.iter().map(|p| p.timestamp.0),
         )?;
         i.write(batch)?;
-        let mut reg = i.registry.write().unwrap_or_else(PoisonError::into_inner);
-        for (id, s) in new_series {
-            reg.insert(id, s);
+        {
+            let mut reg = i.registry.write().unwrap_or_else(PoisonError::into_inner);
+            for (id, s) in new_series {
+                reg.insert(id, s);
+            }
+        }
+        let big = {
+            let mut heads = i.heads.write().unwrap_or_else(PoisonError::into_inner);
+            heads.live.add(
+                seq,
+                spans.iter().map(|&(id, ts, a, b)| (id, ts, &log.buf[a..b])),
+            );
+            heads.live.bytes >= i.head_bytes
+        };
+        if big {
+            i.notify();
         }
         Ok(())
     }

@@ -23,6 +23,7 @@
 mod block;
 mod bloom;
 mod codec;
+mod head;
 mod logs;
 mod metrics;
 mod spans;
@@ -45,7 +46,7 @@ use crate::query::{Signal, SignalStats, StoreStats};
 use crate::traits::{Maintenance, MetaStore};
 
 /// The on-disk format version this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const FORMAT_KEY: &[u8] = b"heimsight.format";
 
 const CF_LOG_BLOCKS: &str = "log_blocks";
@@ -55,7 +56,10 @@ const CF_TRACES: &str = "traces";
 const CF_TRACE_STARTS: &str = "trace_starts";
 const CF_SERIES: &str = "series";
 const CF_POINTS: &str = "points";
+const CF_POINT_LOG: &str = "point_log";
 const CF_META: &str = "meta";
+/// Meta namespace of the store's own bookkeeping.
+const META_INTERNAL: &str = "_internal";
 
 const HOUR_NS: i64 = 3_600_000_000_000;
 const DAY_NS: i64 = 24 * HOUR_NS;
@@ -83,6 +87,8 @@ pub struct RocksStoreBuilder {
     memtable_budget_bytes: usize,
     merge_zstd_level: i32,
     background_merge: bool,
+    metric_head_bytes: usize,
+    metric_head_age: Duration,
 }
 
 impl RocksStoreBuilder {
@@ -123,6 +129,20 @@ impl RocksStoreBuilder {
     /// happens only in [`RocksStore::compact`].
     pub fn background_merge(mut self, on: bool) -> Self {
         self.background_merge = on;
+        self
+    }
+
+    /// Metric points are kept in memory (and in a log, so they are durable) until this many
+    /// bytes of them, or points older than [`metric_head_age`](Self::metric_head_age), have
+    /// gathered; then they are cut into compressed chunks per series (default 32 MiB).
+    pub fn metric_head_bytes(mut self, n: usize) -> Self {
+        self.metric_head_bytes = n;
+        self
+    }
+
+    /// See [`metric_head_bytes`](Self::metric_head_bytes) (default 5 minutes).
+    pub fn metric_head_age(mut self, d: Duration) -> Self {
+        self.metric_head_age = d;
         self
     }
 
@@ -168,8 +188,16 @@ pub(crate) struct Inner {
     pub(crate) span_parts: Mutex<BTreeMap<u32, PartStat>>,
     pub(crate) point_parts: Mutex<BTreeMap<u32, PartStat>>,
     pub(crate) registry: RwLock<metrics::Registry>,
-    /// Serializes point appends (series registration).
+    /// Serializes point appends (series registration, point log order).
     pub(crate) point_lock: Mutex<()>,
+    /// Metric points not yet in chunks.
+    pub(crate) heads: RwLock<head::Heads>,
+    /// Next point log sequence number.
+    pub(crate) point_seq: AtomicU64,
+    /// Serializes cutting the head into chunks.
+    pub(crate) cut_lock: Mutex<()>,
+    pub(crate) head_bytes: usize,
+    pub(crate) head_age: Duration,
     stop: AtomicBool,
     wake: (Mutex<bool>, Condvar),
 }
@@ -246,6 +274,8 @@ impl RocksStore {
             memtable_budget_bytes: 128 << 20,
             merge_zstd_level: 3,
             background_merge: true,
+            metric_head_bytes: 32 << 20,
+            metric_head_age: Duration::from_secs(300),
         }
     }
 
@@ -294,6 +324,7 @@ impl RocksStore {
             ColumnFamilyDescriptor::new(CF_TRACE_STARTS, cf(true, None)),
             ColumnFamilyDescriptor::new(CF_SERIES, cf(true, None)),
             ColumnFamilyDescriptor::new(CF_POINTS, cf(true, Some(12))),
+            ColumnFamilyDescriptor::new(CF_POINT_LOG, cf(false, None)),
             ColumnFamilyDescriptor::new(CF_META, cf(true, None)),
         ];
         let db = DB::open_cf_descriptors(&db_opts, &b.path, cfs).map_err(rocks_err)?;
@@ -334,16 +365,30 @@ impl RocksStore {
             point_parts: Mutex::new(BTreeMap::new()),
             registry: RwLock::new(metrics::Registry::default()),
             point_lock: Mutex::new(()),
+            heads: RwLock::new(head::Heads::default()),
+            point_seq: AtomicU64::new(0),
+            cut_lock: Mutex::new(()),
+            head_bytes: b.metric_head_bytes,
+            head_age: b.metric_head_age,
             stop: AtomicBool::new(false),
             wake: (Mutex::new(false), Condvar::new()),
         });
         inner.load_blocks()?;
         inner.load_parts()?;
         inner.load_registry()?;
+        inner.load_head()?;
 
         let threads = Arc::new(Threads::default());
         *threads.inner.lock().unwrap_or_else(PoisonError::into_inner) = Some(inner.clone());
         let mut handles = Vec::new();
+        {
+            let i = inner.clone();
+            handles.push(
+                std::thread::Builder::new()
+                    .name("heimsight-chunks".into())
+                    .spawn(move || i.head_loop())?,
+            );
+        }
         if b.background_merge {
             let i = inner.clone();
             handles.push(
@@ -386,6 +431,7 @@ impl RocksStore {
     /// size. Slow on large stores; the background merge does the same bit by bit.
     pub fn compact(&self) -> Result<()> {
         self.inner.merge_all()?;
+        self.inner.cut_head(true)?;
         for name in [
             CF_LOG_BLOCKS,
             CF_LOG_SUMMARIES,
@@ -394,6 +440,7 @@ impl RocksStore {
             CF_TRACE_STARTS,
             CF_SERIES,
             CF_POINTS,
+            CF_POINT_LOG,
             CF_META,
         ] {
             let cf = self.inner.cf(name)?;
@@ -555,6 +602,14 @@ pub(crate) fn hour_of(ts: i64) -> u32 {
     u32::try_from(ts.div_euclid(HOUR_NS).max(0)).unwrap_or(u32::MAX)
 }
 
+impl Inner {
+    pub(crate) fn meta_get_raw(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        self.db
+            .get_cf(self.cf(CF_META)?, meta_key(namespace, key))
+            .map_err(rocks_err)
+    }
+}
+
 fn meta_key(namespace: &str, key: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(namespace.len() + key.len() + 1);
     k.extend_from_slice(namespace.as_bytes());
@@ -565,11 +620,7 @@ fn meta_key(namespace: &str, key: &str) -> Vec<u8> {
 
 impl MetaStore for RocksStore {
     fn meta_get(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>> {
-        let cf = self.inner.cf(CF_META)?;
-        self.inner
-            .db
-            .get_cf(cf, meta_key(namespace, key))
-            .map_err(rocks_err)
+        self.inner.meta_get_raw(namespace, key)
     }
 
     fn meta_put(&self, namespace: &str, key: &str, value: &[u8]) -> Result<()> {
@@ -625,7 +676,7 @@ impl Maintenance for RocksStore {
         Ok(StoreStats {
             logs,
             spans: part_stats(&i.span_parts, &[CF_SPANS, CF_TRACES, CF_TRACE_STARTS]),
-            metrics: part_stats(&i.point_parts, &[CF_POINTS, CF_SERIES]),
+            metrics: part_stats(&i.point_parts, &[CF_POINTS, CF_POINT_LOG, CF_SERIES]),
             series: i
                 .registry
                 .read()

@@ -11,7 +11,7 @@ use rocksdb::{Direction, IteratorMode, ReadOptions, WriteBatch};
 use super::codec::{Reader, Writer, ts_from_key, ts_key};
 use super::{CF_SPANS, CF_TRACE_STARTS, CF_TRACES, Inner, RocksStore, day_of, rocks_err};
 use crate::error::Result;
-use crate::query::{TraceQuery, TraceSummary};
+use crate::query::{SpanScan, TraceQuery, TraceSummary};
 use crate::traits::SpanStore;
 
 const SPAN_VERSION: u8 = 1;
@@ -432,4 +432,60 @@ impl SpanStore for RocksStore {
         it.status().map_err(rocks_err)?;
         Ok(out)
     }
+
+    fn scan_spans(&self, scan: &SpanScan, visit: &mut dyn FnMut(Vec<Span>) -> bool) -> Result<()> {
+        if !scan.trace_ids.is_empty() {
+            let mut out = Vec::new();
+            for t in &scan.trace_ids {
+                out.extend(self.get_trace(t)?.into_iter().filter(|s| scan.matches(s)));
+            }
+            if !out.is_empty() {
+                visit(out);
+            }
+            return Ok(());
+        }
+        let i = &self.inner;
+        let (start, end) = (scan.range.start_nanos(), scan.range.end_nanos());
+        if start >= end {
+            return Ok(());
+        }
+        let cf = i.cf(CF_SPANS)?;
+        let days: Vec<u32> = i
+            .span_parts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .range(day_of(start)..=day_of(end.saturating_sub(1)))
+            .map(|(d, _)| *d)
+            .collect();
+        let snapshot = i.db.snapshot();
+        for day in days {
+            let mut ro = ReadOptions::default();
+            ro.set_snapshot(&snapshot);
+            ro.set_total_order_seek(true);
+            ro.set_iterate_upper_bound((day + 1).to_be_bytes().to_vec());
+            let mut it = i.db.raw_iterator_cf_opt(cf, ro);
+            it.seek(day.to_be_bytes());
+            let mut batch = Vec::with_capacity(SCAN_BATCH);
+            while it.valid() {
+                if let Some(v) = it.value() {
+                    let s = decode_span(v)?;
+                    if scan.matches(&s) {
+                        batch.push(s);
+                        if batch.len() >= SCAN_BATCH && !visit(std::mem::take(&mut batch)) {
+                            return Ok(());
+                        }
+                    }
+                }
+                it.next();
+            }
+            it.status().map_err(rocks_err)?;
+            if !batch.is_empty() && !visit(batch) {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
 }
+
+/// Spans per batch of a scan.
+const SCAN_BATCH: usize = 4096;

@@ -9,8 +9,8 @@ use heimsight_core::{
     TraceId,
 };
 use heimsight_store::{
-    LabelMatcher, LogFilter, LogQuery, LogStore, MatchOp, MemoryStore, Order, SeriesQuery, Signal,
-    Store, TimeRange, TraceQuery,
+    LabelMatcher, LogFields, LogFilter, LogQuery, LogScan, LogStore, MatchOp, MemoryStore, Order,
+    SeriesQuery, Signal, SpanScan, Store, TimeRange, TraceQuery,
 };
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -494,6 +494,142 @@ pub fn log_queries_agree_with_reference(store: &dyn Store) {
         let want = reference.query_logs(&q).unwrap();
         assert_eq!(got.total, want.total, "total for {q:?}");
         assert_eq!(got.logs, want.logs, "page for {q:?}");
+
+        // A scan visits exactly the matching records, each once.
+        let scan = LogScan {
+            range: q.range,
+            filter: q.filter.clone(),
+            order: q.order,
+            fields: LogFields::ALL,
+            limit: 0,
+        };
+        // With a limit: exactly the first page, in order.
+        if q.limit > 0 {
+            let mut page = Vec::new();
+            store
+                .scan_logs(
+                    &LogScan {
+                        limit: q.limit,
+                        ..scan.clone()
+                    },
+                    &mut |batch| {
+                        page.extend(batch);
+                        true
+                    },
+                )
+                .unwrap();
+            let want = reference
+                .query_logs(&LogQuery {
+                    offset: 0,
+                    ..q.clone()
+                })
+                .unwrap()
+                .logs;
+            assert_eq!(page, want, "limited scan for {q:?}");
+        }
+        let mut scanned = Vec::new();
+        store
+            .scan_logs(&scan, &mut |batch| {
+                scanned.extend(batch);
+                true
+            })
+            .unwrap();
+        scanned.sort_by_key(|r| r.timestamp);
+        let mut all = reference
+            .query_logs(&LogQuery {
+                limit: usize::MAX,
+                offset: 0,
+                order: Order::OldestFirst,
+                ..q.clone()
+            })
+            .unwrap()
+            .logs;
+        all.sort_by_key(|r| r.timestamp);
+        assert_eq!(scanned, all, "scan for {q:?}");
+    }
+
+    // Fewer fields: timestamp, level and service are filled; a false return stops the scan.
+    let mut batches = 0;
+    let mut first = Vec::new();
+    store
+        .scan_logs(
+            &LogScan {
+                fields: LogFields::default(),
+                ..LogScan::default()
+            },
+            &mut |batch| {
+                batches += 1;
+                first = batch;
+                false
+            },
+        )
+        .unwrap();
+    assert_eq!(batches, 1);
+    let newest = reference
+        .query_logs(&LogQuery {
+            limit: 1,
+            ..LogQuery::default()
+        })
+        .unwrap()
+        .logs;
+    assert!(!first.is_empty());
+    let top = first.iter().max_by_key(|r| r.timestamp).unwrap();
+    assert_eq!(
+        (top.timestamp, top.level(), &top.service),
+        (newest[0].timestamp, newest[0].level(), &newest[0].service)
+    );
+}
+
+pub fn span_scans(store: &dyn Store) {
+    let mut all = Vec::new();
+    for t in 0..60u64 {
+        for n in 0..4u64 {
+            let mut s = full_span();
+            s.trace_id = trace_id(t);
+            s.span_id = span_id(n);
+            s.parent_span_id = (n > 0).then(|| span_id(0));
+            s.service = ["api", "db", "auth"][((t + n) % 3) as usize].into();
+            s.name = ["GET /", "SELECT", "login", "POST /pay"][n as usize].into();
+            s.start_time = Timestamp(T0 + t as i64 * 3_600 * SEC + n as i64 * SEC);
+            s.end_time = Timestamp(s.start_time.0 + (n as i64 + 1) * 1_000_000);
+            all.push(s);
+        }
+    }
+    store.append_spans(all.clone()).unwrap();
+    let scans = [
+        SpanScan::default(),
+        SpanScan {
+            services: vec!["db".into()],
+            ..SpanScan::default()
+        },
+        SpanScan {
+            names: vec!["login".into(), "SELECT".into()],
+            range: TimeRange::new(
+                Timestamp(T0 + 10 * 3_600 * SEC),
+                Timestamp(T0 + 40 * 3_600 * SEC),
+            ),
+            ..SpanScan::default()
+        },
+        SpanScan {
+            trace_ids: vec![trace_id(3), trace_id(59)],
+            services: vec!["api".into()],
+            ..SpanScan::default()
+        },
+    ];
+    for scan in scans {
+        let mut got = Vec::new();
+        store
+            .scan_spans(&scan, &mut |batch| {
+                got.extend(batch);
+                true
+            })
+            .unwrap();
+        let key = |s: &Span| (s.start_time, s.trace_id, s.span_id);
+        got.sort_by_key(key);
+        let mut want: Vec<Span> = all.iter().filter(|s| scan.matches(s)).cloned().collect();
+        want.sort_by_key(key);
+        assert!(!want.is_empty());
+        assert_eq!(got, want, "{scan:?}");
     }
 }
 
@@ -909,6 +1045,10 @@ macro_rules! compliance_suite {
             #[test]
             fn traces() {
                 run(compliance::traces)
+            }
+            #[test]
+            fn span_scans() {
+                run(compliance::span_scans)
             }
             #[test]
             fn metrics() {

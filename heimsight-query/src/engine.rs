@@ -1,0 +1,1018 @@
+//! Running a query against a store: plan what the store can answer natively, resolve
+//! subqueries, stream the store's records through the executor.
+//!
+//! The planner splits `WHERE` into its top-level `AND` terms and hands the store the ones it
+//! understands (pushdown): the time range (`timestamp` compared with constants, `BETWEEN`),
+//! equality and `IN` on service, level, trace id, span name, metric name and string
+//! attributes/labels, `message CONTAINS` and `MATCH` terms for logs. The store uses them to skip
+//! data (block summaries, Bloom filters, series indexes). The executor then applies the whole
+//! `WHERE` again, so pushdown only ever makes a query faster, never different; property tests
+//! check that. A non-aggregating log query whose `WHERE` is pushed down entirely and that is
+//! ordered by time asks the store for just the page it needs.
+//!
+//! Queries without `ORDER BY` that do not aggregate return the newest records first (as if
+//! `ORDER BY timestamp DESC`), except metric queries, which return series by series.
+
+use std::fmt::Write as _;
+use std::sync::mpsc::sync_channel;
+use std::time::{Duration, Instant};
+
+use heimsight_core::{Level, LogRecord, Span, Timestamp, TraceId};
+use heimsight_store::{
+    LabelMatcher, LogFields, LogFilter, LogScan, LogStore, MetricStore, Order, SeriesQuery,
+    SpanScan, SpanStore, TimeRange,
+};
+
+use crate::ast::{
+    BinaryOp, Checked, ColumnRef, Expr, ExprKind, Literal, OrderItem, OutputColumn, Pos, Select,
+    SelectItem, Source, Statement,
+};
+use crate::diagnostic::Diagnostics;
+use crate::eval::{EvalContext, ExecError, NoRecord, eval, match_terms};
+use crate::exec::{ExecContext, ResultSet, execute};
+use crate::record::MetricRow;
+use crate::schema::Type;
+use crate::value::Value;
+
+/// Bounds on what one query may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest accepted query text, bytes (default 1 MiB).
+    pub max_query_bytes: usize,
+    /// Most result rows returned (default 10,000); more are cut and flagged `truncated`.
+    pub max_rows: usize,
+    /// Most groups of an aggregating query (default 100,000); more is an error.
+    pub max_groups: usize,
+    /// Most distinct values a subquery may yield (default 10,000).
+    pub max_subquery_values: usize,
+    /// Time budget of the whole query (default 30 s).
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_query_bytes: 1 << 20,
+            max_rows: ExecContext::DEFAULT_MAX_ROWS,
+            max_groups: ExecContext::DEFAULT_MAX_GROUPS,
+            max_subquery_values: 10_000,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A query to run.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// The query text.
+    pub query: &'a str,
+    /// Only records at or after this time (in addition to the query's own conditions).
+    pub start: Option<Timestamp>,
+    /// Only records before this time.
+    pub end: Option<Timestamp>,
+    /// The value of `now()`.
+    pub now: Timestamp,
+    /// Bounds.
+    pub limits: Limits,
+}
+
+impl<'a> Request<'a> {
+    /// A request for `query` over all data, evaluated now, with default limits.
+    pub fn new(query: &'a str) -> Self {
+        Request {
+            query,
+            start: None,
+            end: None,
+            now: Timestamp::now(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Why a query failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueryError {
+    /// Syntax or semantic errors, with positions.
+    #[error("{0}")]
+    Invalid(Diagnostics),
+    /// The query text is longer than [`Limits::max_query_bytes`].
+    #[error("the query is {len} bytes long; at most {max} bytes are accepted")]
+    TooLong {
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// `start` is not before `end`.
+    #[error("empty time range: start {start} is not before end {end}")]
+    EmptyRange {
+        /// The start given.
+        start: Timestamp,
+        /// The end given.
+        end: Timestamp,
+    },
+    /// A subquery yields more values than [`Limits::max_subquery_values`].
+    #[error("the subquery at byte {at} yields more than {max} distinct values; narrow it down")]
+    SubqueryTooLarge {
+        /// Where the subquery starts.
+        at: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Running the query failed (division by zero, time budget, too many groups, …).
+    #[error("{0}")]
+    Exec(#[from] ExecError),
+    /// The store failed.
+    #[error("{0}")]
+    Store(#[from] heimsight_store::Error),
+}
+
+impl QueryError {
+    /// True when the query itself is at fault (a client error), false for store failures.
+    pub fn is_client_error(&self) -> bool {
+        !matches!(self, QueryError::Store(_))
+    }
+}
+
+/// How the store is read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Access {
+    /// A scan of log records (possibly just the first page, when `limit` is set).
+    Logs(LogScan),
+    /// A scan of spans.
+    Spans(SpanScan),
+    /// The points of matching series.
+    Metrics(SeriesQuery),
+}
+
+/// What the planner decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The source read.
+    pub source: Source,
+    /// How the store is read, with everything pushed down.
+    pub access: Access,
+    /// The `WHERE` terms the store applies (as written).
+    pub pushed: Vec<String>,
+    /// The `WHERE` terms only the executor applies.
+    pub residual: Vec<String>,
+    /// What the executor does after reading: filter, group, order, page.
+    pub steps: Vec<String>,
+    /// Plans of the subqueries, run first.
+    pub subqueries: Vec<Plan>,
+}
+
+impl Plan {
+    /// The plan as indented lines of text (what `EXPLAIN` shows).
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.write_lines(0, &mut out);
+        out
+    }
+
+    fn write_lines(&self, depth: usize, out: &mut Vec<String>) {
+        let pad = "  ".repeat(depth);
+        for step in self.steps.iter().rev() {
+            out.push(format!("{pad}{step}"));
+        }
+        out.push(format!("{pad}{}", describe_access(&self.access)));
+        for p in &self.pushed {
+            out.push(format!("{pad}  pushed down: {p}"));
+        }
+        for r in &self.residual {
+            out.push(format!("{pad}  filtered after reading: {r}"));
+        }
+        for sub in &self.subqueries {
+            out.push(format!("{pad}  subquery, run first:"));
+            sub.write_lines(depth + 2, out);
+        }
+    }
+
+    /// JSON form: `{source, access, pushed, residual, steps, subqueries}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "source": self.source.as_str(),
+            "access": describe_access(&self.access),
+            "pushed": self.pushed,
+            "residual": self.residual,
+            "steps": self.steps,
+            "subqueries": self.subqueries.iter().map(Plan::to_json).collect::<Vec<_>>(),
+        })
+    }
+}
+
+fn describe_range(r: &TimeRange) -> String {
+    match (r.start, r.end) {
+        (None, None) => "all time".into(),
+        (Some(s), None) => format!("from {}", s.to_rfc3339()),
+        (None, Some(e)) => format!("before {}", e.to_rfc3339()),
+        (Some(s), Some(e)) => format!("{} to {}", s.to_rfc3339(), e.to_rfc3339()),
+    }
+}
+
+fn describe_access(a: &Access) -> String {
+    match a {
+        Access::Logs(s) => {
+            let mut d = format!("read logs, {}", describe_range(&s.range));
+            if s.limit > 0 {
+                let order = match s.order {
+                    Order::NewestFirst => "newest",
+                    Order::OldestFirst => "oldest",
+                };
+                let _ = write!(d, ", only the {order} {} records", s.limit);
+            }
+            d
+        }
+        Access::Spans(s) => format!("read spans, {}", describe_range(&s.range)),
+        Access::Metrics(q) => format!(
+            "read metric series and points, {}",
+            describe_range(&q.range)
+        ),
+    }
+}
+
+/// The result of a query.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// The rows (for `EXPLAIN`: one `plan` column, one row per plan line).
+    pub result: ResultSet,
+    /// The plan that ran (or would run, for `EXPLAIN`).
+    pub plan: Plan,
+    /// Whether this was an `EXPLAIN`.
+    pub explain: bool,
+    /// Wall time spent.
+    pub elapsed: Duration,
+}
+
+impl Output {
+    /// JSON form of the API: `{"columns": [{"name", "type"}], "rows": [[...]], "stats":
+    /// {"rows_scanned", "rows_returned", "elapsed_ms", "truncated"}, "plan": {...}}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut v = self.result.to_json();
+        let obj = v.as_object_mut();
+        if let Some(obj) = obj {
+            let scanned = obj.remove("rows_scanned");
+            let truncated = obj.remove("truncated");
+            obj.insert(
+                "stats".into(),
+                serde_json::json!({
+                    "rows_scanned": scanned,
+                    "rows_returned": self.result.rows.len(),
+                    "elapsed_ms": self.elapsed.as_secs_f64() * 1000.0,
+                    "truncated": truncated,
+                }),
+            );
+            obj.insert("plan".into(), self.plan.to_json());
+        }
+        v
+    }
+}
+
+/// A source of data the engine can query: any store with the three signal traits.
+pub trait Queryable: LogStore + SpanStore + MetricStore {}
+
+impl<T: LogStore + SpanStore + MetricStore + ?Sized> Queryable for T {}
+
+/// Parses, checks, plans and runs a query.
+///
+/// ```
+/// use heimsight_core::{Level, LogRecord, Timestamp};
+/// use heimsight_query::engine::{Request, run};
+/// use heimsight_store::{LogStore, MemoryStore};
+///
+/// let store = MemoryStore::new();
+/// let mut rec = LogRecord::new(Timestamp(1_000), Level::Error, "connection refused");
+/// rec.service = "api".into();
+/// store.append_logs(vec![rec])?;
+/// let out = run(&store, &Request::new("SELECT service, count(*) FROM logs WHERE level = 'error' GROUP BY service"))?;
+/// assert_eq!(out.result.rows[0][1], heimsight_query::Value::Int(1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn run<S: Queryable + ?Sized>(store: &S, req: &Request<'_>) -> Result<Output, QueryError> {
+    let started = Instant::now();
+    if req.query.len() > req.limits.max_query_bytes {
+        return Err(QueryError::TooLong {
+            len: req.query.len(),
+            max: req.limits.max_query_bytes,
+        });
+    }
+    if let (Some(start), Some(end)) = (req.start, req.end)
+        && start >= end
+    {
+        return Err(QueryError::EmptyRange { start, end });
+    }
+    let checked = crate::parser::parse_and_check(req.query).map_err(QueryError::Invalid)?;
+    let deadline = started + req.limits.timeout;
+    let explain = checked.statement.explain;
+    let (result, plan) = run_checked(store, req, checked, deadline, explain)?;
+    Ok(Output {
+        result,
+        plan,
+        explain,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn run_checked<S: Queryable + ?Sized>(
+    store: &S,
+    req: &Request<'_>,
+    mut checked: Checked,
+    deadline: Instant,
+    explain: bool,
+) -> Result<(ResultSet, Plan), QueryError> {
+    let ectx = EvalContext { now: req.now };
+    // Subqueries first: each becomes a list of literals.
+    let mut subqueries = Vec::new();
+    if let Some(filter) = checked.statement.select.filter.take() {
+        let filter = resolve_subqueries(store, req, filter, deadline, explain, &mut subqueries)?;
+        checked.statement.select.filter = Some(filter);
+    }
+    let select = &mut checked.statement.select;
+    let source = select.from;
+    let mut planned = plan_where(select, req, &ectx);
+    planned.plan.subqueries = subqueries;
+    if !checked.aggregate && select.order_by.is_empty() && source != Source::Metrics {
+        select.order_by.push(OrderItem {
+            expr: Expr::new(
+                ExprKind::Column(ColumnRef::Named("timestamp".into())),
+                Pos::default(),
+            ),
+            descending: true,
+        });
+    }
+    let select = &checked.statement.select;
+    let max_rows = req.limits.max_rows;
+    // A page straight from the store: logs, everything pushed, ordered by time only.
+    if source == Source::Logs
+        && !checked.aggregate
+        && planned.plan.residual.is_empty()
+        && let Some(order) = time_order(select)
+        && let Access::Logs(scan) = &mut planned.plan.access
+    {
+        let page = select.limit.map_or(max_rows, |l| l as usize).min(max_rows);
+        let offset = select.offset.unwrap_or(0) as usize;
+        scan.order = order;
+        // One more than shown, so the executor can tell when rows were cut.
+        scan.limit = offset.saturating_add(page).saturating_add(1);
+    }
+    planned.plan.steps = executor_steps(&checked);
+    let ctx = ExecContext {
+        now: req.now,
+        start: planned.range.start.unwrap_or(Timestamp(0)),
+        end: planned.range.end.unwrap_or(req.now),
+        max_rows,
+        max_groups: req.limits.max_groups,
+        deadline: Some(deadline),
+    };
+    if explain {
+        let rows = planned
+            .plan
+            .lines()
+            .into_iter()
+            .map(|l| vec![Value::String(l)])
+            .collect();
+        let result = ResultSet {
+            columns: vec![OutputColumn {
+                name: "plan".into(),
+                ty: Type::String,
+            }],
+            rows,
+            rows_scanned: 0,
+            truncated: false,
+        };
+        return Ok((result, planned.plan));
+    }
+    let result = match &planned.plan.access {
+        Access::Logs(scan) => {
+            let scan = scan.clone();
+            streamed(
+                &checked,
+                &ctx,
+                deadline,
+                |visit: &mut dyn FnMut(Vec<LogRecord>) -> bool| store.scan_logs(&scan, visit),
+            )?
+        }
+        Access::Spans(scan) => {
+            let scan = scan.clone();
+            streamed(
+                &checked,
+                &ctx,
+                deadline,
+                |visit: &mut dyn FnMut(Vec<Span>) -> bool| store.scan_spans(&scan, visit),
+            )?
+        }
+        Access::Metrics(q) => {
+            let series = store.query_points(q)?;
+            let rows = series
+                .iter()
+                .flat_map(|s| s.points.iter().map(move |p| MetricRow::new(&s.series, p)));
+            execute(&checked, rows, &ctx)?
+        }
+    };
+    Ok((result, planned.plan))
+}
+
+/// Runs the executor over records a store produces on another thread, batch by batch; the
+/// store stops when the executor has seen enough (or the deadline passed).
+fn streamed<T, F>(
+    checked: &Checked,
+    ctx: &ExecContext,
+    deadline: Instant,
+    produce: F,
+) -> Result<ResultSet, QueryError>
+where
+    T: crate::record::Record + Send,
+    F: FnOnce(&mut dyn FnMut(Vec<T>) -> bool) -> heimsight_store::Result<()> + Send,
+{
+    std::thread::scope(|scope| {
+        let (tx, rx) = sync_channel::<Vec<T>>(4);
+        let producer = scope.spawn(move || {
+            produce(&mut |batch| Instant::now() < deadline && tx.send(batch).is_ok())
+        });
+        let result = execute(checked, rx.into_iter().flatten(), ctx);
+        let produced = producer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let result = result?;
+        produced?;
+        if Instant::now() >= deadline && !result.truncated {
+            // The store stopped early because of the deadline: the result is incomplete.
+            return Err(QueryError::Exec(ExecError::Deadline {
+                rows_scanned: result.rows_scanned,
+            }));
+        }
+        Ok(result)
+    })
+}
+
+/// `Some(order)` when the query is ordered by the timestamp alone.
+fn time_order(select: &Select) -> Option<Order> {
+    match select.order_by.as_slice() {
+        [OrderItem { expr, descending }] if matches!(&expr.kind, ExprKind::Column(ColumnRef::Named(n)) if n == "timestamp") => {
+            Some(if *descending {
+                Order::NewestFirst
+            } else {
+                Order::OldestFirst
+            })
+        }
+        _ => None,
+    }
+}
+
+fn executor_steps(checked: &Checked) -> Vec<String> {
+    let s = &checked.statement.select;
+    let mut steps = Vec::new();
+    if s.filter.is_some() {
+        steps.push("filter: WHERE (re-checked on every record read)".to_string());
+    }
+    if checked.aggregate {
+        steps.push(if s.group_by.is_empty() {
+            "aggregate into one row".to_string()
+        } else {
+            format!("group by {} expression(s) and aggregate", s.group_by.len())
+        });
+    }
+    if s.having.is_some() {
+        steps.push("filter groups: HAVING".into());
+    }
+    if !s.order_by.is_empty() {
+        steps.push(match s.limit {
+            Some(l) => format!(
+                "keep the top {} by {} sort key(s)",
+                l + s.offset.unwrap_or(0),
+                s.order_by.len()
+            ),
+            None => format!("sort by {} key(s)", s.order_by.len()),
+        });
+    }
+    if s.offset.is_some() || s.limit.is_some() {
+        steps.push(format!(
+            "page: offset {}, limit {}",
+            s.offset.unwrap_or(0),
+            s.limit.map_or("none".to_string(), |l| l.to_string())
+        ));
+    }
+    steps.push(format!("project {} column(s)", checked.columns.len()));
+    steps
+}
+
+/// Replaces every `x IN (SELECT ...)` by `x IN (values...)`, running the subqueries.
+fn resolve_subqueries<S: Queryable + ?Sized>(
+    store: &S,
+    req: &Request<'_>,
+    expr: Expr,
+    deadline: Instant,
+    explain: bool,
+    plans: &mut Vec<Plan>,
+) -> Result<Expr, QueryError> {
+    let pos = expr.pos;
+    let recurse = |e: Box<Expr>, plans: &mut Vec<Plan>| -> Result<Box<Expr>, QueryError> {
+        Ok(Box::new(resolve_subqueries(
+            store, req, *e, deadline, explain, plans,
+        )?))
+    };
+    let kind = match expr.kind {
+        ExprKind::InSubquery {
+            expr: tested,
+            query,
+            negated,
+        } => {
+            let at = query.pos.start;
+            let sub = crate::check::check(
+                Statement {
+                    explain: false,
+                    select: *query,
+                },
+                req.query,
+            )
+            .map_err(QueryError::Invalid)?;
+            let (result, plan) = run_checked(store, req, sub, deadline, explain)?;
+            plans.push(plan);
+            let mut values: Vec<Value> = Vec::new();
+            for row in result.rows {
+                if let Some(v) = row.into_iter().next()
+                    && !v.is_null()
+                    && !values.contains(&v)
+                {
+                    if values.len() >= req.limits.max_subquery_values {
+                        return Err(QueryError::SubqueryTooLarge {
+                            at,
+                            max: req.limits.max_subquery_values,
+                        });
+                    }
+                    values.push(v);
+                }
+            }
+            let list = values
+                .into_iter()
+                .filter_map(|v| value_literal(v).map(|l| Expr::new(ExprKind::Literal(l), pos)))
+                .collect::<Vec<_>>();
+            if list.is_empty() {
+                // `x IN ()` is false, `x NOT IN ()` is true (for non-NULL x).
+                ExprKind::Literal(Literal::Bool(negated))
+            } else {
+                ExprKind::InList {
+                    expr: tested,
+                    list,
+                    negated,
+                }
+            }
+        }
+        ExprKind::Binary { op, left, right } => ExprKind::Binary {
+            op,
+            left: recurse(left, plans)?,
+            right: recurse(right, plans)?,
+        },
+        ExprKind::Unary { op, expr } => ExprKind::Unary {
+            op,
+            expr: recurse(expr, plans)?,
+        },
+        other => other,
+    };
+    Ok(Expr::new(kind, pos))
+}
+
+fn value_literal(v: Value) -> Option<Literal> {
+    Some(match v {
+        Value::Bool(b) => Literal::Bool(b),
+        Value::Int(i) => Literal::Int(i),
+        Value::Float(f) => Literal::Float(f),
+        Value::String(s) => Literal::String(s),
+        Value::Timestamp(t) => Literal::Int(t),
+        Value::Duration(d) => Literal::Duration(d),
+        Value::Null | Value::Map(_) => return None,
+    })
+}
+
+struct Planned {
+    plan: Plan,
+    range: TimeRange,
+}
+
+/// The top-level `AND` terms of a condition.
+fn conjuncts(e: &Expr, out: &mut Vec<Expr>) {
+    match &e.kind {
+        ExprKind::Binary {
+            op: BinaryOp::And,
+            left,
+            right,
+        } => {
+            conjuncts(left, out);
+            conjuncts(right, out);
+        }
+        _ => out.push(e.clone()),
+    }
+}
+
+/// True when the expression reads no record data (so it can be evaluated once).
+fn is_constant(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Literal(_) => true,
+        ExprKind::Column(_) | ExprKind::Match { .. } | ExprKind::InSubquery { .. } => false,
+        ExprKind::Unary { expr, .. } => is_constant(expr),
+        ExprKind::Binary { left, right, .. } => is_constant(left) && is_constant(right),
+        ExprKind::Function {
+            name, args, star, ..
+        } => !star && !crate::check::is_aggregate(&name.name) && args.iter().all(is_constant),
+        _ => false,
+    }
+}
+
+fn constant(e: &Expr, ctx: &EvalContext) -> Option<Value> {
+    if !is_constant(e) {
+        return None;
+    }
+    eval(e, &NoRecord, ctx).ok()
+}
+
+fn named(e: &Expr) -> Option<&str> {
+    match &e.kind {
+        ExprKind::Column(ColumnRef::Named(n)) => Some(n),
+        _ => None,
+    }
+}
+
+/// Nanoseconds of a constant compared with a timestamp.
+fn time_of(v: &Value, now: Timestamp) -> Option<i64> {
+    match v {
+        Value::Timestamp(t) | Value::Int(t) => Some(*t),
+        Value::String(s) => Timestamp::parse_relative(s, now).ok().map(|t| t.0),
+        _ => None,
+    }
+}
+
+/// `column = constant` or `column IN (constants)`: the column and the values.
+fn equality<'e>(e: &'e Expr, ctx: &EvalContext) -> Option<(&'e ColumnRef, Vec<Value>)> {
+    match &e.kind {
+        ExprKind::Binary {
+            op: BinaryOp::Eq,
+            left,
+            right,
+        } => {
+            let (col, val) = match (&left.kind, &right.kind) {
+                (ExprKind::Column(c), _) => (c, right),
+                (_, ExprKind::Column(c)) => (c, left),
+                _ => return None,
+            };
+            Some((col, vec![constant(val, ctx)?]))
+        }
+        ExprKind::InList {
+            expr,
+            list,
+            negated: false,
+        } => match &expr.kind {
+            ExprKind::Column(c) => Some((
+                c,
+                list.iter()
+                    .map(|x| constant(x, ctx))
+                    .collect::<Option<Vec<_>>>()?,
+            )),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Text values safe to push down as equality: strings that do not read as numbers (the
+/// executor compares those numerically with numeric attributes, the store as text).
+fn plain_strings(values: &[Value]) -> Option<Vec<String>> {
+    values
+        .iter()
+        .map(|v| match v {
+            Value::String(s) if s.trim().parse::<f64>().is_err() => Some(s.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Narrows `into` to the values also in `new` (both "any of" lists; empty means any).
+fn intersect(into: &mut Vec<String>, new: Vec<String>) {
+    if into.is_empty() {
+        *into = new;
+    } else {
+        into.retain(|v| new.contains(v));
+        if into.is_empty() {
+            // Nothing can match; keep an impossible value so the store returns nothing.
+            into.push("\u{0}no match".into());
+        }
+    }
+}
+
+fn plan_where(select: &Select, req: &Request<'_>, ctx: &EvalContext) -> Planned {
+    let mut terms = Vec::new();
+    if let Some(f) = &select.filter {
+        conjuncts(f, &mut terms);
+    }
+    let mut start = req.start.map(|t| t.0);
+    let mut end = req.end.map(|t| t.0);
+    let mut pushed = Vec::new();
+    let mut residual = Vec::new();
+    let mut log_filter = LogFilter::default();
+    let mut span_scan = SpanScan::default();
+    let mut series = SeriesQuery {
+        limit: 0,
+        ..SeriesQuery::default()
+    };
+    let text = |e: &Expr| {
+        req.query
+            .get(e.pos.start..e.pos.end)
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
+    for term in &terms {
+        let done = push_time(term, ctx, req.now, &mut start, &mut end)
+            || match select.from {
+                Source::Logs => push_log(term, ctx, &mut log_filter),
+                Source::Spans => push_span(term, ctx, &mut span_scan),
+                Source::Metrics => push_metric(term, ctx, &mut series),
+            };
+        if done {
+            pushed.push(text(term));
+        } else {
+            residual.push(text(term));
+        }
+    }
+    let range = TimeRange {
+        start: start.map(Timestamp),
+        end: end.map(Timestamp),
+    };
+    let access = match select.from {
+        Source::Logs => Access::Logs(LogScan {
+            range,
+            filter: log_filter,
+            order: Order::NewestFirst,
+            fields: log_fields(select),
+            limit: 0,
+        }),
+        Source::Spans => {
+            span_scan.range = range;
+            Access::Spans(span_scan)
+        }
+        Source::Metrics => {
+            series.range = range;
+            Access::Metrics(series)
+        }
+    };
+    Planned {
+        plan: Plan {
+            source: select.from,
+            access,
+            pushed,
+            residual,
+            steps: Vec::new(),
+            subqueries: Vec::new(),
+        },
+        range,
+    }
+}
+
+/// A time condition: narrows `[start, end)`.
+fn push_time(
+    e: &Expr,
+    ctx: &EvalContext,
+    now: Timestamp,
+    start: &mut Option<i64>,
+    end: &mut Option<i64>,
+) -> bool {
+    let is_ts = |x: &Expr| named(x) == Some("timestamp");
+    let mut lower = |t: i64| *start = Some(start.map_or(t, |s| s.max(t)));
+    let mut upper = |t: i64| *end = Some(end.map_or(t, |s| s.min(t)));
+    match &e.kind {
+        ExprKind::Binary { op, left, right } => {
+            let (op, other) = if is_ts(left) {
+                (*op, right)
+            } else if is_ts(right) {
+                let flipped = match op {
+                    BinaryOp::Lt => BinaryOp::Gt,
+                    BinaryOp::LtEq => BinaryOp::GtEq,
+                    BinaryOp::Gt => BinaryOp::Lt,
+                    BinaryOp::GtEq => BinaryOp::LtEq,
+                    o => *o,
+                };
+                (flipped, left)
+            } else {
+                return false;
+            };
+            let Some(t) = constant(other, ctx).and_then(|v| time_of(&v, now)) else {
+                return false;
+            };
+            match op {
+                BinaryOp::Gt => lower(t.saturating_add(1)),
+                BinaryOp::GtEq => lower(t),
+                BinaryOp::Lt => upper(t),
+                BinaryOp::LtEq => upper(t.saturating_add(1)),
+                BinaryOp::Eq => {
+                    lower(t);
+                    upper(t.saturating_add(1));
+                }
+                _ => return false,
+            }
+            true
+        }
+        ExprKind::Between {
+            expr,
+            low,
+            high,
+            negated: false,
+        } if is_ts(expr) => {
+            let (Some(lo), Some(hi)) = (
+                constant(low, ctx).and_then(|v| time_of(&v, now)),
+                constant(high, ctx).and_then(|v| time_of(&v, now)),
+            ) else {
+                return false;
+            };
+            lower(lo);
+            upper(hi.saturating_add(1));
+            true
+        }
+        _ => false,
+    }
+}
+
+fn push_log(e: &Expr, ctx: &EvalContext, f: &mut LogFilter) -> bool {
+    match &e.kind {
+        ExprKind::Match { query } => {
+            f.terms.extend(match_terms(query));
+            return true;
+        }
+        ExprKind::Contains {
+            expr,
+            pattern,
+            negated: false,
+        } if named(expr) == Some("message") && f.contains.is_none() => {
+            if let Some(Value::String(s)) = constant(pattern, ctx) {
+                f.contains = Some(s);
+                return true;
+            }
+            return false;
+        }
+        _ => {}
+    }
+    let Some((col, values)) = equality(e, ctx) else {
+        return false;
+    };
+    match col {
+        ColumnRef::Named(n) if n == "service" => {
+            let Some(v) = plain_strings(&values) else {
+                return false;
+            };
+            intersect(&mut f.services, v);
+            true
+        }
+        ColumnRef::Named(n) if n == "level" => {
+            let levels: Option<Vec<Level>> = values
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => Level::ALL.iter().copied().find(|l| l.as_str() == s),
+                    _ => None,
+                })
+                .collect();
+            match levels {
+                Some(levels) if f.levels.is_empty() => {
+                    f.levels = levels;
+                    true
+                }
+                _ => false,
+            }
+        }
+        ColumnRef::Named(n) if n == "trace_id" && f.trace_id.is_none() && values.len() == 1 => {
+            match &values[0] {
+                Value::String(s) if *s == s.to_ascii_lowercase() => {
+                    match heimsight_core::ids::hex_decode::<16>(s) {
+                        Ok(b) => {
+                            f.trace_id = Some(TraceId(b));
+                            true
+                        }
+                        Err(_) => false,
+                    }
+                }
+                _ => false,
+            }
+        }
+        ColumnRef::Attribute(k) if values.len() == 1 => match plain_strings(&values) {
+            Some(mut v) => {
+                f.attributes.push((k.clone(), v.remove(0)));
+                true
+            }
+            None => false,
+        },
+        _ => false,
+    }
+}
+
+fn push_span(e: &Expr, ctx: &EvalContext, s: &mut SpanScan) -> bool {
+    let Some((col, values)) = equality(e, ctx) else {
+        return false;
+    };
+    let ColumnRef::Named(n) = col else {
+        return false;
+    };
+    let Some(strings) = plain_strings(&values) else {
+        return false;
+    };
+    match n.as_str() {
+        "service" => intersect(&mut s.services, strings),
+        "name" => intersect(&mut s.names, strings),
+        "trace_id" if s.trace_ids.is_empty() => {
+            let ids: Option<Vec<TraceId>> = strings
+                .iter()
+                .map(|h| {
+                    (*h == h.to_ascii_lowercase())
+                        .then(|| heimsight_core::ids::hex_decode::<16>(h).ok().map(TraceId))
+                        .flatten()
+                })
+                .collect();
+            match ids {
+                Some(ids) => s.trace_ids = ids,
+                None => return false,
+            }
+        }
+        _ => return false,
+    }
+    true
+}
+
+fn push_metric(e: &Expr, ctx: &EvalContext, q: &mut SeriesQuery) -> bool {
+    let Some((col, values)) = equality(e, ctx) else {
+        return false;
+    };
+    let Some(mut strings) = plain_strings(&values) else {
+        return false;
+    };
+    if strings.len() != 1 {
+        return false;
+    }
+    let v = strings.remove(0);
+    match col {
+        ColumnRef::Named(n) if n == "name" && q.name.is_none() => q.name = Some(v),
+        ColumnRef::Named(n) if n == "service" => {
+            q.matchers.push(LabelMatcher::equal("service.name", v));
+        }
+        ColumnRef::Attribute(k) | ColumnRef::Resource(k) => {
+            q.matchers.push(LabelMatcher::equal(k.clone(), v));
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// The log fields the query reads.
+fn log_fields(select: &Select) -> LogFields {
+    let mut f = LogFields::default();
+    let mut visit = |e: &Expr| fields_of(e, &mut f);
+    for item in &select.items {
+        match item {
+            SelectItem::Wildcard(_) => return LogFields::ALL,
+            SelectItem::Expr { expr, .. } => visit(expr),
+        }
+    }
+    for e in select
+        .filter
+        .iter()
+        .chain(&select.group_by)
+        .chain(&select.having)
+        .chain(select.order_by.iter().map(|o| &o.expr))
+    {
+        visit(e);
+    }
+    f
+}
+
+fn fields_of(e: &Expr, f: &mut LogFields) {
+    match &e.kind {
+        ExprKind::Column(ColumnRef::Named(n)) => match n.as_str() {
+            "timestamp" | "level" | "severity" | "severity_text" | "service" => {}
+            "message" => f.body = true,
+            "trace_id" | "span_id" => f.trace = true,
+            "attributes" | "resource" => f.attributes = true,
+            _ => f.all = true,
+        },
+        ExprKind::Column(_) => f.attributes = true,
+        ExprKind::Match { .. } => f.body = true,
+        ExprKind::Literal(_) => {}
+        ExprKind::Unary { expr, .. } | ExprKind::IsNull { expr, .. } => fields_of(expr, f),
+        ExprKind::Binary { left, right, .. } => {
+            fields_of(left, f);
+            fields_of(right, f);
+        }
+        ExprKind::Function { args, .. } => args.iter().for_each(|a| fields_of(a, f)),
+        ExprKind::InList { expr, list, .. } => {
+            fields_of(expr, f);
+            list.iter().for_each(|a| fields_of(a, f));
+        }
+        ExprKind::InSubquery { expr, .. } => fields_of(expr, f),
+        ExprKind::Between {
+            expr, low, high, ..
+        } => {
+            fields_of(expr, f);
+            fields_of(low, f);
+            fields_of(high, f);
+        }
+        ExprKind::Like { expr, pattern, .. } | ExprKind::Contains { expr, pattern, .. } => {
+            fields_of(expr, f);
+            fields_of(pattern, f);
+        }
+    }
+}

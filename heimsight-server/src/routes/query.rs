@@ -1,0 +1,209 @@
+//! `POST /api/v1/query` (and `GET` with `?query=`): the query language.
+//!
+//! Body: `{"query": "SELECT ...", "start": <time>, "end": <time>, "timeout_ms": n,
+//! "max_rows": n}`; times are RFC 3339, Unix nanoseconds or relative (`now-1h`), all optional.
+//! The answer is `{"columns": [{"name", "type"}], "rows": [[...]], "stats": {"rows_scanned",
+//! "rows_returned", "elapsed_ms", "truncated"}, "plan": {...}}`. Invalid queries answer 400
+//! with every problem in `diagnostics` (`line`, `column`, `message`, `found`, `expected`,
+//! `hint`, and the byte range `start`/`end`).
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use heimsight_core::Timestamp;
+use heimsight_query::{Limits, QueryError, Request};
+use serde_json::{Value, json};
+
+use crate::api_error::ApiError;
+use crate::body::JsonBody;
+use crate::params::Params;
+use crate::state::AppState;
+
+/// Longest time budget a request may ask for.
+const MAX_TIMEOUT: Duration = Duration::from_secs(300);
+/// Most rows a request may ask for.
+const MAX_ROWS: usize = 100_000;
+
+/// What a request asks for, parsed.
+struct QueryParams {
+    query: String,
+    start: Option<Timestamp>,
+    end: Option<Timestamp>,
+    limits: Limits,
+    now: Timestamp,
+}
+
+pub(super) async fn post(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let v: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
+    let Some(obj) = v.as_object() else {
+        return Err(ApiError::bad_request(format!(
+            "the body must be a JSON object with a \"query\" string, found {}",
+            heimsight_core::json_type_name(&v)
+        )));
+    };
+    for k in obj.keys() {
+        if !["query", "start", "end", "timeout_ms", "max_rows"].contains(&k.as_str()) {
+            return Err(ApiError::bad_request(format!(
+                "unknown field \"{k}\"; expected query, start, end, timeout_ms, max_rows"
+            )));
+        }
+    }
+    let now = Timestamp::now();
+    let query = match obj.get("query") {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => {
+            return Err(ApiError::bad_param(
+                "query",
+                format!(
+                    "expected a string, found {}",
+                    heimsight_core::json_type_name(other)
+                ),
+            ));
+        }
+        None => return Err(ApiError::bad_request("missing field \"query\"")),
+    };
+    let time = |name: &str| -> Result<Option<Timestamp>, ApiError> {
+        match obj.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Timestamp::parse_relative(s, now)
+                .map(Some)
+                .map_err(|e| ApiError::bad_param(name, e)),
+            Some(other) => Timestamp::from_json(other)
+                .map(Some)
+                .map_err(|e| ApiError::bad_param(name, e)),
+        }
+    };
+    let count = |name: &str| -> Result<Option<u64>, ApiError> {
+        match obj.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v.as_u64().map(Some).ok_or_else(|| {
+                ApiError::bad_param(name, format!("expected a non-negative integer, found {v}"))
+            }),
+        }
+    };
+    let params = QueryParams {
+        start: time("start")?,
+        end: time("end")?,
+        limits: limits(count("timeout_ms")?, count("max_rows")?)?,
+        query,
+        now,
+    };
+    run(state, params).await
+}
+
+pub(super) async fn get(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let p = Params::parse(
+        raw.as_deref(),
+        &["query", "start", "end", "timeout_ms", "max_rows"],
+    )?;
+    let query = p
+        .one("query")?
+        .ok_or_else(|| ApiError::bad_request("missing parameter query"))?
+        .to_string();
+    let num = |name: &str| -> Result<Option<u64>, ApiError> {
+        p.one(name)?
+            .map(|v| {
+                v.parse::<u64>().map_err(|_| {
+                    ApiError::bad_param(name, format!("expected a count, found {v:?}"))
+                })
+            })
+            .transpose()
+    };
+    let params = QueryParams {
+        start: p.time("start")?,
+        end: p.time("end")?,
+        limits: limits(num("timeout_ms")?, num("max_rows")?)?,
+        query,
+        now: Timestamp::now(),
+    };
+    run(state, params).await
+}
+
+fn limits(timeout_ms: Option<u64>, max_rows: Option<u64>) -> Result<Limits, ApiError> {
+    let mut l = Limits::default();
+    if let Some(ms) = timeout_ms {
+        let d = Duration::from_millis(ms);
+        if ms == 0 || d > MAX_TIMEOUT {
+            return Err(ApiError::bad_param(
+                "timeout_ms",
+                format!("must be between 1 and {}", MAX_TIMEOUT.as_millis()),
+            ));
+        }
+        l.timeout = d;
+    }
+    if let Some(n) = max_rows {
+        if n == 0 || n > MAX_ROWS as u64 {
+            return Err(ApiError::bad_param(
+                "max_rows",
+                format!("must be between 1 and {MAX_ROWS}"),
+            ));
+        }
+        l.max_rows = n as usize;
+    }
+    Ok(l)
+}
+
+async fn run(state: AppState, p: QueryParams) -> Result<Json<Value>, ApiError> {
+    let out = state
+        .blocking(move |store| {
+            let req = Request {
+                query: &p.query,
+                start: p.start,
+                end: p.end,
+                now: p.now,
+                limits: p.limits,
+            };
+            heimsight_query::run(store, &req).map_err(query_error)
+        })
+        .await?;
+    tracing::debug!(
+        rows = out.result.rows.len(),
+        scanned = out.result.rows_scanned,
+        elapsed_ms = out.elapsed.as_millis() as u64,
+        "query"
+    );
+    Ok(Json(out.to_json()))
+}
+
+fn query_error(e: QueryError) -> ApiError {
+    match e {
+        QueryError::Invalid(d) => {
+            let diagnostics: Vec<Value> = d
+                .items
+                .iter()
+                .map(|x| {
+                    json!({
+                        "line": x.line,
+                        "column": x.column,
+                        "start": x.pos.start,
+                        "end": x.pos.end,
+                        "message": x.message,
+                        "found": x.found,
+                        "expected": x.expected,
+                        "hint": x.hint,
+                    })
+                })
+                .collect();
+            let lines: Vec<String> = d.to_string().lines().map(str::to_string).collect();
+            ApiError::InvalidQuery {
+                message: format!(
+                    "invalid query: {}",
+                    lines.first().map_or("", String::as_str)
+                ),
+                details: lines,
+                diagnostics,
+            }
+        }
+        QueryError::Store(e) => e.into(),
+        other if other.is_client_error() => ApiError::bad_request(other.to_string()),
+        other => ApiError::Internal(other.to_string()),
+    }
+}

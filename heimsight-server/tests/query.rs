@@ -1,0 +1,173 @@
+//! The query language over the RocksDB store and through `POST /api/v1/query`.
+
+use std::sync::Arc;
+
+use heimsight_server::ServerConfig;
+use heimsight_store::RocksStore;
+use serde_json::json;
+
+use crate::util::app_on;
+
+#[path = "../../heimsight-query/tests/support/golden.rs"]
+#[allow(dead_code)]
+mod golden;
+#[path = "../../heimsight-query/tests/support/pushdown.rs"]
+#[allow(dead_code)]
+mod pushdown;
+
+fn rocks() -> (tempfile::TempDir, RocksStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RocksStore::builder(dir.path())
+        .background_merge(false)
+        .open()
+        .unwrap();
+    (dir, store)
+}
+
+#[test]
+fn golden_queries_on_rocksdb() {
+    let (_dir, store) = rocks();
+    golden::load(&store);
+    let failures = golden::check_all(&store);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // The same after merging blocks and cutting metric chunks.
+    store.compact().unwrap();
+    let failures = golden::check_all(&store);
+    assert!(
+        failures.is_empty(),
+        "after compaction: {}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn pushdown_on_rocksdb_matches_the_executor_alone() {
+    let (_dir, store) = rocks();
+    let (logs, spans) = pushdown::load(&store);
+    pushdown::check(&store, &logs, &spans, 200);
+}
+
+#[tokio::test]
+async fn query_endpoint_answers_columns_rows_stats_and_plan() {
+    let (_dir, store) = rocks();
+    golden::load(&store);
+    let app = app_on(Arc::new(store), ServerConfig::default());
+    let r = app
+        .post(
+            "/api/v1/query",
+            &json!({"query": "SELECT service, count(*) AS n FROM logs WHERE level = 'error' GROUP BY service ORDER BY n DESC, service"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.json["columns"],
+        json!([{"name": "service", "type": "string"}, {"name": "n", "type": "int"}])
+    );
+    assert_eq!(
+        r.json["rows"],
+        json!([["api", 2], ["billing", 1], ["db", 1]])
+    );
+    assert_eq!(r.json["stats"]["rows_returned"], 3);
+    assert_eq!(r.json["stats"]["rows_scanned"], 4);
+    assert!(r.json["stats"]["elapsed_ms"].as_f64().is_some());
+    assert_eq!(r.json["plan"]["pushed"], json!(["level = 'error'"]));
+
+    // start/end narrow the range; GET works too.
+    let r = app
+        .get("/api/v1/query?query=SELECT%20count(*)%20FROM%20logs&start=2026-01-01T00:02:00Z&end=2026-01-01T00:04:00Z")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["rows"], json!([[4]]));
+
+    // EXPLAIN shows what is pushed down and what is not.
+    let r = app
+        .post(
+            "/api/v1/query",
+            &json!({"query": "EXPLAIN SELECT message FROM logs WHERE service = 'api' AND message LIKE '%GET%' LIMIT 5"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let lines: Vec<String> = r.json["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row[0].as_str().unwrap().to_string())
+        .collect();
+    let text = lines.join("\n");
+    assert!(text.contains("pushed down: service = 'api'"), "{text}");
+    assert!(
+        text.contains("filtered after reading: message LIKE '%GET%'"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn bad_queries_are_400s_with_positions() {
+    let (_dir, store) = rocks();
+    golden::load(&store);
+    let app = app_on(Arc::new(store), ServerConfig::default());
+    let r = app
+        .post(
+            "/api/v1/query",
+            &json!({"query": "SELECT levle,\n  foo(1) FROM logs"}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    let d = r.json["diagnostics"].as_array().unwrap();
+    assert_eq!(d.len(), 2, "{}", r.text);
+    assert_eq!(
+        (d[0]["line"].as_u64(), d[0]["column"].as_u64()),
+        (Some(1), Some(8))
+    );
+    assert_eq!(d[0]["hint"], "did you mean `level`?");
+    assert_eq!(
+        (d[1]["line"].as_u64(), d[1]["column"].as_u64()),
+        (Some(2), Some(3))
+    );
+    assert!(r.error().contains("levle"), "{}", r.error());
+
+    let cases = [
+        (
+            json!({"query": "SELECT * FROM logs WHERE message = 'unterminated"}),
+            "unterminated",
+        ),
+        (
+            json!({"query": format!("SELECT * FROM logs WHERE {}1 = 1{}", "(".repeat(1000), ")".repeat(1000))}),
+            "nest",
+        ),
+        (
+            json!({"query": "SELECT count(*) FROM logs WHERE attributes.amount / (attributes.amount - 120) > 1"}),
+            "division by zero",
+        ),
+        (json!({"query": "x".repeat(2 << 20)}), "bytes"),
+        (json!({"query": 5}), "expected a string"),
+        (json!({"qeury": "SELECT 1"}), "unknown field"),
+        (
+            json!({"query": "SELECT count(*) FROM logs", "start": "yesterday"}),
+            "start",
+        ),
+        (
+            json!({"query": "SELECT count(*) FROM logs", "start": "2026-01-02T00:00:00Z", "end": "2026-01-01T00:00:00Z"}),
+            "empty time range",
+        ),
+    ];
+    for (body, want) in cases {
+        let r = app.post("/api/v1/query", &body).await;
+        assert_eq!(r.status, 400, "{body:.100}: {}", r.text);
+        assert!(
+            r.error().to_lowercase().contains(want),
+            "{:.100}: {} lacks {want}",
+            body.to_string(),
+            r.error()
+        );
+    }
+    // A huge IN list is fine.
+    let list: Vec<String> = (0..20_000).map(|i| format!("'s{i}'")).collect();
+    let q = format!(
+        "SELECT count(*) FROM logs WHERE service IN ({}, 'api')",
+        list.join(", ")
+    );
+    let r = app.post("/api/v1/query", &json!({"query": q})).await;
+    assert_eq!(r.status, 200, "{:.300}", r.text);
+    assert_eq!(r.json["rows"], json!([[6]]));
+}
