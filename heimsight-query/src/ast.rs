@@ -193,6 +193,34 @@ impl Expr {
     pub fn new(kind: ExprKind, pos: Pos) -> Expr {
         Expr { kind, pos }
     }
+
+    /// The direct sub-expressions (not those inside a subquery).
+    pub fn children(&self) -> Vec<&Expr> {
+        match &self.kind {
+            ExprKind::Literal(_) | ExprKind::Column(_) | ExprKind::Match { .. } => Vec::new(),
+            ExprKind::Unary { expr, .. }
+            | ExprKind::IsNull { expr, .. }
+            | ExprKind::InSubquery { expr, .. } => vec![expr],
+            ExprKind::Binary { left, right, .. } => vec![left, right],
+            ExprKind::Function { args, .. } => args.iter().collect(),
+            ExprKind::InList { expr, list, .. } => std::iter::once(&**expr).chain(list).collect(),
+            ExprKind::Between {
+                expr, low, high, ..
+            } => vec![expr, low, high],
+            ExprKind::Like { expr, pattern, .. } | ExprKind::Contains { expr, pattern, .. } => {
+                vec![expr, pattern]
+            }
+        }
+    }
+
+    /// Calls `f` on this expression and every sub-expression, parents first (not descending
+    /// into subqueries).
+    pub fn walk(&self, f: &mut dyn FnMut(&Expr)) {
+        f(self);
+        for c in self.children() {
+            c.walk(f);
+        }
+    }
 }
 
 /// The kinds of expression.

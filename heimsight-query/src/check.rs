@@ -87,7 +87,7 @@ pub fn contains_aggregate(expr: &Expr) -> bool {
     {
         return true;
     }
-    children(expr).into_iter().any(contains_aggregate)
+    expr.children().into_iter().any(contains_aggregate)
 }
 
 /// Checks and normalizes `statement`, parsed from `text` (used for positions and for output
@@ -532,7 +532,7 @@ impl<'t> Checker<'t> {
                 );
             }
             _ => {
-                for c in children(e) {
+                for c in e.children() {
                     self.grouped(c, group_by, clause);
                 }
             }
@@ -1395,24 +1395,6 @@ fn is_zero_literal(e: &Expr) -> bool {
         ExprKind::Literal(Literal::Int(0)) => true,
         ExprKind::Literal(Literal::Float(f)) => f == 0.0,
         _ => false,
-    }
-}
-
-/// The direct sub-expressions of `e` (not those of subqueries).
-fn children(e: &Expr) -> Vec<&Expr> {
-    match &e.kind {
-        ExprKind::Literal(_) | ExprKind::Column(_) | ExprKind::Match { .. } => Vec::new(),
-        ExprKind::Unary { expr, .. } | ExprKind::IsNull { expr, .. } => vec![expr],
-        ExprKind::InSubquery { expr, .. } => vec![expr],
-        ExprKind::Binary { left, right, .. } => vec![left, right],
-        ExprKind::Function { args, .. } => args.iter().collect(),
-        ExprKind::InList { expr, list, .. } => std::iter::once(&**expr).chain(list).collect(),
-        ExprKind::Between {
-            expr, low, high, ..
-        } => vec![expr, low, high],
-        ExprKind::Like { expr, pattern, .. } | ExprKind::Contains { expr, pattern, .. } => {
-            vec![expr, pattern]
-        }
     }
 }
 

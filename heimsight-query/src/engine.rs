@@ -981,7 +981,7 @@ fn log_fields(select: &Select) -> LogFields {
 }
 
 fn fields_of(e: &Expr, f: &mut LogFields) {
-    match &e.kind {
+    e.walk(&mut |x| match &x.kind {
         ExprKind::Column(ColumnRef::Named(n)) => match n.as_str() {
             "timestamp" | "level" | "severity" | "severity_text" | "service" => {}
             "message" => f.body = true,
@@ -991,28 +991,6 @@ fn fields_of(e: &Expr, f: &mut LogFields) {
         },
         ExprKind::Column(_) => f.attributes = true,
         ExprKind::Match { .. } => f.body = true,
-        ExprKind::Literal(_) => {}
-        ExprKind::Unary { expr, .. } | ExprKind::IsNull { expr, .. } => fields_of(expr, f),
-        ExprKind::Binary { left, right, .. } => {
-            fields_of(left, f);
-            fields_of(right, f);
-        }
-        ExprKind::Function { args, .. } => args.iter().for_each(|a| fields_of(a, f)),
-        ExprKind::InList { expr, list, .. } => {
-            fields_of(expr, f);
-            list.iter().for_each(|a| fields_of(a, f));
-        }
-        ExprKind::InSubquery { expr, .. } => fields_of(expr, f),
-        ExprKind::Between {
-            expr, low, high, ..
-        } => {
-            fields_of(expr, f);
-            fields_of(low, f);
-            fields_of(high, f);
-        }
-        ExprKind::Like { expr, pattern, .. } | ExprKind::Contains { expr, pattern, .. } => {
-            fields_of(expr, f);
-            fields_of(pattern, f);
-        }
-    }
+        _ => {}
+    });
 }

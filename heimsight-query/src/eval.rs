@@ -32,6 +32,7 @@ use std::cmp::Ordering;
 use heimsight_core::Timestamp;
 
 use crate::ast::{BinaryOp, ColumnRef, Expr, ExprKind, Literal, Pos, Source, UnaryOp};
+use crate::check::is_aggregate;
 use crate::record::Record;
 use crate::schema::{self, Type};
 use crate::value::Value;
@@ -154,15 +155,6 @@ pub enum ExecError {
         /// The limit.
         limit: usize,
     },
-}
-
-/// True for the names of aggregate functions (`count`, `sum`, `avg`, `min`, `max`,
-/// `percentile`, `rate`, `increase`).
-pub fn is_aggregate(name: &str) -> bool {
-    matches!(
-        name,
-        "count" | "sum" | "avg" | "min" | "max" | "percentile" | "rate" | "increase"
-    )
 }
 
 /// An expression compiled for repeated evaluation.

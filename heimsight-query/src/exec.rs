@@ -44,8 +44,9 @@ use crate::ast::{
     Checked, ColumnRef, Expr, ExprKind, Ident, OrderItem, OutputColumn, Pos, Select, SelectItem,
     Source,
 };
+use crate::check::{contains_aggregate, is_aggregate, same};
 pub use crate::eval::ExecError;
-use crate::eval::{CompiledExpr, Compiler, NoRecord, is_aggregate, numeric, truth};
+use crate::eval::{CompiledExpr, Compiler, NoRecord, numeric, truth};
 use crate::record::Record;
 use crate::schema;
 use crate::value::Value;
@@ -129,8 +130,8 @@ pub fn execute<R: Record>(
     let aggregate = checked.aggregate
         || !select.group_by.is_empty()
         || select.having.is_some()
-        || items.iter().any(has_aggregate)
-        || select.order_by.iter().any(|o| has_aggregate(&o.expr));
+        || items.iter().any(contains_aggregate)
+        || select.order_by.iter().any(|o| contains_aggregate(&o.expr));
     let mut scan = Scan { ctx, scanned: 0 };
     scan.check_deadline()?;
     let (mut rows_out, truncated) = if aggregate {
@@ -204,49 +205,6 @@ fn select_exprs(select: &Select) -> Vec<Expr> {
         }
     }
     out
-}
-
-fn has_aggregate(e: &Expr) -> bool {
-    let mut found = false;
-    visit(e, &mut |x| {
-        if let ExprKind::Function { name, .. } = &x.kind
-            && is_aggregate(&name.name)
-        {
-            found = true;
-        }
-    });
-    found
-}
-
-/// Calls `f` on `e` and every subexpression (not descending into subqueries).
-fn visit(e: &Expr, f: &mut dyn FnMut(&Expr)) {
-    f(e);
-    match &e.kind {
-        ExprKind::Literal(_) | ExprKind::Column(_) | ExprKind::Match { .. } => {}
-        ExprKind::Unary { expr, .. }
-        | ExprKind::IsNull { expr, .. }
-        | ExprKind::InSubquery { expr, .. } => visit(expr, f),
-        ExprKind::Binary { left, right, .. } => {
-            visit(left, f);
-            visit(right, f);
-        }
-        ExprKind::Function { args, .. } => args.iter().for_each(|a| visit(a, f)),
-        ExprKind::InList { expr, list, .. } => {
-            visit(expr, f);
-            list.iter().for_each(|a| visit(a, f));
-        }
-        ExprKind::Between {
-            expr, low, high, ..
-        } => {
-            visit(expr, f);
-            visit(low, f);
-            visit(high, f);
-        }
-        ExprKind::Like { expr, pattern, .. } | ExprKind::Contains { expr, pattern, .. } => {
-            visit(expr, f);
-            visit(pattern, f);
-        }
-    }
 }
 
 fn compile_row(
@@ -528,95 +486,6 @@ impl AggSpec {
     }
 }
 
-/// Position-free copy of an expression, to compare expressions by structure.
-fn strip(e: &Expr) -> Expr {
-    let b = |x: &Expr| Box::new(strip(x));
-    let kind = match &e.kind {
-        ExprKind::Literal(l) => ExprKind::Literal(l.clone()),
-        ExprKind::Column(c) => ExprKind::Column(c.clone()),
-        ExprKind::Unary { op, expr } => ExprKind::Unary {
-            op: *op,
-            expr: b(expr),
-        },
-        ExprKind::Binary { op, left, right } => ExprKind::Binary {
-            op: *op,
-            left: b(left),
-            right: b(right),
-        },
-        ExprKind::Function {
-            name,
-            args,
-            star,
-            distinct,
-        } => ExprKind::Function {
-            name: Ident {
-                name: name.name.clone(),
-                pos: Pos::default(),
-            },
-            args: args.iter().map(strip).collect(),
-            star: *star,
-            distinct: *distinct,
-        },
-        ExprKind::InList {
-            expr,
-            list,
-            negated,
-        } => ExprKind::InList {
-            expr: b(expr),
-            list: list.iter().map(strip).collect(),
-            negated: *negated,
-        },
-        ExprKind::InSubquery {
-            expr,
-            query,
-            negated,
-        } => ExprKind::InSubquery {
-            expr: b(expr),
-            query: query.clone(),
-            negated: *negated,
-        },
-        ExprKind::Between {
-            expr,
-            low,
-            high,
-            negated,
-        } => ExprKind::Between {
-            expr: b(expr),
-            low: b(low),
-            high: b(high),
-            negated: *negated,
-        },
-        ExprKind::Like {
-            expr,
-            pattern,
-            case_insensitive,
-            negated,
-        } => ExprKind::Like {
-            expr: b(expr),
-            pattern: b(pattern),
-            case_insensitive: *case_insensitive,
-            negated: *negated,
-        },
-        ExprKind::IsNull { expr, negated } => ExprKind::IsNull {
-            expr: b(expr),
-            negated: *negated,
-        },
-        ExprKind::Contains {
-            expr,
-            pattern,
-            negated,
-        } => ExprKind::Contains {
-            expr: b(expr),
-            pattern: b(pattern),
-            negated: *negated,
-        },
-        ExprKind::Match { query } => ExprKind::Match {
-            query: query.clone(),
-        },
-    };
-    Expr::new(kind, Pos::default())
-}
-
 /// Running state of one aggregate in one group.
 #[derive(Debug)]
 enum Acc {
@@ -716,6 +585,25 @@ fn num_kind(spec: &AggSpec, v: &Value) -> Result<NumKind, ExecError> {
     }
 }
 
+/// `v` as a number for `avg`/`percentile` with its kind, which must be the kind of the values
+/// seen so far (`seen`, updated); `None` for NULL.
+fn numeric_of_kind(
+    spec: &AggSpec,
+    v: Value,
+    seen: &mut Option<NumKind>,
+) -> Result<Option<(Value, NumKind)>, ExecError> {
+    let v = numeric(v);
+    if v.is_null() {
+        return Ok(None);
+    }
+    let k = num_kind(spec, &v)?;
+    if seen.is_some_and(|x| x != k) {
+        return Err(mixed_error(spec));
+    }
+    *seen = Some(k);
+    Ok(Some((v, k)))
+}
+
 fn mixed_error(spec: &AggSpec) -> ExecError {
     ExecError::Type {
         message: format!(
@@ -781,15 +669,9 @@ impl Slot {
                 };
             }
             Acc::Avg(a) => {
-                let v = numeric(v);
-                if v.is_null() {
+                let Some((v, _)) = numeric_of_kind(spec, v, &mut a.kind)? else {
                     return Ok(());
-                }
-                let k = num_kind(spec, &v)?;
-                if a.kind.is_some_and(|x| x != k) {
-                    return Err(mixed_error(spec));
-                }
-                a.kind = Some(k);
+                };
                 a.n += 1;
                 match v {
                     Value::Float(f) => a.floats += f,
@@ -800,15 +682,9 @@ impl Slot {
                 }
             }
             Acc::Percentile(p) => {
-                let v = numeric(v);
-                if v.is_null() {
+                let Some((v, k)) = numeric_of_kind(spec, v, &mut p.kind)? else {
                     return Ok(());
-                }
-                let k = num_kind(spec, &v)?;
-                if p.kind.is_some_and(|x| x != k) {
-                    return Err(mixed_error(spec));
-                }
-                p.kind = Some(k);
+                };
                 match v {
                     Value::Float(f) if f.is_nan() => {}
                     Value::Float(f) => p.floats.push(f),
@@ -984,7 +860,7 @@ fn run_aggregate<R: Record>(
         / 1e9;
 
     // Compile the per-group expressions, collecting the aggregate calls.
-    let group_shapes: Vec<Expr> = select.group_by.iter().map(strip).collect();
+    let group_shapes = &select.group_by;
     let mut specs: Vec<AggSpec> = Vec::new();
     let mut spec_shapes: Vec<Expr> = Vec::new();
     let (outputs, having, order) = {
@@ -995,8 +871,7 @@ fn run_aggregate<R: Record>(
             if !is_agg && (is_leaf || group_shapes.is_empty()) {
                 return Ok(None);
             }
-            let shape = strip(e);
-            if let Some(i) = group_shapes.iter().position(|g| *g == shape) {
+            if let Some(i) = group_shapes.iter().position(|g| same(g, e)) {
                 return Ok(Some(i));
             }
             let ExprKind::Function {
@@ -1011,13 +886,13 @@ fn run_aggregate<R: Record>(
             if !is_agg {
                 return Ok(None);
             }
-            if let Some(j) = spec_shapes.iter().position(|s| *s == shape) {
+            if let Some(j) = spec_shapes.iter().position(|s| same(s, e)) {
                 return Ok(Some(n_keys + j));
             }
             specs.push(AggSpec::compile(
                 name, args, *star, *distinct, e.pos, source, ctx.now,
             )?);
-            spec_shapes.push(shape);
+            spec_shapes.push(e.clone());
             Ok(Some(n_keys + specs.len() - 1))
         };
         let mut c = Compiler::grouped(Some(source), ctx.now, &mut hook);

@@ -953,13 +953,20 @@ impl<'t> Builder<'t> {
             }
         }
         let operand = operand.ok_or_else(|| self.internal(pos))?;
-        let (mut e, mut depth) = self.expr(operand)?;
-        for start in nots.into_iter().rev() {
+        let built = self.expr(operand)?;
+        self.prefixed(built, UnaryOp::Not, nots)
+    }
+
+    /// Wraps `built` in one `op` per prefix, innermost last (`starts` are the byte offsets of
+    /// the prefixes, left to right), counting each toward the depth limit.
+    fn prefixed(&self, built: (Expr, usize), op: UnaryOp, starts: Vec<usize>) -> Built {
+        let (mut e, mut depth) = built;
+        for start in starts.into_iter().rev() {
             let at = Pos::new(start, e.pos.end);
             depth = self.depth(depth + 1, at)?;
             e = Expr::new(
                 ExprKind::Unary {
-                    op: UnaryOp::Not,
+                    op,
                     expr: Box::new(e),
                 },
                 at,
@@ -1078,19 +1085,8 @@ impl<'t> Builder<'t> {
                 1,
             ));
         }
-        let (mut e, mut depth) = self.expr(operand)?;
-        for start in negs.into_iter().rev() {
-            let at = Pos::new(start, e.pos.end);
-            depth = self.depth(depth + 1, at)?;
-            e = Expr::new(
-                ExprKind::Unary {
-                    op: UnaryOp::Neg,
-                    expr: Box::new(e),
-                },
-                at,
-            );
-        }
-        Ok((e, depth))
+        let built = self.expr(operand)?;
+        self.prefixed(built, UnaryOp::Neg, negs)
     }
 
     fn string(&self, s: Pair<'t, Rule>) -> Result<String, Box<Diagnostic>> {
