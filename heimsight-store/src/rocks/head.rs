@@ -68,14 +68,11 @@ impl HeadSeries {
         out
     }
 
-    /// Calls `f` with every point in `[start, end)`, in arrival order.
-    pub(crate) fn each_in(&self, start: i64, end: i64, mut f: impl FnMut(i64, &[u8])) {
-        for i in 0..self.len() {
-            let (ts, enc) = self.get(i);
-            if ts >= start && ts < end {
-                f(ts, enc);
-            }
-        }
+    /// The points in `[start, end)` in arrival order: timestamp and encoded point.
+    pub(crate) fn points_in(&self, start: i64, end: i64) -> impl Iterator<Item = (i64, &[u8])> {
+        (0..self.len())
+            .map(|i| self.get(i))
+            .filter(move |(ts, _)| *ts >= start && *ts < end)
     }
 }
 
@@ -117,14 +114,18 @@ pub(crate) struct Heads {
     pub(crate) cutting: Option<Arc<Head>>,
 }
 
-/// Encodes a point log entry from `(series id, timestamp, encoded point)` triples.
+/// Starts a point log entry of `n` points; the caller then writes each point's series id
+/// (varint), timestamp (zigzag) and encoded point (length-prefixed).
 pub(crate) fn encode_log_entry(w: &mut Writer, n: usize) {
     w.u8(LOG_VERSION);
     w.varint(n as u64);
 }
 
 /// Decodes a point log entry: calls `f` with each `(series id, timestamp, encoded point)`.
-pub(crate) fn decode_log_entry(b: &[u8], mut f: impl FnMut(u64, i64, &[u8])) -> Result<()> {
+pub(crate) fn decode_log_entry<'a>(
+    b: &'a [u8],
+    mut f: impl FnMut(u64, i64, &'a [u8]),
+) -> Result<()> {
     let mut r = Reader::new(b, "point log entry");
     let v = r.u8()?;
     if v != LOG_VERSION {

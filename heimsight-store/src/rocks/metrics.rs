@@ -427,11 +427,8 @@ impl Inner {
                     reason: format!("length {}", k.len()),
                 })?;
             let mut points = Vec::new();
-            head::decode_log_entry(&v, |id, ts, enc| points.push((id, ts, enc.to_vec())))?;
-            heads.live.add(
-                seq,
-                points.iter().map(|(id, ts, e)| (*id, *ts, e.as_slice())),
-            );
+            head::decode_log_entry(&v, |id, ts, enc| points.push((id, ts, enc)))?;
+            heads.live.add(seq, points.into_iter());
             next = next.max(seq + 1);
             entries += 1;
         }
@@ -554,13 +551,15 @@ impl Inner {
     ) -> Result<Vec<Point>> {
         // The head first: a cut that finishes meanwhile leaves its points in the chunks read
         // below (seen twice, deduplicated), never in neither.
-        let mut newer: Vec<(i64, Vec<u8>)> = Vec::new();
+        let mut newer: Vec<(i64, Point)> = Vec::new();
         {
             let heads = self.heads.read().unwrap_or_else(PoisonError::into_inner);
             let cutting = heads.cutting.as_deref();
             for h in cutting.into_iter().chain([&heads.live]) {
                 if let Some(s) = h.series.get(&id) {
-                    s.each_in(start, end, |ts, enc| newer.push((ts, enc.to_vec())));
+                    for (ts, enc) in s.points_in(start, end) {
+                        newer.push((ts, decode_point(ts, enc)?));
+                    }
                 }
             }
         }
@@ -588,9 +587,7 @@ impl Inner {
             }
             it.status().map_err(rocks_err)?;
         }
-        for (ts, enc) in newer {
-            all.push((ts, decode_point(ts, &enc)?));
-        }
+        all.extend(newer);
         // Stable: of equal timestamps the last written stays last and wins.
         all.sort_by_key(|(ts, _)| *ts);
         let mut out: Vec<Point> = Vec::with_capacity(all.len());
