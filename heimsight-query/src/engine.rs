@@ -428,16 +428,21 @@ where
     std::thread::scope(|scope| {
         let (tx, rx) = sync_channel::<Vec<T>>(4);
         let producer = scope.spawn(move || {
-            produce(&mut |batch| Instant::now() < deadline && tx.send(batch).is_ok())
+            let mut out_of_time = false;
+            let produced = produce(&mut |batch| {
+                out_of_time = Instant::now() >= deadline;
+                !out_of_time && tx.send(batch).is_ok()
+            });
+            (produced, out_of_time)
         });
         let result = execute(checked, rx.into_iter().flatten(), ctx);
-        let produced = producer
+        let (produced, out_of_time) = producer
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         let result = result?;
         produced?;
-        if Instant::now() >= deadline && !result.truncated {
-            // The store stopped early because of the deadline: the result is incomplete.
+        if out_of_time {
+            // The store stopped because of the deadline: the result is incomplete.
             return Err(QueryError::Exec(ExecError::Deadline {
                 rows_scanned: result.rows_scanned,
             }));
