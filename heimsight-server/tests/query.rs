@@ -24,6 +24,13 @@ fn rocks() -> (tempfile::TempDir, RocksStore) {
     (dir, store)
 }
 
+/// A test server over a RocksDB store holding the golden data set.
+fn golden_app() -> (tempfile::TempDir, crate::util::TestApp) {
+    let (dir, store) = rocks();
+    golden::load(&store);
+    (dir, app_on(Arc::new(store), ServerConfig::default()))
+}
+
 #[test]
 fn golden_queries_on_rocksdb() {
     let (_dir, store) = rocks();
@@ -49,9 +56,7 @@ fn pushdown_on_rocksdb_matches_the_executor_alone() {
 
 #[tokio::test]
 async fn query_endpoint_answers_columns_rows_stats_and_plan() {
-    let (_dir, store) = rocks();
-    golden::load(&store);
-    let app = app_on(Arc::new(store), ServerConfig::default());
+    let (_dir, app) = golden_app();
     let r = app
         .post(
             "/api/v1/query",
@@ -103,9 +108,7 @@ async fn query_endpoint_answers_columns_rows_stats_and_plan() {
 
 #[tokio::test]
 async fn bad_queries_are_400s_with_positions() {
-    let (_dir, store) = rocks();
-    golden::load(&store);
-    let app = app_on(Arc::new(store), ServerConfig::default());
+    let (_dir, app) = golden_app();
     let r = app
         .post(
             "/api/v1/query",
