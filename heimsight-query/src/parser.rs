@@ -942,19 +942,29 @@ impl<'t> Builder<'t> {
 
     /// `NOT NOT x`.
     fn nots(&mut self, pair: Pair<'t, Rule>) -> Built {
+        let (nots, operand) = self.prefixes(pair, Rule::kw_not)?;
+        let built = self.expr(operand)?;
+        self.prefixed(built, UnaryOp::Not, nots)
+    }
+
+    /// Splits a run of prefix operators (`rule`) from their operand: the byte offsets of the
+    /// prefixes, left to right, and the operand.
+    fn prefixes(
+        &self,
+        pair: Pair<'t, Rule>,
+        rule: Rule,
+    ) -> Result<(Vec<usize>, Pair<'t, Rule>), Box<Diagnostic>> {
         let pos = span(&pair);
-        let mut nots = Vec::new();
+        let mut starts = Vec::new();
         let mut operand = None;
         for p in pair.into_inner() {
-            if p.as_rule() == Rule::kw_not {
-                nots.push(span(&p).start);
+            if p.as_rule() == rule {
+                starts.push(span(&p).start);
             } else {
                 operand = Some(p);
             }
         }
-        let operand = operand.ok_or_else(|| self.internal(pos))?;
-        let built = self.expr(operand)?;
-        self.prefixed(built, UnaryOp::Not, nots)
+        Ok((starts, operand.ok_or_else(|| self.internal(pos))?))
     }
 
     /// Wraps `built` in one `op` per prefix, innermost last (`starts` are the byte offsets of
@@ -1065,16 +1075,7 @@ impl<'t> Builder<'t> {
 
     fn unary(&mut self, pair: Pair<'t, Rule>) -> Built {
         let pos = span(&pair);
-        let mut negs = Vec::new();
-        let mut operand = None;
-        for p in pair.into_inner() {
-            if p.as_rule() == Rule::neg {
-                negs.push(span(&p).start);
-            } else {
-                operand = Some(p);
-            }
-        }
-        let operand = operand.ok_or_else(|| self.internal(pos))?;
+        let (negs, operand) = self.prefixes(pair, Rule::neg)?;
         if let (Some(&first), Rule::integer | Rule::float | Rule::duration) =
             (negs.first(), operand.as_rule())
         {
