@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use heimsight_core::{Level, LogRecord, Span, Timestamp, TraceId};
 use heimsight_store::{
-    LabelMatcher, LogFields, LogFilter, LogScan, LogStore, MetricStore, Order, SeriesQuery,
-    SpanScan, SpanStore, TimeRange,
+    LabelMatcher, LogCount, LogCountRow, LogFields, LogFilter, LogScan, LogStore, MetricStore,
+    Order, SeriesQuery, SpanScan, SpanStore, TimeRange,
 };
 
 use crate::ast::{
@@ -144,6 +144,10 @@ pub enum Access {
     Spans(SpanScan),
     /// The points of matching series.
     Metrics(SeriesQuery),
+    /// Log record counts per group, counted by the store (from block summaries where it
+    /// can): for `count(*)` grouped by service, level and time bucket, with the whole
+    /// `WHERE` pushed down.
+    CountLogs(LogCount),
 }
 
 /// What the planner decided.
@@ -224,7 +228,35 @@ fn describe_access(a: &Access) -> String {
             }
             d
         }
-        Access::Spans(s) => format!("read spans, {}", describe_range(&s.range)),
+        Access::Spans(s) => {
+            let how = if s.index_only {
+                " (indexed fields only)"
+            } else {
+                ""
+            };
+            format!("read spans{how}, {}", describe_range(&s.range))
+        }
+        Access::CountLogs(c) => {
+            let mut by: Vec<String> = Vec::new();
+            if c.by_service {
+                by.push("service".into());
+            }
+            if c.by_level {
+                by.push("level".into());
+            }
+            if let Some(w) = c.bucket {
+                by.push(format!("{} buckets", crate::value::format_duration(w)));
+            }
+            let by = if by.is_empty() {
+                String::new()
+            } else {
+                format!(" by {}", by.join(", "))
+            };
+            format!(
+                "count logs{by} in the store (from block summaries where possible), {}",
+                describe_range(&c.range)
+            )
+        }
         Access::Metrics(q) => format!(
             "read metric series and points, {}",
             describe_range(&q.range)
@@ -356,6 +388,17 @@ fn run_checked<S: Queryable + ?Sized>(
         // One more than shown, so the executor can tell when rows were cut.
         scan.limit = offset.saturating_add(page).saturating_add(1);
     }
+    // Counts grouped by service, level and time bucket: counted by the store.
+    if source == Source::Logs
+        && checked.aggregate
+        && planned.plan.residual.is_empty()
+        && let Access::Logs(scan) = &planned.plan.access
+        && let Some(count) = log_count(select, scan)
+    {
+        planned.plan.access = Access::CountLogs(count);
+        // The store applied the whole `WHERE` exactly; the executor's rows are groups.
+        checked.statement.select.filter = None;
+    }
     planned.plan.steps = executor_steps(&checked);
     let ctx = ExecContext {
         now: req.now,
@@ -400,6 +443,15 @@ fn run_checked<S: Queryable + ?Sized>(
                 &ctx,
                 deadline,
                 |visit: &mut dyn FnMut(Vec<Span>) -> bool| store.scan_spans(&scan, visit),
+            )?
+        }
+        Access::CountLogs(count) => {
+            let count = count.clone();
+            streamed(
+                &checked,
+                &ctx,
+                deadline,
+                |visit: &mut dyn FnMut(Vec<LogCountRow>) -> bool| store.count_logs(&count, visit),
             )?
         }
         Access::Metrics(q) => {
@@ -753,6 +805,7 @@ fn plan_where(select: &Select, req: &Request<'_>, ctx: &EvalContext) -> Planned 
         }),
         Source::Spans => {
             span_scan.range = range;
+            span_scan.index_only = span_index_only(select);
             Access::Spans(span_scan)
         }
         Source::Metrics => {
@@ -961,6 +1014,119 @@ fn push_metric(e: &Expr, ctx: &EvalContext, q: &mut SeriesQuery) -> bool {
         _ => return false,
     }
     true
+}
+
+/// The store count that answers an aggregating log query, when one does: every aggregate is
+/// `count(*)`, every column read outside it is `service`, `level` or the `timestamp` of a
+/// `bucket(timestamp, width)` (one width), and the pushed filter is exact (attribute
+/// equality is not: the store also looks at resource attributes and compares text).
+fn log_count(select: &Select, scan: &LogScan) -> Option<LogCount> {
+    fn visit(e: &Expr, c: &mut LogCount) -> bool {
+        match &e.kind {
+            ExprKind::Function {
+                name,
+                args,
+                star,
+                distinct,
+            } => {
+                if crate::check::is_aggregate(&name.name) {
+                    return name.name == "count" && *star && !*distinct;
+                }
+                if name.name == "bucket"
+                    && let [t, w] = args.as_slice()
+                    && named(t) == Some("timestamp")
+                    && let ExprKind::Literal(Literal::Duration(w)) = w.kind
+                {
+                    return w > 0 && *c.bucket.get_or_insert(w) == w;
+                }
+                args.iter().all(|a| visit(a, c))
+            }
+            ExprKind::Column(ColumnRef::Named(n)) => match n.as_str() {
+                "service" => {
+                    c.by_service = true;
+                    true
+                }
+                "level" => {
+                    c.by_level = true;
+                    true
+                }
+                _ => false,
+            },
+            ExprKind::Column(_) | ExprKind::Match { .. } | ExprKind::InSubquery { .. } => false,
+            _ => e.children().into_iter().all(|x| visit(x, c)),
+        }
+    }
+    if !scan.filter.attributes.is_empty() {
+        return None;
+    }
+    let mut c = LogCount {
+        range: scan.range,
+        filter: scan.filter.clone(),
+        ..LogCount::default()
+    };
+    for item in &select.items {
+        let SelectItem::Expr { expr, .. } = item else {
+            return None;
+        };
+        if !visit(expr, &mut c) {
+            return None;
+        }
+    }
+    let others = select
+        .group_by
+        .iter()
+        .chain(&select.having)
+        .chain(select.order_by.iter().map(|o| &o.expr));
+    for e in others {
+        if !visit(e, &mut c) {
+            return None;
+        }
+    }
+    Some(c)
+}
+
+/// True when the query reads only span fields a store's span index holds (see
+/// [`SpanScan::index_only`]).
+fn span_index_only(select: &Select) -> bool {
+    let mut ok = true;
+    let mut visit = |e: &Expr| {
+        e.walk(&mut |x| match &x.kind {
+            ExprKind::Column(ColumnRef::Named(n)) => {
+                ok &= matches!(
+                    n.as_str(),
+                    "timestamp"
+                        | "end_time"
+                        | "duration"
+                        | "trace_id"
+                        | "span_id"
+                        | "parent_span_id"
+                        | "service"
+                        | "name"
+                        | "kind"
+                        | "status"
+                        | "is_root"
+                );
+            }
+            ExprKind::Column(_) | ExprKind::Match { .. } => ok = false,
+            _ => {}
+        });
+    };
+    for item in &select.items {
+        match item {
+            SelectItem::Wildcard(_) => return false,
+            SelectItem::Expr { expr, .. } => visit(expr),
+        }
+    }
+    for e in select
+        .filter
+        .iter()
+        .chain(&select.group_by)
+        .chain(&select.having)
+        .chain(select.order_by.iter().map(|o| &o.expr))
+    {
+        visit(e);
+    }
+    ok
 }
 
 /// The log fields the query reads.

@@ -132,7 +132,11 @@ pub fn execute<R: Record>(
         || select.having.is_some()
         || items.iter().any(contains_aggregate)
         || select.order_by.iter().any(|o| contains_aggregate(&o.expr));
-    let mut scan = Scan { ctx, scanned: 0 };
+    let mut scan = Scan {
+        ctx,
+        scanned: 0,
+        rows: 0,
+    };
     scan.check_deadline()?;
     let (mut rows_out, truncated) = if aggregate {
         run_aggregate(select, &items, rows, ctx, &mut scan)?
@@ -161,7 +165,10 @@ pub fn execute<R: Record>(
 /// Counts pulled rows and watches the deadline.
 struct Scan<'c> {
     ctx: &'c ExecContext,
+    /// Records the rows stood for (see [`Record::weight`]).
     scanned: u64,
+    /// Rows pulled.
+    rows: u64,
 }
 
 impl Scan<'_> {
@@ -176,12 +183,13 @@ impl Scan<'_> {
         Ok(())
     }
 
-    /// Call before handling each pulled row.
-    fn pulled(&mut self) -> Result<(), ExecError> {
-        if self.scanned.is_multiple_of(1024) {
+    /// Call before handling each pulled row; `weight` is how many records it stands for.
+    fn pulled(&mut self, weight: u64) -> Result<(), ExecError> {
+        self.rows += 1;
+        if self.rows.is_multiple_of(1024) {
             self.check_deadline()?;
         }
-        self.scanned += 1;
+        self.scanned += weight;
         Ok(())
     }
 }
@@ -320,7 +328,7 @@ fn run_plain<R: Record>(
         let mut out = Vec::new();
         if enough > 0 {
             for rec in rows {
-                scan.pulled()?;
+                scan.pulled(rec.weight())?;
                 if !passes(&filter, &rec)? {
                     continue;
                 }
@@ -340,7 +348,7 @@ fn run_plain<R: Record>(
     let mut key_buf: Vec<Value> = vec![Value::Null; order.len()];
     let mut seq: u64 = 0;
     for rec in rows {
-        scan.pulled()?;
+        scan.pulled(rec.weight())?;
         if !passes(&filter, &rec)? {
             continue;
         }
@@ -630,7 +638,7 @@ impl Slot {
             seen.insert(v.clone());
         }
         match &mut self.acc {
-            Acc::Count(n) => *n += 1,
+            Acc::Count(n) => *n += rec.weight(),
             Acc::Extreme(cur) => {
                 let better = cur.is_null()
                     || match spec.func {
@@ -927,7 +935,7 @@ fn run_aggregate<R: Record>(
         last_group = Some(0);
     }
     for rec in rows {
-        scan.pulled()?;
+        scan.pulled(rec.weight())?;
         if !passes(&filter, &rec)? {
             continue;
         }

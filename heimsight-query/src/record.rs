@@ -7,7 +7,7 @@
 //! `resource` (for metrics both, and `labels`, are the point's labels).
 
 use heimsight_core::{Attributes, Labels, LogRecord, MetricValue, Span};
-use heimsight_store::{Point, Series, has_phrase};
+use heimsight_store::{LogCountRow, Point, Series, has_phrase};
 
 use crate::value::Value;
 
@@ -54,6 +54,12 @@ pub trait Record {
     fn series_identity(&self) -> Option<(&str, &Labels)> {
         None
     }
+
+    /// How many records this row stands for: 1, except for the pre-counted groups a store
+    /// returns for pushed-down counts ([`LogCountRow`]), which `count(*)` adds up.
+    fn weight(&self) -> u64 {
+        1
+    }
 }
 
 impl<T: Record + ?Sized> Record for &T {
@@ -80,6 +86,46 @@ impl<T: Record + ?Sized> Record for &T {
     }
     fn series_identity(&self) -> Option<(&str, &Labels)> {
         (**self).series_identity()
+    }
+    fn weight(&self) -> u64 {
+        (**self).weight()
+    }
+}
+
+/// A group of log records counted by the store: it has the columns the count was grouped by
+/// (`service`, `level`, and `timestamp` as the bucket's start) and the weight of its count.
+impl Record for LogCountRow {
+    fn column(&self, name: &str) -> Value {
+        match name {
+            "service" => self.service.clone().into(),
+            "level" => self.level.map(|l| l.as_str().to_string()).into(),
+            "timestamp" => self.bucket.map_or(Value::Null, |b| Value::Timestamp(b.0)),
+            _ => Value::Null,
+        }
+    }
+
+    fn attribute(&self, _key: &str) -> Value {
+        Value::Null
+    }
+
+    fn resource(&self, _key: &str) -> Value {
+        Value::Null
+    }
+
+    fn text_matches(&self, _phrase: &str) -> bool {
+        false
+    }
+
+    fn column_str(&self, name: &str) -> Option<&str> {
+        match name {
+            "service" => self.service.as_deref(),
+            "level" => self.level.map(|l| l.as_str()),
+            _ => None,
+        }
+    }
+
+    fn weight(&self) -> u64 {
+        self.count
     }
 }
 

@@ -76,6 +76,38 @@ async fn query_endpoint_answers_columns_rows_stats_and_plan() {
     assert_eq!(r.json["stats"]["rows_scanned"], 4);
     assert!(r.json["stats"]["elapsed_ms"].as_f64().is_some());
     assert_eq!(r.json["plan"]["pushed"], json!(["level = 'error'"]));
+    // Counted by the store, not record by record.
+    let access = r.json["plan"]["access"].as_str().unwrap();
+    assert!(
+        access.starts_with("count logs by service in the store"),
+        "{access}"
+    );
+
+    // Attribute equality is not exact in the store, so such a count reads records; the
+    // answer is the same either way.
+    let r = app
+        .post(
+            "/api/v1/query",
+            &json!({"query": "SELECT count(*) FROM logs WHERE attributes.http.method = 'GET'"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let access = r.json["plan"]["access"].as_str().unwrap();
+    assert!(access.starts_with("read logs"), "{access}");
+
+    // Span queries reading only indexed fields say so.
+    let r = app
+        .post(
+            "/api/v1/query",
+            &json!({"query": "SELECT name, p99(duration) FROM spans WHERE service = 'api' GROUP BY name"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let access = r.json["plan"]["access"].as_str().unwrap();
+    assert!(
+        access.starts_with("read spans (indexed fields only)"),
+        "{access}"
+    );
 
     // start/end narrow the range; GET works too.
     let r = app

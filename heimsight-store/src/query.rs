@@ -279,6 +279,11 @@ pub struct SpanScan {
     pub names: Vec<String>,
     /// The span belongs to one of these traces (empty: any).
     pub trace_ids: Vec<TraceId>,
+    /// When true, only the indexed fields need be filled: trace, span and parent ids,
+    /// service, name, kind, status code, start and end time. Status message, attributes,
+    /// resource, scope, events, links, trace state, flags and dropped counts may be left
+    /// empty, which lets backends answer from an index without reading whole spans.
+    pub index_only: bool,
 }
 
 impl SpanScan {
@@ -288,6 +293,94 @@ impl SpanScan {
             && (self.services.is_empty() || self.services.contains(&s.service))
             && (self.names.is_empty() || self.names.contains(&s.name))
             && (self.trace_ids.is_empty() || self.trace_ids.contains(&s.trace_id))
+    }
+}
+
+/// A count of log records per group: what an engine asks instead of reading every record
+/// when it only needs `count(*)` grouped by service, level and time bucket. Backends answer it
+/// from block summaries where they can.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LogCount {
+    /// Time range of the records' timestamps.
+    pub range: TimeRange,
+    /// Conditions.
+    pub filter: LogFilter,
+    /// One group per service.
+    pub by_service: bool,
+    /// One group per level.
+    pub by_level: bool,
+    /// One group per time bucket of this width (nanoseconds, at least 1), aligned to the Unix
+    /// epoch: a record at `t` counts in the bucket starting at `t.div_euclid(w) * w`.
+    pub bucket: Option<i64>,
+}
+
+impl LogCount {
+    /// Checks the request (the bucket width must be positive).
+    pub fn validate(&self) -> Result<()> {
+        match self.bucket {
+            Some(w) if w <= 0 => Err(Error::InvalidRequest(format!(
+                "the bucket width must be positive, got {w} ns"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// The bucket start of a timestamp (`None` without buckets).
+    pub fn bucket_of(&self, t: i64) -> Option<Timestamp> {
+        self.bucket
+            .map(|w| Timestamp(t.div_euclid(w).saturating_mul(w)))
+    }
+}
+
+/// One group of a [`LogCount`]: the key fields the count asked for (`None` for the others)
+/// and the number of matching records. A backend may report one group in several rows (for
+/// example one per block); the counts of equal keys add up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogCountRow {
+    /// The service, when counting by service.
+    pub service: Option<String>,
+    /// The level, when counting by level.
+    pub level: Option<Level>,
+    /// The bucket's start, when counting by time bucket.
+    pub bucket: Option<Timestamp>,
+    /// Matching records in the group.
+    pub count: u64,
+}
+
+/// A group key of a [`LogCounter`]: service, level, bucket start.
+type CountKey = (Option<String>, Option<Level>, Option<i64>);
+
+/// Adds up a [`LogCount`]'s groups, record by record or many at once.
+#[derive(Debug, Default)]
+pub struct LogCounter {
+    groups: std::collections::HashMap<CountKey, u64>,
+}
+
+impl LogCounter {
+    /// Adds `n` records of a service and level at time `t` to their group.
+    pub fn add(&mut self, q: &LogCount, service: &str, level: Level, t: i64, n: u64) {
+        let service = q.by_service.then(|| service.to_string());
+        let level = q.by_level.then_some(level);
+        let bucket = q.bucket_of(t).map(|b| b.0);
+        *self.groups.entry((service, level, bucket)).or_insert(0) += n;
+    }
+
+    /// True when nothing was counted.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// The groups counted so far (in no particular order); the counter is left empty.
+    pub fn take(&mut self) -> Vec<LogCountRow> {
+        self.groups
+            .drain()
+            .map(|((service, level, bucket), count)| LogCountRow {
+                service,
+                level,
+                bucket: bucket.map(Timestamp),
+                count,
+            })
+            .collect()
     }
 }
 

@@ -7,8 +7,8 @@ use heimsight_core::{LogRecord, MetricPoint, Span, Timestamp, TraceId};
 
 use crate::error::Result;
 use crate::query::{
-    LogPage, LogQuery, LogScan, Series, SeriesPoints, SeriesQuery, Signal, SpanScan, StoreStats,
-    TraceQuery, TraceSummary,
+    LogCount, LogCountRow, LogCounter, LogFields, LogPage, LogQuery, LogScan, Order, Series,
+    SeriesPoints, SeriesQuery, Signal, SpanScan, StoreStats, TraceQuery, TraceSummary,
 };
 
 /// Records per batch of the default scans.
@@ -51,6 +51,34 @@ pub trait LogStore: Send + Sync {
             }
         }
         Ok(())
+    }
+
+    /// Counts the matching records per group (see [`LogCount`]), calling `visit` with rows of
+    /// partial counts (equal keys add up) until everything was counted or `visit` returns
+    /// false.
+    ///
+    /// The default counts the records of [`scan_logs`](Self::scan_logs), batch by batch;
+    /// backends override it to count from summaries without reading records.
+    fn count_logs(
+        &self,
+        count: &LogCount,
+        visit: &mut dyn FnMut(Vec<LogCountRow>) -> bool,
+    ) -> Result<()> {
+        count.validate()?;
+        let scan = LogScan {
+            range: count.range,
+            filter: count.filter.clone(),
+            order: Order::OldestFirst,
+            fields: LogFields::default(),
+            limit: 0,
+        };
+        let mut counter = LogCounter::default();
+        self.scan_logs(&scan, &mut |batch| {
+            for r in &batch {
+                counter.add(count, &r.service, r.level(), r.timestamp.0, 1);
+            }
+            visit(counter.take())
+        })
     }
 }
 

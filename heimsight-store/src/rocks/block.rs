@@ -16,6 +16,10 @@ use crate::query::{LogFilter, is_token_char, tokenize};
 
 /// Format version of a block.
 const BLOCK_VERSION: u8 = 1;
+/// Format version of a block summary: 2 adds the per-second counts; 1 is still read.
+const SUMMARY_VERSION: u8 = 2;
+/// Nanoseconds per second.
+const NS_PER_SEC: i64 = 1_000_000_000;
 
 const C_TS: u8 = 0;
 const C_OBS: u8 = 1;
@@ -45,12 +49,56 @@ pub(crate) struct BlockSummary {
     pub(crate) bloom: Bloom,
     /// Compressed size of the block, bytes.
     pub(crate) bytes: u32,
+    /// Records per second of the block (see [`seconds_histogram`]); `None` in summaries
+    /// written before it existed.
+    pub(crate) seconds: Option<Box<[u8]>>,
+}
+
+/// Decodes [`seconds_histogram`]'s output, calling `f(second, records)` in order.
+fn decode_seconds(raw: &[u8], f: &mut dyn FnMut(i64, u64)) -> Result<()> {
+    let mut r = Reader::new(raw, "log block per-second counts");
+    let n = r.len()?;
+    let mut sec = r.zigzag()?;
+    for _ in 0..n {
+        sec = sec.wrapping_add(r.varint()? as i64);
+        f(sec, r.varint()?);
+    }
+    Ok(())
+}
+
+/// Encodes how many of the (sorted) timestamps fall in each Unix second: the count of
+/// distinct seconds, the first second, then per second the gap to the previous one and the
+/// count. A block spans at most an hour, so this is small.
+pub(crate) fn seconds_histogram(sorted_ts: impl Iterator<Item = i64>) -> Box<[u8]> {
+    let mut runs: Vec<(i64, u64)> = Vec::new();
+    for t in sorted_ts {
+        let sec = t.div_euclid(NS_PER_SEC);
+        match runs.last_mut() {
+            Some((s, n)) if *s == sec => *n += 1,
+            _ => runs.push((sec, 1)),
+        }
+    }
+    let mut w = Writer::with_capacity(runs.len() * 3 + 10);
+    w.varint(runs.len() as u64);
+    let mut prev = runs.first().map_or(0, |r| r.0);
+    w.zigzag(prev);
+    for (sec, n) in runs {
+        w.varint(sec.wrapping_sub(prev) as u64);
+        w.varint(n);
+        prev = sec;
+    }
+    w.buf.into_boxed_slice()
 }
 
 impl BlockSummary {
     pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::with_capacity(self.bloom.size_bytes() + 128);
-        w.u8(BLOCK_VERSION);
+        let seconds = self.seconds.as_deref().unwrap_or(&[]);
+        let mut w = Writer::with_capacity(self.bloom.size_bytes() + seconds.len() + 128);
+        w.u8(if self.seconds.is_some() {
+            SUMMARY_VERSION
+        } else {
+            1
+        });
         w.zigzag(self.min_ts);
         w.zigzag(self.max_ts);
         w.varint(u64::from(self.count));
@@ -63,13 +111,16 @@ impl BlockSummary {
             }
         }
         self.bloom.encode(&mut w);
+        if self.seconds.is_some() {
+            w.bytes(seconds);
+        }
         w.buf
     }
 
     pub(crate) fn decode(b: &[u8]) -> Result<Self> {
         let mut r = Reader::new(b, "log block summary");
         let v = r.u8()?;
-        if v != BLOCK_VERSION {
+        if v != 1 && v != SUMMARY_VERSION {
             return Err(r.corrupt(format!("unknown summary version {v}")));
         }
         let min_ts = r.zigzag()?;
@@ -87,6 +138,19 @@ impl BlockSummary {
             services.push((s, counts));
         }
         let bloom = Bloom::decode(&mut r)?;
+        let seconds = if v >= 2 {
+            let raw = r.bytes()?;
+            // Reject counts that do not add up to the block's records now, so that counting
+            // from them later cannot go wrong.
+            let mut total = 0u64;
+            decode_seconds(raw, &mut |_, n| total += n)?;
+            if total != u64::from(count) {
+                return Err(r.corrupt("per-second counts do not add up"));
+            }
+            Some(raw.into())
+        } else {
+            None
+        };
         Ok(BlockSummary {
             min_ts,
             max_ts,
@@ -94,7 +158,18 @@ impl BlockSummary {
             services,
             bloom,
             bytes,
+            seconds,
         })
+    }
+
+    /// Calls `f(second, records)` for each Unix second holding records of the block, in
+    /// order. Returns false (calling nothing) when the summary has no per-second counts.
+    pub(crate) fn for_each_second(&self, f: &mut dyn FnMut(i64, u64)) -> Result<bool> {
+        let Some(raw) = &self.seconds else {
+            return Ok(false);
+        };
+        decode_seconds(raw, f)?;
+        Ok(true)
     }
 
     /// Records in this block with an allowed service and level (the block-level part of a
@@ -426,6 +501,7 @@ pub(crate) fn encode_block(recs: &[LogRecord], level: i32) -> Result<(Vec<u8>, B
         services,
         bloom,
         bytes: out.buf.len() as u32,
+        seconds: Some(seconds_histogram(recs.iter().map(|r| r.timestamp.0))),
     };
     Ok((out.buf, summary))
 }
@@ -779,6 +855,18 @@ pub(crate) struct Cheap {
 }
 
 impl Cheap {
+    /// The service dictionary index of a row.
+    pub(crate) fn service_index(&self, row: usize) -> u32 {
+        self.service[row]
+    }
+
+    /// The service of a dictionary index (empty when out of range).
+    pub(crate) fn service_name(&self, index: u32) -> &str {
+        self.service_dict
+            .get(index as usize)
+            .map_or("", String::as_str)
+    }
+
     /// Rows in `[start, end)` whose service and level pass the filter.
     pub(crate) fn candidate_rows(&self, start: i64, end: i64, f: &LogFilter) -> Vec<usize> {
         let allowed: Vec<bool> = self
@@ -835,6 +923,60 @@ mod tests {
                 attr_value_hash("k", &v, &mut String::new()),
                 attr_hash("k", &v.to_text())
             );
+        }
+    }
+
+    #[test]
+    fn per_second_counts_round_trip_and_are_checked() {
+        let sec = NS_PER_SEC;
+        // Negative times, gaps, and several records per second.
+        let ts = [
+            -sec - 1,
+            -1,
+            0,
+            5,
+            sec,
+            3 * sec + 7,
+            3 * sec + 8,
+            3_600 * sec,
+        ];
+        let mut recs: Vec<LogRecord> = ts
+            .iter()
+            .map(|t| LogRecord::new(Timestamp(*t), Level::Info, "x"))
+            .collect();
+        let (_, summary) = encode_block(&recs, 1).unwrap();
+        let mut seen = Vec::new();
+        assert!(
+            summary
+                .for_each_second(&mut |s, n| seen.push((s, n)))
+                .unwrap()
+        );
+        assert_eq!(seen, [(-2, 1), (-1, 1), (0, 2), (1, 1), (3, 2), (3_600, 1)]);
+        let decoded = BlockSummary::decode(&summary.encode()).unwrap();
+        assert_eq!(decoded, summary);
+
+        // A version-1 summary (no per-second counts) still decodes, without them.
+        let old = BlockSummary {
+            seconds: None,
+            ..summary.clone()
+        };
+        let raw_old = old.encode();
+        assert_eq!(raw_old[0], 1);
+        let decoded = BlockSummary::decode(&raw_old).unwrap();
+        assert!(!decoded.for_each_second(&mut |_, _| {}).unwrap());
+
+        // Counts that do not add up to the block's records are refused.
+        recs.pop();
+        let (_, fewer) = encode_block(&recs, 1).unwrap();
+        let forged = BlockSummary {
+            seconds: fewer.seconds,
+            ..summary.clone()
+        };
+        assert!(BlockSummary::decode(&forged.encode()).is_err());
+        // Truncations never panic.
+        let raw = summary.encode();
+        for cut in 0..raw.len() {
+            let _ = BlockSummary::decode(&raw[..cut]);
         }
     }
 

@@ -5,14 +5,17 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
+use heimsight_core::Level;
 use heimsight_core::LogRecord;
-use rocksdb::{ReadOptions, WriteBatch};
+use rocksdb::{ReadOptions, Snapshot, WriteBatch};
 
 use super::block::{self, Block, BlockSummary, Cheap, Need};
 use super::codec::ts_key;
 use super::{CF_LOG_BLOCKS, CF_LOG_SUMMARIES, Inner, RocksStore, hour_of, rocks_err};
 use crate::error::{Error, Result};
-use crate::query::{LogFields, LogPage, LogQuery, LogScan, Order};
+use crate::query::{
+    LogCount, LogCountRow, LogCounter, LogFields, LogFilter, LogPage, LogQuery, LogScan, Order,
+};
 use crate::traits::LogStore;
 
 /// Largest block, in records.
@@ -94,6 +97,23 @@ impl Inner {
             start = end;
         }
         Ok(out)
+    }
+
+    /// The blocks that may hold records of `[start, end)` passing `f` (in key order), and a
+    /// snapshot taken with them, so that reading those blocks sees exactly this state.
+    fn candidates(
+        &self,
+        start: i64,
+        end: i64,
+        f: &LogFilter,
+    ) -> (Vec<(Key, Arc<BlockSummary>)>, Snapshot<'_>) {
+        let map = self.blocks.read().unwrap_or_else(PoisonError::into_inner);
+        let cands = map
+            .iter()
+            .filter(|(_, s)| s.max_ts >= start && s.min_ts < end && s.may_match(f))
+            .map(|(k, s)| (*k, s.clone()))
+            .collect();
+        (cands, self.db.snapshot())
     }
 
     fn read_block(&self, key: &Key, ro: &ReadOptions) -> Result<Block> {
@@ -303,7 +323,130 @@ impl LogStore for RocksStore {
         }
         self.scan_all(scan, need_out, visit)
     }
+
+    fn count_logs(
+        &self,
+        q: &LogCount,
+        visit: &mut dyn FnMut(Vec<LogCountRow>) -> bool,
+    ) -> Result<()> {
+        q.validate()?;
+        let i = &self.inner;
+        let (start, end) = (q.range.start_nanos(), q.range.end_nanos());
+        if start >= end {
+            return Ok(());
+        }
+        let f = &q.filter;
+        let (cands, snapshot) = i.candidates(start, end, f);
+        let mut counter = LogCounter::default();
+        let mut to_read = Vec::new();
+        for (key, s) in &cands {
+            if !count_from_summary(q, s, start, end, &mut counter)? {
+                to_read.push(key);
+            }
+        }
+        if !counter.is_empty() && !visit(counter.take()) {
+            return Ok(());
+        }
+        let mut ro = ReadOptions::default();
+        ro.set_snapshot(&snapshot);
+        // Per block: counts by (service index, level, bucket), then one row per group.
+        let mut groups: HashMap<(u32, Level, i64), u64> = HashMap::new();
+        for key in to_read {
+            let block = i.read_block(key, &ro)?;
+            let cheap = block.cheap()?;
+            let rows = filtered_rows(&block, &cheap, start, end, f)?;
+            for row in rows {
+                let service = if q.by_service {
+                    cheap.service_index(row)
+                } else {
+                    0
+                };
+                let level = if q.by_level {
+                    cheap.levels[row]
+                } else {
+                    Level::Unspecified
+                };
+                let bucket = q.bucket_of(cheap.ts[row]).map_or(0, |b| b.0);
+                *groups.entry((service, level, bucket)).or_insert(0) += 1;
+            }
+            for ((service, level, bucket), n) in groups.drain() {
+                counter.add(q, cheap.service_name(service), level, bucket, n);
+            }
+            if !visit(counter.take()) {
+                break;
+            }
+        }
+        Ok(())
+    }
 }
+
+/// The rows of a block in `[start, end)` passing `f`, in block order.
+fn filtered_rows(
+    block: &Block,
+    cheap: &Cheap,
+    start: i64,
+    end: i64,
+    f: &LogFilter,
+) -> Result<Vec<usize>> {
+    let need_f = Need::for_filter(f);
+    let mut rows = cheap.candidate_rows(start, end, f);
+    if need_f.body && !need_f.attrs && !need_f.trace {
+        // Message conditions alone are tested on the body column in place.
+        rows = block.filter_bodies(rows, |b| f.matches_body(b))?;
+    } else if !need_f.is_cheap() {
+        let recs = block.records(cheap, &rows, need_f)?;
+        rows = rows
+            .into_iter()
+            .zip(recs.iter())
+            .filter(|(_, r)| f.matches(r))
+            .map(|(row, _)| row)
+            .collect();
+    }
+    Ok(rows)
+}
+
+/// Adds a block's records to `counter` from its summary alone, when the summary can tell:
+/// the block lies wholly in the range, the filter names at most services and levels, and
+/// either the block lies in one time bucket or the buckets are whole seconds and nothing is
+/// grouped or filtered by service or level. Returns false when the block must be read.
+fn count_from_summary(
+    q: &LogCount,
+    s: &BlockSummary,
+    start: i64,
+    end: i64,
+    counter: &mut LogCounter,
+) -> Result<bool> {
+    if !Need::for_filter(&q.filter).is_cheap() || s.min_ts < start || s.max_ts >= end {
+        return Ok(false);
+    }
+    let f = &q.filter;
+    if q.bucket_of(s.min_ts) == q.bucket_of(s.max_ts) {
+        for (service, counts) in &s.services {
+            if !f.services.is_empty() && !f.services.contains(service) {
+                continue;
+            }
+            for (level, n) in Level::ALL.iter().zip(counts) {
+                if *n > 0 && (f.levels.is_empty() || f.levels.contains(level)) {
+                    counter.add(q, service, *level, s.min_ts, u64::from(*n));
+                }
+            }
+        }
+        return Ok(true);
+    }
+    let whole_seconds = q.bucket.is_some_and(|w| w % NS_PER_SEC == 0);
+    let by_row_fields =
+        q.by_service || q.by_level || !f.services.is_empty() || !f.levels.is_empty();
+    if !whole_seconds || by_row_fields {
+        return Ok(false);
+    }
+    // Every record of a second falls in that second's bucket.
+    s.for_each_second(&mut |sec, n| {
+        counter.add(q, "", Level::Unspecified, sec * NS_PER_SEC, n);
+    })
+}
+
+/// Nanoseconds per second.
+const NS_PER_SEC: i64 = 1_000_000_000;
 
 fn need_of(fields: LogFields) -> Need {
     Need {
@@ -325,15 +468,7 @@ impl RocksStore {
         }
         let f = &q.filter;
         let need_f = Need::for_filter(f);
-        let (cands, snapshot) = {
-            let map = i.blocks.read().unwrap_or_else(PoisonError::into_inner);
-            let cands: Vec<(Key, Arc<BlockSummary>)> = map
-                .iter()
-                .filter(|(_, s)| s.max_ts >= start && s.min_ts < end && s.may_match(f))
-                .map(|(k, s)| (*k, s.clone()))
-                .collect();
-            (cands, i.db.snapshot())
-        };
+        let (cands, snapshot) = i.candidates(start, end, f);
         let mut ro = ReadOptions::default();
         ro.set_snapshot(&snapshot);
 
@@ -341,18 +476,7 @@ impl RocksStore {
         let decode = |idx: usize| -> Result<Hit> {
             let block = i.read_block(&cands[idx].0, &ro)?;
             let cheap = block.cheap()?;
-            let mut rows = cheap.candidate_rows(start, end, f);
-            if need_f.body && !need_f.attrs && !need_f.trace {
-                rows = block.filter_bodies(rows, |b| f.matches_body(b))?;
-            } else if !need_f.is_cheap() {
-                let recs = block.records(&cheap, &rows, need_f)?;
-                rows = rows
-                    .into_iter()
-                    .zip(recs.iter())
-                    .filter(|(_, r)| f.matches(r))
-                    .map(|(row, _)| row)
-                    .collect();
-            }
+            let rows = filtered_rows(&block, &cheap, start, end, f)?;
             Ok(Hit { block, cheap, rows })
         };
 
@@ -441,15 +565,7 @@ impl RocksStore {
         let f = &scan.filter;
         let need_f = Need::for_filter(f);
         let newest = scan.order == Order::NewestFirst;
-        let (mut cands, snapshot) = {
-            let map = i.blocks.read().unwrap_or_else(PoisonError::into_inner);
-            let cands: Vec<(Key, Arc<BlockSummary>)> = map
-                .iter()
-                .filter(|(_, s)| s.max_ts >= start && s.min_ts < end && s.may_match(f))
-                .map(|(k, s)| (*k, s.clone()))
-                .collect();
-            (cands, i.db.snapshot())
-        };
+        let (mut cands, snapshot) = i.candidates(start, end, f);
         if newest {
             cands.sort_by_key(|(_, s)| std::cmp::Reverse(s.max_ts));
         } else {

@@ -1,17 +1,19 @@
 //! The embedded RocksDB backend.
 //!
-//! # Layout (on-disk format version 1)
+//! # Layout (on-disk format version 2)
 //!
 //! | column family | key | value |
 //! |---|---|---|
 //! | `default` | `heimsight.format` | format version (u32 BE) |
 //! | `log_blocks` | hour (u32 BE) · min ts · block seq (u64 BE) | a [block](block) of up to 16,384 records, column by column, each zstd-compressed |
-//! | `log_summaries` | same key | block summary: time range, per-service level counts, Bloom filter of tokens, attribute pairs and trace ids |
+//! | `log_summaries` | same key | block summary: time range, per-service level counts, records per second, Bloom filter of tokens, attribute pairs and trace ids |
 //! | `spans` | day (u32 BE) · trace id · span id | one span |
 //! | `traces` | day · start ts · trace id | trace summary (for searches, newest first) |
 //! | `trace_starts` | trace id | start ts of the trace's summary key |
+//! | `span_index` | day · service (length-prefixed) · start ts · trace id · span id | parent id, kind, status code, duration, name: enough for most span queries without reading the span |
 //! | `series` | series id (u64 BE) | series definition |
-//! | `points` | day · series id · ts | point value |
+//! | `points` | day · series id · sequence | a chunk of one series' points (delta-of-delta timestamps, XOR-compressed floats) |
+//! | `point_log` | sequence (u64 BE) | the points of one append not yet cut into chunks (replayed into the in-memory head on open) |
 //! | `meta` | namespace · 0 · key | metadata value; also per-partition statistics |
 //!
 //! Time-partitioned keys make retention a range delete. Log blocks are written per append
@@ -54,6 +56,7 @@ const CF_LOG_SUMMARIES: &str = "log_summaries";
 const CF_SPANS: &str = "spans";
 const CF_TRACES: &str = "traces";
 const CF_TRACE_STARTS: &str = "trace_starts";
+const CF_SPAN_INDEX: &str = "span_index";
 const CF_SERIES: &str = "series";
 const CF_POINTS: &str = "points";
 const CF_POINT_LOG: &str = "point_log";
@@ -322,6 +325,7 @@ impl RocksStore {
             ColumnFamilyDescriptor::new(CF_SPANS, cf(true, Some(20))),
             ColumnFamilyDescriptor::new(CF_TRACES, cf(true, None)),
             ColumnFamilyDescriptor::new(CF_TRACE_STARTS, cf(true, None)),
+            ColumnFamilyDescriptor::new(CF_SPAN_INDEX, cf(true, None)),
             ColumnFamilyDescriptor::new(CF_SERIES, cf(true, None)),
             ColumnFamilyDescriptor::new(CF_POINTS, cf(true, Some(12))),
             ColumnFamilyDescriptor::new(CF_POINT_LOG, cf(false, None)),
@@ -375,6 +379,7 @@ impl RocksStore {
         });
         inner.load_blocks()?;
         inner.load_parts()?;
+        inner.build_span_index()?;
         inner.load_registry()?;
         inner.load_head()?;
 
@@ -438,6 +443,7 @@ impl RocksStore {
             CF_SPANS,
             CF_TRACES,
             CF_TRACE_STARTS,
+            CF_SPAN_INDEX,
             CF_SERIES,
             CF_POINTS,
             CF_POINT_LOG,

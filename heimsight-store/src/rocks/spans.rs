@@ -1,4 +1,5 @@
-//! Spans on RocksDB: spans by day and trace id, trace summaries by start time.
+//! Spans on RocksDB: spans by day and trace id, trace summaries by start time, and the span
+//! index (by day, service and start time, holding the fields most queries read).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::PoisonError;
@@ -9,7 +10,10 @@ use heimsight_core::{
 use rocksdb::{Direction, IteratorMode, ReadOptions, WriteBatch};
 
 use super::codec::{Reader, Writer, ts_from_key, ts_key};
-use super::{CF_SPANS, CF_TRACE_STARTS, CF_TRACES, Inner, RocksStore, day_of, rocks_err};
+use super::{
+    CF_META, CF_SPAN_INDEX, CF_SPANS, CF_TRACE_STARTS, CF_TRACES, DAY_NS, Inner, META_INTERNAL,
+    RocksStore, day_of, meta_key, rocks_err,
+};
 use crate::error::Result;
 use crate::query::{SpanScan, TraceQuery, TraceSummary};
 use crate::traits::SpanStore;
@@ -32,6 +36,86 @@ fn trace_key(day: u32, start: i64, t: &TraceId) -> [u8; 28] {
     k[4..12].copy_from_slice(&ts_key(start));
     k[12..].copy_from_slice(t.as_bytes());
     k
+}
+
+/// Meta key (internal namespace) set once every stored span is in the span index.
+const INDEX_BUILT_KEY: &str = "span_index_built";
+
+/// The span index key prefix of a day and service: day · service (length-prefixed).
+fn index_prefix(day: u32, service: &str) -> Vec<u8> {
+    let mut w = Writer::with_capacity(4 + service.len() + 2 + 32);
+    w.raw(&day.to_be_bytes());
+    w.str(service);
+    w.buf
+}
+
+/// The span index key: day · service · start ts · trace id · span id.
+fn index_key(s: &Span) -> Vec<u8> {
+    let mut k = index_prefix(day_of(s.start_time.0), &s.service);
+    k.extend_from_slice(&ts_key(s.start_time.0));
+    k.extend_from_slice(s.trace_id.as_bytes());
+    k.extend_from_slice(s.span_id.as_bytes());
+    k
+}
+
+/// The span index value: parent id, kind, status code, duration, name.
+fn index_value(s: &Span) -> Vec<u8> {
+    let mut w = Writer::with_capacity(s.name.len() + 24);
+    match &s.parent_span_id {
+        Some(p) => {
+            w.u8(1);
+            w.raw(p.as_bytes());
+        }
+        None => w.u8(0),
+    }
+    w.u8(s.kind as u8);
+    w.u8(s.status.code as u8);
+    w.zigzag(s.end_time.0.wrapping_sub(s.start_time.0));
+    w.str(&s.name);
+    w.buf
+}
+
+/// A span with the indexed fields of an index entry (the others empty).
+fn decode_index_entry(key: &[u8], value: &[u8]) -> Result<Span> {
+    let mut k = Reader::new(key, "span index key");
+    k.take(4)?;
+    let service = k.string()?;
+    let start = ts_from_key(k.take(8)?).ok_or_else(|| k.corrupt("start time"))?;
+    let trace_id = TraceId::from_slice(k.take(16)?).map_err(|e| k.corrupt(e))?;
+    let span_id = SpanId::from_slice(k.take(8)?).map_err(|e| k.corrupt(e))?;
+    let mut r = Reader::new(value, "span index value");
+    let parent_span_id = match r.u8()? {
+        0 => None,
+        _ => Some(SpanId::from_slice(r.take(8)?).map_err(|e| r.corrupt(e))?),
+    };
+    let kind = kind_from(r.u8()?);
+    let code = StatusCode::from_number(u64::from(r.u8()?)).unwrap_or_default();
+    let end = start.wrapping_add(r.zigzag()?);
+    let name = r.string()?;
+    Ok(Span {
+        trace_id,
+        span_id,
+        parent_span_id,
+        name,
+        kind,
+        service,
+        start_time: Timestamp(start),
+        end_time: Timestamp(end),
+        status: Status {
+            code,
+            message: String::new(),
+        },
+        attributes: Default::default(),
+        resource: Default::default(),
+        scope: Default::default(),
+        events: Vec::new(),
+        links: Vec::new(),
+        trace_state: String::new(),
+        flags: 0,
+        dropped_attributes_count: 0,
+        dropped_events_count: 0,
+        dropped_links_count: 0,
+    })
 }
 
 fn kind_from(n: u8) -> SpanKind {
@@ -289,6 +373,134 @@ impl TraceAgg {
 }
 
 impl Inner {
+    /// Adds every stored span to the span index, once (stores written before the index
+    /// existed); later appends keep it complete.
+    pub(crate) fn build_span_index(&self) -> Result<()> {
+        if self.meta_get_raw(META_INTERNAL, INDEX_BUILT_KEY)?.is_some() {
+            return Ok(());
+        }
+        let _g = self
+            .span_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let cf_spans = self.cf(CF_SPANS)?;
+        let cf_index = self.cf(CF_SPAN_INDEX)?;
+        let mut batch = WriteBatch::default();
+        let mut indexed = 0u64;
+        for item in self.db.iterator_cf(cf_spans, IteratorMode::Start) {
+            let (_, v) = item.map_err(rocks_err)?;
+            let s = decode_span(&v)?;
+            batch.put_cf(cf_index, index_key(&s), index_value(&s));
+            indexed += 1;
+            if batch.len() >= 10_000 {
+                self.write(std::mem::take(&mut batch))?;
+            }
+        }
+        batch.put_cf(
+            self.cf(CF_META)?,
+            meta_key(META_INTERNAL, INDEX_BUILT_KEY),
+            [1u8],
+        );
+        self.write(batch)?;
+        if indexed > 0 {
+            tracing::info!(spans = indexed, "built the span index");
+        }
+        Ok(())
+    }
+
+    /// A span scan through the span index: per day, the services' key ranges (or the whole
+    /// day when any service will do). Reads whole spans only when the scan needs more than
+    /// the index holds.
+    fn scan_span_index(
+        &self,
+        scan: &SpanScan,
+        start: i64,
+        end: i64,
+        visit: &mut dyn FnMut(Vec<Span>) -> bool,
+    ) -> Result<()> {
+        let cf_index = self.cf(CF_SPAN_INDEX)?;
+        let cf_spans = self.cf(CF_SPANS)?;
+        let days: Vec<u32> = self
+            .span_parts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .range(day_of(start)..=day_of(end.saturating_sub(1)))
+            .map(|(d, _)| *d)
+            .collect();
+        let snapshot = self.db.snapshot();
+        let mut batch: Vec<Span> = Vec::with_capacity(SCAN_BATCH);
+        let mut keys: Vec<[u8; 28]> = Vec::new();
+        // Sends the batch (reading whole spans first when needed); false when told to stop.
+        let mut flush = |batch: &mut Vec<Span>, keys: &mut Vec<[u8; 28]>| -> Result<bool> {
+            if !scan.index_only && !keys.is_empty() {
+                let mut ro = ReadOptions::default();
+                ro.set_snapshot(&snapshot);
+                let got = self
+                    .db
+                    .batched_multi_get_cf_opt(cf_spans, keys.iter(), false, &ro);
+                batch.clear();
+                for v in got {
+                    if let Some(v) = v.map_err(rocks_err)? {
+                        let s = decode_span(&v)?;
+                        if scan.matches(&s) {
+                            batch.push(s);
+                        }
+                    }
+                }
+                keys.clear();
+            }
+            Ok(batch.is_empty() || visit(std::mem::take(batch)))
+        };
+        for day in days {
+            let day_start = i64::from(day).saturating_mul(DAY_NS);
+            // Day 0 also holds every earlier (negative) time.
+            let lo = if day == 0 {
+                start
+            } else {
+                start.max(day_start)
+            };
+            let prefixes: Vec<Vec<u8>> = if scan.services.is_empty() {
+                vec![day.to_be_bytes().to_vec()]
+            } else {
+                scan.services.iter().map(|s| index_prefix(day, s)).collect()
+            };
+            for prefix in prefixes {
+                let mut ro = ReadOptions::default();
+                ro.set_snapshot(&snapshot);
+                let (lower, upper) = if scan.services.is_empty() {
+                    (prefix.clone(), (day + 1).to_be_bytes().to_vec())
+                } else {
+                    let mut lower = prefix.clone();
+                    lower.extend_from_slice(&ts_key(lo));
+                    let mut upper = prefix.clone();
+                    upper.extend_from_slice(&ts_key(end));
+                    (lower, upper)
+                };
+                ro.set_iterate_upper_bound(upper);
+                let mut it = self.db.raw_iterator_cf_opt(cf_index, ro);
+                it.seek(&lower);
+                while it.valid() {
+                    if let (Some(k), Some(v)) = (it.key(), it.value()) {
+                        let s = decode_index_entry(k, v)?;
+                        if scan.matches(&s) {
+                            if !scan.index_only {
+                                keys.push(span_key(day, &s.trace_id, &s.span_id));
+                            }
+                            batch.push(s);
+                            if batch.len() >= SCAN_BATCH && !flush(&mut batch, &mut keys)? {
+                                return Ok(());
+                            }
+                        }
+                    }
+                    it.next();
+                }
+                it.status().map_err(rocks_err)?;
+            }
+        }
+        flush(&mut batch, &mut keys)?;
+        Ok(())
+    }
+
     pub(crate) fn delete_spans_before(&self, cutoff: i64) -> Result<u64> {
         let cutoff_day = day_of(cutoff);
         let _g = self
@@ -299,6 +511,7 @@ impl Inner {
         let (from, to) = ([0u8; 4], cutoff_day.to_be_bytes());
         batch.delete_range_cf(self.cf(CF_SPANS)?, from, to);
         batch.delete_range_cf(self.cf(CF_TRACES)?, from, to);
+        batch.delete_range_cf(self.cf(CF_SPAN_INDEX)?, from, to);
         let removed = self.drop_parts(&mut batch, "spans", &self.span_parts, cutoff_day)?;
         self.write(batch)?;
         Ok(removed)
@@ -349,12 +562,14 @@ impl SpanStore for RocksStore {
             batch.put_cf(cf_traces, key, agg.encode());
             batch.put_cf(cf_starts, tid.as_bytes(), &key[..12]);
         }
+        let cf_index = i.cf(CF_SPAN_INDEX)?;
         for s in &spans {
             batch.put_cf(
                 cf_spans,
                 span_key(day_of(s.start_time.0), &s.trace_id, &s.span_id),
                 encode_span(s),
             );
+            batch.put_cf(cf_index, index_key(s), index_value(s));
         }
         i.add_parts(
             &mut batch,
@@ -449,6 +664,9 @@ impl SpanStore for RocksStore {
         if start >= end {
             return Ok(());
         }
+        if scan.index_only || !scan.services.is_empty() {
+            return i.scan_span_index(scan, start, end, visit);
+        }
         let cf = i.cf(CF_SPANS)?;
         let days: Vec<u32> = i
             .span_parts
@@ -489,3 +707,96 @@ impl SpanStore for RocksStore {
 
 /// Spans per batch of a scan.
 const SCAN_BATCH: usize = 4096;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use heimsight_core::SpanKind;
+
+    fn span(n: u8, service: &str, start: i64) -> Span {
+        Span {
+            trace_id: TraceId([n; 16]),
+            span_id: SpanId([n; 8]),
+            parent_span_id: n.is_multiple_of(2).then_some(SpanId([1; 8])),
+            name: format!("op {n}"),
+            kind: SpanKind::Client,
+            service: service.into(),
+            start_time: Timestamp(start),
+            end_time: Timestamp(start + 1_000 * i64::from(n)),
+            status: Status {
+                code: StatusCode::Error,
+                message: "boom".into(),
+            },
+            attributes: Default::default(),
+            resource: Default::default(),
+            scope: Default::default(),
+            events: Vec::new(),
+            links: Vec::new(),
+            trace_state: String::new(),
+            flags: 0,
+            dropped_attributes_count: 0,
+            dropped_events_count: 0,
+            dropped_links_count: 0,
+        }
+    }
+
+    #[test]
+    fn index_entries_round_trip_and_corrupt_ones_never_panic() {
+        let s = span(4, "checkout ünïcode", -DAY_NS - 7);
+        let (k, v) = (index_key(&s), index_value(&s));
+        let back = decode_index_entry(&k, &v).unwrap();
+        assert_eq!(
+            back,
+            Span {
+                status: Status {
+                    code: StatusCode::Error,
+                    message: String::new(),
+                },
+                ..s.clone()
+            }
+        );
+        for cut in 0..k.len() {
+            assert!(decode_index_entry(&k[..cut], &v).is_err());
+        }
+        for cut in 0..v.len() {
+            assert!(decode_index_entry(&k, &v[..cut]).is_err());
+        }
+    }
+
+    #[test]
+    fn stores_written_before_the_index_get_it_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let spans: Vec<Span> = (1..=20)
+            .map(|n| span(n, ["a", "b"][usize::from(n % 2)], i64::from(n) * DAY_NS / 3))
+            .collect();
+        {
+            let store = RocksStore::open(dir.path()).unwrap();
+            store.append_spans(spans.clone()).unwrap();
+            // Make it look like a store from before the index: no entries, no marker.
+            let i = &store.inner;
+            let mut batch = WriteBatch::default();
+            batch.delete_range_cf(i.cf(CF_SPAN_INDEX).unwrap(), [0u8; 4], [0xffu8; 4]);
+            batch.delete_cf(
+                i.cf(CF_META).unwrap(),
+                meta_key(META_INTERNAL, INDEX_BUILT_KEY),
+            );
+            i.write(batch).unwrap();
+        }
+        let store = RocksStore::open(dir.path()).unwrap();
+        let scan = SpanScan {
+            services: vec!["a".into()],
+            ..SpanScan::default()
+        };
+        let mut got = Vec::new();
+        store
+            .scan_spans(&scan, &mut |b| {
+                got.extend(b);
+                true
+            })
+            .unwrap();
+        got.sort_by_key(|s| s.start_time);
+        let want: Vec<Span> = spans.into_iter().filter(|s| s.service == "a").collect();
+        assert_eq!(got, want);
+    }
+}

@@ -8,9 +8,11 @@ use heimsight_core::{
     Scope, Span, SpanEvent, SpanId, SpanKind, SpanLink, Status, StatusCode, Temporality, Timestamp,
     TraceId,
 };
+use std::collections::BTreeMap;
+
 use heimsight_store::{
-    LabelMatcher, LogFields, LogFilter, LogQuery, LogScan, LogStore, MatchOp, MemoryStore, Order,
-    SeriesQuery, Signal, SpanScan, Store, TimeRange, TraceQuery,
+    LabelMatcher, LogCount, LogFields, LogFilter, LogQuery, LogScan, LogStore, MatchOp,
+    MemoryStore, Order, SeriesQuery, Signal, SpanScan, Store, TimeRange, TraceQuery,
 };
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -445,6 +447,16 @@ pub fn log_queries_agree_with_reference(store: &dyn Store) {
         i += len;
     }
     ts.sort();
+    let in_range = |range: TimeRange| {
+        reference
+            .query_logs(&LogQuery {
+                range,
+                limit: usize::MAX,
+                ..LogQuery::default()
+            })
+            .unwrap()
+            .logs
+    };
     for round in 0..150 {
         let a = ts[rng.random_range(0..ts.len())];
         let b = ts[rng.random_range(0..ts.len())];
@@ -546,7 +558,77 @@ pub fn log_queries_agree_with_reference(store: &dyn Store) {
             .logs;
         all.sort_by_key(|r| r.timestamp);
         assert_eq!(scanned, all, "scan for {q:?}");
+
+        // Counts per group add up to the matching records' groups: for this query's filter
+        // with random grouping, and for its time range alone by time bucket (which stores
+        // may answer from summaries).
+        let widths = [
+            None,
+            Some(SEC),
+            Some(60 * SEC),
+            Some(3600 * SEC),
+            Some(7 * SEC + 1),
+        ];
+        let bucket = widths[round % widths.len()];
+        let counts = [
+            (
+                LogCount {
+                    range: q.range,
+                    filter: q.filter.clone(),
+                    by_service: rng.random_bool(0.5),
+                    by_level: rng.random_bool(0.5),
+                    bucket,
+                },
+                &all,
+            ),
+            (
+                LogCount {
+                    range: q.range,
+                    bucket,
+                    ..LogCount::default()
+                },
+                &in_range(q.range),
+            ),
+        ];
+        for (count, matching) in counts {
+            type Key = (Option<String>, Option<Level>, Option<i64>);
+            let mut want: BTreeMap<Key, u64> = BTreeMap::new();
+            for r in matching {
+                let key = (
+                    count.by_service.then(|| r.service.clone()),
+                    count.by_level.then(|| r.level()),
+                    count
+                        .bucket
+                        .map(|w| r.timestamp.0 - r.timestamp.0.rem_euclid(w)),
+                );
+                *want.entry(key).or_insert(0) += 1;
+            }
+            let mut got: BTreeMap<Key, u64> = BTreeMap::new();
+            store
+                .count_logs(&count, &mut |rows| {
+                    for row in rows {
+                        assert!(row.count > 0, "empty group {row:?}");
+                        let key = (row.service, row.level, row.bucket.map(|b| b.0));
+                        *got.entry(key).or_insert(0) += row.count;
+                    }
+                    true
+                })
+                .unwrap();
+            assert_eq!(got, want, "counts for {count:?}");
+        }
     }
+
+    // A bucket width below 1 ns is a request error, not a panic.
+    let err = store
+        .count_logs(
+            &LogCount {
+                bucket: Some(0),
+                ..LogCount::default()
+            },
+            &mut |_| true,
+        )
+        .unwrap_err();
+    assert!(err.is_client_error(), "{err}");
 
     // Fewer fields: timestamp, level and service are filled; a false return stops the scan.
     let mut batches = 0;
@@ -595,9 +677,30 @@ pub fn span_scans(store: &dyn Store) {
             all.push(s);
         }
     }
+    // Spans before 1970 share the first day partition with the rest of day 0.
+    let mut early = full_span();
+    early.trace_id = trace_id(1000);
+    early.service = "db".into();
+    early.start_time = Timestamp(-5 * SEC);
+    early.end_time = Timestamp(-4 * SEC);
+    all.push(early);
     store.append_spans(all.clone()).unwrap();
     let scans = [
         SpanScan::default(),
+        SpanScan {
+            services: vec!["db".into(), "auth".into()],
+            range: TimeRange::new(Timestamp(-10 * SEC), Timestamp(T0 + 20 * 3_600 * SEC + 1)),
+            ..SpanScan::default()
+        },
+        SpanScan {
+            services: vec!["api".into(), "nope".into()],
+            names: vec!["GET /".into()],
+            range: TimeRange::new(
+                Timestamp(T0 + 30 * 3_600 * SEC + 1),
+                Timestamp(T0 + 50 * 3_600 * SEC),
+            ),
+            ..SpanScan::default()
+        },
         SpanScan {
             services: vec!["db".into()],
             ..SpanScan::default()
@@ -616,21 +719,62 @@ pub fn span_scans(store: &dyn Store) {
             ..SpanScan::default()
         },
     ];
+    // Every scan twice: whole spans, and only the indexed fields.
+    let indexed = |s: &Span| {
+        (
+            s.trace_id,
+            s.span_id,
+            s.parent_span_id,
+            s.service.clone(),
+            s.name.clone(),
+            s.kind,
+            s.status.code,
+            s.start_time,
+            s.end_time,
+        )
+    };
     for scan in scans {
-        let mut got = Vec::new();
-        store
-            .scan_spans(&scan, &mut |batch| {
-                got.extend(batch);
-                true
-            })
-            .unwrap();
-        let key = |s: &Span| (s.start_time, s.trace_id, s.span_id);
-        got.sort_by_key(key);
-        let mut want: Vec<Span> = all.iter().filter(|s| scan.matches(s)).cloned().collect();
-        want.sort_by_key(key);
-        assert!(!want.is_empty());
-        assert_eq!(got, want, "{scan:?}");
+        for index_only in [false, true] {
+            let scan = SpanScan {
+                index_only,
+                ..scan.clone()
+            };
+            let mut got = Vec::new();
+            store
+                .scan_spans(&scan, &mut |batch| {
+                    got.extend(batch);
+                    true
+                })
+                .unwrap();
+            let key = |s: &Span| (s.start_time, s.trace_id, s.span_id);
+            got.sort_by_key(key);
+            let mut want: Vec<Span> = all.iter().filter(|s| scan.matches(s)).cloned().collect();
+            want.sort_by_key(key);
+            assert!(!want.is_empty());
+            if index_only {
+                let got: Vec<_> = got.iter().map(indexed).collect();
+                let want: Vec<_> = want.iter().map(indexed).collect();
+                assert_eq!(got, want, "{scan:?}");
+            } else {
+                assert_eq!(got, want, "{scan:?}");
+            }
+        }
     }
+    // A scan stops when told to.
+    let mut batches = 0;
+    store
+        .scan_spans(
+            &SpanScan {
+                index_only: true,
+                ..SpanScan::default()
+            },
+            &mut |_| {
+                batches += 1;
+                false
+            },
+        )
+        .unwrap();
+    assert_eq!(batches, 1);
 }
 
 pub fn traces(store: &dyn Store) {
