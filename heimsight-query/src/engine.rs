@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use heimsight_core::{Level, LogRecord, Span, Timestamp, TraceId};
 use heimsight_store::{
     LabelMatcher, LogCount, LogCountRow, LogFields, LogFilter, LogScan, LogStore, MetricStore,
-    Order, SeriesQuery, SpanScan, SpanStore, TimeRange,
+    Order, SeriesQuery, SpanRow, SpanScan, SpanStore, TimeRange,
 };
 
 use crate::ast::{
@@ -396,7 +396,17 @@ fn run_checked<S: Queryable + ?Sized>(
         && let Some(count) = log_count(select, scan)
     {
         planned.plan.access = Access::CountLogs(count);
-        // The store applied the whole `WHERE` exactly; the executor's rows are groups.
+    }
+    // When the store applies the whole `WHERE` exactly, the executor need not test it again
+    // (log attribute equality is not exact: the store also matches resource attributes and
+    // compares values as text; metric pushdown is left to the executor to confirm too).
+    let exact = planned.plan.residual.is_empty()
+        && match &planned.plan.access {
+            Access::Logs(scan) => scan.filter.attributes.is_empty(),
+            Access::Spans(_) | Access::CountLogs(_) => true,
+            Access::Metrics(_) => false,
+        };
+    if exact {
         checked.statement.select.filter = None;
     }
     planned.plan.steps = executor_steps(&checked);
@@ -434,6 +444,15 @@ fn run_checked<S: Queryable + ?Sized>(
                 &ctx,
                 deadline,
                 |visit: &mut dyn FnMut(Vec<LogRecord>) -> bool| store.scan_logs(&scan, visit),
+            )?
+        }
+        Access::Spans(scan) if scan.index_only => {
+            let scan = scan.clone();
+            streamed(
+                &checked,
+                &ctx,
+                deadline,
+                |visit: &mut dyn FnMut(Vec<SpanRow>) -> bool| store.scan_span_rows(&scan, visit),
             )?
         }
         Access::Spans(scan) => {

@@ -7,7 +7,7 @@
 //! `resource` (for metrics both, and `labels`, are the point's labels).
 
 use heimsight_core::{Attributes, Labels, LogRecord, MetricValue, Span};
-use heimsight_store::{LogCountRow, Point, Series, has_phrase};
+use heimsight_store::{LogCountRow, Point, Series, SpanRow, has_phrase};
 
 use crate::value::Value;
 
@@ -255,6 +255,49 @@ impl Record for Span {
 
     fn resource_str(&self, key: &str) -> Option<&str> {
         attr_str(&self.resource, key)
+    }
+}
+
+/// The indexed fields of a span: answers the span columns a store's span index holds
+/// (`NULL` for the others, which queries reading them never get this type for).
+impl Record for SpanRow {
+    fn column(&self, name: &str) -> Value {
+        match name {
+            "timestamp" => Value::Timestamp(self.start_time.0),
+            "end_time" => Value::Timestamp(self.end_time.0),
+            "duration" => Value::Duration(self.duration_nanos()),
+            "trace_id" => Value::String(self.trace_id.to_hex()),
+            "span_id" => Value::String(self.span_id.to_hex()),
+            "parent_span_id" => self.parent_span_id.map(|s| s.to_hex()).into(),
+            "service" => Value::String(self.service.to_string()),
+            "name" => Value::String(self.name.to_string()),
+            "kind" => Value::String(self.kind.as_str().to_string()),
+            "status" => Value::String(self.status.as_str().to_string()),
+            "is_root" => Value::Bool(self.parent_span_id.is_none()),
+            _ => Value::Null,
+        }
+    }
+
+    fn attribute(&self, _key: &str) -> Value {
+        Value::Null
+    }
+
+    fn resource(&self, _key: &str) -> Value {
+        Value::Null
+    }
+
+    fn text_matches(&self, _phrase: &str) -> bool {
+        false
+    }
+
+    fn column_str(&self, name: &str) -> Option<&str> {
+        match name {
+            "service" => Some(&self.service),
+            "name" => Some(&self.name),
+            "kind" => Some(self.kind.as_str()),
+            "status" => Some(self.status.as_str()),
+            _ => None,
+        }
     }
 }
 

@@ -8,7 +8,8 @@
 //! ```
 //!
 //! Options: `--dir PATH` (default `/tmp/hs-scale`), `--runs N` (default 10) timed runs per
-//! query, `--service NAME` (default `order-service`). Prints, per query, the median and
+//! query, `--service NAME` (default `order-service`), `--only TEXT` (only the queries whose
+//! name contains TEXT, e.g. for profiling one). Prints, per query, the median and
 //! slowest time, rows returned and rows scanned; the last line times a simple query end to end
 //! through the HTTP API (the axum router, JSON in and out).
 
@@ -29,6 +30,7 @@ struct Args {
     dir: std::path::PathBuf,
     runs: usize,
     service: String,
+    only: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -36,6 +38,7 @@ fn parse_args() -> Result<Args, String> {
         dir: "/tmp/hs-scale".into(),
         runs: 10,
         service: "order-service".into(),
+        only: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -46,9 +49,11 @@ fn parse_args() -> Result<Args, String> {
                 a.runs = value()?.parse().map_err(|e| format!("--runs: {e}"))?;
             }
             "--service" => a.service = value()?,
+            "--only" => a.only = Some(value()?),
             _ => {
                 return Err(
-                    "usage: query_bench [--dir PATH] [--runs N] [--service NAME]".to_string(),
+                    "usage: query_bench [--dir PATH] [--runs N] [--service NAME] [--only TEXT]"
+                        .to_string(),
                 );
             }
         }
@@ -110,6 +115,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("| query | p50 ms | max ms | rows | rows scanned |");
     println!("|---|---|---|---|---|");
     for (name, q) in &queries {
+        if args
+            .only
+            .as_ref()
+            .is_some_and(|o| !name.contains(o.as_str()))
+        {
+            continue;
+        }
         let mut times = Vec::new();
         let mut rows = 0;
         let mut scanned = 0;

@@ -41,9 +41,10 @@ pub mod traits;
 pub use error::{Error, Result};
 pub use memory::MemoryStore;
 pub use query::{
-    LabelMatcher, LogCount, LogCountRow, LogCounter, LogFields, LogFilter, LogPage, LogQuery,
-    LogScan, MatchOp, Order, Point, Series, SeriesPoints, SeriesQuery, Signal, SignalStats,
-    SpanScan, StoreStats, TimeRange, TraceQuery, TraceSummary, contains_ci, has_phrase, tokenize,
+    Interner, LabelMatcher, LogCount, LogCountRow, LogCounter, LogFields, LogFilter, LogPage,
+    LogQuery, LogScan, MatchOp, Order, Point, Series, SeriesPoints, SeriesQuery, Signal,
+    SignalStats, SpanRow, SpanScan, StoreStats, TimeRange, TraceQuery, TraceSummary, contains_ci,
+    has_phrase, tokenize,
 };
 #[cfg(feature = "rocksdb")]
 pub use rocks::{Durability, RocksStore, RocksStoreBuilder};

@@ -1,9 +1,11 @@
 //! What the store traits are asked: log pages, trace searches, metric selections; and the
 //! reference semantics of their filters, shared by every backend.
 
+use std::sync::Arc;
+
 use heimsight_core::{
     AttributeValue, Exemplar, Labels, Level, LogRecord, MetricKind, MetricPoint, MetricValue, Span,
-    Temporality, Timestamp, TraceId,
+    SpanId, SpanKind, StatusCode, Temporality, Timestamp, TraceId,
 };
 
 use crate::error::{Error, Result};
@@ -289,10 +291,86 @@ pub struct SpanScan {
 impl SpanScan {
     /// The reference semantics: true when `s` passes every condition.
     pub fn matches(&self, s: &Span) -> bool {
-        self.range.contains(s.start_time)
-            && (self.services.is_empty() || self.services.contains(&s.service))
-            && (self.names.is_empty() || self.names.contains(&s.name))
-            && (self.trace_ids.is_empty() || self.trace_ids.contains(&s.trace_id))
+        self.matches_fields(&s.service, &s.name, &s.trace_id, s.start_time)
+    }
+
+    /// [`matches`](Self::matches) on the fields the conditions look at.
+    pub fn matches_fields(
+        &self,
+        service: &str,
+        name: &str,
+        trace_id: &TraceId,
+        start: Timestamp,
+    ) -> bool {
+        self.range.contains(start)
+            && (self.services.is_empty() || self.services.iter().any(|s| s == service))
+            && (self.names.is_empty() || self.names.iter().any(|n| n == name))
+            && (self.trace_ids.is_empty() || self.trace_ids.contains(trace_id))
+    }
+}
+
+/// The indexed fields of a span (see [`SpanScan::index_only`]), with service and name shared
+/// between the rows of a scan instead of copied into each: what aggregating span queries
+/// read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpanRow {
+    /// Trace id.
+    pub trace_id: TraceId,
+    /// Span id.
+    pub span_id: SpanId,
+    /// Parent span id (`None` for a root).
+    pub parent_span_id: Option<SpanId>,
+    /// Service.
+    pub service: Arc<str>,
+    /// Name (operation).
+    pub name: Arc<str>,
+    /// Kind.
+    pub kind: SpanKind,
+    /// Status code.
+    pub status: StatusCode,
+    /// Start time.
+    pub start_time: Timestamp,
+    /// End time.
+    pub end_time: Timestamp,
+}
+
+impl SpanRow {
+    /// Duration in nanoseconds, as [`Span::duration_nanos`].
+    pub fn duration_nanos(&self) -> i64 {
+        self.end_time.0.saturating_sub(self.start_time.0)
+    }
+}
+
+/// Hands out one shared copy of each distinct string (for [`SpanRow`]s).
+#[derive(Debug, Default)]
+pub struct Interner {
+    strings: std::collections::HashSet<Arc<str>>,
+}
+
+impl Interner {
+    /// The shared copy of `s`.
+    pub fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.strings.get(s) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.strings.insert(a.clone());
+        a
+    }
+
+    /// The row of a span's indexed fields.
+    pub fn row(&mut self, s: &Span) -> SpanRow {
+        SpanRow {
+            trace_id: s.trace_id,
+            span_id: s.span_id,
+            parent_span_id: s.parent_span_id,
+            service: self.get(&s.service),
+            name: self.get(&s.name),
+            kind: s.kind,
+            status: s.status.code,
+            start_time: s.start_time,
+            end_time: s.end_time,
+        }
     }
 }
 

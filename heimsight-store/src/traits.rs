@@ -7,8 +7,9 @@ use heimsight_core::{LogRecord, MetricPoint, Span, Timestamp, TraceId};
 
 use crate::error::Result;
 use crate::query::{
-    LogCount, LogCountRow, LogCounter, LogFields, LogPage, LogQuery, LogScan, Order, Series,
-    SeriesPoints, SeriesQuery, Signal, SpanScan, StoreStats, TraceQuery, TraceSummary,
+    Interner, LogCount, LogCountRow, LogCounter, LogFields, LogPage, LogQuery, LogScan, Order,
+    Series, SeriesPoints, SeriesQuery, Signal, SpanRow, SpanScan, StoreStats, TraceQuery,
+    TraceSummary,
 };
 
 /// Records per batch of the default scans.
@@ -121,6 +122,27 @@ pub trait SpanStore: Send + Sync {
             visit(batch);
         }
         Ok(())
+    }
+
+    /// Like [`scan_spans`](Self::scan_spans) with [`SpanScan::index_only`], but the batches
+    /// hold [`SpanRow`]s, whose service and name are shared between rows: the cheapest way
+    /// to aggregate many spans.
+    ///
+    /// The default converts the spans of `scan_spans`; backends with a span index override
+    /// it to read the index alone.
+    fn scan_span_rows(
+        &self,
+        scan: &SpanScan,
+        visit: &mut dyn FnMut(Vec<SpanRow>) -> bool,
+    ) -> Result<()> {
+        let scan = SpanScan {
+            index_only: true,
+            ..scan.clone()
+        };
+        let mut interner = Interner::default();
+        self.scan_spans(&scan, &mut |batch| {
+            visit(batch.iter().map(|s| interner.row(s)).collect())
+        })
     }
 }
 

@@ -54,6 +54,40 @@ pub(crate) struct BlockSummary {
     pub(crate) seconds: Option<Box<[u8]>>,
 }
 
+/// The longest lower-case word every body passing `f`'s message conditions contains: the
+/// lower-cased `contains` text and the tokens of the terms. `None` when there is none, or
+/// when one is not ASCII (then the search over the column is not exact).
+fn body_needle(f: &LogFilter) -> Option<String> {
+    let mut words: Vec<String> = f.terms.iter().flat_map(|t| tokenize(t)).collect();
+    if let Some(c) = &f.contains {
+        words.push(c.to_lowercase());
+    }
+    if words.iter().any(|w| !w.is_ascii()) {
+        return None;
+    }
+    words
+        .into_iter()
+        .max_by_key(String::len)
+        .filter(|w| !w.is_empty())
+}
+
+/// The values in both ascending lists.
+fn intersect_sorted(a: &[usize], b: &[usize]) -> Vec<usize> {
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
 /// Decodes [`seconds_histogram`]'s output, calling `f(second, records)` in order.
 fn decode_seconds(raw: &[u8], f: &mut dyn FnMut(i64, u64)) -> Result<()> {
     let mut r = Reader::new(raw, "log block per-second counts");
@@ -643,13 +677,14 @@ impl Block {
         Ok((dict, idx))
     }
 
-    /// Keeps the `rows` (ascending row numbers) whose body passes `keep`, reading the body
-    /// column in place without building records.
-    pub(crate) fn filter_bodies(
-        &self,
-        rows: Vec<usize>,
-        keep: impl Fn(&str) -> bool,
-    ) -> Result<Vec<usize>> {
+    /// Keeps the `rows` (ascending row numbers) whose body passes the filter's message
+    /// conditions (`contains`, `terms`), reading the body column in place without building
+    /// records.
+    ///
+    /// When the column is ASCII and the conditions name an ASCII word, one search for that
+    /// word over the whole lower-cased column finds the few rows worth testing: a body
+    /// that passes contains every such word, case-insensitively, within its own bytes.
+    pub(crate) fn filter_bodies(&self, rows: Vec<usize>, f: &LogFilter) -> Result<Vec<usize>> {
         if rows.is_empty() {
             return Ok(rows);
         }
@@ -659,7 +694,7 @@ impl Block {
         for _ in 0..self.count {
             lens.push(r.len()?);
         }
-        let mut offsets = Vec::with_capacity(self.count);
+        let mut offsets = Vec::with_capacity(self.count + 1);
         let mut at = 0usize;
         for len in &lens {
             offsets.push(at);
@@ -667,14 +702,30 @@ impl Block {
                 .checked_add(*len)
                 .ok_or_else(|| r.corrupt("body lengths"))?;
         }
+        offsets.push(at);
         let bodies = r.take(at)?;
+        let rows = match body_needle(f) {
+            Some(needle) if bodies.is_ascii() => {
+                let lower = bodies.to_ascii_lowercase();
+                let mut hits: Vec<usize> = Vec::new();
+                for pos in memchr::memmem::find_iter(&lower, needle.as_bytes()) {
+                    // The body holding `pos`; the word must end inside it too.
+                    let row = offsets.partition_point(|&o| o <= pos) - 1;
+                    if pos + needle.len() <= offsets[row + 1] && hits.last() != Some(&row) {
+                        hits.push(row);
+                    }
+                }
+                intersect_sorted(&rows, &hits)
+            }
+            _ => rows,
+        };
         let mut out = Vec::new();
         for row in rows {
             let b = bodies
-                .get(offsets[row]..offsets[row] + lens[row])
+                .get(offsets[row]..offsets[row + 1])
                 .ok_or_else(|| r.corrupt("body out of range"))?;
             let text = std::str::from_utf8(b).map_err(|_| r.corrupt("invalid UTF-8 in body"))?;
-            if keep(text) {
+            if f.matches_body(text) {
                 out.push(row);
             }
         }
@@ -923,6 +974,77 @@ mod tests {
                 attr_value_hash("k", &v, &mut String::new()),
                 attr_hash("k", &v.to_text())
             );
+        }
+    }
+
+    #[test]
+    fn body_filters_agree_with_the_reference_on_ascii_and_other_text() {
+        let ascii = [
+            "GET /users 200",
+            "connection REFUSED by db",
+            "refused",
+            "connection\trefused",
+            "",
+            "kernel panic: refusedconnection",
+        ];
+        let mixed = [
+            "Straße gesperrt",
+            "\u{212A}ernel panic",
+            "café REFUSED",
+            "ÉCHEC refused",
+        ];
+        let filters = [
+            LogFilter {
+                terms: vec!["refused".into()],
+                ..Default::default()
+            },
+            LogFilter {
+                terms: vec!["connection refused".into(), "db".into()],
+                ..Default::default()
+            },
+            LogFilter {
+                contains: Some("ReFuSeD".into()),
+                ..Default::default()
+            },
+            LogFilter {
+                contains: Some("\u{212A}ERNEL".into()),
+                ..Default::default()
+            },
+            LogFilter {
+                terms: vec!["kernel".into()],
+                ..Default::default()
+            },
+            LogFilter {
+                terms: vec!["échec".into()],
+                ..Default::default()
+            },
+            LogFilter {
+                contains: Some(String::new()),
+                terms: vec!["...".into()],
+                ..Default::default()
+            },
+        ];
+        for bodies in [&ascii[..], &mixed[..]] {
+            let recs: Vec<LogRecord> = bodies
+                .iter()
+                .enumerate()
+                .map(|(i, b)| LogRecord::new(Timestamp(i as i64), Level::Info, *b))
+                .collect();
+            let (raw, _) = encode_block(&recs, 1).unwrap();
+            let block = Block::parse(&raw).unwrap();
+            let all: Vec<usize> = (0..recs.len()).collect();
+            for f in &filters {
+                let want: Vec<usize> = all
+                    .iter()
+                    .copied()
+                    .filter(|&i| f.matches_body(&recs[i].body))
+                    .collect();
+                assert_eq!(block.filter_bodies(all.clone(), f).unwrap(), want, "{f:?}");
+                // Only some candidate rows.
+                let odd: Vec<usize> = all.iter().copied().filter(|i| i % 2 == 1).collect();
+                let want_odd: Vec<usize> = want.iter().copied().filter(|i| i % 2 == 1).collect();
+                assert_eq!(block.filter_bodies(odd, f).unwrap(), want_odd, "{f:?}");
+            }
         }
     }
 

@@ -392,7 +392,7 @@ fn filtered_rows(
     let mut rows = cheap.candidate_rows(start, end, f);
     if need_f.body && !need_f.attrs && !need_f.trace {
         // Message conditions alone are tested on the body column in place.
-        rows = block.filter_bodies(rows, |b| f.matches_body(b))?;
+        rows = block.filter_bodies(rows, f)?;
     } else if !need_f.is_cheap() {
         let recs = block.records(cheap, &rows, need_f)?;
         rows = rows
@@ -580,7 +580,7 @@ impl RocksStore {
             // Message conditions alone are tested on the body column in place.
             let body_only = need_f.body && !need_f.attrs && !need_f.trace;
             if body_only {
-                rows = block.filter_bodies(rows, |b| f.matches_body(b))?;
+                rows = block.filter_bodies(rows, f)?;
             }
             if rows.is_empty() {
                 continue;

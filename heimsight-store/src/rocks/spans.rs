@@ -7,7 +7,7 @@ use std::sync::PoisonError;
 use heimsight_core::{
     Span, SpanEvent, SpanId, SpanKind, SpanLink, Status, StatusCode, Timestamp, TraceId,
 };
-use rocksdb::{Direction, IteratorMode, ReadOptions, WriteBatch};
+use rocksdb::{Direction, IteratorMode, ReadOptions, Snapshot, WriteBatch};
 
 use super::codec::{Reader, Writer, ts_from_key, ts_key};
 use super::{
@@ -15,7 +15,7 @@ use super::{
     RocksStore, day_of, meta_key, rocks_err,
 };
 use crate::error::Result;
-use crate::query::{SpanScan, TraceQuery, TraceSummary};
+use crate::query::{Interner, SpanRow, SpanScan, TraceQuery, TraceSummary};
 use crate::traits::SpanStore;
 
 const SPAN_VERSION: u8 = 1;
@@ -75,47 +75,99 @@ fn index_value(s: &Span) -> Vec<u8> {
     w.buf
 }
 
-/// A span with the indexed fields of an index entry (the others empty).
-fn decode_index_entry(key: &[u8], value: &[u8]) -> Result<Span> {
-    let mut k = Reader::new(key, "span index key");
-    k.take(4)?;
-    let service = k.string()?;
-    let start = ts_from_key(k.take(8)?).ok_or_else(|| k.corrupt("start time"))?;
-    let trace_id = TraceId::from_slice(k.take(16)?).map_err(|e| k.corrupt(e))?;
-    let span_id = SpanId::from_slice(k.take(8)?).map_err(|e| k.corrupt(e))?;
-    let mut r = Reader::new(value, "span index value");
-    let parent_span_id = match r.u8()? {
-        0 => None,
-        _ => Some(SpanId::from_slice(r.take(8)?).map_err(|e| r.corrupt(e))?),
-    };
-    let kind = kind_from(r.u8()?);
-    let code = StatusCode::from_number(u64::from(r.u8()?)).unwrap_or_default();
-    let end = start.wrapping_add(r.zigzag()?);
-    let name = r.string()?;
-    Ok(Span {
-        trace_id,
-        span_id,
-        parent_span_id,
-        name,
-        kind,
-        service,
-        start_time: Timestamp(start),
-        end_time: Timestamp(end),
-        status: Status {
-            code,
-            message: String::new(),
-        },
-        attributes: Default::default(),
-        resource: Default::default(),
-        scope: Default::default(),
-        events: Vec::new(),
-        links: Vec::new(),
-        trace_state: String::new(),
-        flags: 0,
-        dropped_attributes_count: 0,
-        dropped_events_count: 0,
-        dropped_links_count: 0,
-    })
+/// The fields of a span index entry, borrowed from it.
+struct IndexEntry<'a> {
+    service: &'a str,
+    name: &'a str,
+    start: i64,
+    end: i64,
+    trace_id: TraceId,
+    span_id: SpanId,
+    parent_span_id: Option<SpanId>,
+    kind: SpanKind,
+    status: StatusCode,
+}
+
+impl<'a> IndexEntry<'a> {
+    fn decode(key: &'a [u8], value: &'a [u8]) -> Result<Self> {
+        let mut k = Reader::new(key, "span index key");
+        k.take(4)?;
+        let service = k.str()?;
+        let start = ts_from_key(k.take(8)?).ok_or_else(|| k.corrupt("start time"))?;
+        let trace_id = TraceId::from_slice(k.take(16)?).map_err(|e| k.corrupt(e))?;
+        let span_id = SpanId::from_slice(k.take(8)?).map_err(|e| k.corrupt(e))?;
+        let mut r = Reader::new(value, "span index value");
+        let parent_span_id = match r.u8()? {
+            0 => None,
+            _ => Some(SpanId::from_slice(r.take(8)?).map_err(|e| r.corrupt(e))?),
+        };
+        let kind = kind_from(r.u8()?);
+        let status = StatusCode::from_number(u64::from(r.u8()?)).unwrap_or_default();
+        let end = start.wrapping_add(r.zigzag()?);
+        let name = r.str()?;
+        Ok(IndexEntry {
+            service,
+            name,
+            start,
+            end,
+            trace_id,
+            span_id,
+            parent_span_id,
+            kind,
+            status,
+        })
+    }
+
+    fn matches(&self, scan: &SpanScan) -> bool {
+        scan.matches_fields(
+            self.service,
+            self.name,
+            &self.trace_id,
+            Timestamp(self.start),
+        )
+    }
+
+    /// A span with the indexed fields (the others empty).
+    fn span(&self) -> Span {
+        Span {
+            trace_id: self.trace_id,
+            span_id: self.span_id,
+            parent_span_id: self.parent_span_id,
+            name: self.name.to_string(),
+            kind: self.kind,
+            service: self.service.to_string(),
+            start_time: Timestamp(self.start),
+            end_time: Timestamp(self.end),
+            status: Status {
+                code: self.status,
+                message: String::new(),
+            },
+            attributes: Default::default(),
+            resource: Default::default(),
+            scope: Default::default(),
+            events: Vec::new(),
+            links: Vec::new(),
+            trace_state: String::new(),
+            flags: 0,
+            dropped_attributes_count: 0,
+            dropped_events_count: 0,
+            dropped_links_count: 0,
+        }
+    }
+
+    fn row(&self, interner: &mut Interner) -> SpanRow {
+        SpanRow {
+            trace_id: self.trace_id,
+            span_id: self.span_id,
+            parent_span_id: self.parent_span_id,
+            service: interner.get(self.service),
+            name: interner.get(self.name),
+            kind: self.kind,
+            status: self.status,
+            start_time: Timestamp(self.start),
+            end_time: Timestamp(self.end),
+        }
+    }
 }
 
 fn kind_from(n: u8) -> SpanKind {
@@ -408,18 +460,20 @@ impl Inner {
         Ok(())
     }
 
-    /// A span scan through the span index: per day, the services' key ranges (or the whole
-    /// day when any service will do). Reads whole spans only when the scan needs more than
-    /// the index holds.
-    fn scan_span_index(
+    /// Calls `f(day, entry)` for the span index entries matching `scan` in `[start, end)`:
+    /// per day, the services' key ranges (or the whole day when any service will do), under
+    /// one snapshot. Stops when `f` returns false.
+    fn for_each_index_entry(
         &self,
         scan: &SpanScan,
-        start: i64,
-        end: i64,
-        visit: &mut dyn FnMut(Vec<Span>) -> bool,
+        snapshot: &Snapshot<'_>,
+        f: &mut dyn FnMut(u32, &IndexEntry<'_>) -> Result<bool>,
     ) -> Result<()> {
+        let (start, end) = (scan.range.start_nanos(), scan.range.end_nanos());
+        if start >= end {
+            return Ok(());
+        }
         let cf_index = self.cf(CF_SPAN_INDEX)?;
-        let cf_spans = self.cf(CF_SPANS)?;
         let days: Vec<u32> = self
             .span_parts
             .lock()
@@ -427,6 +481,58 @@ impl Inner {
             .range(day_of(start)..=day_of(end.saturating_sub(1)))
             .map(|(d, _)| *d)
             .collect();
+        for day in days {
+            let day_start = i64::from(day).saturating_mul(DAY_NS);
+            // Day 0 also holds every earlier (negative) time.
+            let lo = if day == 0 {
+                start
+            } else {
+                start.max(day_start)
+            };
+            let ranges: Vec<(Vec<u8>, Vec<u8>)> = if scan.services.is_empty() {
+                vec![(day.to_be_bytes().to_vec(), (day + 1).to_be_bytes().to_vec())]
+            } else {
+                scan.services
+                    .iter()
+                    .map(|s| {
+                        let prefix = index_prefix(day, s);
+                        let mut lower = prefix.clone();
+                        lower.extend_from_slice(&ts_key(lo));
+                        let mut upper = prefix;
+                        upper.extend_from_slice(&ts_key(end));
+                        (lower, upper)
+                    })
+                    .collect()
+            };
+            for (lower, upper) in ranges {
+                let mut ro = ReadOptions::default();
+                ro.set_snapshot(snapshot);
+                ro.set_iterate_upper_bound(upper);
+                let mut it = self.db.raw_iterator_cf_opt(cf_index, ro);
+                it.seek(&lower);
+                while it.valid() {
+                    if let (Some(k), Some(v)) = (it.key(), it.value()) {
+                        let e = IndexEntry::decode(k, v)?;
+                        if e.matches(scan) && !f(day, &e)? {
+                            return Ok(());
+                        }
+                    }
+                    it.next();
+                }
+                it.status().map_err(rocks_err)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A span scan through the span index; reads whole spans only when the scan needs more
+    /// than the index holds.
+    fn scan_span_index(
+        &self,
+        scan: &SpanScan,
+        visit: &mut dyn FnMut(Vec<Span>) -> bool,
+    ) -> Result<()> {
+        let cf_spans = self.cf(CF_SPANS)?;
         let snapshot = self.db.snapshot();
         let mut batch: Vec<Span> = Vec::with_capacity(SCAN_BATCH);
         let mut keys: Vec<[u8; 28]> = Vec::new();
@@ -451,53 +557,21 @@ impl Inner {
             }
             Ok(batch.is_empty() || visit(std::mem::take(batch)))
         };
-        for day in days {
-            let day_start = i64::from(day).saturating_mul(DAY_NS);
-            // Day 0 also holds every earlier (negative) time.
-            let lo = if day == 0 {
-                start
-            } else {
-                start.max(day_start)
-            };
-            let prefixes: Vec<Vec<u8>> = if scan.services.is_empty() {
-                vec![day.to_be_bytes().to_vec()]
-            } else {
-                scan.services.iter().map(|s| index_prefix(day, s)).collect()
-            };
-            for prefix in prefixes {
-                let mut ro = ReadOptions::default();
-                ro.set_snapshot(&snapshot);
-                let (lower, upper) = if scan.services.is_empty() {
-                    (prefix.clone(), (day + 1).to_be_bytes().to_vec())
-                } else {
-                    let mut lower = prefix.clone();
-                    lower.extend_from_slice(&ts_key(lo));
-                    let mut upper = prefix.clone();
-                    upper.extend_from_slice(&ts_key(end));
-                    (lower, upper)
-                };
-                ro.set_iterate_upper_bound(upper);
-                let mut it = self.db.raw_iterator_cf_opt(cf_index, ro);
-                it.seek(&lower);
-                while it.valid() {
-                    if let (Some(k), Some(v)) = (it.key(), it.value()) {
-                        let s = decode_index_entry(k, v)?;
-                        if scan.matches(&s) {
-                            if !scan.index_only {
-                                keys.push(span_key(day, &s.trace_id, &s.span_id));
-                            }
-                            batch.push(s);
-                            if batch.len() >= SCAN_BATCH && !flush(&mut batch, &mut keys)? {
-                                return Ok(());
-                            }
-                        }
-                    }
-                    it.next();
-                }
-                it.status().map_err(rocks_err)?;
+        let mut stopped = false;
+        self.for_each_index_entry(scan, &snapshot, &mut |day, e| {
+            if !scan.index_only {
+                keys.push(span_key(day, &e.trace_id, &e.span_id));
             }
+            batch.push(e.span());
+            if batch.len() >= SCAN_BATCH && !flush(&mut batch, &mut keys)? {
+                stopped = true;
+                return Ok(false);
+            }
+            Ok(true)
+        })?;
+        if !stopped {
+            flush(&mut batch, &mut keys)?;
         }
-        flush(&mut batch, &mut keys)?;
         Ok(())
     }
 
@@ -665,7 +739,7 @@ impl SpanStore for RocksStore {
             return Ok(());
         }
         if scan.index_only || !scan.services.is_empty() {
-            return i.scan_span_index(scan, start, end, visit);
+            return i.scan_span_index(scan, visit);
         }
         let cf = i.cf(CF_SPANS)?;
         let days: Vec<u32> = i
@@ -700,6 +774,37 @@ impl SpanStore for RocksStore {
             if !batch.is_empty() && !visit(batch) {
                 return Ok(());
             }
+        }
+        Ok(())
+    }
+
+    fn scan_span_rows(
+        &self,
+        scan: &SpanScan,
+        visit: &mut dyn FnMut(Vec<SpanRow>) -> bool,
+    ) -> Result<()> {
+        if !scan.trace_ids.is_empty() {
+            // Traces by id: whole spans are as cheap as the index.
+            let mut interner = Interner::default();
+            return self.scan_spans(scan, &mut |batch| {
+                visit(batch.iter().map(|s| interner.row(s)).collect())
+            });
+        }
+        let i = &self.inner;
+        let snapshot = i.db.snapshot();
+        let mut interner = Interner::default();
+        let mut batch: Vec<SpanRow> = Vec::with_capacity(SCAN_BATCH);
+        let mut stopped = false;
+        i.for_each_index_entry(scan, &snapshot, &mut |_, e| {
+            batch.push(e.row(&mut interner));
+            if batch.len() >= SCAN_BATCH && !visit(std::mem::take(&mut batch)) {
+                stopped = true;
+                return Ok(false);
+            }
+            Ok(true)
+        })?;
+        if !stopped && !batch.is_empty() {
+            visit(batch);
         }
         Ok(())
     }
@@ -745,7 +850,7 @@ mod tests {
     fn index_entries_round_trip_and_corrupt_ones_never_panic() {
         let s = span(4, "checkout ünïcode", -DAY_NS - 7);
         let (k, v) = (index_key(&s), index_value(&s));
-        let back = decode_index_entry(&k, &v).unwrap();
+        let back = IndexEntry::decode(&k, &v).unwrap().span();
         assert_eq!(
             back,
             Span {
@@ -757,10 +862,10 @@ mod tests {
             }
         );
         for cut in 0..k.len() {
-            assert!(decode_index_entry(&k[..cut], &v).is_err());
+            assert!(IndexEntry::decode(&k[..cut], &v).is_err());
         }
         for cut in 0..v.len() {
-            assert!(decode_index_entry(&k, &v[..cut]).is_err());
+            assert!(IndexEntry::decode(&k, &v[..cut]).is_err());
         }
     }
 

@@ -755,6 +755,32 @@ pub fn span_scans(store: &dyn Store) {
                 let got: Vec<_> = got.iter().map(indexed).collect();
                 let want: Vec<_> = want.iter().map(indexed).collect();
                 assert_eq!(got, want, "{scan:?}");
+                // The same fields as shared rows.
+                let mut rows = Vec::new();
+                store
+                    .scan_span_rows(&scan, &mut |batch| {
+                        rows.extend(batch);
+                        true
+                    })
+                    .unwrap();
+                rows.sort_by_key(|r| (r.start_time, r.trace_id, r.span_id));
+                let rows: Vec<_> = rows
+                    .iter()
+                    .map(|r| {
+                        (
+                            r.trace_id,
+                            r.span_id,
+                            r.parent_span_id,
+                            r.service.to_string(),
+                            r.name.to_string(),
+                            r.kind,
+                            r.status,
+                            r.start_time,
+                            r.end_time,
+                        )
+                    })
+                    .collect();
+                assert_eq!(rows, want, "rows of {scan:?}");
             } else {
                 assert_eq!(got, want, "{scan:?}");
             }
