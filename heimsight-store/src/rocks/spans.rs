@@ -2,7 +2,8 @@
 //! index (by day, service and start time, holding the fields most queries read).
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::PoisonError;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, PoisonError};
 
 use heimsight_core::{
     Span, SpanEvent, SpanId, SpanKind, SpanLink, Status, StatusCode, Timestamp, TraceId,
@@ -75,10 +76,11 @@ fn index_value(s: &Span) -> Vec<u8> {
     w.buf
 }
 
-/// The fields of a span index entry, borrowed from it.
+/// The fields of a span index entry, borrowed from it (service and name as unchecked bytes:
+/// they are checked to be UTF-8 when turned into text).
 struct IndexEntry<'a> {
-    service: &'a str,
-    name: &'a str,
+    service: &'a [u8],
+    name: &'a [u8],
     start: i64,
     end: i64,
     trace_id: TraceId,
@@ -88,11 +90,18 @@ struct IndexEntry<'a> {
     status: StatusCode,
 }
 
+fn utf8(b: &[u8]) -> Result<&str> {
+    std::str::from_utf8(b).map_err(|_| crate::Error::Corrupt {
+        what: "span index entry",
+        reason: "invalid UTF-8".into(),
+    })
+}
+
 impl<'a> IndexEntry<'a> {
     fn decode(key: &'a [u8], value: &'a [u8]) -> Result<Self> {
         let mut k = Reader::new(key, "span index key");
         k.take(4)?;
-        let service = k.str()?;
+        let service = k.bytes()?;
         let start = ts_from_key(k.take(8)?).ok_or_else(|| k.corrupt("start time"))?;
         let trace_id = TraceId::from_slice(k.take(16)?).map_err(|e| k.corrupt(e))?;
         let span_id = SpanId::from_slice(k.take(8)?).map_err(|e| k.corrupt(e))?;
@@ -104,7 +113,7 @@ impl<'a> IndexEntry<'a> {
         let kind = kind_from(r.u8()?);
         let status = StatusCode::from_number(u64::from(r.u8()?)).unwrap_or_default();
         let end = start.wrapping_add(r.zigzag()?);
-        let name = r.str()?;
+        let name = r.bytes()?;
         Ok(IndexEntry {
             service,
             name,
@@ -118,24 +127,24 @@ impl<'a> IndexEntry<'a> {
         })
     }
 
+    /// [`SpanScan::matches_fields`] on the entry's bytes.
     fn matches(&self, scan: &SpanScan) -> bool {
-        scan.matches_fields(
-            self.service,
-            self.name,
-            &self.trace_id,
-            Timestamp(self.start),
-        )
+        scan.range.contains(Timestamp(self.start))
+            && (scan.services.is_empty()
+                || scan.services.iter().any(|s| s.as_bytes() == self.service))
+            && (scan.names.is_empty() || scan.names.iter().any(|n| n.as_bytes() == self.name))
+            && (scan.trace_ids.is_empty() || scan.trace_ids.contains(&self.trace_id))
     }
 
     /// A span with the indexed fields (the others empty).
-    fn span(&self) -> Span {
-        Span {
+    fn span(&self) -> Result<Span> {
+        Ok(Span {
             trace_id: self.trace_id,
             span_id: self.span_id,
             parent_span_id: self.parent_span_id,
-            name: self.name.to_string(),
+            name: utf8(self.name)?.to_string(),
             kind: self.kind,
-            service: self.service.to_string(),
+            service: utf8(self.service)?.to_string(),
             start_time: Timestamp(self.start),
             end_time: Timestamp(self.end),
             status: Status {
@@ -152,21 +161,64 @@ impl<'a> IndexEntry<'a> {
             dropped_attributes_count: 0,
             dropped_events_count: 0,
             dropped_links_count: 0,
-        }
+        })
     }
 
-    fn row(&self, interner: &mut Interner) -> SpanRow {
-        SpanRow {
+    fn row(&self, strings: &mut ByteInterner) -> Result<SpanRow> {
+        Ok(SpanRow {
             trace_id: self.trace_id,
             span_id: self.span_id,
             parent_span_id: self.parent_span_id,
-            service: interner.get(self.service),
-            name: interner.get(self.name),
+            service: strings.get(self.service)?,
+            name: strings.get(self.name)?,
             kind: self.kind,
             status: self.status,
             start_time: Timestamp(self.start),
             end_time: Timestamp(self.end),
+        })
+    }
+}
+
+/// Shared copies of the strings of a scan, looked up by their bytes (checked to be UTF-8
+/// once, when first seen), with the last service remembered: index entries come grouped by
+/// service.
+#[derive(Default)]
+struct ByteInterner {
+    strings: HashMap<Box<[u8]>, Arc<str>, BuildHasherDefault<Xxh3Hasher>>,
+    last: Option<Arc<str>>,
+}
+
+impl ByteInterner {
+    fn get(&mut self, b: &[u8]) -> Result<Arc<str>> {
+        if let Some(last) = &self.last
+            && last.as_bytes() == b
+        {
+            return Ok(last.clone());
         }
+        let a = match self.strings.get(b) {
+            Some(a) => a.clone(),
+            None => {
+                let a: Arc<str> = Arc::from(utf8(b)?);
+                self.strings.insert(b.into(), a.clone());
+                a
+            }
+        };
+        self.last = Some(a.clone());
+        Ok(a)
+    }
+}
+
+/// A fast hasher for short byte strings (xxh3).
+#[derive(Default)]
+struct Xxh3Hasher(u64);
+
+impl Hasher for Xxh3Hasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = xxhash_rust::xxh3::xxh3_64_with_seed(bytes, self.0);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -562,7 +614,7 @@ impl Inner {
             if !scan.index_only {
                 keys.push(span_key(day, &e.trace_id, &e.span_id));
             }
-            batch.push(e.span());
+            batch.push(e.span()?);
             if batch.len() >= SCAN_BATCH && !flush(&mut batch, &mut keys)? {
                 stopped = true;
                 return Ok(false);
@@ -792,11 +844,11 @@ impl SpanStore for RocksStore {
         }
         let i = &self.inner;
         let snapshot = i.db.snapshot();
-        let mut interner = Interner::default();
+        let mut strings = ByteInterner::default();
         let mut batch: Vec<SpanRow> = Vec::with_capacity(SCAN_BATCH);
         let mut stopped = false;
         i.for_each_index_entry(scan, &snapshot, &mut |_, e| {
-            batch.push(e.row(&mut interner));
+            batch.push(e.row(&mut strings)?);
             if batch.len() >= SCAN_BATCH && !visit(std::mem::take(&mut batch)) {
                 stopped = true;
                 return Ok(false);
@@ -850,7 +902,7 @@ mod tests {
     fn index_entries_round_trip_and_corrupt_ones_never_panic() {
         let s = span(4, "checkout ünïcode", -DAY_NS - 7);
         let (k, v) = (index_key(&s), index_value(&s));
-        let back = IndexEntry::decode(&k, &v).unwrap().span();
+        let back = IndexEntry::decode(&k, &v).unwrap().span().unwrap();
         assert_eq!(
             back,
             Span {
