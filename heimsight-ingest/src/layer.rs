@@ -1089,7 +1089,7 @@ mod tests {
         let page: LogPage = store
             .query_logs(&LogQuery {
                 filter: LogFilter {
-                    trace_id: Some(work.trace_id),
+                    trace_ids: [work.trace_id].into(),
                     ..LogFilter::default()
                 },
                 ..LogQuery::default()

@@ -13,6 +13,7 @@
 //! Queries without `ORDER BY` that do not aggregate return the newest records first (as if
 //! `ORDER BY timestamp DESC`), except metric queries, which return series by series.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
@@ -954,16 +955,22 @@ fn push_log(e: &Expr, ctx: &EvalContext, f: &mut LogFilter) -> bool {
                 _ => false,
             }
         }
-        ColumnRef::Named(n) if n == "trace_id" && f.trace_id.is_none() && values.len() == 1 => {
-            match &values[0] {
-                Value::String(s) if *s == s.to_ascii_lowercase() => {
-                    match heimsight_core::ids::hex_decode::<16>(s) {
-                        Ok(b) => {
-                            f.trace_id = Some(TraceId(b));
-                            true
-                        }
-                        Err(_) => false,
+        ColumnRef::Named(n) if n == "trace_id" && f.trace_ids.is_empty() => {
+            // Stored ids are lower-case hex: other spellings match nothing, so only
+            // lower-case ones can be pushed (any other leaves the term to the executor).
+            let ids: Option<BTreeSet<TraceId>> = values
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) if *s == s.to_ascii_lowercase() => {
+                        heimsight_core::ids::hex_decode::<16>(s).ok().map(TraceId)
                     }
+                    _ => None,
+                })
+                .collect();
+            match ids {
+                Some(ids) if !ids.is_empty() => {
+                    f.trace_ids = ids;
+                    true
                 }
                 _ => false,
             }

@@ -7,7 +7,9 @@
 //! `resource` (for metrics both, and `labels`, are the point's labels).
 
 use heimsight_core::{Attributes, Labels, LogRecord, MetricValue, Span};
-use heimsight_store::{LogCountRow, Point, Series, SpanRow, has_phrase};
+use heimsight_store::{
+    LogCountRow, Point, Series, SpanRow, attributes_have_phrase, has_phrase, record_has_phrase,
+};
 
 use crate::value::Value;
 
@@ -26,9 +28,10 @@ pub trait Record {
     /// The resource attribute `key` (for metrics: the label); `NULL` when absent.
     fn resource(&self, key: &str) -> Value;
 
-    /// `MATCH` semantics: true when the phrase's tokens occur, adjacent and in order, in the
-    /// record's searchable text ([`heimsight_store::has_phrase`]): the message of logs, the
-    /// name or status message of spans, the metric name of points.
+    /// `MATCH` semantics: true when the phrase's tokens occur, adjacent and in order, in one
+    /// field of the record's searchable text ([`heimsight_store::has_phrase`]): for logs the
+    /// message or a string value of the record's or resource's attributes; for spans the
+    /// name, the status message or such an attribute value; for points the metric name.
     fn text_matches(&self, phrase: &str) -> bool;
 
     /// The column as borrowed text, when it is a string stored in the record.
@@ -178,7 +181,7 @@ impl Record for LogRecord {
     }
 
     fn text_matches(&self, phrase: &str) -> bool {
-        has_phrase(&self.body, phrase)
+        record_has_phrase(self, phrase)
     }
 
     fn column_str(&self, name: &str) -> Option<&str> {
@@ -233,7 +236,9 @@ impl Record for Span {
     }
 
     fn text_matches(&self, phrase: &str) -> bool {
-        has_phrase(&self.name, phrase) || has_phrase(&self.status.message, phrase)
+        has_phrase(&self.name, phrase)
+            || has_phrase(&self.status.message, phrase)
+            || attributes_have_phrase([&self.attributes, &self.resource], phrase)
     }
 
     fn column_str(&self, name: &str) -> Option<&str> {

@@ -43,8 +43,8 @@ pub use memory::MemoryStore;
 pub use query::{
     Interner, LabelMatcher, LogCount, LogCountRow, LogCounter, LogFields, LogFilter, LogPage,
     LogQuery, LogScan, MatchOp, Order, Point, Series, SeriesPoints, SeriesQuery, Signal,
-    SignalStats, SpanRow, SpanScan, StoreStats, TimeRange, TraceQuery, TraceSummary, contains_ci,
-    has_phrase, tokenize,
+    SignalStats, SpanRow, SpanScan, StoreStats, TimeRange, TraceQuery, TraceSummary,
+    attributes_have_phrase, contains_ci, has_phrase, record_has_phrase, tokenize,
 };
 #[cfg(feature = "rocksdb")]
 pub use rocks::{Durability, RocksStore, RocksStoreBuilder};

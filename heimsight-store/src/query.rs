@@ -1,6 +1,7 @@
 //! What the store traits are asked: log pages, trace searches, metric selections; and the
 //! reference semantics of their filters, shared by every backend.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use heimsight_core::{
@@ -78,11 +79,12 @@ pub struct LogFilter {
     pub attributes: Vec<(String, String)>,
     /// Case-insensitive substring of the message.
     pub contains: Option<String>,
-    /// Full-text terms: every term's tokens appear, in order and adjacent, among the message's
-    /// tokens (see [`tokenize`]); case-insensitive.
+    /// Full-text terms, searched in the whole record: every term's tokens appear, in order
+    /// and adjacent (see [`has_phrase`]), among the tokens of the message or of one string
+    /// value of the record's or its resource's attributes; case-insensitive.
     pub terms: Vec<String>,
-    /// The record belongs to this trace.
-    pub trace_id: Option<TraceId>,
+    /// The record belongs to one of these traces (empty: any).
+    pub trace_ids: BTreeSet<TraceId>,
 }
 
 impl LogFilter {
@@ -99,8 +101,7 @@ impl LogFilter {
         if !self.levels.is_empty() && !self.levels.contains(&rec.level()) {
             return false;
         }
-        if let Some(t) = &self.trace_id
-            && rec.trace_id.as_ref() != Some(t)
+        if !self.trace_ids.is_empty() && !rec.trace_id.is_some_and(|t| self.trace_ids.contains(&t))
         {
             return false;
         }
@@ -109,11 +110,17 @@ impl LogFilter {
                 return false;
             }
         }
-        self.matches_body(&rec.body)
+        if let Some(c) = &self.contains
+            && !contains_ci(&rec.body, c)
+        {
+            return false;
+        }
+        self.terms.iter().all(|t| record_has_phrase(rec, t))
     }
 
-    /// The message conditions alone ([`contains`](Self::contains) and
-    /// [`terms`](Self::terms)) applied to a record's body.
+    /// The message conditions ([`contains`](Self::contains) and [`terms`](Self::terms))
+    /// applied to a record's body alone, as if its attributes held no text: what
+    /// [`matches`](Self::matches) decides when no attribute value can hold a term.
     pub fn matches_body(&self, body: &str) -> bool {
         if let Some(c) = &self.contains
             && !contains_ci(body, c)
@@ -122,6 +129,24 @@ impl LogFilter {
         }
         self.terms.iter().all(|t| has_phrase(body, t))
     }
+}
+
+/// [`has_phrase`] on the whole record: the message, or one string value of the record's or
+/// its resource's attributes.
+pub fn record_has_phrase(rec: &LogRecord, phrase: &str) -> bool {
+    has_phrase(&rec.body, phrase)
+        || attributes_have_phrase([&rec.attributes, &rec.resource], phrase)
+}
+
+/// True when one string value of the attribute maps holds the phrase ([`has_phrase`]).
+pub fn attributes_have_phrase<'a>(
+    maps: impl IntoIterator<Item = &'a heimsight_core::Attributes>,
+    phrase: &str,
+) -> bool {
+    maps.into_iter().any(|m| {
+        m.values()
+            .any(|v| matches!(v, AttributeValue::String(s) if has_phrase(s, phrase)))
+    })
 }
 
 fn attribute_equals(rec: &LogRecord, key: &str, value: &str) -> bool {

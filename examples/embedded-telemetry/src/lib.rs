@@ -117,7 +117,7 @@ pub fn run(dir: &Path) -> anyhow::Result<Report> {
     let trace_logs = store
         .query_logs(&LogQuery {
             filter: LogFilter {
-                trace_id: Some(trace_id),
+                trace_ids: [trace_id].into(),
                 ..LogFilter::default()
             },
             limit: 0,

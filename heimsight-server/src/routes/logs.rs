@@ -93,7 +93,7 @@ fn log_query(p: &Params) -> Result<LogQuery, ApiError> {
             attributes: p.pairs("attr")?,
             contains: p.one("contains")?.map(str::to_string),
             terms: p.one("q")?.map(split_terms).unwrap_or_default(),
-            trace_id,
+            trace_ids: trace_id.into_iter().collect(),
         },
         order,
         limit: p.count("limit", DEFAULT_LIMIT, MAX_LIMIT)?,

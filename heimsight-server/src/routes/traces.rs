@@ -101,7 +101,7 @@ pub(super) async fn trace(
             }
             let logs = store.query_logs(&LogQuery {
                 filter: LogFilter {
-                    trace_id: Some(trace_id),
+                    trace_ids: [trace_id].into(),
                     ..LogFilter::default()
                 },
                 order: Order::OldestFirst,

@@ -50,7 +50,8 @@ pub(crate) struct BlockSummary {
     /// Compressed size of the block, bytes.
     pub(crate) bytes: u32,
     /// Records per second of the block (see [`seconds_histogram`]); `None` in summaries
-    /// written before it existed.
+    /// written before it existed. Summaries with it (version 2) also hold the tokens of
+    /// string attribute values in the Bloom filter; older ones do not.
     pub(crate) seconds: Option<Box<[u8]>>,
 }
 
@@ -227,19 +228,32 @@ impl BlockSummary {
         n
     }
 
+    /// False when the block certainly has no text (of the kind `seed` names) with every
+    /// token of `term`.
+    fn may_hold(&self, seed: u64, term: &str) -> bool {
+        tokenize(term).all(|t| self.bloom.may_contain(bloom::hash(seed, t.as_bytes())))
+    }
+
+    /// False when no attribute value of the block can hold `term`; always true for
+    /// summaries from before attribute value tokens were indexed.
+    fn attrs_may_hold(&self, term: &str) -> bool {
+        self.seconds.is_none() || self.may_hold(bloom::SEED_ATTR_TOKEN, term)
+    }
+
+    /// True when some term of `f` may be held by an attribute value of the block: then
+    /// matching needs the attributes, not just the message.
+    pub(crate) fn terms_need_attrs(&self, f: &LogFilter) -> bool {
+        f.terms.iter().any(|t| self.attrs_may_hold(t))
+    }
+
     /// False when no record of the block can match the filter.
     pub(crate) fn may_match(&self, f: &LogFilter) -> bool {
         if (!f.services.is_empty() || !f.levels.is_empty()) && self.count_service_level(f) == 0 {
             return false;
         }
         for term in &f.terms {
-            for t in tokenize(term) {
-                if !self
-                    .bloom
-                    .may_contain(bloom::hash(bloom::SEED_TOKEN, t.as_bytes()))
-                {
-                    return false;
-                }
+            if !self.may_hold(bloom::SEED_TOKEN, term) && !self.attrs_may_hold(term) {
+                return false;
             }
         }
         for (k, v) in &f.attributes {
@@ -247,10 +261,11 @@ impl BlockSummary {
                 return false;
             }
         }
-        if let Some(t) = &f.trace_id
-            && !self
-                .bloom
-                .may_contain(bloom::hash(bloom::SEED_TRACE, t.as_bytes()))
+        if !f.trace_ids.is_empty()
+            && !f.trace_ids.iter().any(|t| {
+                self.bloom
+                    .may_contain(bloom::hash(bloom::SEED_TRACE, t.as_bytes()))
+            })
         {
             return false;
         }
@@ -287,18 +302,23 @@ fn attr_value_hash(k: &str, v: &AttributeValue, scratch: &mut String) -> u64 {
 /// Pushes the Bloom hash of every token of `text` (the tokens of [`tokenize`]), lowercasing
 /// into `scratch` only the tokens that need it.
 fn token_hashes(text: &str, scratch: &mut String, out: &mut Vec<u64>) {
+    seeded_token_hashes(bloom::SEED_TOKEN, text, scratch, out);
+}
+
+/// [`token_hashes`] with another seed (for the tokens of attribute values).
+fn seeded_token_hashes(seed: u64, text: &str, scratch: &mut String, out: &mut Vec<u64>) {
     for t in text.split(|c: char| !is_token_char(c)) {
         if t.is_empty() {
             continue;
         }
         let h = if !t.is_ascii() {
-            bloom::hash(bloom::SEED_TOKEN, t.to_lowercase().as_bytes())
+            bloom::hash(seed, t.to_lowercase().as_bytes())
         } else if t.bytes().any(|b| b.is_ascii_uppercase()) {
             scratch.clear();
             scratch.extend(t.bytes().map(|b| char::from(b.to_ascii_lowercase())));
-            bloom::hash(bloom::SEED_TOKEN, scratch.as_bytes())
+            bloom::hash(seed, scratch.as_bytes())
         } else {
-            bloom::hash(bloom::SEED_TOKEN, t.as_bytes())
+            bloom::hash(seed, t.as_bytes())
         };
         out.push(h);
     }
@@ -520,6 +540,9 @@ pub(crate) fn encode_block(recs: &[LogRecord], level: i32) -> Result<(Vec<u8>, B
         token_hashes(&r.body, &mut scratch, &mut hashes);
         for (k, v) in r.attributes.iter().chain(r.resource.iter()) {
             hashes.push(attr_value_hash(k, v, &mut scratch));
+            if let AttributeValue::String(s) = v {
+                seeded_token_hashes(bloom::SEED_ATTR_TOKEN, s, &mut scratch, &mut hashes);
+            }
         }
         if let Some(t) = &r.trace_id {
             hashes.push(bloom::hash(bloom::SEED_TRACE, t.as_bytes()));
@@ -562,7 +585,7 @@ impl Need {
         Need {
             body: f.contains.is_some() || !f.terms.is_empty(),
             attrs: !f.attributes.is_empty(),
-            trace: f.trace_id.is_some(),
+            trace: !f.trace_ids.is_empty(),
             all: false,
         }
     }

@@ -9,6 +9,8 @@ use crate::error::Result;
 pub(crate) const SEED_TOKEN: u64 = 1;
 pub(crate) const SEED_ATTR: u64 = 2;
 pub(crate) const SEED_TRACE: u64 = 3;
+/// Tokens of string attribute values (record and resource), apart from message tokens.
+pub(crate) const SEED_ATTR_TOKEN: u64 = 4;
 
 /// A Bloom filter.
 #[derive(Debug, Clone, PartialEq)]

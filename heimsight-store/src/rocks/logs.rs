@@ -341,7 +341,7 @@ impl LogStore for RocksStore {
         let mut to_read = Vec::new();
         for (key, s) in &cands {
             if !count_from_summary(q, s, start, end, &mut counter)? {
-                to_read.push(key);
+                to_read.push((key, s));
             }
         }
         if !counter.is_empty() && !visit(counter.take()) {
@@ -351,10 +351,10 @@ impl LogStore for RocksStore {
         ro.set_snapshot(&snapshot);
         // Per block: counts by (service index, level, bucket), then one row per group.
         let mut groups: HashMap<(u32, Level, i64), u64> = HashMap::new();
-        for key in to_read {
+        for (key, s) in to_read {
             let block = i.read_block(key, &ro)?;
             let cheap = block.cheap()?;
-            let rows = filtered_rows(&block, &cheap, start, end, f)?;
+            let rows = filtered_rows(&block, &cheap, start, end, f, s)?;
             for row in rows {
                 let service = if q.by_service {
                     cheap.service_index(row)
@@ -380,6 +380,14 @@ impl LogStore for RocksStore {
     }
 }
 
+/// The columns testing `f` on a block's records reads: [`Need::for_filter`], plus the
+/// attributes when a full-text term may be in an attribute value of the block.
+fn need_for(f: &LogFilter, s: &BlockSummary) -> Need {
+    let mut need = Need::for_filter(f);
+    need.attrs |= s.terms_need_attrs(f);
+    need
+}
+
 /// The rows of a block in `[start, end)` passing `f`, in block order.
 fn filtered_rows(
     block: &Block,
@@ -387,8 +395,9 @@ fn filtered_rows(
     start: i64,
     end: i64,
     f: &LogFilter,
+    s: &BlockSummary,
 ) -> Result<Vec<usize>> {
-    let need_f = Need::for_filter(f);
+    let need_f = need_for(f, s);
     let mut rows = cheap.candidate_rows(start, end, f);
     if need_f.body && !need_f.attrs && !need_f.trace {
         // Message conditions alone are tested on the body column in place.
@@ -474,9 +483,10 @@ impl RocksStore {
 
         let mut hits: HashMap<usize, Hit> = HashMap::new();
         let decode = |idx: usize| -> Result<Hit> {
-            let block = i.read_block(&cands[idx].0, &ro)?;
+            let (key, s) = &cands[idx];
+            let block = i.read_block(key, &ro)?;
             let cheap = block.cheap()?;
-            let rows = filtered_rows(&block, &cheap, start, end, f)?;
+            let rows = filtered_rows(&block, &cheap, start, end, f, s)?;
             Ok(Hit { block, cheap, rows })
         };
 
@@ -485,6 +495,7 @@ impl RocksStore {
         let mut total = 0u64;
         for (idx, (_, s)) in cands.iter().enumerate().filter(|_| with_total) {
             if need_f.is_cheap() && s.min_ts >= start && s.max_ts < end {
+                // `need_f` is cheap only without terms, so attributes never matter here.
                 total += s.count_service_level(f);
             } else {
                 let hit = decode(idx)?;
@@ -563,7 +574,6 @@ impl RocksStore {
             return Ok(());
         }
         let f = &scan.filter;
-        let need_f = Need::for_filter(f);
         let newest = scan.order == Order::NewestFirst;
         let (mut cands, snapshot) = i.candidates(start, end, f);
         if newest {
@@ -573,7 +583,8 @@ impl RocksStore {
         }
         let mut ro = ReadOptions::default();
         ro.set_snapshot(&snapshot);
-        for (key, _) in &cands {
+        for (key, s) in &cands {
+            let need_f = need_for(f, s);
             let block = i.read_block(key, &ro)?;
             let cheap = block.cheap()?;
             let mut rows = cheap.candidate_rows(start, end, f);

@@ -381,7 +381,7 @@ pub fn log_filters(store: &dyn Store) {
     );
     assert_eq!(
         bodies(LogFilter {
-            trace_id: Some(trace_id(1)),
+            trace_ids: [trace_id(1)].into(),
             ..f()
         }),
         ["Connection refused by upstream db-1"]
@@ -436,6 +436,13 @@ pub fn log_queries_agree_with_reference(store: &dyn Store) {
                 );
                 r.attributes
                     .insert("shard".into(), AttributeValue::Int(rng.random_range(0..5)));
+                // Words in attribute values too: full-text terms search them.
+                if rng.random_bool(0.3) {
+                    r.attributes.insert(
+                        "note".into(),
+                        format!("Zeta {}", words[rng.random_range(0..words.len())]).into(),
+                    );
+                }
                 if rng.random_bool(0.5) {
                     r.trace_id = Some(trace_id(rng.random_range(0..50)));
                 }
@@ -479,13 +486,21 @@ pub fn log_queries_agree_with_reference(store: &dyn Store) {
             filter.terms = vec![words[rng.random_range(0..words.len())].into()];
         }
         if rng.random_bool(0.1) {
+            // A phrase only attribute values hold.
+            filter
+                .terms
+                .push(format!("zeta {}", words[rng.random_range(0..words.len())]));
+        }
+        if rng.random_bool(0.1) {
             filter.contains = Some("TA GAM".into());
         }
         if rng.random_bool(0.1) {
             filter.attributes = vec![("shard".into(), rng.random_range(0..5).to_string())];
         }
         if rng.random_bool(0.1) {
-            filter.trace_id = Some(trace_id(rng.random_range(0..50)));
+            filter.trace_ids = (0..rng.random_range(1..4))
+                .map(|_| trace_id(rng.random_range(0..50)))
+                .collect();
         }
         let q = LogQuery {
             range,
