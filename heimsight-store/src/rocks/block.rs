@@ -12,7 +12,7 @@ use heimsight_core::{
 use super::bloom::{self, Bloom};
 use super::codec::{Reader, Writer};
 use crate::error::{Error, Result};
-use crate::query::{LogFilter, is_token_char, tokenize};
+use crate::query::{LogFilter, contains_ci, is_token_char, tokenize};
 
 /// Format version of a block.
 const BLOCK_VERSION: u8 = 1;
@@ -35,8 +35,8 @@ const C_SPAN: u8 = 10;
 const C_MISC: u8 = 11;
 const N_COLS: usize = 12;
 
-/// Bloom filter bits per distinct key.
-const BLOOM_BITS_PER_KEY: usize = 8;
+/// Bloom filter bits per distinct key (about 1% false positives).
+const BLOOM_BITS_PER_KEY: usize = 10;
 
 /// Summary of a block, kept in memory for every block.
 #[derive(Debug, Clone, PartialEq)]
@@ -523,6 +523,8 @@ pub(crate) fn encode_block(recs: &[LogRecord], level: i32) -> Result<(Vec<u8>, B
     let mut hashes: Vec<u64> = Vec::with_capacity(n * 8);
     let mut scratch = String::new();
     let mut last_service = usize::MAX;
+    // Attribute pairs whose value was already tokenized: most values repeat within a block.
+    let mut tokenized: std::collections::HashSet<u64> = std::collections::HashSet::new();
     for r in recs {
         let li = r.level().index();
         let si = match services.get(last_service) {
@@ -539,8 +541,11 @@ pub(crate) fn encode_block(recs: &[LogRecord], level: i32) -> Result<(Vec<u8>, B
         last_service = si;
         token_hashes(&r.body, &mut scratch, &mut hashes);
         for (k, v) in r.attributes.iter().chain(r.resource.iter()) {
-            hashes.push(attr_value_hash(k, v, &mut scratch));
-            if let AttributeValue::String(s) = v {
+            let pair = attr_value_hash(k, v, &mut scratch);
+            hashes.push(pair);
+            if let AttributeValue::String(s) = v
+                && tokenized.insert(pair)
+            {
                 seeded_token_hashes(bloom::SEED_ATTR_TOKEN, s, &mut scratch, &mut hashes);
             }
         }
@@ -698,6 +703,83 @@ impl Block {
             idx.push(i);
         }
         Ok((dict, idx))
+    }
+
+    /// False when no attribute value of the block (record or resource) can hold any of
+    /// `f`'s terms: for ASCII columns, some word of each term is missing from the lower-cased
+    /// column. True when unsure (non-ASCII text).
+    pub(crate) fn attrs_may_hold_terms(&self, f: &LogFilter) -> Result<bool> {
+        let terms: Vec<Vec<String>> = f.terms.iter().map(|t| tokenize(t).collect()).collect();
+        if terms.iter().flatten().any(|w| !w.is_ascii()) {
+            return Ok(true);
+        }
+        for id in [C_ATTRS, C_RESOURCE] {
+            let mut col = self.column(id)?;
+            if !col.is_ascii() {
+                return Ok(true);
+            }
+            col.make_ascii_lowercase();
+            let has = |w: &String| memchr::memmem::find(&col, w.as_bytes()).is_some();
+            if terms.iter().any(|words| words.iter().all(has)) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The `rows` (ascending) with a string attribute value, of the record or its resource,
+    /// holding one of `words` (lower-case) case-insensitively: the rows a full-text term can
+    /// match through attributes, found without building records.
+    pub(crate) fn rows_with_attr_words(
+        &self,
+        rows: &[usize],
+        words: &[String],
+    ) -> Result<Vec<usize>> {
+        let n = self.count;
+        let mut hit = vec![false; n];
+        let holds = |s: &str| words.iter().any(|w| contains_ci(s, w));
+        let raw = self.column(C_ATTRS)?;
+        let mut r = Reader::new(&raw, "log attributes");
+        let nk = r.len()?;
+        for _ in 0..nk {
+            r.bytes()?; // the key
+            let bm = r.take(n.div_ceil(8))?;
+            for (i, h) in hit.iter_mut().enumerate() {
+                if !bitmap_get(bm, i) {
+                    continue;
+                }
+                if r.peek_u8()? == 0 {
+                    r.u8()?;
+                    *h |= holds(r.str()?);
+                } else {
+                    // Only top-level strings are searched, as in `attributes_have_phrase`.
+                    r.value()?;
+                }
+            }
+        }
+        // Resources: each distinct one is tested once.
+        let raw = self.column(C_RESOURCE)?;
+        let mut r = Reader::new(&raw, "log resources");
+        let nd = r.len()?;
+        let mut dict = Vec::with_capacity(nd.min(n + 1));
+        for _ in 0..nd {
+            let mut inner = Reader::new(r.bytes()?, "log resource");
+            let attrs = inner.attributes()?;
+            dict.push(
+                attrs
+                    .values()
+                    .any(|v| matches!(v, AttributeValue::String(s) if holds(s))),
+            );
+        }
+        for h in hit.iter_mut() {
+            let idx = r.varint()? as usize;
+            *h |= *dict.get(idx).ok_or_else(|| r.corrupt("dictionary index"))?;
+        }
+        Ok(rows
+            .iter()
+            .copied()
+            .filter(|&i| hit.get(i) == Some(&true))
+            .collect())
     }
 
     /// Keeps the `rows` (ascending row numbers) whose body passes the filter's message
@@ -1068,6 +1150,58 @@ mod tests {
                 let want_odd: Vec<usize> = want.iter().copied().filter(|i| i % 2 == 1).collect();
                 assert_eq!(block.filter_bodies(odd, f).unwrap(), want_odd, "{f:?}");
             }
+        }
+    }
+
+    #[test]
+    fn attribute_word_rows_agree_with_the_records() {
+        let mut recs = Vec::new();
+        for i in 0..40i64 {
+            let mut r = LogRecord::new(Timestamp(i), Level::Info, "body");
+            match i % 5 {
+                0 => {
+                    r.attributes
+                        .insert("user".into(), format!("U_{i} Zeta").into());
+                }
+                1 => {
+                    r.attributes.insert(
+                        "list".into(),
+                        AttributeValue::Array(vec![AttributeValue::String("zeta".into())]),
+                    );
+                    r.attributes.insert("n".into(), AttributeValue::Int(i));
+                }
+                2 => {
+                    r.resource.insert("host.name".into(), "zeta-host".into());
+                }
+                3 => {
+                    r.attributes.insert("city".into(), "Straße".into());
+                }
+                _ => {}
+            }
+            recs.push(r);
+        }
+        let (raw, _) = encode_block(&recs, 1).unwrap();
+        let block = Block::parse(&raw).unwrap();
+        let all: Vec<usize> = (0..recs.len()).collect();
+        for words in [
+            vec!["zeta".to_string()],
+            vec!["straße".into(), "u_7".into()],
+            vec![],
+        ] {
+            let want: Vec<usize> = all
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    recs[i].attributes.values().chain(recs[i].resource.values()).any(|v| {
+                        matches!(v, AttributeValue::String(s) if words.iter().any(|w| contains_ci(s, w)))
+                    })
+                })
+                .collect();
+            assert_eq!(
+                block.rows_with_attr_words(&all, &words).unwrap(),
+                want,
+                "{words:?}"
+            );
         }
     }
 

@@ -123,6 +123,14 @@ impl<'a> Reader<'a> {
         self.pos >= self.buf.len()
     }
 
+    /// The next byte, without consuming it.
+    pub(crate) fn peek_u8(&self) -> Result<u8> {
+        self.buf
+            .get(self.pos)
+            .copied()
+            .ok_or_else(|| self.corrupt("unexpected end"))
+    }
+
     pub(crate) fn u8(&mut self) -> Result<u8> {
         let b = *self
             .buf

@@ -15,6 +15,7 @@ use super::{CF_LOG_BLOCKS, CF_LOG_SUMMARIES, Inner, RocksStore, hour_of, rocks_e
 use crate::error::{Error, Result};
 use crate::query::{
     LogCount, LogCountRow, LogCounter, LogFields, LogFilter, LogPage, LogQuery, LogScan, Order,
+    tokenize,
 };
 use crate::traits::LogStore;
 
@@ -381,11 +382,35 @@ impl LogStore for RocksStore {
 }
 
 /// The columns testing `f` on a block's records reads: [`Need::for_filter`], plus the
-/// attributes when a full-text term may be in an attribute value of the block.
-fn need_for(f: &LogFilter, s: &BlockSummary) -> Need {
+/// attributes when a full-text term may be in an attribute value of the block (by its Bloom
+/// filter, then by a search of its attribute columns).
+fn need_for(f: &LogFilter, s: &BlockSummary, block: &Block) -> Result<Need> {
     let mut need = Need::for_filter(f);
-    need.attrs |= s.terms_need_attrs(f);
-    need
+    if !need.attrs && s.terms_need_attrs(f) && block.attrs_may_hold_terms(f)? {
+        need.attrs = true;
+    }
+    Ok(need)
+}
+
+/// The `rows` that may pass `f`'s full-text terms: those whose message passes every
+/// message condition, and those with an attribute value holding the longest word of some
+/// term (a term matched in an attribute value holds all its words there).
+fn text_candidates(block: &Block, rows: Vec<usize>, f: &LogFilter) -> Result<Vec<usize>> {
+    let words: Vec<String> = f
+        .terms
+        .iter()
+        .filter_map(|t| tokenize(t).max_by_key(String::len))
+        .collect();
+    if words.len() < f.terms.len() {
+        // A term without words matches everything.
+        return Ok(rows);
+    }
+    let by_attrs = block.rows_with_attr_words(&rows, &words)?;
+    let by_body = block.filter_bodies(rows, f)?;
+    let mut out: Vec<usize> = by_body.into_iter().chain(by_attrs).collect();
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
 }
 
 /// The rows of a block in `[start, end)` passing `f`, in block order.
@@ -397,12 +422,18 @@ fn filtered_rows(
     f: &LogFilter,
     s: &BlockSummary,
 ) -> Result<Vec<usize>> {
-    let need_f = need_for(f, s);
     let mut rows = cheap.candidate_rows(start, end, f);
+    if rows.is_empty() {
+        return Ok(rows);
+    }
+    let need_f = need_for(f, s, block)?;
     if need_f.body && !need_f.attrs && !need_f.trace {
         // Message conditions alone are tested on the body column in place.
         rows = block.filter_bodies(rows, f)?;
     } else if !need_f.is_cheap() {
+        if !f.terms.is_empty() {
+            rows = text_candidates(block, rows, f)?;
+        }
         let recs = block.records(cheap, &rows, need_f)?;
         rows = rows
             .into_iter()
@@ -584,14 +615,19 @@ impl RocksStore {
         let mut ro = ReadOptions::default();
         ro.set_snapshot(&snapshot);
         for (key, s) in &cands {
-            let need_f = need_for(f, s);
             let block = i.read_block(key, &ro)?;
             let cheap = block.cheap()?;
             let mut rows = cheap.candidate_rows(start, end, f);
+            if rows.is_empty() {
+                continue;
+            }
+            let need_f = need_for(f, s, &block)?;
             // Message conditions alone are tested on the body column in place.
             let body_only = need_f.body && !need_f.attrs && !need_f.trace;
             if body_only {
                 rows = block.filter_bodies(rows, f)?;
+            } else if !f.terms.is_empty() {
+                rows = text_candidates(&block, rows, f)?;
             }
             if rows.is_empty() {
                 continue;
