@@ -705,28 +705,6 @@ impl Block {
         Ok((dict, idx))
     }
 
-    /// False when no attribute value of the block (record or resource) can hold any of
-    /// `f`'s terms: for ASCII columns, some word of each term is missing from the lower-cased
-    /// column. True when unsure (non-ASCII text).
-    pub(crate) fn attrs_may_hold_terms(&self, f: &LogFilter) -> Result<bool> {
-        let terms: Vec<Vec<String>> = f.terms.iter().map(|t| tokenize(t).collect()).collect();
-        if terms.iter().flatten().any(|w| !w.is_ascii()) {
-            return Ok(true);
-        }
-        for id in [C_ATTRS, C_RESOURCE] {
-            let mut col = self.column(id)?;
-            if !col.is_ascii() {
-                return Ok(true);
-            }
-            col.make_ascii_lowercase();
-            let has = |w: &String| memchr::memmem::find(&col, w.as_bytes()).is_some();
-            if terms.iter().any(|words| words.iter().all(has)) {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-
     /// The `rows` (ascending) with a string attribute value, of the record or its resource,
     /// holding one of `words` (lower-case) case-insensitively: the rows a full-text term can
     /// match through attributes, found without building records.
@@ -737,10 +715,35 @@ impl Block {
     ) -> Result<Vec<usize>> {
         let n = self.count;
         let mut hit = vec![false; n];
-        let holds = |s: &str| words.iter().any(|w| contains_ci(s, w));
+        let ascii_words = words.iter().all(|w| w.is_ascii());
+        // True when the (ASCII) text holds a word; non-ASCII text is tested as `contains_ci`
+        // does, since Unicode lower-casing can turn other letters into ASCII ones.
+        let holds_bytes = |b: &[u8]| -> Result<bool> {
+            if ascii_words && b.is_ascii() {
+                Ok(words.iter().any(|w| {
+                    let w = w.as_bytes();
+                    w.is_empty() || b.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w))
+                }))
+            } else {
+                let s = std::str::from_utf8(b).map_err(|_| Error::Corrupt {
+                    what: "log attributes",
+                    reason: "invalid UTF-8".into(),
+                })?;
+                Ok(words.iter().any(|w| contains_ci(s, w)))
+            }
+        };
+        // A whole column without any of the words (ASCII) needs no closer look.
+        let may_hold = |col: &[u8]| {
+            !(ascii_words && col.is_ascii()) || {
+                let lower = col.to_ascii_lowercase();
+                words
+                    .iter()
+                    .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
+            }
+        };
         let raw = self.column(C_ATTRS)?;
         let mut r = Reader::new(&raw, "log attributes");
-        let nk = r.len()?;
+        let nk = if may_hold(&raw) { r.len()? } else { 0 };
         for _ in 0..nk {
             r.bytes()?; // the key
             let bm = r.take(n.div_ceil(8))?;
@@ -750,7 +753,7 @@ impl Block {
                 }
                 if r.peek_u8()? == 0 {
                     r.u8()?;
-                    *h |= holds(r.str()?);
+                    *h |= holds_bytes(r.bytes()?)?;
                 } else {
                     // Only top-level strings are searched, as in `attributes_have_phrase`.
                     r.value()?;
@@ -759,21 +762,24 @@ impl Block {
         }
         // Resources: each distinct one is tested once.
         let raw = self.column(C_RESOURCE)?;
-        let mut r = Reader::new(&raw, "log resources");
-        let nd = r.len()?;
-        let mut dict = Vec::with_capacity(nd.min(n + 1));
-        for _ in 0..nd {
-            let mut inner = Reader::new(r.bytes()?, "log resource");
-            let attrs = inner.attributes()?;
-            dict.push(
-                attrs
-                    .values()
-                    .any(|v| matches!(v, AttributeValue::String(s) if holds(s))),
-            );
-        }
-        for h in hit.iter_mut() {
-            let idx = r.varint()? as usize;
-            *h |= *dict.get(idx).ok_or_else(|| r.corrupt("dictionary index"))?;
+        if may_hold(&raw) {
+            let mut r = Reader::new(&raw, "log resources");
+            let nd = r.len()?;
+            let mut dict = Vec::with_capacity(nd.min(n + 1));
+            for _ in 0..nd {
+                let mut inner = Reader::new(r.bytes()?, "log resource");
+                let mut holds = false;
+                for v in inner.attributes()?.values() {
+                    if let AttributeValue::String(s) = v {
+                        holds |= holds_bytes(s.as_bytes())?;
+                    }
+                }
+                dict.push(holds);
+            }
+            for h in hit.iter_mut() {
+                let idx = r.varint()? as usize;
+                *h |= *dict.get(idx).ok_or_else(|| r.corrupt("dictionary index"))?;
+            }
         }
         Ok(rows
             .iter()

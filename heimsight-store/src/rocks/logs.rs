@@ -383,13 +383,11 @@ impl LogStore for RocksStore {
 
 /// The columns testing `f` on a block's records reads: [`Need::for_filter`], plus the
 /// attributes when a full-text term may be in an attribute value of the block (by its Bloom
-/// filter, then by a search of its attribute columns).
-fn need_for(f: &LogFilter, s: &BlockSummary, block: &Block) -> Result<Need> {
+/// filter).
+fn need_for(f: &LogFilter, s: &BlockSummary) -> Need {
     let mut need = Need::for_filter(f);
-    if !need.attrs && s.terms_need_attrs(f) && block.attrs_may_hold_terms(f)? {
-        need.attrs = true;
-    }
-    Ok(need)
+    need.attrs |= s.terms_need_attrs(f);
+    need
 }
 
 /// The `rows` that may pass `f`'s full-text terms: those whose message passes every
@@ -426,7 +424,7 @@ fn filtered_rows(
     if rows.is_empty() {
         return Ok(rows);
     }
-    let need_f = need_for(f, s, block)?;
+    let need_f = need_for(f, s);
     if need_f.body && !need_f.attrs && !need_f.trace {
         // Message conditions alone are tested on the body column in place.
         rows = block.filter_bodies(rows, f)?;
@@ -621,7 +619,7 @@ impl RocksStore {
             if rows.is_empty() {
                 continue;
             }
-            let need_f = need_for(f, s, &block)?;
+            let need_f = need_for(f, s);
             // Message conditions alone are tested on the body column in place.
             let body_only = need_f.body && !need_f.attrs && !need_f.trace;
             if body_only {
