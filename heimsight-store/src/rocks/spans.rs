@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError};
 
 use heimsight_core::{
@@ -844,19 +845,100 @@ impl SpanStore for RocksStore {
         }
         let i = &self.inner;
         let snapshot = i.db.snapshot();
+        // The later half of the time range is read on a second thread (reading the index is
+        // most of the work), its batches handed over between the first half's batches.
+        let Some((early, late)) = i.split_span_scan(scan) else {
+            return i.span_rows(scan, &snapshot, &mut |b| Ok(visit(b)));
+        };
+        let stop = AtomicBool::new(false);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<SpanRow>>(4);
+        std::thread::scope(|scope| {
+            let helper = scope.spawn(|| {
+                let tx = tx;
+                i.span_rows(&late, &snapshot, &mut |b| {
+                    Ok(!stop.load(Ordering::Relaxed) && tx.send(b).is_ok())
+                })
+            });
+            let mut go_on = true;
+            let mut pass = |b: Vec<SpanRow>| {
+                go_on = go_on && visit(b);
+                if !go_on {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                go_on
+            };
+            let early_result = i.span_rows(&early, &snapshot, &mut |b| {
+                if !pass(b) {
+                    return Ok(false);
+                }
+                while let Ok(other) = rx.try_recv() {
+                    if !pass(other) {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            });
+            if early_result.is_err() {
+                stop.store(true, Ordering::Relaxed);
+            }
+            // The rest of the later half (the helper ends when told to stop or when done).
+            for b in rx.iter() {
+                if !pass(b) {
+                    break;
+                }
+            }
+            drop(rx);
+            let late_result = helper
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            early_result.and(late_result)
+        })
+    }
+}
+
+impl Inner {
+    /// Two scans covering `scan`'s time range (clipped to the stored spans) in halves, or
+    /// `None` when it is too small to split.
+    fn split_span_scan(&self, scan: &SpanScan) -> Option<(SpanScan, SpanScan)> {
+        let parts = self
+            .span_parts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let lo = parts.values().map(|p| p.min_ts).min()?;
+        let hi = parts.values().map(|p| p.max_ts).max()?.saturating_add(1);
+        let start = scan.range.start_nanos().max(lo);
+        let end = scan.range.end_nanos().min(hi);
+        if end.saturating_sub(start) < 2 {
+            return None;
+        }
+        let mid = start.checked_add(end.checked_sub(start)? / 2)?;
+        let half = |a: i64, b: i64| SpanScan {
+            range: crate::query::TimeRange::new(Timestamp(a), Timestamp(b)),
+            ..scan.clone()
+        };
+        Some((half(start, mid), half(mid, end)))
+    }
+
+    /// The rows of a span index scan, in batches; stops when `visit` returns false.
+    fn span_rows(
+        &self,
+        scan: &SpanScan,
+        snapshot: &Snapshot<'_>,
+        visit: &mut dyn FnMut(Vec<SpanRow>) -> Result<bool>,
+    ) -> Result<()> {
         let mut strings = ByteInterner::default();
         let mut batch: Vec<SpanRow> = Vec::with_capacity(SCAN_BATCH);
         let mut stopped = false;
-        i.for_each_index_entry(scan, &snapshot, &mut |_, e| {
+        self.for_each_index_entry(scan, snapshot, &mut |_, e| {
             batch.push(e.row(&mut strings)?);
-            if batch.len() >= SCAN_BATCH && !visit(std::mem::take(&mut batch)) {
+            if batch.len() >= SCAN_BATCH && !visit(std::mem::take(&mut batch))? {
                 stopped = true;
                 return Ok(false);
             }
             Ok(true)
         })?;
         if !stopped && !batch.is_empty() {
-            visit(batch);
+            visit(batch)?;
         }
         Ok(())
     }

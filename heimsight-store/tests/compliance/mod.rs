@@ -816,6 +816,14 @@ pub fn span_scans(store: &dyn Store) {
         )
         .unwrap();
     assert_eq!(batches, 1);
+    let mut batches = 0;
+    store
+        .scan_span_rows(&SpanScan::default(), &mut |_| {
+            batches += 1;
+            false
+        })
+        .unwrap();
+    assert_eq!(batches, 1);
 }
 
 pub fn traces(store: &dyn Store) {
