@@ -12,6 +12,11 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use crate::budget::IngestBudget;
+
+/// HTTP/2 receive window of one OTLP/gRPC stream (request).
+const GRPC_STREAM_WINDOW: u32 = 4 << 20;
+/// HTTP/2 receive window of one OTLP/gRPC connection (all its streams).
+const GRPC_CONNECTION_WINDOW: u32 = 16 << 20;
 use crate::config::ServerConfig;
 use crate::error::{Error, Result};
 use crate::retention::{self, Retention};
@@ -251,7 +256,13 @@ impl HeimsightServer {
             tokio::spawn(async move {
                 let incoming =
                     tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+                // HTTP/2 flow-control windows sized for OTLP batches (hundreds of KiB each,
+                // several in flight on one connection), so a client does not wait for window
+                // updates mid-request. tonic buffers each whole message before decoding it
+                // anyway (up to the size limit), so this adds no memory per request.
                 let r = tonic::transport::Server::builder()
+                    .initial_stream_window_size(GRPC_STREAM_WINDOW)
+                    .initial_connection_window_size(GRPC_CONNECTION_WINDOW)
                     .add_routes(routes)
                     .serve_with_incoming_shutdown(incoming, stop)
                     .await

@@ -10,7 +10,7 @@ use heimsight_core::{
 };
 
 use super::bloom::{self, Bloom};
-use super::codec::{Reader, Writer};
+use super::codec::{FastHash, Reader, Writer};
 use crate::error::{Error, Result};
 use crate::query::{LogFilter, contains_ci, is_token_char, tokenize};
 
@@ -418,7 +418,7 @@ pub(crate) fn encode_block(recs: &[LogRecord], level: i32) -> Result<(Vec<u8>, B
 
     // Attributes, one stream per key: presence bitmap then the values of present rows. One
     // pass over the records fills every key's stream; keys are then written in sorted order.
-    let mut streams: HashMap<&str, (Vec<u8>, Writer)> = HashMap::new();
+    let mut streams: HashMap<&str, (Vec<u8>, Writer), FastHash> = HashMap::default();
     for (i, r) in recs.iter().enumerate() {
         for (k, v) in &r.attributes {
             let (bm, w) = streams
@@ -441,7 +441,7 @@ pub(crate) fn encode_block(recs: &[LogRecord], level: i32) -> Result<(Vec<u8>, B
     // Resources and scopes: dictionaries of encoded values. Neighbouring records usually
     // share them, so the previous record's entry is tried before the map.
     for id in [C_RESOURCE, C_SCOPE] {
-        let mut map: HashMap<Vec<u8>, u32> = HashMap::new();
+        let mut map: HashMap<Vec<u8>, u32, FastHash> = HashMap::default();
         let mut items: Vec<Vec<u8>> = Vec::new();
         let mut idx: Vec<u32> = Vec::with_capacity(n);
         let mut scratch = Writer::default();
@@ -524,7 +524,8 @@ pub(crate) fn encode_block(recs: &[LogRecord], level: i32) -> Result<(Vec<u8>, B
     let mut scratch = String::new();
     let mut last_service = usize::MAX;
     // Attribute pairs whose value was already tokenized: most values repeat within a block.
-    let mut tokenized: std::collections::HashSet<u64> = std::collections::HashSet::new();
+    let mut tokenized: std::collections::HashSet<u64, FastHash> =
+        std::collections::HashSet::default();
     for r in recs {
         let li = r.level().index();
         let si = match services.get(last_service) {

@@ -2,7 +2,6 @@
 //! index (by day, service and start time, holding the fields most queries read).
 
 use std::collections::{BTreeSet, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError};
 
@@ -11,7 +10,7 @@ use heimsight_core::{
 };
 use rocksdb::{Direction, IteratorMode, ReadOptions, Snapshot, WriteBatch};
 
-use super::codec::{Reader, Writer, ts_from_key, ts_key};
+use super::codec::{FastHash, Reader, Writer, ts_from_key, ts_key};
 use super::{
     CF_META, CF_SPAN_INDEX, CF_SPANS, CF_TRACE_STARTS, CF_TRACES, DAY_NS, Inner, META_INTERNAL,
     RocksStore, day_of, meta_key, rocks_err,
@@ -185,7 +184,7 @@ impl<'a> IndexEntry<'a> {
 /// service.
 #[derive(Default)]
 struct ByteInterner {
-    strings: HashMap<Box<[u8]>, Arc<str>, BuildHasherDefault<Xxh3Hasher>>,
+    strings: HashMap<Box<[u8]>, Arc<str>, FastHash>,
     last: Option<Arc<str>>,
 }
 
@@ -206,20 +205,6 @@ impl ByteInterner {
         };
         self.last = Some(a.clone());
         Ok(a)
-    }
-}
-
-/// A fast hasher for short byte strings (xxh3).
-#[derive(Default)]
-struct Xxh3Hasher(u64);
-
-impl Hasher for Xxh3Hasher {
-    fn write(&mut self, bytes: &[u8]) {
-        self.0 = xxhash_rust::xxh3::xxh3_64_with_seed(bytes, self.0);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 
