@@ -643,6 +643,13 @@ async fn otlp_grpc_for_all_three_signals_plain_and_gzip() {
         .unwrap()
         .into_inner();
     assert_eq!(resp.partial_success, None);
+    // An empty request (an empty message on the wire) is valid and stores nothing.
+    let resp = logs
+        .export(ExportLogsServiceRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(resp.partial_success, None);
 
     // A client that compresses its requests and accepts compressed answers.
     let mut traces = TraceServiceClient::connect(srv.grpc.clone())
@@ -759,6 +766,22 @@ async fn otlp_grpc_garbage_is_invalid_argument() {
         message.contains("malformed protobuf") && message.contains("ExportLogsServiceRequest"),
         "{message}"
     );
+}
+
+#[tokio::test]
+async fn otlp_grpc_unknown_methods_are_unimplemented() {
+    let app = app();
+    for path in [
+        "/opentelemetry.proto.collector.logs.v1.LogsService/Nope",
+        "/opentelemetry.proto.collector.nope.v1.NopeService/Export",
+    ] {
+        let status = raw_grpc(&app.server, path, &[]).await;
+        assert_eq!(
+            status.code(),
+            tonic::Code::Unimplemented,
+            "{path}: {status:?}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
