@@ -653,55 +653,6 @@ fn otlp_rejected(signal_path: &str, json: bool, body: &[u8]) -> Option<u64> {
     u64::try_from(n).ok()
 }
 
-/// A gRPC codec that sends bytes that are already an encoded message, and returns the
-/// response's bytes undecoded.
-#[derive(Debug, Clone, Copy, Default)]
-struct RawCodec;
-
-impl tonic::codec::Codec for RawCodec {
-    type Encode = bytes::Bytes;
-    type Decode = bytes::Bytes;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-
-    fn encoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-
-    fn decoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-}
-
-impl tonic::codec::Encoder for RawCodec {
-    type Item = bytes::Bytes;
-    type Error = tonic::Status;
-
-    fn encode(
-        &mut self,
-        item: bytes::Bytes,
-        dst: &mut tonic::codec::EncodeBuf<'_>,
-    ) -> Result<(), tonic::Status> {
-        use bytes::BufMut as _;
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl tonic::codec::Decoder for RawCodec {
-    type Item = bytes::Bytes;
-    type Error = tonic::Status;
-
-    fn decode(
-        &mut self,
-        src: &mut tonic::codec::DecodeBuf<'_>,
-    ) -> Result<Option<bytes::Bytes>, tonic::Status> {
-        use bytes::Buf as _;
-        let n = src.remaining();
-        Ok(Some(src.copy_to_bytes(n)))
-    }
-}
-
 /// Sends one gRPC export, recording the outcome in `counters`.
 #[allow(clippy::too_many_arguments)]
 async fn export_grpc(
@@ -733,7 +684,11 @@ async fn export_grpc(
             .await
             .map_err(|e| tonic::Status::unavailable(format!("channel not ready: {e}")))?;
         let resp = grpc
-            .unary(tonic::Request::new(bytes), path, RawCodec)
+            .unary(
+                tonic::Request::new(bytes),
+                path,
+                heimsight_server::otlp::RawCodec,
+            )
             .await?
             .into_inner();
         let decode_err = |e: prost::DecodeError| tonic::Status::internal(e.to_string());

@@ -1115,7 +1115,7 @@ fn log_count(select: &Select, scan: &LogScan) -> Option<LogCount> {
 /// [`SpanScan::index_only`]).
 fn span_index_only(select: &Select) -> bool {
     let mut ok = true;
-    let mut visit = |e: &Expr| {
+    let all_named = visit_exprs(select, &mut |e: &Expr| {
         e.walk(&mut |x| match &x.kind {
             ExprKind::Column(ColumnRef::Named(n)) => {
                 ok &= matches!(
@@ -1136,7 +1136,13 @@ fn span_index_only(select: &Select) -> bool {
             ExprKind::Column(_) | ExprKind::Match { .. } => ok = false,
             _ => {}
         });
-    };
+    });
+    all_named && ok
+}
+
+/// Calls `visit` on every expression of the select list, `WHERE`, `GROUP BY`, `HAVING` and
+/// `ORDER BY`; returns false, visiting no more, at a `*` in the select list.
+fn visit_exprs(select: &Select, visit: &mut dyn FnMut(&Expr)) -> bool {
     for item in &select.items {
         match item {
             SelectItem::Wildcard(_) => return false,
@@ -1152,29 +1158,17 @@ fn span_index_only(select: &Select) -> bool {
     {
         visit(e);
     }
-    ok
+    true
 }
 
 /// The log fields the query reads.
 fn log_fields(select: &Select) -> LogFields {
     let mut f = LogFields::default();
-    let mut visit = |e: &Expr| fields_of(e, &mut f);
-    for item in &select.items {
-        match item {
-            SelectItem::Wildcard(_) => return LogFields::ALL,
-            SelectItem::Expr { expr, .. } => visit(expr),
-        }
+    if visit_exprs(select, &mut |e: &Expr| fields_of(e, &mut f)) {
+        f
+    } else {
+        LogFields::ALL
     }
-    for e in select
-        .filter
-        .iter()
-        .chain(&select.group_by)
-        .chain(&select.having)
-        .chain(select.order_by.iter().map(|o| &o.expr))
-    {
-        visit(e);
-    }
-    f
 }
 
 fn fields_of(e: &Expr, f: &mut LogFields) {

@@ -18,7 +18,7 @@ use prost::Message;
 use tonic::codec::CompressionEncoding;
 use tonic::service::Routes;
 
-use super::{ExportError, Signal, blocking, store_body};
+use super::{ExportError, RawCodec, Signal, blocking, store_body};
 use crate::budget;
 use crate::state::AppState;
 
@@ -164,54 +164,6 @@ where
                 .max_decoding_message_size(limit);
             Ok(grpc.unary(method, req).await)
         })
-    }
-}
-
-/// A codec that passes message bytes through unchanged (decoding and encoding is the
-/// export's).
-#[derive(Debug, Clone, Copy, Default)]
-struct RawCodec;
-
-impl tonic::codec::Codec for RawCodec {
-    type Encode = Bytes;
-    type Decode = Bytes;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-
-    fn encoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-
-    fn decoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-}
-
-impl tonic::codec::Encoder for RawCodec {
-    type Item = Bytes;
-    type Error = tonic::Status;
-
-    fn encode(
-        &mut self,
-        item: Bytes,
-        dst: &mut tonic::codec::EncodeBuf<'_>,
-    ) -> Result<(), tonic::Status> {
-        bytes::BufMut::put(dst, item);
-        Ok(())
-    }
-}
-
-impl tonic::codec::Decoder for RawCodec {
-    type Item = Bytes;
-    type Error = tonic::Status;
-
-    fn decode(
-        &mut self,
-        src: &mut tonic::codec::DecodeBuf<'_>,
-    ) -> Result<Option<Bytes>, tonic::Status> {
-        use bytes::Buf as _;
-        let n = src.remaining();
-        Ok(Some(src.copy_to_bytes(n)))
     }
 }
 
