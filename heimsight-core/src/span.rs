@@ -222,6 +222,47 @@ const SPAN_FIELDS: &[&str] = &[
 ];
 
 impl Span {
+    /// A span with these ids, name, service and times, and everything else empty: no parent,
+    /// kind unspecified, status unset, no attributes, events or links.
+    ///
+    /// ```
+    /// use heimsight_core::{Span, SpanId, Timestamp, TraceId};
+    ///
+    /// let s = Span::new(TraceId([1; 16]), SpanId([2; 8]), "GET /", "api", Timestamp(10), Timestamp(25));
+    /// assert_eq!(s.duration_nanos(), 15);
+    /// assert!(s.is_root());
+    /// ```
+    pub fn new(
+        trace_id: TraceId,
+        span_id: SpanId,
+        name: impl Into<String>,
+        service: impl Into<String>,
+        start_time: Timestamp,
+        end_time: Timestamp,
+    ) -> Span {
+        Span {
+            trace_id,
+            span_id,
+            parent_span_id: None,
+            name: name.into(),
+            kind: SpanKind::default(),
+            service: service.into(),
+            start_time,
+            end_time,
+            status: Status::default(),
+            attributes: Attributes::new(),
+            resource: Attributes::new(),
+            scope: Scope::default(),
+            events: Vec::new(),
+            links: Vec::new(),
+            trace_state: String::new(),
+            flags: 0,
+            dropped_attributes_count: 0,
+            dropped_events_count: 0,
+            dropped_links_count: 0,
+        }
+    }
+
     /// Duration in nanoseconds.
     pub fn duration_nanos(&self) -> i64 {
         self.end_time.0.saturating_sub(self.start_time.0)

@@ -138,30 +138,18 @@ impl<'a> IndexEntry<'a> {
 
     /// A span with the indexed fields (the others empty).
     fn span(&self) -> Result<Span> {
-        Ok(Span {
-            trace_id: self.trace_id,
-            span_id: self.span_id,
-            parent_span_id: self.parent_span_id,
-            name: utf8(self.name)?.to_string(),
-            kind: self.kind,
-            service: utf8(self.service)?.to_string(),
-            start_time: Timestamp(self.start),
-            end_time: Timestamp(self.end),
-            status: Status {
-                code: self.status,
-                message: String::new(),
-            },
-            attributes: Default::default(),
-            resource: Default::default(),
-            scope: Default::default(),
-            events: Vec::new(),
-            links: Vec::new(),
-            trace_state: String::new(),
-            flags: 0,
-            dropped_attributes_count: 0,
-            dropped_events_count: 0,
-            dropped_links_count: 0,
-        })
+        let mut s = Span::new(
+            self.trace_id,
+            self.span_id,
+            utf8(self.name)?,
+            utf8(self.service)?,
+            Timestamp(self.start),
+            Timestamp(self.end),
+        );
+        s.parent_span_id = self.parent_span_id;
+        s.kind = self.kind;
+        s.status.code = self.status;
+        Ok(s)
     }
 
     fn row(&self, strings: &mut ByteInterner) -> Result<SpanRow> {
@@ -939,30 +927,21 @@ mod tests {
     use heimsight_core::SpanKind;
 
     fn span(n: u8, service: &str, start: i64) -> Span {
-        Span {
-            trace_id: TraceId([n; 16]),
-            span_id: SpanId([n; 8]),
-            parent_span_id: n.is_multiple_of(2).then_some(SpanId([1; 8])),
-            name: format!("op {n}"),
-            kind: SpanKind::Client,
-            service: service.into(),
-            start_time: Timestamp(start),
-            end_time: Timestamp(start + 1_000 * i64::from(n)),
-            status: Status {
-                code: StatusCode::Error,
-                message: "boom".into(),
-            },
-            attributes: Default::default(),
-            resource: Default::default(),
-            scope: Default::default(),
-            events: Vec::new(),
-            links: Vec::new(),
-            trace_state: String::new(),
-            flags: 0,
-            dropped_attributes_count: 0,
-            dropped_events_count: 0,
-            dropped_links_count: 0,
-        }
+        let mut s = Span::new(
+            TraceId([n; 16]),
+            SpanId([n; 8]),
+            format!("op {n}"),
+            service,
+            Timestamp(start),
+            Timestamp(start + 1_000 * i64::from(n)),
+        );
+        s.parent_span_id = n.is_multiple_of(2).then_some(SpanId([1; 8]));
+        s.kind = SpanKind::Client;
+        s.status = Status {
+            code: StatusCode::Error,
+            message: "boom".into(),
+        };
+        s
     }
 
     #[test]
