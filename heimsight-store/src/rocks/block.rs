@@ -16,8 +16,9 @@ use crate::query::{LogFilter, contains_ci, is_token_char, tokenize};
 
 /// Format version of a block.
 const BLOCK_VERSION: u8 = 1;
-/// Format version of a block summary: 2 adds the per-second counts; 1 is still read.
-const SUMMARY_VERSION: u8 = 2;
+/// Format version of a block summary: 2 added the per-second counts and attribute-value
+/// tokens, 3 a flag saying whether the tokens are there; 1 and 2 are still read.
+const SUMMARY_VERSION: u8 = 3;
 /// Nanoseconds per second.
 const NS_PER_SEC: i64 = 1_000_000_000;
 
@@ -50,9 +51,13 @@ pub(crate) struct BlockSummary {
     /// Compressed size of the block, bytes.
     pub(crate) bytes: u32,
     /// Records per second of the block (see [`seconds_histogram`]); `None` in summaries
-    /// written before it existed. Summaries with it (version 2) also hold the tokens of
-    /// string attribute values in the Bloom filter; older ones do not.
+    /// written before it existed.
     pub(crate) seconds: Option<Box<[u8]>>,
+    /// Whether the Bloom filter holds the tokens of string attribute values. Blocks that the
+    /// background merge will rewrite are written without them (the merge adds them), and
+    /// version 1 summaries never had them; full-text terms then search the block's attribute
+    /// columns.
+    pub(crate) attr_tokens: bool,
 }
 
 /// The longest lower-case word every body passing `f`'s message conditions contains: the
@@ -148,6 +153,7 @@ impl BlockSummary {
         self.bloom.encode(&mut w);
         if self.seconds.is_some() {
             w.bytes(seconds);
+            w.u8(u8::from(self.attr_tokens));
         }
         w.buf
     }
@@ -155,7 +161,7 @@ impl BlockSummary {
     pub(crate) fn decode(b: &[u8]) -> Result<Self> {
         let mut r = Reader::new(b, "log block summary");
         let v = r.u8()?;
-        if v != 1 && v != SUMMARY_VERSION {
+        if !(1..=SUMMARY_VERSION).contains(&v) {
             return Err(r.corrupt(format!("unknown summary version {v}")));
         }
         let min_ts = r.zigzag()?;
@@ -186,6 +192,11 @@ impl BlockSummary {
         } else {
             None
         };
+        let attr_tokens = match v {
+            1 => false,
+            2 => true,
+            _ => r.u8()? != 0,
+        };
         Ok(BlockSummary {
             min_ts,
             max_ts,
@@ -194,6 +205,7 @@ impl BlockSummary {
             bloom,
             bytes,
             seconds,
+            attr_tokens,
         })
     }
 
@@ -237,7 +249,7 @@ impl BlockSummary {
     /// False when no attribute value of the block can hold `term`; always true for
     /// summaries from before attribute value tokens were indexed.
     fn attrs_may_hold(&self, term: &str) -> bool {
-        self.seconds.is_none() || self.may_hold(bloom::SEED_ATTR_TOKEN, term)
+        !self.attr_tokens || self.may_hold(bloom::SEED_ATTR_TOKEN, term)
     }
 
     /// True when some term of `f` may be held by an attribute value of the block: then
@@ -373,7 +385,13 @@ fn bitmap_get(bm: &[u8], i: usize) -> bool {
 
 /// Encodes records (sorted by timestamp) into a block at a zstd level. Returns the block and
 /// its summary.
-pub(crate) fn encode_block(recs: &[LogRecord], level: i32) -> Result<(Vec<u8>, BlockSummary)> {
+/// Encodes sorted records into a block and its summary; `attr_tokens`: whether the Bloom
+/// filter gets the tokens of string attribute values (see [`BlockSummary::attr_tokens`]).
+pub(crate) fn encode_block(
+    recs: &[LogRecord],
+    level: i32,
+    attr_tokens: bool,
+) -> Result<(Vec<u8>, BlockSummary)> {
     let n = recs.len();
     let mut cols: Vec<Writer> = (0..N_COLS).map(|_| Writer::default()).collect();
 
@@ -544,7 +562,8 @@ pub(crate) fn encode_block(recs: &[LogRecord], level: i32) -> Result<(Vec<u8>, B
         for (k, v) in r.attributes.iter().chain(r.resource.iter()) {
             let pair = attr_value_hash(k, v, &mut scratch);
             hashes.push(pair);
-            if let AttributeValue::String(s) = v
+            if attr_tokens
+                && let AttributeValue::String(s) = v
                 && tokenized.insert(pair)
             {
                 seeded_token_hashes(bloom::SEED_ATTR_TOKEN, s, &mut scratch, &mut hashes);
@@ -565,6 +584,7 @@ pub(crate) fn encode_block(recs: &[LogRecord], level: i32) -> Result<(Vec<u8>, B
         bloom,
         bytes: out.buf.len() as u32,
         seconds: Some(seconds_histogram(recs.iter().map(|r| r.timestamp.0))),
+        attr_tokens,
     };
     Ok((out.buf, summary))
 }
@@ -1142,7 +1162,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, b)| LogRecord::new(Timestamp(i as i64), Level::Info, *b))
                 .collect();
-            let (raw, _) = encode_block(&recs, 1).unwrap();
+            let (raw, _) = encode_block(&recs, 1, true).unwrap();
             let block = Block::parse(&raw).unwrap();
             let all: Vec<usize> = (0..recs.len()).collect();
             for f in &filters {
@@ -1187,7 +1207,7 @@ mod tests {
             }
             recs.push(r);
         }
-        let (raw, _) = encode_block(&recs, 1).unwrap();
+        let (raw, _) = encode_block(&recs, 1, true).unwrap();
         let block = Block::parse(&raw).unwrap();
         let all: Vec<usize> = (0..recs.len()).collect();
         for words in [
@@ -1230,7 +1250,7 @@ mod tests {
             .iter()
             .map(|t| LogRecord::new(Timestamp(*t), Level::Info, "x"))
             .collect();
-        let (_, summary) = encode_block(&recs, 1).unwrap();
+        let (_, summary) = encode_block(&recs, 1, true).unwrap();
         let mut seen = Vec::new();
         assert!(
             summary
@@ -1241,9 +1261,18 @@ mod tests {
         let decoded = BlockSummary::decode(&summary.encode()).unwrap();
         assert_eq!(decoded, summary);
 
+        // Without attribute-value tokens, the flag survives the round trip.
+        let (_, untokenized) = encode_block(&recs, 1, false).unwrap();
+        assert!(!untokenized.attr_tokens);
+        assert_eq!(
+            BlockSummary::decode(&untokenized.encode()).unwrap(),
+            untokenized
+        );
+
         // A version-1 summary (no per-second counts) still decodes, without them.
         let old = BlockSummary {
             seconds: None,
+            attr_tokens: false,
             ..summary.clone()
         };
         let raw_old = old.encode();
@@ -1253,7 +1282,7 @@ mod tests {
 
         // Counts that do not add up to the block's records are refused.
         recs.pop();
-        let (_, fewer) = encode_block(&recs, 1).unwrap();
+        let (_, fewer) = encode_block(&recs, 1, true).unwrap();
         let forged = BlockSummary {
             seconds: fewer.seconds,
             ..summary.clone()
@@ -1293,7 +1322,7 @@ mod tests {
             r.observed_timestamp = Timestamp(900 + i);
             recs.push(r);
         }
-        let (raw, summary) = encode_block(&recs, 3).unwrap();
+        let (raw, summary) = encode_block(&recs, 3, true).unwrap();
         assert_eq!(BlockSummary::decode(&summary.encode()).unwrap(), summary);
         let block = Block::parse(&raw).unwrap();
         let cheap = block.cheap().unwrap();

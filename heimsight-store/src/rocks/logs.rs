@@ -69,11 +69,14 @@ impl Inner {
     }
 
     /// Encodes sorted records into blocks (one or more per hour) and adds them to a batch.
+    /// `merged`: the blocks come from a merge (else from an append, whose small blocks the
+    /// merge rewrites soon, so their summaries skip the attribute-value tokens).
     fn add_blocks(
         &self,
         batch: &mut WriteBatch,
         recs: &[LogRecord],
         level: i32,
+        merged: bool,
     ) -> Result<Vec<(Key, Arc<BlockSummary>)>> {
         let cf_b = self.cf(CF_LOG_BLOCKS)?;
         let cf_s = self.cf(CF_LOG_SUMMARIES)?;
@@ -89,7 +92,8 @@ impl Inner {
                 end += 1;
             }
             let chunk = &recs[start..end];
-            let (raw, summary) = block::encode_block(chunk, level)?;
+            let attr_tokens = merged || chunk.len() >= MERGE_BELOW as usize;
+            let (raw, summary) = block::encode_block(chunk, level, attr_tokens)?;
             let seq = self.block_seq.fetch_add(1, Ordering::SeqCst);
             let key = block_key(hour, summary.min_ts, seq);
             batch.put_cf(cf_b, key, raw);
@@ -205,7 +209,7 @@ impl Inner {
         }
         recs.sort_by_key(|r| r.timestamp);
         let mut batch = WriteBatch::default();
-        let new_blocks = self.add_blocks(&mut batch, &recs, self.merge_level)?;
+        let new_blocks = self.add_blocks(&mut batch, &recs, self.merge_level, true)?;
         let cf_b = self.cf(CF_LOG_BLOCKS)?;
         let cf_s = self.cf(CF_LOG_SUMMARIES)?;
         for (k, _) in &group {
@@ -284,7 +288,7 @@ impl LogStore for RocksStore {
         logs.sort_by_key(|r| r.timestamp);
         let i = &self.inner;
         let mut batch = WriteBatch::default();
-        let blocks = i.add_blocks(&mut batch, &logs, WRITE_ZSTD_LEVEL)?;
+        let blocks = i.add_blocks(&mut batch, &logs, WRITE_ZSTD_LEVEL, false)?;
         let small = blocks.iter().any(|(_, s)| s.count < MERGE_BELOW);
         {
             // Write and publish under the lock, so queries see blocks and summaries agree.
