@@ -5,10 +5,14 @@
 //! understands (pushdown): the time range (`timestamp` compared with constants, `BETWEEN`),
 //! equality and `IN` on service, level, trace id, span name, metric name and string
 //! attributes/labels, `message CONTAINS` and `MATCH` terms for logs. The store uses them to skip
-//! data (block summaries, Bloom filters, series indexes). The executor then applies the whole
-//! `WHERE` again, so pushdown only ever makes a query faster, never different; property tests
-//! check that. A non-aggregating log query whose `WHERE` is pushed down entirely and that is
-//! ordered by time asks the store for just the page it needs.
+//! data (block summaries, Bloom filters, the span and series indexes). The executor then
+//! applies the whole `WHERE` again, unless the store applied all of it exactly (every term
+//! pushed; for logs no attribute equality, which the store matches more loosely; never for
+//! metrics), so pushdown only ever makes a query faster, never different; property tests check
+//! that. A non-aggregating log query whose `WHERE` is pushed down entirely and that is ordered
+//! by time asks the store for just the page it needs; `count(*)` grouped by service, level and
+//! one time bucket is counted by the store ([`Access::CountLogs`]); span queries reading only
+//! indexed fields read the span index alone.
 //!
 //! Queries without `ORDER BY` that do not aggregate return the newest records first (as if
 //! `ORDER BY timestamp DESC`), except metric queries, which return series by series.
