@@ -51,10 +51,13 @@ fn key_seq(k: &Key) -> u64 {
 }
 
 impl Inner {
-    pub(crate) fn load_blocks(&self) -> Result<()> {
+    /// Loads every block summary into memory; returns their encoded size in bytes (about
+    /// what they take in memory, most of it Bloom filters).
+    pub(crate) fn load_blocks(&self) -> Result<u64> {
         let cf = self.cf(CF_LOG_SUMMARIES)?;
         let mut map = self.blocks.write().unwrap_or_else(PoisonError::into_inner);
         let mut max_seq = 0;
+        let mut bytes = 0u64;
         for item in self.db.iterator_cf(cf, rocksdb::IteratorMode::Start) {
             let (k, v) = item.map_err(rocks_err)?;
             let key: Key = k.as_ref().try_into().map_err(|_| Error::Corrupt {
@@ -62,10 +65,11 @@ impl Inner {
                 reason: format!("length {}", k.len()),
             })?;
             max_seq = max_seq.max(key_seq(&key));
+            bytes += v.len() as u64;
             map.insert(key, Arc::new(BlockSummary::decode(&v)?));
         }
         self.block_seq.store(max_seq + 1, Ordering::SeqCst);
-        Ok(())
+        Ok(bytes)
     }
 
     /// Encodes sorted records into blocks (one or more per hour) and adds them to a batch.

@@ -377,7 +377,7 @@ impl RocksStore {
             stop: AtomicBool::new(false),
             wake: (Mutex::new(false), Condvar::new()),
         });
-        inner.load_blocks()?;
+        let summary_bytes = inner.load_blocks()?;
         inner.load_parts()?;
         inner.build_span_index()?;
         inner.load_registry()?;
@@ -424,6 +424,7 @@ impl RocksStore {
         tracing::info!(
             path = %b.path.display(),
             log_blocks = inner.blocks.read().unwrap_or_else(PoisonError::into_inner).len(),
+            log_block_summary_bytes = summary_bytes,
             "opened RocksDB store"
         );
         Ok(RocksStore {
