@@ -393,15 +393,6 @@ fn run_checked<S: Queryable + ?Sized>(
         // One more than shown, so the executor can tell when rows were cut.
         scan.limit = offset.saturating_add(page).saturating_add(1);
     }
-    // Counts grouped by service, level and time bucket: counted by the store.
-    if source == Source::Logs
-        && checked.aggregate
-        && planned.plan.residual.is_empty()
-        && let Access::Logs(scan) = &planned.plan.access
-        && let Some(count) = log_count(select, scan)
-    {
-        planned.plan.access = Access::CountLogs(count);
-    }
     // When the store applies the whole `WHERE` exactly, the executor need not test it again
     // (log attribute equality is not exact: the store also matches resource attributes and
     // compares values as text; metric pushdown is left to the executor to confirm too).
@@ -411,6 +402,15 @@ fn run_checked<S: Queryable + ?Sized>(
             Access::Spans(_) | Access::CountLogs(_) => true,
             Access::Metrics(_) => false,
         };
+    // Counts grouped by service, level and time bucket: counted by the store, which needs
+    // the whole `WHERE` applied exactly (its rows are groups, the executor cannot filter them).
+    if exact
+        && checked.aggregate
+        && let Access::Logs(scan) = &planned.plan.access
+        && let Some(count) = log_count(select, scan)
+    {
+        planned.plan.access = Access::CountLogs(count);
+    }
     if exact {
         checked.statement.select.filter = None;
     }
@@ -1046,10 +1046,9 @@ fn push_metric(e: &Expr, ctx: &EvalContext, q: &mut SeriesQuery) -> bool {
     true
 }
 
-/// The store count that answers an aggregating log query, when one does: every aggregate is
-/// `count(*)`, every column read outside it is `service`, `level` or the `timestamp` of a
-/// `bucket(timestamp, width)` (one width), and the pushed filter is exact (attribute
-/// equality is not: the store also looks at resource attributes and compares text).
+/// The store count that answers an aggregating log query whose `WHERE` the store applies
+/// exactly, when one does: every aggregate is `count(*)`, and every column read outside it is
+/// `service`, `level` or the `timestamp` of a `bucket(timestamp, width)` (one width).
 fn log_count(select: &Select, scan: &LogScan) -> Option<LogCount> {
     fn visit(e: &Expr, c: &mut LogCount) -> bool {
         match &e.kind {
@@ -1085,9 +1084,6 @@ fn log_count(select: &Select, scan: &LogScan) -> Option<LogCount> {
             ExprKind::Column(_) | ExprKind::Match { .. } | ExprKind::InSubquery { .. } => false,
             _ => e.children().into_iter().all(|x| visit(x, c)),
         }
-    }
-    if !scan.filter.attributes.is_empty() {
-        return None;
     }
     let mut c = LogCount {
         range: scan.range,

@@ -32,6 +32,7 @@
 
 pub mod datagen;
 pub mod error;
+mod hash;
 pub mod memory;
 pub mod query;
 #[cfg(feature = "rocksdb")]

@@ -366,20 +366,47 @@ impl SpanRow {
     }
 }
 
-/// Hands out one shared copy of each distinct string (for [`SpanRow`]s).
+/// Hands out one shared copy of each distinct string (for [`SpanRow`]s), looked up by its
+/// bytes, with the last one handed out remembered (rows of a scan often repeat a service).
 #[derive(Debug, Default)]
 pub struct Interner {
-    strings: std::collections::HashSet<Arc<str>>,
+    strings: std::collections::HashMap<Box<[u8]>, Arc<str>, crate::hash::FastHash>,
+    last: Option<Arc<str>>,
 }
 
 impl Interner {
     /// The shared copy of `s`.
     pub fn get(&mut self, s: &str) -> Arc<str> {
-        if let Some(a) = self.strings.get(s) {
-            return a.clone();
+        match self.known(s.as_bytes()) {
+            Some(a) => a,
+            None => self.add(s),
         }
+    }
+
+    /// The shared copy of the text in `b`; checks that `b` is UTF-8 only the first time
+    /// these bytes are seen.
+    pub fn get_utf8(&mut self, b: &[u8]) -> Result<Arc<str>, std::str::Utf8Error> {
+        match self.known(b) {
+            Some(a) => Ok(a),
+            None => Ok(self.add(std::str::from_utf8(b)?)),
+        }
+    }
+
+    fn known(&mut self, b: &[u8]) -> Option<Arc<str>> {
+        if let Some(last) = &self.last
+            && last.as_bytes() == b
+        {
+            return Some(last.clone());
+        }
+        let a = self.strings.get(b)?.clone();
+        self.last = Some(a.clone());
+        Some(a)
+    }
+
+    fn add(&mut self, s: &str) -> Arc<str> {
         let a: Arc<str> = Arc::from(s);
-        self.strings.insert(a.clone());
+        self.strings.insert(s.as_bytes().into(), a.clone());
+        self.last = Some(a.clone());
         a
     }
 

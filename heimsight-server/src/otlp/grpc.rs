@@ -25,24 +25,11 @@ use crate::state::AppState;
 /// The length of a gRPC message frame's header: compressed flag and length.
 const FRAME_HEADER: usize = 5;
 
-/// The OTLP/gRPC services over the server's state. Cloning is cheap.
-#[derive(Debug, Clone)]
-pub(crate) struct OtlpGrpc {
-    state: AppState,
-}
-
-impl OtlpGrpc {
-    pub(crate) fn new(state: AppState) -> OtlpGrpc {
-        OtlpGrpc { state }
-    }
-}
-
 /// The three services with compression and size limits, behind the budget layer.
 pub(crate) fn routes(state: AppState) -> Routes {
-    let svc = OtlpGrpc::new(state.clone());
-    let router = Routes::new(Export::<LOGS>(svc.clone()))
-        .add_service(Export::<TRACES>(svc.clone()))
-        .add_service(Export::<METRICS>(svc))
+    let router = Routes::new(Export::<LOGS>(state.clone()))
+        .add_service(Export::<TRACES>(state.clone()))
+        .add_service(Export::<METRICS>(state.clone()))
         .prepare()
         .into_axum_router()
         .layer(axum::middleware::from_fn_with_state(state, budget_layer));
@@ -73,7 +60,7 @@ const METRICS: u8 = 2;
 /// as one slice, as OTLP/HTTP does; here tonic hands over the bytes ([`RawCodec`]) and the
 /// export decodes, converts and stores them on the blocking pool.
 #[derive(Debug, Clone)]
-struct Export<const S: u8>(OtlpGrpc);
+struct Export<const S: u8>(AppState);
 
 impl tonic::server::NamedService for Export<LOGS> {
     const NAME: &'static str = "opentelemetry.proto.collector.logs.v1.LogsService";
@@ -110,7 +97,7 @@ impl<const S: u8> tonic::server::UnaryService<Bytes> for Export<S> {
     type Future = tonic::codegen::BoxFuture<tonic::Response<Bytes>, tonic::Status>;
 
     fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
-        let state = self.0.state.clone();
+        let state = self.0.clone();
         Box::pin(async move {
             let body = request.into_inner();
             let signal = Self::signal();
@@ -155,7 +142,7 @@ where
             ));
             return Box::pin(async move { Ok(status.into_http()) });
         }
-        let limit = self.0.state.config.max_body_bytes;
+        let limit = self.0.config.max_body_bytes;
         let method = self.clone();
         Box::pin(async move {
             let mut grpc = tonic::server::Grpc::new(RawCodec)

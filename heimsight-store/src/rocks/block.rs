@@ -10,8 +10,9 @@ use heimsight_core::{
 };
 
 use super::bloom::{self, Bloom};
-use super::codec::{FastHash, Reader, Writer};
+use super::codec::{Reader, Writer};
 use crate::error::{Error, Result};
+use crate::hash::FastHash;
 use crate::query::{LogFilter, contains_ci, is_token_char, tokenize};
 
 /// Format version of a block.

@@ -2,15 +2,15 @@
 //! index (by day, service and start time, holding the fields most queries read).
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::PoisonError;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, PoisonError};
 
 use heimsight_core::{
     Span, SpanEvent, SpanId, SpanKind, SpanLink, Status, StatusCode, Timestamp, TraceId,
 };
 use rocksdb::{Direction, IteratorMode, ReadOptions, Snapshot, WriteBatch};
 
-use super::codec::{FastHash, Reader, Writer, ts_from_key, ts_key};
+use super::codec::{Reader, Writer, ts_from_key, ts_key};
 use super::{
     CF_META, CF_SPAN_INDEX, CF_SPANS, CF_TRACE_STARTS, CF_TRACES, DAY_NS, Inner, META_INTERNAL,
     RocksStore, day_of, meta_key, rocks_err,
@@ -90,11 +90,15 @@ struct IndexEntry<'a> {
     status: StatusCode,
 }
 
-fn utf8(b: &[u8]) -> Result<&str> {
-    std::str::from_utf8(b).map_err(|_| crate::Error::Corrupt {
+fn not_utf8(_: std::str::Utf8Error) -> crate::Error {
+    crate::Error::Corrupt {
         what: "span index entry",
         reason: "invalid UTF-8".into(),
-    })
+    }
+}
+
+fn utf8(b: &[u8]) -> Result<&str> {
+    std::str::from_utf8(b).map_err(not_utf8)
 }
 
 impl<'a> IndexEntry<'a> {
@@ -152,47 +156,18 @@ impl<'a> IndexEntry<'a> {
         Ok(s)
     }
 
-    fn row(&self, strings: &mut ByteInterner) -> Result<SpanRow> {
+    fn row(&self, strings: &mut Interner) -> Result<SpanRow> {
         Ok(SpanRow {
             trace_id: self.trace_id,
             span_id: self.span_id,
             parent_span_id: self.parent_span_id,
-            service: strings.get(self.service)?,
-            name: strings.get(self.name)?,
+            service: strings.get_utf8(self.service).map_err(not_utf8)?,
+            name: strings.get_utf8(self.name).map_err(not_utf8)?,
             kind: self.kind,
             status: self.status,
             start_time: Timestamp(self.start),
             end_time: Timestamp(self.end),
         })
-    }
-}
-
-/// Shared copies of the strings of a scan, looked up by their bytes (checked to be UTF-8
-/// once, when first seen), with the last service remembered: index entries come grouped by
-/// service.
-#[derive(Default)]
-struct ByteInterner {
-    strings: HashMap<Box<[u8]>, Arc<str>, FastHash>,
-    last: Option<Arc<str>>,
-}
-
-impl ByteInterner {
-    fn get(&mut self, b: &[u8]) -> Result<Arc<str>> {
-        if let Some(last) = &self.last
-            && last.as_bytes() == b
-        {
-            return Ok(last.clone());
-        }
-        let a = match self.strings.get(b) {
-            Some(a) => a.clone(),
-            None => {
-                let a: Arc<str> = Arc::from(utf8(b)?);
-                self.strings.insert(b.into(), a.clone());
-                a
-            }
-        };
-        self.last = Some(a.clone());
-        Ok(a)
     }
 }
 
@@ -564,13 +539,12 @@ impl Inner {
         let mut keys: Vec<[u8; 28]> = Vec::new();
         // Sends the batch (reading whole spans first when needed); false when told to stop.
         let mut flush = |batch: &mut Vec<Span>, keys: &mut Vec<[u8; 28]>| -> Result<bool> {
-            if !scan.index_only && !keys.is_empty() {
+            if !keys.is_empty() {
                 let mut ro = ReadOptions::default();
                 ro.set_snapshot(&snapshot);
                 let got = self
                     .db
                     .batched_multi_get_cf_opt(cf_spans, keys.iter(), false, &ro);
-                batch.clear();
                 for v in got {
                     if let Some(v) = v.map_err(rocks_err)? {
                         let s = decode_span(&v)?;
@@ -585,11 +559,14 @@ impl Inner {
         };
         let mut stopped = false;
         self.for_each_index_entry(scan, &snapshot, &mut |day, e| {
-            if !scan.index_only {
+            // Whole spans are read by key at the flush; the index entry is the answer only
+            // for index-only scans.
+            if scan.index_only {
+                batch.push(e.span()?);
+            } else {
                 keys.push(span_key(day, &e.trace_id, &e.span_id));
             }
-            batch.push(e.span()?);
-            if batch.len() >= SCAN_BATCH && !flush(&mut batch, &mut keys)? {
+            if batch.len() + keys.len() >= SCAN_BATCH && !flush(&mut batch, &mut keys)? {
                 stopped = true;
                 return Ok(false);
             }
@@ -899,7 +876,7 @@ impl Inner {
         snapshot: &Snapshot<'_>,
         visit: &mut dyn FnMut(Vec<SpanRow>) -> Result<bool>,
     ) -> Result<()> {
-        let mut strings = ByteInterner::default();
+        let mut strings = Interner::default();
         let mut batch: Vec<SpanRow> = Vec::with_capacity(SCAN_BATCH);
         let mut stopped = false;
         self.for_each_index_entry(scan, snapshot, &mut |_, e| {
