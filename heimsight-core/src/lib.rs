@@ -30,6 +30,7 @@
 //!
 //! None: this crate is always minimal.
 
+pub mod alert;
 pub mod attr;
 pub mod error;
 pub mod ids;
@@ -39,6 +40,7 @@ pub mod metric;
 pub mod span;
 pub mod time;
 
+pub use alert::{AlertInstance, AlertStatus, Notification, Severity};
 pub use attr::{AttributeValue, Attributes};
 pub use error::{Error, FieldError, Result, ValidationErrors};
 pub use ids::{SpanId, TraceId};

@@ -49,4 +49,4 @@ pub use query::{
 };
 #[cfg(feature = "rocksdb")]
 pub use rocks::{Durability, RocksStore, RocksStoreBuilder};
-pub use traits::{LogStore, Maintenance, MetaStore, MetricStore, SpanStore, Store};
+pub use traits::{LogStore, Maintenance, MetaOp, MetaStore, MetricStore, SpanStore, Store};

@@ -11,7 +11,7 @@ use crate::query::{
     LogPage, LogQuery, Order, Point, Series, SeriesPoints, SeriesQuery, Signal, SignalStats,
     SpanScan, StoreStats, TraceQuery, TraceSummary,
 };
-use crate::traits::{LogStore, Maintenance, MetaStore, MetricStore, SpanStore};
+use crate::traits::{LogStore, Maintenance, MetaOp, MetaStore, MetricStore, SpanStore};
 
 type SeriesKey = (String, Labels);
 
@@ -228,6 +228,27 @@ impl MetaStore for MemoryStore {
             .meta
             .remove(&(namespace.to_string(), key.to_string()))
             .is_some())
+    }
+
+    fn meta_write(&self, ops: &[MetaOp]) -> Result<()> {
+        let mut guard = self.write();
+        for op in ops {
+            match op {
+                MetaOp::Put {
+                    namespace,
+                    key,
+                    value,
+                } => {
+                    guard
+                        .meta
+                        .insert((namespace.clone(), key.clone()), value.clone());
+                }
+                MetaOp::Delete { namespace, key } => {
+                    guard.meta.remove(&(namespace.clone(), key.clone()));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn meta_list(&self, namespace: &str) -> Result<Vec<(String, Vec<u8>)>> {

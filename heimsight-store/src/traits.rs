@@ -175,6 +175,65 @@ pub trait MetaStore: Send + Sync {
     fn meta_delete(&self, namespace: &str, key: &str) -> Result<bool>;
     /// Every key and value of a namespace, sorted by key.
     fn meta_list(&self, namespace: &str) -> Result<Vec<(String, Vec<u8>)>>;
+
+    /// Applies several puts and deletes at once: a reader or a crash sees all of them or none
+    /// (alert state and the notifications of its transition are written together this way).
+    /// The default applies them one by one; backends that can do better override it.
+    fn meta_write(&self, ops: &[MetaOp]) -> Result<()> {
+        for op in ops {
+            match op {
+                MetaOp::Put {
+                    namespace,
+                    key,
+                    value,
+                } => self.meta_put(namespace, key, value)?,
+                MetaOp::Delete { namespace, key } => {
+                    self.meta_delete(namespace, key)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One change of a [`MetaStore::meta_write`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MetaOp {
+    /// Store `value` under `key`.
+    Put {
+        /// The namespace.
+        namespace: String,
+        /// The key.
+        key: String,
+        /// The value.
+        value: Vec<u8>,
+    },
+    /// Remove `key` (nothing happens when it does not exist).
+    Delete {
+        /// The namespace.
+        namespace: String,
+        /// The key.
+        key: String,
+    },
+}
+
+impl MetaOp {
+    /// A put.
+    pub fn put(namespace: &str, key: &str, value: impl Into<Vec<u8>>) -> Self {
+        MetaOp::Put {
+            namespace: namespace.to_string(),
+            key: key.to_string(),
+            value: value.into(),
+        }
+    }
+
+    /// A delete.
+    pub fn delete(namespace: &str, key: &str) -> Self {
+        MetaOp::Delete {
+            namespace: namespace.to_string(),
+            key: key.to_string(),
+        }
+    }
 }
 
 /// Retention, statistics and lifecycle.

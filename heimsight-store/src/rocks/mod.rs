@@ -45,7 +45,7 @@ use rocksdb::{
 
 use crate::error::{Error, Result};
 use crate::query::{Signal, SignalStats, StoreStats};
-use crate::traits::{Maintenance, MetaStore};
+use crate::traits::{Maintenance, MetaOp, MetaStore};
 
 /// The on-disk format version this build reads and writes.
 pub const FORMAT_VERSION: u32 = 2;
@@ -648,6 +648,22 @@ impl MetaStore for RocksStore {
 
     fn meta_list(&self, namespace: &str) -> Result<Vec<(String, Vec<u8>)>> {
         self.inner.meta_list_raw(namespace)
+    }
+
+    fn meta_write(&self, ops: &[MetaOp]) -> Result<()> {
+        let cf = self.inner.cf(CF_META)?;
+        let mut b = WriteBatch::default();
+        for op in ops {
+            match op {
+                MetaOp::Put {
+                    namespace,
+                    key,
+                    value,
+                } => b.put_cf(cf, meta_key(namespace, key), value),
+                MetaOp::Delete { namespace, key } => b.delete_cf(cf, meta_key(namespace, key)),
+            }
+        }
+        self.inner.write(b)
     }
 }
 

@@ -11,7 +11,7 @@ use heimsight_core::{
 use std::collections::BTreeMap;
 
 use heimsight_store::{
-    LabelMatcher, LogCount, LogFields, LogFilter, LogQuery, LogScan, LogStore, MatchOp,
+    LabelMatcher, LogCount, LogFields, LogFilter, LogQuery, LogScan, LogStore, MatchOp, MetaOp,
     MemoryStore, Order, SeriesQuery, Signal, SpanScan, Store, TimeRange, TraceQuery,
 };
 use rand::rngs::SmallRng;
@@ -1146,6 +1146,27 @@ pub fn meta(store: &dyn Store) {
         store.meta_get("rules", "a").unwrap().as_deref(),
         Some(&b"2"[..])
     );
+
+    // A batch applies puts and deletes across namespaces, in order.
+    store
+        .meta_write(&[
+            MetaOp::put("state", "x", b"1".to_vec()),
+            MetaOp::put("outbox", "n1", b"payload".to_vec()),
+            MetaOp::delete("rules", "a"),
+            MetaOp::put("state", "x", b"2".to_vec()),
+            MetaOp::delete("outbox", "never-existed"),
+        ])
+        .unwrap();
+    assert_eq!(
+        store.meta_get("state", "x").unwrap().as_deref(),
+        Some(&b"2"[..])
+    );
+    assert_eq!(
+        store.meta_get("outbox", "n1").unwrap().as_deref(),
+        Some(&b"payload"[..])
+    );
+    assert_eq!(store.meta_get("rules", "a").unwrap(), None);
+    store.meta_write(&[]).unwrap();
 }
 
 pub fn retention_and_stats(store: &dyn Store) {
