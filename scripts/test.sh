@@ -19,12 +19,17 @@ for bad in tokio prost rocksdb tonic librocksdb-sys; do
     echo "heimsight-core must not depend on $bad"; fail=1
   fi
 done
-for crate in heimsight-query heimsight-ingest; do
+for crate in heimsight-query heimsight-ingest heimsight-alert; do
   if cargo tree --locked -q -p "$crate" -e normal -i librocksdb-sys >/dev/null 2>&1; then
     echo "$crate must not pull in RocksDB (depend on heimsight-store with default-features = false)"; fail=1
   fi
   if cargo tree --locked -q -p "$crate" -e normal -i heimsight-server >/dev/null 2>&1; then
     echo "$crate must not depend on heimsight-server"; fail=1
+  fi
+done
+for bad in heimsight-notify heimsight-ingest; do
+  if cargo tree --locked -q -p heimsight-alert -e normal -i "$bad" >/dev/null 2>&1; then
+    echo "heimsight-alert must not depend on $bad (it sends through its Notifier trait)"; fail=1
   fi
 done
 if cargo tree --locked -q -p heimsight-store -e normal -i tokio >/dev/null 2>&1; then

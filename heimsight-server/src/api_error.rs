@@ -43,6 +43,13 @@ pub enum ApiError {
         /// Every problem as `{line, column, start, end, message, found, expected, hint}`.
         diagnostics: Vec<Value>,
     },
+    /// 400: an object (alert rule, silence, channel) is invalid; every problem names its field.
+    Invalid {
+        /// What is wrong, in one line.
+        message: String,
+        /// Every problem.
+        errors: Vec<heimsight_core::FieldError>,
+    },
     /// 404: no such thing (route, trace…).
     NotFound(String),
     /// 405: the route exists, but not for this method.
@@ -66,6 +73,9 @@ pub enum ApiError {
     },
     /// 500: the server failed.
     Internal(String),
+    /// 502: a service the server called on the client's behalf (a notification receiver)
+    /// failed.
+    BadGateway(String),
 }
 
 impl ApiError {
@@ -87,7 +97,8 @@ impl ApiError {
         match self {
             ApiError::BadRequest { .. }
             | ApiError::Rejected { .. }
-            | ApiError::InvalidQuery { .. } => StatusCode::BAD_REQUEST,
+            | ApiError::InvalidQuery { .. }
+            | ApiError::Invalid { .. } => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge { .. } | ApiError::RequestTooLarge(_) => {
@@ -96,6 +107,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -112,6 +124,13 @@ impl ApiError {
                     "error": message,
                     "details": details,
                     "diagnostics": diagnostics,
+                });
+            }
+            ApiError::Invalid { message, errors } => {
+                return json!({
+                    "error": message,
+                    "details": errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    "errors": errors.iter().map(|e| json!({"field": e.field, "reason": e.reason})).collect::<Vec<_>>(),
                 });
             }
             ApiError::Rejected {
@@ -134,7 +153,8 @@ impl ApiError {
             | ApiError::UnsupportedMediaType(m)
             | ApiError::RequestTooLarge(m)
             | ApiError::TooManyRequests { message: m, .. }
-            | ApiError::Internal(m) => (m.clone(), &[]),
+            | ApiError::Internal(m)
+            | ApiError::BadGateway(m) => (m.clone(), &[]),
             ApiError::PayloadTooLarge { limit } => (
                 format!(
                     "request body too large: the limit is {limit} bytes (max_body_bytes); \
@@ -230,6 +250,28 @@ impl From<crate::budget::BodyError> for ApiError {
                 retry_after_secs: crate::budget::RETRY_AFTER_SECS,
             },
             e => ApiError::bad_request(e.message()),
+        }
+    }
+}
+
+impl From<heimsight_alert::Error> for ApiError {
+    fn from(e: heimsight_alert::Error) -> Self {
+        match e {
+            heimsight_alert::Error::Invalid { what, errors } => ApiError::Invalid {
+                message: format!(
+                    "invalid {what}: {}",
+                    errors
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+                errors,
+            },
+            heimsight_alert::Error::NotFound { .. } => ApiError::NotFound(e.to_string()),
+            heimsight_alert::Error::Query { .. } => ApiError::bad_request(e.to_string()),
+            heimsight_alert::Error::Store(e) => e.into(),
+            other => ApiError::Internal(other.to_string()),
         }
     }
 }

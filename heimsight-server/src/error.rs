@@ -31,6 +31,9 @@ pub enum Error {
     /// The store failed (e.g. flushing on shutdown).
     #[error("storage error: {0}")]
     Store(#[from] heimsight_store::Error),
+    /// The alert manager or the notification sender could not start.
+    #[error("alerting: {0}")]
+    Alerting(String),
     /// A background task panicked or was cancelled.
     #[error("a background task failed: {0}")]
     Task(String),

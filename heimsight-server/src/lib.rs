@@ -78,6 +78,7 @@
 
 mod api_error;
 mod body;
+mod channels;
 pub mod budget;
 pub mod config;
 pub mod error;

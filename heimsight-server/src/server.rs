@@ -37,6 +37,8 @@ pub struct HeimsightServer {
 pub struct HeimsightServerBuilder {
     store: Option<Arc<dyn Store>>,
     config: ServerConfig,
+    alerting: heimsight_alert::ManagerConfig,
+    notify: heimsight_notify::NotifierConfig,
 }
 
 impl std::fmt::Debug for HeimsightServerBuilder {
@@ -63,12 +65,34 @@ impl HeimsightServerBuilder {
         self
     }
 
-    /// Validates the configuration and builds the server.
+    /// Tuning of alert evaluation and notification delivery (retries, backoff, history).
+    pub fn alerting(mut self, config: heimsight_alert::ManagerConfig) -> Self {
+        self.alerting = config;
+        self
+    }
+
+    /// Settings of the notification sender (timeouts).
+    pub fn notifications(mut self, config: heimsight_notify::NotifierConfig) -> Self {
+        self.notify = config;
+        self
+    }
+
+    /// Validates the configuration, opens the alert manager (rules, alert state and the
+    /// notification outbox live in the store's metadata) and builds the server.
     pub fn build(self) -> Result<HeimsightServer> {
         let store = self.store.ok_or(Error::MissingStore)?;
         self.config.validate()?;
         let base_retention = self.config.retention.to_retention()?;
         let budget = IngestBudget::new(self.config.ingest_budget_bytes);
+        let sender = heimsight_notify::Notifier::new(self.notify)
+            .map_err(|e| Error::Alerting(e.to_string()))?;
+        let channels = crate::channels::Channels::new(Arc::clone(&store), sender);
+        let alerts = heimsight_alert::AlertManager::open(
+            Arc::clone(&store),
+            Arc::new(channels.clone()),
+            self.alerting,
+        )
+        .map_err(|e| Error::Alerting(e.to_string()))?;
         Ok(HeimsightServer {
             state: AppState {
                 store,
@@ -76,6 +100,8 @@ impl HeimsightServerBuilder {
                 base_retention,
                 retention_changed: Arc::new(Notify::new()),
                 budget,
+                alerts,
+                channels,
             },
         })
     }
@@ -115,6 +141,13 @@ impl HeimsightServer {
     /// The in-flight budget shared by every ingestion endpoint.
     pub fn ingest_budget(&self) -> &IngestBudget {
         &self.state.budget
+    }
+
+    /// The alert manager: rules, alert instances, silences, history and the notification
+    /// outbox. [`serve_all`](Self::serve_all) runs its evaluation and delivery loop; an
+    /// application that mounts the router instead runs [`AlertManager::run`](heimsight_alert::AlertManager::run) itself.
+    pub fn alerts(&self) -> &Arc<heimsight_alert::AlertManager> {
+        &self.state.alerts
     }
 
     /// The configuration.
@@ -214,6 +247,17 @@ impl HeimsightServer {
                     .await;
             })
         };
+        let alerting = {
+            let alerts = Arc::clone(&self.state.alerts);
+            let mut stop_rx = stop_rx.clone();
+            tokio::spawn(async move {
+                alerts
+                    .run(async move {
+                        let _ = stop_rx.wait_for(|stop| *stop).await;
+                    })
+                    .await;
+            })
+        };
         // The caller's signal stops everything.
         let signal = {
             let stop_tx = Arc::clone(&stop_tx);
@@ -291,6 +335,9 @@ impl HeimsightServer {
         let _ = signal.await;
         if let Err(e) = retention.await {
             tracing::warn!(error = %e, "retention task ended abnormally");
+        }
+        if let Err(e) = alerting.await {
+            tracing::warn!(error = %e, "alerting task ended abnormally");
         }
         let store = Arc::clone(&self.state.store);
         let flushed = tokio::task::spawn_blocking(move || store.flush())

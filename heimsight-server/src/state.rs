@@ -21,6 +21,10 @@ pub(crate) struct AppState {
     pub(crate) retention_changed: Arc<Notify>,
     /// The in-flight budget of every ingestion endpoint.
     pub(crate) budget: IngestBudget,
+    /// Alert rules, instances, silences and the notification outbox.
+    pub(crate) alerts: Arc<heimsight_alert::AlertManager>,
+    /// Notification channels.
+    pub(crate) channels: crate::channels::Channels,
 }
 
 impl std::fmt::Debug for AppState {

@@ -2,6 +2,7 @@
 //! OTLP over HTTP and gRPC (`otlp`).
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
+mod alerts;
 mod otlp;
 mod query;
 mod util;

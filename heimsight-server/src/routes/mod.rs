@@ -11,7 +11,7 @@ use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{Method, StatusCode, Uri};
 use axum::middleware::{Next, from_fn_with_state, map_response_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
@@ -19,6 +19,8 @@ use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use crate::api_error::ApiError;
 use crate::state::AppState;
 
+mod alerts;
+mod channels;
 mod health;
 mod logs;
 mod metrics;
@@ -43,6 +45,41 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/api/v1/stats", get(stats::stats))
         .route("/api/v1/query", get(query::get).post(query::post))
+        .route("/api/v1/alerts", get(alerts::list_alerts))
+        .route("/api/v1/alerts/history", get(alerts::history))
+        .route(
+            "/api/v1/alerts/rules",
+            get(alerts::list_rules).post(alerts::create_rule),
+        )
+        .route("/api/v1/alerts/rules/preview", post(alerts::preview_rule))
+        .route(
+            "/api/v1/alerts/rules/{id}",
+            get(alerts::get_rule)
+                .put(alerts::update_rule)
+                .delete(alerts::delete_rule),
+        )
+        .route(
+            "/api/v1/silences",
+            get(alerts::list_silences).post(alerts::create_silence),
+        )
+        .route(
+            "/api/v1/silences/{id}",
+            get(alerts::get_silence).delete(alerts::delete_silence),
+        )
+        .route(
+            "/api/v1/notifications/channels",
+            get(channels::list).post(channels::create),
+        )
+        .route(
+            "/api/v1/notifications/channels/{id}",
+            get(channels::get)
+                .put(channels::update)
+                .delete(channels::delete),
+        )
+        .route(
+            "/api/v1/notifications/channels/{id}/test",
+            post(channels::test),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

@@ -1,0 +1,428 @@
+//! The alert manager over a memory store with a recording notifier: lifecycle, grouping,
+//! silences, restarts, every rule kind, failing rules, and delivery retries and give-ups.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use heimsight_alert::{
+    AlertManager, DeliveryError, DeliveryFuture, ManagerConfig, Notifier, Transition,
+};
+use heimsight_core::{
+    AlertStatus, Level, LogRecord, MetricPoint, Notification, Span, SpanId,
+    StatusCode, Timestamp, TraceId,
+};
+use heimsight_store::{LogStore, MemoryStore, MetricStore, SpanStore, Store};
+use serde_json::{Value, json};
+
+const S: i64 = 1_000_000_000;
+/// 2026-01-01T00:00:00Z.
+const T0: i64 = 1_767_225_600 * S;
+
+/// How the recording notifier answers.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Accept,
+    /// Retryable failures (a 500).
+    Fail,
+    /// Never answers.
+    Hang,
+}
+
+struct Recorder {
+    sent: Mutex<Vec<(String, Notification)>>,
+    attempts: AtomicUsize,
+    mode: Mutex<Mode>,
+}
+
+impl Recorder {
+    fn new() -> Arc<Recorder> {
+        Arc::new(Recorder {
+            sent: Mutex::new(Vec::new()),
+            attempts: AtomicUsize::new(0),
+            mode: Mutex::new(Mode::Accept),
+        })
+    }
+
+    fn sent(&self) -> Vec<(String, Notification)> {
+        self.sent.lock().unwrap().clone()
+    }
+}
+
+impl Notifier for Recorder {
+    fn channel_exists(&self, id: &str) -> bool {
+        id.starts_with("ch-")
+    }
+
+    fn deliver<'a>(&'a self, channel_id: &'a str, n: &'a Notification) -> DeliveryFuture<'a> {
+        Box::pin(async move {
+            self.attempts.fetch_add(1, Ordering::SeqCst);
+            let mode = *self.mode.lock().unwrap();
+            match mode {
+                Mode::Accept => {
+                    self.sent
+                        .lock()
+                        .unwrap()
+                        .push((channel_id.to_string(), n.clone()));
+                    Ok("200".to_string())
+                }
+                Mode::Fail => Err(DeliveryError {
+                    retryable: true,
+                    message: "receiver answered 500".into(),
+                }),
+                Mode::Hang => {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    Ok("late".into())
+                }
+            }
+        })
+    }
+}
+
+fn config() -> ManagerConfig {
+    ManagerConfig {
+        max_attempts: 3,
+        retry_base: Duration::from_millis(10),
+        retry_max: Duration::from_millis(20),
+        delivery_timeout: Duration::from_millis(300),
+        ..ManagerConfig::default()
+    }
+}
+
+fn open(store: &Arc<MemoryStore>, rec: &Arc<Recorder>) -> Arc<AlertManager> {
+    AlertManager::open(
+        Arc::clone(store) as Arc<dyn Store>,
+        Arc::clone(rec) as Arc<dyn Notifier>,
+        config(),
+    )
+    .unwrap()
+}
+
+fn gauge(name: &str, host: &str, at: i64, v: f64) -> MetricPoint {
+    let mut labels = BTreeMap::new();
+    labels.insert("host".to_string(), host.to_string());
+    MetricPoint::gauge(name, labels, Timestamp(at), v)
+}
+
+fn cpu_rule(extra: Value) -> Value {
+    let mut v = json!({
+        "name": "High CPU", "kind": "threshold",
+        "query": "SELECT labels.host AS host, avg(value) FROM metrics WHERE name = 'cpu' GROUP BY host",
+        "condition": {"op": ">", "threshold": 0.9},
+        "window": "1m", "interval": "10s", "for": "20s",
+        "annotations": {"summary": "{{ $labels.host }} at {{ $value }}"},
+        "channels": ["ch-ops"],
+    });
+    for (k, x) in extra.as_object().unwrap() {
+        v[k] = x.clone();
+    }
+    v
+}
+
+/// Runs deliveries until the outbox is empty or `secs` passed.
+async fn drain(m: &Arc<AlertManager>, secs: u64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while tokio::time::Instant::now() < deadline {
+        m.deliver_due(Timestamp::now()).unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if m.outbox().unwrap().is_empty() {
+            // Let in-flight tasks record their result.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if m.outbox().unwrap().is_empty() {
+                return;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn fires_after_for_groups_and_resolves_once() {
+    let store = Arc::new(MemoryStore::new());
+    let rec = Recorder::new();
+    let m = open(&store, &rec);
+    let rule = m.create_rule(&cpu_rule(json!({}))).unwrap();
+    store
+        .append_points(vec![
+            gauge("cpu", "web-1", T0, 0.95),
+            gauge("cpu", "web-2", T0, 0.97),
+            gauge("cpu", "db-1", T0, 0.2),
+        ])
+        .unwrap();
+    assert!(m.evaluate_rule(&rule, Timestamp(T0 + S)).unwrap().is_empty());
+    let alerts = m.alerts(false);
+    assert_eq!(alerts.len(), 2);
+    assert!(alerts.iter().all(|a| a["state"] == "pending"));
+    // 20 s later: both fire, in one notification.
+    store
+        .append_points(vec![
+            gauge("cpu", "web-1", T0 + 21 * S, 0.95),
+            gauge("cpu", "web-2", T0 + 21 * S, 0.97),
+        ])
+        .unwrap();
+    let t = m.evaluate_rule(&rule, Timestamp(T0 + 21 * S)).unwrap();
+    assert_eq!(t.len(), 2);
+    assert!(t.iter().all(|(_, t)| *t == Transition::Fired));
+    // Still firing: nothing new.
+    assert!(m.evaluate_rule(&rule, Timestamp(T0 + 31 * S)).unwrap().is_empty());
+    drain(&m, 5).await;
+    let sent = rec.sent();
+    assert_eq!(sent.len(), 1, "one notification for the group");
+    let n = &sent[0].1;
+    assert_eq!(n.status, AlertStatus::Firing);
+    assert_eq!(n.alerts.len(), 2);
+    assert_eq!(n.title(), "[FIRING:2] High CPU");
+    let hosts: Vec<&str> = n.alerts.iter().map(|a| a.labels["host"].as_str()).collect();
+    assert_eq!(hosts.len(), 2);
+    assert!(n.alerts.iter().any(|a| a.annotations["summary"] == "web-2 at 0.97"));
+    // The window slides past the high values: resolved, once.
+    let t = m.evaluate_rule(&rule, Timestamp(T0 + 90 * S)).unwrap();
+    assert_eq!(t.len(), 2);
+    assert!(m.evaluate_rule(&rule, Timestamp(T0 + 100 * S)).unwrap().is_empty());
+    drain(&m, 5).await;
+    let sent = rec.sent();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[1].1.status, AlertStatus::Resolved);
+    assert!(sent[1].1.alerts.iter().all(|a| a.ends_at.is_some()));
+    let h = m.history(Some(&rule.id), 100).unwrap();
+    let states: Vec<(&str, &str)> = h
+        .iter()
+        .filter(|e| e["kind"] == "state")
+        .map(|e| (e["from"].as_str().unwrap(), e["to"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("firing", "resolved"),
+            ("firing", "resolved"),
+            ("pending", "firing"),
+            ("pending", "firing")
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_restart_neither_refires_nor_forgets() {
+    let store = Arc::new(MemoryStore::new());
+    let rec = Recorder::new();
+    let m = open(&store, &rec);
+    let rule = m
+        .create_rule(&cpu_rule(json!({"for": "0s"})))
+        .unwrap();
+    store
+        .append_points(vec![gauge("cpu", "web-1", T0, 0.95)])
+        .unwrap();
+    assert_eq!(m.evaluate_rule(&rule, Timestamp(T0 + S)).unwrap().len(), 1);
+    // The notification is queued; "crash" before it is delivered.
+    assert_eq!(m.outbox().unwrap().len(), 1);
+    drop(m);
+    let m = open(&store, &rec);
+    assert_eq!(m.alerts(false)[0]["state"], "firing", "state survives");
+    assert!(
+        m.evaluate_rule(&rule, Timestamp(T0 + 2 * S)).unwrap().is_empty(),
+        "no second transition after the restart"
+    );
+    drain(&m, 5).await;
+    assert_eq!(rec.sent().len(), 1, "the queued notification went out once");
+}
+
+#[tokio::test]
+async fn silenced_alerts_change_state_but_send_nothing() {
+    let store = Arc::new(MemoryStore::new());
+    let rec = Recorder::new();
+    let m = open(&store, &rec);
+    let rule = m.create_rule(&cpu_rule(json!({"for": "0s"}))).unwrap();
+    m.create_silence(&json!({"matchers": [{"name": "host", "value": "web-1"}],
+        "starts_at": "2020-01-01T00:00:00Z", "ends_at": "2100-01-01T00:00:00Z"}))
+        .unwrap();
+    store
+        .append_points(vec![
+            gauge("cpu", "web-1", T0, 0.95),
+            gauge("cpu", "web-2", T0, 0.95),
+        ])
+        .unwrap();
+    m.evaluate_rule(&rule, Timestamp(T0 + S)).unwrap();
+    let alerts = m.alerts(false);
+    assert_eq!(alerts.len(), 2);
+    let silenced: Vec<bool> = alerts.iter().map(|a| a["silenced"].as_bool().unwrap()).collect();
+    assert!(silenced.contains(&true) && silenced.contains(&false));
+    drain(&m, 5).await;
+    let sent = rec.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].1.alerts.len(), 1);
+    assert_eq!(sent[0].1.alerts[0].labels["host"], "web-2");
+    let h = m.history(None, 100).unwrap();
+    assert!(h.iter().any(|e| e["silenced_by"].is_string()));
+}
+
+#[tokio::test]
+async fn a_failing_rule_does_not_stop_the_others() {
+    let store = Arc::new(MemoryStore::new());
+    let rec = Recorder::new();
+    let m = open(&store, &rec);
+    // Valid, but fails when it runs: division by zero.
+    let bad = m
+        .create_rule(&json!({"name": "broken", "kind": "threshold",
+            "query": "SELECT count(*) / 0 AS value FROM logs", "condition": {"threshold": 1},
+            "interval": "1s"}))
+        .unwrap();
+    m.create_rule(&cpu_rule(json!({"for": "0s", "interval": "1s"})))
+        .unwrap();
+    let now = Timestamp::now();
+    store
+        .append_points(vec![gauge("cpu", "web-1", now.0 - S, 0.99)])
+        .unwrap();
+    assert_eq!(m.evaluate_due(now), 2);
+    let rule = m.rule_json(&m.rule(&bad.id).unwrap());
+    assert!(
+        rule["last_error"].as_str().unwrap().contains("zero"),
+        "{rule}"
+    );
+    assert_eq!(m.alerts(false)[0]["rule_name"], "High CPU");
+    assert_eq!(m.alerts(false)[0]["state"], "firing");
+}
+
+#[tokio::test]
+async fn deliveries_retry_then_give_up_and_a_hanging_receiver_times_out() {
+    let store = Arc::new(MemoryStore::new());
+    let rec = Recorder::new();
+    *rec.mode.lock().unwrap() = Mode::Fail;
+    let m = open(&store, &rec);
+    let rule = m.create_rule(&cpu_rule(json!({"for": "0s"}))).unwrap();
+    store
+        .append_points(vec![gauge("cpu", "web-1", T0, 0.95)])
+        .unwrap();
+    m.evaluate_rule(&rule, Timestamp(T0 + S)).unwrap();
+    drain(&m, 5).await;
+    assert_eq!(rec.attempts.load(Ordering::SeqCst), 3, "max_attempts");
+    assert!(m.outbox().unwrap().is_empty(), "given up after 3 attempts");
+    let h = m.history(None, 100).unwrap();
+    let failed = h.iter().find(|e| e["kind"] == "delivery_failed").unwrap();
+    assert_eq!(failed["attempts"], 3);
+    assert!(failed["message"].as_str().unwrap().contains("500"));
+
+    // A receiver that never answers is cut off by the delivery timeout and retried.
+    *rec.mode.lock().unwrap() = Mode::Hang;
+    store
+        .append_points(vec![gauge("cpu", "web-1", T0 + 100 * S, 0.1)])
+        .unwrap();
+    m.evaluate_rule(&rule, Timestamp(T0 + 100 * S)).unwrap();
+    m.deliver_due(Timestamp::now()).unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let queued = m.outbox().unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].attempts, 1);
+    assert!(queued[0].last_error.as_deref().unwrap().contains("no answer"));
+    *rec.mode.lock().unwrap() = Mode::Accept;
+    drain(&m, 5).await;
+    assert_eq!(rec.sent().len(), 1);
+    assert_eq!(rec.sent()[0].1.status, AlertStatus::Resolved);
+}
+
+#[tokio::test]
+async fn deleting_a_firing_rule_resolves_its_alerts() {
+    let store = Arc::new(MemoryStore::new());
+    let rec = Recorder::new();
+    let m = open(&store, &rec);
+    let rule = m.create_rule(&cpu_rule(json!({"for": "0s"}))).unwrap();
+    store
+        .append_points(vec![gauge("cpu", "web-1", T0, 0.95)])
+        .unwrap();
+    m.evaluate_rule(&rule, Timestamp(T0 + S)).unwrap();
+    m.delete_rule(&rule.id).unwrap();
+    assert!(m.alerts(true).is_empty());
+    drain(&m, 5).await;
+    let statuses: Vec<AlertStatus> = rec.sent().iter().map(|(_, n)| n.status).collect();
+    assert_eq!(statuses, [AlertStatus::Firing, AlertStatus::Resolved]);
+}
+
+#[tokio::test]
+async fn log_trace_absence_and_anomaly_rules() {
+    let store = Arc::new(MemoryStore::new());
+    let rec = Recorder::new();
+    let m = open(&store, &rec);
+
+    // Log pattern: more than 2 "refused" per service in 5 minutes.
+    let logs = m
+        .create_rule(&json!({"name": "refused", "kind": "log_pattern", "pattern": "refused",
+            "group_by": ["service"], "condition": {"threshold": 2}}))
+        .unwrap();
+    let mut recs = Vec::new();
+    for (i, svc) in ["api", "api", "api", "db"].iter().enumerate() {
+        let mut r = LogRecord::new(Timestamp(T0 + i as i64 * S), Level::Error, "connection refused");
+        r.service = svc.to_string();
+        recs.push(r);
+    }
+    store.append_logs(recs).unwrap();
+    m.evaluate_rule(&logs, Timestamp(T0 + 10 * S)).unwrap();
+    let firing: Vec<Value> = m.alerts(false).into_iter().filter(|a| a["rule_id"] == logs.id.as_str()).collect();
+    assert_eq!(firing.len(), 1);
+    assert_eq!(firing[0]["labels"]["service"], "api");
+    assert_eq!(firing[0]["value"], 3.0);
+
+    // Trace: error rate of checkout above 40%.
+    let traces = m
+        .create_rule(&json!({"name": "errors", "kind": "trace", "filter": "service = 'checkout'",
+            "measure": "error_rate", "condition": {"op": ">", "threshold": 0.4}}))
+        .unwrap();
+    let spans: Vec<Span> = (0..5)
+        .map(|i| {
+            let mut s = Span::new(
+                TraceId([i as u8 + 1; 16]),
+                SpanId([i as u8 + 1; 8]),
+                "POST /pay",
+                "checkout",
+                Timestamp(T0 + i * S),
+                Timestamp(T0 + i * S + 1_000_000),
+            );
+            if i < 3 {
+                s.status.code = StatusCode::Error;
+            }
+            s
+        })
+        .collect();
+    store.append_spans(spans).unwrap();
+    m.evaluate_rule(&traces, Timestamp(T0 + 10 * S)).unwrap();
+    let a: Vec<Value> = m.alerts(false).into_iter().filter(|a| a["rule_id"] == traces.id.as_str()).collect();
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0]["value"], 0.6);
+
+    // Absence: billing logs stop.
+    let absent = m
+        .create_rule(&json!({"name": "quiet", "kind": "absence", "absent_for": "30s",
+            "query": "SELECT service, count(*) FROM logs WHERE service = 'billing' GROUP BY service",
+            "window": "10s"}))
+        .unwrap();
+    let mut r = LogRecord::new(Timestamp(T0 + 100 * S), Level::Info, "invoice sent");
+    r.service = "billing".into();
+    store.append_logs(vec![r]).unwrap();
+    assert!(m.evaluate_rule(&absent, Timestamp(T0 + 101 * S)).unwrap().is_empty());
+    assert!(m.evaluate_rule(&absent, Timestamp(T0 + 120 * S)).unwrap().is_empty());
+    let t = m.evaluate_rule(&absent, Timestamp(T0 + 135 * S)).unwrap();
+    assert_eq!(t.len(), 1, "missing for 35 s");
+    let a: Vec<Value> = m.alerts(false).into_iter().filter(|a| a["rule_id"] == absent.id.as_str()).collect();
+    assert_eq!(a[0]["labels"]["service"], "billing");
+
+    // Anomaly: a steady series, then a spike; the baseline survives a restart.
+    let anomaly = m
+        .create_rule(&json!({"name": "odd", "kind": "anomaly", "window": "10s",
+            "query": "SELECT avg(value) FROM metrics WHERE name = 'rps'", "min_history": 10}))
+        .unwrap();
+    let base = T0 + 1000 * S;
+    for i in 0..30 {
+        let t = base + i * 10 * S;
+        store
+            .append_points(vec![gauge("rps", "web-1", t, 100.0 + (i % 5) as f64)])
+            .unwrap();
+        assert!(m.evaluate_rule(&anomaly, Timestamp(t + S)).unwrap().is_empty(), "point {i}");
+    }
+    drop(m);
+    let m = open(&store, &rec);
+    let t = base + 30 * 10 * S;
+    store.append_points(vec![gauge("rps", "web-1", t, 400.0)]).unwrap();
+    assert_eq!(m.evaluate_rule(&anomaly, Timestamp(t + S)).unwrap(), vec![(
+        heimsight_alert::state::fingerprint(&anomaly.id, &BTreeMap::new()),
+        Transition::Fired
+    )]);
+}

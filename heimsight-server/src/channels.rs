@@ -1,0 +1,269 @@
+//! Notification channels: kept in the store's metadata (namespace [`NS_CHANNELS`]), sent to
+//! with `heimsight-notify`, and handed to the alert manager as its [`Notifier`].
+
+use std::sync::Arc;
+
+use heimsight_alert::{DeliveryError, DeliveryFuture, Notifier};
+use heimsight_core::{FieldError, Notification, Timestamp};
+use heimsight_notify::{Channel, ChannelSettings};
+use heimsight_store::Store;
+use serde_json::{Value, json};
+
+use crate::api_error::ApiError;
+
+/// Metadata namespace of the channels (key: channel id).
+pub const NS_CHANNELS: &str = "notify.channels";
+
+/// The channels and the sender.
+#[derive(Clone)]
+pub(crate) struct Channels {
+    store: Arc<dyn Store>,
+    sender: heimsight_notify::Notifier,
+}
+
+impl std::fmt::Debug for Channels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Channels").finish_non_exhaustive()
+    }
+}
+
+fn invalid(message: &str, errors: Vec<FieldError>) -> ApiError {
+    ApiError::Invalid {
+        message: format!(
+            "{message}: {}",
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        errors,
+    }
+}
+
+impl Channels {
+    pub(crate) fn new(store: Arc<dyn Store>, sender: heimsight_notify::Notifier) -> Self {
+        Channels { store, sender }
+    }
+
+    /// Every channel, by id.
+    pub(crate) fn list(&self) -> Result<Vec<Channel>, ApiError> {
+        let mut out = Vec::new();
+        for (_, v) in self.store.meta_list(NS_CHANNELS)? {
+            let ch: Channel = serde_json::from_slice(&v)
+                .map_err(|e| ApiError::Internal(format!("corrupt notification channel: {e}")))?;
+            out.push(ch);
+        }
+        Ok(out)
+    }
+
+    /// A channel by id, or else by name.
+    pub(crate) fn get(&self, id_or_name: &str) -> Result<Option<Channel>, ApiError> {
+        if let Some(v) = self.store.meta_get(NS_CHANNELS, id_or_name)? {
+            let ch: Channel = serde_json::from_slice(&v)
+                .map_err(|e| ApiError::Internal(format!("corrupt notification channel: {e}")))?;
+            return Ok(Some(ch));
+        }
+        Ok(self.list()?.into_iter().find(|c| c.name == id_or_name))
+    }
+
+    fn parse(body: &Value) -> Result<(String, ChannelSettings), ApiError> {
+        let mut errors = Vec::new();
+        let Some(obj) = body.as_object() else {
+            return Err(invalid(
+                "invalid channel",
+                vec![FieldError::new("", "expected a JSON object")],
+            ));
+        };
+        let name = match obj.get("name") {
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Some(Value::String(_)) | None => {
+                errors.push(FieldError::new("name", "is required"));
+                None
+            }
+            Some(_) => {
+                errors.push(FieldError::new("name", "expected a string"));
+                None
+            }
+        };
+        let kind = match obj.get("type") {
+            Some(Value::String(s)) => Some(s.as_str()),
+            None => {
+                errors.push(FieldError::new(
+                    "type",
+                    "is required: webhook, slack, discord, email, pagerduty or opsgenie",
+                ));
+                None
+            }
+            Some(_) => {
+                errors.push(FieldError::new("type", "expected a string"));
+                None
+            }
+        };
+        for k in obj.keys() {
+            if !["name", "type", "settings", "id", "created_at", "updated_at", "secure_fields"]
+                .contains(&k.as_str())
+            {
+                errors.push(FieldError::new(k.clone(), "unknown field"));
+            }
+        }
+        let empty = json!({});
+        let settings = obj.get("settings").unwrap_or(&empty);
+        let parsed = kind.map(|k| ChannelSettings::from_json(k, settings));
+        match parsed {
+            Some(Ok(s)) if errors.is_empty() => Ok((name.unwrap_or_default(), s)),
+            Some(Err(mut e)) => {
+                errors.append(&mut e);
+                Err(invalid("invalid channel", errors))
+            }
+            _ => Err(invalid("invalid channel", errors)),
+        }
+    }
+
+    fn check_name_free(&self, name: &str, except: Option<&str>) -> Result<(), ApiError> {
+        if self
+            .list()?
+            .iter()
+            .any(|c| c.name == name && Some(c.id.as_str()) != except)
+        {
+            return Err(invalid(
+                "invalid channel",
+                vec![FieldError::new(
+                    "name",
+                    format!("a channel named {name:?} exists already"),
+                )],
+            ));
+        }
+        Ok(())
+    }
+
+    fn put(&self, ch: &Channel) -> Result<(), ApiError> {
+        let bytes = serde_json::to_vec(ch)
+            .map_err(|e| ApiError::Internal(format!("could not encode a channel: {e}")))?;
+        Ok(self.store.meta_put(NS_CHANNELS, &ch.id, &bytes)?)
+    }
+
+    /// Creates a channel from the API's JSON.
+    pub(crate) fn create(&self, body: &Value) -> Result<Channel, ApiError> {
+        let (name, settings) = Self::parse(body)?;
+        self.check_name_free(&name, None)?;
+        let now = Timestamp::now();
+        let ch = Channel {
+            id: format!("ch{:x}", now.0 as u64 / 1000),
+            name,
+            settings,
+            created_at: now,
+            updated_at: now,
+        };
+        self.put(&ch)?;
+        tracing::info!(id = %ch.id, name = %ch.name, kind = ch.settings.kind(), "notification channel created");
+        Ok(ch)
+    }
+
+    /// Replaces a channel's name and settings; secrets sent back masked are kept.
+    pub(crate) fn update(&self, id: &str, body: &Value) -> Result<Channel, ApiError> {
+        let Some(old) = self.get(id)? else {
+            return Err(ApiError::NotFound(format!(
+                "notification channel {id:?} not found"
+            )));
+        };
+        let (name, mut settings) = Self::parse(body)?;
+        self.check_name_free(&name, Some(&old.id))?;
+        settings.keep_secrets_from(&old.settings);
+        if let Err(e) = settings.validate() {
+            return Err(invalid("invalid channel", e));
+        }
+        let ch = Channel {
+            id: old.id,
+            name,
+            settings,
+            created_at: old.created_at,
+            updated_at: Timestamp::now(),
+        };
+        self.put(&ch)?;
+        Ok(ch)
+    }
+
+    /// Deletes a channel.
+    pub(crate) fn delete(&self, id: &str) -> Result<(), ApiError> {
+        let Some(ch) = self.get(id)? else {
+            return Err(ApiError::NotFound(format!(
+                "notification channel {id:?} not found"
+            )));
+        };
+        self.store.meta_delete(NS_CHANNELS, &ch.id)?;
+        Ok(())
+    }
+
+    /// Sends a test notification straight away (not through the outbox).
+    pub(crate) async fn test(&self, id: &str) -> Result<Value, ApiError> {
+        let me = self.clone();
+        let key = id.to_string();
+        let ch = tokio::task::spawn_blocking(move || me.get(&key)).await??;
+        let Some(ch) = ch else {
+            return Err(ApiError::NotFound(format!(
+                "notification channel {id:?} not found"
+            )));
+        };
+        let n = Notification::test(Timestamp::now());
+        match self.sender.send(&ch.settings, &n).await {
+            Ok(d) => Ok(json!({"ok": true, "status": d.status, "detail": d.detail})),
+            Err(e) => Err(ApiError::BadGateway(format!(
+                "the test notification to {:?} failed: {e}",
+                ch.name
+            ))),
+        }
+    }
+
+    /// A channel as the API shows it: secrets masked.
+    pub(crate) fn to_json(ch: &Channel) -> Value {
+        json!({
+            "id": ch.id,
+            "name": ch.name,
+            "type": ch.settings.kind(),
+            "settings": ch.settings.redacted(),
+            "secure_fields": ch.settings.secret_fields(),
+            "created_at": ch.created_at,
+            "updated_at": ch.updated_at,
+        })
+    }
+}
+
+impl Notifier for Channels {
+    fn channel_exists(&self, id: &str) -> bool {
+        matches!(self.get(id), Ok(Some(_)))
+    }
+
+    fn deliver<'a>(&'a self, channel_id: &'a str, n: &'a Notification) -> DeliveryFuture<'a> {
+        Box::pin(async move {
+            let me = self.clone();
+            let key = channel_id.to_string();
+            let ch = tokio::task::spawn_blocking(move || me.get(&key))
+                .await
+                .map_err(|e| DeliveryError {
+                    retryable: true,
+                    message: format!("could not read the channel: {e}"),
+                })?
+                .map_err(|e| DeliveryError {
+                    retryable: true,
+                    message: format!("could not read the channel: {e}"),
+                })?;
+            let Some(ch) = ch else {
+                return Err(DeliveryError {
+                    retryable: false,
+                    message: format!("notification channel {channel_id:?} no longer exists"),
+                });
+            };
+            match self.sender.send(&ch.settings, n).await {
+                Ok(d) => Ok(match d.status {
+                    Some(s) => format!("{} answered {s}", ch.settings.kind()),
+                    None => format!("{}: {}", ch.settings.kind(), d.detail),
+                }),
+                Err(e) => Err(DeliveryError {
+                    retryable: e.retryable,
+                    message: e.to_string(),
+                }),
+            }
+        })
+    }
+}

@@ -1,0 +1,181 @@
+//! Alerting: `/api/v1/alerts/rules` (CRUD and preview), `/api/v1/alerts` (active alerts),
+//! `/api/v1/alerts/history` and `/api/v1/silences`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use heimsight_alert::AlertManager;
+use heimsight_core::Timestamp;
+use serde_json::{Value, json};
+
+use crate::api_error::ApiError;
+use crate::body::JsonBody;
+use crate::params::Params;
+use crate::state::AppState;
+
+/// Runs `f` with the alert manager on the blocking pool (it reads and writes the store).
+async fn with_manager<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&AlertManager) -> Result<T, heimsight_alert::Error> + Send + 'static,
+    T: Send + 'static,
+{
+    let m = Arc::clone(&state.alerts);
+    tokio::task::spawn_blocking(move || f(&m))
+        .await?
+        .map_err(ApiError::from)
+}
+
+fn body_json(body: &[u8]) -> Result<Value, ApiError> {
+    Ok(heimsight_ingest::json::parse_json(body)?)
+}
+
+pub(super) async fn list_rules(State(state): State<AppState>) -> Json<Value> {
+    let m = &state.alerts;
+    let rules: Vec<Value> = m.rules().iter().map(|r| m.rule_json(r)).collect();
+    Json(json!({ "rules": rules }))
+}
+
+pub(super) async fn create_rule(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let v = body_json(&body)?;
+    let rule = with_manager(&state, move |m| m.create_rule(&v)).await?;
+    Ok((StatusCode::CREATED, Json(state.alerts.rule_json(&rule))))
+}
+
+pub(super) async fn get_rule(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let rule = state.alerts.rule(&id)?;
+    Ok(Json(state.alerts.rule_json(&rule)))
+}
+
+pub(super) async fn update_rule(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let v = body_json(&body)?;
+    let rule = with_manager(&state, move |m| m.update_rule(&id, &v)).await?;
+    Ok(Json(state.alerts.rule_json(&rule)))
+}
+
+pub(super) async fn delete_rule(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    with_manager(&state, move |m| m.delete_rule(&id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(super) async fn preview_rule(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let v = body_json(&body)?;
+    Ok(Json(with_manager(&state, move |m| m.preview(&v)).await?))
+}
+
+const ALERT_PARAMS: &[&str] = &["state", "include_resolved", "rule_id"];
+
+pub(super) async fn list_alerts(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let p = Params::parse(raw.as_deref(), ALERT_PARAMS)?;
+    let include_resolved = match p.one("include_resolved")? {
+        None | Some("false") | Some("0") => false,
+        Some("true") | Some("1") => true,
+        Some(other) => {
+            return Err(ApiError::bad_param(
+                "include_resolved",
+                format!("{other:?} is not true or false"),
+            ));
+        }
+    };
+    let states = p.list("state");
+    for s in &states {
+        if !["pending", "firing", "resolved"].contains(&s.as_str()) {
+            return Err(ApiError::bad_param(
+                "state",
+                format!("{s:?} is not pending, firing or resolved"),
+            ));
+        }
+    }
+    let rule_id = p.one("rule_id")?.map(str::to_string);
+    let alerts: Vec<Value> = state
+        .alerts
+        .alerts(include_resolved || states.iter().any(|s| s == "resolved"))
+        .into_iter()
+        .filter(|a| {
+            states.is_empty()
+                || a["state"]
+                    .as_str()
+                    .is_some_and(|s| states.iter().any(|w| w == s))
+        })
+        .filter(|a| {
+            rule_id
+                .as_deref()
+                .is_none_or(|r| a["rule_id"].as_str() == Some(r))
+        })
+        .collect();
+    Ok(Json(json!({ "alerts": alerts })))
+}
+
+const HISTORY_PARAMS: &[&str] = &["rule_id", "limit"];
+
+pub(super) async fn history(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let p = Params::parse(raw.as_deref(), HISTORY_PARAMS)?;
+    let limit = p.count("limit", 100, 10_000)?;
+    let rule_id = p.one("rule_id")?.map(str::to_string);
+    let h = with_manager(&state, move |m| m.history(rule_id.as_deref(), limit)).await?;
+    Ok(Json(json!({ "history": h })))
+}
+
+pub(super) async fn list_silences(State(state): State<AppState>) -> Json<Value> {
+    let now = Timestamp::now();
+    let s: Vec<Value> = state
+        .alerts
+        .silences()
+        .iter()
+        .map(|s| s.to_json(now))
+        .collect();
+    Json(json!({ "silences": s }))
+}
+
+pub(super) async fn create_silence(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let v = body_json(&body)?;
+    let s = with_manager(&state, move |m| m.create_silence(&v)).await?;
+    Ok((StatusCode::CREATED, Json(s.to_json(Timestamp::now()))))
+}
+
+pub(super) async fn get_silence(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    state
+        .alerts
+        .silences()
+        .into_iter()
+        .find(|s| s.id == id)
+        .map(|s| Json(s.to_json(Timestamp::now())))
+        .ok_or_else(|| ApiError::NotFound(format!("silence {id:?} not found")))
+}
+
+pub(super) async fn delete_silence(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    with_manager(&state, move |m| m.delete_silence(&id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,74 @@
+//! `/api/v1/notifications/channels`: CRUD and "send test notification".
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::api_error::ApiError;
+use crate::body::JsonBody;
+use crate::channels::Channels;
+use crate::state::AppState;
+
+async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&Channels) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let ch = state.channels.clone();
+    tokio::task::spawn_blocking(move || f(&ch)).await?
+}
+
+pub(super) async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let all = blocking(&state, |c| c.list()).await?;
+    Ok(Json(
+        json!({ "channels": all.iter().map(Channels::to_json).collect::<Vec<_>>() }),
+    ))
+}
+
+pub(super) async fn create(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let v = heimsight_ingest::json::parse_json(&body)?;
+    let ch = blocking(&state, move |c| c.create(&v)).await?;
+    Ok((StatusCode::CREATED, Json(Channels::to_json(&ch))))
+}
+
+pub(super) async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let key = id.clone();
+    match blocking(&state, move |c| c.get(&key)).await? {
+        Some(ch) => Ok(Json(Channels::to_json(&ch))),
+        None => Err(ApiError::NotFound(format!(
+            "notification channel {id:?} not found"
+        ))),
+    }
+}
+
+pub(super) async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let v = heimsight_ingest::json::parse_json(&body)?;
+    let ch = blocking(&state, move |c| c.update(&id, &v)).await?;
+    Ok(Json(Channels::to_json(&ch)))
+}
+
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    blocking(&state, move |c| c.delete(&id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(super) async fn test(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(state.channels.test(&id).await?))
+}
