@@ -54,6 +54,20 @@ fn pushdown_on_rocksdb_matches_the_executor_alone() {
     pushdown::check(&store, &logs, &spans, 200);
 }
 
+/// The same with a Bloom filter cache of a few KB: nearly every block filter check reads the
+/// filter from disk and evicts another.
+#[test]
+fn pushdown_on_rocksdb_with_a_tiny_bloom_cache_matches_the_executor_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RocksStore::builder(dir.path())
+        .background_merge(false)
+        .bloom_cache_bytes(4 << 10)
+        .open()
+        .unwrap();
+    let (logs, spans) = pushdown::load(&store);
+    pushdown::check(&store, &logs, &spans, 200);
+}
+
 #[tokio::test]
 async fn query_endpoint_answers_columns_rows_stats_and_plan() {
     let (_dir, app) = golden_app();

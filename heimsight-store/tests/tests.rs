@@ -24,6 +24,17 @@ compliance_suite!(rocksdb_chunks, |dir| heimsight_store::RocksStore::builder(
 .open()
 .unwrap());
 
+// The same suite with a Bloom filter cache of a few KB, so that nearly every full-text,
+// attribute and trace-id check misses, reads the block's summary from disk and evicts
+// another filter; merges run in the background too.
+#[cfg(feature = "rocksdb")]
+compliance_suite!(rocksdb_tiny_bloom_cache, |dir| {
+    heimsight_store::RocksStore::builder(dir)
+        .bloom_cache_bytes(4 << 10)
+        .open()
+        .unwrap()
+});
+
 /// The same suite with a background merge running and every check followed by a full
 /// compaction, so merged blocks are exercised too.
 #[cfg(feature = "rocksdb")]

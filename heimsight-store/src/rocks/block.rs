@@ -40,7 +40,9 @@ const N_COLS: usize = 12;
 /// Bloom filter bits per distinct key (about 1% false positives).
 const BLOOM_BITS_PER_KEY: usize = 10;
 
-/// Summary of a block, kept in memory for every block.
+/// Summary of a block, kept in memory for every block: all of the stored summary but its
+/// Bloom filter, which is most of its size and is kept apart, in a byte-capped cache
+/// (`bloom_cache`), so that memory does not grow with the store.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct BlockSummary {
     pub(crate) min_ts: i64,
@@ -48,7 +50,6 @@ pub(crate) struct BlockSummary {
     pub(crate) count: u32,
     /// Per service, the number of records at each level (indexed by `Level::index`).
     pub(crate) services: Vec<(String, [u32; 7])>,
-    pub(crate) bloom: Bloom,
     /// Compressed size of the block, bytes.
     pub(crate) bytes: u32,
     /// Records per second of the block (see [`seconds_histogram`]); `None` in summaries
@@ -131,10 +132,87 @@ pub(crate) fn seconds_histogram(sorted_ts: impl Iterator<Item = i64>) -> Box<[u8
     w.buf.into_boxed_slice()
 }
 
+/// True when testing `f` against a block summary needs the block's Bloom filter (full-text
+/// terms, attribute equality, trace ids); time, service and level conditions do not.
+pub(crate) fn needs_bloom(f: &LogFilter) -> bool {
+    !f.terms.is_empty() || !f.attributes.is_empty() || !f.trace_ids.is_empty()
+}
+
+/// Reads the part of a stored summary before its Bloom filter: version, time range, counts,
+/// compressed size and per-service level counts (the services only when `services`, else
+/// skipped without allocating).
+struct Head {
+    version: u8,
+    min_ts: i64,
+    max_ts: i64,
+    count: u32,
+    bytes: u32,
+    services: Vec<(String, [u32; 7])>,
+}
+
+fn decode_head(r: &mut Reader<'_>, services: bool) -> Result<Head> {
+    let version = r.u8()?;
+    if !(1..=SUMMARY_VERSION).contains(&version) {
+        return Err(r.corrupt(format!("unknown summary version {version}")));
+    }
+    let min_ts = r.zigzag()?;
+    let max_ts = r.zigzag()?;
+    let count = u32::try_from(r.varint()?).map_err(|_| r.corrupt("count"))?;
+    let bytes = u32::try_from(r.varint()?).map_err(|_| r.corrupt("bytes"))?;
+    let n = r.len()?;
+    let mut out = Vec::with_capacity(if services { n.min(1024) } else { 0 });
+    for _ in 0..n {
+        let s = if services {
+            r.string()?
+        } else {
+            r.bytes()?;
+            String::new()
+        };
+        let mut counts = [0u32; 7];
+        for c in &mut counts {
+            *c = u32::try_from(r.varint()?).map_err(|_| r.corrupt("level count"))?;
+        }
+        if services {
+            out.push((s, counts));
+        }
+    }
+    Ok(Head {
+        version,
+        min_ts,
+        max_ts,
+        count,
+        bytes,
+        services: out,
+    })
+}
+
+/// The Bloom filter of a stored summary, without decoding the rest.
+pub(crate) fn decode_bloom(b: &[u8]) -> Result<Bloom> {
+    let mut r = Reader::new(b, "log block summary");
+    decode_head(&mut r, false)?;
+    Bloom::decode(&mut r)
+}
+
 impl BlockSummary {
-    pub(crate) fn encode(&self) -> Vec<u8> {
+    /// Bytes this summary takes in memory (about), with its entry in the block map.
+    pub(crate) fn mem_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self
+                .services
+                .iter()
+                .map(|(s, _)| std::mem::size_of::<(String, [u32; 7])>() + s.capacity())
+                .sum::<usize>()
+            + self.seconds.as_ref().map_or(0, |s| s.len())
+            // The `Arc` counts, and the key and pointer in the map.
+            + 2 * std::mem::size_of::<usize>()
+            + 20
+            + std::mem::size_of::<usize>()
+    }
+
+    /// The stored form of this summary with its Bloom filter.
+    pub(crate) fn encode(&self, bloom: &Bloom) -> Vec<u8> {
         let seconds = self.seconds.as_deref().unwrap_or(&[]);
-        let mut w = Writer::with_capacity(self.bloom.size_bytes() + seconds.len() + 128);
+        let mut w = Writer::with_capacity(bloom.size_bytes() + seconds.len() + 128);
         w.u8(if self.seconds.is_some() {
             SUMMARY_VERSION
         } else {
@@ -151,7 +229,7 @@ impl BlockSummary {
                 w.varint(u64::from(*c));
             }
         }
-        self.bloom.encode(&mut w);
+        bloom.encode(&mut w);
         if self.seconds.is_some() {
             w.bytes(seconds);
             w.u8(u8::from(self.attr_tokens));
@@ -159,27 +237,24 @@ impl BlockSummary {
         w.buf
     }
 
-    pub(crate) fn decode(b: &[u8]) -> Result<Self> {
+    /// Decodes a stored summary, with its Bloom filter when `with_bloom` (else the filter is
+    /// checked for size only and skipped, and `None` is returned for it).
+    pub(crate) fn decode(b: &[u8], with_bloom: bool) -> Result<(Self, Option<Bloom>)> {
         let mut r = Reader::new(b, "log block summary");
-        let v = r.u8()?;
-        if !(1..=SUMMARY_VERSION).contains(&v) {
-            return Err(r.corrupt(format!("unknown summary version {v}")));
-        }
-        let min_ts = r.zigzag()?;
-        let max_ts = r.zigzag()?;
-        let count = u32::try_from(r.varint()?).map_err(|_| r.corrupt("count"))?;
-        let bytes = u32::try_from(r.varint()?).map_err(|_| r.corrupt("bytes"))?;
-        let n = r.len()?;
-        let mut services = Vec::with_capacity(n.min(1024));
-        for _ in 0..n {
-            let s = r.string()?;
-            let mut counts = [0u32; 7];
-            for c in &mut counts {
-                *c = u32::try_from(r.varint()?).map_err(|_| r.corrupt("level count"))?;
-            }
-            services.push((s, counts));
-        }
-        let bloom = Bloom::decode(&mut r)?;
+        let Head {
+            version: v,
+            min_ts,
+            max_ts,
+            count,
+            bytes,
+            services,
+        } = decode_head(&mut r, true)?;
+        let bloom = if with_bloom {
+            Some(Bloom::decode(&mut r)?)
+        } else {
+            Bloom::skip(&mut r)?;
+            None
+        };
         let seconds = if v >= 2 {
             let raw = r.bytes()?;
             // Reject counts that do not add up to the block's records now, so that counting
@@ -198,16 +273,16 @@ impl BlockSummary {
             2 => true,
             _ => r.u8()? != 0,
         };
-        Ok(BlockSummary {
+        let summary = BlockSummary {
             min_ts,
             max_ts,
             count,
             services,
-            bloom,
             bytes,
             seconds,
             attr_tokens,
-        })
+        };
+        Ok((summary, bloom))
     }
 
     /// Calls `f(second, records)` for each Unix second holding records of the block, in
@@ -243,46 +318,58 @@ impl BlockSummary {
 
     /// False when the block certainly has no text (of the kind `seed` names) with every
     /// token of `term`.
-    fn may_hold(&self, seed: u64, term: &str) -> bool {
-        tokenize(term).all(|t| self.bloom.may_contain(bloom::hash(seed, t.as_bytes())))
+    fn may_hold(bloom: &Bloom, seed: u64, term: &str) -> bool {
+        tokenize(term).all(|t| bloom.may_contain(bloom::hash(seed, t.as_bytes())))
     }
 
-    /// False when no attribute value of the block can hold `term`; always true for
-    /// summaries from before attribute value tokens were indexed.
-    fn attrs_may_hold(&self, term: &str) -> bool {
-        !self.attr_tokens || self.may_hold(bloom::SEED_ATTR_TOKEN, term)
+    /// False when no attribute value of the block can hold `term` (by `bloom`, the block's
+    /// filter); always true for summaries without attribute value tokens.
+    fn attrs_may_hold(&self, bloom: &Bloom, term: &str) -> bool {
+        !self.attr_tokens || Self::may_hold(bloom, bloom::SEED_ATTR_TOKEN, term)
     }
 
-    /// True when some term of `f` may be held by an attribute value of the block: then
-    /// matching needs the attributes, not just the message.
-    pub(crate) fn terms_need_attrs(&self, f: &LogFilter) -> bool {
-        f.terms.iter().any(|t| self.attrs_may_hold(t))
+    /// True when some term of `f` may be held by an attribute value of the block (by
+    /// `bloom`, the block's filter): then matching needs the attributes, not just the message.
+    pub(crate) fn terms_need_attrs(&self, bloom: &Bloom, f: &LogFilter) -> bool {
+        f.terms.iter().any(|t| self.attrs_may_hold(bloom, t))
     }
 
-    /// False when no record of the block can match the filter.
-    pub(crate) fn may_match(&self, f: &LogFilter) -> bool {
-        if (!f.services.is_empty() || !f.levels.is_empty()) && self.count_service_level(f) == 0 {
-            return false;
-        }
+    /// False when no record of the block has a service and level the filter allows: the
+    /// part of block pruning that needs no Bloom filter.
+    pub(crate) fn may_match_counts(&self, f: &LogFilter) -> bool {
+        (f.services.is_empty() && f.levels.is_empty()) || self.count_service_level(f) > 0
+    }
+
+    /// False when `bloom`, the block's filter, shows that no record of the block can pass
+    /// the filter's terms, attribute pairs or trace ids: the part of block pruning that needs
+    /// it (always true when [`needs_bloom`] is false).
+    pub(crate) fn bloom_may_match(&self, bloom: &Bloom, f: &LogFilter) -> bool {
         for term in &f.terms {
-            if !self.may_hold(bloom::SEED_TOKEN, term) && !self.attrs_may_hold(term) {
+            if !Self::may_hold(bloom, bloom::SEED_TOKEN, term) && !self.attrs_may_hold(bloom, term)
+            {
                 return false;
             }
         }
         for (k, v) in &f.attributes {
-            if !self.bloom.may_contain(attr_hash(k, v)) {
+            if !bloom.may_contain(attr_hash(k, v)) {
                 return false;
             }
         }
         if !f.trace_ids.is_empty()
-            && !f.trace_ids.iter().any(|t| {
-                self.bloom
-                    .may_contain(bloom::hash(bloom::SEED_TRACE, t.as_bytes()))
-            })
+            && !f
+                .trace_ids
+                .iter()
+                .any(|t| bloom.may_contain(bloom::hash(bloom::SEED_TRACE, t.as_bytes())))
         {
             return false;
         }
         true
+    }
+
+    /// False when no record of the block can match the filter (`bloom`: the block's filter).
+    #[cfg(test)]
+    pub(crate) fn may_match(&self, bloom: &Bloom, f: &LogFilter) -> bool {
+        self.may_match_counts(f) && self.bloom_may_match(bloom, f)
     }
 }
 
@@ -384,15 +471,14 @@ fn bitmap_get(bm: &[u8], i: usize) -> bool {
     bm.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0)
 }
 
-/// Encodes records (sorted by timestamp) into a block at a zstd level. Returns the block and
-/// its summary.
-/// Encodes sorted records into a block and its summary; `attr_tokens`: whether the Bloom
-/// filter gets the tokens of string attribute values (see [`BlockSummary::attr_tokens`]).
+/// Encodes records (sorted by timestamp) into a block at a zstd level. Returns the block, its
+/// summary and the summary's Bloom filter; `attr_tokens`: whether the filter gets the tokens
+/// of string attribute values (see [`BlockSummary::attr_tokens`]).
 pub(crate) fn encode_block(
     recs: &[LogRecord],
     level: i32,
     attr_tokens: bool,
-) -> Result<(Vec<u8>, BlockSummary)> {
+) -> Result<(Vec<u8>, BlockSummary, Bloom)> {
     let n = recs.len();
     let mut cols: Vec<Writer> = (0..N_COLS).map(|_| Writer::default()).collect();
 
@@ -582,12 +668,11 @@ pub(crate) fn encode_block(
         max_ts,
         count: n as u32,
         services,
-        bloom,
         bytes: out.buf.len() as u32,
         seconds: Some(seconds_histogram(recs.iter().map(|r| r.timestamp.0))),
         attr_tokens,
     };
-    Ok((out.buf, summary))
+    Ok((out.buf, summary, bloom))
 }
 
 /// Which columns to decode.
@@ -1163,7 +1248,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, b)| LogRecord::new(Timestamp(i as i64), Level::Info, *b))
                 .collect();
-            let (raw, _) = encode_block(&recs, 1, true).unwrap();
+            let (raw, _, _) = encode_block(&recs, 1, true).unwrap();
             let block = Block::parse(&raw).unwrap();
             let all: Vec<usize> = (0..recs.len()).collect();
             for f in &filters {
@@ -1208,7 +1293,7 @@ mod tests {
             }
             recs.push(r);
         }
-        let (raw, _) = encode_block(&recs, 1, true).unwrap();
+        let (raw, _, _) = encode_block(&recs, 1, true).unwrap();
         let block = Block::parse(&raw).unwrap();
         let all: Vec<usize> = (0..recs.len()).collect();
         for words in [
@@ -1251,7 +1336,7 @@ mod tests {
             .iter()
             .map(|t| LogRecord::new(Timestamp(*t), Level::Info, "x"))
             .collect();
-        let (_, summary) = encode_block(&recs, 1, true).unwrap();
+        let (_, summary, bloom) = encode_block(&recs, 1, true).unwrap();
         let mut seen = Vec::new();
         assert!(
             summary
@@ -1259,15 +1344,22 @@ mod tests {
                 .unwrap()
         );
         assert_eq!(seen, [(-2, 1), (-1, 1), (0, 2), (1, 1), (3, 2), (3_600, 1)]);
-        let decoded = BlockSummary::decode(&summary.encode()).unwrap();
-        assert_eq!(decoded, summary);
+        let decoded = BlockSummary::decode(&summary.encode(&bloom), true).unwrap();
+        assert_eq!(decoded, (summary.clone(), Some(bloom.clone())));
+        // Without the filter, or the filter alone.
+        let raw = summary.encode(&bloom);
+        assert_eq!(
+            BlockSummary::decode(&raw, false).unwrap(),
+            (summary.clone(), None)
+        );
+        assert_eq!(decode_bloom(&raw).unwrap(), bloom);
 
         // Without attribute-value tokens, the flag survives the round trip.
-        let (_, untokenized) = encode_block(&recs, 1, false).unwrap();
+        let (_, untokenized, ubloom) = encode_block(&recs, 1, false).unwrap();
         assert!(!untokenized.attr_tokens);
         assert_eq!(
-            BlockSummary::decode(&untokenized.encode()).unwrap(),
-            untokenized
+            BlockSummary::decode(&untokenized.encode(&ubloom), true).unwrap(),
+            (untokenized, Some(ubloom))
         );
 
         // A version-1 summary (no per-second counts) still decodes, without them.
@@ -1276,23 +1368,27 @@ mod tests {
             attr_tokens: false,
             ..summary.clone()
         };
-        let raw_old = old.encode();
+        let raw_old = old.encode(&bloom);
         assert_eq!(raw_old[0], 1);
-        let decoded = BlockSummary::decode(&raw_old).unwrap();
+        let (decoded, _) = BlockSummary::decode(&raw_old, false).unwrap();
         assert!(!decoded.for_each_second(&mut |_, _| {}).unwrap());
+        assert_eq!(decode_bloom(&raw_old).unwrap(), bloom);
 
         // Counts that do not add up to the block's records are refused.
         recs.pop();
-        let (_, fewer) = encode_block(&recs, 1, true).unwrap();
+        let (_, fewer, _) = encode_block(&recs, 1, true).unwrap();
         let forged = BlockSummary {
             seconds: fewer.seconds,
             ..summary.clone()
         };
-        assert!(BlockSummary::decode(&forged.encode()).is_err());
-        // Truncations never panic.
-        let raw = summary.encode();
+        assert!(BlockSummary::decode(&forged.encode(&bloom), true).is_err());
+        assert!(BlockSummary::decode(&forged.encode(&bloom), false).is_err());
+        // Truncations never panic, and are refused whenever they cut into what is read.
+        let raw = summary.encode(&bloom);
         for cut in 0..raw.len() {
-            let _ = BlockSummary::decode(&raw[..cut]);
+            assert!(BlockSummary::decode(&raw[..cut], true).is_err());
+            assert!(BlockSummary::decode(&raw[..cut], false).is_err());
+            let _ = decode_bloom(&raw[..cut]);
         }
     }
 
@@ -1323,8 +1419,11 @@ mod tests {
             r.observed_timestamp = Timestamp(900 + i);
             recs.push(r);
         }
-        let (raw, summary) = encode_block(&recs, 3, true).unwrap();
-        assert_eq!(BlockSummary::decode(&summary.encode()).unwrap(), summary);
+        let (raw, summary, bloom) = encode_block(&recs, 3, true).unwrap();
+        assert_eq!(
+            BlockSummary::decode(&summary.encode(&bloom), true).unwrap(),
+            (summary.clone(), Some(bloom.clone()))
+        );
         let block = Block::parse(&raw).unwrap();
         let cheap = block.cheap().unwrap();
         let rows: Vec<usize> = (0..100).collect();
@@ -1345,17 +1444,18 @@ mod tests {
             terms: vec!["request 42".into()],
             ..Default::default()
         };
-        assert!(summary.may_match(&f));
+        assert!(summary.may_match(&bloom, &f));
         let f = LogFilter {
             terms: vec!["nonexistent".into()],
             ..Default::default()
         };
-        assert!(!summary.may_match(&f));
+        assert!(!summary.may_match(&bloom, &f));
+        assert!(summary.may_match_counts(&f));
         let f = LogFilter {
             attributes: vec![("k".into(), "3".into())],
             ..Default::default()
         };
-        assert!(summary.may_match(&f));
+        assert!(summary.may_match(&bloom, &f));
         for cut in [0, 1, 10, raw.len() / 2, raw.len() - 1] {
             let res = Block::parse(&raw[..cut]).and_then(|b| {
                 let c = b.cheap()?;

@@ -92,6 +92,18 @@ impl Bloom {
         Ok(Bloom { words, k })
     }
 
+    /// Skips an encoded filter, checking it as [`decode`](Self::decode) does but without
+    /// copying its bits.
+    pub(crate) fn skip(r: &mut Reader<'_>) -> Result<()> {
+        let k = r.varint()?;
+        let n = r.len()?;
+        r.take(n.checked_mul(8).ok_or_else(|| r.corrupt("bloom size"))?)?;
+        if n == 0 || k == 0 || u32::try_from(k).is_err() {
+            return Err(r.corrupt("bad bloom filter"));
+        }
+        Ok(())
+    }
+
     /// Heap size in bytes.
     pub(crate) fn size_bytes(&self) -> usize {
         self.words.len() * 8

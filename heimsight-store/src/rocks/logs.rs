@@ -10,6 +10,7 @@ use heimsight_core::LogRecord;
 use rocksdb::{ReadOptions, Snapshot, WriteBatch};
 
 use super::block::{self, Block, BlockSummary, Cheap, Need};
+use super::bloom::Bloom;
 use super::codec::ts_key;
 use super::{CF_LOG_BLOCKS, CF_LOG_SUMMARIES, Inner, RocksStore, hour_of, rocks_err};
 use crate::error::{Error, Result};
@@ -32,6 +33,9 @@ const WRITE_ZSTD_LEVEL: i32 = 1;
 
 type Key = [u8; 20];
 
+/// Keys are unique for the life of the process: `seq` comes from `Inner::block_seq`, which
+/// starts past every stored key and only grows. So a cached Bloom filter (by key) can never
+/// be taken for another block's.
 fn block_key(hour: u32, min_ts: i64, seq: u64) -> Key {
     let mut k = [0u8; 20];
     k[..4].copy_from_slice(&hour.to_be_bytes());
@@ -50,26 +54,98 @@ fn key_seq(k: &Key) -> u64 {
     u64::from_be_bytes(a)
 }
 
+/// A block that may hold records passing a filter, as [`Inner::candidates`] found it.
+struct Candidate {
+    key: Key,
+    summary: Arc<BlockSummary>,
+    /// Whether some full-text term of the filter may sit in an attribute value of the block
+    /// (by its Bloom filter, see [`BlockSummary::terms_need_attrs`]): then testing the filter
+    /// reads the attribute columns. Computed with the candidates so that reading the block
+    /// does not need the filter again.
+    terms_in_attrs: bool,
+}
+
 impl Inner {
-    /// Loads every block summary into memory; returns their encoded size in bytes (about
-    /// what they take in memory, most of it Bloom filters).
+    /// Loads every block summary into memory without its Bloom filter, and warms the Bloom
+    /// cache with the filters of the newest blocks until one does not fit. Returns the
+    /// bytes the summaries take in memory (about).
     pub(crate) fn load_blocks(&self) -> Result<u64> {
         let cf = self.cf(CF_LOG_SUMMARIES)?;
         let mut map = self.blocks.write().unwrap_or_else(PoisonError::into_inner);
         let mut max_seq = 0;
         let mut bytes = 0u64;
-        for item in self.db.iterator_cf(cf, rocksdb::IteratorMode::Start) {
+        let mut warm = true;
+        // Newest first (keys start with the hour), so the warmed filters are those of the
+        // blocks queries most likely look at.
+        for item in self.db.iterator_cf(cf, rocksdb::IteratorMode::End) {
             let (k, v) = item.map_err(rocks_err)?;
             let key: Key = k.as_ref().try_into().map_err(|_| Error::Corrupt {
                 what: "log block key",
                 reason: format!("length {}", k.len()),
             })?;
             max_seq = max_seq.max(key_seq(&key));
-            bytes += v.len() as u64;
-            map.insert(key, Arc::new(BlockSummary::decode(&v)?));
+            let (summary, bloom) = BlockSummary::decode(&v, warm)?;
+            if let Some(bloom) = bloom {
+                warm = self.blooms.insert_if_room(key, Arc::new(bloom));
+            }
+            bytes += summary.mem_bytes() as u64;
+            map.insert(key, Arc::new(summary));
         }
         self.block_seq.store(max_seq + 1, Ordering::SeqCst);
         Ok(bytes)
+    }
+
+    /// Publishes new blocks (already written): their summaries in the map, their Bloom
+    /// filters in the cache. The caller holds the map's write lock.
+    fn publish(
+        &self,
+        map: &mut std::collections::BTreeMap<Key, Arc<BlockSummary>>,
+        blocks: Vec<(Key, Arc<BlockSummary>, Bloom)>,
+    ) {
+        for (key, summary, bloom) in blocks {
+            map.insert(key, summary);
+            self.blooms.insert(key, Arc::new(bloom));
+        }
+    }
+
+    /// Forgets a removed block (already deleted): its summary and its cached Bloom filter.
+    /// The caller holds the map's write lock, so no query can cache the filter again after
+    /// this (see [`Inner::bloom`]).
+    fn unpublish(
+        &self,
+        map: &mut std::collections::BTreeMap<Key, Arc<BlockSummary>>,
+        key: &Key,
+    ) -> Option<Arc<BlockSummary>> {
+        self.blooms.remove(key);
+        map.remove(key)
+    }
+
+    /// The Bloom filter of a block listed among a query's candidates: from the cache, else
+    /// read from the block's stored summary with `ro` (at the snapshot the candidates were
+    /// taken with, so the block is certainly there) and cached.
+    fn bloom(&self, key: &Key, ro: &ReadOptions) -> Result<Arc<Bloom>> {
+        if let Some(b) = self.blooms.get(key) {
+            return Ok(b);
+        }
+        let cf = self.cf(CF_LOG_SUMMARIES)?;
+        let raw = self
+            .db
+            .get_pinned_cf_opt(cf, key, ro)
+            .map_err(rocks_err)?
+            .ok_or_else(|| Error::Corrupt {
+                what: "log block summary",
+                reason: "block listed in memory has no stored summary".into(),
+            })?;
+        let bloom = Arc::new(block::decode_bloom(&raw)?);
+        self.bloom_loads.fetch_add(1, Ordering::Relaxed);
+        // The block may have been merged away or deleted since the snapshot. Removal evicts
+        // under the map's write lock, so checking and caching under its read lock never leaves
+        // the filter of a removed block in the cache.
+        let map = self.blocks.read().unwrap_or_else(PoisonError::into_inner);
+        if map.contains_key(key) {
+            self.blooms.insert(*key, bloom.clone());
+        }
+        Ok(bloom)
     }
 
     /// Encodes sorted records into blocks (one or more per hour) and adds them to a batch.
@@ -81,7 +157,7 @@ impl Inner {
         recs: &[LogRecord],
         level: i32,
         merged: bool,
-    ) -> Result<Vec<(Key, Arc<BlockSummary>)>> {
+    ) -> Result<Vec<(Key, Arc<BlockSummary>, Bloom)>> {
         let cf_b = self.cf(CF_LOG_BLOCKS)?;
         let cf_s = self.cf(CF_LOG_SUMMARIES)?;
         let mut out = Vec::new();
@@ -97,12 +173,12 @@ impl Inner {
             }
             let chunk = &recs[start..end];
             let attr_tokens = merged || chunk.len() >= MERGE_BELOW as usize;
-            let (raw, summary) = block::encode_block(chunk, level, attr_tokens)?;
+            let (raw, summary, bloom) = block::encode_block(chunk, level, attr_tokens)?;
             let seq = self.block_seq.fetch_add(1, Ordering::SeqCst);
             let key = block_key(hour, summary.min_ts, seq);
             batch.put_cf(cf_b, key, raw);
-            batch.put_cf(cf_s, key, summary.encode());
-            out.push((key, Arc::new(summary)));
+            batch.put_cf(cf_s, key, summary.encode(&bloom));
+            out.push((key, Arc::new(summary), bloom));
             start = end;
         }
         Ok(out)
@@ -110,19 +186,51 @@ impl Inner {
 
     /// The blocks that may hold records of `[start, end)` passing `f` (in key order), and a
     /// snapshot taken with them, so that reading those blocks sees exactly this state.
+    ///
+    /// Time, service and level are checked under the map's read lock; the Bloom filters, for
+    /// filters that need them, after it is released, since a filter not cached is read from
+    /// disk (at the snapshot).
     fn candidates(
         &self,
         start: i64,
         end: i64,
         f: &LogFilter,
-    ) -> (Vec<(Key, Arc<BlockSummary>)>, Snapshot<'_>) {
-        let map = self.blocks.read().unwrap_or_else(PoisonError::into_inner);
-        let cands = map
-            .iter()
-            .filter(|(_, s)| s.max_ts >= start && s.min_ts < end && s.may_match(f))
-            .map(|(k, s)| (*k, s.clone()))
-            .collect();
-        (cands, self.db.snapshot())
+    ) -> Result<(Vec<Candidate>, Snapshot<'_>)> {
+        let (cands, snapshot) = {
+            let map = self.blocks.read().unwrap_or_else(PoisonError::into_inner);
+            let cands: Vec<(Key, Arc<BlockSummary>)> = map
+                .iter()
+                .filter(|(_, s)| s.max_ts >= start && s.min_ts < end && s.may_match_counts(f))
+                .map(|(k, s)| (*k, s.clone()))
+                .collect();
+            (cands, self.db.snapshot())
+        };
+        if !block::needs_bloom(f) {
+            let cands = cands
+                .into_iter()
+                .map(|(key, summary)| Candidate {
+                    key,
+                    summary,
+                    terms_in_attrs: false,
+                })
+                .collect();
+            return Ok((cands, snapshot));
+        }
+        let mut ro = ReadOptions::default();
+        ro.set_snapshot(&snapshot);
+        let mut out = Vec::with_capacity(cands.len());
+        for (key, summary) in cands {
+            let bloom = self.bloom(&key, &ro)?;
+            if summary.bloom_may_match(&bloom, f) {
+                out.push(Candidate {
+                    key,
+                    terms_in_attrs: summary.terms_need_attrs(&bloom, f),
+                    summary,
+                });
+            }
+        }
+        drop(ro);
+        Ok((out, snapshot))
     }
 
     fn read_block(&self, key: &Key, ro: &ReadOptions) -> Result<Block> {
@@ -223,9 +331,9 @@ impl Inner {
         let mut map = self.blocks.write().unwrap_or_else(PoisonError::into_inner);
         self.write(batch)?;
         for (k, _) in &group {
-            map.remove(k);
+            self.unpublish(&mut map, k);
         }
-        map.extend(new_blocks);
+        self.publish(&mut map, new_blocks);
         tracing::debug!(
             blocks = group.len(),
             records = recs.len(),
@@ -264,7 +372,7 @@ impl Inner {
         self.write(batch)?;
         let mut removed = 0u64;
         for k in &doomed {
-            if let Some(s) = map.remove(k) {
+            if let Some(s) = self.unpublish(&mut map, k) {
                 removed += u64::from(s.count);
             }
         }
@@ -293,12 +401,12 @@ impl LogStore for RocksStore {
         let i = &self.inner;
         let mut batch = WriteBatch::default();
         let blocks = i.add_blocks(&mut batch, &logs, WRITE_ZSTD_LEVEL, false)?;
-        let small = blocks.iter().any(|(_, s)| s.count < MERGE_BELOW);
+        let small = blocks.iter().any(|(_, s, _)| s.count < MERGE_BELOW);
         {
             // Write and publish under the lock, so queries see blocks and summaries agree.
             let mut map = i.blocks.write().unwrap_or_else(PoisonError::into_inner);
             i.write(batch)?;
-            map.extend(blocks);
+            i.publish(&mut map, blocks);
         }
         if small {
             i.notify();
@@ -345,12 +453,12 @@ impl LogStore for RocksStore {
             return Ok(());
         }
         let f = &q.filter;
-        let (cands, snapshot) = i.candidates(start, end, f);
+        let (cands, snapshot) = i.candidates(start, end, f)?;
         let mut counter = LogCounter::default();
         let mut to_read = Vec::new();
-        for (key, s) in &cands {
-            if !count_from_summary(q, s, start, end, &mut counter)? {
-                to_read.push((key, s));
+        for c in &cands {
+            if !count_from_summary(q, &c.summary, start, end, &mut counter)? {
+                to_read.push(c);
             }
         }
         if !counter.is_empty() && !visit(counter.take()) {
@@ -360,10 +468,10 @@ impl LogStore for RocksStore {
         ro.set_snapshot(&snapshot);
         // Per block: counts by (service index, level, bucket), then one row per group.
         let mut groups: HashMap<(u32, Level, i64), u64> = HashMap::new();
-        for (key, s) in to_read {
-            let block = i.read_block(key, &ro)?;
+        for c in to_read {
+            let block = i.read_block(&c.key, &ro)?;
             let cheap = block.cheap()?;
-            let rows = filtered_rows(&block, &cheap, start, end, f, s)?;
+            let rows = filtered_rows(&block, &cheap, start, end, f, c.terms_in_attrs)?;
             for row in rows {
                 let service = if q.by_service {
                     cheap.service_index(row)
@@ -390,11 +498,11 @@ impl LogStore for RocksStore {
 }
 
 /// The columns testing `f` on a block's records reads: [`Need::for_filter`], plus the
-/// attributes when a full-text term may be in an attribute value of the block (by its Bloom
-/// filter).
-fn need_for(f: &LogFilter, s: &BlockSummary) -> Need {
+/// attributes when a full-text term may be in an attribute value of the block
+/// (`terms_in_attrs`, see [`Candidate`]).
+fn need_for(f: &LogFilter, terms_in_attrs: bool) -> Need {
     let mut need = Need::for_filter(f);
-    need.attrs |= s.terms_need_attrs(f);
+    need.attrs |= terms_in_attrs;
     need
 }
 
@@ -426,13 +534,13 @@ fn filtered_rows(
     start: i64,
     end: i64,
     f: &LogFilter,
-    s: &BlockSummary,
+    terms_in_attrs: bool,
 ) -> Result<Vec<usize>> {
     let mut rows = cheap.candidate_rows(start, end, f);
     if rows.is_empty() {
         return Ok(rows);
     }
-    let need_f = need_for(f, s);
+    let need_f = need_for(f, terms_in_attrs);
     if need_f.body && !need_f.attrs && !need_f.trace {
         // Message conditions alone are tested on the body column in place.
         rows = block.filter_bodies(rows, f)?;
@@ -514,23 +622,28 @@ impl RocksStore {
         }
         let f = &q.filter;
         let need_f = Need::for_filter(f);
-        let (cands, snapshot) = i.candidates(start, end, f);
+        let (cands, snapshot) = i.candidates(start, end, f)?;
         let mut ro = ReadOptions::default();
         ro.set_snapshot(&snapshot);
 
         let mut hits: HashMap<usize, Hit> = HashMap::new();
         let decode = |idx: usize| -> Result<Hit> {
-            let (key, s) = &cands[idx];
-            let block = i.read_block(key, &ro)?;
+            let c = &cands[idx];
+            let block = i.read_block(&c.key, &ro)?;
             let cheap = block.cheap()?;
-            let rows = filtered_rows(&block, &cheap, start, end, f, s)?;
+            let rows = filtered_rows(&block, &cheap, start, end, f, c.terms_in_attrs)?;
             Ok(Hit { block, cheap, rows })
         };
 
         // The total: from summaries where a block lies wholly in range and the filter only
         // names services and levels; by decoding otherwise.
         let mut total = 0u64;
-        for (idx, (_, s)) in cands.iter().enumerate().filter(|_| with_total) {
+        for (idx, s) in cands
+            .iter()
+            .map(|c| &c.summary)
+            .enumerate()
+            .filter(|_| with_total)
+        {
             if need_f.is_cheap() && s.min_ts >= start && s.max_ts < end {
                 // `need_f` is cheap only without terms, so attributes never matter here.
                 total += s.count_service_level(f);
@@ -546,9 +659,9 @@ impl RocksStore {
         let newest = q.order == Order::NewestFirst;
         let mut order: Vec<usize> = (0..cands.len()).collect();
         if newest {
-            order.sort_by_key(|&x| std::cmp::Reverse(cands[x].1.max_ts));
+            order.sort_by_key(|&x| std::cmp::Reverse(cands[x].summary.max_ts));
         } else {
-            order.sort_by_key(|&x| cands[x].1.min_ts);
+            order.sort_by_key(|&x| cands[x].summary.min_ts);
         }
         // (timestamp, candidate index, row): a total order, ties broken by block key and row.
         let mut picked: Vec<(i64, usize, usize)> = Vec::new();
@@ -561,7 +674,7 @@ impl RocksStore {
         };
         if want > 0 {
             for &idx in &order {
-                let s = &cands[idx].1;
+                let s = &cands[idx].summary;
                 if picked.len() >= want {
                     let kth = picked[want - 1].0;
                     if (newest && kth > s.max_ts) || (!newest && kth < s.min_ts) {
@@ -612,22 +725,22 @@ impl RocksStore {
         }
         let f = &scan.filter;
         let newest = scan.order == Order::NewestFirst;
-        let (mut cands, snapshot) = i.candidates(start, end, f);
+        let (mut cands, snapshot) = i.candidates(start, end, f)?;
         if newest {
-            cands.sort_by_key(|(_, s)| std::cmp::Reverse(s.max_ts));
+            cands.sort_by_key(|c| std::cmp::Reverse(c.summary.max_ts));
         } else {
-            cands.sort_by_key(|(_, s)| s.min_ts);
+            cands.sort_by_key(|c| c.summary.min_ts);
         }
         let mut ro = ReadOptions::default();
         ro.set_snapshot(&snapshot);
-        for (key, s) in &cands {
-            let block = i.read_block(key, &ro)?;
+        for c in &cands {
+            let block = i.read_block(&c.key, &ro)?;
             let cheap = block.cheap()?;
             let mut rows = cheap.candidate_rows(start, end, f);
             if rows.is_empty() {
                 continue;
             }
-            let need_f = need_for(f, s);
+            let need_f = need_for(f, c.terms_in_attrs);
             // Message conditions alone are tested on the body column in place.
             let body_only = need_f.body && !need_f.attrs && !need_f.trace;
             if body_only {
@@ -658,5 +771,309 @@ impl RocksStore {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::query::{LogCount, TimeRange};
+    use crate::traits::Maintenance;
+    use heimsight_core::{Timestamp, TraceId};
+
+    const HOUR: i64 = 3_600_000_000_000;
+
+    /// `n` records from `t0`, a second apart, with words, attributes and traces that vary.
+    fn logs(t0: i64, n: usize, tag: &str) -> Vec<LogRecord> {
+        (0..n)
+            .map(|i| {
+                let level = if i % 7 == 0 {
+                    Level::Error
+                } else {
+                    Level::Info
+                };
+                let mut r = LogRecord::new(
+                    Timestamp(t0 + i as i64 * 1_000_000_000),
+                    level,
+                    format!("{tag} request {i} word{} done", i % 13),
+                );
+                r.service = ["api", "db", "web"][i % 3].into();
+                r.attributes
+                    .insert("user".into(), format!("user{}", i % 11).into());
+                if i % 5 == 0 {
+                    r.trace_id = Some(TraceId([(i % 250) as u8 + 1; 16]));
+                }
+                r
+            })
+            .collect()
+    }
+
+    fn queries() -> Vec<LogFilter> {
+        vec![
+            LogFilter::default(),
+            LogFilter {
+                terms: vec!["word3".into()],
+                ..Default::default()
+            },
+            LogFilter {
+                terms: vec!["beta request".into(), "word1".into()],
+                levels: vec![Level::Error],
+                ..Default::default()
+            },
+            LogFilter {
+                terms: vec!["user7".into()],
+                ..Default::default()
+            },
+            LogFilter {
+                terms: vec!["absent".into()],
+                ..Default::default()
+            },
+            LogFilter {
+                attributes: vec![("user".into(), "user4".into())],
+                services: vec!["db".into()],
+                ..Default::default()
+            },
+            LogFilter {
+                trace_ids: [TraceId([6; 16]), TraceId([99; 16])].into(),
+                ..Default::default()
+            },
+        ]
+    }
+
+    fn all_records(store: &RocksStore) -> Vec<LogRecord> {
+        store
+            .query_logs(&LogQuery {
+                limit: usize::MAX,
+                ..LogQuery::default()
+            })
+            .unwrap()
+            .logs
+    }
+
+    /// Checks every filter of [`queries`] against the reference semantics over `all`.
+    fn check_queries(store: &RocksStore, all: &[LogRecord]) {
+        for f in queries() {
+            let want: Vec<LogRecord> = all.iter().filter(|r| f.matches(r)).cloned().collect();
+            let page = store
+                .query_logs(&LogQuery {
+                    filter: f.clone(),
+                    limit: usize::MAX,
+                    ..LogQuery::default()
+                })
+                .unwrap();
+            assert_eq!(page.total, want.len() as u64, "{f:?}");
+            assert_eq!(page.logs, want, "{f:?}");
+            let mut scanned = Vec::new();
+            store
+                .scan_logs(
+                    &LogScan {
+                        filter: f.clone(),
+                        ..LogScan::default()
+                    },
+                    &mut |b| {
+                        scanned.extend(b);
+                        true
+                    },
+                )
+                .unwrap();
+            scanned.sort_by_key(|r| std::cmp::Reverse(r.timestamp));
+            assert_eq!(scanned.len(), want.len(), "{f:?}");
+            let mut counted = 0;
+            store
+                .count_logs(
+                    &LogCount {
+                        range: TimeRange::ALL,
+                        filter: f.clone(),
+                        by_service: true,
+                        by_level: false,
+                        bucket: Some(HOUR),
+                    },
+                    &mut |rows| {
+                        counted += rows.iter().map(|r| r.count).sum::<u64>();
+                        true
+                    },
+                )
+                .unwrap();
+            assert_eq!(counted, want.len() as u64, "{f:?}");
+        }
+    }
+
+    /// Several appends over a few hours: many blocks, some merged.
+    fn fill(store: &RocksStore) {
+        store.append_logs(logs(0, 300, "alpha")).unwrap();
+        store
+            .append_logs(logs(HOUR - 50_000_000_000, 200, "beta"))
+            .unwrap();
+        store.inner.merge_all().unwrap();
+        for k in 0..6 {
+            store
+                .append_logs(logs(2 * HOUR + k * 1_000_000_000_000, 40, "gamma"))
+                .unwrap();
+        }
+        store.append_logs(logs(5 * HOUR, 250, "beta")).unwrap();
+    }
+
+    #[test]
+    fn a_tiny_bloom_cache_answers_full_text_queries_after_reopening() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cap = 2 << 10;
+        let open = || {
+            RocksStore::builder(tmp.path())
+                .background_merge(false)
+                .bloom_cache_bytes(cap)
+                .open()
+                .unwrap()
+        };
+        let all = {
+            let store = open();
+            fill(&store);
+            assert!(store.inner.blooms.bytes() <= cap);
+            let all = all_records(&store);
+            assert_eq!(all.len(), 990);
+            check_queries(&store, &all);
+            all
+        };
+        let store = open();
+        let blocks = store.inner.blocks.read().unwrap().len();
+        assert!(blocks > 5, "{blocks} blocks");
+        // Warmed at open, up to the budget and not past it.
+        assert!(store.inner.blooms.bytes() <= cap);
+        assert!(store.inner.blooms.len() > 0);
+        assert!(store.inner.blooms.len() < blocks);
+        check_queries(&store, &all);
+        assert!(store.inner.bloom_loads.load(Ordering::Relaxed) > 0);
+        assert!(store.inner.blooms.bytes() <= cap);
+        assert_eq!(all_records(&store), all);
+    }
+
+    #[test]
+    fn queries_without_bloom_conditions_read_no_filters() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = RocksStore::builder(tmp.path())
+            .background_merge(false)
+            .bloom_cache_bytes(0)
+            .open()
+            .unwrap();
+        fill(&store);
+        assert_eq!(store.inner.blooms.len(), 0);
+        let loads = || store.inner.bloom_loads.load(Ordering::Relaxed);
+        let cheap = [
+            LogFilter::default(),
+            LogFilter {
+                services: vec!["api".into()],
+                levels: vec![Level::Error],
+                ..Default::default()
+            },
+            LogFilter {
+                contains: Some("request 1".into()),
+                ..Default::default()
+            },
+        ];
+        for f in cheap {
+            let q = LogQuery {
+                range: TimeRange::new(Timestamp(100), Timestamp(3 * HOUR)),
+                filter: f.clone(),
+                ..LogQuery::default()
+            };
+            store.query_logs(&q).unwrap();
+            store
+                .scan_logs(
+                    &LogScan {
+                        filter: f.clone(),
+                        ..LogScan::default()
+                    },
+                    &mut |_| true,
+                )
+                .unwrap();
+            store
+                .count_logs(
+                    &LogCount {
+                        range: TimeRange::ALL,
+                        filter: f,
+                        by_service: true,
+                        by_level: true,
+                        bucket: None,
+                    },
+                    &mut |_| true,
+                )
+                .unwrap();
+        }
+        assert_eq!(loads(), 0);
+        // With nothing cached, a full-text query reads one filter per block in range.
+        let blocks = store.inner.blocks.read().unwrap().len() as u64;
+        let all = all_records(&store);
+        check_queries(&store, &all);
+        assert!(loads() >= blocks, "{} < {blocks}", loads());
+        assert_eq!(store.inner.blooms.len(), 0);
+    }
+
+    #[test]
+    fn the_cache_follows_appends_merges_and_retention() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = RocksStore::builder(tmp.path())
+            .background_merge(false)
+            .open()
+            .unwrap();
+        let cached_are_live = |store: &RocksStore| {
+            let map = store.inner.blocks.read().unwrap();
+            // With room for everything, exactly the live blocks are cached.
+            assert_eq!(store.inner.blooms.len(), map.len());
+            for k in map.keys() {
+                assert!(store.inner.blooms.get(k).is_some());
+            }
+        };
+        fill(&store);
+        cached_are_live(&store);
+        let before = store.inner.blocks.read().unwrap().len();
+        store.compact().unwrap();
+        assert!(store.inner.blocks.read().unwrap().len() < before);
+        cached_are_live(&store);
+        let all = all_records(&store);
+        check_queries(&store, &all);
+        assert_eq!(store.inner.bloom_loads.load(Ordering::Relaxed), 0);
+        store
+            .delete_before(crate::query::Signal::Logs, Timestamp(2 * HOUR + 1))
+            .unwrap();
+        cached_are_live(&store);
+        let rest = all_records(&store);
+        assert!(!rest.is_empty() && rest.len() < all.len());
+        check_queries(&store, &rest);
+    }
+
+    #[test]
+    fn removed_block_keys_never_come_back() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut gone = std::collections::BTreeSet::new();
+        let mut check = |store: &RocksStore| {
+            let map = store.inner.blocks.read().unwrap();
+            for k in map.keys() {
+                assert!(!gone.contains(k), "a removed block's key came back");
+            }
+            gone.extend(seen.iter().filter(|k| !map.contains_key(*k)).copied());
+            seen.extend(map.keys().copied());
+        };
+        // Within a process, and after reopening (the cache starts empty then, but keys of
+        // stored blocks are not reused either).
+        for round in 0..2 {
+            let store = RocksStore::builder(tmp.path())
+                .background_merge(false)
+                .open()
+                .unwrap();
+            for k in 0..3 {
+                store.append_logs(logs(k * HOUR + round, 20, "x")).unwrap();
+                check(&store);
+            }
+            store.inner.merge_all().unwrap();
+            check(&store);
+            store
+                .delete_before(crate::query::Signal::Logs, Timestamp(HOUR))
+                .unwrap();
+            check(&store);
+            store.append_logs(logs(round, 5, "y")).unwrap();
+            check(&store);
+        }
+        assert!(!gone.is_empty());
     }
 }

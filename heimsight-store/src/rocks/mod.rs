@@ -18,12 +18,16 @@
 //!
 //! Time-partitioned keys make retention a range delete. Log blocks are written per append
 //! (one block per hour touched) and merged in the background into large blocks compressed
-//! harder. Block summaries are all held in memory, so queries decide which blocks to read
-//! without I/O. Every write is one atomic `WriteBatch` through the WAL: when an append returns,
-//! the data survives a crash of the process; with [`Durability::Sync`] also of the machine.
+//! harder. Block summaries are held in memory without their Bloom filters, which live in a
+//! byte-capped cache ([`RocksStoreBuilder::bloom_cache_bytes`]): queries filtering on time,
+//! service and level decide which blocks to read without I/O; full-text, attribute and
+//! trace-id filters read the filters the cache lacks from `log_summaries`. Every write is one
+//! atomic `WriteBatch` through the WAL: when an append returns, the data survives a crash of
+//! the process; with [`Durability::Sync`] also of the machine.
 
 mod block;
 mod bloom;
+mod bloom_cache;
 mod codec;
 mod head;
 mod logs;
@@ -92,6 +96,7 @@ pub struct RocksStoreBuilder {
     background_merge: bool,
     metric_head_bytes: usize,
     metric_head_age: Duration,
+    bloom_cache_bytes: usize,
 }
 
 impl RocksStoreBuilder {
@@ -104,6 +109,17 @@ impl RocksStoreBuilder {
     /// Size of the shared block cache (default 256 MiB).
     pub fn block_cache_bytes(mut self, n: usize) -> Self {
         self.block_cache_bytes = n;
+        self
+    }
+
+    /// Memory for the Bloom filters of log block summaries (default 128 MiB). The rest of
+    /// every summary (time range, counts, records per second) stays in memory; the filters,
+    /// most of a summary's size (about 2–3 bytes per record), are cached up to this budget,
+    /// newest blocks first at open. Only queries with full-text terms, attribute equality or
+    /// trace ids check them; a filter not cached is read from disk and cached, so a smaller
+    /// budget costs such queries I/O, never other results. 0 caches none.
+    pub fn bloom_cache_bytes(mut self, n: usize) -> Self {
+        self.bloom_cache_bytes = n;
         self
     }
 
@@ -180,8 +196,12 @@ pub(crate) struct Inner {
     pub(crate) db: DB,
     write_opts: WriteOptions,
     merge_level: i32,
-    /// Log block summaries by block key.
+    /// Log block summaries by block key, without their Bloom filters.
     pub(crate) blocks: RwLock<BTreeMap<[u8; 20], Arc<block::BlockSummary>>>,
+    /// The Bloom filters of some log block summaries, by block key, up to a byte budget.
+    pub(crate) blooms: bloom_cache::BloomCache,
+    /// Bloom filters read from disk because they were not cached.
+    pub(crate) bloom_loads: AtomicU64,
     pub(crate) block_seq: AtomicU64,
     /// Serializes block merges.
     merge_lock: Mutex<()>,
@@ -279,6 +299,7 @@ impl RocksStore {
             background_merge: true,
             metric_head_bytes: 32 << 20,
             metric_head_age: Duration::from_secs(300),
+            bloom_cache_bytes: 128 << 20,
         }
     }
 
@@ -362,6 +383,8 @@ impl RocksStore {
             write_opts,
             merge_level: b.merge_zstd_level,
             blocks: RwLock::new(BTreeMap::new()),
+            blooms: bloom_cache::BloomCache::new(b.bloom_cache_bytes),
+            bloom_loads: AtomicU64::new(0),
             block_seq: AtomicU64::new(0),
             merge_lock: Mutex::new(()),
             span_lock: Mutex::new(()),
@@ -425,6 +448,9 @@ impl RocksStore {
             path = %b.path.display(),
             log_blocks = inner.blocks.read().unwrap_or_else(PoisonError::into_inner).len(),
             log_block_summary_bytes = summary_bytes,
+            log_bloom_cache_bytes = inner.blooms.bytes(),
+            log_bloom_cache_filters = inner.blooms.len(),
+            log_bloom_cache_budget = b.bloom_cache_bytes,
             "opened RocksDB store"
         );
         Ok(RocksStore {
