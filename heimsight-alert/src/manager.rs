@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use heimsight_core::{AlertInstance, AlertStatus, FieldError, Notification, Timestamp};
 use heimsight_store::{MetaOp, Store};
-use rand::Rng;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tracing::{debug, info, warn};
@@ -164,9 +165,15 @@ fn corrupt(what: &'static str) -> impl Fn(serde_json::Error) -> Error {
     }
 }
 
+/// A generator seeded from the clock and a sequence number: ids and retry jitter need
+/// variety, not secrecy.
+fn rng(seq: u64) -> SmallRng {
+    SmallRng::seed_from_u64((Timestamp::now().0 as u64) ^ seq.rotate_left(32))
+}
+
 fn new_id(prefix: &str, seq: u64) -> String {
     let now = Timestamp::now().0 as u64;
-    let r: u32 = rand::rng().random();
+    let r: u32 = rng(seq).random();
     format!("{prefix}{:x}{:04x}{r:08x}", now / 1_000_000, seq & 0xffff)
 }
 
@@ -901,7 +908,7 @@ impl AlertManager {
     fn backoff(&self, attempts: u32) -> Duration {
         let base = self.config.retry_base.as_secs_f64() * 2f64.powi(attempts.min(30) as i32);
         let capped = base.min(self.config.retry_max.as_secs_f64());
-        let jitter: f64 = rand::rng().random_range(0.5..1.5);
+        let jitter: f64 = rng(self.next_seq()).random_range(0.5..1.5);
         Duration::from_secs_f64((capped * jitter).min(self.config.retry_max.as_secs_f64()))
     }
 
@@ -916,7 +923,10 @@ impl AlertManager {
         // channel is waiting or in flight.
         let mut blocked: HashSet<(String, String)> = HashSet::new();
         for entry in entries {
-            let lane = (entry.channel_id.clone(), entry.notification.group_key.clone());
+            let lane = (
+                entry.channel_id.clone(),
+                entry.notification.group_key.clone(),
+            );
             if !blocked.insert(lane) {
                 continue;
             }

@@ -11,8 +11,8 @@ use heimsight_alert::{
     AlertManager, DeliveryError, DeliveryFuture, ManagerConfig, Notifier, Transition,
 };
 use heimsight_core::{
-    AlertStatus, Level, LogRecord, MetricPoint, Notification, Span, SpanId,
-    StatusCode, Timestamp, TraceId,
+    AlertStatus, Level, LogRecord, MetricPoint, Notification, Span, SpanId, StatusCode, Timestamp,
+    TraceId,
 };
 use heimsight_store::{LogStore, MemoryStore, MetricStore, SpanStore, Store};
 use serde_json::{Value, json};
@@ -150,7 +150,11 @@ async fn fires_after_for_groups_and_resolves_once() {
             gauge("cpu", "db-1", T0, 0.2),
         ])
         .unwrap();
-    assert!(m.evaluate_rule(&rule, Timestamp(T0 + S)).unwrap().is_empty());
+    assert!(
+        m.evaluate_rule(&rule, Timestamp(T0 + S))
+            .unwrap()
+            .is_empty()
+    );
     let alerts = m.alerts(false);
     assert_eq!(alerts.len(), 2);
     assert!(alerts.iter().all(|a| a["state"] == "pending"));
@@ -165,7 +169,11 @@ async fn fires_after_for_groups_and_resolves_once() {
     assert_eq!(t.len(), 2);
     assert!(t.iter().all(|(_, t)| *t == Transition::Fired));
     // Still firing: nothing new.
-    assert!(m.evaluate_rule(&rule, Timestamp(T0 + 31 * S)).unwrap().is_empty());
+    assert!(
+        m.evaluate_rule(&rule, Timestamp(T0 + 31 * S))
+            .unwrap()
+            .is_empty()
+    );
     drain(&m, 5).await;
     let sent = rec.sent();
     assert_eq!(sent.len(), 1, "one notification for the group");
@@ -175,11 +183,19 @@ async fn fires_after_for_groups_and_resolves_once() {
     assert_eq!(n.title(), "[FIRING:2] High CPU");
     let hosts: Vec<&str> = n.alerts.iter().map(|a| a.labels["host"].as_str()).collect();
     assert_eq!(hosts.len(), 2);
-    assert!(n.alerts.iter().any(|a| a.annotations["summary"] == "web-2 at 0.97"));
+    assert!(
+        n.alerts
+            .iter()
+            .any(|a| a.annotations["summary"] == "web-2 at 0.97")
+    );
     // The window slides past the high values: resolved, once.
     let t = m.evaluate_rule(&rule, Timestamp(T0 + 90 * S)).unwrap();
     assert_eq!(t.len(), 2);
-    assert!(m.evaluate_rule(&rule, Timestamp(T0 + 100 * S)).unwrap().is_empty());
+    assert!(
+        m.evaluate_rule(&rule, Timestamp(T0 + 100 * S))
+            .unwrap()
+            .is_empty()
+    );
     drain(&m, 5).await;
     let sent = rec.sent();
     assert_eq!(sent.len(), 2);
@@ -207,9 +223,7 @@ async fn a_restart_neither_refires_nor_forgets() {
     let store = Arc::new(MemoryStore::new());
     let rec = Recorder::new();
     let m = open(&store, &rec);
-    let rule = m
-        .create_rule(&cpu_rule(json!({"for": "0s"})))
-        .unwrap();
+    let rule = m.create_rule(&cpu_rule(json!({"for": "0s"}))).unwrap();
     store
         .append_points(vec![gauge("cpu", "web-1", T0, 0.95)])
         .unwrap();
@@ -220,7 +234,9 @@ async fn a_restart_neither_refires_nor_forgets() {
     let m = open(&store, &rec);
     assert_eq!(m.alerts(false)[0]["state"], "firing", "state survives");
     assert!(
-        m.evaluate_rule(&rule, Timestamp(T0 + 2 * S)).unwrap().is_empty(),
+        m.evaluate_rule(&rule, Timestamp(T0 + 2 * S))
+            .unwrap()
+            .is_empty(),
         "no second transition after the restart"
     );
     drain(&m, 5).await;
@@ -245,7 +261,10 @@ async fn silenced_alerts_change_state_but_send_nothing() {
     m.evaluate_rule(&rule, Timestamp(T0 + S)).unwrap();
     let alerts = m.alerts(false);
     assert_eq!(alerts.len(), 2);
-    let silenced: Vec<bool> = alerts.iter().map(|a| a["silenced"].as_bool().unwrap()).collect();
+    let silenced: Vec<bool> = alerts
+        .iter()
+        .map(|a| a["silenced"].as_bool().unwrap())
+        .collect();
     assert!(silenced.contains(&true) && silenced.contains(&false));
     drain(&m, 5).await;
     let sent = rec.sent();
@@ -264,7 +283,7 @@ async fn a_failing_rule_does_not_stop_the_others() {
     // Valid, but fails when it runs: division by zero.
     let bad = m
         .create_rule(&json!({"name": "broken", "kind": "threshold",
-            "query": "SELECT count(*) / 0 AS value FROM logs", "condition": {"threshold": 1},
+            "query": "SELECT count(*) / (count(*) - count(*)) AS value FROM logs", "condition": {"threshold": 1},
             "interval": "1s"}))
         .unwrap();
     m.create_rule(&cpu_rule(json!({"for": "0s", "interval": "1s"})))
@@ -313,7 +332,13 @@ async fn deliveries_retry_then_give_up_and_a_hanging_receiver_times_out() {
     let queued = m.outbox().unwrap();
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].attempts, 1);
-    assert!(queued[0].last_error.as_deref().unwrap().contains("no answer"));
+    assert!(
+        queued[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("no answer")
+    );
     *rec.mode.lock().unwrap() = Mode::Accept;
     drain(&m, 5).await;
     assert_eq!(rec.sent().len(), 1);
@@ -345,26 +370,38 @@ async fn log_trace_absence_and_anomaly_rules() {
 
     // Log pattern: more than 2 "refused" per service in 5 minutes.
     let logs = m
-        .create_rule(&json!({"name": "refused", "kind": "log_pattern", "pattern": "refused",
-            "group_by": ["service"], "condition": {"threshold": 2}}))
+        .create_rule(
+            &json!({"name": "refused", "kind": "log_pattern", "pattern": "refused",
+            "group_by": ["service"], "condition": {"threshold": 2}}),
+        )
         .unwrap();
     let mut recs = Vec::new();
     for (i, svc) in ["api", "api", "api", "db"].iter().enumerate() {
-        let mut r = LogRecord::new(Timestamp(T0 + i as i64 * S), Level::Error, "connection refused");
+        let mut r = LogRecord::new(
+            Timestamp(T0 + i as i64 * S),
+            Level::Error,
+            "connection refused",
+        );
         r.service = svc.to_string();
         recs.push(r);
     }
     store.append_logs(recs).unwrap();
     m.evaluate_rule(&logs, Timestamp(T0 + 10 * S)).unwrap();
-    let firing: Vec<Value> = m.alerts(false).into_iter().filter(|a| a["rule_id"] == logs.id.as_str()).collect();
+    let firing: Vec<Value> = m
+        .alerts(false)
+        .into_iter()
+        .filter(|a| a["rule_id"] == logs.id.as_str())
+        .collect();
     assert_eq!(firing.len(), 1);
     assert_eq!(firing[0]["labels"]["service"], "api");
     assert_eq!(firing[0]["value"], 3.0);
 
     // Trace: error rate of checkout above 40%.
     let traces = m
-        .create_rule(&json!({"name": "errors", "kind": "trace", "filter": "service = 'checkout'",
-            "measure": "error_rate", "condition": {"op": ">", "threshold": 0.4}}))
+        .create_rule(
+            &json!({"name": "errors", "kind": "trace", "filter": "service = 'checkout'",
+            "measure": "error_rate", "condition": {"op": ">", "threshold": 0.4}}),
+        )
         .unwrap();
     let spans: Vec<Span> = (0..5)
         .map(|i| {
@@ -384,7 +421,11 @@ async fn log_trace_absence_and_anomaly_rules() {
         .collect();
     store.append_spans(spans).unwrap();
     m.evaluate_rule(&traces, Timestamp(T0 + 10 * S)).unwrap();
-    let a: Vec<Value> = m.alerts(false).into_iter().filter(|a| a["rule_id"] == traces.id.as_str()).collect();
+    let a: Vec<Value> = m
+        .alerts(false)
+        .into_iter()
+        .filter(|a| a["rule_id"] == traces.id.as_str())
+        .collect();
     assert_eq!(a.len(), 1, "{a:?}");
     assert_eq!(a[0]["value"], 0.6);
 
@@ -397,11 +438,23 @@ async fn log_trace_absence_and_anomaly_rules() {
     let mut r = LogRecord::new(Timestamp(T0 + 100 * S), Level::Info, "invoice sent");
     r.service = "billing".into();
     store.append_logs(vec![r]).unwrap();
-    assert!(m.evaluate_rule(&absent, Timestamp(T0 + 101 * S)).unwrap().is_empty());
-    assert!(m.evaluate_rule(&absent, Timestamp(T0 + 120 * S)).unwrap().is_empty());
+    assert!(
+        m.evaluate_rule(&absent, Timestamp(T0 + 101 * S))
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        m.evaluate_rule(&absent, Timestamp(T0 + 120 * S))
+            .unwrap()
+            .is_empty()
+    );
     let t = m.evaluate_rule(&absent, Timestamp(T0 + 135 * S)).unwrap();
     assert_eq!(t.len(), 1, "missing for 35 s");
-    let a: Vec<Value> = m.alerts(false).into_iter().filter(|a| a["rule_id"] == absent.id.as_str()).collect();
+    let a: Vec<Value> = m
+        .alerts(false)
+        .into_iter()
+        .filter(|a| a["rule_id"] == absent.id.as_str())
+        .collect();
     assert_eq!(a[0]["labels"]["service"], "billing");
 
     // Anomaly: a steady series, then a spike; the baseline survives a restart.
@@ -415,14 +468,24 @@ async fn log_trace_absence_and_anomaly_rules() {
         store
             .append_points(vec![gauge("rps", "web-1", t, 100.0 + (i % 5) as f64)])
             .unwrap();
-        assert!(m.evaluate_rule(&anomaly, Timestamp(t + S)).unwrap().is_empty(), "point {i}");
+        assert!(
+            m.evaluate_rule(&anomaly, Timestamp(t + S))
+                .unwrap()
+                .is_empty(),
+            "point {i}"
+        );
     }
     drop(m);
     let m = open(&store, &rec);
     let t = base + 30 * 10 * S;
-    store.append_points(vec![gauge("rps", "web-1", t, 400.0)]).unwrap();
-    assert_eq!(m.evaluate_rule(&anomaly, Timestamp(t + S)).unwrap(), vec![(
-        heimsight_alert::state::fingerprint(&anomaly.id, &BTreeMap::new()),
-        Transition::Fired
-    )]);
+    store
+        .append_points(vec![gauge("rps", "web-1", t, 400.0)])
+        .unwrap();
+    assert_eq!(
+        m.evaluate_rule(&anomaly, Timestamp(t + S)).unwrap(),
+        vec![(
+            heimsight_alert::state::fingerprint(&anomaly.id, &BTreeMap::new()),
+            Transition::Fired
+        )]
+    );
 }
