@@ -11,8 +11,8 @@ use heimsight_core::{
 use std::collections::BTreeMap;
 
 use heimsight_store::{
-    LabelMatcher, LogCount, LogFields, LogFilter, LogQuery, LogScan, LogStore, MatchOp, MetaOp,
-    MemoryStore, Order, SeriesQuery, Signal, SpanScan, Store, TimeRange, TraceQuery,
+    LabelMatcher, LogCount, LogFields, LogFilter, LogQuery, LogScan, LogStore, MatchOp,
+    MemoryStore, MetaOp, Order, SeriesQuery, Signal, SpanScan, Store, TimeRange, TraceQuery,
 };
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
