@@ -75,6 +75,19 @@
 //! Mozilla roots compiled in from `webpki-roots`, plus
 //! [`NotifierConfig::extra_root_certificates`] for private certificate authorities.
 //!
+//! To get there, this crate turns on reqwest's `rustls-no-provider` feature. Cargo unifies
+//! features across a build, so *other* reqwest clients in the same build that were built
+//! without TLS (reqwest with `default-features = false`) now have rustls without a crypto
+//! provider, and reqwest panics when building them unless the process has one. Binaries install
+//! one at startup (`heimsight` does):
+//!
+//! ```
+//! let _ = rustls::crypto::ring::default_provider().install_default();
+//! ```
+//!
+//! (or give those clients a preconfigured TLS configuration). Builds that use reqwest's default
+//! TLS (aws-lc-rs) are not affected.
+//!
 //! # Feature flags
 //!
 //! None yet.
