@@ -35,6 +35,15 @@ done
 if cargo tree --locked -q -p heimsight-store -e normal -i tokio >/dev/null 2>&1; then
   echo "heimsight-store must not depend on tokio"; fail=1
 fi
+for bad in heimsight-store heimsight-query heimsight-ingest heimsight-server heimsight-alert rocksdb librocksdb-sys; do
+  if cargo tree --locked -q -p heimsight-notify -e normal -i "$bad" >/dev/null 2>&1; then
+    echo "heimsight-notify must not depend on $bad (heimsight-core is its only Heimsight dependency)"; fail=1
+  fi
+done
+# TLS uses rustls with ring; aws-lc-rs would need cmake and a long C build.
+if cargo tree --locked -q --workspace -e normal -i aws-lc-rs >/dev/null 2>&1; then
+  echo "nothing may pull in aws-lc-rs (use rustls with the ring provider)"; fail=1
+fi
 [ "$fail" -eq 0 ] || exit 1
 echo "ok"
 

@@ -18,6 +18,9 @@ use clap::Parser;
 use crate::args::{Cli, Command};
 
 fn main() -> ExitCode {
+    // reqwest's rustls support is on in this build (heimsight-notify needs HTTPS) without a
+    // built-in crypto provider; the binary, not a library, chooses the process-wide one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -183,6 +183,8 @@ impl Drop for Server {
 }
 
 pub fn client() -> reqwest::blocking::Client {
+    // reqwest has rustls without a built-in crypto provider in this workspace (see main.rs).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
