@@ -3,6 +3,9 @@
 //!
 //! `cargo run --release --example anomaly_eval [-- --points N --seeds K]`
 
+// A report printed for people.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use heimsight_alert::anomaly::{Score, score, synthetic};
 use heimsight_alert::rule::{AnomalyMethod, AnomalySettings};
 

@@ -470,9 +470,7 @@ impl<'a> Reader<'a> {
         let unknown: Vec<String> = self
             .obj
             .keys()
-            .filter(|k| {
-                !self.seen.iter().any(|s| *s == k.as_str()) && !allowed_extra.contains(&k.as_str())
-            })
+            .filter(|k| !self.seen.contains(&k.as_str()) && !allowed_extra.contains(&k.as_str()))
             .cloned()
             .collect();
         for k in unknown {
@@ -673,11 +671,17 @@ impl Rule {
             None => None,
             Some("threshold") => {
                 let query = r.required_string("query");
-                query.and_then(|q| {
+                query.map(|q| {
                     let mut q = with_select(&q);
+                    // A trailing comparison is the condition when the query is not valid with
+                    // it (else it belongs to a WHERE or HAVING), and the query without it is:
+                    // or at least parses, when the whole did not even parse (then the rest's
+                    // own mistakes are reported).
                     if condition.is_none()
+                        && check_query(&q).is_err()
                         && let Some((rest, c)) = split_trailing_condition(&q)
-                        && check_query(&rest).is_ok()
+                        && heimsight_query::parse(&rest).is_ok()
+                        && (check_query(&rest).is_ok() || heimsight_query::parse(&q).is_err())
                     {
                         q = rest;
                         condition = Some(c);
@@ -698,7 +702,7 @@ impl Rule {
                             "is required: {\"op\": \">\", \"threshold\": 0.9}, or end the query with a comparison such as `> 0.9`",
                         );
                     }
-                    Some(RuleKind::Threshold { query: q })
+                    RuleKind::Threshold { query: q }
                 })
             }
             Some("log_pattern") => {

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::api_error::ApiError;
 
 /// Metadata namespace of the channels (key: channel id).
-pub const NS_CHANNELS: &str = "notify.channels";
+pub(crate) const NS_CHANNELS: &str = "notify.channels";
 
 /// The channels and the sender.
 #[derive(Clone)]
@@ -101,8 +101,16 @@ impl Channels {
             }
         };
         for k in obj.keys() {
-            if !["name", "type", "settings", "id", "created_at", "updated_at", "secure_fields"]
-                .contains(&k.as_str())
+            if ![
+                "name",
+                "type",
+                "settings",
+                "id",
+                "created_at",
+                "updated_at",
+                "secure_fields",
+            ]
+            .contains(&k.as_str())
             {
                 errors.push(FieldError::new(k.clone(), "unknown field"));
             }

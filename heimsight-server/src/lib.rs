@@ -78,8 +78,8 @@
 
 mod api_error;
 mod body;
-mod channels;
 pub mod budget;
+mod channels;
 pub mod config;
 pub mod error;
 pub mod otlp;

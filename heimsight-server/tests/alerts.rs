@@ -131,7 +131,12 @@ async fn rules_are_validated_with_every_field_named() {
         .await;
     assert_client_error(&r, 400, &["channels[0]", "nowhere"]);
     let r = app
-        .send("POST", "/api/v1/alerts/rules", Some("application/json"), "{\"name\": ")
+        .send(
+            "POST",
+            "/api/v1/alerts/rules",
+            Some("application/json"),
+            "{\"name\": ",
+        )
         .await;
     assert_eq!(r.status, 400, "{}", r.text);
 }
@@ -194,14 +199,20 @@ async fn rule_crud_and_silences_through_the_api() {
     let r = app.get("/api/v1/silences").await;
     assert_eq!(r.json["silences"][0]["comment"], "deploy");
     let r = app
-        .post("/api/v1/silences", &json!({"matchers": [], "duration": "-5m"}))
+        .post(
+            "/api/v1/silences",
+            &json!({"matchers": [], "duration": "-5m"}),
+        )
         .await;
     assert_client_error(&r, 400, &["matchers", "duration"]);
     let r = app
         .send("DELETE", &format!("/api/v1/silences/{sid}"), None, "")
         .await;
     assert_eq!(r.status, 204);
-    assert_eq!(app.get("/api/v1/silences").await.json["silences"], json!([]));
+    assert_eq!(
+        app.get("/api/v1/silences").await.json["silences"],
+        json!([])
+    );
 }
 
 #[tokio::test]
@@ -248,7 +259,13 @@ async fn channels_hide_secrets_and_validate() {
 
 /// Runs a real server on loopback over a RocksDB store in `dir`; returns its address and a
 /// handle that stops it.
-async fn serve(dir: &std::path::Path) -> (SocketAddr, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+async fn serve(
+    dir: &std::path::Path,
+) -> (
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
     let store: Arc<dyn Store> = Arc::new(RocksStore::open(dir).unwrap());
     let server = HeimsightServer::builder()
         .store(store)
@@ -324,6 +341,7 @@ async fn wait_state(client: &reqwest::Client, addr: SocketAddr, state: &str, sec
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn threshold_rule_fires_resolves_retries_and_survives_a_restart() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
     // The receiver fails the first two attempts: the outbox retries.
     let (hook, hook_addr) = Receiver::start(2).await;
