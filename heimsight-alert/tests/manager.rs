@@ -121,6 +121,28 @@ fn cpu_rule(extra: Value) -> Value {
     v
 }
 
+/// A manager with the CPU rule (`for` 0) and one high CPU point at `T0`, evaluated once at
+/// `T0 + 1s` (so firing, with its notification queued), the notifier answering as `mode`.
+fn firing(
+    mode: Mode,
+) -> (
+    Arc<MemoryStore>,
+    Arc<Recorder>,
+    Arc<AlertManager>,
+    heimsight_alert::Rule,
+) {
+    let store = Arc::new(MemoryStore::new());
+    let rec = Recorder::new();
+    *rec.mode.lock().unwrap() = mode;
+    let m = open(&store, &rec);
+    let rule = m.create_rule(&cpu_rule(json!({"for": "0s"}))).unwrap();
+    store
+        .append_points(vec![gauge("cpu", "web-1", T0, 0.95)])
+        .unwrap();
+    assert_eq!(m.evaluate_rule(&rule, Timestamp(T0 + S)).unwrap().len(), 1);
+    (store, rec, m, rule)
+}
+
 /// Runs deliveries until the outbox is empty or `secs` passed.
 async fn drain(m: &Arc<AlertManager>, secs: u64) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
@@ -220,14 +242,7 @@ async fn fires_after_for_groups_and_resolves_once() {
 
 #[tokio::test]
 async fn a_restart_neither_refires_nor_forgets() {
-    let store = Arc::new(MemoryStore::new());
-    let rec = Recorder::new();
-    let m = open(&store, &rec);
-    let rule = m.create_rule(&cpu_rule(json!({"for": "0s"}))).unwrap();
-    store
-        .append_points(vec![gauge("cpu", "web-1", T0, 0.95)])
-        .unwrap();
-    assert_eq!(m.evaluate_rule(&rule, Timestamp(T0 + S)).unwrap().len(), 1);
+    let (store, rec, m, rule) = firing(Mode::Accept);
     // The notification is queued; "crash" before it is delivered.
     assert_eq!(m.outbox().unwrap().len(), 1);
     drop(m);
@@ -304,15 +319,7 @@ async fn a_failing_rule_does_not_stop_the_others() {
 
 #[tokio::test]
 async fn deliveries_retry_then_give_up_and_a_hanging_receiver_times_out() {
-    let store = Arc::new(MemoryStore::new());
-    let rec = Recorder::new();
-    *rec.mode.lock().unwrap() = Mode::Fail;
-    let m = open(&store, &rec);
-    let rule = m.create_rule(&cpu_rule(json!({"for": "0s"}))).unwrap();
-    store
-        .append_points(vec![gauge("cpu", "web-1", T0, 0.95)])
-        .unwrap();
-    m.evaluate_rule(&rule, Timestamp(T0 + S)).unwrap();
+    let (store, rec, m, rule) = firing(Mode::Fail);
     drain(&m, 5).await;
     assert_eq!(rec.attempts.load(Ordering::SeqCst), 3, "max_attempts");
     assert!(m.outbox().unwrap().is_empty(), "given up after 3 attempts");
@@ -347,14 +354,7 @@ async fn deliveries_retry_then_give_up_and_a_hanging_receiver_times_out() {
 
 #[tokio::test]
 async fn deleting_a_firing_rule_resolves_its_alerts() {
-    let store = Arc::new(MemoryStore::new());
-    let rec = Recorder::new();
-    let m = open(&store, &rec);
-    let rule = m.create_rule(&cpu_rule(json!({"for": "0s"}))).unwrap();
-    store
-        .append_points(vec![gauge("cpu", "web-1", T0, 0.95)])
-        .unwrap();
-    m.evaluate_rule(&rule, Timestamp(T0 + S)).unwrap();
+    let (_store, rec, m, rule) = firing(Mode::Accept);
     m.delete_rule(&rule.id).unwrap();
     assert!(m.alerts(true).is_empty());
     drain(&m, 5).await;

@@ -23,7 +23,7 @@ use crate::fields::Fields;
 use crate::notifier::{Delivered, Notifier, SendError};
 use crate::render;
 use crate::secret;
-use crate::text::{escape_html, format_value, one_line, truncate};
+use crate::text::{describe, escape_html, format_value, one_line, truncate};
 
 /// Alerts listed one by one in an email, at most (the rest are counted).
 pub const MAX_ALERTS: usize = 100;
@@ -388,21 +388,6 @@ fn classify(e: &lettre::transport::smtp::Error) -> (bool, Option<u16>) {
         // 4xx replies, timeouts, connection, TLS and I/O errors may pass.
         (true, status)
     }
-}
-
-/// Text of an error and its causes (lettre's messages carry no credentials).
-fn describe(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(inner) = source {
-        let t = inner.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        source = inner.source();
-    }
-    s
 }
 
 pub(crate) async fn send(

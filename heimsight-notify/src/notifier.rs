@@ -11,7 +11,7 @@ use rustls::pki_types::pem::PemObject;
 
 use crate::channel::{Channel, ChannelSettings};
 use crate::error::{Error, Result};
-use crate::text::truncate;
+use crate::text::{describe, truncate};
 use crate::{discord, email, opsgenie, pagerduty, secret, slack, webhook};
 
 /// The receiver's answer kept in [`Delivered::detail`] and error messages, at most.
@@ -333,21 +333,6 @@ async fn read_detail(mut response: reqwest::Response) -> String {
     body.truncate(MAX_BODY_READ);
     let text = String::from_utf8_lossy(&body);
     truncate(text.trim(), MAX_DETAIL)
-}
-
-/// An error and its causes, each once: `error sending request: connection refused`.
-fn describe(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(inner) = source {
-        let t = inner.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        source = inner.source();
-    }
-    s
 }
 
 /// `10s`, `250ms`, `1.5s`.

@@ -97,6 +97,22 @@ pub fn format_value(v: f64) -> String {
     }
 }
 
+/// An error and its causes, each once: `error sending request: connection refused` (the
+/// messages of reqwest without URLs and of lettre carry no credentials).
+pub(crate) fn describe(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        let t = inner.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        source = inner.source();
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

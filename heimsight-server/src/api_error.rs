@@ -87,6 +87,19 @@ impl ApiError {
         }
     }
 
+    /// A 400 for an invalid object: `<what>: <every problem>`, with the problems listed.
+    pub fn invalid(what: &str, errors: Vec<heimsight_core::FieldError>) -> Self {
+        let message = format!(
+            "{what}: {}",
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        ApiError::Invalid { message, errors }
+    }
+
     /// A 400 for a query parameter: `invalid parameter <name>: <reason>`.
     pub fn bad_param(name: &str, reason: impl std::fmt::Display) -> Self {
         ApiError::bad_request(format!("invalid parameter {name}: {reason}"))
@@ -257,17 +270,9 @@ impl From<crate::budget::BodyError> for ApiError {
 impl From<heimsight_alert::Error> for ApiError {
     fn from(e: heimsight_alert::Error) -> Self {
         match e {
-            heimsight_alert::Error::Invalid { what, errors } => ApiError::Invalid {
-                message: format!(
-                    "invalid {what}: {}",
-                    errors
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
-                errors,
-            },
+            heimsight_alert::Error::Invalid { what, errors } => {
+                ApiError::invalid(&format!("invalid {what}"), errors)
+            }
             heimsight_alert::Error::NotFound { .. } => ApiError::NotFound(e.to_string()),
             heimsight_alert::Error::Query { .. } => ApiError::bad_request(e.to_string()),
             heimsight_alert::Error::Store(e) => e.into(),

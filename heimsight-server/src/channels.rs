@@ -28,17 +28,7 @@ impl std::fmt::Debug for Channels {
 }
 
 fn invalid(message: &str, errors: Vec<FieldError>) -> ApiError {
-    ApiError::Invalid {
-        message: format!(
-            "{message}: {}",
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
-        ),
-        errors,
-    }
+    ApiError::invalid(message, errors)
 }
 
 impl Channels {
