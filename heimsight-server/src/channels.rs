@@ -146,8 +146,12 @@ impl Channels {
         let (name, settings) = Self::parse(body)?;
         self.check_name_free(&name, None)?;
         let now = Timestamp::now();
+        // Creation time plus a process-wide sequence: two channels created in the same
+        // microsecond still get different ids.
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let ch = Channel {
-            id: format!("ch{:x}", now.0 as u64 / 1000),
+            id: format!("ch{:x}{:04x}", now.0 as u64 / 1000, seq & 0xffff),
             name,
             settings,
             created_at: now,
