@@ -57,7 +57,12 @@ impl Channels {
         Ok(self.list()?.into_iter().find(|c| c.name == id_or_name))
     }
 
-    fn parse(body: &Value) -> Result<(String, ChannelSettings), ApiError> {
+    /// Reads a channel body; `previous` is the channel's current settings on an update, whose
+    /// secrets are kept when the body leaves them out or sends them back masked.
+    fn parse(
+        body: &Value,
+        previous: Option<&ChannelSettings>,
+    ) -> Result<(String, ChannelSettings), ApiError> {
         let mut errors = Vec::new();
         let Some(obj) = body.as_object() else {
             return Err(invalid(
@@ -107,7 +112,10 @@ impl Channels {
         }
         let empty = json!({});
         let settings = obj.get("settings").unwrap_or(&empty);
-        let parsed = kind.map(|k| ChannelSettings::from_json(k, settings));
+        let parsed = kind.map(|k| match previous {
+            Some(old) => ChannelSettings::from_json_update(k, settings, old),
+            None => ChannelSettings::from_json(k, settings),
+        });
         match parsed {
             Some(Ok(s)) if errors.is_empty() => Ok((name.unwrap_or_default(), s)),
             Some(Err(mut e)) => {
@@ -143,7 +151,7 @@ impl Channels {
 
     /// Creates a channel from the API's JSON.
     pub(crate) fn create(&self, body: &Value) -> Result<Channel, ApiError> {
-        let (name, settings) = Self::parse(body)?;
+        let (name, settings) = Self::parse(body, None)?;
         self.check_name_free(&name, None)?;
         let now = Timestamp::now();
         // Creation time plus a process-wide sequence: two channels created in the same
@@ -169,12 +177,8 @@ impl Channels {
                 "notification channel {id:?} not found"
             )));
         };
-        let (name, mut settings) = Self::parse(body)?;
+        let (name, settings) = Self::parse(body, Some(&old.settings))?;
         self.check_name_free(&name, Some(&old.id))?;
-        settings.keep_secrets_from(&old.settings);
-        if let Err(e) = settings.validate() {
-            return Err(invalid("invalid channel", e));
-        }
         let ch = Channel {
             id: old.id,
             name,

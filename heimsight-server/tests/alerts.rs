@@ -230,6 +230,19 @@ async fn channels_hide_secrets_and_validate() {
     let id = r.json["id"].as_str().unwrap().to_string();
     let listed = app.get("/api/v1/notifications/channels").await;
     assert!(!listed.text.contains("R0UT1NGKEY0123456789abcdef"));
+    // Sending the masked answer back (a rename) keeps the stored secret.
+    let mut body = r.json.clone();
+    body["name"] = json!("ops-renamed");
+    let r = app
+        .put(&format!("/api/v1/notifications/channels/{id}"), &body)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["name"], "ops-renamed");
+    let stored = app.store.meta_get("notify.channels", &id).unwrap().unwrap();
+    assert!(
+        String::from_utf8_lossy(&stored).contains("R0UT1NGKEY0123456789abcdefABCDEF"),
+        "the secret survives the update"
+    );
 
     let r = app
         .post(
