@@ -450,3 +450,225 @@ async fn threshold_rule_fires_resolves_retries_and_survives_a_restart() {
     stop.send(()).unwrap();
     handle.await.unwrap();
 }
+
+/// A receiver for every HTTP channel type: records method, path, headers and JSON body of each
+/// request and answers the first request on each path with a 503 (so every channel retries
+/// once through the outbox), later ones with `ok` (a 202 with the service's usual body).
+#[derive(Clone, Default)]
+struct Services {
+    seen: Arc<Mutex<Vec<(String, axum::http::HeaderMap, Value)>>>,
+    failed: Arc<Mutex<std::collections::HashSet<String>>>,
+}
+
+impl Services {
+    async fn start() -> (Services, SocketAddr) {
+        let s = Services::default();
+        let app = axum::Router::new().fallback({
+            let s = s.clone();
+            move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let s = s.clone();
+                async move {
+                    let path = uri.path().to_string();
+                    if s.failed.lock().unwrap().insert(path.clone()) {
+                        return (StatusCode::SERVICE_UNAVAILABLE, "try later".to_string());
+                    }
+                    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    let full = uri
+                        .path_and_query()
+                        .map(ToString::to_string)
+                        .unwrap_or(path);
+                    s.seen.lock().unwrap().push((full, headers, v));
+                    (StatusCode::ACCEPTED, r#"{"status":"success"}"#.to_string())
+                }
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (s, addr)
+    }
+
+    /// Bodies received on paths starting with `prefix`, with their full path and headers.
+    fn on(&self, prefix: &str) -> Vec<(String, axum::http::HeaderMap, Value)> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _, _)| p.starts_with(prefix))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Every channel type end to end through a real server: one threshold rule notifying a Slack,
+/// a Discord, a PagerDuty, an Opsgenie and an email channel (aiosmtpd); each HTTP receiver
+/// fails its first attempt. Firing and resolved arrive at every channel, once each, in each
+/// service's documented shape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_channel_type_is_notified_of_firing_and_resolved() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let (svc, svc_addr) = Services::start().await;
+    let smtp = SmtpPeer::start();
+    let client = reqwest::Client::new();
+    let (addr, stop, handle) = serve(dir.path()).await;
+    let base = format!("http://{svc_addr}");
+    let channels = [
+        json!({"name": "slack", "type": "slack", "settings": {"url": format!("{base}/slack/services/T0/B0/x")}}),
+        json!({"name": "discord", "type": "discord", "settings": {"url": format!("{base}/discord/api/webhooks/1/tok")}}),
+        json!({"name": "pd", "type": "pagerduty", "settings": {
+            "routing_key": "R0123456789abcdef0123456789abcde", "url": format!("{base}/pd/v2/enqueue")}}),
+        json!({"name": "og", "type": "opsgenie", "settings": {"api_key": "genie-0123456789", "url": format!("{base}/og")}}),
+        json!({"name": "mail", "type": "email", "settings": {
+            "host": "127.0.0.1", "port": smtp.port, "tls": "none",
+            "from": "Heimsight <alerts@example.com>", "to": ["ops@example.com", "dev@example.com"]}}),
+    ];
+    for c in &channels {
+        post(&client, addr, "/api/v1/notifications/channels", c).await;
+    }
+    let mut rule = rule_body("slack");
+    rule["for"] = json!("0s");
+    rule["channels"] = json!(["slack", "discord", "pd", "og", "mail"]);
+    post(&client, addr, "/api/v1/alerts/rules", &rule).await;
+
+    let feed = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            loop {
+                cpu(&client, addr, 0.97).await;
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        })
+    };
+    wait_state(&client, addr, "firing", 10).await;
+    let delivered = |want: usize| {
+        let client = client.clone();
+        async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+            loop {
+                let h = get(&client, addr, "/api/v1/alerts/history?limit=500").await;
+                let d: Vec<Value> = h["history"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|e| e["kind"] == "delivered")
+                    .cloned()
+                    .collect();
+                if d.len() >= want {
+                    return d;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "{want} deliveries expected: {h:#}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let d = delivered(5).await;
+    // The HTTP channels failed once, then delivered on the second attempt; email on the first.
+    let mut attempts: Vec<i64> = d.iter().map(|e| e["attempts"].as_i64().unwrap()).collect();
+    attempts.sort_unstable();
+    assert_eq!(attempts, [1, 2, 2, 2, 2], "{d:#?}");
+
+    feed.abort();
+    for _ in 0..40 {
+        cpu(&client, addr, 0.1).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        if get(&client, addr, "/api/v1/alerts?include_resolved=true").await["alerts"][0]["state"]
+            == "resolved"
+        {
+            break;
+        }
+    }
+    wait_state(&client, addr, "resolved", 10).await;
+    let d = delivered(10).await;
+    assert_eq!(
+        d.len(),
+        10,
+        "one delivery per channel and transition: {d:#?}"
+    );
+
+    // Slack: Block Kit with a fallback text; header block first.
+    let slack = svc.on("/slack/");
+    assert_eq!(slack.len(), 2);
+    for (i, status) in ["[FIRING:1] High CPU", "[RESOLVED] High CPU"]
+        .iter()
+        .enumerate()
+    {
+        let b = &slack[i].2;
+        assert!(b["text"].as_str().unwrap().contains(status), "{b:#}");
+        let blocks = b["blocks"].as_array().unwrap();
+        assert_eq!(blocks[0]["type"], "header");
+        assert_eq!(blocks[0]["text"]["type"], "plain_text");
+        assert_eq!(blocks[0]["text"]["text"], *status);
+        assert!(blocks.iter().all(|bl| bl["type"].is_string()));
+    }
+    assert!(slack[0].2.to_string().contains("web-1"));
+
+    // Discord: one embed with a title, an integer colour and name/value fields.
+    let discord = svc.on("/discord/");
+    assert_eq!(discord.len(), 2);
+    let e = &discord[0].2["embeds"][0];
+    assert_eq!(e["title"], "[FIRING:1] High CPU");
+    assert!(e["color"].is_u64());
+    assert!(
+        e["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["name"].is_string() && f["value"].is_string())
+    );
+    assert_ne!(discord[1].2["embeds"][0]["color"], e["color"]);
+
+    // PagerDuty Events v2: trigger, then resolve with the same dedup_key.
+    let pd = svc.on("/pd/");
+    assert_eq!(pd.len(), 2);
+    let (t, r) = (&pd[0].2, &pd[1].2);
+    assert_eq!(t["event_action"], "trigger");
+    assert_eq!(r["event_action"], "resolve");
+    assert_eq!(t["routing_key"], "R0123456789abcdef0123456789abcde");
+    assert_eq!(t["dedup_key"], r["dedup_key"]);
+    assert!(t["dedup_key"].as_str().unwrap().starts_with("heimsight-"));
+    assert_eq!(t["payload"]["severity"], "critical");
+    assert!(
+        t["payload"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("High CPU")
+    );
+    assert!(t["payload"]["source"].is_string());
+
+    // Opsgenie: create with an alias and P1, then close by that alias.
+    let og = svc.on("/og/");
+    assert_eq!(og.len(), 2);
+    assert_eq!(og[0].0, "/og/v2/alerts");
+    assert_eq!(og[0].1["authorization"], "GenieKey genie-0123456789");
+    let alias = og[0].2["alias"].as_str().unwrap().to_string();
+    assert_eq!(og[0].2["priority"], "P1");
+    assert!(og[0].2["message"].as_str().unwrap().contains("High CPU"));
+    assert_eq!(
+        og[1].0,
+        format!("/og/v2/alerts/{alias}/close?identifierType=alias")
+    );
+
+    // Email: two messages to both recipients, text and HTML parts.
+    let mails = smtp.received(2);
+    assert_eq!(mails.len(), 2);
+    for (m, subject) in mails
+        .iter()
+        .zip(["[FIRING:1] High CPU", "[RESOLVED] High CPU"])
+    {
+        assert_eq!(m["rcpt_tos"], json!(["ops@example.com", "dev@example.com"]));
+        assert_eq!(m["message"]["subject"], subject);
+        let types: Vec<&str> = m["message"]["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["content_type"].as_str().unwrap())
+            .collect();
+        assert_eq!(types, ["text/plain", "text/html"]);
+    }
+    stop.send(()).unwrap();
+    handle.await.unwrap();
+}

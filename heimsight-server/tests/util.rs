@@ -120,3 +120,83 @@ pub fn assert_client_error(r: &Reply, status: u16, needles: &[&str]) {
         assert!(msg.contains(n), "{n:?} not in {msg:?}");
     }
 }
+
+/// A real SMTP server on 127.0.0.1: aiosmtpd run by heimsight-notify's `tests/peers.py` in the
+/// test virtualenv (`scripts/otel-venv.sh`). Each message received is parsed by Python's email
+/// package and saved as a numbered JSON file; the server is killed when dropped.
+pub struct SmtpPeer {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl SmtpPeer {
+    pub fn start() -> SmtpPeer {
+        use std::process::{Command, Stdio};
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap();
+        let venv = Command::new("bash")
+            .arg(root.join("scripts/otel-venv.sh"))
+            .output()
+            .expect("running bash scripts/otel-venv.sh");
+        assert!(
+            venv.status.success(),
+            "scripts/otel-venv.sh failed (python3 with venv and PyPI are needed): {}",
+            String::from_utf8_lossy(&venv.stderr)
+        );
+        let python = String::from_utf8(venv.stdout).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(python.trim())
+            .arg(root.join("heimsight-notify/tests/peers.py"))
+            .args(["smtp", "--dir"])
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starting aiosmtpd");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let Some(port) = line
+            .strip_prefix("READY ")
+            .and_then(|p| p.trim().parse().ok())
+        else {
+            let _ = child.kill();
+            panic!("the SMTP peer did not start (printed {line:?})");
+        };
+        SmtpPeer { port, dir, child }
+    }
+
+    /// The messages received so far, in order, waiting up to 10 s for at least `n`.
+    pub fn received(&self, n: usize) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let count = std::fs::read_dir(self.dir.path())
+                .unwrap()
+                .filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json"))
+                })
+                .count();
+            if count >= n || std::time::Instant::now() > deadline {
+                return (0..count)
+                    .map(|i| {
+                        let f = self.dir.path().join(format!("{i}.json"));
+                        serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap()
+                    })
+                    .collect();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for SmtpPeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
