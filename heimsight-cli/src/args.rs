@@ -11,8 +11,62 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "heimsight", version, propagate_version = true)]
 pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// Options of every command that talks to a server, accepted before or after the command.
+#[derive(Debug, Args, Default, Clone)]
+pub(crate) struct Global {
+    /// Base URL of the server [default: the config file's default server, else
+    /// http://localhost:8080]
+    #[arg(long, global = true, env = "HEIMSIGHT_URL", value_name = "URL")]
+    pub(crate) url: Option<String>,
+
+    /// A server named in the client config file (its url and api_key)
+    #[arg(
+        long,
+        short = 's',
+        global = true,
+        env = "HEIMSIGHT_SERVER",
+        value_name = "NAME"
+    )]
+    pub(crate) server: Option<String>,
+
+    /// API key, sent as `Authorization: Bearer <key>` (for a proxy in front of the server)
+    #[arg(
+        long,
+        global = true,
+        env = "HEIMSIGHT_API_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    pub(crate) api_key: Option<String>,
+
+    /// Client config file of named servers [default: ~/.config/heimsight/cli.toml]
+    #[arg(
+        long,
+        global = true,
+        env = "HEIMSIGHT_CLIENT_CONFIG",
+        value_name = "FILE"
+    )]
+    pub(crate) client_config: Option<PathBuf>,
+
+    /// Output format: table for people, json or csv for scripts [default: table when
+    /// stdout is a terminal, else json]
+    #[arg(long, short = 'o', global = true, value_enum, value_name = "FORMAT")]
+    pub(crate) output: Option<Output>,
+
+    /// No colours (also when NO_COLOR is set or stdout is not a terminal)
+    #[arg(long, global = true)]
+    pub(crate) no_color: bool,
+
+    /// Give up on a request after this long, e.g. 30s or 500ms
+    #[arg(long, global = true, value_name = "DURATION", default_value = "30s")]
+    pub(crate) timeout: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -28,7 +82,46 @@ pub(crate) enum Command {
     ///
     /// Prints the server's status and version; exits with status 1 when the server cannot be
     /// reached or is not healthy.
-    Health(HealthArgs),
+    Health,
+    /// Show the server's version, uptime, ingest rates, storage per signal, retention and
+    /// active alerts.
+    Status,
+    /// Search logs, or follow them as they arrive (--follow).
+    Logs(crate::commands::logs::LogsArgs),
+    /// Show metric series: raw points or aggregated per step, with a sparkline per series.
+    Metrics(crate::commands::metrics::MetricsArgs),
+    /// Search traces by service, operation, duration and time.
+    Traces(crate::commands::traces::TracesArgs),
+    /// Show one trace as an indented span tree with durations.
+    Trace(crate::commands::traces::TraceArgs),
+    /// Run a query of the query language, e.g.
+    /// `heimsight query "SELECT service, count(*) FROM logs GROUP BY service"`.
+    Query(crate::commands::query::QueryArgs),
+    /// Alert rules and alerts: list, get, create, update, delete, silence.
+    #[command(subcommand)]
+    Alerts(crate::commands::alerts::AlertsCommand),
+    /// Notification channels: list, create, test, delete.
+    #[command(subcommand)]
+    Channels(crate::commands::channels::ChannelsCommand),
+    /// How long each signal is kept: get, or set at runtime.
+    #[command(subcommand)]
+    Retention(crate::commands::retention::RetentionCommand),
+    /// The CLI's own settings.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print a shell completion script, e.g. `heimsight completions bash >
+    /// /etc/bash_completion.d/heimsight`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages: heimsight.1 and one per command into DIR (or heimsight.1 to stdout
+    /// without DIR).
+    Man {
+        /// Directory to write the pages into.
+        dir: Option<PathBuf>,
+    },
     /// Load-test a running server with generated, realistic telemetry.
     ///
     /// Sends batches of generated logs, spans or metric points over the REST API or OTLP
@@ -112,32 +205,21 @@ pub(crate) struct ServeArgs {
     pub(crate) print_config: bool,
 }
 
-/// Flags of `heimsight health`.
-#[derive(Debug, Args)]
-pub(crate) struct HealthArgs {
-    /// Base URL of the server.
-    #[arg(
-        long,
-        env = "HEIMSIGHT_URL",
-        value_name = "URL",
-        default_value = "http://127.0.0.1:8080"
-    )]
-    pub(crate) url: String,
-
-    /// Output format: text for people, json for scripts (the server's answer as is).
-    #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
-    pub(crate) output: Output,
-
-    /// Give up after this long, e.g. 5s or 500ms.
-    #[arg(long, value_name = "DURATION", default_value = "5s")]
-    pub(crate) timeout: String,
+/// `heimsight config …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Show the server the CLI talks to, where that came from, and the named servers.
+    Show,
 }
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Output {
-    /// One line for people.
-    Text,
-    /// JSON.
+    /// Aligned columns for people (`text` is accepted too).
+    #[value(alias = "text")]
+    Table,
+    /// JSON: the server's answer.
     Json,
+    /// Comma-separated values with a header line.
+    Csv,
 }

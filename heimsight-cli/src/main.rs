@@ -1,12 +1,16 @@
-//! The `heimsight` command: `heimsight serve` runs the reference server, `heimsight health`
-//! checks one, `heimsight bench` load-tests one. Raw arguments are turned into a validated configuration before anything runs;
-//! failures print `error: …` and exit with status 1 (2 for usage errors, from clap).
+//! The `heimsight` command: `heimsight serve` runs the reference server; `health`, `status`,
+//! `logs`, `metrics`, `traces`, `trace`, `query`, `alerts`, `channels` and `retention` talk to
+//! one over its REST API; `bench` load-tests one. Raw arguments are turned into a validated
+//! configuration before anything runs; failures print `error: …` and exit with status 1 (2
+//! for usage errors, from clap); output cut short by a closed pipe is not a failure.
 
 mod args;
 mod bench;
 mod bench_sink;
+mod client;
+mod commands;
 mod config;
-mod health;
+mod output;
 mod serve;
 
 use std::io::Write;
@@ -43,12 +47,126 @@ fn run(cli: Cli) -> Result<()> {
             }
             runtime()?.block_on(serve::run(config))
         }
-        Command::Bench(args) => runtime()?.block_on(bench::run(args)),
-        Command::Health(args) => {
-            let mut out = std::io::stdout().lock();
-            runtime()?.block_on(health::run(&args, &mut out))
+        Command::Bench(mut args) => {
+            if args.url.is_none() {
+                args.url.clone_from(&cli.global.url);
+            }
+            runtime()?.block_on(bench::run(args))
+        }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "heimsight", &mut std::io::stdout().lock());
+            Ok(())
+        }
+        Command::Man { dir } => man(dir.as_deref()),
+        Command::Config(args::ConfigCommand::Show) => config_show(&cli.global),
+        command => {
+            let global = cli.global;
+            runtime()?.block_on(async move {
+                let ctx = commands::Ctx::new(&global)?;
+                remote(&ctx, command).await
+            })
         }
     }
+}
+
+/// The commands that talk to a server.
+async fn remote(ctx: &commands::Ctx, command: Command) -> Result<()> {
+    use commands::*;
+    match command {
+        Command::Health => status::health(ctx).await,
+        Command::Status => status::status(ctx).await,
+        Command::Logs(a) => logs::run(ctx, &a).await,
+        Command::Metrics(a) => metrics::run(ctx, &a).await,
+        Command::Traces(a) => traces::search(ctx, &a).await,
+        Command::Trace(a) => traces::show(ctx, &a).await,
+        Command::Query(a) => query::run(ctx, &a).await,
+        Command::Alerts(c) => alerts::run(ctx, &c).await,
+        Command::Channels(c) => channels::run(ctx, &c).await,
+        Command::Retention(c) => retention::run(ctx, &c).await,
+        Command::Serve(_)
+        | Command::Bench(_)
+        | Command::Completions { .. }
+        | Command::Man { .. }
+        | Command::Config(_) => unreachable!("handled in run"),
+    }
+}
+
+/// `heimsight man [DIR]`: heimsight.1 to stdout, or every page into DIR.
+fn man(dir: Option<&std::path::Path>) -> Result<()> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    match dir {
+        None => {
+            clap_mangen::Man::new(cmd).render(&mut std::io::stdout().lock())?;
+        }
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            clap_mangen::generate_to(cmd, dir)?;
+            let n = std::fs::read_dir(dir)?.count();
+            writeln!(
+                std::io::stderr(),
+                "wrote {n} man pages to {}",
+                dir.display()
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `heimsight config show`: the server the CLI talks to and where that choice came from.
+fn config_show(global: &args::Global) -> Result<()> {
+    let target = client::target(global)?;
+    let (_, config) = client::load_config(global)?;
+    let printer = output::Printer::new(global);
+    let masked = target.api_key.as_ref().map(|k| {
+        let tail: String = k
+            .chars()
+            .rev()
+            .take(4)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        format!("••••{tail}")
+    });
+    let file = target
+        .config_file
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .or_else(|| client::config_path(global).map(|p| format!("{} (not found)", p.display())));
+    let json = serde_json::json!({
+        "url": target.url,
+        "source": target.source,
+        "api_key": masked,
+        "config_file": file,
+        "default_server": config.default,
+        "servers": config.servers.iter().map(|(k, v)| (k.clone(), serde_json::json!(v.url))).collect::<serde_json::Map<_, _>>(),
+        "output": format!("{:?}", printer.format).to_lowercase(),
+        "timeout": global.timeout,
+    });
+    let mut t = output::Table::new(&["setting", "value"]);
+    t.row([
+        "url".to_string(),
+        format!("{} ({})", target.url, target.source),
+    ]);
+    t.row([
+        "api_key".to_string(),
+        masked.unwrap_or_else(|| "none".into()),
+    ]);
+    t.row([
+        "config_file".to_string(),
+        file.unwrap_or_else(|| "none".into()),
+    ]);
+    for (name, s) in &config.servers {
+        let mark = if config.default.as_deref() == Some(name) {
+            " (default)"
+        } else {
+            ""
+        };
+        t.row([format!("server {name}"), format!("{}{mark}", s.url)]);
+    }
+    t.row(["timeout".to_string(), global.timeout.clone()]);
+    printer.print(&mut std::io::stdout().lock(), &json, &t)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

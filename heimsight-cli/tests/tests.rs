@@ -2,6 +2,7 @@
 //! restarts and `kill -9`.
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
+mod remote;
 mod util;
 
 use std::io::Write;

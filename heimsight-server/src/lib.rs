@@ -82,6 +82,7 @@ pub mod budget;
 mod channels;
 pub mod config;
 pub mod error;
+mod ingest_stats;
 pub mod otlp;
 mod params;
 pub mod retention;

@@ -102,6 +102,7 @@ impl HeimsightServerBuilder {
                 budget,
                 alerts,
                 channels,
+                ingested: crate::ingest_stats::IngestStats::new(),
             },
         })
     }

@@ -25,6 +25,8 @@ pub(crate) struct AppState {
     pub(crate) alerts: Arc<heimsight_alert::AlertManager>,
     /// Notification channels.
     pub(crate) channels: crate::channels::Channels,
+    /// Records ingested since start, per signal.
+    pub(crate) ingested: crate::ingest_stats::IngestStats,
 }
 
 impl std::fmt::Debug for AppState {

@@ -107,6 +107,7 @@ impl<const S: u8> tonic::server::UnaryService<Bytes> for Export<S> {
             .await
             .map_err(|e| to_status(&e))?;
             outcome.log(signal, "otlp/grpc");
+            state.ingested.add(signal.stored(), outcome.accepted);
             let answer = match signal {
                 Signal::Logs => outcome.logs_response().encode_to_vec(),
                 Signal::Traces => outcome.traces_response().encode_to_vec(),

@@ -122,9 +122,11 @@ async fn export(state: AppState, signal: Signal, headers: &HeaderMap, body: Body
         Ok(enc) => enc,
         Err(e) => return error_response(&e, Encoding::Json),
     };
+    let ingested = state.ingested.clone();
     match try_export(state, signal, headers, body, enc).await {
         Ok(outcome) => {
             outcome.log(signal, "otlp/http");
+            ingested.add(signal.stored(), outcome.accepted);
             (
                 StatusCode::OK,
                 [(CONTENT_TYPE, HeaderValue::from_static(enc.content_type()))],

@@ -45,6 +45,15 @@ pub(crate) enum Signal {
 }
 
 impl Signal {
+    /// The store's signal of these records.
+    pub(crate) fn stored(self) -> heimsight_store::Signal {
+        match self {
+            Signal::Logs => heimsight_store::Signal::Logs,
+            Signal::Traces => heimsight_store::Signal::Spans,
+            Signal::Metrics => heimsight_store::Signal::Metrics,
+        }
+    }
+
     /// The `Export*ServiceRequest` message name.
     pub(crate) fn request_name(self) -> &'static str {
         match self {

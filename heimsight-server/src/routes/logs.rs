@@ -41,7 +41,7 @@ pub(super) async fn ingest(
     let receipt = state
         .blocking(move |store| heimsight_ingest::json::ingest_logs(store, &body))
         .await?;
-    ingest_response(receipt)
+    ingest_response(&state, heimsight_store::Signal::Logs, receipt)
 }
 
 pub(super) async fn query(

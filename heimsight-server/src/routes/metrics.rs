@@ -28,7 +28,7 @@ pub(super) async fn ingest(
     let receipt = state
         .blocking(move |store| heimsight_ingest::json::ingest_points(store, &body))
         .await?;
-    ingest_response(receipt)
+    ingest_response(&state, heimsight_store::Signal::Metrics, receipt)
 }
 
 pub(super) async fn names(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {

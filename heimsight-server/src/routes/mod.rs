@@ -44,6 +44,7 @@ pub(crate) fn router(state: AppState) -> Router {
             get(retention::show).put(retention::update),
         )
         .route("/api/v1/stats", get(stats::stats))
+        .route("/api/v1/status", get(stats::status))
         .route("/api/v1/query", get(query::get).post(query::post))
         .route("/api/v1/alerts", get(alerts::list_alerts))
         .route("/api/v1/alerts/history", get(alerts::history))

@@ -20,6 +20,13 @@ pub(super) async fn stats(State(state): State<AppState>) -> Result<Json<Value>, 
     Ok(Json(Value::Object(out)))
 }
 
+/// `GET /api/v1/status`: version, start time, uptime and ingest counters since the start.
+pub(super) async fn status(State(state): State<AppState>) -> Json<Value> {
+    let mut v = state.ingested.to_json();
+    v["version"] = json!(env!("CARGO_PKG_VERSION"));
+    Json(v)
+}
+
 fn signal_json(s: &SignalStats, now: Timestamp) -> Value {
     json!({
         "records": s.records,

@@ -34,7 +34,12 @@ const MAX_TREE_DEPTH: usize = 64;
 
 /// The answer of every ingest endpoint: 201 `{"accepted": n}` when every item was valid, else
 /// a 400 that lists the rejected items (the valid ones are stored all the same).
-pub(super) fn ingest_response(r: Receipt) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub(super) fn ingest_response(
+    state: &AppState,
+    signal: heimsight_store::Signal,
+    r: Receipt,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    state.ingested.add(signal, r.accepted);
     if r.rejected_items == 0 {
         Ok((StatusCode::CREATED, Json(json!({"accepted": r.accepted}))))
     } else {
@@ -53,7 +58,7 @@ pub(super) async fn ingest(
     let receipt = state
         .blocking(move |store| heimsight_ingest::json::ingest_spans(store, &body))
         .await?;
-    ingest_response(receipt)
+    ingest_response(&state, heimsight_store::Signal::Spans, receipt)
 }
 
 pub(super) async fn search(

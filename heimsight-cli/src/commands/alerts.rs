@@ -1,0 +1,659 @@
+//! `heimsight alerts …`: rules (with their state), active alerts, history and silences.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use serde_json::{Map, Value, json};
+
+use super::{Ctx, key_value};
+use crate::args::Output;
+use crate::client::{ServerError, path_segment};
+use crate::output::{Color, Table, cell, number};
+
+/// `heimsight alerts …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AlertsCommand {
+    /// List the rules with their state (firing, pending, inactive, disabled) and since when.
+    List,
+    /// Show one rule (by id or name) and its alerts.
+    Get {
+        /// Rule id or name.
+        rule: String,
+    },
+    /// Create a rule from flags or from a YAML or JSON file (-f rule.yaml; - for stdin).
+    Create(RuleArgs),
+    /// Change a rule: the fields given (flags or file) replace the stored ones.
+    Update {
+        /// Rule id or name.
+        rule: String,
+        #[command(flatten)]
+        fields: RuleArgs,
+    },
+    /// Delete a rule (its firing alerts are resolved and notified).
+    Delete {
+        /// Rule id or name.
+        rule: String,
+    },
+    /// Pending and firing alerts, one per rule and label set.
+    Active {
+        /// Also alerts resolved recently.
+        #[arg(long)]
+        include_resolved: bool,
+    },
+    /// State changes and deliveries, newest first.
+    History {
+        /// Only this rule (id or name).
+        #[arg(long)]
+        rule: Option<String>,
+        /// At most this many entries.
+        #[arg(long, short = 'n', default_value_t = 50)]
+        limit: u32,
+    },
+    /// Silence alerts whose labels match, for a while: silenced alerts change state but send
+    /// nothing. E.g. `heimsight alerts silence -m service=api --duration 2h -c deploying`.
+    Silence(SilenceArgs),
+    /// List silences.
+    Silences,
+    /// End a silence now.
+    Unsilence {
+        /// Silence id.
+        id: String,
+    },
+}
+
+/// A rule's fields as flags (or a file).
+#[derive(Debug, Args, Default)]
+pub(crate) struct RuleArgs {
+    /// A rule in YAML or JSON (the API's fields); flags given too override its fields
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub(crate) file: Option<PathBuf>,
+    /// Name of the rule
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// threshold, log_pattern, trace, anomaly or absence
+    #[arg(long)]
+    pub(crate) kind: Option<String>,
+    /// The query (threshold, anomaly, absence), e.g. "avg(value) FROM metrics WHERE name='cpu'"
+    #[arg(long)]
+    pub(crate) query: Option<String>,
+    /// Full-text pattern (log_pattern)
+    #[arg(long)]
+    pub(crate) pattern: Option<String>,
+    /// Filter (log_pattern, trace), e.g. "service = 'api'"
+    #[arg(long)]
+    pub(crate) filter: Option<String>,
+    /// What a trace rule measures: p50, p90, p95, p99, avg, max, error_rate or count
+    #[arg(long)]
+    pub(crate) measure: Option<String>,
+    /// Comparison: >, >=, <, <=, ==, !=
+    #[arg(long, value_name = "OP")]
+    pub(crate) op: Option<String>,
+    /// Threshold the value is compared with
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) threshold: Option<f64>,
+    /// Window of data each evaluation reads, e.g. 5m
+    #[arg(long)]
+    pub(crate) window: Option<String>,
+    /// How often the rule is evaluated, e.g. 1m
+    #[arg(long)]
+    pub(crate) interval: Option<String>,
+    /// How long the condition must hold before firing
+    #[arg(long = "for", value_name = "DURATION")]
+    pub(crate) for_: Option<String>,
+    /// info, warning or critical
+    #[arg(long)]
+    pub(crate) severity: Option<String>,
+    /// Rule description
+    #[arg(long)]
+    pub(crate) description: Option<String>,
+    /// Label added to its alerts, key=value (repeatable)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub(crate) label: Vec<String>,
+    /// Annotation with templates, key=value (repeatable), e.g. 'summary=CPU at {{ $value }}'
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub(crate) annotation: Vec<String>,
+    /// Notification channel id or name (repeatable)
+    #[arg(long, value_name = "CHANNEL")]
+    pub(crate) channel: Vec<String>,
+    /// Enable (true) or disable (false) the rule
+    #[arg(long, value_name = "BOOL")]
+    pub(crate) enabled: Option<bool>,
+}
+
+impl RuleArgs {
+    /// The rule body: the file's fields, then the flags over them.
+    fn body(&self) -> Result<Map<String, Value>> {
+        let mut body = match &self.file {
+            Some(f) => read_rule_file(f)?,
+            None => Map::new(),
+        };
+        let mut set = |k: &str, v: Option<Value>| {
+            if let Some(v) = v {
+                body.insert(k.to_string(), v);
+            }
+        };
+        set("name", self.name.clone().map(Value::from));
+        set("kind", self.kind.clone().map(Value::from));
+        set("query", self.query.clone().map(Value::from));
+        set("pattern", self.pattern.clone().map(Value::from));
+        set("filter", self.filter.clone().map(Value::from));
+        set("measure", self.measure.clone().map(Value::from));
+        set("window", self.window.clone().map(Value::from));
+        set("interval", self.interval.clone().map(Value::from));
+        set("for", self.for_.clone().map(Value::from));
+        set("severity", self.severity.clone().map(Value::from));
+        set("description", self.description.clone().map(Value::from));
+        set("enabled", self.enabled.map(Value::from));
+        if !self.channel.is_empty() {
+            set("channels", Some(json!(self.channel)));
+        }
+        for (field, pairs) in [("labels", &self.label), ("annotations", &self.annotation)] {
+            if pairs.is_empty() {
+                continue;
+            }
+            let mut m: BTreeMap<String, String> = BTreeMap::new();
+            for p in pairs {
+                let (k, v) = key_value(p, &format!("--{}", &field[..field.len() - 1]))?;
+                m.insert(k, v);
+            }
+            set(field, Some(json!(m)));
+        }
+        if self.op.is_some() || self.threshold.is_some() {
+            let mut c = body
+                .get("condition")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            if let Some(op) = &self.op {
+                c.insert("op".into(), json!(op));
+            }
+            if let Some(t) = self.threshold {
+                c.insert("threshold".into(), json!(t));
+            }
+            body.insert("condition".into(), Value::Object(c));
+        }
+        Ok(body)
+    }
+}
+
+/// A rule file: YAML (a superset of JSON), one object.
+fn read_rule_file(path: &Path) -> Result<Map<String, Value>> {
+    let text = if path == Path::new("-") {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
+        s
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?
+    };
+    let v: Value = serde_yaml_ng::from_str(&text)
+        .with_context(|| format!("{} is not valid YAML or JSON", path.display()))?;
+    match v {
+        Value::Object(m) => Ok(m),
+        other => bail!(
+            "{} must hold one rule (an object with name, kind, …), not {}",
+            path.display(),
+            match other {
+                Value::Array(_) => "a list",
+                Value::Null => "nothing",
+                _ => "a single value",
+            }
+        ),
+    }
+}
+
+/// Flags of `heimsight alerts silence`.
+#[derive(Debug, Args)]
+pub(crate) struct SilenceArgs {
+    /// Label matcher (repeatable): name=value, name!=value, name=~regex, name!~regex
+    #[arg(
+        long,
+        short = 'm',
+        value_name = "MATCHER",
+        required_unless_present = "rule"
+    )]
+    pub(crate) matcher: Vec<String>,
+    /// Silence every alert of this rule (id or name)
+    #[arg(long)]
+    pub(crate) rule: Option<String>,
+    /// How long, e.g. 2h
+    #[arg(long, short = 'd', default_value = "1h")]
+    pub(crate) duration: String,
+    /// Why
+    #[arg(long, short = 'c')]
+    pub(crate) comment: Option<String>,
+    /// Who [default: $USER]
+    #[arg(long)]
+    pub(crate) created_by: Option<String>,
+}
+
+/// A matcher flag as the API takes it.
+fn matcher(s: &str) -> Result<Value> {
+    for op in ["!=", "=~", "!~", "="] {
+        if let Some((k, v)) = s.split_once(op)
+            && !k.trim().is_empty()
+        {
+            return Ok(json!({"name": k.trim(), "value": v, "op": op}));
+        }
+    }
+    bail!("invalid matcher {s:?}; expected name=value, name!=value, name=~regex or name!~regex")
+}
+
+/// Runs `heimsight alerts …`.
+pub(crate) async fn run(ctx: &Ctx, cmd: &AlertsCommand) -> Result<()> {
+    let mut out = ctx.out();
+    match cmd {
+        AlertsCommand::List => {
+            let (rules, alerts) = tokio::try_join!(
+                ctx.api.get("/api/v1/alerts/rules", &[]),
+                ctx.api.get("/api/v1/alerts", &[]),
+            )?;
+            let mut t = Table::new(&[
+                "id", "name", "kind", "state", "since", "severity", "channels",
+            ]);
+            let mut rows = Vec::new();
+            for r in rules["rules"].as_array().into_iter().flatten() {
+                let state = cell(&r["state"]);
+                // Since when the rule is in its state: its oldest alert in that state.
+                let since = alerts["alerts"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|a| a["rule_id"] == r["id"] && a["state"] == state.as_str())
+                    .filter_map(|a| a["since"].as_str())
+                    .min()
+                    .unwrap_or("")
+                    .to_string();
+                t.colored_row(vec![
+                    (cell(&r["id"]), Color::Blue),
+                    (cell(&r["name"]), Color::None),
+                    (cell(&r["kind"]), Color::None),
+                    (state.clone(), Color::of_level(&state)),
+                    (since.clone(), Color::Dim),
+                    (cell(&r["severity"]), Color::of_level(&cell(&r["severity"]))),
+                    (list(&r["channels"]), Color::None),
+                ]);
+                let mut r = r.clone();
+                r["since"] = if since.is_empty() {
+                    Value::Null
+                } else {
+                    json!(since)
+                };
+                rows.push(r);
+            }
+            ctx.printer.print(&mut out, &json!({"rules": rows}), &t)
+        }
+        AlertsCommand::Get { rule } => {
+            let r = ctx.api.get(&rule_path(ctx, rule).await?, &[]).await?;
+            let id = cell(&r["id"]);
+            let alerts = ctx
+                .api
+                .get(
+                    "/api/v1/alerts",
+                    &[("rule_id", id), ("include_resolved", "true".into())],
+                )
+                .await?;
+            if ctx.printer.format == Output::Json {
+                let mut all = r.clone();
+                all["alerts"] = alerts["alerts"].clone();
+                writeln!(out, "{}", serde_json::to_string_pretty(&all)?)?;
+                return Ok(());
+            }
+            let mut t = Table::new(&["field", "value"]);
+            if let Some(m) = r.as_object() {
+                for (k, v) in m {
+                    t.row([k.clone(), cell(v)]);
+                }
+            }
+            ctx.printer.print(&mut out, &r, &t)?;
+            if ctx.printer.format == Output::Table {
+                writeln!(out)?;
+                ctx.printer.write_table(&mut out, &alerts_table(&alerts))?;
+            }
+            Ok(())
+        }
+        AlertsCommand::Create(args) => {
+            let body = args.body()?;
+            if body.is_empty() {
+                bail!(
+                    "give the rule's fields as flags (--name, --kind, --query, …) or in a file (-f rule.yaml)"
+                );
+            }
+            let r = ctx
+                .api
+                .post("/api/v1/alerts/rules", &Value::Object(body))
+                .await
+                .map_err(invalid)?;
+            print_rule(ctx, &mut out, "created", &r)
+        }
+        AlertsCommand::Update { rule, fields } => {
+            let path = rule_path(ctx, rule).await?;
+            let current = ctx.api.get(&path, &[]).await?;
+            let changes = fields.body()?;
+            if changes.is_empty() {
+                bail!("nothing to change; give fields as flags or in a file (-f rule.yaml)");
+            }
+            // The stored rule's own fields (not the computed ones), with the changes over them.
+            let mut body = current.as_object().cloned().unwrap_or_default();
+            for computed in [
+                "id",
+                "state",
+                "last_evaluation",
+                "last_error",
+                "compiled_query",
+                "created_at",
+                "updated_at",
+            ] {
+                body.remove(computed);
+            }
+            body.extend(changes);
+            let r = ctx
+                .api
+                .put(&path, &Value::Object(body))
+                .await
+                .map_err(invalid)?;
+            print_rule(ctx, &mut out, "updated", &r)
+        }
+        AlertsCommand::Delete { rule } => {
+            let path = rule_path(ctx, rule).await?;
+            ctx.api.delete(&path).await?;
+            match ctx.printer.format {
+                Output::Json => writeln!(out, "{}", json!({"deleted": rule}))?,
+                _ => writeln!(out, "deleted rule {rule}")?,
+            }
+            Ok(())
+        }
+        AlertsCommand::Active { include_resolved } => {
+            let mut q = Vec::new();
+            if *include_resolved {
+                q.push(("include_resolved", "true".to_string()));
+            }
+            let alerts = ctx.api.get("/api/v1/alerts", &q).await?;
+            ctx.printer.print(&mut out, &alerts, &alerts_table(&alerts))
+        }
+        AlertsCommand::History { rule, limit } => {
+            let mut q = vec![("limit", limit.to_string())];
+            if let Some(r) = rule {
+                let id = rule_id(ctx, r).await?;
+                q.push(("rule_id", id));
+            }
+            let h = ctx.api.get("/api/v1/alerts/history", &q).await?;
+            let mut t = Table::new(&["at", "kind", "rule", "what"]);
+            for e in h["history"].as_array().into_iter().flatten() {
+                let what = match e["kind"].as_str() {
+                    Some("state") => format!(
+                        "{} → {}{}",
+                        cell(&e["from"]),
+                        cell(&e["to"]),
+                        e["value"]
+                            .as_f64()
+                            .map_or(String::new(), |v| format!(" (value {})", number(v)))
+                    ),
+                    _ => format!(
+                        "{} {} via {} (attempt {}): {}",
+                        cell(&e["status"]),
+                        cell(&e["notification_id"]),
+                        cell(&e["channel_id"]),
+                        cell(&e["attempts"]),
+                        cell(&e["message"])
+                    ),
+                };
+                let kind = cell(&e["kind"]);
+                let color = if kind == "delivery_failed" {
+                    Color::Red
+                } else {
+                    Color::None
+                };
+                t.colored_row(vec![
+                    (cell(&e["at"]), Color::Dim),
+                    (kind, color),
+                    (cell(&e["rule_name"]), Color::None),
+                    (what, Color::None),
+                ]);
+            }
+            ctx.printer.print(&mut out, &h, &t)
+        }
+        AlertsCommand::Silence(s) => {
+            let mut matchers = s
+                .matcher
+                .iter()
+                .map(|m| matcher(m))
+                .collect::<Result<Vec<_>>>()?;
+            if let Some(r) = &s.rule {
+                let id = rule_id(ctx, r).await?;
+                matchers.push(json!({"name": "rule_id", "value": id, "op": "="}));
+            }
+            let by = s
+                .created_by
+                .clone()
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "heimsight-cli".into());
+            let mut body = json!({"matchers": matchers, "duration": s.duration, "created_by": by});
+            if let Some(c) = &s.comment {
+                body["comment"] = json!(c);
+            }
+            let v = ctx
+                .api
+                .post("/api/v1/silences", &body)
+                .await
+                .map_err(invalid)?;
+            match ctx.printer.format {
+                Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?,
+                _ => writeln!(
+                    out,
+                    "silence {} until {}",
+                    cell(&v["id"]),
+                    cell(&v["ends_at"])
+                )?,
+            }
+            Ok(())
+        }
+        AlertsCommand::Silences => {
+            let v = ctx.api.get("/api/v1/silences", &[]).await?;
+            let mut t = Table::new(&[
+                "id", "status", "matchers", "starts", "ends", "by", "comment",
+            ]);
+            for s in v["silences"].as_array().into_iter().flatten() {
+                let m = s["matchers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|m| {
+                        format!(
+                            "{}{}{}",
+                            cell(&m["name"]),
+                            m["op"].as_str().unwrap_or("="),
+                            cell(&m["value"])
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(",");
+                t.row([
+                    cell(&s["id"]),
+                    cell(&s["status"]),
+                    m,
+                    cell(&s["starts_at"]),
+                    cell(&s["ends_at"]),
+                    cell(&s["created_by"]),
+                    cell(&s["comment"]),
+                ]);
+            }
+            ctx.printer.print(&mut out, &v, &t)
+        }
+        AlertsCommand::Unsilence { id } => {
+            ctx.api
+                .delete(&format!("/api/v1/silences/{}", path_segment(id)))
+                .await?;
+            match ctx.printer.format {
+                Output::Json => writeln!(out, "{}", json!({"deleted": id}))?,
+                _ => writeln!(out, "ended silence {id}")?,
+            }
+            Ok(())
+        }
+    }
+}
+
+fn alerts_table(alerts: &Value) -> Table {
+    let mut t = Table::new(&["rule", "state", "since", "value", "labels", "silenced"]);
+    for a in alerts["alerts"].as_array().into_iter().flatten() {
+        let state = cell(&a["state"]);
+        let labels = a["labels"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| *k != "alertname")
+                    .map(|(k, v)| format!("{k}={}", cell(v)))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_default();
+        t.colored_row(vec![
+            (cell(&a["rule_name"]), Color::None),
+            (state.clone(), Color::of_level(&state)),
+            (cell(&a["since"]), Color::Dim),
+            (
+                a["value"].as_f64().map_or(String::new(), number),
+                Color::Bold,
+            ),
+            (labels, Color::None),
+            (
+                if a["silenced"] == true {
+                    "yes".into()
+                } else {
+                    String::new()
+                },
+                Color::Yellow,
+            ),
+        ]);
+    }
+    t
+}
+
+fn print_rule(ctx: &Ctx, out: &mut dyn Write, what: &str, r: &Value) -> Result<()> {
+    match ctx.printer.format {
+        Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(r)?)?,
+        _ => writeln!(
+            out,
+            "{what} rule {} ({}), {}",
+            cell(&r["id"]),
+            cell(&r["name"]),
+            cell(&r["state"])
+        )?,
+    }
+    Ok(())
+}
+
+/// A validation answer as one line per problem: `invalid rule: …` then `  field: reason`.
+fn invalid(e: anyhow::Error) -> anyhow::Error {
+    let Some(se) = e.downcast_ref::<ServerError>() else {
+        return e;
+    };
+    let Some(errors) = se.body["errors"].as_array().filter(|e| e.len() > 1) else {
+        return e;
+    };
+    let mut msg = format!(
+        "the server answered {}: {} problems:",
+        se.status,
+        errors.len()
+    );
+    for x in errors {
+        msg.push_str(&format!(
+            "\n  {}: {}",
+            cell(&x["field"]),
+            cell(&x["reason"])
+        ));
+    }
+    anyhow::anyhow!(msg)
+}
+
+fn list(v: &Value) -> String {
+    v.as_array()
+        .map(|a| a.iter().map(cell).collect::<Vec<_>>().join(","))
+        .unwrap_or_default()
+}
+
+/// The id of a rule given by id or name.
+async fn rule_id(ctx: &Ctx, rule: &str) -> Result<String> {
+    let rules = ctx.api.get("/api/v1/alerts/rules", &[]).await?;
+    let all = rules["rules"].as_array().cloned().unwrap_or_default();
+    if let Some(r) = all.iter().find(|r| r["id"] == rule) {
+        return Ok(cell(&r["id"]));
+    }
+    let named: Vec<&Value> = all.iter().filter(|r| r["name"] == rule).collect();
+    match named.as_slice() {
+        [one] => Ok(cell(&one["id"])),
+        [] => bail!("no rule with id or name {rule:?} (`heimsight alerts list` shows them)"),
+        many => bail!(
+            "{} rules are named {rule:?}; use an id: {}",
+            many.len(),
+            many.iter()
+                .map(|r| cell(&r["id"]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+async fn rule_path(ctx: &Ctx, rule: &str) -> Result<String> {
+    Ok(format!(
+        "/api/v1/alerts/rules/{}",
+        path_segment(&rule_id(ctx, rule).await?)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file_and_build_the_condition() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("rule.yaml");
+        std::fs::write(
+            &f,
+            "name: High CPU\nkind: threshold\nquery: avg(value) FROM metrics WHERE name = 'cpu'\ncondition:\n  op: '>'\n  threshold: 0.9\nlabels:\n  team: infra\n",
+        )
+        .unwrap();
+        let args = RuleArgs {
+            file: Some(f),
+            threshold: Some(0.8),
+            severity: Some("critical".into()),
+            annotation: vec!["summary=CPU at {{ $value }}".into()],
+            ..RuleArgs::default()
+        };
+        let b = Value::Object(args.body().unwrap());
+        assert_eq!(b["name"], "High CPU");
+        assert_eq!(b["condition"], json!({"op": ">", "threshold": 0.8}));
+        assert_eq!(b["severity"], "critical");
+        assert_eq!(b["labels"], json!({"team": "infra"}));
+        assert_eq!(b["annotations"], json!({"summary": "CPU at {{ $value }}"}));
+    }
+
+    #[test]
+    fn rule_files_must_hold_one_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("r.json");
+        std::fs::write(&f, "[1, 2]").unwrap();
+        let e = read_rule_file(&f).unwrap_err().to_string();
+        assert!(
+            e.contains("must hold one rule") && e.contains("a list"),
+            "{e}"
+        );
+        std::fs::write(&f, "name: [unclosed").unwrap();
+        let e = format!("{:#}", read_rule_file(&f).unwrap_err());
+        assert!(e.contains("not valid YAML or JSON"), "{e}");
+    }
+
+    #[test]
+    fn matchers_take_every_operator() {
+        assert_eq!(
+            matcher("service=api").unwrap(),
+            json!({"name": "service", "value": "api", "op": "="})
+        );
+        assert_eq!(matcher("host=~web-.*").unwrap()["op"], "=~");
+        assert_eq!(matcher("a!=b").unwrap()["op"], "!=");
+        assert!(matcher("nothing").is_err());
+    }
+}

@@ -1,0 +1,293 @@
+//! `heimsight logs`: search logs, or follow them (`--follow`) like `tail -f`.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Args;
+use serde_json::Value;
+
+use super::{Ctx, key_value, line, time_param};
+use crate::args::Output;
+use crate::output::{Color, Table, cell, spinner};
+
+/// Flags of `heimsight logs`.
+#[derive(Debug, Args)]
+pub(crate) struct LogsArgs {
+    /// Only these levels (repeatable or a comma list): trace, debug, info, warn, error, fatal
+    #[arg(long, short = 'l', value_name = "LEVEL")]
+    pub(crate) level: Vec<String>,
+
+    /// Only these services (repeatable or a comma list)
+    #[arg(long, value_name = "SERVICE")]
+    pub(crate) service: Vec<String>,
+
+    /// Case-insensitive substring of the message
+    #[arg(long, short = 'c', value_name = "TEXT")]
+    pub(crate) contains: Option<String>,
+
+    /// Full-text search over the whole record (every word must appear; "quoted phrases")
+    #[arg(long, short = 'q', value_name = "TERMS")]
+    pub(crate) search: Option<String>,
+
+    /// Attribute equals value, `key=value` (repeatable; all must hold)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub(crate) attr: Vec<String>,
+
+    /// Only the records of this trace
+    #[arg(long, value_name = "TRACE_ID")]
+    pub(crate) trace_id: Option<String>,
+
+    /// From this long ago (15m, 2h, 7d) or this time (RFC 3339, now-1h)
+    #[arg(long, value_name = "WHEN", default_value = "15m")]
+    pub(crate) since: String,
+
+    /// Until this long ago or this time [default: now]
+    #[arg(long, value_name = "WHEN")]
+    pub(crate) until: Option<String>,
+
+    /// At most this many records (the newest), 0 to 10000
+    #[arg(long, short = 'n', default_value_t = 100)]
+    pub(crate) limit: u32,
+
+    /// Keep printing new records as they arrive, until interrupted (Ctrl-C)
+    #[arg(long, short = 'f')]
+    pub(crate) follow: bool,
+
+    /// How often --follow asks the server for new records
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "1s",
+        requires = "follow"
+    )]
+    pub(crate) poll: String,
+}
+
+impl LogsArgs {
+    /// The query parameters of `GET /api/v1/logs` (without times, order and limit).
+    fn filters(&self) -> Result<Vec<(&'static str, String)>> {
+        let mut q = Vec::new();
+        for l in &self.level {
+            q.push(("level", l.clone()));
+        }
+        for s in &self.service {
+            q.push(("service", s.clone()));
+        }
+        if let Some(c) = &self.contains {
+            q.push(("contains", c.clone()));
+        }
+        if let Some(t) = &self.search {
+            q.push(("q", t.clone()));
+        }
+        for a in &self.attr {
+            let (k, v) = key_value(a, "--attr")?;
+            q.push(("attr", format!("{k}:{v}")));
+        }
+        if let Some(t) = &self.trace_id {
+            q.push(("trace_id", t.clone()));
+        }
+        Ok(q)
+    }
+}
+
+/// Runs `heimsight logs`.
+pub(crate) async fn run(ctx: &Ctx, args: &LogsArgs) -> Result<()> {
+    let mut q = args.filters()?;
+    q.push(("start_time", time_param(&args.since)));
+    if let Some(u) = &args.until {
+        q.push(("end_time", time_param(u)));
+    }
+    q.push(("limit", args.limit.to_string()));
+    let answer = {
+        let _s = spinner("searching logs");
+        ctx.api.get("/api/v1/logs", &q).await?
+    };
+    let mut logs: Vec<Value> = answer["logs"].as_array().cloned().unwrap_or_default();
+    // Newest first from the server; print oldest first, like tail.
+    logs.reverse();
+    let mut out = ctx.out();
+    if !args.follow {
+        return match ctx.printer.format {
+            Output::Json => {
+                writeln!(out, "{}", serde_json::to_string_pretty(&answer)?)?;
+                Ok(())
+            }
+            Output::Csv => {
+                let mut t = Table::new(&[
+                    "timestamp",
+                    "level",
+                    "service",
+                    "message",
+                    "trace_id",
+                    "attributes",
+                ]);
+                for l in &logs {
+                    t.row([
+                        cell(&l["timestamp"]),
+                        cell(&l["level"]),
+                        cell(&l["service"]),
+                        cell(&l["message"]),
+                        cell(&l["trace_id"]),
+                        attrs(&l["attributes"]),
+                    ]);
+                }
+                crate::output::write_csv(&mut out, &t)
+            }
+            Output::Table => {
+                for l in &logs {
+                    line(&mut out, &render(ctx, l))?;
+                }
+                let total = answer["total"].as_u64().unwrap_or(0);
+                if total > logs.len() as u64 {
+                    let note = format!(
+                        "({} of {total} matching records; --limit for more)",
+                        logs.len()
+                    );
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "{}",
+                        ctx.printer.paint(&note, Color::Dim)
+                    );
+                }
+                Ok(())
+            }
+        };
+    }
+    for l in &logs {
+        emit(ctx, &mut out, l)?;
+    }
+    follow(ctx, args, &mut out, &logs).await
+}
+
+/// Polls for records newer than the last one printed and prints them as they come.
+async fn follow(ctx: &Ctx, args: &LogsArgs, out: &mut dyn Write, printed: &[Value]) -> Result<()> {
+    let poll = heimsight_core::parse_duration_nanos(&args.poll)
+        .ok()
+        .filter(|n| *n > 0)
+        .map(|n| Duration::from_nanos(u64::try_from(n).unwrap_or(1_000_000_000)))
+        .ok_or_else(|| {
+            anyhow::anyhow!("invalid --poll {:?}; expected e.g. 1s or 500ms", args.poll)
+        })?;
+    // The newest timestamp printed, and the records printed at exactly that time (records of
+    // the same nanosecond come back on the next poll and must not be printed twice).
+    let mut last: Option<String> = None;
+    let mut at_last: HashSet<String> = HashSet::new();
+    let note = |l: &Value, last: &mut Option<String>, at_last: &mut HashSet<String>| {
+        let ts = cell(&l["timestamp"]);
+        if last.as_deref() != Some(ts.as_str()) {
+            *last = Some(ts);
+            at_last.clear();
+        }
+        at_last.insert(l.to_string());
+    };
+    for l in printed {
+        note(l, &mut last, &mut at_last);
+    }
+    let filters = args.filters()?;
+    // Nothing printed yet: everything since --since is new (the first query found none of it).
+    let start = time_param(&args.since);
+    loop {
+        tokio::time::sleep(poll).await;
+        let mut q = filters.clone();
+        q.push(("start_time", last.clone().unwrap_or_else(|| start.clone())));
+        q.push(("order", "asc".into()));
+        q.push(("limit", "1000".into()));
+        let answer = match ctx.api.get("/api/v1/logs", &q).await {
+            Ok(a) => a,
+            Err(e) => {
+                // A server restarting is not the end of a tail: say so and keep trying.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{}",
+                    ctx.printer.paint(&format!("warning: {e:#}"), Color::Yellow)
+                );
+                continue;
+            }
+        };
+        for l in answer["logs"].as_array().into_iter().flatten() {
+            let ts = cell(&l["timestamp"]);
+            if last.as_deref() == Some(ts.as_str()) && at_last.contains(&l.to_string()) {
+                continue;
+            }
+            if last.as_deref().is_some_and(|last| ts.as_str() < last) {
+                continue;
+            }
+            emit(ctx, out, l)?;
+            note(l, &mut last, &mut at_last);
+        }
+    }
+}
+
+/// Prints one record while following: a line in table mode, one JSON object per line
+/// otherwise, CSV rows without a header.
+fn emit(ctx: &Ctx, out: &mut dyn Write, l: &Value) -> Result<()> {
+    match ctx.printer.format {
+        Output::Table => line(out, &render(ctx, l)),
+        Output::Json => line(out, &l.to_string()),
+        Output::Csv => {
+            let mut t = Table::new(&[]);
+            t.row([
+                cell(&l["timestamp"]),
+                cell(&l["level"]),
+                cell(&l["service"]),
+                cell(&l["message"]),
+                cell(&l["trace_id"]),
+                attrs(&l["attributes"]),
+            ]);
+            let mut buf = Vec::new();
+            crate::output::write_csv(&mut buf, &t)?;
+            // Drop the (empty) header line.
+            let text = String::from_utf8_lossy(&buf);
+            line(
+                out,
+                text.split_once('\n')
+                    .map_or("", |(_, rest)| rest)
+                    .trim_end(),
+            )
+        }
+    }
+}
+
+/// `2026-11-26T09:00:00.123Z ERROR api  connection refused  http.status=503 trace=…`
+fn render(ctx: &Ctx, l: &Value) -> String {
+    let ts = cell(&l["timestamp"]);
+    // Milliseconds are enough on screen: 2026-11-26T09:00:00.123Z.
+    let ts = match (ts.find('.'), ts.len()) {
+        (Some(dot), n) if n > dot + 4 => format!("{}Z", &ts[..dot + 4]),
+        _ => ts,
+    };
+    let level = cell(&l["level"]);
+    let mut s = format!(
+        "{} {} {} {}",
+        ctx.printer.paint(&ts, Color::Dim),
+        ctx.printer.paint(
+            &format!("{:<5}", level.to_uppercase()),
+            Color::of_level(&level)
+        ),
+        ctx.printer.paint(&cell(&l["service"]), Color::Blue),
+        cell(&l["message"]),
+    );
+    let a = attrs(&l["attributes"]);
+    if !a.is_empty() {
+        s.push_str("  ");
+        s.push_str(&ctx.printer.paint(&a, Color::Dim));
+    }
+    if let Some(t) = l["trace_id"].as_str() {
+        s.push_str(&ctx.printer.paint(&format!(" trace={t}"), Color::Dim));
+    }
+    s
+}
+
+/// Attributes as `k=v k2=v2`.
+fn attrs(v: &Value) -> String {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", cell(v)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
+}

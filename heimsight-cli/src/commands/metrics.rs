@@ -1,0 +1,198 @@
+//! `heimsight metrics`: series with their points, raw or aggregated, with a sparkline each.
+
+use anyhow::{Result, bail};
+use clap::Args;
+use serde_json::Value;
+#[cfg(test)]
+use serde_json::json;
+
+use super::{Ctx, time_param};
+use crate::output::{Color, Table, cell, number, sparkline, spinner};
+
+/// Flags of `heimsight metrics`.
+#[derive(Debug, Args)]
+pub(crate) struct MetricsArgs {
+    /// Metric name; without it, the metric names are listed
+    pub(crate) name: Option<String>,
+
+    /// Label matcher (repeatable): `key=value`, `key!=value`, `key=~regex`, `key!~regex`
+    #[arg(long, short = 'l', value_name = "MATCHER")]
+    pub(crate) label: Vec<String>,
+
+    /// Aggregate each series per step: avg, sum, min, max or count
+    #[arg(long, short = 'a', value_name = "AGG")]
+    pub(crate) agg: Option<String>,
+
+    /// Window of --agg, e.g. 1m, 5m [default: 1m]
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) step: Option<String>,
+
+    /// From this long ago (15m, 2h, 7d) or this time
+    #[arg(long, value_name = "WHEN", default_value = "1h")]
+    pub(crate) since: String,
+
+    /// Until this long ago or this time [default: now]
+    #[arg(long, value_name = "WHEN")]
+    pub(crate) until: Option<String>,
+}
+
+/// A parsed label matcher.
+#[derive(Debug)]
+struct Matcher {
+    name: String,
+    op: &'static str,
+    value: String,
+    regex: Option<regex::Regex>,
+}
+
+impl Matcher {
+    fn parse(s: &str) -> Result<Matcher> {
+        for op in ["!=", "=~", "!~", "="] {
+            if let Some((k, v)) = s.split_once(op) {
+                let name = k.trim().to_string();
+                if name.is_empty() {
+                    bail!("invalid --label {s:?}: the label name is empty");
+                }
+                let regex = if op.contains('~') {
+                    Some(regex::Regex::new(&format!("^(?:{v})$")).map_err(|e| {
+                        anyhow::anyhow!("invalid --label {s:?}: bad regular expression: {e}")
+                    })?)
+                } else {
+                    None
+                };
+                return Ok(Matcher {
+                    name,
+                    op,
+                    value: v.to_string(),
+                    regex,
+                });
+            }
+        }
+        bail!("invalid --label {s:?}; expected key=value, key!=value, key=~regex or key!~regex")
+    }
+
+    fn matches(&self, labels: &Value) -> bool {
+        let v = labels[&self.name].as_str().unwrap_or("");
+        match (self.op, &self.regex) {
+            ("=", _) => v == self.value,
+            ("!=", _) => v != self.value,
+            ("=~", Some(r)) => r.is_match(v),
+            ("!~", Some(r)) => !r.is_match(v),
+            _ => false,
+        }
+    }
+}
+
+/// Runs `heimsight metrics`.
+pub(crate) async fn run(ctx: &Ctx, args: &MetricsArgs) -> Result<()> {
+    let mut out = ctx.out();
+    let Some(name) = &args.name else {
+        let answer = ctx.api.get("/api/v1/metrics/names", &[]).await?;
+        let mut t = Table::new(&["name"]);
+        for n in answer["names"].as_array().into_iter().flatten() {
+            t.row([cell(n)]);
+        }
+        return ctx.printer.print(&mut out, &answer, &t);
+    };
+    let matchers = args
+        .label
+        .iter()
+        .map(|m| Matcher::parse(m))
+        .collect::<Result<Vec<_>>>()?;
+    let mut q = vec![
+        ("name", name.clone()),
+        ("start_time", time_param(&args.since)),
+    ];
+    if let Some(u) = &args.until {
+        q.push(("end_time", time_param(u)));
+    }
+    // Equality goes to the server; the other matchers are applied here.
+    for m in matchers.iter().filter(|m| m.op == "=") {
+        q.push(("label", format!("{}:{}", m.name, m.value)));
+    }
+    if let Some(a) = &args.agg {
+        q.push(("agg", a.clone()));
+        q.push(("step", args.step.clone().unwrap_or_else(|| "1m".into())));
+    } else if args.step.is_some() {
+        bail!("--step needs --agg (avg, sum, min, max or count)");
+    }
+    let mut answer = {
+        let _s = spinner("reading metrics");
+        ctx.api.get("/api/v1/metrics", &q).await?
+    };
+    if let Some(series) = answer["series"].as_array_mut() {
+        series.retain(|s| matchers.iter().all(|m| m.matches(&s["labels"])));
+    }
+    let mut t = Table::new(&["name", "labels", "points", "last", "min", "max", "trend"]);
+    for s in answer["series"].as_array().into_iter().flatten() {
+        let values: Vec<f64> = s["points"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["value"].as_f64().or_else(|| p["sum"].as_f64()))
+            .collect();
+        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let labels = s["labels"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| format!("{k}={}", cell(v)))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_default();
+        let fmt = |v: f64| {
+            if v.is_finite() {
+                number(v)
+            } else {
+                String::new()
+            }
+        };
+        t.colored_row(vec![
+            (cell(&s["name"]), Color::None),
+            (labels, Color::Dim),
+            (values.len().to_string(), Color::None),
+            (
+                values.last().map_or(String::new(), |v| number(*v)),
+                Color::Bold,
+            ),
+            (fmt(min), Color::None),
+            (fmt(max), Color::None),
+            (sparkline(&values, 40), Color::Green),
+        ]);
+    }
+    if t.rows.is_empty() && ctx.printer.format == crate::args::Output::Table {
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            format!("no points of {name} in the range (try --since 24h)\n").as_bytes(),
+        );
+        return Ok(());
+    }
+    ctx.printer.print(&mut out, &answer, &t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matchers_parse_and_match() {
+        let labels = json!({"host": "web-1", "dc": "eu"});
+        let m = |s| Matcher::parse(s).unwrap().matches(&labels);
+        assert!(m("host=web-1"));
+        assert!(!m("host!=web-1"));
+        assert!(m("host=~web-.*"));
+        assert!(!m("host=~web"));
+        assert!(m("dc!~us.*"));
+        assert!(m("zone!=a"));
+        assert!(Matcher::parse("=x").is_err());
+        assert!(
+            Matcher::parse("host=~(")
+                .unwrap_err()
+                .to_string()
+                .contains("regular expression")
+        );
+        assert!(Matcher::parse("host").is_err());
+    }
+}

@@ -1,0 +1,136 @@
+//! `heimsight query '<query>'`: runs a query of the query language.
+
+use std::io::Write;
+
+use anyhow::{Result, anyhow};
+use clap::Args;
+use serde_json::{Value, json};
+
+use super::{Ctx, time_param};
+use crate::args::Output;
+use crate::client::ServerError;
+use crate::output::{Color, Table, cell, spinner};
+
+/// Flags of `heimsight query`.
+#[derive(Debug, Args)]
+pub(crate) struct QueryArgs {
+    /// The query, e.g. "SELECT level, count(*) FROM logs GROUP BY level"; `-` reads it from
+    /// standard input. `EXPLAIN SELECT …` shows the plan.
+    pub(crate) query: String,
+
+    /// Start of the time range (15m, 2h, an RFC 3339 time) when the query has none
+    #[arg(long, value_name = "WHEN")]
+    pub(crate) since: Option<String>,
+
+    /// End of the time range [default: now]
+    #[arg(long, value_name = "WHEN")]
+    pub(crate) until: Option<String>,
+
+    /// At most this many rows, 1 to 100000 [default: the server's, 10000]
+    #[arg(long, value_name = "N")]
+    pub(crate) max_rows: Option<u32>,
+}
+
+/// Runs `heimsight query`.
+pub(crate) async fn run(ctx: &Ctx, args: &QueryArgs) -> Result<()> {
+    let text = if args.query == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
+        s
+    } else {
+        args.query.clone()
+    };
+    let mut body = json!({"query": text});
+    if let Some(s) = &args.since {
+        body["start"] = json!(time_param(s));
+    }
+    if let Some(u) = &args.until {
+        body["end"] = json!(time_param(u));
+    }
+    if let Some(n) = args.max_rows {
+        body["max_rows"] = json!(n);
+    }
+    let answer = {
+        let _s = spinner("running the query");
+        ctx.api.post("/api/v1/query", &body).await
+    };
+    let answer = answer.map_err(|e| explain_error(e, &text))?;
+    let columns: Vec<String> = answer["columns"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| cell(&c["name"]))
+        .collect();
+    let mut t = Table::new(&columns.iter().map(String::as_str).collect::<Vec<_>>());
+    for row in answer["rows"].as_array().into_iter().flatten() {
+        t.row(row.as_array().into_iter().flatten().map(cell));
+    }
+    let mut out = ctx.out();
+    ctx.printer.print(&mut out, &answer, &t)?;
+    if ctx.printer.format == Output::Table {
+        let s = &answer["stats"];
+        let note = format!(
+            "{} rows ({} scanned) in {} ms{}",
+            cell(&s["rows_returned"]),
+            cell(&s["rows_scanned"]),
+            cell(&s["elapsed_ms"]),
+            if s["truncated"] == true {
+                ", truncated: raise --max-rows"
+            } else {
+                ""
+            }
+        );
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}",
+            ctx.printer.paint(&note, Color::Dim)
+        );
+    }
+    Ok(())
+}
+
+/// An invalid query's error with the query below it and a caret under each problem.
+fn explain_error(e: anyhow::Error, query: &str) -> anyhow::Error {
+    let Some(se) = e.downcast_ref::<ServerError>() else {
+        return e;
+    };
+    let Some(diags) = se.body["diagnostics"].as_array().filter(|d| !d.is_empty()) else {
+        return e;
+    };
+    let mut msg = se.message.clone();
+    for d in diags {
+        msg.push('\n');
+        msg.push_str(&caret(query, d));
+    }
+    anyhow!(msg)
+}
+
+/// The line of the query a diagnostic points at, and `^^^` under its span.
+fn caret(query: &str, d: &Value) -> String {
+    let line_no = d["line"].as_u64().unwrap_or(1).max(1) as usize;
+    let col = d["column"].as_u64().unwrap_or(1).max(1) as usize;
+    let len = match (d["start"].as_u64(), d["end"].as_u64()) {
+        (Some(a), Some(b)) if b > a => query
+            .get(a as usize..b as usize)
+            .map_or(1, |s| s.chars().count()),
+        _ => 1,
+    };
+    let line = query.lines().nth(line_no - 1).unwrap_or("");
+    let len = len.min(line.chars().count().saturating_sub(col - 1).max(1));
+    format!("  {line}\n  {}{}", " ".repeat(col - 1), "^".repeat(len))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn carets_point_at_the_problem() {
+        let q = "SELECT levle FROM logs";
+        let d = json!({"line": 1, "column": 8, "start": 7, "end": 12});
+        assert_eq!(caret(q, &d), "  SELECT levle FROM logs\n         ^^^^^");
+        let q = "SELECT *\nFROM logz";
+        let d = json!({"line": 2, "column": 6, "start": 14, "end": 18});
+        assert_eq!(caret(q, &d), "  FROM logz\n       ^^^^");
+    }
+}

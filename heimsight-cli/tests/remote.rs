@@ -1,0 +1,637 @@
+//! The client commands against a real `heimsight serve` on loopback: what a user types and
+//! reads (tables), what a script gets (JSON, CSV), and how failures read.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::{TRACE, ingest};
+use crate::util::*;
+
+/// Runs `heimsight ARGS --url URL`, returning the output.
+fn run(url: &str, args: &[&str]) -> Output {
+    heimsight()
+        .args(args)
+        .args(["--url", url])
+        .output()
+        .unwrap()
+}
+
+/// Runs it and expects success; returns stdout.
+fn ok(url: &str, args: &[&str]) -> String {
+    let out = run(url, args);
+    assert!(
+        out.status.success(),
+        "heimsight {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs it with `-o json` and parses stdout.
+fn json_of(url: &str, args: &[&str]) -> Value {
+    let mut a = args.to_vec();
+    a.extend(["-o", "json"]);
+    let text = ok(url, &a);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: {e}: {text}"))
+}
+
+/// Runs it expecting failure; returns stderr.
+fn fails(url: &str, args: &[&str]) -> String {
+    let out = run(url, args);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "heimsight {args:?} should fail: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn reading_logs_traces_metrics_and_queries() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let url = server.url.as_str();
+    ingest(url);
+
+    // Logs: JSON for scripts, lines for people (oldest first), CSV with a header.
+    let v = json_of(url, &["logs", "--level", "error,warn"]);
+    let msgs: Vec<&str> = v["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(msgs, ["retrying payment", "payment declined"]);
+    let text = ok(url, &["logs", "-o", "table", "--service", "shop"]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].contains("INFO  shop order placed"), "{text}");
+    assert!(
+        lines[1].contains("ERROR shop payment declined") && lines[1].contains(TRACE),
+        "{text}"
+    );
+    assert!(
+        !text.contains('\x1b'),
+        "no colours when stdout is not a terminal: {text:?}"
+    );
+    let csv = ok(
+        url,
+        &[
+            "logs",
+            "-o",
+            "csv",
+            "--search",
+            "payment",
+            "--attr",
+            "attempt=2",
+        ],
+    );
+    assert_eq!(
+        csv.lines().next().unwrap(),
+        "timestamp,level,service,message,trace_id,attributes"
+    );
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .contains(",warn,payments,retrying payment,,attempt=2"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 2);
+
+    // Query: a table, JSON, CSV; an invalid query shows where.
+    let q = "SELECT service, count(*) AS n FROM logs GROUP BY service ORDER BY n DESC";
+    let v = json_of(url, &["query", q]);
+    assert_eq!(v["rows"], json!([["shop", 2], ["payments", 1]]));
+    let text = ok(url, &["query", q, "-o", "table"]);
+    assert_eq!(
+        text.lines().collect::<Vec<_>>(),
+        ["SERVICE   N", "shop      2", "payments  1"]
+    );
+    assert_eq!(
+        ok(url, &["query", q, "-o", "csv"]),
+        "service,n\nshop,2\npayments,1\n"
+    );
+    let err = fails(url, &["query", "SELECT levle FROM logs"]);
+    assert!(
+        err.starts_with("error: invalid query: line 1, column 8: unknown column `levle`"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `level`?"), "{err}");
+    assert!(
+        err.contains("  SELECT levle FROM logs\n         ^^^^^"),
+        "{err}"
+    );
+
+    // Traces: the list, and one trace as a tree.
+    let v = json_of(url, &["traces", "--service", "payments"]);
+    assert_eq!(v["traces"][0]["trace_id"], TRACE);
+    let text = ok(url, &["traces", "-o", "table"]);
+    assert!(
+        text.contains(TRACE)
+            && text.contains("shop: POST /orders")
+            && text.contains("1.00s")
+            && text.contains("error"),
+        "{text}"
+    );
+    let text = ok(url, &["trace", TRACE, "-o", "table"]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!("trace {TRACE}  2 spans, 1.00s")),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("POST /orders")
+            && lines[2].contains("shop")
+            && lines[2].contains("1.00s"),
+        "{text}"
+    );
+    assert!(
+        lines[3].starts_with("└─ charge !")
+            && lines[3].contains("payments")
+            && lines[3].contains("800.0ms")
+            && lines[3].contains("+100.0ms"),
+        "{text}"
+    );
+    assert!(text.contains("1 logs of this trace"), "{text}");
+    let text = ok(url, &["trace", TRACE, "-o", "table", "--logs"]);
+    assert!(text.contains("payment declined"), "{text}");
+    let err = fails(url, &["trace", "0123456789abcdef0123456789abcdef"]);
+    assert_eq!(
+        err.trim(),
+        "error: the server answered 404: no trace with id 0123456789abcdef0123456789abcdef"
+    );
+
+    // Metrics: names, then a series with a sparkline; matchers the server does not take are
+    // applied by the CLI.
+    assert_eq!(json_of(url, &["metrics"])["names"], json!(["orders_total"]));
+    let text = ok(
+        url,
+        &[
+            "metrics",
+            "orders_total",
+            "-o",
+            "table",
+            "--label",
+            "shop=~e.",
+        ],
+    );
+    let row = text.lines().nth(1).unwrap();
+    assert!(
+        row.starts_with("orders_total  shop=eu  2") && row.contains('▁') && row.contains('█'),
+        "{text}"
+    );
+    let v = json_of(url, &["metrics", "orders_total", "--label", "shop!=eu"]);
+    assert_eq!(v["series"], json!([]));
+    let v = json_of(
+        url,
+        &["metrics", "orders_total", "--agg", "sum", "--step", "1h"],
+    );
+    assert_eq!(v["series"][0]["points"][0]["value"], 3.0);
+
+    // Status: version, uptime, ingest counters and storage.
+    let v = json_of(url, &["status"]);
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(v["ingest"]["logs"]["total"], 3);
+    assert_eq!(v["ingest"]["spans"]["total"], 2);
+    assert_eq!(v["ingest"]["metrics"]["total"], 2);
+    assert!(v["ingest"]["logs"]["per_second"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["alerts"], json!({"firing": 0, "pending": 0}));
+    assert_eq!(v["retention"]["logs"], "7d");
+    let text = ok(url, &["status", "-o", "table"]);
+    assert!(
+        text.starts_with(&format!(
+            "Heimsight {} at {url}, up ",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{text}"
+    );
+    assert!(text.contains("alerts: 0 firing, 0 pending"), "{text}");
+
+    // Retention.
+    assert_eq!(
+        json_of(url, &["retention", "set", "--logs", "3d"])["logs"],
+        "3d"
+    );
+    assert_eq!(json_of(url, &["retention", "get"])["logs"], "3d");
+    let err = fails(url, &["retention", "set", "--logs", "forever"]);
+    assert!(err.starts_with("error: the server answered 400: invalid retention settings: logs: invalid duration \"forever\""), "{err}");
+}
+
+#[test]
+fn alerts_channels_and_silences() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let url = server.url.as_str();
+
+    let v = json_of(
+        url,
+        &[
+            "channels",
+            "create",
+            "--name",
+            "ops",
+            "--type",
+            "webhook",
+            "--set",
+            "url=http://127.0.0.1:9/hook",
+            "--set",
+            "secret=s3cret-value",
+        ],
+    );
+    assert_eq!(v["name"], "ops");
+    let list = ok(url, &["channels", "list", "-o", "table"]);
+    assert!(list.contains("ops") && list.contains("webhook"), "{list}");
+    assert!(!list.contains("s3cret-value"));
+    let err = fails(
+        url,
+        &["channels", "create", "--name", "bad", "--type", "pager"],
+    );
+    assert!(
+        err.starts_with("error: the server answered 400: invalid channel"),
+        "{err}"
+    );
+    // Nobody listens on port 9: the test fails with the reason.
+    let err = fails(url, &["channels", "test", "ops"]);
+    assert!(err.contains("502") && err.contains("127.0.0.1:9"), "{err}");
+
+    let rule = dir.path().join("rule.yaml");
+    std::fs::write(
+        &rule,
+        "name: High CPU\nkind: threshold\nquery: avg(value) FROM metrics WHERE name = 'cpu'\n\
+         condition: {op: '>', threshold: 0.9}\nwindow: 5m\ninterval: 1s\nseverity: critical\n\
+         channels: [ops]\nannotations:\n  summary: 'CPU at {{ $value }}'\n",
+    )
+    .unwrap();
+    let v = json_of(url, &["alerts", "create", "-f", rule.to_str().unwrap()]);
+    let id = v["id"].as_str().unwrap().to_string();
+    assert_eq!(v["state"], "inactive");
+    // From flags.
+    let v = json_of(
+        url,
+        &[
+            "alerts",
+            "create",
+            "--name",
+            "Errors",
+            "--kind",
+            "log_pattern",
+            "--filter",
+            "level = 'error'",
+            "--op",
+            ">",
+            "--threshold",
+            "0",
+            "--interval",
+            "1s",
+            "--for",
+            "0s",
+        ],
+    );
+    assert_eq!(v["kind"], "log_pattern");
+    let err = fails(
+        url,
+        &[
+            "alerts",
+            "create",
+            "--name",
+            "x",
+            "--kind",
+            "threshold",
+            "--query",
+            "SELECT levle FROM logs",
+            "--window=-5m",
+        ],
+    );
+    assert!(
+        err.contains("problems:") || err.contains("invalid rule"),
+        "{err}"
+    );
+    assert!(err.contains("query") && err.contains("window"), "{err}");
+
+    // An error log: the log pattern rule fires within a few evaluations.
+    let client = client();
+    let r = client
+        .post(format!("{url}/api/v1/logs"))
+        .header("content-type", "application/json")
+        .body(json!({"level": "error", "message": "boom", "service": "api"}).to_string())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let v = json_of(url, &["alerts", "list"]);
+        let errors = v["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "Errors")
+            .unwrap()
+            .clone();
+        if errors["state"] == "firing" {
+            assert!(errors["since"].is_string(), "{errors}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the Errors rule did not fire: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let text = ok(url, &["alerts", "list", "-o", "table"]);
+    let errors_row = text.lines().find(|l| l.contains("Errors")).unwrap();
+    let cells: Vec<&str> = errors_row.split_whitespace().collect();
+    assert_eq!(cells[1..4], ["Errors", "log_pattern", "firing"], "{text}");
+    assert!(
+        cells[4].starts_with("20") && cells[4].ends_with('Z'),
+        "{text}"
+    );
+    let cpu_row = text.lines().find(|l| l.contains("High CPU")).unwrap();
+    assert!(
+        cpu_row.contains("inactive") && cpu_row.contains("critical") && cpu_row.contains("ops"),
+        "{text}"
+    );
+    let active = ok(url, &["alerts", "active", "-o", "table"]);
+    assert!(
+        active.contains("Errors") && active.contains("firing"),
+        "{active}"
+    );
+
+    // Get and update by name or id.
+    let v = json_of(url, &["alerts", "get", "High CPU"]);
+    assert_eq!(v["id"], id.as_str());
+    assert!(v["compiled_query"].as_str().unwrap().contains("cpu"));
+    let v = json_of(
+        url,
+        &[
+            "alerts",
+            "update",
+            &id,
+            "--threshold",
+            "0.5",
+            "--label",
+            "team=infra",
+        ],
+    );
+    assert_eq!(v["condition"], json!({"op": ">", "threshold": 0.5}));
+    assert_eq!(v["labels"], json!({"team": "infra"}));
+    assert_eq!(v["annotations"]["summary"], "CPU at {{ $value }}");
+
+    // Silences.
+    let v = json_of(
+        url,
+        &[
+            "alerts",
+            "silence",
+            "-m",
+            "service=api",
+            "-d",
+            "2h",
+            "-c",
+            "deploying",
+            "--created-by",
+            "alice",
+        ],
+    );
+    let sid = v["id"].as_str().unwrap().to_string();
+    let text = ok(url, &["alerts", "silences", "-o", "table"]);
+    assert!(
+        text.contains(&sid)
+            && text.contains("service=api")
+            && text.contains("alice")
+            && text.contains("deploying"),
+        "{text}"
+    );
+    ok(url, &["alerts", "unsilence", &sid]);
+    let v = json_of(url, &["alerts", "silences"]);
+    assert!(
+        v["silences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["id"] != sid.as_str() || s["status"] == "expired"),
+        "{v}"
+    );
+    let v = json_of(url, &["alerts", "history", "--rule", "Errors"]);
+    assert!(
+        v["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["kind"] == "state" && h["to"] == "firing"),
+        "{v}"
+    );
+
+    // Delete.
+    assert_eq!(
+        ok(url, &["alerts", "delete", "High CPU", "-o", "table"]).trim(),
+        "deleted rule High CPU"
+    );
+    let err = fails(url, &["alerts", "get", "High CPU"]);
+    assert!(
+        err.contains("no rule with id or name \"High CPU\""),
+        "{err}"
+    );
+    ok(url, &["alerts", "delete", "Errors"]);
+    assert_eq!(json_of(url, &["alerts", "list"])["rules"], json!([]));
+    ok(url, &["channels", "delete", "ops"]);
+    assert_eq!(json_of(url, &["channels", "list"])["channels"], json!([]));
+}
+
+#[test]
+fn logs_follow_prints_records_that_arrive_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let client = client();
+    let post = |msg: &str| {
+        let r = client
+            .post(format!("{}/api/v1/logs", server.url))
+            .header("content-type", "application/json")
+            .body(json!({"level": "info", "message": msg, "service": "tail"}).to_string())
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    };
+    post("before the tail");
+    let mut child = heimsight()
+        .args([
+            "logs",
+            "--follow",
+            "--poll",
+            "100ms",
+            "-o",
+            "json",
+            "--url",
+            &server.url,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || -> Value {
+        let line = rx
+            .recv_timeout(Duration::from_secs(15))
+            .expect("a line from --follow");
+        serde_json::from_str(&line).unwrap()
+    };
+    assert_eq!(next()["message"], "before the tail");
+    std::thread::sleep(Duration::from_millis(300));
+    post("after the tail started");
+    post("and one more");
+    assert_eq!(next()["message"], "after the tail started");
+    assert_eq!(next()["message"], "and one more");
+    // Nothing is printed twice.
+    assert!(rx.recv_timeout(Duration::from_millis(700)).is_err());
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn failures_read_as_one_line_and_a_closed_pipe_is_fine() {
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let err = fails(&closed, &["logs"]);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!("error: cannot reach Heimsight at {closed}")),
+        "{err}"
+    );
+    assert!(err.contains("heimsight serve"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let err = fails(&server.url, &["logs", "--level", "loud"]);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: the server answered 400: ") && err.contains("unknown level"),
+        "{err}"
+    );
+
+    // Many lines into a pipe closed after the first: exit 0, nothing on stderr.
+    let body: Vec<Value> = (0..3000)
+        .map(|i| json!({"level": "info", "message": format!("line {i}"), "service": "pipe"}))
+        .collect();
+    let r = client()
+        .post(format!("{}/api/v1/logs", server.url))
+        .header("content-type", "application/json")
+        .body(Value::Array(body).to_string())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let mut child = heimsight()
+        .args(["logs", "-n", "3000", "-o", "table", "--url", &server.url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+}
+
+#[test]
+fn named_servers_completions_and_man_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("cli.toml");
+    std::fs::write(
+        &conf,
+        "default = \"local\"\n[servers.local]\nurl = \"http://127.0.0.1:18080/\"\n\
+         [servers.prod]\nurl = \"https://heimsight.example.com\"\napi_key = \"abcdef123456\"\n",
+    )
+    .unwrap();
+    let show = |args: &[&str]| -> Value {
+        let out = heimsight()
+            .args([
+                "config",
+                "show",
+                "-o",
+                "json",
+                "--client-config",
+                conf.to_str().unwrap(),
+            ])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let v = show(&[]);
+    assert_eq!(v["url"], "http://127.0.0.1:18080");
+    assert_eq!(v["source"], "default server local");
+    let v = show(&["--server", "prod"]);
+    assert_eq!(v["url"], "https://heimsight.example.com");
+    assert_eq!(v["api_key"], "••••3456");
+    let v = show(&["--url", "http://10.0.0.1:8080"]);
+    assert_eq!(v["source"], "--url");
+    let out = heimsight()
+        .args([
+            "status",
+            "--server",
+            "staging",
+            "--client-config",
+            conf.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("no server named \"staging\"") && err.contains("known: local, prod"),
+        "{err}"
+    );
+
+    let out = heimsight().args(["completions", "bash"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success() && text.contains("_heimsight()") && text.contains("alerts"),
+        "{text}"
+    );
+    let out = heimsight().args(["man"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(".TH heimsight") && text.contains("logs"),
+        "{text}"
+    );
+    let mandir = dir.path().join("man");
+    assert!(
+        heimsight()
+            .arg("man")
+            .arg(&mandir)
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(mandir.join("heimsight-logs.1").exists());
+    assert!(mandir.join("heimsight-alerts-create.1").exists());
+}
