@@ -109,6 +109,9 @@ pub(crate) enum Command {
     /// The CLI's own settings.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Explore a server in the terminal: live logs, queries, traces, metrics and alerts
+    /// (press ? for the keys).
+    Tui,
     /// Print a shell completion script, e.g. `heimsight completions bash >
     /// /etc/bash_completion.d/heimsight`.
     Completions {

@@ -12,6 +12,7 @@ mod commands;
 mod config;
 mod output;
 mod serve;
+mod tui;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -60,6 +61,15 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Man { dir } => man(dir.as_deref()),
         Command::Config(args::ConfigCommand::Show) => config_show(&cli.global),
+        Command::Tui => {
+            let global = cli.global;
+            runtime()?.block_on(async move {
+                let api = client::Api::new(client::target(&global)?, commands::timeout(&global)?)?;
+                // Fail before taking over the terminal when the server is not there.
+                api.get("/health", &[]).await?;
+                tui::run(api).await
+            })
+        }
         command => {
             let global = cli.global;
             runtime()?.block_on(async move {
@@ -88,7 +98,8 @@ async fn remote(ctx: &commands::Ctx, command: Command) -> Result<()> {
         | Command::Bench(_)
         | Command::Completions { .. }
         | Command::Man { .. }
-        | Command::Config(_) => unreachable!("handled in run"),
+        | Command::Config(_)
+        | Command::Tui => unreachable!("handled in run"),
     }
 }
 
