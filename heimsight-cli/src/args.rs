@@ -226,3 +226,121 @@ pub(crate) enum Output {
     /// Comma-separated values with a header line.
     Csv,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_options_go_before_or_after_the_command() {
+        let a = Cli::try_parse_from([
+            "heimsight",
+            "--url",
+            "http://h:1",
+            "-o",
+            "csv",
+            "logs",
+            "-n",
+            "5",
+        ])
+        .unwrap();
+        let b = Cli::try_parse_from([
+            "heimsight",
+            "logs",
+            "-n",
+            "5",
+            "--url",
+            "http://h:1",
+            "-o",
+            "csv",
+        ])
+        .unwrap();
+        for cli in [a, b] {
+            assert_eq!(cli.global.url.as_deref(), Some("http://h:1"));
+            assert_eq!(cli.global.output, Some(Output::Csv));
+            let Command::Logs(l) = cli.command else {
+                panic!("{:?}", cli.command)
+            };
+            assert_eq!(l.limit, 5);
+            assert_eq!(l.since, "15m");
+        }
+        // `text` is the old name of `table`.
+        let c = Cli::try_parse_from(["heimsight", "health", "-o", "text"]).unwrap();
+        assert_eq!(c.global.output, Some(Output::Table));
+        let e = Cli::try_parse_from(["heimsight", "health", "-o", "yaml"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("invalid value 'yaml'") && e.contains("table, json, csv"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn subcommands_parse_their_flags() {
+        let c = Cli::try_parse_from([
+            "heimsight",
+            "alerts",
+            "create",
+            "--name",
+            "cpu",
+            "--kind",
+            "threshold",
+            "--op",
+            ">",
+            "--threshold",
+            "-1.5",
+            "--for",
+            "2m",
+            "--label",
+            "team=infra",
+            "--channel",
+            "ops",
+        ])
+        .unwrap();
+        let Command::Alerts(crate::commands::alerts::AlertsCommand::Create(r)) = c.command else {
+            panic!("{:?}", c.command)
+        };
+        assert_eq!(r.threshold, Some(-1.5));
+        assert_eq!(r.for_.as_deref(), Some("2m"));
+        assert_eq!(r.label, ["team=infra"]);
+        let c = Cli::try_parse_from([
+            "heimsight",
+            "metrics",
+            "cpu",
+            "-l",
+            "host=~web.*",
+            "--agg",
+            "avg",
+            "--step",
+            "5m",
+        ])
+        .unwrap();
+        let Command::Metrics(m) = c.command else {
+            panic!()
+        };
+        assert_eq!(
+            (m.name.as_deref(), m.agg.as_deref(), m.step.as_deref()),
+            (Some("cpu"), Some("avg"), Some("5m"))
+        );
+        // --poll only makes sense with --follow.
+        assert!(Cli::try_parse_from(["heimsight", "logs", "--poll", "1s"]).is_err());
+        // A silence needs matchers or a rule.
+        assert!(Cli::try_parse_from(["heimsight", "alerts", "silence"]).is_err());
+        assert!(Cli::try_parse_from(["heimsight", "alerts", "silence", "--rule", "cpu"]).is_ok());
+        let c = Cli::try_parse_from(["heimsight", "completions", "zsh"]).unwrap();
+        assert!(matches!(
+            c.command,
+            Command::Completions {
+                shell: clap_complete::Shell::Zsh
+            }
+        ));
+    }
+}

@@ -635,3 +635,170 @@ fn named_servers_completions_and_man_pages() {
     assert!(mandir.join("heimsight-logs.1").exists());
     assert!(mandir.join("heimsight-alerts-create.1").exists());
 }
+
+/// `heimsight tui` in a real pseudo-terminal (`pty_drive.py`: Python's pty module and the
+/// pyte terminal emulator) against a real server: keys typed, screens read as a user sees them.
+#[test]
+fn tui_shows_live_data_in_a_real_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let url = server.url.clone();
+    ingest(&url);
+    let driver = manifest_dir().join("tests/pty_drive.py");
+    let steps = [
+        "sleep:3",
+        "screen:logs",
+        // Query tab: replace the query and run it.
+        "key:2",
+        "key:e",
+        "key:\\x15",
+        "key:SELECT service, count(*) AS n FROM logs GROUP BY service ORDER BY n DESC",
+        "key:\\r",
+        "sleep:1",
+        "screen:query",
+        "key:e",
+        "key:\\x15",
+        "key:SELECT levle FROM logs",
+        "key:\\r",
+        "sleep:1",
+        "screen:query-error",
+        // Traces tab: open the newest trace.
+        "key:3",
+        "sleep:0.3",
+        "key:\\r",
+        "sleep:1",
+        "screen:trace",
+        // Metrics tab: chart the first metric.
+        "key:4",
+        "key:\\r",
+        "sleep:1",
+        "screen:metrics",
+        "key:5",
+        "sleep:0.5",
+        "screen:alerts",
+        "key:?",
+        "sleep:0.3",
+        "screen:help",
+        "key:x",
+        "key:1",
+        "resize:60x20",
+        "sleep:0.5",
+        "screen:small",
+        "key:q",
+    ];
+    let child = std::process::Command::new(python())
+        .arg(&driver)
+        .args(["100", "30"])
+        .args(steps)
+        .arg("--")
+        .arg(BIN)
+        .args(["tui", "--url", &url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the pty driver starts");
+    // A record that arrives while the TUI is open shows up in the live tail.
+    std::thread::sleep(Duration::from_millis(1500));
+    let r = client()
+        .post(format!("{url}/api/v1/logs"))
+        .header("content-type", "application/json")
+        .body(
+            json!({"level": "warn", "message": "arrived while watching", "service": "live"})
+                .to_string(),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let screen = |name: &str| -> Vec<String> {
+        let start = text
+            .find(&format!("=== {name}\n"))
+            .unwrap_or_else(|| panic!("no screen {name}: {text}"));
+        text[start..]
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.starts_with("=== "))
+            .map(str::to_string)
+            .collect()
+    };
+    let find = |s: &[String], needle: &str| -> String {
+        s.iter()
+            .find(|l| l.contains(needle))
+            .cloned()
+            .unwrap_or_else(|| panic!("{needle:?} not on screen:\n{}", s.join("\n")))
+    };
+
+    let s = screen("logs");
+    assert!(
+        s[0].starts_with(" 1 Logs | 2 Query | 3 Traces | 4 Metrics | 5 Alerts")
+            && s[0].ends_with(&url),
+        "{s:#?}"
+    );
+    assert!(s[1].starts_with(" LIVE  filter:"), "{s:#?}");
+    assert!(find(&s, "order placed").contains("INFO  shop order placed"));
+    assert!(find(&s, "payment declined").contains("ERROR shop payment declined"));
+    assert!(find(&s, "arrived while watching").contains("WARN  live arrived while watching"));
+
+    let s = screen("query");
+    assert_eq!(
+        s[1],
+        "query> SELECT service, count(*) AS n FROM logs GROUP BY service ORDER BY n DESC"
+    );
+    assert!(s[3].split_whitespace().eq(["service", "n"]), "{s:#?}");
+    assert!(
+        find(&s, "shop").split_whitespace().eq(["shop", "2"]),
+        "{s:#?}"
+    );
+    assert!(
+        find(&s, "3 rows, 4 scanned").starts_with("3 rows"),
+        "{s:#?}"
+    );
+
+    let s = screen("query-error");
+    assert_eq!(s[1], "query> SELECT levle FROM logs");
+    assert!(
+        s[2].starts_with("              ^^^^^ the server answered 400: invalid query"),
+        "{s:#?}"
+    );
+
+    let s = screen("trace");
+    assert!(
+        s[1].starts_with(&format!("trace {TRACE}  2 spans, 1.00s, 1 logs")),
+        "{s:#?}"
+    );
+    assert!(find(&s, "POST /orders").contains("1.00s"), "{s:#?}");
+    assert!(find(&s, "  charge").contains("800.0ms"), "{s:#?}");
+
+    let s = screen("metrics");
+    find(&s, "orders_total · last 1h (r)");
+    find(&s, "shop=eu");
+
+    let s = screen("alerts");
+    find(
+        &s,
+        "rules (s silences the selected rule for 1h, r refreshes)",
+    );
+    find(&s, "active alerts (0)");
+
+    find(&screen("help"), "keys (any key closes)");
+
+    let s = screen("small");
+    assert_eq!(s.len(), 20);
+    assert!(s[0].starts_with(" 1 Logs | 2 Query"), "{s:#?}");
+    assert!(find(&s, "arrived while watching").len() <= 60);
+
+    assert!(
+        text.contains("=== EXIT 0"),
+        "the TUI did not exit cleanly on q: {text}"
+    );
+    assert!(
+        text.contains("=== RESTORED true"),
+        "the terminal was not restored: {text}"
+    );
+}

@@ -11,33 +11,10 @@
 #[path = "util.rs"]
 mod util;
 
-use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
 
 use serde_json::Value;
 use util::*;
-
-fn repo_root() -> PathBuf {
-    manifest_dir().parent().unwrap().to_path_buf()
-}
-
-/// The virtualenv's python, set up once per test process.
-fn python() -> &'static str {
-    static PYTHON: OnceLock<String> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        let out = Command::new("bash")
-            .arg(repo_root().join("scripts/otel-venv.sh"))
-            .output()
-            .expect("running scripts/otel-venv.sh");
-        assert!(
-            out.status.success(),
-            "scripts/otel-venv.sh failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    })
-}
 
 /// Runs the SDK sender; returns the ids it printed.
 fn send(transport: &str, endpoint: &str, tag: &str) -> Value {

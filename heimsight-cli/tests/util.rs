@@ -190,3 +190,26 @@ pub fn client() -> reqwest::blocking::Client {
         .build()
         .unwrap()
 }
+
+/// The repository's root directory.
+pub fn repo_root() -> PathBuf {
+    manifest_dir().parent().unwrap().to_path_buf()
+}
+
+/// The test virtualenv's python (`scripts/otel-venv.sh`: the OpenTelemetry SDK, pyte), set up
+/// once per test process.
+pub fn python() -> &'static str {
+    static PYTHON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let out = Command::new("bash")
+            .arg(repo_root().join("scripts/otel-venv.sh"))
+            .output()
+            .expect("running scripts/otel-venv.sh");
+        assert!(
+            out.status.success(),
+            "scripts/otel-venv.sh failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    })
+}
