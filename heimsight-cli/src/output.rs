@@ -193,6 +193,20 @@ pub(crate) fn cell(v: &Value) -> String {
     }
 }
 
+/// An object's entries as `k=v` joined by `sep`, leaving out the keys in `skip` (labels,
+/// attributes).
+pub(crate) fn pairs(v: &Value, sep: &str, skip: &[&str]) -> String {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| !skip.contains(&k.as_str()))
+                .map(|(k, v)| format!("{k}={}", cell(v)))
+                .collect::<Vec<_>>()
+                .join(sep)
+        })
+        .unwrap_or_default()
+}
+
 /// `1.25s`, `340ms`, `12µs` from nanoseconds.
 pub(crate) fn duration(ns: i64) -> String {
     let ns = ns.max(0);

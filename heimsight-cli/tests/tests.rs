@@ -193,7 +193,7 @@ fn health_reports_up_and_down() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"));
     let out = heimsight()
-        .args(["health", "--url", &server.url])
+        .args(["health", "--url", &server.url, "-o", "table"])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -206,8 +206,9 @@ fn health_reports_up_and_down() {
             server.url
         )
     );
+    // Piped without -o: JSON.
     let out = heimsight()
-        .args(["health", "-o", "json"])
+        .arg("health")
         .env("HEIMSIGHT_URL", format!("{}/", server.url))
         .output()
         .unwrap();

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use super::{Ctx, key_value};
 use crate::args::Output;
 use crate::client::{ServerError, path_segment};
-use crate::output::{Color, Table, cell, number};
+use crate::output::{Color, Table, cell, number, pairs};
 
 /// `heimsight alerts …`.
 #[derive(Debug, Subcommand)]
@@ -499,16 +499,7 @@ fn alerts_table(alerts: &Value) -> Table {
     let mut t = Table::new(&["rule", "state", "since", "value", "labels", "silenced"]);
     for a in alerts["alerts"].as_array().into_iter().flatten() {
         let state = cell(&a["state"]);
-        let labels = a["labels"]
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .filter(|(k, _)| *k != "alertname")
-                    .map(|(k, v)| format!("{k}={}", cell(v)))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            })
-            .unwrap_or_default();
+        let labels = pairs(&a["labels"], ",", &["alertname"]);
         t.colored_row(vec![
             (cell(&a["rule_name"]), Color::None),
             (state.clone(), Color::of_level(&state)),

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::{Ctx, key_value, line, time_param};
 use crate::args::Output;
-use crate::output::{Color, Table, cell, spinner};
+use crate::output::{Color, Table, cell, pairs, spinner};
 
 /// Flags of `heimsight logs`.
 #[derive(Debug, Args)]
@@ -115,23 +115,9 @@ pub(crate) async fn run(ctx: &Ctx, args: &LogsArgs) -> Result<()> {
                 Ok(())
             }
             Output::Csv => {
-                let mut t = Table::new(&[
-                    "timestamp",
-                    "level",
-                    "service",
-                    "message",
-                    "trace_id",
-                    "attributes",
-                ]);
+                let mut t = Table::new(&CSV_COLUMNS);
                 for l in &logs {
-                    t.row([
-                        cell(&l["timestamp"]),
-                        cell(&l["level"]),
-                        cell(&l["service"]),
-                        cell(&l["message"]),
-                        cell(&l["trace_id"]),
-                        attrs(&l["attributes"]),
-                    ]);
+                    t.row(csv_row(l));
                 }
                 crate::output::write_csv(&mut out, &t)
             }
@@ -228,14 +214,7 @@ fn emit(ctx: &Ctx, out: &mut dyn Write, l: &Value) -> Result<()> {
         Output::Json => line(out, &l.to_string()),
         Output::Csv => {
             let mut t = Table::new(&[]);
-            t.row([
-                cell(&l["timestamp"]),
-                cell(&l["level"]),
-                cell(&l["service"]),
-                cell(&l["message"]),
-                cell(&l["trace_id"]),
-                attrs(&l["attributes"]),
-            ]);
+            t.row(csv_row(l));
             let mut buf = Vec::new();
             crate::output::write_csv(&mut buf, &t)?;
             // Drop the (empty) header line.
@@ -280,14 +259,29 @@ fn render(ctx: &Ctx, l: &Value) -> String {
     s
 }
 
+/// The columns of `-o csv`.
+const CSV_COLUMNS: [&str; 6] = [
+    "timestamp",
+    "level",
+    "service",
+    "message",
+    "trace_id",
+    "attributes",
+];
+
+/// A record as a CSV row.
+fn csv_row(l: &Value) -> [String; 6] {
+    [
+        cell(&l["timestamp"]),
+        cell(&l["level"]),
+        cell(&l["service"]),
+        cell(&l["message"]),
+        cell(&l["trace_id"]),
+        attrs(&l["attributes"]),
+    ]
+}
+
 /// Attributes as `k=v k2=v2`.
 fn attrs(v: &Value) -> String {
-    v.as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", cell(v)))
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_default()
+    pairs(v, " ", &[])
 }

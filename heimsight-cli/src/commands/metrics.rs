@@ -7,7 +7,7 @@ use serde_json::Value;
 use serde_json::json;
 
 use super::{Ctx, time_param};
-use crate::output::{Color, Table, cell, number, sparkline, spinner};
+use crate::output::{Color, Table, cell, number, pairs, sparkline, spinner};
 
 /// Flags of `heimsight metrics`.
 #[derive(Debug, Args)]
@@ -133,15 +133,7 @@ pub(crate) async fn run(ctx: &Ctx, args: &MetricsArgs) -> Result<()> {
             .collect();
         let min = values.iter().copied().fold(f64::INFINITY, f64::min);
         let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let labels = s["labels"]
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| format!("{k}={}", cell(v)))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            })
-            .unwrap_or_default();
+        let labels = pairs(&s["labels"], ",", &[]);
         let fmt = |v: f64| {
             if v.is_finite() {
                 number(v)

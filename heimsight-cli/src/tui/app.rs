@@ -368,6 +368,8 @@ pub(crate) struct MetricsTab {
     pub(crate) charted: Option<String>,
     /// Its series: label text and (seconds since the range start, value) points.
     pub(crate) series: Vec<(String, Vec<(f64, f64)>)>,
+    /// The one series charted (`s` cycles through them), or all of them.
+    pub(crate) only: Option<usize>,
 }
 
 /// The Alerts tab.
@@ -741,8 +743,18 @@ impl App {
                 m.selected = (m.selected + 1).min(m.names.len().saturating_sub(1));
             }
             KeyCode::Up | KeyCode::Char('k') => m.selected = m.selected.saturating_sub(1),
+            KeyCode::Char('s') if !m.series.is_empty() => {
+                m.only = match m.only {
+                    None => Some(0),
+                    Some(i) if i + 1 < m.series.len() => Some(i + 1),
+                    Some(_) => None,
+                };
+            }
             KeyCode::Enter => {
                 if let Some(name) = m.names.get(m.selected).cloned() {
+                    if m.charted.as_ref() != Some(&name) {
+                        m.only = None;
+                    }
                     m.charted = Some(name.clone());
                     return vec![Request::Metric {
                         name,
@@ -869,15 +881,7 @@ impl App {
                     .into_iter()
                     .flatten()
                     .map(|s| {
-                        let labels = s["labels"]
-                            .as_object()
-                            .map(|m| {
-                                m.iter()
-                                    .map(|(k, v)| format!("{k}={}", cell(v)))
-                                    .collect::<Vec<_>>()
-                                    .join(",")
-                            })
-                            .unwrap_or_default();
+                        let labels = crate::output::pairs(&s["labels"], ",", &[]);
                         let points: Vec<(i64, f64)> = s["points"]
                             .as_array()
                             .into_iter()
@@ -903,6 +907,9 @@ impl App {
                         )
                     })
                     .collect();
+                if self.metrics.only.is_some_and(|i| i >= parsed.len()) {
+                    self.metrics.only = None;
+                }
                 self.metrics.series = parsed
                     .into_iter()
                     .map(|(l, pts)| {

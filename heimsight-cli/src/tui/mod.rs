@@ -366,7 +366,7 @@ mod tests {
             ),
         );
         let s = screen(&app, 80, 24);
-        assert!(has(&s, "cpu · last 1h (r)"), "{s:#?}");
+        assert!(has(&s, "cpu · last 1h (r) · 1 series"), "{s:#?}");
         assert!(has(&s, "host=web-1"), "{s:#?}");
         assert!(
             has(&s, "0.9") && has(&s, "0.2") && has(&s, "2m00s"),
@@ -378,6 +378,29 @@ mod tests {
                 .any(|l| l.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c))),
             "{s:#?}"
         );
+        // Two series: `s` picks one, then the other, then both again.
+        app.on_response(&reqs[0], Ok(json!({"series": [
+            {"name": "cpu", "labels": {"host": "web-1"}, "points": [{"timestamp": "2026-11-26T09:00:00Z", "value": 0.2}, {"timestamp": "2026-11-26T09:02:00Z", "value": 0.9}]},
+            {"name": "cpu", "labels": {"host": "web-2"}, "points": [{"timestamp": "2026-11-26T09:00:00Z", "value": 0.4}, {"timestamp": "2026-11-26T09:02:00Z", "value": 0.5}]}]})));
+        let s = screen(&app, 80, 24);
+        assert!(
+            has(&s, "2 series (s picks one)") && has(&s, "host=web-1") && has(&s, "host=web-2"),
+            "{s:#?}"
+        );
+        app.on_key(key(KeyCode::Char('s')));
+        let s = screen(&app, 80, 24);
+        assert!(
+            has(&s, "series 1/2 (s)") && has(&s, "host=web-1") && !has(&s, "host=web-2"),
+            "{s:#?}"
+        );
+        app.on_key(key(KeyCode::Char('s')));
+        let s = screen(&app, 80, 24);
+        assert!(
+            has(&s, "series 2/2 (s)") && !has(&s, "host=web-1") && has(&s, "host=web-2"),
+            "{s:#?}"
+        );
+        app.on_key(key(KeyCode::Char('s')));
+        assert_eq!(app.metrics.only, None);
         let reqs = app.on_key(key(KeyCode::Char('r')));
         assert_eq!(
             reqs,

@@ -11,7 +11,7 @@ use ratatui::widgets::{
 };
 
 use super::app::{App, Input, RANGES, Tab};
-use crate::output::{cell, duration, number};
+use crate::output::{cell, duration, number, pairs};
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
@@ -501,17 +501,22 @@ fn metrics(f: &mut Frame<'_>, app: &App, area: Rect) {
     );
     let Some(name) = &m.charted else {
         f.render_widget(
-            Paragraph::new("pick a metric and press Enter; r changes the range")
+            Paragraph::new("pick a metric and press Enter; s picks one of its series, r changes the range; the chart refreshes every 10s")
                 .dark_gray()
                 .wrap(Wrap { trim: true }),
             right,
         );
         return;
     };
-    let title = format!(
-        " {name} · last {} (r) · refreshes every 10s ",
-        RANGES[m.range]
-    );
+    let shown: Vec<&(String, Vec<(f64, f64)>)> = match m.only {
+        Some(i) => m.series.get(i).into_iter().collect(),
+        None => m.series.iter().collect(),
+    };
+    let which = match m.only {
+        Some(i) => format!("series {}/{} (s)", i + 1, m.series.len()),
+        None => format!("{} series (s picks one)", m.series.len()),
+    };
+    let title = format!(" {name} · last {} (r) · {which} ", RANGES[m.range]);
     if m.series.iter().all(|(_, p)| p.is_empty()) {
         f.render_widget(
             Paragraph::new(format!(
@@ -524,7 +529,7 @@ fn metrics(f: &mut Frame<'_>, app: &App, area: Rect) {
         return;
     }
     let (mut x_max, mut y_min, mut y_max) = (1.0f64, f64::INFINITY, f64::NEG_INFINITY);
-    for (_, pts) in &m.series {
+    for (_, pts) in &shown {
         for (x, y) in pts {
             x_max = x_max.max(*x);
             if y.is_finite() {
@@ -545,8 +550,7 @@ fn metrics(f: &mut Frame<'_>, app: &App, area: Rect) {
         Color::Red,
         Color::Blue,
     ];
-    let datasets: Vec<Dataset<'_>> = m
-        .series
+    let datasets: Vec<Dataset<'_>> = shown
         .iter()
         .enumerate()
         .map(|(i, (label, pts))| {
@@ -618,16 +622,7 @@ fn alerts(f: &mut Frame<'_>, app: &App, area: Rect) {
     f.render_stateful_widget(table, rules_area, &mut state);
     let rows = a.alerts.iter().map(|x| {
         let state = cell(&x["state"]);
-        let labels = x["labels"]
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .filter(|(k, _)| !matches!(k.as_str(), "alertname" | "rule_id" | "severity"))
-                    .map(|(k, v)| format!("{k}={}", cell(v)))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .unwrap_or_default();
+        let labels = pairs(&x["labels"], " ", &["alertname", "rule_id", "severity"]);
         Row::new(vec![
             Cell::from(cell(&x["rule_name"])),
             Cell::from(state.clone()).style(Style::new().fg(level_color(&state))),
@@ -677,7 +672,10 @@ fn help(f: &mut Frame<'_>, area: Rect) {
         ),
         ("Query", "e edit · Enter run · ↑ history while editing"),
         ("Traces", "Enter open · Esc back · l logs of the trace"),
-        ("Metrics", "Enter chart · r range · R reload names"),
+        (
+            "Metrics",
+            "Enter chart · s one series/all · r range · R reload names",
+        ),
         ("Alerts", "s silence rule 1h · r refresh"),
     ]
     .into_iter()
