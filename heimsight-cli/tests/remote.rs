@@ -201,6 +201,22 @@ fn reading_logs_traces_metrics_and_queries() {
     assert_eq!(v["ingest"]["metrics"]["total"], 2);
     assert!(v["ingest"]["logs"]["per_second"].as_f64().unwrap() > 0.0);
     assert_eq!(v["alerts"], json!({"firing": 0, "pending": 0}));
+    // Memory: the process's and the RocksDB store's parts.
+    assert!(v["memory"]["rss_bytes"].as_u64().unwrap() > 1 << 20, "{v}");
+    for part in [
+        "block_cache",
+        "memtables",
+        "table_readers",
+        "log_block_summaries",
+        "log_bloom_cache",
+        "metric_heads",
+    ] {
+        assert!(v["memory"]["store"][part].is_u64(), "{part}: {v}");
+    }
+    assert!(
+        v["memory"]["store"]["memtables"].as_u64().unwrap() > 0,
+        "{v}"
+    );
     assert_eq!(v["retention"]["logs"], "7d");
     let text = ok(url, &["status", "-o", "table"]);
     assert!(
@@ -211,6 +227,7 @@ fn reading_logs_traces_metrics_and_queries() {
         "{text}"
     );
     assert!(text.contains("alerts: 0 firing, 0 pending"), "{text}");
+    assert!(text.contains(" resident (store: block_cache "), "{text}");
 
     // Retention.
     assert_eq!(

@@ -248,6 +248,12 @@ pub trait Maintenance: Send + Sync {
 
     /// Flushes buffered data so that it survives power loss (fsync), e.g. before shutdown.
     fn flush(&self) -> Result<()>;
+
+    /// Memory the store holds, by part, in bytes (caches, write buffers, in-memory indexes),
+    /// for diagnostics such as `GET /api/v1/status`. Estimates; the default reports nothing.
+    fn memory(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
 }
 
 /// Everything a Heimsight store does. Implemented automatically for any type implementing

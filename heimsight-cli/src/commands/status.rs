@@ -56,6 +56,7 @@ pub(crate) async fn status(ctx: &Ctx) -> Result<()> {
         "started_at": status["started_at"],
         "uptime_seconds": status["uptime_seconds"],
         "ingest": status["ingest"],
+        "memory": status["memory"],
         "storage": stats,
         "retention": retention,
         "alerts": {"firing": firing, "pending": pending},
@@ -102,6 +103,21 @@ pub(crate) async fn status(ctx: &Ctx) -> Result<()> {
             writeln!(out)?;
             p.write_table(&mut out, &t)?;
             writeln!(out, "\nmetric series: {}", cell(&stats["series"]))?;
+            let mem = &status["memory"];
+            if let Some(rss) = mem["rss_bytes"].as_u64() {
+                let parts: Vec<String> = mem["store"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(k, v)| Some(format!("{k} {}", bytes(v.as_u64()?))))
+                    .collect();
+                let detail = if parts.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (store: {})", parts.join(", "))
+                };
+                writeln!(out, "memory: {} resident{detail}", bytes(rss))?;
+            }
             let alerts_line = format!("alerts: {firing} firing, {pending} pending");
             let color = if firing > 0 {
                 Color::Red

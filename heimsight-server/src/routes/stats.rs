@@ -21,10 +21,26 @@ pub(super) async fn stats(State(state): State<AppState>) -> Result<Json<Value>, 
 }
 
 /// `GET /api/v1/status`: version, start time, uptime and ingest counters since the start.
-pub(super) async fn status(State(state): State<AppState>) -> Json<Value> {
+pub(super) async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let mut v = state.ingested.to_json();
     v["version"] = json!(env!("CARGO_PKG_VERSION"));
-    Json(v)
+    let store = state
+        .blocking(|store| Ok::<_, ApiError>(store.memory()))
+        .await?;
+    let store: Map<String, Value> = store
+        .into_iter()
+        .map(|(k, b)| (k.to_string(), json!(b)))
+        .collect();
+    v["memory"] = json!({"rss_bytes": rss_bytes(), "store": store});
+    Ok(Json(v))
+}
+
+/// The process's resident memory (Linux: `VmRSS` of `/proc/self/status`), else `null`.
+fn rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 fn signal_json(s: &SignalStats, now: Timestamp) -> Value {

@@ -65,6 +65,19 @@ const CF_SERIES: &str = "series";
 const CF_POINTS: &str = "points";
 const CF_POINT_LOG: &str = "point_log";
 const CF_META: &str = "meta";
+/// Every column family.
+const ALL_CFS: [&str; 10] = [
+    CF_LOG_BLOCKS,
+    CF_LOG_SUMMARIES,
+    CF_SPANS,
+    CF_TRACES,
+    CF_TRACE_STARTS,
+    CF_SPAN_INDEX,
+    CF_SERIES,
+    CF_POINTS,
+    CF_POINT_LOG,
+    CF_META,
+];
 /// Meta namespace of the store's own bookkeeping.
 const META_INTERNAL: &str = "_internal";
 
@@ -194,6 +207,8 @@ impl PartStat {
 
 pub(crate) struct Inner {
     pub(crate) db: DB,
+    /// The block cache shared by every column family (data, index and filter blocks).
+    cache: Cache,
     write_opts: WriteOptions,
     merge_level: i32,
     /// Log block summaries by block key, without their Bloom filters.
@@ -380,6 +395,7 @@ impl RocksStore {
 
         let inner = Arc::new(Inner {
             db,
+            cache,
             write_opts,
             merge_level: b.merge_zstd_level,
             blocks: RwLock::new(BTreeMap::new()),
@@ -700,6 +716,42 @@ impl Maintenance for RocksStore {
             Signal::Spans => self.inner.delete_spans_before(cutoff.0),
             Signal::Metrics => self.inner.delete_points_before(cutoff.0),
         }
+    }
+
+    fn memory(&self) -> Vec<(&'static str, u64)> {
+        let i = &self.inner;
+        let prop = |name: &str| -> u64 {
+            ALL_CFS
+                .iter()
+                .filter_map(|n| i.cf(n).ok())
+                .map(|cf| {
+                    i.db.property_int_value_cf(cf, name)
+                        .ok()
+                        .flatten()
+                        .unwrap_or(0)
+                })
+                .sum()
+        };
+        let summaries: usize = i
+            .blocks
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .map(|b| b.mem_bytes())
+            .sum();
+        let heads = {
+            let h = i.heads.read().unwrap_or_else(PoisonError::into_inner);
+            h.live.bytes + h.cutting.as_ref().map_or(0, |c| c.bytes)
+        };
+        vec![
+            ("block_cache", i.cache.get_usage() as u64),
+            ("block_cache_pinned", i.cache.get_pinned_usage() as u64),
+            ("memtables", prop("rocksdb.cur-size-all-mem-tables")),
+            ("table_readers", prop("rocksdb.estimate-table-readers-mem")),
+            ("log_block_summaries", summaries as u64),
+            ("log_bloom_cache", i.blooms.bytes() as u64),
+            ("metric_heads", heads as u64),
+        ]
     }
 
     fn stats(&self) -> Result<StoreStats> {
