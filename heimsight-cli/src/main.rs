@@ -22,6 +22,12 @@ use clap::Parser;
 
 use crate::args::{Cli, Command};
 
+/// jemalloc: less fragmentation than glibc malloc's per-thread arenas under the server's
+/// blocking pool, and unused memory goes back to the system in the background.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     // reqwest's rustls support is on in this build (heimsight-notify needs HTTPS) without a
     // built-in crypto provider; the binary, not a library, chooses the process-wide one.

@@ -141,6 +141,9 @@ pub(crate) async fn run(ctx: &Ctx, args: &LogsArgs) -> Result<()> {
             }
         };
     }
+    if ctx.printer.format == Output::Csv {
+        line(&mut out, &CSV_COLUMNS.join(","))?;
+    }
     for l in &logs {
         emit(ctx, &mut out, l)?;
     }

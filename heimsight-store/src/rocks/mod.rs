@@ -355,18 +355,21 @@ impl RocksStore {
             }
             o
         };
-        let cfs = vec![
-            ColumnFamilyDescriptor::new(CF_LOG_BLOCKS, cf(false, None)),
-            ColumnFamilyDescriptor::new(CF_LOG_SUMMARIES, cf(false, None)),
-            ColumnFamilyDescriptor::new(CF_SPANS, cf(true, Some(20))),
-            ColumnFamilyDescriptor::new(CF_TRACES, cf(true, None)),
-            ColumnFamilyDescriptor::new(CF_TRACE_STARTS, cf(true, None)),
-            ColumnFamilyDescriptor::new(CF_SPAN_INDEX, cf(true, None)),
-            ColumnFamilyDescriptor::new(CF_SERIES, cf(true, None)),
-            ColumnFamilyDescriptor::new(CF_POINTS, cf(true, Some(12))),
-            ColumnFamilyDescriptor::new(CF_POINT_LOG, cf(false, None)),
-            ColumnFamilyDescriptor::new(CF_META, cf(true, None)),
-        ];
+        // No RocksDB compression for log blocks (the store compresses them itself), their
+        // summaries and the short-lived point log; spans and points get prefix extractors
+        // for their key layouts.
+        let cfs: Vec<ColumnFamilyDescriptor> = ALL_CFS
+            .iter()
+            .map(|&name| {
+                let options = match name {
+                    CF_LOG_BLOCKS | CF_LOG_SUMMARIES | CF_POINT_LOG => cf(false, None),
+                    CF_SPANS => cf(true, Some(20)),
+                    CF_POINTS => cf(true, Some(12)),
+                    _ => cf(true, None),
+                };
+                ColumnFamilyDescriptor::new(name, options)
+            })
+            .collect();
         let db = DB::open_cf_descriptors(&db_opts, &b.path, cfs).map_err(rocks_err)?;
 
         match db.get(FORMAT_KEY).map_err(rocks_err)? {
