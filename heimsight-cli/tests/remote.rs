@@ -663,7 +663,7 @@ fn tui_shows_live_data_in_a_real_terminal() {
     ingest(&url);
     let driver = manifest_dir().join("tests/pty_drive.py");
     let steps = [
-        "sleep:3",
+        "sleep:5",
         "screen:logs",
         // Query tab: replace the query and run it.
         "key:2",
@@ -671,27 +671,27 @@ fn tui_shows_live_data_in_a_real_terminal() {
         "key:\\x15",
         "key:SELECT service, count(*) AS n FROM logs GROUP BY service ORDER BY n DESC",
         "key:\\r",
-        "sleep:1",
+        "sleep:2",
         "screen:query",
         "key:e",
         "key:\\x15",
         "key:SELECT levle FROM logs",
         "key:\\r",
-        "sleep:1",
+        "sleep:2",
         "screen:query-error",
         // Traces tab: open the newest trace.
         "key:3",
         "sleep:0.3",
         "key:\\r",
-        "sleep:1",
+        "sleep:2",
         "screen:trace",
         // Metrics tab: chart the first metric.
         "key:4",
         "key:\\r",
-        "sleep:1",
+        "sleep:2",
         "screen:metrics",
         "key:5",
-        "sleep:0.5",
+        "sleep:1",
         "screen:alerts",
         "key:?",
         "sleep:0.3",
@@ -699,7 +699,7 @@ fn tui_shows_live_data_in_a_real_terminal() {
         "key:x",
         "key:1",
         "resize:60x20",
-        "sleep:0.5",
+        "sleep:1",
         "screen:small",
         "key:q",
     ];
