@@ -7,7 +7,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Heimsight: a self-hosted observability platform for logs, traces and metrics.
 ///
 /// Run `heimsight serve` to start a server that stores telemetry in a local directory and
-/// answers the REST API on port 8080, then `heimsight health` to check it.
+/// answers the REST API on port 8080, then `heimsight status` to check it, `heimsight logs`,
+/// `query`, `traces`, `alerts` … to use it, or `heimsight tui` to explore it. The client
+/// commands take --url (default http://localhost:8080) and -o table|json|csv.
 #[derive(Debug, Parser)]
 #[command(name = "heimsight", version, propagate_version = true)]
 pub(crate) struct Cli {
