@@ -48,7 +48,7 @@ impl Color {
             "warn" | "warning" | "pending" => Color::Yellow,
             "info" | "ok" | "resolved" | "inactive" => Color::Green,
             "debug" => Color::Blue,
-            "trace" => Color::Dim,
+            "trace" | "disabled" => Color::Dim,
             _ => Color::None,
         }
     }
@@ -191,6 +191,13 @@ pub(crate) fn cell(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// An array's items as cells joined by commas (`a,b,c`).
+pub(crate) fn join_list(v: &Value) -> String {
+    v.as_array()
+        .map(|a| a.iter().map(cell).collect::<Vec<_>>().join(","))
+        .unwrap_or_default()
 }
 
 /// An object's entries as `k=v` joined by `sep`, leaving out the keys in `skip` (labels,

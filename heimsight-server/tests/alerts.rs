@@ -334,6 +334,17 @@ async fn cpu(client: &reqwest::Client, addr: SocketAddr, value: f64) {
     .await;
 }
 
+/// Sends a high CPU value every 300 ms until the task is aborted.
+fn keep_cpu_high(client: &reqwest::Client, addr: SocketAddr) -> tokio::task::JoinHandle<()> {
+    let client = client.clone();
+    tokio::spawn(async move {
+        loop {
+            cpu(&client, addr, 0.97).await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    })
+}
+
 /// Polls `/api/v1/alerts` until an alert is in `state` (or fails after `secs`).
 async fn wait_state(client: &reqwest::Client, addr: SocketAddr, state: &str, secs: u64) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
@@ -385,15 +396,7 @@ async fn threshold_rule_fires_resolves_retries_and_survives_a_restart() {
     }
     let pending = wait_state(&client, addr, "pending", 10).await;
     assert_eq!(pending["labels"]["host"], "web-1");
-    let feed = {
-        let client = client.clone();
-        tokio::spawn(async move {
-            loop {
-                cpu(&client, addr, 0.97).await;
-                tokio::time::sleep(Duration::from_millis(300)).await;
-            }
-        })
-    };
+    let feed = keep_cpu_high(&client, addr);
     let firing = wait_state(&client, addr, "firing", 10).await;
     assert_eq!(firing["labels"]["alertname"], "High CPU");
     assert_eq!(firing["labels"]["team"], "infra");
@@ -531,15 +534,7 @@ async fn every_channel_type_is_notified_of_firing_and_resolved() {
     rule["channels"] = json!(["slack", "discord", "pd", "og", "mail"]);
     post(&client, addr, "/api/v1/alerts/rules", &rule).await;
 
-    let feed = {
-        let client = client.clone();
-        tokio::spawn(async move {
-            loop {
-                cpu(&client, addr, 0.97).await;
-                tokio::time::sleep(Duration::from_millis(300)).await;
-            }
-        })
-    };
+    let feed = keep_cpu_high(&client, addr);
     wait_state(&client, addr, "firing", 10).await;
     let delivered = |want: usize| {
         let client = client.clone();

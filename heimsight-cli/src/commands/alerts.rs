@@ -4,14 +4,14 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value, json};
 
-use super::{Ctx, key_value};
+use super::{Ctx, key_value, read_object_file, split_matcher};
 use crate::args::Output;
 use crate::client::{ServerError, path_segment};
-use crate::output::{Color, Table, cell, number, pairs};
+use crate::output::{Color, Table, cell, join_list, number, pairs};
 
 /// `heimsight alerts …`.
 #[derive(Debug, Subcommand)]
@@ -181,27 +181,7 @@ impl RuleArgs {
 
 /// A rule file: YAML (a superset of JSON), one object.
 fn read_rule_file(path: &Path) -> Result<Map<String, Value>> {
-    let text = if path == Path::new("-") {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
-        s
-    } else {
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?
-    };
-    let v: Value = serde_yaml_ng::from_str(&text)
-        .with_context(|| format!("{} is not valid YAML or JSON", path.display()))?;
-    match v {
-        Value::Object(m) => Ok(m),
-        other => bail!(
-            "{} must hold one rule (an object with name, kind, …), not {}",
-            path.display(),
-            match other {
-                Value::Array(_) => "a list",
-                Value::Null => "nothing",
-                _ => "a single value",
-            }
-        ),
-    }
+    read_object_file(path, "rule (an object with name, kind, …)")
 }
 
 /// Flags of `heimsight alerts silence`.
@@ -231,12 +211,8 @@ pub(crate) struct SilenceArgs {
 
 /// A matcher flag as the API takes it.
 fn matcher(s: &str) -> Result<Value> {
-    for op in ["!=", "=~", "!~", "="] {
-        if let Some((k, v)) = s.split_once(op)
-            && !k.trim().is_empty()
-        {
-            return Ok(json!({"name": k.trim(), "value": v, "op": op}));
-        }
+    if let Some((name, op, value)) = split_matcher(s) {
+        return Ok(json!({"name": name, "value": value, "op": op}));
     }
     bail!("invalid matcher {s:?}; expected name=value, name!=value, name=~regex or name!~regex")
 }
@@ -273,7 +249,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: &AlertsCommand) -> Result<()> {
                     (state.clone(), Color::of_level(&state)),
                     (since.clone(), Color::Dim),
                     (cell(&r["severity"]), Color::of_level(&cell(&r["severity"]))),
-                    (list(&r["channels"]), Color::None),
+                    (join_list(&r["channels"]), Color::None),
                 ]);
                 let mut r = r.clone();
                 r["since"] = if since.is_empty() {
@@ -557,12 +533,6 @@ fn invalid(e: anyhow::Error) -> anyhow::Error {
         ));
     }
     anyhow::anyhow!(msg)
-}
-
-fn list(v: &Value) -> String {
-    v.as_array()
-        .map(|a| a.iter().map(cell).collect::<Vec<_>>().join(","))
-        .unwrap_or_default()
 }
 
 /// The id of a rule given by id or name.

@@ -3,14 +3,14 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use clap::Subcommand;
 use serde_json::{Map, Value, json};
 
-use super::{Ctx, key_value};
+use super::{Ctx, key_value, read_object_file};
 use crate::args::Output;
 use crate::client::path_segment;
-use crate::output::{Color, Table, cell};
+use crate::output::{Color, Table, cell, join_list};
 
 /// `heimsight channels …`.
 #[derive(Debug, Subcommand)]
@@ -88,11 +88,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: &ChannelsCommand) -> Result<()> {
                     .iter()
                     .find_map(|k| s[*k].as_str())
                     .map(str::to_string)
-                    .or_else(|| {
-                        s["to"]
-                            .as_array()
-                            .map(|a| a.iter().map(cell).collect::<Vec<_>>().join(","))
-                    })
+                    .or_else(|| s["to"].is_array().then(|| join_list(&s["to"])))
                     .unwrap_or_default();
                 t.colored_row(vec![
                     (cell(&c["id"]), Color::Blue),
@@ -127,19 +123,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: &ChannelsCommand) -> Result<()> {
             file,
         } => {
             let mut body = match file {
-                Some(f) => {
-                    let text = std::fs::read_to_string(f)
-                        .with_context(|| format!("cannot read {}", f.display()))?;
-                    let v: Value = serde_yaml_ng::from_str(&text)
-                        .with_context(|| format!("{} is not valid YAML or JSON", f.display()))?;
-                    let Value::Object(m) = v else {
-                        bail!(
-                            "{} must hold one channel (an object with name, type, settings)",
-                            f.display()
-                        );
-                    };
-                    m
-                }
+                Some(f) => read_object_file(f, "channel (an object with name, type, settings)")?,
                 None => Map::new(),
             };
             if let Some(n) = name {

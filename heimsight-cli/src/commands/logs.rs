@@ -159,20 +159,9 @@ async fn follow(ctx: &Ctx, args: &LogsArgs, out: &mut dyn Write, printed: &[Valu
         .ok_or_else(|| {
             anyhow::anyhow!("invalid --poll {:?}; expected e.g. 1s or 500ms", args.poll)
         })?;
-    // The newest timestamp printed, and the records printed at exactly that time (records of
-    // the same nanosecond come back on the next poll and must not be printed twice).
-    let mut last: Option<String> = None;
-    let mut at_last: HashSet<String> = HashSet::new();
-    let note = |l: &Value, last: &mut Option<String>, at_last: &mut HashSet<String>| {
-        let ts = cell(&l["timestamp"]);
-        if last.as_deref() != Some(ts.as_str()) {
-            *last = Some(ts);
-            at_last.clear();
-        }
-        at_last.insert(l.to_string());
-    };
+    let mut cursor = TailCursor::default();
     for l in printed {
-        note(l, &mut last, &mut at_last);
+        cursor.admit(l);
     }
     let filters = args.filters()?;
     // Nothing printed yet: everything since --since is new (the first query found none of it).
@@ -180,7 +169,10 @@ async fn follow(ctx: &Ctx, args: &LogsArgs, out: &mut dyn Write, printed: &[Valu
     loop {
         tokio::time::sleep(poll).await;
         let mut q = filters.clone();
-        q.push(("start_time", last.clone().unwrap_or_else(|| start.clone())));
+        q.push((
+            "start_time",
+            cursor.last().map_or_else(|| start.clone(), str::to_string),
+        ));
         q.push(("order", "asc".into()));
         q.push(("limit", "1000".into()));
         let answer = match ctx.api.get("/api/v1/logs", &q).await {
@@ -196,15 +188,41 @@ async fn follow(ctx: &Ctx, args: &LogsArgs, out: &mut dyn Write, printed: &[Valu
             }
         };
         for l in answer["logs"].as_array().into_iter().flatten() {
-            let ts = cell(&l["timestamp"]);
-            if last.as_deref() == Some(ts.as_str()) && at_last.contains(&l.to_string()) {
-                continue;
+            if cursor.admit(l) {
+                emit(ctx, out, l)?;
             }
-            if last.as_deref().is_some_and(|last| ts.as_str() < last) {
-                continue;
+        }
+    }
+}
+
+/// Where a tail of logs stands: the newest timestamp shown, and the records shown at exactly
+/// that time. The next poll asks from that timestamp, oldest first, so records of that same
+/// nanosecond come back and must not be shown twice. Shared by `logs --follow` and the TUI.
+#[derive(Debug, Default)]
+pub(crate) struct TailCursor {
+    last: Option<String>,
+    at_last: HashSet<String>,
+}
+
+impl TailCursor {
+    /// The newest timestamp shown (RFC 3339, as the API writes it), once something was.
+    pub(crate) fn last(&self) -> Option<&str> {
+        self.last.as_deref()
+    }
+
+    /// Whether `record` is new — not older than the newest shown, and not shown already at
+    /// that time — recording it as shown when it is. Records must come oldest first.
+    pub(crate) fn admit(&mut self, record: &Value) -> bool {
+        let ts = cell(&record["timestamp"]);
+        match self.last.as_deref() {
+            Some(last) if ts.as_str() < last => false,
+            Some(last) if ts == last => self.at_last.insert(record.to_string()),
+            _ => {
+                self.last = Some(ts);
+                self.at_last.clear();
+                self.at_last.insert(record.to_string());
+                true
             }
-            emit(ctx, out, l)?;
-            note(l, &mut last, &mut at_last);
         }
     }
 }

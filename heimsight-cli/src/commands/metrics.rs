@@ -6,7 +6,7 @@ use serde_json::Value;
 #[cfg(test)]
 use serde_json::json;
 
-use super::{Ctx, time_param};
+use super::{Ctx, split_matcher, time_param};
 use crate::output::{Color, Table, cell, number, pairs, sparkline, spinner};
 
 /// Flags of `heimsight metrics`.
@@ -47,28 +47,22 @@ struct Matcher {
 
 impl Matcher {
     fn parse(s: &str) -> Result<Matcher> {
-        for op in ["!=", "=~", "!~", "="] {
-            if let Some((k, v)) = s.split_once(op) {
-                let name = k.trim().to_string();
-                if name.is_empty() {
-                    bail!("invalid --label {s:?}: the label name is empty");
-                }
-                let regex = if op.contains('~') {
-                    Some(regex::Regex::new(&format!("^(?:{v})$")).map_err(|e| {
-                        anyhow::anyhow!("invalid --label {s:?}: bad regular expression: {e}")
-                    })?)
-                } else {
-                    None
-                };
-                return Ok(Matcher {
-                    name,
-                    op,
-                    value: v.to_string(),
-                    regex,
-                });
-            }
-        }
-        bail!("invalid --label {s:?}; expected key=value, key!=value, key=~regex or key!~regex")
+        let Some((name, op, value)) = split_matcher(s) else {
+            bail!("invalid --label {s:?}; expected key=value, key!=value, key=~regex or key!~regex")
+        };
+        let regex = if op.contains('~') {
+            Some(regex::Regex::new(&format!("^(?:{value})$")).map_err(|e| {
+                anyhow::anyhow!("invalid --label {s:?}: bad regular expression: {e}")
+            })?)
+        } else {
+            None
+        };
+        Ok(Matcher {
+            name: name.to_string(),
+            op,
+            value: value.to_string(),
+            regex,
+        })
     }
 
     fn matches(&self, labels: &Value) -> bool {

@@ -82,6 +82,52 @@ pub(crate) fn key_value(s: &str, what: &str) -> Result<(String, String)> {
     Ok((k.trim().to_string(), v.to_string()))
 }
 
+/// Splits a label matcher `name OP value` (OP `!=`, `=~`, `!~` or `=`) into its parts, the
+/// name trimmed; none when there is no operator or the name is empty.
+pub(crate) fn split_matcher(s: &str) -> Option<(&str, &'static str, &str)> {
+    ["!=", "=~", "!~", "="].into_iter().find_map(|op| {
+        let (name, value) = s.split_once(op)?;
+        let name = name.trim();
+        (!name.is_empty()).then_some((name, op, value))
+    })
+}
+
+/// Standard input, whole (for arguments given as `-`).
+pub(crate) fn read_stdin() -> Result<String> {
+    let mut s = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
+    Ok(s)
+}
+
+/// One object from a YAML (or JSON) file, `-` for standard input; `what` names it in errors,
+/// e.g. "rule (an object with name, kind, …)".
+pub(crate) fn read_object_file(
+    path: &std::path::Path,
+    what: &str,
+) -> Result<serde_json::Map<String, serde_json::Value>> {
+    use anyhow::Context;
+    use serde_json::Value;
+    let text = if path == std::path::Path::new("-") {
+        read_stdin()?
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?
+    };
+    let v: Value = serde_yaml_ng::from_str(&text)
+        .with_context(|| format!("{} is not valid YAML or JSON", path.display()))?;
+    match v {
+        Value::Object(m) => Ok(m),
+        other => Err(anyhow!(
+            "{} must hold one {what}, not {}",
+            path.display(),
+            match other {
+                Value::Array(_) => "a list",
+                Value::Null => "nothing",
+                _ => "a single value",
+            }
+        )),
+    }
+}
+
 /// Writes one line (for streaming output).
 pub(crate) fn line(out: &mut dyn Write, text: &str) -> Result<()> {
     writeln!(out, "{text}")?;

@@ -34,9 +34,7 @@ pub(crate) struct QueryArgs {
 /// Runs `heimsight query`.
 pub(crate) async fn run(ctx: &Ctx, args: &QueryArgs) -> Result<()> {
     let text = if args.query == "-" {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
-        s
+        super::read_stdin()?
     } else {
         args.query.clone()
     };
@@ -105,16 +103,28 @@ fn explain_error(e: anyhow::Error, query: &str) -> anyhow::Error {
     anyhow!(msg)
 }
 
-/// The line of the query a diagnostic points at, and `^^^` under its span.
-fn caret(query: &str, d: &Value) -> String {
-    let line_no = d["line"].as_u64().unwrap_or(1).max(1) as usize;
-    let col = d["column"].as_u64().unwrap_or(1).max(1) as usize;
+/// Where a diagnostic of the server points in `query`: line and column (from 1) and the
+/// length of its span in characters (at least 1).
+pub(crate) fn span(query: &str, d: &Value) -> (usize, usize, usize) {
+    let at = |k: &str| {
+        usize::try_from(d[k].as_u64().unwrap_or(1))
+            .unwrap_or(1)
+            .max(1)
+    };
     let len = match (d["start"].as_u64(), d["end"].as_u64()) {
-        (Some(a), Some(b)) if b > a => query
-            .get(a as usize..b as usize)
+        (Some(a), Some(b)) if b > a => usize::try_from(a)
+            .ok()
+            .zip(usize::try_from(b).ok())
+            .and_then(|(a, b)| query.get(a..b))
             .map_or(1, |s| s.chars().count()),
         _ => 1,
     };
+    (at("line"), at("column"), len)
+}
+
+/// The line of the query a diagnostic points at, and `^^^` under its span.
+fn caret(query: &str, d: &Value) -> String {
+    let (line_no, col, len) = span(query, d);
     let line = query.lines().nth(line_no - 1).unwrap_or("");
     let len = len.min(line.chars().count().saturating_sub(col - 1).max(1));
     format!("  {line}\n  {}{}", " ".repeat(col - 1), "^".repeat(len))

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::{Ctx, time_param};
 use crate::args::Output;
 use crate::client::path_segment;
-use crate::output::{Color, Table, cell, duration, spinner};
+use crate::output::{Color, Table, cell, duration, join_list, spinner};
 
 /// Flags of `heimsight traces`.
 #[derive(Debug, Args)]
@@ -101,7 +101,7 @@ pub(crate) async fn search(ctx: &Ctx, args: &TracesArgs) -> Result<()> {
                 Color::Bold,
             ),
             (cell(&tr["span_count"]), Color::None),
-            (list(&tr["services"]), Color::None),
+            (join_list(&tr["services"]), Color::None),
             if error {
                 ("error".into(), Color::Red)
             } else {
@@ -110,12 +110,6 @@ pub(crate) async fn search(ctx: &Ctx, args: &TracesArgs) -> Result<()> {
         ]);
     }
     ctx.printer.print(&mut ctx.out(), &answer, &t)
-}
-
-fn list(v: &Value) -> String {
-    v.as_array()
-        .map(|a| a.iter().map(cell).collect::<Vec<_>>().join(","))
-        .unwrap_or_default()
 }
 
 /// Runs `heimsight trace <id>`.
@@ -182,7 +176,7 @@ pub(crate) async fn show(ctx: &Ctx, args: &TraceArgs) -> Result<()> {
                 ctx.printer.paint(&cell(&answer["trace_id"]), Color::Blue),
                 cell(&s["span_count"]),
                 duration(total),
-                list(&s["services"]),
+                join_list(&s["services"]),
             )?;
             let mut t = Table::new(&["span", "service", "duration", "offset", "timeline"]);
             const WIDTH: i64 = 30;

@@ -2,12 +2,13 @@
 //! ticks return the [`Request`]s to send, and answers come back through
 //! [`App::on_response`], so the whole behaviour is testable without a terminal or a server.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::Value;
 
+use crate::commands::logs::TailCursor;
 use crate::output::cell;
 
 /// Most log records kept in the live tail.
@@ -150,8 +151,7 @@ pub(crate) struct LogsTab {
     pub(crate) selected: Option<usize>,
     /// The detail pane is open.
     pub(crate) detail: bool,
-    last_ts: Option<String>,
-    at_last: HashSet<String>,
+    cursor: TailCursor,
     in_flight: bool,
 }
 
@@ -180,9 +180,9 @@ impl LogsTab {
     fn request(&mut self) -> Request {
         self.in_flight = true;
         let mut q = self.params();
-        match &self.last_ts {
+        match self.cursor.last() {
             Some(ts) => {
-                q.push(("start_time", ts.clone()));
+                q.push(("start_time", ts.to_string()));
                 q.push(("order", "asc".into()));
                 q.push(("limit", "1000".into()));
             }
@@ -197,8 +197,7 @@ impl LogsTab {
 
     fn restart(&mut self) -> Request {
         self.records.clear();
-        self.last_ts = None;
-        self.at_last.clear();
+        self.cursor = TailCursor::default();
         self.selected = None;
         self.detail = false;
         self.request()
@@ -206,29 +205,14 @@ impl LogsTab {
 
     fn add(&mut self, answer: &Value) {
         let mut logs: Vec<Value> = answer["logs"].as_array().cloned().unwrap_or_default();
-        if self.last_ts.is_none() {
+        if self.cursor.last().is_none() {
             // The first page comes newest first.
             logs.reverse();
         }
         for l in logs {
-            let ts = cell(&l["timestamp"]);
-            let key = l.to_string();
-            if self.last_ts.as_deref() == Some(ts.as_str()) && self.at_last.contains(&key) {
-                continue;
+            if self.cursor.admit(&l) {
+                self.records.push_back(l);
             }
-            if self
-                .last_ts
-                .as_deref()
-                .is_some_and(|last| ts.as_str() < last)
-            {
-                continue;
-            }
-            if self.last_ts.as_deref() != Some(ts.as_str()) {
-                self.last_ts = Some(ts);
-                self.at_last.clear();
-            }
-            self.at_last.insert(key);
-            self.records.push_back(l);
         }
         while self.records.len() > MAX_LOGS {
             self.records.pop_front();

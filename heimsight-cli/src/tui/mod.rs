@@ -132,18 +132,13 @@ async fn fetch(api: &Api, req: &Request) -> Result<Value, ResponseError> {
         }
     };
     r.map_err(|e| {
-        let position = e.downcast_ref::<ServerError>().and_then(|se| {
-            let d = se.body["diagnostics"].get(0)?;
-            let len = match (d["start"].as_u64(), d["end"].as_u64()) {
-                (Some(a), Some(b)) if b > a => usize::try_from(b - a).ok()?,
-                _ => 1,
-            };
-            Some((
-                usize::try_from(d["line"].as_u64()?).ok()?,
-                usize::try_from(d["column"].as_u64()?).ok()?,
-                len,
-            ))
-        });
+        let position = match req {
+            Request::Query(text) => e
+                .downcast_ref::<ServerError>()
+                .and_then(|se| se.body["diagnostics"].get(0))
+                .map(|d| crate::commands::query::span(text, d)),
+            _ => None,
+        };
         ResponseError {
             message: format!("{e:#}"),
             position,

@@ -15,15 +15,17 @@ use crate::output::{cell, duration, number, pairs};
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
-/// The colour of a level or state.
+/// The colour of a level or state: the CLI's ([`crate::output::Color::of_level`]) in
+/// ratatui's terms.
 fn level_color(level: &str) -> Color {
-    match level {
-        "error" | "fatal" | "firing" | "critical" => Color::Red,
-        "warn" | "warning" | "pending" => Color::Yellow,
-        "info" | "inactive" | "ok" => Color::Green,
-        "debug" => Color::Blue,
-        "disabled" | "trace" => Color::DarkGray,
-        _ => Color::Reset,
+    use crate::output::Color as C;
+    match C::of_level(level) {
+        C::Red => Color::Red,
+        C::Yellow => Color::Yellow,
+        C::Green => Color::Green,
+        C::Blue => Color::Blue,
+        C::Dim => Color::DarkGray,
+        C::None | C::Bold => Color::Reset,
     }
 }
 

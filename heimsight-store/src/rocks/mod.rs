@@ -483,18 +483,7 @@ impl RocksStore {
     pub fn compact(&self) -> Result<()> {
         self.inner.merge_all()?;
         self.inner.cut_head(true)?;
-        for name in [
-            CF_LOG_BLOCKS,
-            CF_LOG_SUMMARIES,
-            CF_SPANS,
-            CF_TRACES,
-            CF_TRACE_STARTS,
-            CF_SPAN_INDEX,
-            CF_SERIES,
-            CF_POINTS,
-            CF_POINT_LOG,
-            CF_META,
-        ] {
+        for name in ALL_CFS {
             let cf = self.inner.cf(name)?;
             self.inner
                 .db
