@@ -2,8 +2,10 @@
 //! restarts and `kill -9`.
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
+mod browser;
 mod remote;
 mod util;
+mod webdriver;
 
 use std::io::Write;
 

@@ -89,6 +89,7 @@ pub mod retention;
 mod routes;
 mod server;
 mod state;
+mod ui;
 
 pub use api_error::ApiError;
 pub use budget::{BudgetPermit, IngestBudget};

@@ -31,13 +31,13 @@ fn body_json(body: &[u8]) -> Result<Value, ApiError> {
     Ok(heimsight_ingest::json::parse_json(body)?)
 }
 
-pub(super) async fn list_rules(State(state): State<AppState>) -> Json<Value> {
+pub(crate) async fn list_rules(State(state): State<AppState>) -> Json<Value> {
     let m = &state.alerts;
     let rules: Vec<Value> = m.rules().iter().map(|r| m.rule_json(r)).collect();
     Json(json!({ "rules": rules }))
 }
 
-pub(super) async fn create_rule(
+pub(crate) async fn create_rule(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -46,7 +46,7 @@ pub(super) async fn create_rule(
     Ok((StatusCode::CREATED, Json(state.alerts.rule_json(&rule))))
 }
 
-pub(super) async fn get_rule(
+pub(crate) async fn get_rule(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -54,7 +54,7 @@ pub(super) async fn get_rule(
     Ok(Json(state.alerts.rule_json(&rule)))
 }
 
-pub(super) async fn update_rule(
+pub(crate) async fn update_rule(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
@@ -64,7 +64,7 @@ pub(super) async fn update_rule(
     Ok(Json(state.alerts.rule_json(&rule)))
 }
 
-pub(super) async fn delete_rule(
+pub(crate) async fn delete_rule(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
@@ -72,7 +72,7 @@ pub(super) async fn delete_rule(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub(super) async fn preview_rule(
+pub(crate) async fn preview_rule(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
@@ -82,7 +82,7 @@ pub(super) async fn preview_rule(
 
 const ALERT_PARAMS: &[&str] = &["state", "include_resolved", "rule_id"];
 
-pub(super) async fn list_alerts(
+pub(crate) async fn list_alerts(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
@@ -128,7 +128,7 @@ pub(super) async fn list_alerts(
 
 const HISTORY_PARAMS: &[&str] = &["rule_id", "limit"];
 
-pub(super) async fn history(
+pub(crate) async fn history(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
@@ -139,7 +139,7 @@ pub(super) async fn history(
     Ok(Json(json!({ "history": h })))
 }
 
-pub(super) async fn list_silences(State(state): State<AppState>) -> Json<Value> {
+pub(crate) async fn list_silences(State(state): State<AppState>) -> Json<Value> {
     let now = Timestamp::now();
     let s: Vec<Value> = state
         .alerts
@@ -150,7 +150,7 @@ pub(super) async fn list_silences(State(state): State<AppState>) -> Json<Value> 
     Json(json!({ "silences": s }))
 }
 
-pub(super) async fn create_silence(
+pub(crate) async fn create_silence(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -159,7 +159,7 @@ pub(super) async fn create_silence(
     Ok((StatusCode::CREATED, Json(s.to_json(Timestamp::now()))))
 }
 
-pub(super) async fn get_silence(
+pub(crate) async fn get_silence(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -172,7 +172,7 @@ pub(super) async fn get_silence(
         .ok_or_else(|| ApiError::NotFound(format!("silence {id:?} not found")))
 }
 
-pub(super) async fn delete_silence(
+pub(crate) async fn delete_silence(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {

@@ -19,14 +19,14 @@ where
     tokio::task::spawn_blocking(move || f(&ch)).await?
 }
 
-pub(super) async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let all = blocking(&state, |c| c.list()).await?;
     Ok(Json(
         json!({ "channels": all.iter().map(Channels::to_json).collect::<Vec<_>>() }),
     ))
 }
 
-pub(super) async fn create(
+pub(crate) async fn create(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -35,7 +35,7 @@ pub(super) async fn create(
     Ok((StatusCode::CREATED, Json(Channels::to_json(&ch))))
 }
 
-pub(super) async fn get(
+pub(crate) async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -48,7 +48,7 @@ pub(super) async fn get(
     }
 }
 
-pub(super) async fn update(
+pub(crate) async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
@@ -58,7 +58,7 @@ pub(super) async fn update(
     Ok(Json(Channels::to_json(&ch)))
 }
 
-pub(super) async fn delete(
+pub(crate) async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
@@ -66,7 +66,7 @@ pub(super) async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub(super) async fn test(
+pub(crate) async fn test(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {

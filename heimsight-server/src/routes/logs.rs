@@ -34,7 +34,7 @@ const PARAMS: &[&str] = &[
     "offset",
 ];
 
-pub(super) async fn ingest(
+pub(crate) async fn ingest(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -44,7 +44,7 @@ pub(super) async fn ingest(
     ingest_response(&state, heimsight_store::Signal::Logs, receipt)
 }
 
-pub(super) async fn query(
+pub(crate) async fn query(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {

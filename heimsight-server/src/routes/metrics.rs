@@ -21,7 +21,7 @@ const PARAMS: &[&str] = &["name", "label", "start_time", "end_time", "agg", "ste
 /// Default aggregation window: 60 s.
 const DEFAULT_STEP_NS: i64 = 60_000_000_000;
 
-pub(super) async fn ingest(
+pub(crate) async fn ingest(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -31,12 +31,12 @@ pub(super) async fn ingest(
     ingest_response(&state, heimsight_store::Signal::Metrics, receipt)
 }
 
-pub(super) async fn names(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn names(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let names = state.blocking(|store| store.metric_names()).await?;
     Ok(Json(json!({ "names": names })))
 }
 
-pub(super) async fn query(
+pub(crate) async fn query(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {

@@ -19,15 +19,16 @@ use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use crate::api_error::ApiError;
 use crate::state::AppState;
 
-mod alerts;
-mod channels;
+pub(crate) mod alerts;
+pub(crate) mod channels;
+pub(crate) mod dashboards;
 mod health;
-mod logs;
-mod metrics;
-mod query;
+pub(crate) mod logs;
+pub(crate) mod metrics;
+pub(crate) mod query;
 mod retention;
-mod stats;
-mod traces;
+pub(crate) mod stats;
+pub(crate) mod traces;
 
 /// Builds the router of every endpoint, with its layers, over `state`.
 pub(crate) fn router(state: AppState) -> Router {
@@ -81,6 +82,17 @@ pub(crate) fn router(state: AppState) -> Router {
             "/api/v1/notifications/channels/{id}/test",
             post(channels::test),
         )
+        .route(
+            "/api/v1/dashboards",
+            get(dashboards::list).post(dashboards::create),
+        )
+        .route(
+            "/api/v1/dashboards/{id}",
+            get(dashboards::get)
+                .put(dashboards::update)
+                .delete(dashboards::delete),
+        )
+        .merge(crate::ui::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

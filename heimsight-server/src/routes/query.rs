@@ -34,7 +34,7 @@ struct QueryParams {
     now: Timestamp,
 }
 
-pub(super) async fn post(
+pub(crate) async fn post(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
@@ -96,7 +96,7 @@ pub(super) async fn post(
     run(state, params).await
 }
 
-pub(super) async fn get(
+pub(crate) async fn get(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {

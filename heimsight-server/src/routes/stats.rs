@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::api_error::ApiError;
 use crate::state::AppState;
 
-pub(super) async fn stats(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn stats(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let stats = state.blocking(|store| store.stats()).await?;
     let now = Timestamp::now();
     let mut out = Map::new();
@@ -21,7 +21,7 @@ pub(super) async fn stats(State(state): State<AppState>) -> Result<Json<Value>, 
 }
 
 /// `GET /api/v1/status`: version, start time, uptime and ingest counters since the start.
-pub(super) async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let mut v = state.ingested.to_json();
     v["version"] = json!(env!("CARGO_PKG_VERSION"));
     let store = state

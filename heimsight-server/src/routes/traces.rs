@@ -22,6 +22,7 @@ const PARAMS: &[&str] = &[
     "end_time",
     "min_duration",
     "max_duration",
+    "status",
     "limit",
 ];
 const DEFAULT_LIMIT: usize = 20;
@@ -34,7 +35,7 @@ const MAX_TREE_DEPTH: usize = 64;
 
 /// The answer of every ingest endpoint: 201 `{"accepted": n}` when every item was valid, else
 /// a 400 that lists the rejected items (the valid ones are stored all the same).
-pub(super) fn ingest_response(
+pub(crate) fn ingest_response(
     state: &AppState,
     signal: heimsight_store::Signal,
     r: Receipt,
@@ -51,7 +52,7 @@ pub(super) fn ingest_response(
     }
 }
 
-pub(super) async fn ingest(
+pub(crate) async fn ingest(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -61,7 +62,7 @@ pub(super) async fn ingest(
     ingest_response(&state, heimsight_store::Signal::Spans, receipt)
 }
 
-pub(super) async fn search(
+pub(crate) async fn search(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
@@ -75,23 +76,44 @@ pub(super) async fn search(
             "invalid duration range: max_duration is shorter than min_duration",
         ));
     }
+    let want_error = match p.one("status")? {
+        None => None,
+        Some("error") => Some(true),
+        Some("ok") => Some(false),
+        Some(other) => {
+            return Err(ApiError::bad_param(
+                "status",
+                format!("expected error (traces with a failed span) or ok, found {other:?}"),
+            ));
+        }
+    };
+    let limit = p.count("limit", DEFAULT_LIMIT, MAX_LIMIT)?;
     let query = TraceQuery {
         service: p.one("service")?.map(str::to_string),
         operation: p.one("operation")?.map(str::to_string),
         range: p.time_range()?,
         min_duration,
         max_duration,
-        limit: p.count("limit", DEFAULT_LIMIT, MAX_LIMIT)?,
+        // The store does not index status: look through more traces, then keep `limit`.
+        limit: if want_error.is_some() {
+            MAX_LIMIT
+        } else {
+            limit
+        },
     };
-    let traces = state
+    let mut traces = state
         .blocking(move |store| store.find_traces(&query))
         .await?;
+    if let Some(error) = want_error {
+        traces.retain(|t| t.error == error);
+        traces.truncate(limit);
+    }
     Ok(Json(json!({
         "traces": traces.iter().map(summary_json).collect::<Vec<_>>(),
     })))
 }
 
-pub(super) async fn trace(
+pub(crate) async fn trace(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {

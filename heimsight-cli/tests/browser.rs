@@ -1,0 +1,318 @@
+//! The web UI in a real browser: headless Chromium, driven through ChromeDriver, against a
+//! real `heimsight serve` with ingested data. Screenshots of each page are saved to
+//! `$HEIMSIGHT_SCREENSHOTS` (default `target/ui-screenshots` under the repository).
+
+use std::path::PathBuf;
+
+use heimsight_core::Timestamp;
+use serde_json::{Value, json};
+
+use super::{TRACE, ingest};
+use crate::util::*;
+use crate::webdriver::{Driver, Session};
+
+fn screenshots() -> PathBuf {
+    let dir = std::env::var_os("HEIMSIGHT_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target").join("ui-screenshots"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn post(url: &str, path: &str, body: Value) -> Value {
+    let r = client()
+        .post(format!("{url}{path}"))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .unwrap();
+    let status = r.status();
+    let v: Value = r.json().unwrap_or(Value::Null);
+    assert!(status.is_success(), "{path}: {status} {v}");
+    v
+}
+
+/// A CPU gauge per host, one point a minute over the last 30 minutes.
+fn ingest_cpu(url: &str) {
+    let now = Timestamp::now();
+    let points: Vec<Value> = (0..30)
+        .flat_map(|i| {
+            let t = now.saturating_add(-(30 - i) * 60_000_000_000).to_rfc3339();
+            [("a", 0.2), ("b", 0.6)].map(|(host, base)| {
+                json!({"name": "cpu", "type": "gauge", "labels": {"host": host},
+                       "timestamp": t, "value": base + (i as f64 / 100.0)})
+            })
+        })
+        .collect();
+    post(url, "/api/v1/metrics", json!(points));
+}
+
+fn log_messages(s: &Session<'_>, css: &str) -> Vec<String> {
+    s.texts(&format!("{css} details.log summary .message"))
+}
+
+#[test]
+fn web_ui_in_headless_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let url = server.url.clone();
+    ingest(&url);
+    ingest_cpu(&url);
+    let shots = screenshots();
+    let driver = Driver::start();
+    let s = driver.session(&dir.path().join("profile"), true);
+
+    // Logs: every record, newest first, with level colours and a histogram.
+    s.goto(&format!("{url}/ui/logs?range=1h"));
+    s.find("details.log");
+    assert_eq!(
+        log_messages(&s, "#results"),
+        ["retrying payment", "payment declined", "order placed"]
+    );
+    assert!(
+        s.text("p.summary").starts_with("3 logs"),
+        "{}",
+        s.text("p.summary")
+    );
+    let bars = s.all("figure.histogram rect.bar");
+    assert!(!bars.is_empty(), "the histogram has bars");
+    s.screenshot(&shots.join("logs.png"));
+
+    // Filter by level, then search words.
+    s.select("form.filters select[name=level]", "error");
+    s.click(&s.find("form.filters button[type=submit]"));
+    s.wait_for(10, "the level filter", |s| {
+        log_messages(s, "#results") == ["payment declined"]
+    });
+    assert!(s.url().contains("level=error"), "{}", s.url());
+    s.goto(&format!("{url}/ui/logs?range=1h&q=retrying"));
+    assert_eq!(log_messages(&s, "#results"), ["retrying payment"]);
+    // A condition of the query language works in the same box.
+    s.goto(&format!(
+        "{url}/ui/logs?range=1h&q={}",
+        "service%20%3D%20%27shop%27"
+    ));
+    assert_eq!(
+        log_messages(&s, "#results"),
+        ["payment declined", "order placed"]
+    );
+
+    // The detail panel shows the attributes and links to the trace.
+    s.goto(&format!("{url}/ui/logs?range=1h&q=declined"));
+    s.click(&s.find("#results details.log summary"));
+    let link = s.find("#results details.log[open] a.trace-link");
+    assert_eq!(s.text_of(&link), TRACE);
+    s.goto(&format!("{url}/ui/logs?range=1h&q=retrying"));
+    s.click(&s.find("#results details.log summary"));
+    assert!(
+        s.text("#results details.log[open] .detail")
+            .contains("attempt")
+    );
+
+    // A click on a histogram bar zooms in: the range becomes that bucket.
+    s.goto(&format!("{url}/ui/logs?range=1h"));
+    let bar = s.find("figure.histogram svg a");
+    let href = s.attr(&bar, "href").unwrap_or_default();
+    assert!(href.contains("range=custom"), "{href}");
+    s.goto(&format!("{url}{href}"));
+    assert!(s.url().contains("range=custom"));
+    assert!(!log_messages(&s, "#results").is_empty());
+
+    // Live tail: a record ingested after the page opened appears; pause holds new ones back.
+    s.goto(&format!("{url}/ui/logs?range=15m"));
+    s.click(&s.find("#tail-toggle"));
+    s.wait_for(10, "the tail to connect", |s| {
+        s.text("#tail-status").starts_with("live")
+    });
+    let now = || Timestamp::now().to_rfc3339();
+    post(
+        &url,
+        "/api/v1/logs",
+        json!({"timestamp": now(), "level": "info", "service": "shop", "message": "tailed record one"}),
+    );
+    s.wait_for(10, "the tailed record", |s| {
+        log_messages(s, "#tail-rows") == ["tailed record one"]
+    });
+    s.click(&s.find("#tail-pause"));
+    post(
+        &url,
+        "/api/v1/logs",
+        json!({"timestamp": now(), "level": "error", "service": "shop", "message": "tailed record two"}),
+    );
+    s.wait_for(10, "the paused tail to count the record", |s| {
+        s.text("#tail-status") == "paused · 1 waiting"
+    });
+    assert_eq!(log_messages(&s, "#tail-rows"), ["tailed record one"]);
+    s.click(&s.find("#tail-pause"));
+    assert_eq!(
+        log_messages(&s, "#tail-rows"),
+        ["tailed record two", "tailed record one"]
+    );
+    s.screenshot(&shots.join("logs-live-tail.png"));
+
+    // Traces: the search lists the trace with a duration bar; its waterfall lists the spans
+    // in order, each opening into its details, with the trace's logs below.
+    s.goto(&format!("{url}/ui/traces?range=1h"));
+    let row = s.find("table.traces a.trace-link");
+    assert!(s.text_of(&row).contains("POST /orders"));
+    assert_eq!(s.all("table.traces .durbar").len(), 1);
+    s.screenshot(&shots.join("traces.png"));
+    s.goto(&format!("{url}/ui/traces?range=1h&status=ok"));
+    assert!(
+        s.all("table.traces a.trace-link").is_empty(),
+        "the trace failed"
+    );
+    s.goto(&format!("{url}/ui/traces?range=1h"));
+    s.click(&s.find("table.traces a.trace-link"));
+    s.find(".waterfall details.span");
+    assert_eq!(
+        s.texts(".waterfall details.span .opname"),
+        ["POST /orders", "charge"]
+    );
+    let bars: Vec<String> = s
+        .all(".waterfall .wf-bar")
+        .iter()
+        .filter_map(|b| s.attr(b, "style"))
+        .collect();
+    assert_eq!(bars.len(), 2);
+    assert!(bars[0].contains("left:0.00%"), "{bars:?}");
+    let charge = s.all(".waterfall details.span summary")[1].clone();
+    s.click(&charge);
+    let detail = s.text(".waterfall details.span[open] .detail");
+    assert!(detail.contains("declined"), "{detail}");
+    assert!(
+        s.texts("details.log summary .message")
+            .contains(&"payment declined".to_string())
+    );
+    s.screenshot(&shots.join("trace-waterfall.png"));
+
+    // Metrics: the chart of a metric is an SVG with a line per host and hover points.
+    s.goto(&format!("{url}/ui/metrics?range=1h"));
+    let names = s.texts("#metric-names li a");
+    assert!(names.contains(&"cpu".to_string()), "{names:?}");
+    s.click(&s.find("#metric-names li a[href*='name=cpu']"));
+    s.find("figure.chart svg");
+    assert_eq!(
+        s.all("figure.chart svg g.series").len(),
+        2,
+        "a line per host"
+    );
+    assert!(s.all("figure.chart svg circle.pt").len() >= 20);
+    let legend = s.texts("ul.legend li");
+    assert!(
+        legend.iter().any(|l| l.contains("host=\"a\"")),
+        "{legend:?}"
+    );
+    s.screenshot(&shots.join("metrics.png"));
+    // Filter by label, add to a dashboard, save it and open it again.
+    s.type_into(&s.find("form.filters input[name=labels]"), "host=b");
+    s.click(&s.find("form.filters button[name=add]"));
+    s.find("form input[name=dashboard_name]");
+    s.type_into(&s.find("form input[name=dashboard_name]"), "Hosts");
+    s.click(&s.find("input[name=dashboard_name] ~ button"));
+    s.wait_for(10, "the saved dashboard", |s| {
+        s.text("h1").contains("Dashboard: Hosts")
+    });
+    assert_eq!(s.all("figure.chart svg g.series").len(), 1, "host b only");
+    let saved: Value = client()
+        .get(format!("{url}/api/v1/dashboards"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(saved["dashboards"][0]["name"], "Hosts", "{saved}");
+    assert_eq!(saved["dashboards"][0]["panels"][0]["labels"]["host"], "b");
+    s.goto(&format!("{url}/ui/metrics?range=1h"));
+    s.click(&s.find("ul.dashboards a"));
+    s.wait_for(10, "the reopened dashboard", |s| {
+        s.all("figure.chart svg g.series").len() == 1
+    });
+
+    // Alerts: the form shows the API's validation problems at their fields, previews, and a
+    // created rule appears in the list.
+    s.goto(&format!("{url}/ui/alerts/new"));
+    s.type_into(&s.find("input[name=interval]"), "-1m");
+    s.click(&s.find("button[value=save]"));
+    s.wait_for(10, "the validation errors", |s| {
+        !s.all(".field-error").is_empty()
+    });
+    let errors = s.texts(".field-error").join("\n");
+    assert!(errors.contains("name"), "{errors}");
+    assert!(errors.contains("interval"), "{errors}");
+    s.type_into(&s.find("input[name=name]"), "High CPU");
+    s.type_into(
+        &s.find("textarea[name=query]"),
+        "SELECT labels.host AS host, avg(value) FROM metrics WHERE name = 'cpu' GROUP BY host",
+    );
+    s.type_into(&s.find("input[name=interval]"), "1m");
+    s.type_into(&s.find("input[name=threshold]"), "0.5");
+    s.type_into(&s.find("input[name=window]"), "1h");
+    s.click(&s.find("button[value=preview]"));
+    s.wait_for(10, "the preview", |s| s.all("#preview table tr").len() == 3);
+    let preview = s.text("#preview");
+    assert!(preview.contains("host=b"), "{preview}");
+    s.screenshot(&shots.join("alert-form.png"));
+    s.click(&s.find("button[value=save]"));
+    s.wait_for(10, "the rule in the list", |s| {
+        s.all("tr[data-rule='High CPU']").len() == 1
+    });
+    assert!(s.text(".notice").contains("created"));
+    s.screenshot(&shots.join("alerts.png"));
+
+    // Query: a table of results; an invalid query shows where the problem is.
+    s.goto(&format!(
+        "{url}/ui/query?range=1h&q={}",
+        "SELECT%20service%2C%20count(*)%20AS%20n%20FROM%20logs%20GROUP%20BY%20service%20ORDER%20BY%20service"
+    ));
+    let rows = s.texts("table.result tbody tr");
+    assert!(rows.iter().any(|r| r.starts_with("payments")), "{rows:?}");
+    s.screenshot(&shots.join("query.png"));
+    s.goto(&format!(
+        "{url}/ui/query?range=1h&q=SELECT%20levle%20FROM%20logs"
+    ));
+    let diag = s.text("pre.diagnostic");
+    assert_eq!(
+        diag.lines().collect::<Vec<_>>(),
+        ["SELECT levle FROM logs", "       ^^^^^"],
+        "{diag}"
+    );
+    assert!(s.text(".query-error").contains("did you mean `level`"));
+    s.goto(&format!(
+        "{url}/ui/query?range=1h&view=chart&q={}",
+        "SELECT%20bucket(timestamp%2C%201m)%20AS%20t%2C%20count(*)%20FROM%20logs%20GROUP%20BY%20t"
+    ));
+    s.find("figure.chart svg circle.pt");
+
+    // Light and dark: the switch flips the theme and remembers it.
+    s.goto(&format!("{url}/ui/logs"));
+    s.click(&s.find("#theme"));
+    let theme = s.script("return document.documentElement.dataset.theme;");
+    assert!(theme == "dark" || theme == "light", "{theme}");
+    s.goto(&format!("{url}/ui/traces"));
+    assert_eq!(
+        s.script("return document.documentElement.dataset.theme;"),
+        theme
+    );
+    s.screenshot(&shots.join(format!("traces-{}.png", theme.as_str().unwrap_or("theme"))));
+    drop(s);
+
+    // Without JavaScript, browsing works: pages, filters (forms), details, links.
+    let nojs = driver.session(&dir.path().join("profile-nojs"), false);
+    nojs.goto(&format!("{url}/ui/logs?range=1h"));
+    // The page's scripts did not run: the live tail's button is still disabled.
+    assert_eq!(nojs.text("#tail-status"), "Live tail needs JavaScript.");
+    assert!(log_messages(&nojs, "#results").len() >= 5);
+    nojs.select("form.filters select[name=level]", "warn");
+    nojs.click(&nojs.find("form.filters button[type=submit]"));
+    nojs.wait_for(10, "the filtered page", |s| {
+        log_messages(s, "#results") == ["retrying payment"]
+    });
+    nojs.click(&nojs.find("#results details.log summary"));
+    assert!(nojs.text("#results details.log[open]").contains("attempt"));
+    nojs.click(&nojs.find("nav.main a[href^='/ui/traces']"));
+    nojs.click(&nojs.find("table.traces a.trace-link"));
+    assert_eq!(nojs.all(".waterfall details.span").len(), 2);
+    nojs.goto(&format!("{url}/ui/alerts"));
+    assert_eq!(nojs.all("tr[data-rule='High CPU']").len(), 1);
+    nojs.screenshot(&shots.join("alerts-no-js.png"));
+}

@@ -1,0 +1,255 @@
+//! `/api/v1/dashboards`: saved metric dashboards, kept in the store's metadata.
+//!
+//! A dashboard is `{"name": "...", "panels": [{"metric": "cpu", "labels": {"host": "a"},
+//! "agg": "avg", "step": "1m", "title": "..."}]}`; the API adds `id`, `created` and `updated`.
+//! `labels`, `agg` (`avg`, `sum`, `min`, `max`, `count`, or `raw` for the stored points),
+//! `step` (a duration, or `auto`) and `title` are optional.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use heimsight_core::{FieldError, Timestamp};
+use serde_json::{Map, Value, json};
+
+use crate::api_error::ApiError;
+use crate::body::JsonBody;
+use crate::state::AppState;
+
+/// The metadata namespace of dashboards.
+const NAMESPACE: &str = "dashboards";
+/// Most panels on one dashboard.
+const MAX_PANELS: usize = 24;
+
+/// A dashboard body checked against the schema, every problem named by its field.
+pub(crate) fn validate(body: &Value) -> Result<Map<String, Value>, ApiError> {
+    let mut errors = Vec::new();
+    let err = |errors: &mut Vec<FieldError>, field: String, reason: String| {
+        errors.push(FieldError { field, reason });
+    };
+    let Some(obj) = body.as_object() else {
+        return Err(ApiError::bad_request(format!(
+            "a dashboard is a JSON object, found {}",
+            heimsight_core::json_type_name(body)
+        )));
+    };
+    for k in obj.keys() {
+        if !["name", "panels", "id", "created", "updated"].contains(&k.as_str()) {
+            err(
+                &mut errors,
+                k.clone(),
+                "unknown field; a dashboard has name and panels".into(),
+            );
+        }
+    }
+    match obj.get("name") {
+        Some(Value::String(s)) if !s.trim().is_empty() => {}
+        Some(Value::String(_)) | None => {
+            err(&mut errors, "name".into(), "is required".into());
+        }
+        Some(other) => err(
+            &mut errors,
+            "name".into(),
+            format!(
+                "expected a string, found {}",
+                heimsight_core::json_type_name(other)
+            ),
+        ),
+    }
+    let panels = match obj.get("panels") {
+        None => Vec::new(),
+        Some(Value::Array(a)) => a.clone(),
+        Some(other) => {
+            err(
+                &mut errors,
+                "panels".into(),
+                format!(
+                    "expected an array, found {}",
+                    heimsight_core::json_type_name(other)
+                ),
+            );
+            Vec::new()
+        }
+    };
+    if panels.len() > MAX_PANELS {
+        err(
+            &mut errors,
+            "panels".into(),
+            format!(
+                "{} panels; a dashboard holds at most {MAX_PANELS}",
+                panels.len()
+            ),
+        );
+    }
+    for (i, p) in panels.iter().enumerate() {
+        let at = |f: &str| format!("panels[{i}].{f}");
+        let Some(p) = p.as_object() else {
+            err(
+                &mut errors,
+                format!("panels[{i}]"),
+                "expected an object".into(),
+            );
+            continue;
+        };
+        for k in p.keys() {
+            if !["metric", "labels", "agg", "step", "title"].contains(&k.as_str()) {
+                err(
+                    &mut errors,
+                    at(k),
+                    "unknown field; a panel has metric, labels, agg, step and title".into(),
+                );
+            }
+        }
+        if p.get("metric")
+            .and_then(Value::as_str)
+            .is_none_or(|m| m.trim().is_empty())
+        {
+            err(
+                &mut errors,
+                at("metric"),
+                "is required (a metric name)".into(),
+            );
+        }
+        if let Some(l) = p.get("labels")
+            && !l
+                .as_object()
+                .is_some_and(|m| m.values().all(Value::is_string))
+        {
+            err(
+                &mut errors,
+                at("labels"),
+                "expected an object of strings".into(),
+            );
+        }
+        match p.get("agg") {
+            None => {}
+            Some(Value::String(a))
+                if a == "raw" || a.parse::<heimsight_query::metrics::Agg>().is_ok() => {}
+            Some(other) => err(
+                &mut errors,
+                at("agg"),
+                format!("expected avg, sum, min, max, count or raw, found {other}"),
+            ),
+        }
+        match p.get("step") {
+            None => {}
+            Some(Value::String(s))
+                if s == "auto" || heimsight_core::parse_duration_nanos(s).is_ok_and(|d| d > 0) => {}
+            Some(other) => err(
+                &mut errors,
+                at("step"),
+                format!("expected a positive duration such as 1m, or auto, found {other}"),
+            ),
+        }
+        if p.get("title").is_some_and(|t| !t.is_string()) {
+            err(&mut errors, at("title"), "expected a string".into());
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid("invalid dashboard", errors));
+    }
+    let mut out = Map::new();
+    out.insert(
+        "name".into(),
+        json!(obj["name"].as_str().unwrap_or("").trim()),
+    );
+    out.insert("panels".into(), Value::Array(panels));
+    Ok(out)
+}
+
+fn load(id: String) -> impl FnOnce(&dyn heimsight_store::Store) -> Result<Value, ApiError> {
+    move |store| {
+        let bytes = store
+            .meta_get(NAMESPACE, &id)?
+            .ok_or_else(|| ApiError::NotFound(format!("no dashboard with id {id}")))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::Internal(format!("dashboard {id} is unreadable: {e}")))
+    }
+}
+
+/// `GET /api/v1/dashboards`: every dashboard, by name.
+pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let all = state.blocking(|store| store.meta_list(NAMESPACE)).await?;
+    let mut dashboards: Vec<Value> = all
+        .iter()
+        .filter_map(|(_, b)| serde_json::from_slice(b).ok())
+        .collect();
+    dashboards.sort_by(|a: &Value, b: &Value| {
+        a["name"]
+            .as_str()
+            .unwrap_or("")
+            .cmp(b["name"].as_str().unwrap_or(""))
+    });
+    Ok(Json(json!({ "dashboards": dashboards })))
+}
+
+/// `POST /api/v1/dashboards`.
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let v = heimsight_ingest::json::parse_json(&body)?;
+    let d = create_value(&state, &v).await?;
+    Ok((StatusCode::CREATED, Json(d)))
+}
+
+/// Creates a dashboard from a JSON value (the UI calls this too).
+pub(crate) async fn create_value(state: &AppState, v: &Value) -> Result<Value, ApiError> {
+    let mut d = validate(v)?;
+    let now = Timestamp::now();
+    let id = format!("{:016x}", now.0);
+    d.insert("id".into(), json!(id));
+    d.insert("created".into(), json!(now.to_rfc3339()));
+    d.insert("updated".into(), json!(now.to_rfc3339()));
+    let d = Value::Object(d);
+    let bytes = serde_json::to_vec(&d).map_err(|e| ApiError::Internal(e.to_string()))?;
+    state
+        .blocking(move |store| store.meta_put(NAMESPACE, &id, &bytes))
+        .await?;
+    Ok(d)
+}
+
+/// `GET /api/v1/dashboards/{id}`.
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(state.blocking(load(id)).await?))
+}
+
+/// `PUT /api/v1/dashboards/{id}`: replaces name and panels.
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let v = heimsight_ingest::json::parse_json(&body)?;
+    let mut d = validate(&v)?;
+    let old = state.blocking(load(id.clone())).await?;
+    d.insert("id".into(), json!(id));
+    d.insert("created".into(), old["created"].clone());
+    d.insert("updated".into(), json!(Timestamp::now().to_rfc3339()));
+    let d = Value::Object(d);
+    let bytes = serde_json::to_vec(&d).map_err(|e| ApiError::Internal(e.to_string()))?;
+    state
+        .blocking(move |store| store.meta_put(NAMESPACE, &id, &bytes))
+        .await?;
+    Ok(Json(d))
+}
+
+/// `DELETE /api/v1/dashboards/{id}`.
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let found = state
+        .blocking({
+            let id = id.clone();
+            move |store| store.meta_delete(NAMESPACE, &id)
+        })
+        .await?;
+    if found {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!("no dashboard with id {id}")))
+    }
+}

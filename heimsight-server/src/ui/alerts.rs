@@ -1,0 +1,816 @@
+//! The Alerts page: active alerts, rules with their state, create/edit forms validated by the
+//! API (each problem shown at its field), a preview that runs the rule now, silences, the
+//! history, and notification channels with a test button.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use maud::{Markup, html};
+use serde_json::{Map, Value, json};
+
+use super::{
+    Form, Nav, TimeRange, error_box, fmt_time, html_response, json_of, notice, qs, see_other,
+    value_text,
+};
+use crate::api_error::ApiError;
+use crate::body::JsonBody;
+use crate::routes::{alerts as api, channels as ch_api};
+use crate::state::AppState;
+
+const KINDS: [&str; 5] = ["threshold", "log_pattern", "trace", "anomaly", "absence"];
+const OPS: [&str; 6] = [">", ">=", "<", "<=", "==", "!="];
+const SEVERITIES: [&str; 3] = ["info", "warning", "critical"];
+const MEASURES: [&str; 8] = [
+    "p99",
+    "p95",
+    "p90",
+    "p50",
+    "avg",
+    "max",
+    "error_rate",
+    "count",
+];
+const CHANNEL_TYPES: [&str; 6] = [
+    "webhook",
+    "slack",
+    "discord",
+    "email",
+    "pagerduty",
+    "opsgenie",
+];
+
+fn body_form(body: &Bytes) -> Form {
+    Form::parse(std::str::from_utf8(body).ok())
+}
+
+fn json_body(v: &Value) -> JsonBody {
+    JsonBody(Bytes::from(v.to_string()))
+}
+
+/// `GET /ui/alerts`.
+pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response {
+    let form = Form::parse(raw.as_deref());
+    let (range, _) = TimeRange::from_form(&form);
+    let rules = api::list_rules(State(state.clone())).await.0;
+    let active = json_of(api::list_alerts(State(state.clone()), RawQuery(None)).await);
+    let history =
+        json_of(api::history(State(state.clone()), RawQuery(Some("limit=50".into()))).await);
+    let silences = api::list_silences(State(state.clone())).await.0;
+    let channels = json_of(ch_api::list(State(state.clone())).await);
+    let rules = rules["rules"].as_array().cloned().unwrap_or_default();
+    let body = html! {
+        @if let Some(m) = form.get("msg") { (notice(m)) }
+        @if let Some(m) = form.get("err") { div.error role="alert" { (m) } }
+        section #active {
+            h2 { "Active alerts" }
+            @match &active {
+                Ok(v) => {
+                    @let alerts = v["alerts"].as_array().cloned().unwrap_or_default();
+                    @if alerts.is_empty() { p.empty { "Nothing pending or firing." } }
+                    @else {
+                        table {
+                            thead { tr { th { "state" } th { "rule" } th { "labels" } th { "value" } th { "since" } } }
+                            tbody {
+                                @for a in &alerts {
+                                    tr {
+                                        td { (state_badge(a["state"].as_str().unwrap_or(""))) @if a["silenced"] == true { " " span.badge { "silenced" } } }
+                                        td { (value_text(&a["rule_name"])) }
+                                        td.muted { (labels_text(&a["labels"])) }
+                                        td { (value_text(&a["value"])) }
+                                        td { (time_text(&a["since"])) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(e) => (error_box(e)),
+            }
+        }
+        section #rules {
+            h2 { "Rules " a.button href="/ui/alerts/new" { "New rule" } }
+            @if rules.is_empty() { p.empty { "No rules yet." } }
+            @else {
+                table.rules {
+                    thead { tr { th { "state" } th { "name" } th { "kind" } th { "severity" } th { "last evaluation" } th {} } }
+                    tbody {
+                        @for r in &rules {
+                            @let id = value_text(&r["id"]);
+                            tr data-rule=(value_text(&r["name"])) {
+                                td { (state_badge(r["state"].as_str().unwrap_or("inactive"))) }
+                                td {
+                                    a href={ "/ui/alerts/rules/" (id) } { (value_text(&r["name"])) }
+                                    @if let Some(e) = r["last_error"].as_str() { br; small.err-text { (e) } }
+                                }
+                                td { (value_text(&r["kind"])) }
+                                td { span class={ "sev sev-" (value_text(&r["severity"])) } { (value_text(&r["severity"])) } }
+                                td.muted { (time_text(&r["last_evaluation"])) }
+                                td {
+                                    form.inline method="post" action={ "/ui/alerts/rules/" (id) "/delete" }
+                                        hx-confirm="Delete this rule?" {
+                                        button.link.danger type="submit" { "delete" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section #silences {
+            h2 { "Silences" }
+            @let list = silences["silences"].as_array().cloned().unwrap_or_default();
+            @if list.is_empty() { p.muted { "No silences." } }
+            @else {
+                table {
+                    thead { tr { th { "matchers" } th { "status" } th { "ends" } th { "comment" } th {} } }
+                    tbody {
+                        @for s in &list {
+                            tr {
+                                td { (matchers_text(&s["matchers"])) }
+                                td { (value_text(&s["status"])) }
+                                td { (time_text(&s["ends_at"])) }
+                                td { (value_text(&s["comment"])) }
+                                td { form.inline method="post" action={ "/ui/alerts/silences/" (value_text(&s["id"])) "/delete" } { button.link.danger type="submit" { "expire" } } }
+                            }
+                        }
+                    }
+                }
+            }
+            form.filters method="post" action="/ui/alerts/silences" {
+                input type="text" name="matchers" required placeholder="matchers: alertname=High CPU, service=api" aria-label="Matchers";
+                input.short type="text" name="duration" value="2h" aria-label="Duration";
+                input type="text" name="comment" placeholder="comment" aria-label="Comment";
+                button type="submit" { "Silence" }
+            }
+        }
+        section #channels {
+            h2 { "Notification channels" }
+            @match &channels {
+                Ok(v) => {
+                    @let list = v["channels"].as_array().cloned().unwrap_or_default();
+                    @if list.is_empty() { p.muted { "No channels yet." } }
+                    @else {
+                        table {
+                            thead { tr { th { "name" } th { "type" } th { "settings" } th {} } }
+                            tbody {
+                                @for c in &list {
+                                    @let id = value_text(&c["id"]);
+                                    tr {
+                                        td { (value_text(&c["name"])) }
+                                        td { (value_text(&c["type"])) }
+                                        td.muted { (labels_text(&c["settings"])) }
+                                        td {
+                                            form.inline method="post" action={ "/ui/alerts/channels/" (id) "/test" }
+                                                hx-post={ "/ui/alerts/channels/" (id) "/test" } hx-target="next .result" hx-swap="innerHTML" {
+                                                button type="submit" { "Send test" }
+                                            }
+                                            span.result {}
+                                            form.inline method="post" action={ "/ui/alerts/channels/" (id) "/delete" } {
+                                                button.link.danger type="submit" { "delete" }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(e) => (error_box(e)),
+            }
+            details.new-channel {
+                summary { "Add a channel" }
+                form.stack method="post" action="/ui/alerts/channels" {
+                    label { "Name " input type="text" name="name" required; }
+                    label { "Type " select name="type" { @for t in CHANNEL_TYPES { option value=(t) { (t) } } } }
+                    label { "Settings, one key=value per line (lists comma-separated)"
+                        textarea name="settings" rows="4" placeholder="url=https://hooks.slack.com/services/…" {} }
+                    button type="submit" { "Add channel" }
+                }
+            }
+        }
+        section #history {
+            h2 { "History" }
+            @match &history {
+                Ok(v) => {
+                    @let entries = v["history"].as_array().cloned().unwrap_or_default();
+                    @if entries.is_empty() { p.muted { "Nothing yet." } }
+                    @else {
+                        table {
+                            thead { tr { th { "time" } th { "event" } th { "rule" } th { "labels" } th { "detail" } } }
+                            tbody {
+                                @for h in &entries {
+                                    tr {
+                                        td { (time_text(&h["at"])) }
+                                        td { (value_text(&h["kind"])) @if let Some(to) = h["to"].as_str() { " → " (state_badge(to)) } }
+                                        td { (value_text(&h["rule_name"])) }
+                                        td.muted { (labels_text(&h["labels"])) }
+                                        td.muted {
+                                            @if !h["value"].is_null() { "value " (value_text(&h["value"])) " " }
+                                            @if !h["channel"].is_null() { "channel " (value_text(&h["channel"])) " " }
+                                            @if !h["error"].is_null() { (value_text(&h["error"])) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(e) => (error_box(e)),
+            }
+        }
+    };
+    super::page(&state, "Alerts", Nav::Alerts, &range, &[], body).await
+}
+
+/// A time of the alert API (RFC 3339 or Unix nanoseconds) for people.
+fn time_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => fmt_time(s),
+        Value::Number(n) => n
+            .as_i64()
+            .map(|n| fmt_time(&heimsight_core::Timestamp(n).to_rfc3339()))
+            .unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+fn state_badge(s: &str) -> Markup {
+    html! { span class={ "state state-" (s) } { (s) } }
+}
+
+fn labels_text(v: &Value) -> String {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", value_text(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
+fn matchers_text(v: &Value) -> String {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|m| {
+                    format!(
+                        "{}{}{}",
+                        value_text(&m["name"]),
+                        m["op"].as_str().unwrap_or("="),
+                        value_text(&m["value"])
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
+/// A rule's form values: from a rule's JSON (editing) or a submitted form.
+#[derive(Debug, Default)]
+struct RuleForm {
+    values: Map<String, Value>,
+}
+
+impl RuleForm {
+    fn from_rule(r: &Value) -> RuleForm {
+        let mut v = r.as_object().cloned().unwrap_or_default();
+        if let Some(c) = r["condition"].as_object() {
+            v.insert("op".into(), c.get("op").cloned().unwrap_or(Value::Null));
+            v.insert(
+                "threshold".into(),
+                c.get("threshold").cloned().unwrap_or(Value::Null),
+            );
+        }
+        v.insert("labels".into(), json!(lines_of(&r["labels"])));
+        v.insert("summary".into(), r["annotations"]["summary"].clone());
+        if let Some(g) = r["group_by"].as_array() {
+            v.insert(
+                "group_by".into(),
+                json!(g.iter().map(value_text).collect::<Vec<_>>().join(", ")),
+            );
+        }
+        RuleForm { values: v }
+    }
+
+    fn get(&self, k: &str) -> String {
+        self.values.get(k).map(value_text).unwrap_or_default()
+    }
+
+    fn channels(&self) -> Vec<String> {
+        self.values
+            .get("channels")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(value_text).collect())
+            .unwrap_or_default()
+    }
+}
+
+fn lines_of(v: &Value) -> String {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", value_text(v)))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+/// The rule JSON the API takes, from the form: empty fields are left out, so the API's
+/// defaults apply.
+fn rule_json(f: &Form) -> Value {
+    let mut o = Map::new();
+    for k in [
+        "name",
+        "kind",
+        "description",
+        "query",
+        "pattern",
+        "filter",
+        "measure",
+        "window",
+        "interval",
+        "for",
+        "keep_firing_for",
+        "absent_for",
+        "severity",
+        "method",
+    ] {
+        if let Some(v) = f.get(k) {
+            o.insert(k.into(), json!(v));
+        }
+    }
+    if let Some(s) = f.get("sensitivity") {
+        o.insert(
+            "sensitivity".into(),
+            s.parse::<f64>()
+                .map(|n| json!(n))
+                .unwrap_or_else(|_| json!(s)),
+        );
+    }
+    if let Some(g) = f.get("group_by") {
+        let groups: Vec<&str> = g
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        o.insert("group_by".into(), json!(groups));
+    }
+    let kind = f.str("kind");
+    if kind != "anomaly" && (f.get("threshold").is_some() || f.get("op").is_some()) {
+        let threshold = f
+            .get("threshold")
+            .map(|t| {
+                t.parse::<f64>()
+                    .map(|n| json!(n))
+                    .unwrap_or_else(|_| json!(t))
+            })
+            .unwrap_or(Value::Null);
+        let mut c = json!({"op": f.get("op").unwrap_or(">")});
+        if !threshold.is_null() {
+            c["threshold"] = threshold;
+        }
+        o.insert("condition".into(), c);
+    }
+    let labels: Map<String, Value> = f
+        .str("labels")
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), json!(v.trim())))
+        .filter(|(k, _)| !k.is_empty())
+        .collect();
+    if !labels.is_empty() {
+        o.insert("labels".into(), Value::Object(labels));
+    }
+    if let Some(s) = f.get("summary") {
+        o.insert("annotations".into(), json!({"summary": s}));
+    }
+    let channels = f.all("channels");
+    if !channels.is_empty() {
+        o.insert("channels".into(), json!(channels));
+    }
+    o.insert("enabled".into(), json!(f.get("enabled").is_some()));
+    Value::Object(o)
+}
+
+/// The problems of an invalid rule, by field (`condition.threshold` → `threshold`).
+fn field_errors(e: &ApiError) -> Vec<(String, String)> {
+    e.body()["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| {
+                    let field = value_text(&x["field"]);
+                    let field = field
+                        .strip_prefix("condition.")
+                        .map(str::to_string)
+                        .unwrap_or(field);
+                    (field, value_text(&x["reason"]))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn channel_list(state: &AppState) -> Vec<Value> {
+    json_of(ch_api::list(State(state.clone())).await)
+        .map(|v| v["channels"].as_array().cloned().unwrap_or_default())
+        .unwrap_or_default()
+}
+
+/// The create/edit form. `errors` are the API's problems by field; `extra` is shown above
+/// the buttons (a preview).
+async fn rule_form_page(
+    state: &AppState,
+    action: &str,
+    title: &str,
+    f: &RuleForm,
+    error: Option<&ApiError>,
+    extra: Option<Markup>,
+) -> Response {
+    let errors = error.map(field_errors).unwrap_or_default();
+    let field_error = |k: &str| -> Markup {
+        html! {
+            @for (field, reason) in errors.iter().filter(|(f, _)| f == k || f.starts_with(&format!("{k}.")) || f.starts_with(&format!("{k}["))) {
+                span.field-error role="alert" { (field) ": " (reason) }
+            }
+        }
+    };
+    let channels = channel_list(state).await;
+    let chosen = f.channels();
+    let kind = f.get("kind");
+    let kind = if kind.is_empty() {
+        "threshold".to_string()
+    } else {
+        kind
+    };
+    let enabled = f.values.get("enabled").is_none_or(|v| v != &json!(false));
+    let text = |k: &str, label: &str, placeholder: &str| -> Markup {
+        html! {
+            label { (label) " " input type="text" name=(k) value=(f.get(k)) placeholder=(placeholder); (field_error(k)) }
+        }
+    };
+    let body = html! {
+        h1 { (title) }
+        @if let Some(e) = error { (error_box(e)) }
+        form.stack.rule-form method="post" action=(action) {
+            (text("name", "Name", "High CPU"))
+            label { "Kind "
+                select name="kind" { @for k in KINDS { option value=(k) selected[k == kind] { (k) } } }
+                (field_error("kind"))
+            }
+            (text("description", "Description", ""))
+            label { "Query (threshold, anomaly, absence)"
+                textarea name="query" rows="3" placeholder="SELECT avg(value) FROM metrics WHERE name = 'cpu'" { (f.get("query")) }
+                (field_error("query"))
+            }
+            div.row {
+                (text("pattern", "Pattern (log_pattern)", "\"connection refused\""))
+                (text("filter", "Filter (log_pattern, trace)", "level = 'error'"))
+                (text("group_by", "Group by", "service"))
+                label { "Measure (trace) "
+                    select name="measure" {
+                        option value="" { "default" }
+                        @for m in MEASURES { option value=(m) selected[f.get("measure") == m] { (m) } }
+                    }
+                    (field_error("measure"))
+                }
+            }
+            div.row {
+                label { "Condition "
+                    select name="op" { @for o in OPS { option value=(o) selected[f.get("op") == o] { (o) } } }
+                    (field_error("op"))
+                }
+                (text("threshold", "Threshold", "0.9"))
+                (text("sensitivity", "Sensitivity (anomaly)", "4"))
+            }
+            div.row {
+                (text("window", "Window", "5m"))
+                (text("interval", "Interval", "1m"))
+                (text("for", "For", "0s"))
+                (text("keep_firing_for", "Keep firing for", "0s"))
+                (text("absent_for", "Absent for (absence)", "10m"))
+            }
+            label { "Severity "
+                select name="severity" { @for s in SEVERITIES { option value=(s) selected[f.get("severity") == s || (f.get("severity").is_empty() && s == "warning")] { (s) } } }
+                (field_error("severity"))
+            }
+            label { "Labels, one key=value per line" textarea name="labels" rows="2" { (f.get("labels")) } (field_error("labels")) }
+            (text("summary", "Summary annotation", "CPU at {{ $value }} on {{ $labels.host }}"))
+            fieldset {
+                legend { "Channels" }
+                @if channels.is_empty() { span.muted { "No channels yet (add one on the Alerts page)." } }
+                @for c in &channels {
+                    @let id = value_text(&c["id"]);
+                    label.check { input type="checkbox" name="channels" value=(id) checked[chosen.contains(&id) || chosen.contains(&value_text(&c["name"]))]; " " (value_text(&c["name"])) " (" (value_text(&c["type"])) ")" }
+                }
+                (field_error("channels"))
+            }
+            label.check { input type="checkbox" name="enabled" value="true" checked[enabled]; " enabled" }
+            @for (field, reason) in errors.iter().filter(|(f, _)| !FORM_FIELDS.iter().any(|k| f == k || f.starts_with(&format!("{k}.")) || f.starts_with(&format!("{k}[")))) {
+                span.field-error role="alert" { (field) ": " (reason) }
+            }
+            div #preview { @if let Some(x) = extra { (x) } }
+            div.buttons {
+                button type="submit" name="action" value="save" { "Save rule" }
+                button type="submit" name="action" value="preview" hx-post="/ui/alerts/preview" hx-target="#preview" hx-swap="innerHTML" { "Preview" }
+                a href="/ui/alerts" { "Cancel" }
+            }
+        }
+    };
+    let (range, _) = TimeRange::from_form(&Form::default());
+    super::page(state, title, Nav::Alerts, &range, &[], body).await
+}
+
+/// Fields the form shows errors next to.
+const FORM_FIELDS: [&str; 20] = [
+    "name",
+    "kind",
+    "query",
+    "pattern",
+    "filter",
+    "group_by",
+    "measure",
+    "op",
+    "threshold",
+    "sensitivity",
+    "window",
+    "interval",
+    "for",
+    "keep_firing_for",
+    "absent_for",
+    "severity",
+    "labels",
+    "summary",
+    "channels",
+    "description",
+];
+
+/// `GET /ui/alerts/new`.
+pub(crate) async fn new_form(State(state): State<AppState>) -> Response {
+    rule_form_page(
+        &state,
+        "/ui/alerts/new",
+        "New alert rule",
+        &RuleForm::default(),
+        None,
+        None,
+    )
+    .await
+}
+
+fn form_values(f: &Form) -> RuleForm {
+    let mut r = RuleForm::from_rule(&rule_json(f));
+    // Keep the text the user typed, as typed.
+    for k in [
+        "labels",
+        "group_by",
+        "threshold",
+        "sensitivity",
+        "op",
+        "summary",
+    ] {
+        r.values.insert(k.into(), json!(f.str(k)));
+    }
+    r
+}
+
+/// `POST /ui/alerts/new`: creates the rule (or previews it), or shows the form again with
+/// the API's problems.
+pub(crate) async fn create(State(state): State<AppState>, body: Bytes) -> Response {
+    let f = body_form(&body);
+    let rule = rule_json(&f);
+    if f.get("action") == Some("preview") {
+        let p = preview_markup(&state, &rule).await;
+        return rule_form_page(
+            &state,
+            "/ui/alerts/new",
+            "New alert rule",
+            &form_values(&f),
+            None,
+            Some(p),
+        )
+        .await;
+    }
+    match api::create_rule(State(state.clone()), json_body(&rule)).await {
+        Ok(_) => see_other(&format!(
+            "/ui/alerts?{}",
+            qs(&[("msg", format!("Rule {:?} created.", f.str("name")))])
+        )),
+        Err(e) => {
+            rule_form_page(
+                &state,
+                "/ui/alerts/new",
+                "New alert rule",
+                &form_values(&f),
+                Some(&e),
+                None,
+            )
+            .await
+        }
+    }
+}
+
+/// `GET /ui/alerts/rules/{id}`: the edit form.
+pub(crate) async fn edit_form(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let action = format!("/ui/alerts/rules/{id}");
+    match api::get_rule(State(state.clone()), Path(id)).await {
+        Ok(axum::Json(r)) => {
+            let title = format!("Edit rule {}", value_text(&r["name"]));
+            rule_form_page(
+                &state,
+                &action,
+                &title,
+                &RuleForm::from_rule(&r),
+                None,
+                None,
+            )
+            .await
+        }
+        Err(e) => {
+            rule_form_page(
+                &state,
+                &action,
+                "Edit rule",
+                &RuleForm::default(),
+                Some(&e),
+                None,
+            )
+            .await
+        }
+    }
+}
+
+/// `POST /ui/alerts/rules/{id}`: saves the whole rule (or previews it).
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let f = body_form(&body);
+    let rule = rule_json(&f);
+    let action = format!("/ui/alerts/rules/{id}");
+    let title = format!("Edit rule {}", f.str("name"));
+    if f.get("action") == Some("preview") {
+        let p = preview_markup(&state, &rule).await;
+        return rule_form_page(&state, &action, &title, &form_values(&f), None, Some(p)).await;
+    }
+    match api::update_rule(State(state.clone()), Path(id), json_body(&rule)).await {
+        Ok(_) => see_other(&format!(
+            "/ui/alerts?{}",
+            qs(&[("msg", format!("Rule {:?} saved.", f.str("name")))])
+        )),
+        Err(e) => rule_form_page(&state, &action, &title, &form_values(&f), Some(&e), None).await,
+    }
+}
+
+/// `POST /ui/alerts/rules/{id}/delete`.
+pub(crate) async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    match api::delete_rule(State(state), Path(id)).await {
+        Ok(_) => see_other("/ui/alerts?msg=Rule+deleted."),
+        Err(e) => back_with_error(&e),
+    }
+}
+
+fn back_with_error(e: &ApiError) -> Response {
+    let msg = value_text(&e.body()["error"]);
+    see_other(&format!("/ui/alerts?{}", qs(&[("err", msg)])))
+}
+
+/// `POST /ui/alerts/preview` (htmx): what the rule sees now.
+pub(crate) async fn preview(State(state): State<AppState>, body: Bytes) -> Response {
+    let rule = rule_json(&body_form(&body));
+    html_response(preview_markup(&state, &rule).await)
+}
+
+async fn preview_markup(state: &AppState, rule: &Value) -> Markup {
+    match json_of(api::preview_rule(State(state.clone()), json_body(rule)).await) {
+        Ok(v) => {
+            let samples = v["samples"].as_array().cloned().unwrap_or_default();
+            html! {
+                div.preview {
+                    h3 { "Preview: what the rule sees now" }
+                    @if samples.is_empty() { p.muted { "The query returned nothing in the window." } }
+                    @else {
+                        table {
+                            thead { tr { th { "labels" } th { "value" } th { "condition" } } }
+                            tbody {
+                                @for s in &samples {
+                                    tr {
+                                        td { (labels_text(&s["labels"])) }
+                                        td.value { (value_text(&s["value"])) }
+                                        td { @if s["active"] == true { span.state.state-firing { "holds" } } @else { span.state.state-inactive { "does not hold" } } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Err(e) => html! { div.preview { (error_box(&e)) } },
+    }
+}
+
+/// `POST /ui/alerts/silences`: `matchers` as `name=value, name!=value, …`.
+pub(crate) async fn create_silence(State(state): State<AppState>, body: Bytes) -> Response {
+    let f = body_form(&body);
+    let matchers: Vec<Value> = f
+        .str("matchers")
+        .split(',')
+        .filter_map(|m| {
+            let m = m.trim();
+            for op in ["!~", "=~", "!=", "="] {
+                if let Some((k, v)) = m.split_once(op) {
+                    return Some(json!({"name": k.trim(), "value": v.trim(), "op": op}));
+                }
+            }
+            None
+        })
+        .collect();
+    let mut v = json!({"matchers": matchers, "duration": f.get("duration").unwrap_or("2h"), "created_by": "web UI"});
+    if let Some(c) = f.get("comment") {
+        v["comment"] = json!(c);
+    }
+    match api::create_silence(State(state), json_body(&v)).await {
+        Ok(_) => see_other("/ui/alerts?msg=Silence+created.#silences"),
+        Err(e) => back_with_error(&e),
+    }
+}
+
+/// `POST /ui/alerts/silences/{id}/delete`.
+pub(crate) async fn delete_silence(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Response {
+    match api::delete_silence(State(state), Path(id)).await {
+        Ok(_) => see_other("/ui/alerts?msg=Silence+expired.#silences"),
+        Err(e) => back_with_error(&e),
+    }
+}
+
+/// `POST /ui/alerts/channels`: `settings` as `key=value` lines; `to`, `headers`-less lists
+/// are comma-separated.
+pub(crate) async fn create_channel(State(state): State<AppState>, body: Bytes) -> Response {
+    let f = body_form(&body);
+    let mut settings = Map::new();
+    for line in f.str("settings").lines() {
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        let (k, v) = (k.trim(), v.trim());
+        let value = match k {
+            "to" => json!(
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+            ),
+            "port" => v
+                .parse::<u64>()
+                .map(|n| json!(n))
+                .unwrap_or_else(|_| json!(v)),
+            "skip_tls_verify" => json!(v == "true"),
+            _ => json!(v),
+        };
+        settings.insert(k.to_string(), value);
+    }
+    let v = json!({"name": f.str("name"), "type": f.str("type"), "settings": settings});
+    match ch_api::create(State(state), json_body(&v)).await {
+        Ok(_) => see_other("/ui/alerts?msg=Channel+added.#channels"),
+        Err(e) => back_with_error(&e),
+    }
+}
+
+/// `POST /ui/alerts/channels/{id}/test`: a fragment for htmx, or back to the page.
+pub(crate) async fn test_channel(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let result = ch_api::test(State(state), Path(id)).await;
+    if headers.contains_key("hx-request") {
+        return html_response(match result {
+            Ok(_) => html! { span.ok { "✓ sent" } },
+            Err(e) => html! { span.err-text { "✗ " (value_text(&e.body()["error"])) } },
+        });
+    }
+    match result {
+        Ok(_) => see_other("/ui/alerts?msg=Test+notification+sent.#channels"),
+        Err(e) => back_with_error(&e),
+    }
+}
+
+/// `POST /ui/alerts/channels/{id}/delete`.
+pub(crate) async fn delete_channel(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Response {
+    match ch_api::delete(State(state), Path(id)).await {
+        Ok(_) => see_other("/ui/alerts?msg=Channel+deleted.#channels"),
+        Err(e) => back_with_error(&e),
+    }
+}

@@ -1,0 +1,540 @@
+//! The Logs page: search (plain text, or a condition of the query language), service and
+//! level filters, a histogram of log counts over time (a click on a bar zooms in), results
+//! that load more on scroll, a detail panel per record, and a live tail over Server-Sent
+//! Events.
+
+use std::collections::HashSet;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{RawQuery, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::Stream;
+use heimsight_core::Timestamp;
+use maud::{Markup, html};
+use serde_json::Value;
+
+use super::layout::count;
+use super::{
+    Form, Nav, TimeRange, error_box, fmt_time, html_response, json_of, kv_table, notice, qs,
+    see_other, value_text,
+};
+use crate::api_error::ApiError;
+use crate::state::AppState;
+
+/// Records per page (and per "load more").
+const PAGE: usize = 100;
+/// Levels offered by the filter.
+const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "fatal"];
+/// How often the live tail looks for new records.
+const TAIL_EVERY: Duration = Duration::from_millis(500);
+/// Most records one tail poll sends.
+const TAIL_BATCH: usize = 500;
+
+/// The page's filters.
+#[derive(Debug, Clone)]
+struct Filters {
+    q: String,
+    service: String,
+    level: String,
+    trace_id: String,
+}
+
+impl Filters {
+    fn from_form(f: &Form) -> Filters {
+        Filters {
+            q: f.str("q").to_string(),
+            service: f.str("service").to_string(),
+            level: f.str("level").to_string(),
+            trace_id: f.str("trace_id").to_string(),
+        }
+    }
+
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("q", self.q.clone()),
+            ("service", self.service.clone()),
+            ("level", self.level.clone()),
+            ("trace_id", self.trace_id.clone()),
+        ]
+    }
+
+    /// Whether the search box holds a condition of the query language rather than words.
+    fn is_condition(&self) -> bool {
+        is_condition(&self.q)
+    }
+
+    /// The filters as a `WHERE` condition of the query language.
+    fn condition(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.q.is_empty() {
+            if self.is_condition() {
+                parts.push(format!("({})", self.q));
+            } else {
+                parts.push(format!("MATCH({})", sql_string(&self.q)));
+            }
+        }
+        if !self.service.is_empty() {
+            parts.push(format!("service = {}", sql_string(&self.service)));
+        }
+        if !self.level.is_empty() {
+            parts.push(format!("level = {}", sql_string(&self.level)));
+        }
+        if !self.trace_id.is_empty() {
+            parts.push(format!("trace_id = {}", sql_string(&self.trace_id)));
+        }
+        parts.join(" AND ")
+    }
+}
+
+/// `SELECT …`/`EXPLAIN …` (a whole query) or a condition (`level = 'error' AND …`)?
+fn is_condition(q: &str) -> bool {
+    let lower = q.to_ascii_lowercase();
+    // Outside 'string literals' and "quoted phrases".
+    let mut outside_quotes = String::new();
+    let mut quote = None;
+    for c in lower.chars() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, c) => outside_quotes.push(c),
+            _ => {}
+        }
+    }
+    [
+        "=",
+        "<",
+        ">",
+        " like ",
+        " in (",
+        "match(",
+        " is null",
+        " is not null",
+    ]
+    .iter()
+    .any(|op| outside_quotes.contains(op))
+        || outside_quotes.starts_with("not ")
+}
+
+fn is_whole_query(q: &str) -> bool {
+    let lower = q.trim_start().to_ascii_lowercase();
+    lower.starts_with("select ") || lower.starts_with("explain ")
+}
+
+/// A string literal of the query language.
+pub(crate) fn sql_string(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// `GET /ui/logs`.
+pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response {
+    let form = Form::parse(raw.as_deref());
+    let (range, range_problem) = TimeRange::from_form(&form);
+    let filters = Filters::from_form(&form);
+    if is_whole_query(&filters.q) {
+        let mut p = range.link_pairs();
+        p.push(("q", filters.q.clone()));
+        return see_other(&format!("/ui/query?{}", qs(&p)));
+    }
+    let offset = form
+        .get("offset")
+        .and_then(|o| o.parse::<usize>().ok())
+        .unwrap_or(0);
+    let services = services(&state, &range).await;
+    let (hist, list) = tokio::join!(
+        histogram(&state, &range, &filters),
+        fetch(&state, &range, &filters, offset)
+    );
+    let since = Timestamp::now().to_rfc3339();
+    let mut tail_q = filters.pairs();
+    tail_q.push(("since", since));
+    let body = html! {
+        @if let Some(p) = range_problem { (notice(&p)) }
+        form.filters method="get" action="/ui/logs" {
+            (super::layout::range_inputs(&range))
+            input.search type="search" name="q" value=(filters.q) autofocus
+                placeholder="Search words or \"a phrase\", or a condition: level = 'error' AND service = 'api'"
+                aria-label="Search";
+            select name="service" aria-label="Service" {
+                option value="" { "all services" }
+                @for s in &services { option value=(s) selected[*s == filters.service] { (s) } }
+                @if !filters.service.is_empty() && !services.contains(&filters.service) {
+                    option value=(filters.service) selected { (filters.service) }
+                }
+            }
+            select name="level" aria-label="Level" {
+                option value="" { "all levels" }
+                @for l in LEVELS { option value=(l) selected[l == filters.level] { (l) } }
+            }
+            @if !filters.trace_id.is_empty() {
+                label.chip { "trace " code { (short(&filters.trace_id)) } input type="hidden" name="trace_id" value=(filters.trace_id); }
+            }
+            button type="submit" { "Search" }
+        }
+        (hist)
+        section.tail #tail data-src={ "/ui/logs/tail?" (qs(&tail_q)) } {
+            button #tail-toggle type="button" disabled { "▶ Live tail" }
+            button #tail-pause type="button" hidden { "Pause" }
+            span #tail-status.muted { "Live tail needs JavaScript." }
+            div #tail-rows.logs {}
+        }
+        @match list {
+            Ok((logs, total)) => {
+                p.muted.summary {
+                    @match total {
+                        Some(t) => { (count(t)) " logs" @if t > 0 { ", newest first" } }
+                        None => { "logs matching the condition, newest first" }
+                    }
+                }
+                div #results.logs {
+                    (log_rows(&logs))
+                    (more_link(&range, &filters, offset, logs.len(), total))
+                }
+                @if logs.is_empty() {
+                    p.empty { "No logs in this range. Widen the time range or change the search." }
+                }
+            }
+            Err(e) => (error_box(&e)),
+        }
+    };
+    let mut keep = filters.pairs();
+    keep.retain(|(_, v)| !v.is_empty());
+    super::page(&state, "Logs", Nav::Logs, &range, &keep, body).await
+}
+
+/// `GET /ui/logs/more`: the next page of results, as a fragment (htmx swaps it in for the
+/// "load more" link).
+pub(crate) async fn more(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response {
+    let form = Form::parse(raw.as_deref());
+    let (range, _) = TimeRange::from_form(&form);
+    let filters = Filters::from_form(&form);
+    let offset = form
+        .get("offset")
+        .and_then(|o| o.parse::<usize>().ok())
+        .unwrap_or(0);
+    match fetch(&state, &range, &filters, offset).await {
+        Ok((logs, total)) => html_response(html! {
+            (log_rows(&logs))
+            (more_link(&range, &filters, offset, logs.len(), total))
+        }),
+        Err(e) => html_response(error_box(&e)),
+    }
+}
+
+fn more_link(
+    range: &TimeRange,
+    filters: &Filters,
+    offset: usize,
+    got: usize,
+    total: Option<u64>,
+) -> Markup {
+    let next = offset + got;
+    let has_more = match total {
+        Some(t) => (next as u64) < t,
+        None => got == PAGE,
+    };
+    if !has_more {
+        return html! {};
+    }
+    let mut p = range.link_pairs();
+    p.extend(filters.pairs());
+    p.push(("offset", next.to_string()));
+    let q = qs(&p);
+    html! {
+        a.more href={ "/ui/logs?" (q) } hx-get={ "/ui/logs/more?" (q) }
+            hx-trigger="revealed" hx-swap="outerHTML" { "Load more" }
+    }
+}
+
+/// One page of logs: from `GET /api/v1/logs` for words, from the query API for conditions.
+/// The total is known for the former only.
+async fn fetch(
+    state: &AppState,
+    range: &TimeRange,
+    filters: &Filters,
+    offset: usize,
+) -> Result<(Vec<Value>, Option<u64>), ApiError> {
+    if filters.is_condition() {
+        let query = format!(
+            "SELECT * FROM logs WHERE {} ORDER BY timestamp DESC LIMIT {PAGE} OFFSET {offset}",
+            filters.condition()
+        );
+        let v = run_query(state, range, &query).await?;
+        return Ok((rows_as_objects(&v), None));
+    }
+    let mut p = range.api_pairs();
+    p.extend(filters.pairs());
+    p.push(("limit", PAGE.to_string()));
+    p.push(("offset", offset.to_string()));
+    let v =
+        json_of(crate::routes::logs::query(State(state.clone()), RawQuery(Some(qs(&p)))).await)?;
+    let logs = v["logs"].as_array().cloned().unwrap_or_default();
+    Ok((logs, v["total"].as_u64()))
+}
+
+/// Runs a query of the query language through `GET /api/v1/query` over the range.
+pub(crate) async fn run_query(
+    state: &AppState,
+    range: &TimeRange,
+    query: &str,
+) -> Result<Value, ApiError> {
+    let p = [
+        ("query", query.to_string()),
+        ("start", range.start.to_rfc3339()),
+        ("end", range.end.to_rfc3339()),
+    ];
+    json_of(crate::routes::query::get(State(state.clone()), RawQuery(Some(qs(&p)))).await)
+}
+
+/// A query answer's rows as objects keyed by column name.
+pub(crate) fn rows_as_objects(v: &Value) -> Vec<Value> {
+    let names: Vec<&str> = v["columns"]
+        .as_array()
+        .map(|c| c.iter().map(|c| c["name"].as_str().unwrap_or("")).collect())
+        .unwrap_or_default();
+    v["rows"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|row| {
+                    let mut o = serde_json::Map::new();
+                    if let Some(cells) = row.as_array() {
+                        for (n, c) in names.iter().zip(cells) {
+                            o.insert((*n).to_string(), c.clone());
+                        }
+                    }
+                    Value::Object(o)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Services seen in the range, for the filter.
+async fn services(state: &AppState, range: &TimeRange) -> Vec<String> {
+    let v = run_query(
+        state,
+        range,
+        "SELECT service, count(*) AS n FROM logs GROUP BY service ORDER BY service LIMIT 200",
+    )
+    .await;
+    v.map(|v| {
+        rows_as_objects(&v)
+            .iter()
+            .filter_map(|r| r["service"].as_str().map(str::to_string))
+            .filter(|s| !s.is_empty())
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// The histogram of log counts over the range, with the same filters as the list.
+async fn histogram(state: &AppState, range: &TimeRange, filters: &Filters) -> Markup {
+    let width = super::chart::bucket_width(range.width(), 60);
+    let cond = filters.condition();
+    let query = format!(
+        "SELECT bucket(timestamp, {}) AS t, count(*) AS n FROM logs {} GROUP BY t ORDER BY t",
+        super::chart::width_literal(width),
+        if cond.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {cond}")
+        }
+    );
+    let v = match run_query(state, range, &query).await {
+        Ok(v) => v,
+        Err(e) => return error_box(&e),
+    };
+    let buckets: Vec<(i64, u64)> = rows_as_objects(&v)
+        .iter()
+        .filter_map(|r| {
+            let t = Timestamp::parse(r["t"].as_str()?).ok()?;
+            Some((t.0, r["n"].as_u64()?))
+        })
+        .collect();
+    let href = |s: i64, e: i64| {
+        let mut p = TimeRange::custom(Timestamp(s), Timestamp(e)).link_pairs();
+        p.extend(filters.pairs());
+        format!("/ui/logs?{}", qs(&p))
+    };
+    super::chart::histogram(&buckets, range.start.0, range.end.0, width, href)
+}
+
+/// Log records as rows; each opens into its details.
+pub(crate) fn log_rows(logs: &[Value]) -> Markup {
+    html! {
+        @for r in logs { (log_row(r)) }
+    }
+}
+
+fn log_row(r: &Value) -> Markup {
+    let level = r["level"].as_str().unwrap_or("info");
+    let trace = r["trace_id"].as_str().filter(|t| !t.is_empty());
+    html! {
+        details.log {
+            summary {
+                time { (fmt_time(r["timestamp"].as_str().unwrap_or(""))) }
+                span class={ "level level-" (level) } { (level) }
+                span.service { (r["service"].as_str().unwrap_or("")) }
+                span.message { (value_text(&r["message"])) }
+            }
+            div.detail {
+                table.kv {
+                    tr { th { "timestamp" } td { (value_text(&r["timestamp"])) } }
+                    @if let Some(t) = trace {
+                        tr { th { "trace" } td { a.trace-link href={ "/ui/traces/" (t) } { (t) } } }
+                        tr { th { "span" } td { (value_text(&r["span_id"])) } }
+                    }
+                    @for k in ["severity_text", "severity_number", "observed_timestamp", "scope", "flags"] {
+                        @if !r[k].is_null() { tr { th { (k) } td { (value_text(&r[k])) } } }
+                    }
+                }
+                h4 { "Attributes" }
+                (kv_table(&r["attributes"]))
+                h4 { "Resource" }
+                (kv_table(&r["resource"]))
+            }
+        }
+    }
+}
+
+fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
+/// `GET /ui/logs/tail?since=…&q=…&service=…&level=…`: new records as Server-Sent Events
+/// (`event: log`, the data an HTML row), oldest first, each once, from `since` on.
+pub(crate) async fn tail(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response {
+    let form = Form::parse(raw.as_deref());
+    let filters = Filters::from_form(&form);
+    let since = form
+        .get("since")
+        .and_then(|s| Timestamp::parse(s).ok())
+        .unwrap_or_else(Timestamp::now);
+    Sse::new(tail_stream(state, filters, since))
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+struct TailState {
+    state: AppState,
+    filters: Filters,
+    /// Records at or after this time are new, but for those in `seen`.
+    cursor: Timestamp,
+    /// The records at `cursor` already sent (their JSON).
+    seen: HashSet<String>,
+    queue: std::collections::VecDeque<Event>,
+    first: bool,
+}
+
+fn tail_stream(
+    state: AppState,
+    filters: Filters,
+    since: Timestamp,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    let init = TailState {
+        state,
+        filters,
+        cursor: since,
+        seen: HashSet::new(),
+        queue: Default::default(),
+        first: true,
+    };
+    futures_util::stream::unfold(init, |mut s| async move {
+        if s.first {
+            s.first = false;
+            return Some((Ok(Event::default().event("ready").data("live")), s));
+        }
+        loop {
+            if let Some(e) = s.queue.pop_front() {
+                return Some((Ok(e), s));
+            }
+            tokio::time::sleep(TAIL_EVERY).await;
+            match poll(&s.state, &s.filters, s.cursor).await {
+                Ok(logs) => {
+                    for r in logs {
+                        let key = r.to_string();
+                        let Some(t) = r["timestamp"]
+                            .as_str()
+                            .and_then(|t| Timestamp::parse(t).ok())
+                        else {
+                            continue;
+                        };
+                        if t < s.cursor || (t == s.cursor && s.seen.contains(&key)) {
+                            continue;
+                        }
+                        if t > s.cursor {
+                            s.cursor = t;
+                            s.seen.clear();
+                        }
+                        s.seen.insert(key);
+                        s.queue.push_back(
+                            Event::default()
+                                .event("log")
+                                .data(log_row(&r).into_string()),
+                        );
+                    }
+                }
+                Err(e) => {
+                    let msg = e.body()["error"].as_str().unwrap_or("error").to_string();
+                    return Some((Ok(Event::default().event("problem").data(msg)), s));
+                }
+            }
+        }
+    })
+}
+
+async fn poll(
+    state: &AppState,
+    filters: &Filters,
+    cursor: Timestamp,
+) -> Result<Vec<Value>, ApiError> {
+    if filters.is_condition() {
+        let query = format!(
+            "SELECT * FROM logs WHERE {} ORDER BY timestamp ASC LIMIT {TAIL_BATCH}",
+            filters.condition()
+        );
+        let range = TimeRange::custom(cursor, Timestamp(Timestamp::now().0 + 86_400_000_000_000));
+        let v = run_query(state, &range, &query).await?;
+        return Ok(rows_as_objects(&v));
+    }
+    let mut p = vec![
+        ("start_time", cursor.to_rfc3339()),
+        ("order", "asc".to_string()),
+        ("limit", TAIL_BATCH.to_string()),
+    ];
+    p.extend(filters.pairs());
+    let v =
+        json_of(crate::routes::logs::query(State(state.clone()), RawQuery(Some(qs(&p)))).await)?;
+    Ok(v["logs"].as_array().cloned().unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conditions_and_words_are_told_apart() {
+        assert!(is_condition("level = 'error' AND service = 'api'"));
+        assert!(is_condition("message LIKE '%GET%'"));
+        assert!(is_condition("MATCH('timeout')"));
+        assert!(!is_condition("connection refused"));
+        assert!(!is_condition("\"a=b\""), "an = inside a phrase is a word");
+        assert!(is_whole_query("SELECT count(*) FROM logs"));
+    }
+
+    #[test]
+    fn filters_become_a_condition() {
+        let f = Filters {
+            q: "it's down".into(),
+            service: "api".into(),
+            level: "error".into(),
+            trace_id: String::new(),
+        };
+        assert_eq!(
+            f.condition(),
+            "MATCH('it''s down') AND service = 'api' AND level = 'error'"
+        );
+    }
+}

@@ -1,0 +1,481 @@
+//! The Metrics page: the metric list with search, a chart of the selected metric (label
+//! filters, aggregation, step), and dashboards — several charts on one page, saved and
+//! reopened through `/api/v1/dashboards`.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use maud::{Markup, html};
+use serde_json::{Map, Value, json};
+
+use super::chart::{Line, bucket_width, line_chart, width_literal};
+use super::layout::range_inputs;
+use super::{
+    Form, Nav, TimeRange, error_box, html_response, json_of, notice, qs, see_other, value_text,
+};
+use crate::api_error::ApiError;
+use crate::state::AppState;
+
+/// Aggregations offered, `raw` being the stored points.
+const AGGS: [&str; 6] = ["avg", "sum", "min", "max", "count", "raw"];
+/// Steps offered; `auto` gives about 120 points over the range.
+const STEPS: [&str; 7] = ["auto", "10s", "30s", "1m", "5m", "15m", "1h"];
+
+/// One chart: a metric, label equality filters, aggregation and step.
+#[derive(Debug, Clone, Default)]
+struct Panel {
+    metric: String,
+    labels: Vec<(String, String)>,
+    agg: String,
+    step: String,
+    title: String,
+}
+
+impl Panel {
+    /// From the page's form: `name`, `labels` (`host=a, region=eu`), `agg`, `step`.
+    fn from_form(f: &Form) -> Panel {
+        Panel {
+            metric: f.str("name").to_string(),
+            labels: parse_labels(f.str("labels")),
+            agg: f.get("agg").unwrap_or("avg").to_string(),
+            step: f.get("step").unwrap_or("auto").to_string(),
+            title: String::new(),
+        }
+    }
+
+    /// From a dashboard's panel JSON.
+    fn from_json(v: &Value) -> Panel {
+        Panel {
+            metric: value_text(&v["metric"]),
+            labels: v["labels"]
+                .as_object()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), value_text(v))).collect())
+                .unwrap_or_default(),
+            agg: v["agg"].as_str().unwrap_or("avg").to_string(),
+            step: v["step"].as_str().unwrap_or("auto").to_string(),
+            title: value_text(&v["title"]),
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        let labels: Map<String, Value> = self
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        let mut p = json!({"metric": self.metric, "agg": self.agg, "step": self.step});
+        if !labels.is_empty() {
+            p["labels"] = Value::Object(labels);
+        }
+        if !self.title.is_empty() {
+            p["title"] = json!(self.title);
+        }
+        p
+    }
+
+    fn labels_text(&self) -> String {
+        self.labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// A compact encoding for a hidden form field: the panel's JSON.
+    fn encode(&self) -> String {
+        self.to_json().to_string()
+    }
+
+    fn decode(s: &str) -> Option<Panel> {
+        serde_json::from_str::<Value>(s)
+            .ok()
+            .map(|v| Panel::from_json(&v))
+            .filter(|p| !p.metric.is_empty())
+    }
+
+    fn heading(&self) -> String {
+        if !self.title.is_empty() {
+            return self.title.clone();
+        }
+        let mut h = self.metric.clone();
+        if !self.labels.is_empty() {
+            h.push_str(&format!("{{{}}}", self.labels_text()));
+        }
+        if self.agg != "raw" {
+            h = format!("{}({h})", self.agg);
+        }
+        h
+    }
+}
+
+/// `host=a, region=eu` (or `host:a`) → pairs.
+fn parse_labels(s: &str) -> Vec<(String, String)> {
+    s.split(',')
+        .filter_map(|p| {
+            let p = p.trim();
+            let (k, v) = p.split_once('=').or_else(|| p.split_once(':'))?;
+            let k = k.trim();
+            (!k.is_empty()).then(|| (k.to_string(), v.trim().trim_matches('"').to_string()))
+        })
+        .collect()
+}
+
+/// `GET /ui/metrics`.
+pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response {
+    let form = Form::parse(raw.as_deref());
+    let (range, range_problem) = TimeRange::from_form(&form);
+    let current = Panel::from_form(&form);
+    // The panels of the dashboard being built (or opened).
+    let mut panels: Vec<Panel> = form
+        .all("panel")
+        .iter()
+        .filter_map(|p| Panel::decode(p))
+        .collect();
+    let mut dashboard: Option<Value> = None;
+    let mut problems = Vec::new();
+    if let Some(id) = form.get("dashboard") {
+        match json_of(
+            crate::routes::dashboards::get(State(state.clone()), Path(id.to_string())).await,
+        ) {
+            Ok(d) => {
+                if panels.is_empty() {
+                    panels = d["panels"]
+                        .as_array()
+                        .map(|a| a.iter().map(Panel::from_json).collect())
+                        .unwrap_or_default();
+                }
+                dashboard = Some(d);
+            }
+            Err(e) => problems.push(error_box(&e)),
+        }
+    }
+    if form.get("add").is_some() && !current.metric.is_empty() {
+        panels.push(current.clone());
+    }
+    if let Some(i) = form.get("remove").and_then(|i| i.parse::<usize>().ok())
+        && i < panels.len()
+    {
+        panels.remove(i);
+    }
+    let names = metric_names(&state, form.str("search")).await;
+    let dashboards = json_of(crate::routes::dashboards::list(State(state.clone())).await)
+        .map(|v| v["dashboards"].as_array().cloned().unwrap_or_default())
+        .unwrap_or_default();
+    let mut charts = Vec::new();
+    if !current.metric.is_empty() && form.get("add").is_none() {
+        charts.push((None, chart(&state, &range, &current).await));
+    }
+    for (i, p) in panels.iter().enumerate() {
+        charts.push((Some(i), chart(&state, &range, p).await));
+    }
+    let panel_inputs = html! {
+        @for p in &panels { input type="hidden" name="panel" value=(p.encode()); }
+        @if let Some(d) = &dashboard { input type="hidden" name="dashboard" value=(value_text(&d["id"])); }
+    };
+    let body = html! {
+        @if let Some(p) = range_problem { (notice(&p)) }
+        @for p in &problems { (p) }
+        div.metrics {
+            aside.names {
+                form method="get" action="/ui/metrics" {
+                    (range_inputs(&range))
+                    (panel_inputs)
+                    input type="search" name="search" value=(form.str("search")) placeholder="Search metrics"
+                        aria-label="Search metrics"
+                        hx-get="/ui/metrics/names" hx-trigger="input changed delay:200ms" hx-target="#metric-names"
+                        hx-include="closest form";
+                }
+                ul #metric-names { (names_list(&names, &range, &panels, dashboard.as_ref())) }
+                h3 { "Dashboards" }
+                @if dashboards.is_empty() { p.muted { "None saved yet." } }
+                ul.dashboards {
+                    @for d in &dashboards {
+                        li { a href={ "/ui/metrics?" (qs(&[("dashboard", value_text(&d["id"]))])) "&" (qs(&range.link_pairs())) } { (value_text(&d["name"])) } }
+                    }
+                }
+            }
+            section.charts {
+                @if let Some(d) = &dashboard {
+                    h1 { "Dashboard: " (value_text(&d["name"])) }
+                }
+                @if !current.metric.is_empty() {
+                    form.filters method="get" action="/ui/metrics" {
+                        (range_inputs(&range))
+                        (panel_inputs)
+                        input type="hidden" name="name" value=(current.metric);
+                        strong.metric-name { (current.metric) }
+                        input type="text" name="labels" value=(current.labels_text()) placeholder="label filters: host=a, region=eu" aria-label="Label filters";
+                        select name="agg" aria-label="Aggregation" {
+                            @for a in AGGS { option value=(a) selected[a == current.agg] { (a) } }
+                        }
+                        select name="step" aria-label="Step" {
+                            @for s in STEPS { option value=(s) selected[s == current.step] { "step " (s) } }
+                        }
+                        button type="submit" { "Show" }
+                        button type="submit" name="add" value="1" { "Add to dashboard" }
+                    }
+                } @else if panels.is_empty() {
+                    p.empty { "Pick a metric on the left to chart it; add charts to build a dashboard." }
+                }
+                @for (i, c) in &charts {
+                    article.panel {
+                        (c)
+                        @if let Some(i) = i {
+                            form.inline method="get" action="/ui/metrics" {
+                                (range_inputs(&range))
+                                (panel_inputs)
+                                input type="hidden" name="remove" value=(i);
+                                button.link type="submit" { "Remove from dashboard" }
+                            }
+                        }
+                    }
+                }
+                @if !panels.is_empty() {
+                    form.filters method="post" action="/ui/metrics/dashboards" {
+                        (range_inputs(&range))
+                        (panel_inputs)
+                        input type="text" name="dashboard_name" required placeholder="dashboard name"
+                            value=(dashboard.as_ref().map(|d| value_text(&d["name"])).unwrap_or_default()) aria-label="Dashboard name";
+                        button type="submit" { @if dashboard.is_some() { "Save dashboard" } @else { "Save as dashboard" } }
+                    }
+                    @if let Some(d) = &dashboard {
+                        form.inline method="post" action={ "/ui/metrics/dashboards/" (value_text(&d["id"])) "/delete" } {
+                            button.link.danger type="submit" { "Delete dashboard" }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let mut keep = vec![
+        ("name", current.metric.clone()),
+        ("labels", current.labels_text()),
+    ];
+    if !current.metric.is_empty() {
+        keep.push(("agg", current.agg.clone()));
+        keep.push(("step", current.step.clone()));
+    }
+    for p in &panels {
+        keep.push(("panel", p.encode()));
+    }
+    if let Some(d) = &dashboard {
+        keep.push(("dashboard", value_text(&d["id"])));
+    }
+    super::page(&state, "Metrics", Nav::Metrics, &range, &keep, body).await
+}
+
+/// Metric names containing `search` (case-insensitively), from `/api/v1/metrics/names`.
+async fn metric_names(state: &AppState, search: &str) -> Vec<String> {
+    let needle = search.to_lowercase();
+    json_of(crate::routes::metrics::names(State(state.clone())).await)
+        .map(|v| {
+            v["names"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|n| n.as_str().or_else(|| n["name"].as_str()))
+                        .filter(|n| n.to_lowercase().contains(&needle))
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .unwrap_or_default()
+}
+
+fn names_list(
+    names: &[String],
+    range: &TimeRange,
+    panels: &[Panel],
+    dashboard: Option<&Value>,
+) -> Markup {
+    let mut carry: Vec<(&str, String)> = range.link_pairs();
+    for p in panels {
+        carry.push(("panel", p.encode()));
+    }
+    if let Some(d) = dashboard {
+        carry.push(("dashboard", value_text(&d["id"])));
+    }
+    html! {
+        @if names.is_empty() { li.muted { "No metrics." } }
+        @for n in names {
+            li { a href={ "/ui/metrics?" (qs(&carry)) "&" (qs(&[("name", n)])) } { (n) } }
+        }
+    }
+}
+
+/// `GET /ui/metrics/names?search=…`: the filtered list, for htmx.
+pub(crate) async fn names_fragment(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let form = Form::parse(raw.as_deref());
+    let (range, _) = TimeRange::from_form(&form);
+    let panels: Vec<Panel> = form
+        .all("panel")
+        .iter()
+        .filter_map(|p| Panel::decode(p))
+        .collect();
+    let names = metric_names(&state, form.str("search")).await;
+    html_response(names_list(&names, &range, &panels, None))
+}
+
+/// One panel's chart, from `GET /api/v1/metrics`.
+async fn chart(state: &AppState, range: &TimeRange, panel: &Panel) -> Markup {
+    let mut p = range.api_pairs();
+    p.push(("name", panel.metric.clone()));
+    for (k, v) in &panel.labels {
+        p.push(("label", format!("{k}:{v}")));
+    }
+    if panel.agg != "raw" {
+        p.push(("agg", panel.agg.clone()));
+        let step = if panel.step == "auto" || panel.step.is_empty() {
+            width_literal(bucket_width(range.width(), 120))
+        } else {
+            panel.step.clone()
+        };
+        p.push(("step", step));
+    }
+    let answer =
+        json_of(crate::routes::metrics::query(State(state.clone()), RawQuery(Some(qs(&p)))).await);
+    html! {
+        h3 { (panel.heading()) }
+        @match answer {
+            Ok(v) => {
+                @let lines = lines_of(&v);
+                @if lines.is_empty() {
+                    p.empty { "No points for " (panel.metric) " in this range." }
+                } @else {
+                    (line_chart(&lines, range.start.0, range.end.0))
+                }
+            }
+            Err(e) => (error_box(&e)),
+        }
+    }
+}
+
+/// The API's series as chart lines, labelled `name{k="v", …}`.
+fn lines_of(v: &Value) -> Vec<Line> {
+    v["series"]
+        .as_array()
+        .map(|series| {
+            series
+                .iter()
+                .map(|s| {
+                    let labels = s["labels"]
+                        .as_object()
+                        .map(|m| {
+                            m.iter()
+                                .map(|(k, v)| format!("{k}=\"{}\"", value_text(v)))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        })
+                        .unwrap_or_default();
+                    let points = s["points"]
+                        .as_array()
+                        .map(|pts| {
+                            pts.iter()
+                                .filter_map(|p| {
+                                    let t =
+                                        heimsight_core::Timestamp::parse(p["timestamp"].as_str()?)
+                                            .ok()?;
+                                    let v = p["value"].as_f64().or_else(|| p["sum"].as_f64())?;
+                                    Some((t.0, v))
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    Line {
+                        label: format!("{}{{{labels}}}", value_text(&s["name"])),
+                        points,
+                    }
+                })
+                .filter(|l: &Line| !l.points.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `POST /ui/metrics/dashboards`: saves the panels as a dashboard (a new one, or the open one
+/// under its id), then opens it.
+pub(crate) async fn save_dashboard(State(state): State<AppState>, body: Bytes) -> Response {
+    let form = Form::parse(std::str::from_utf8(&body).ok());
+    let (range, _) = TimeRange::from_form(&form);
+    let panels: Vec<Value> = form
+        .all("panel")
+        .iter()
+        .filter_map(|p| Panel::decode(p))
+        .map(|p| p.to_json())
+        .collect();
+    let v = json!({"name": form.str("dashboard_name"), "panels": panels});
+    let saved: Result<Value, ApiError> = match form.get("dashboard") {
+        Some(id) => json_of(
+            crate::routes::dashboards::update(
+                State(state.clone()),
+                Path(id.to_string()),
+                crate::body::JsonBody(Bytes::from(v.to_string())),
+            )
+            .await,
+        ),
+        None => crate::routes::dashboards::create_value(&state, &v).await,
+    };
+    match saved {
+        Ok(d) => {
+            let mut p = vec![("dashboard", value_text(&d["id"]))];
+            p.extend(range.link_pairs());
+            see_other(&format!("/ui/metrics?{}", qs(&p)))
+        }
+        Err(e) => {
+            super::page(
+                &state,
+                "Metrics",
+                Nav::Metrics,
+                &range,
+                &[],
+                html! { (error_box(&e)) p { a href="/ui/metrics" { "Back to metrics" } } },
+            )
+            .await
+        }
+    }
+}
+
+/// `POST /ui/metrics/dashboards/{id}/delete`.
+pub(crate) async fn delete_dashboard(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Response {
+    match crate::routes::dashboards::delete(State(state.clone()), Path(id)).await {
+        Ok(_) => see_other("/ui/metrics"),
+        Err(e) => html_response(error_box(&e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_parse_from_text() {
+        assert_eq!(
+            parse_labels("host=a, region:eu ,bad, =x"),
+            [
+                ("host".to_string(), "a".to_string()),
+                ("region".to_string(), "eu".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn panels_round_trip_through_their_encoding() {
+        let p = Panel {
+            metric: "cpu".into(),
+            labels: vec![("host".into(), "a".into())],
+            agg: "max".into(),
+            step: "1m".into(),
+            title: String::new(),
+        };
+        let back = Panel::decode(&p.encode()).map(|b| (b.metric, b.labels, b.agg, b.step));
+        assert_eq!(back, Some((p.metric, p.labels, p.agg, p.step)));
+        assert_eq!(Panel::decode("{}").map(|p| p.metric), None);
+    }
+}

@@ -1,0 +1,412 @@
+//! The web UI at `/ui/`: server-rendered HTML (maud) enhanced with htmx, embedded in the
+//! binary.
+//!
+//! Every page gets its data by calling the REST API's own handlers ([`crate::routes`]) with
+//! the query string the API would get, so the UI shows exactly what the API returns. Pages
+//! are plain HTML forms and links first: browsing, searching, zooming, paging, details (as
+//! `<details>` elements) and forms all work with JavaScript disabled; htmx adds in-place
+//! updates (load more on scroll, filtering the metric list as you type, previews, test
+//! buttons) and `app.js` the live tail (Server-Sent Events) and the theme switch.
+
+use axum::Router;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use heimsight_core::Timestamp;
+use maud::{Markup, html};
+use serde_json::Value;
+
+use crate::api_error::ApiError;
+use crate::state::AppState;
+
+mod alerts;
+mod chart;
+mod layout;
+mod logs;
+mod metrics;
+mod query;
+mod traces;
+
+pub(crate) use layout::{Nav, page};
+
+/// htmx, from the npm package `htmx.org` (see `build.rs`); empty when it was not installed.
+static HTMX_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/htmx.min.js"));
+/// The UI's own script: theme switch, live tail, small conveniences.
+static APP_JS: &str = include_str!("assets/app.js");
+/// The UI's stylesheet (plain CSS, light and dark).
+static APP_CSS: &str = include_str!("assets/app.css");
+
+/// The routes of the UI, under `/ui/` (and `/` redirecting there).
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/ui/") }))
+        .route("/ui", get(|| async { Redirect::to("/ui/") }))
+        .route("/ui/", get(|| async { Redirect::to("/ui/logs") }))
+        .route("/ui/status", get(layout::status_fragment))
+        .route("/ui/logs", get(logs::page))
+        .route("/ui/logs/more", get(logs::more))
+        .route("/ui/logs/tail", get(logs::tail))
+        .route("/ui/traces", get(traces::search))
+        .route("/ui/traces/{id}", get(traces::detail))
+        .route("/ui/metrics", get(metrics::page))
+        .route("/ui/metrics/names", get(metrics::names_fragment))
+        .route("/ui/metrics/dashboards", post(metrics::save_dashboard))
+        .route(
+            "/ui/metrics/dashboards/{id}/delete",
+            post(metrics::delete_dashboard),
+        )
+        .route("/ui/query", get(query::page))
+        .route("/ui/alerts", get(alerts::page))
+        .route("/ui/alerts/new", get(alerts::new_form).post(alerts::create))
+        .route(
+            "/ui/alerts/rules/{id}",
+            get(alerts::edit_form).post(alerts::update),
+        )
+        .route("/ui/alerts/rules/{id}/delete", post(alerts::delete))
+        .route("/ui/alerts/preview", post(alerts::preview))
+        .route("/ui/alerts/silences", post(alerts::create_silence))
+        .route(
+            "/ui/alerts/silences/{id}/delete",
+            post(alerts::delete_silence),
+        )
+        .route("/ui/alerts/channels", post(alerts::create_channel))
+        .route("/ui/alerts/channels/{id}/test", post(alerts::test_channel))
+        .route(
+            "/ui/alerts/channels/{id}/delete",
+            post(alerts::delete_channel),
+        )
+        .route("/ui/static/htmx.min.js", get(htmx_js))
+        .route("/ui/static/app.js", get(app_js))
+        .route("/ui/static/app.css", get(app_css))
+}
+
+/// Whether htmx was embedded at build time.
+pub(crate) fn has_htmx() -> bool {
+    !HTMX_JS.is_empty()
+}
+
+async fn htmx_js() -> Response {
+    if HTMX_JS.is_empty() {
+        return (
+            StatusCode::NOT_FOUND,
+            "htmx was not installed at build time",
+        )
+            .into_response();
+    }
+    asset(HTMX_JS.to_vec(), "text/javascript; charset=utf-8")
+}
+
+async fn app_js() -> Response {
+    asset(APP_JS.as_bytes().to_vec(), "text/javascript; charset=utf-8")
+}
+
+async fn app_css() -> Response {
+    asset(APP_CSS.as_bytes().to_vec(), "text/css; charset=utf-8")
+}
+
+fn asset(body: Vec<u8>, content_type: &'static str) -> Response {
+    let mut res = body.into_response();
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res.headers_mut().insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    res
+}
+
+/// The parameters of a UI request (a query string or a form body), in order.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Form {
+    pairs: Vec<(String, String)>,
+}
+
+impl Form {
+    /// Parses `a=1&b=2` (a query string or an `application/x-www-form-urlencoded` body).
+    pub(crate) fn parse(raw: Option<&str>) -> Form {
+        Form {
+            pairs: form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        }
+    }
+
+    /// The first non-empty value of `name`, trimmed.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.all(name).into_iter().next()
+    }
+
+    /// The value of `name`, or `""`.
+    pub(crate) fn str(&self, name: &str) -> &str {
+        self.get(name).unwrap_or("")
+    }
+
+    /// Every non-empty value of `name`, trimmed.
+    pub(crate) fn all(&self, name: &str) -> Vec<&str> {
+        self.pairs
+            .iter()
+            .filter(|(k, v)| k == name && !v.trim().is_empty())
+            .map(|(_, v)| v.trim())
+            .collect()
+    }
+}
+
+/// Builds a query string from pairs, leaving out empty values.
+pub(crate) fn qs<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        if !v.as_ref().is_empty() {
+            s.append_pair(k.as_ref(), v.as_ref());
+        }
+    }
+    s.finish()
+}
+
+/// The time range every page honours: `range=15m|1h|6h|24h|7d` (relative to now), or
+/// `range=custom` with `from` and `to` (RFC 3339, or the `YYYY-MM-DDTHH:MM` of a
+/// `datetime-local` input, read as UTC).
+#[derive(Debug, Clone)]
+pub(crate) struct TimeRange {
+    /// `15m`, `1h`, … or `custom`.
+    pub(crate) key: String,
+    pub(crate) start: Timestamp,
+    pub(crate) end: Timestamp,
+    /// As given, for the custom inputs.
+    pub(crate) from: String,
+    pub(crate) to: String,
+}
+
+/// The choices of the range picker.
+pub(crate) const RANGES: [(&str, &str); 5] = [
+    ("15m", "Last 15 minutes"),
+    ("1h", "Last hour"),
+    ("6h", "Last 6 hours"),
+    ("24h", "Last 24 hours"),
+    ("7d", "Last 7 days"),
+];
+
+impl TimeRange {
+    /// The range of a request; unknown or invalid values fall back to the last hour, and the
+    /// problem is returned to show.
+    pub(crate) fn from_form(f: &Form) -> (TimeRange, Option<String>) {
+        let now = Timestamp::now();
+        let key = f.get("range").unwrap_or("1h").to_string();
+        let relative = |key: &str| {
+            heimsight_core::parse_duration_nanos(key)
+                .ok()
+                .filter(|_| RANGES.iter().any(|(k, _)| *k == key))
+                .map(|d| TimeRange {
+                    key: key.to_string(),
+                    start: Timestamp(now.0.saturating_sub(d)),
+                    end: now,
+                    from: String::new(),
+                    to: String::new(),
+                })
+        };
+        if key == "custom" {
+            let from = f.str("from").to_string();
+            let to = f.str("to").to_string();
+            let start = parse_time(&from, now);
+            let end = if to.is_empty() {
+                Ok(now)
+            } else {
+                parse_time(&to, now)
+            };
+            return match (start, end) {
+                (Ok(start), Ok(end)) if end > start => (
+                    TimeRange {
+                        key,
+                        start,
+                        end,
+                        from,
+                        to,
+                    },
+                    None,
+                ),
+                (Ok(_), Ok(_)) => (
+                    relative("1h").unwrap_or_else(|| Self::fallback(now)),
+                    Some("the custom range ends before it starts; showing the last hour".into()),
+                ),
+                (Err(e), _) | (_, Err(e)) => (
+                    relative("1h").unwrap_or_else(|| Self::fallback(now)),
+                    Some(format!("invalid custom range: {e}; showing the last hour")),
+                ),
+            };
+        }
+        match relative(&key) {
+            Some(r) => (r, None),
+            None => (
+                relative("1h").unwrap_or_else(|| Self::fallback(now)),
+                Some(format!("unknown range {key:?}; showing the last hour")),
+            ),
+        }
+    }
+
+    fn fallback(now: Timestamp) -> TimeRange {
+        TimeRange {
+            key: "1h".into(),
+            start: Timestamp(now.0 - 3_600_000_000_000),
+            end: now,
+            from: String::new(),
+            to: String::new(),
+        }
+    }
+
+    /// A custom range from `start` to `end` (what a click on a histogram bar zooms to).
+    pub(crate) fn custom(start: Timestamp, end: Timestamp) -> TimeRange {
+        TimeRange {
+            key: "custom".into(),
+            start,
+            end,
+            from: start.to_rfc3339(),
+            to: end.to_rfc3339(),
+        }
+    }
+
+    /// The range as the API's `start_time`/`end_time` parameters.
+    pub(crate) fn api_pairs(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("start_time", self.start.to_rfc3339()),
+            ("end_time", self.end.to_rfc3339()),
+        ]
+    }
+
+    /// The range as UI parameters, to carry it over in links.
+    pub(crate) fn link_pairs(&self) -> Vec<(&'static str, String)> {
+        if self.key == "custom" {
+            vec![
+                ("range", "custom".into()),
+                ("from", self.start.to_rfc3339()),
+                ("to", self.end.to_rfc3339()),
+            ]
+        } else {
+            vec![("range", self.key.clone())]
+        }
+    }
+
+    /// Length in nanoseconds.
+    pub(crate) fn width(&self) -> i64 {
+        (self.end.0 - self.start.0).max(1)
+    }
+}
+
+fn parse_time(s: &str, now: Timestamp) -> Result<Timestamp, String> {
+    if s.is_empty() {
+        return Err("a custom range needs a start (from)".into());
+    }
+    // A datetime-local input: no seconds, no zone.
+    let candidate = if s.len() == 16 && s.as_bytes().get(10) == Some(&b'T') {
+        format!("{s}:00Z")
+    } else if s.len() == 19 && s.as_bytes().get(10) == Some(&b'T') {
+        format!("{s}Z")
+    } else {
+        s.to_string()
+    };
+    Timestamp::parse_relative(&candidate, now).map_err(|e| format!("{s:?}: {e}"))
+}
+
+/// Unwraps a handler's JSON answer.
+pub(crate) fn json_of(r: Result<axum::Json<Value>, ApiError>) -> Result<Value, ApiError> {
+    r.map(|axum::Json(v)| v)
+}
+
+/// An error of the API, as the page shows it: the message and its details.
+pub(crate) fn error_box(e: &ApiError) -> Markup {
+    let body = e.body();
+    let message = body["error"].as_str().unwrap_or("error").to_string();
+    let details: Vec<String> = body["details"]
+        .as_array()
+        .map(|d| {
+            d.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    html! {
+        div.error role="alert" {
+            strong { "Error: " } (message)
+            @if details.len() > 1 {
+                ul { @for d in &details { li { (d) } } }
+            }
+        }
+    }
+}
+
+/// A notice (not an error) at the top of a page.
+pub(crate) fn notice(text: &str) -> Markup {
+    html! { div.notice role="status" { (text) } }
+}
+
+/// `2026-11-26T12:03:04.123456789Z` → `2026-11-26 12:03:04.123`.
+pub(crate) fn fmt_time(rfc3339: &str) -> String {
+    let s = rfc3339.trim_end_matches('Z').replacen('T', " ", 1);
+    match s.find('.') {
+        Some(dot) => s[..(dot + 4).min(s.len())].to_string(),
+        None => s,
+    }
+}
+
+/// A duration in nanoseconds for people: `850µs`, `12.3ms`, `1.20s`, `2m05s`.
+pub(crate) fn fmt_duration(ns: i64) -> String {
+    let ns = ns.max(0) as f64;
+    if ns < 1_000.0 {
+        format!("{ns}ns")
+    } else if ns < 1_000_000.0 {
+        format!("{:.0}µs", ns / 1e3)
+    } else if ns < 1_000_000_000.0 {
+        let ms = ns / 1e6;
+        if ms < 10.0 {
+            format!("{ms:.2}ms")
+        } else {
+            format!("{ms:.1}ms")
+        }
+    } else if ns < 60e9 {
+        format!("{:.2}s", ns / 1e9)
+    } else {
+        let s = (ns / 1e9) as i64;
+        format!("{}m{:02}s", s / 60, s % 60)
+    }
+}
+
+/// A JSON value as text: strings bare, everything else as JSON.
+pub(crate) fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// A table of a JSON object's entries (attributes, resource, labels).
+pub(crate) fn kv_table(obj: &Value) -> Markup {
+    html! {
+        @if let Some(map) = obj.as_object().filter(|m| !m.is_empty()) {
+            table.kv {
+                @for (k, v) in map {
+                    tr { th { (k) } td { (value_text(v)) } }
+                }
+            }
+        } @else {
+            p.muted { "none" }
+        }
+    }
+}
+
+/// A colour for a name (service, series): the same name always gets the same colour.
+pub(crate) fn colour_of(name: &str) -> String {
+    let h = name.bytes().fold(2_166_136_261u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(16_777_619)
+    });
+    format!("hsl({}, 62%, 52%)", h % 360)
+}
+
+/// A 303 to `to`: after a form's POST, the browser loads the page again with GET.
+pub(crate) fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+/// An HTML page or fragment.
+pub(crate) fn html_response(m: Markup) -> Response {
+    Html(m.into_string()).into_response()
+}
