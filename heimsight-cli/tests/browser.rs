@@ -2,7 +2,11 @@
 //! real `heimsight serve` with ingested data. Screenshots of each page are saved to
 //! `$HEIMSIGHT_SCREENSHOTS` (default `target/ui-screenshots` under the repository).
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
 use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Duration;
 
 use heimsight_core::Timestamp;
 use serde_json::{Value, json};
@@ -45,6 +49,43 @@ fn ingest_cpu(url: &str) {
         })
         .collect();
     post(url, "/api/v1/metrics", json!(points));
+}
+
+/// A loopback HTTP receiver answering 200 to everything: its URL, and each request's first
+/// line and body.
+fn receiver() -> (String, mpsc::Receiver<(String, String)>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut first = String::new();
+            reader.read_line(&mut first).unwrap_or_default();
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = line.split_once(':')
+                    && k.eq_ignore_ascii_case("content-length")
+                {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap_or_default();
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = tx.send((
+                first.trim().to_string(),
+                String::from_utf8_lossy(&body).into_owned(),
+            ));
+        }
+    });
+    (url, rx)
 }
 
 fn log_messages(s: &Session<'_>, css: &str) -> Vec<String> {
@@ -222,7 +263,13 @@ fn web_ui_in_headless_chromium() {
         .unwrap();
     assert_eq!(saved["dashboards"][0]["name"], "Hosts", "{saved}");
     assert_eq!(saved["dashboards"][0]["panels"][0]["labels"]["host"], "b");
+    // The metric list filters as you type.
     s.goto(&format!("{url}/ui/metrics?range=1h"));
+    s.type_into(&s.find("aside.names input[name=search]"), "orders");
+    s.wait_for(10, "the filtered metric list", |s| {
+        s.texts("#metric-names li a") == ["orders_total"]
+    });
+    assert!(!s.url().contains("search="), "filtered in place");
     s.click(&s.find("ul.dashboards a"));
     s.wait_for(10, "the reopened dashboard", |s| {
         s.all("figure.chart svg g.series").len() == 1
@@ -257,6 +304,58 @@ fn web_ui_in_headless_chromium() {
         s.all("tr[data-rule='High CPU']").len() == 1
     });
     assert!(s.text(".notice").contains("created"));
+
+    // Edit it: the form comes back filled in, and the change goes through the API.
+    s.click(&s.find("tr[data-rule='High CPU'] td a"));
+    let name = s.find("input[name=name]");
+    assert_eq!(s.attr(&name, "value").as_deref(), Some("High CPU"));
+    let threshold = s.find("input[name=threshold]");
+    assert_eq!(s.attr(&threshold, "value").as_deref(), Some("0.5"));
+    s.type_into(&threshold, "0.95");
+    s.click(&s.find("button[value=save]"));
+    s.wait_for(10, "the saved rule", |s| {
+        s.text(".notice").contains("saved")
+    });
+    let rules: Value = client()
+        .get(format!("{url}/api/v1/alerts/rules"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(rules["rules"][0]["condition"]["threshold"], 0.95, "{rules}");
+    assert_eq!(rules["rules"][0]["window"], "1h", "{rules}");
+
+    // A webhook channel to a loopback receiver, and its test button.
+    let (hook, received) = receiver();
+    s.click(&s.find("details.new-channel summary"));
+    s.type_into(&s.find("details.new-channel input[name=name]"), "ops hook");
+    s.select("details.new-channel select[name=type]", "webhook");
+    s.type_into(
+        &s.find("details.new-channel textarea[name=settings]"),
+        &format!("url={hook}"),
+    );
+    s.click(&s.find("details.new-channel button[type=submit]"));
+    s.wait_for(10, "the channel in the list", |s| {
+        s.text("#channels table").contains("ops hook")
+    });
+    s.click(&s.find("#channels form[action$='/test'] button"));
+    s.wait_for(10, "the test's result", |s| {
+        s.text("#channels .result").contains("sent")
+    });
+    let (request, body) = received.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(request, "POST /hook HTTP/1.1");
+    assert!(serde_json::from_str::<Value>(&body).is_ok(), "{body}");
+
+    // A silence made on the page.
+    s.type_into(
+        &s.find("#silences input[name=matchers]"),
+        "alertname=High CPU",
+    );
+    s.type_into(&s.find("#silences input[name=comment]"), "maintenance");
+    s.click(&s.find("#silences button[type=submit]"));
+    s.wait_for(10, "the silence", |s| {
+        s.text("#silences table").contains("alertname=High CPU")
+    });
     s.screenshot(&shots.join("alerts.png"));
 
     // Query: a table of results; an invalid query shows where the problem is.
@@ -294,6 +393,20 @@ fn web_ui_in_headless_chromium() {
         theme
     );
     s.screenshot(&shots.join(format!("traces-{}.png", theme.as_str().unwrap_or("theme"))));
+    // A phone: the pages fit the width.
+    s.resize(390, 844);
+    for page in ["logs", "traces", "metrics?name=cpu", "alerts"] {
+        s.goto(&format!("{url}/ui/{page}"));
+        let overflow = s.script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+        );
+        assert!(
+            overflow.as_i64().unwrap_or(1) <= 0,
+            "{page} is wider than the phone: {overflow}"
+        );
+    }
+    s.goto(&format!("{url}/ui/logs"));
+    s.screenshot(&shots.join("logs-phone.png"));
     drop(s);
 
     // Without JavaScript, browsing works: pages, filters (forms), details, links.

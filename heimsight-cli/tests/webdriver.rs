@@ -290,6 +290,15 @@ impl Session<'_> {
         }
     }
 
+    /// Resizes the browser window (to look at the pages as a phone shows them).
+    pub fn resize(&self, width: u32, height: u32) {
+        self.call(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        );
+    }
+
     /// Saves a PNG of the viewport to `path`.
     pub fn screenshot(&self, path: &Path) {
         let b64 = self.call("GET", "/screenshot", None);

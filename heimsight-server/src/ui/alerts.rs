@@ -30,14 +30,6 @@ const MEASURES: [&str; 8] = [
     "error_rate",
     "count",
 ];
-const CHANNEL_TYPES: [&str; 6] = [
-    "webhook",
-    "slack",
-    "discord",
-    "email",
-    "pagerduty",
-    "opsgenie",
-];
 
 fn body_form(body: &Bytes) -> Form {
     Form::parse(std::str::from_utf8(body).ok())
@@ -76,7 +68,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                                         td { (state_badge(a["state"].as_str().unwrap_or(""))) @if a["silenced"] == true { " " span.badge { "silenced" } } }
                                         td { (value_text(&a["rule_name"])) }
                                         td.muted { (labels_text(&a["labels"])) }
-                                        td { (value_text(&a["value"])) }
+                                        td { (number_text(&a["value"])) }
                                         td { (time_text(&a["since"])) }
                                     }
                                 }
@@ -182,7 +174,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                 summary { "Add a channel" }
                 form.stack method="post" action="/ui/alerts/channels" {
                     label { "Name " input type="text" name="name" required; }
-                    label { "Type " select name="type" { @for t in CHANNEL_TYPES { option value=(t) { (t) } } } }
+                    label { "Type " select name="type" { @for t in heimsight_notify::KINDS { option value=(t) { (t) } } } }
                     label { "Settings, one key=value per line (lists comma-separated)"
                         textarea name="settings" rows="4" placeholder="url=https://hooks.slack.com/services/…" {} }
                     button type="submit" { "Add channel" }
@@ -206,7 +198,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                                         td { (value_text(&h["rule_name"])) }
                                         td.muted { (labels_text(&h["labels"])) }
                                         td.muted {
-                                            @if !h["value"].is_null() { "value " (value_text(&h["value"])) " " }
+                                            @if !h["value"].is_null() { "value " (number_text(&h["value"])) " " }
                                             @if !h["channel"].is_null() { "channel " (value_text(&h["channel"])) " " }
                                             @if !h["error"].is_null() { (value_text(&h["error"])) }
                                         }
@@ -232,6 +224,18 @@ fn time_text(v: &Value) -> String {
             .map(|n| fmt_time(&heimsight_core::Timestamp(n).to_rfc3339()))
             .unwrap_or_default(),
         _ => String::new(),
+    }
+}
+
+/// A rule's value for people: at most 4 decimals, no float noise (`0.7449999999999999` →
+/// `0.745`).
+fn number_text(v: &Value) -> String {
+    match v.as_f64() {
+        Some(f) if v.is_f64() => {
+            let s = format!("{f:.4}");
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        }
+        _ => value_text(v),
     }
 }
 
@@ -669,8 +673,17 @@ pub(crate) async fn update(
 
 /// `POST /ui/alerts/rules/{id}/delete`.
 pub(crate) async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    match api::delete_rule(State(state), Path(id)).await {
-        Ok(_) => see_other("/ui/alerts?msg=Rule+deleted."),
+    back_to_alerts(
+        api::delete_rule(State(state), Path(id)).await,
+        "Rule+deleted.",
+    )
+}
+
+/// After a form's action: back to the Alerts page with `ok` as its notice (`ok` is a query
+/// string value, already encoded, plus an optional `#anchor`), or with the API's error.
+fn back_to_alerts<T>(result: Result<T, ApiError>, ok: &str) -> Response {
+    match result {
+        Ok(_) => see_other(&format!("/ui/alerts?msg={ok}")),
         Err(e) => back_with_error(&e),
     }
 }
@@ -701,7 +714,7 @@ async fn preview_markup(state: &AppState, rule: &Value) -> Markup {
                                 @for s in &samples {
                                     tr {
                                         td { (labels_text(&s["labels"])) }
-                                        td.value { (value_text(&s["value"])) }
+                                        td.value { (number_text(&s["value"])) }
                                         td { @if s["active"] == true { span.state.state-firing { "holds" } } @else { span.state.state-inactive { "does not hold" } } }
                                     }
                                 }
@@ -735,10 +748,10 @@ pub(crate) async fn create_silence(State(state): State<AppState>, body: Bytes) -
     if let Some(c) = f.get("comment") {
         v["comment"] = json!(c);
     }
-    match api::create_silence(State(state), json_body(&v)).await {
-        Ok(_) => see_other("/ui/alerts?msg=Silence+created.#silences"),
-        Err(e) => back_with_error(&e),
-    }
+    back_to_alerts(
+        api::create_silence(State(state), json_body(&v)).await,
+        "Silence+created.#silences",
+    )
 }
 
 /// `POST /ui/alerts/silences/{id}/delete`.
@@ -746,10 +759,10 @@ pub(crate) async fn delete_silence(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Response {
-    match api::delete_silence(State(state), Path(id)).await {
-        Ok(_) => see_other("/ui/alerts?msg=Silence+expired.#silences"),
-        Err(e) => back_with_error(&e),
-    }
+    back_to_alerts(
+        api::delete_silence(State(state), Path(id)).await,
+        "Silence+expired.#silences",
+    )
 }
 
 /// `POST /ui/alerts/channels`: `settings` as `key=value` lines; `to`, `headers`-less lists
@@ -779,10 +792,10 @@ pub(crate) async fn create_channel(State(state): State<AppState>, body: Bytes) -
         settings.insert(k.to_string(), value);
     }
     let v = json!({"name": f.str("name"), "type": f.str("type"), "settings": settings});
-    match ch_api::create(State(state), json_body(&v)).await {
-        Ok(_) => see_other("/ui/alerts?msg=Channel+added.#channels"),
-        Err(e) => back_with_error(&e),
-    }
+    back_to_alerts(
+        ch_api::create(State(state), json_body(&v)).await,
+        "Channel+added.#channels",
+    )
 }
 
 /// `POST /ui/alerts/channels/{id}/test`: a fragment for htmx, or back to the page.
@@ -798,10 +811,7 @@ pub(crate) async fn test_channel(
             Err(e) => html! { span.err-text { "✗ " (value_text(&e.body()["error"])) } },
         });
     }
-    match result {
-        Ok(_) => see_other("/ui/alerts?msg=Test+notification+sent.#channels"),
-        Err(e) => back_with_error(&e),
-    }
+    back_to_alerts(result, "Test+notification+sent.#channels")
 }
 
 /// `POST /ui/alerts/channels/{id}/delete`.
@@ -809,8 +819,40 @@ pub(crate) async fn delete_channel(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Response {
-    match ch_api::delete(State(state), Path(id)).await {
-        Ok(_) => see_other("/ui/alerts?msg=Channel+deleted.#channels"),
-        Err(e) => back_with_error(&e),
+    back_to_alerts(
+        ch_api::delete(State(state), Path(id)).await,
+        "Channel+deleted.#channels",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_read_without_float_noise() {
+        assert_eq!(number_text(&json!(0.7449999999999999)), "0.745");
+        assert_eq!(number_text(&json!(2.0)), "2");
+        assert_eq!(number_text(&json!(3)), "3");
+        assert_eq!(number_text(&Value::Null), "");
+    }
+
+    #[test]
+    fn the_form_becomes_the_api_rule() {
+        let f = Form::parse(Some(
+            "name=High+CPU&kind=threshold&query=avg(value)+FROM+metrics&op=%3E&threshold=0.9\
+             &window=&labels=team%3Dops%0D%0Abad&summary=CPU+%7B%7B+%24value+%7D%7D&channels=c1",
+        ));
+        let r = rule_json(&f);
+        assert_eq!(r["name"], "High CPU");
+        assert_eq!(r["condition"], json!({"op": ">", "threshold": 0.9}));
+        assert!(
+            r.get("window").is_none(),
+            "empty fields keep the API's defaults"
+        );
+        assert_eq!(r["labels"], json!({"team": "ops"}));
+        assert_eq!(r["annotations"]["summary"], "CPU {{ $value }}");
+        assert_eq!(r["channels"], json!(["c1"]));
+        assert_eq!(r["enabled"], false, "an unchecked box is not sent");
     }
 }

@@ -141,7 +141,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
         .get("offset")
         .and_then(|o| o.parse::<usize>().ok())
         .unwrap_or(0);
-    let services = services(&state, &range).await;
+    let services = services(&state, &range, "logs").await;
     let (hist, list) = tokio::join!(
         histogram(&state, &range, &filters),
         fetch(&state, &range, &filters, offset)
@@ -311,22 +311,21 @@ pub(crate) fn rows_as_objects(v: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// Services seen in the range, for the filter.
-async fn services(state: &AppState, range: &TimeRange) -> Vec<String> {
-    let v = run_query(
-        state,
-        range,
-        "SELECT service, count(*) AS n FROM logs GROUP BY service ORDER BY service LIMIT 200",
-    )
-    .await;
-    v.map(|v| {
-        rows_as_objects(&v)
-            .iter()
-            .filter_map(|r| r["service"].as_str().map(str::to_string))
-            .filter(|s| !s.is_empty())
-            .collect()
-    })
-    .unwrap_or_default()
+/// Services seen in the range in `source` (`logs` or `spans`), for the filters.
+pub(crate) async fn services(state: &AppState, range: &TimeRange, source: &str) -> Vec<String> {
+    let query = format!(
+        "SELECT service, count(*) AS n FROM {source} GROUP BY service ORDER BY service LIMIT 200"
+    );
+    run_query(state, range, &query)
+        .await
+        .map(|v| {
+            rows_as_objects(&v)
+                .iter()
+                .filter_map(|r| r["service"].as_str().map(str::to_string))
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The histogram of log counts over the range, with the same filters as the list.

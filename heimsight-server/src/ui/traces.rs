@@ -9,7 +9,7 @@ use maud::{Markup, html};
 use serde_json::Value;
 
 use super::layout::range_inputs;
-use super::logs::{log_rows, rows_as_objects, run_query};
+use super::logs::{log_rows, services};
 use super::{
     Form, Nav, TimeRange, colour_of, error_box, fmt_duration, fmt_time, json_of, kv_table, notice,
     qs, value_text,
@@ -34,7 +34,7 @@ pub(crate) async fn search(State(state): State<AppState>, RawQuery(raw): RawQuer
     p.push(("limit", "50".into()));
     let found =
         json_of(crate::routes::traces::search(State(state.clone()), RawQuery(Some(qs(&p)))).await);
-    let services = span_services(&state, &range).await;
+    let services = services(&state, &range, "spans").await;
     let status = form.str("status");
     let body = html! {
         @if let Some(p) = range_problem { (notice(&p)) }
@@ -96,24 +96,6 @@ pub(crate) async fn search(State(state): State<AppState>, RawQuery(raw): RawQuer
         .map(|f| (*f, form.str(f).to_string()))
         .collect();
     super::page(&state, "Traces", Nav::Traces, &range, &keep, body).await
-}
-
-/// Services that have spans in the range.
-async fn span_services(state: &AppState, range: &TimeRange) -> Vec<String> {
-    run_query(
-        state,
-        range,
-        "SELECT service, count(*) AS n FROM spans GROUP BY service ORDER BY service LIMIT 200",
-    )
-    .await
-    .map(|v| {
-        rows_as_objects(&v)
-            .iter()
-            .filter_map(|r| r["service"].as_str().map(str::to_string))
-            .filter(|s| !s.is_empty())
-            .collect()
-    })
-    .unwrap_or_default()
 }
 
 /// A span of the tree, flattened: its depth and its JSON.
