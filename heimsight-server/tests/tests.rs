@@ -925,3 +925,106 @@ async fn builder_rejects_bad_configuration() {
         .unwrap_err();
     assert!(err.to_string().contains("no store"), "{err}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Dashboards and the web UI's pages (the browser test in heimsight-cli drives them for real).
+
+#[tokio::test]
+async fn dashboards_are_validated_saved_updated_and_deleted() {
+    let app = app();
+    let r = app
+        .post(
+            "/api/v1/dashboards",
+            &json!({"panels": [{"agg": "median", "step": "-1m"}, 3], "colour": "red"}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    let fields: Vec<&str> = r.json["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    for f in [
+        "colour",
+        "name",
+        "panels[0].metric",
+        "panels[0].agg",
+        "panels[0].step",
+        "panels[1]",
+    ] {
+        assert!(fields.contains(&f), "{f} in {fields:?}");
+    }
+    let r = app
+        .post(
+            "/api/v1/dashboards",
+            &json!({"name": "Hosts", "panels": [{"metric": "cpu", "labels": {"host": "a"}, "agg": "max"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.json["id"].as_str().unwrap().to_string();
+    let got = app.get(&format!("/api/v1/dashboards/{id}")).await;
+    assert_eq!(got.json["panels"][0]["labels"]["host"], "a");
+    let r = app
+        .put(
+            &format!("/api/v1/dashboards/{id}"),
+            &json!({"name": "Hosts 2", "panels": []}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["created"], got.json["created"]);
+    let list = app.get("/api/v1/dashboards").await;
+    assert_eq!(list.json["dashboards"][0]["name"], "Hosts 2");
+    let r = app
+        .send("DELETE", &format!("/api/v1/dashboards/{id}"), None, "")
+        .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(
+        app.get(&format!("/api/v1/dashboards/{id}")).await.status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn ui_pages_render_and_refuse_cross_site_posts() {
+    let app = app();
+    for page in [
+        "/ui/logs",
+        "/ui/traces",
+        "/ui/metrics",
+        "/ui/alerts",
+        "/ui/alerts/new",
+        "/ui/query?q=SELECT%20count(*)%20FROM%20logs",
+    ] {
+        let r = app.get(page).await;
+        assert_eq!(r.status, 200, "{page}: {}", r.text);
+        assert!(r.text.starts_with("<!DOCTYPE html>"), "{page}");
+    }
+    assert_eq!(app.get("/ui/static/app.css").await.status, 200);
+    let form = "matchers=alertname%3DX&duration=1h";
+    let cross = Request::post("/ui/alerts/silences")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "cross-site")
+        .body(Body::from(form))
+        .unwrap();
+    assert_eq!(app.request(cross).await.status, 403);
+    assert!(
+        app.get("/api/v1/silences").await.json["silences"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let same = Request::post("/ui/alerts/silences")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::from(form))
+        .unwrap();
+    assert_eq!(app.request(same).await.status, 303);
+    assert_eq!(
+        app.get("/api/v1/silences").await.json["silences"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -9,8 +9,10 @@
 //! buttons) and `app.js` the live tail (Server-Sent Events) and the theme switch.
 
 use axum::Router;
+use axum::extract::Request;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::{Next, from_fn};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use heimsight_core::Timestamp;
@@ -79,6 +81,25 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ui/static/htmx.min.js", get(htmx_js))
         .route("/ui/static/app.js", get(app_js))
         .route("/ui/static/app.css", get(app_css))
+        .route_layer(from_fn(same_site_only))
+}
+
+/// Refuses form posts that a browser says come from another site (`Sec-Fetch-Site:
+/// cross-site`), so that a page elsewhere cannot make a visitor's browser delete rules or
+/// channels through the UI's forms.
+async fn same_site_only(req: Request, next: Next) -> Response {
+    let cross_site = req
+        .headers()
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site");
+    if req.method() != Method::GET && req.method() != Method::HEAD && cross_site {
+        return (
+            StatusCode::FORBIDDEN,
+            "the web UI refuses form posts from other sites",
+        )
+            .into_response();
+    }
+    next.run(req).await
 }
 
 /// Whether htmx was embedded at build time.
