@@ -290,6 +290,15 @@ impl RuleForm {
         }
         v.insert("labels".into(), json!(lines_of(&r["labels"])));
         v.insert("summary".into(), r["annotations"]["summary"].clone());
+        // Annotations the form has no field for travel in a hidden field, so an edit keeps them.
+        let mut extra = r["annotations"].as_object().cloned().unwrap_or_default();
+        extra.remove("summary");
+        if !extra.is_empty() {
+            v.insert(
+                "annotations_extra".into(),
+                json!(Value::Object(extra).to_string()),
+            );
+        }
         if let Some(g) = r["group_by"].as_array() {
             v.insert(
                 "group_by".into(),
@@ -389,8 +398,16 @@ fn rule_json(f: &Form) -> Value {
     if !labels.is_empty() {
         o.insert("labels".into(), Value::Object(labels));
     }
+    let mut annotations: Map<String, Value> = f
+        .get("annotations_extra")
+        .and_then(|a| serde_json::from_str::<Value>(a).ok())
+        .and_then(|a| a.as_object().cloned())
+        .unwrap_or_default();
     if let Some(s) = f.get("summary") {
-        o.insert("annotations".into(), json!({"summary": s}));
+        annotations.insert("summary".into(), json!(s));
+    }
+    if !annotations.is_empty() {
+        o.insert("annotations".into(), Value::Object(annotations));
     }
     let channels = f.all("channels");
     if !channels.is_empty() {
@@ -514,6 +531,9 @@ async fn rule_form_page(
                 (field_error("channels"))
             }
             label.check { input type="checkbox" name="enabled" value="true" checked[enabled]; " enabled" }
+            @if !f.get("annotations_extra").is_empty() {
+                input type="hidden" name="annotations_extra" value=(f.get("annotations_extra"));
+            }
             @for (field, reason) in errors.iter().filter(|(f, _)| !FORM_FIELDS.iter().any(|k| f == k || f.starts_with(&format!("{k}.")) || f.starts_with(&format!("{k}[")))) {
                 span.field-error role="alert" { (field) ": " (reason) }
             }
@@ -854,5 +874,16 @@ mod tests {
         assert_eq!(r["annotations"]["summary"], "CPU {{ $value }}");
         assert_eq!(r["channels"], json!(["c1"]));
         assert_eq!(r["enabled"], false, "an unchecked box is not sent");
+        // Annotations without a field of their own survive an edit.
+        let rule = json!({"name": "x", "annotations": {"summary": "s", "runbook": "https://r"}});
+        let form = RuleForm::from_rule(&rule);
+        let f = Form::parse(Some(&qs(&[
+            ("summary", form.get("summary")),
+            ("annotations_extra", form.get("annotations_extra")),
+        ])));
+        assert_eq!(
+            rule_json(&f)["annotations"],
+            json!({"summary": "s", "runbook": "https://r"})
+        );
     }
 }

@@ -88,33 +88,44 @@ impl Filters {
     }
 }
 
-/// `SELECT …`/`EXPLAIN …` (a whole query) or a condition (`level = 'error' AND …`)?
+/// Whether the search box holds a condition (`level = 'error' AND …`, `message LIKE '%x%'`,
+/// `duration > 5`) rather than words: a comparison between a name and a value outside quotes,
+/// or one of the query language's keywords.
 fn is_condition(q: &str) -> bool {
     let lower = q.to_ascii_lowercase();
-    // Outside 'string literals' and "quoted phrases".
-    let mut outside_quotes = String::new();
+    // Outside 'string literals' and "quoted phrases"; each quoted part becomes `q`.
+    let mut outside = String::new();
     let mut quote = None;
     for c in lower.chars() {
         match (quote, c) {
-            (None, '\'' | '"') => quote = Some(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                outside.push('q');
+            }
             (Some(q), c) if c == q => quote = None,
-            (None, c) => outside_quotes.push(c),
+            (None, c) => outside.push(c),
             _ => {}
         }
     }
-    [
-        "=",
-        "<",
-        ">",
-        " like ",
-        " in (",
-        "match(",
-        " is null",
-        " is not null",
-    ]
-    .iter()
-    .any(|op| outside_quotes.contains(op))
-        || outside_quotes.starts_with("not ")
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
+    let chars: Vec<char> = outside.chars().collect();
+    let comparison = chars.iter().enumerate().any(|(i, &c)| {
+        if !matches!(c, '=' | '<' | '>') {
+            return false;
+        }
+        let before = chars[..i]
+            .iter()
+            .rev()
+            .find(|c| !matches!(c, ' ' | '!' | '<' | '>' | '='));
+        let after = chars[i + 1..]
+            .iter()
+            .find(|c| !matches!(c, ' ' | '=' | '>'));
+        before.is_some_and(|&c| word(c)) && after.is_some_and(|&c| word(c) || c == '-' || c == '(')
+    });
+    comparison
+        || [" like ", " in (", "match(", " is null", " is not null"]
+            .iter()
+            .any(|k| outside.contains(k))
 }
 
 fn is_whole_query(q: &str) -> bool {
@@ -146,7 +157,8 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
         histogram(&state, &range, &filters),
         fetch(&state, &range, &filters, offset)
     );
-    let since = Timestamp::now().to_rfc3339();
+    // The tail starts where the list ends, so that no record falls between them.
+    let since = range.end.to_rfc3339();
     let mut tail_q = filters.pairs();
     tail_q.push(("since", since));
     let body = html! {
@@ -237,7 +249,8 @@ fn more_link(
     if !has_more {
         return html! {};
     }
-    let mut p = range.link_pairs();
+    // The absolute range of the first page, so that new records do not shift the pages.
+    let mut p = TimeRange::custom(range.start, range.end).link_pairs();
     p.extend(filters.pairs());
     p.push(("offset", next.to_string()));
     let q = qs(&p);
@@ -404,12 +417,21 @@ fn short(id: &str) -> &str {
 
 /// `GET /ui/logs/tail?since=…&q=…&service=…&level=…`: new records as Server-Sent Events
 /// (`event: log`, the data an HTML row), oldest first, each once, from `since` on.
-pub(crate) async fn tail(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response {
+/// Each event's id is its record's timestamp: a browser reconnecting sends the last one as
+/// `Last-Event-ID`, and the tail goes on from there.
+pub(crate) async fn tail(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let form = Form::parse(raw.as_deref());
     let filters = Filters::from_form(&form);
-    let since = form
-        .get("since")
-        .and_then(|s| Timestamp::parse(s).ok())
+    let last_event = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| Timestamp::parse(s).ok());
+    let since = last_event
+        .or_else(|| form.get("since").and_then(|s| Timestamp::parse(s).ok()))
         .unwrap_or_else(Timestamp::now);
     Sse::new(tail_stream(state, filters, since))
         .keep_alive(KeepAlive::default())
@@ -471,6 +493,7 @@ fn tail_stream(
                         s.queue.push_back(
                             Event::default()
                                 .event("log")
+                                .id(t.to_rfc3339())
                                 .data(log_row(&r).into_string()),
                         );
                     }
@@ -520,6 +543,11 @@ mod tests {
         assert!(is_condition("MATCH('timeout')"));
         assert!(!is_condition("connection refused"));
         assert!(!is_condition("\"a=b\""), "an = inside a phrase is a word");
+        assert!(!is_condition("not found"));
+        assert!(!is_condition("<html>"));
+        assert!(!is_condition("a -> b"));
+        assert!(is_condition("duration > 5"));
+        assert!(is_condition("level != 'debug'"));
         assert!(is_whole_query("SELECT count(*) FROM logs"));
     }
 

@@ -138,7 +138,8 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
             crate::routes::dashboards::get(State(state.clone()), Path(id.to_string())).await,
         ) {
             Ok(d) => {
-                if panels.is_empty() {
+                // `edited`: the panels of the form are the dashboard's, even when none are left.
+                if panels.is_empty() && form.get("edited").is_none() {
                     panels = d["panels"]
                         .as_array()
                         .map(|a| a.iter().map(Panel::from_json).collect())
@@ -170,7 +171,10 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
     }
     let panel_inputs = html! {
         @for p in &panels { input type="hidden" name="panel" value=(p.encode()); }
-        @if let Some(d) = &dashboard { input type="hidden" name="dashboard" value=(value_text(&d["id"])); }
+        @if let Some(d) = &dashboard {
+            input type="hidden" name="dashboard" value=(value_text(&d["id"]));
+            input type="hidden" name="edited" value="1";
+        }
     };
     let body = html! {
         @if let Some(p) = range_problem { (notice(&p)) }

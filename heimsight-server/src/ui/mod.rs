@@ -324,7 +324,12 @@ fn parse_time(s: &str, now: Timestamp) -> Result<Timestamp, String> {
     } else {
         s.to_string()
     };
-    Timestamp::parse_relative(&candidate, now).map_err(|e| format!("{s:?}: {e}"))
+    let t = Timestamp::parse_relative(&candidate, now).map_err(|e| format!("{s:?}: {e}"))?;
+    // 1970 to 2200: beyond, range arithmetic would overflow.
+    if !(0..=7_258_118_400_000_000_000).contains(&t.0) {
+        return Err(format!("{s:?} is outside 1970–2200"));
+    }
+    Ok(t)
 }
 
 /// Unwraps a handler's JSON answer.

@@ -166,7 +166,7 @@ fn trace_view(v: &Value) -> Markup {
         p.muted {
             "trace " code { (value_text(&v["trace_id"])) } " · started " (fmt_time(s["start_time"].as_str().unwrap_or("")))
             " · " (fmt_duration(end - start)) " · " (rows.len()) " spans · "
-            a href={ "/ui/logs?" (qs(&[("trace_id", value_text(&v["trace_id"])), ("range", "7d".into())])) } { (value_text(&v["logs_total"])) " logs" }
+            a href={ "/ui/logs?" (logs_link(v, start, end)) } { (value_text(&v["logs_total"])) " logs" }
         }
         div.waterfall role="table" aria-label="span waterfall" {
             div.wf-head role="row" {
@@ -208,6 +208,19 @@ fn trace_view(v: &Value) -> Markup {
             div.logs { (log_rows(&logs)) }
         }
     }
+}
+
+/// The Logs page's query for the trace's logs: its id, from an hour before the trace to an
+/// hour after.
+fn logs_link(v: &Value, start: i64, end: i64) -> String {
+    const HOUR: i64 = 3_600_000_000_000;
+    let mut p = TimeRange::custom(
+        Timestamp(start.saturating_sub(HOUR)),
+        Timestamp(end.saturating_add(HOUR)),
+    )
+    .link_pairs();
+    p.push(("trace_id", value_text(&v["trace_id"])));
+    qs(&p)
 }
 
 fn span_detail(sp: &Value) -> Markup {

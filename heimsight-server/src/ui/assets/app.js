@@ -47,6 +47,9 @@
     var status = document.getElementById("tail-status");
     var rows = document.getElementById("tail-rows");
     var source = null, paused = false, buffer = [], received = 0;
+    // The last record's time (its event id) and the rows shown at that time: a restart goes on
+    // from there without showing a row twice.
+    var lastId = "", atLastId = {};
     var MAX_ROWS = 1000;
 
     toggle.disabled = false;
@@ -64,9 +67,17 @@
     }
 
     function start() {
-      source = new EventSource(box.dataset.src);
+      var url = new URL(box.dataset.src, window.location.href);
+      if (lastId) url.searchParams.set("since", lastId);
+      source = new EventSource(url.toString());
       source.addEventListener("ready", function () { show(); });
       source.addEventListener("log", function (e) {
+        if (e.lastEventId !== lastId) {
+          lastId = e.lastEventId;
+          atLastId = {};
+        }
+        if (atLastId[e.data]) return;
+        atLastId[e.data] = true;
         received++;
         if (paused) buffer.push(e.data);
         else insert(e.data);
