@@ -389,6 +389,15 @@ fn web_ui_in_headless_chromium() {
     let rows = s.texts("table.result tbody tr");
     assert!(rows.iter().any(|r| r.starts_with("payments")), "{rows:?}");
     s.screenshot(&shots.join("query.png"));
+    // EXPLAIN: the plan, with what the store does.
+    s.goto(&format!(
+        "{url}/ui/query?range=1h&q={}",
+        "SELECT%20count(*)%20FROM%20logs%20WHERE%20service%20%3D%20%27shop%27"
+    ));
+    s.click(&s.find("form.query button[name=explain]"));
+    s.wait_for(10, "the plan", |s| {
+        s.text("main").contains("pushed down: service = 'shop'")
+    });
     s.goto(&format!(
         "{url}/ui/query?range=1h&q=SELECT%20levle%20FROM%20logs"
     ));
