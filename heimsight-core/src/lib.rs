@@ -45,7 +45,7 @@ pub use attr::{AttributeValue, Attributes};
 pub use error::{Error, FieldError, Result, ValidationErrors};
 pub use ids::{SpanId, TraceId};
 pub use json::type_name as json_type_name;
-pub use log::{Level, LogRecord, Scope};
+pub use log::{Level, LogRecord, Scope, TailCursor};
 pub use metric::{
     Exemplar, ExpBuckets, ExpHistogramValue, HistogramValue, Labels, MetricKind, MetricPoint,
     MetricValue, Quantile, SummaryValue, Temporality,

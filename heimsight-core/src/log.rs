@@ -1,5 +1,6 @@
 //! Log records.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 
@@ -495,6 +496,39 @@ impl<'de> serde::Deserialize<'de> for LogRecord {
     }
 }
 
+/// Where a tail of log records stands — records as the REST API writes them (RFC 3339
+/// `timestamp`), arriving oldest first from polls that each ask again from the newest
+/// timestamp shown: that timestamp, and the records shown at exactly that time, so that none
+/// is shown twice. Used by `heimsight logs --follow`, the TUI and the web UI's live tail.
+#[derive(Debug, Default, Clone)]
+pub struct TailCursor {
+    last: Option<String>,
+    at_last: HashSet<String>,
+}
+
+impl TailCursor {
+    /// The newest timestamp shown (RFC 3339, as the API writes it), once something was.
+    pub fn last(&self) -> Option<&str> {
+        self.last.as_deref()
+    }
+
+    /// Whether `record` is new — not older than the newest shown, and not shown already at
+    /// that time — recording it as shown when it is. Records must come oldest first.
+    pub fn admit(&mut self, record: &Value) -> bool {
+        let ts = record["timestamp"].as_str().unwrap_or("");
+        match self.last.as_deref() {
+            Some(last) if ts < last => false,
+            Some(last) if ts == last => self.at_last.insert(record.to_string()),
+            _ => {
+                self.last = Some(ts.to_string());
+                self.at_last.clear();
+                self.at_last.insert(record.to_string());
+                true
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -557,5 +591,27 @@ mod tests {
         let errs = LogRecord::from_json(&v).unwrap_err();
         assert_eq!(errs.errors()[0].field, "timestamp");
         assert!(errs.errors()[0].reason.contains("out of range"));
+    }
+
+    #[test]
+    fn a_tail_cursor_admits_each_record_once_oldest_first() {
+        let rec = |ts: &str, m: &str| serde_json::json!({"timestamp": ts, "message": m});
+        let mut c = TailCursor::default();
+        assert_eq!(c.last(), None);
+        assert!(c.admit(&rec("2026-01-01T00:00:01.000000000Z", "a")));
+        assert!(
+            c.admit(&rec("2026-01-01T00:00:01.000000000Z", "b")),
+            "same time, other record"
+        );
+        assert!(
+            !c.admit(&rec("2026-01-01T00:00:01.000000000Z", "a")),
+            "shown already"
+        );
+        assert!(
+            !c.admit(&rec("2026-01-01T00:00:00.000000000Z", "z")),
+            "older"
+        );
+        assert!(c.admit(&rec("2026-01-01T00:00:02.000000000Z", "a")));
+        assert_eq!(c.last(), Some("2026-01-01T00:00:02.000000000Z"));
     }
 }

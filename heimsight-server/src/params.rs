@@ -13,12 +13,20 @@ pub(crate) struct Params {
 }
 
 impl Params {
+    /// Parses a raw query string (or form body), keeping every parameter.
+    pub(crate) fn parse_any(raw: Option<&str>) -> Params {
+        Params {
+            pairs: form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+            now: Timestamp::now(),
+        }
+    }
+
     /// Parses a raw query string, rejecting parameters not in `allowed`.
     pub(crate) fn parse(raw: Option<&str>, allowed: &[&str]) -> Result<Params, ApiError> {
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        for (k, _) in &pairs {
+        let params = Params::parse_any(raw);
+        for (k, _) in &params.pairs {
             if !allowed.contains(&k.as_str()) {
                 return Err(ApiError::bad_request(format!(
                     "unknown parameter {k:?}; this endpoint accepts: {}",
@@ -26,10 +34,7 @@ impl Params {
                 )));
             }
         }
-        Ok(Params {
-            pairs,
-            now: Timestamp::now(),
-        })
+        Ok(params)
     }
 
     /// Every non-empty value of a parameter.

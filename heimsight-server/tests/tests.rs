@@ -1001,25 +1001,21 @@ async fn ui_pages_render_and_refuse_cross_site_posts() {
         assert!(r.text.starts_with("<!DOCTYPE html>"), "{page}");
     }
     assert_eq!(app.get("/ui/static/app.css").await.status, 200);
-    let form = "matchers=alertname%3DX&duration=1h";
-    let cross = Request::post("/ui/alerts/silences")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("sec-fetch-site", "cross-site")
-        .body(Body::from(form))
-        .unwrap();
-    assert_eq!(app.request(cross).await.status, 403);
+    let silence_from = |site: &str| {
+        Request::post("/ui/alerts/silences")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", site)
+            .body(Body::from("matchers=alertname%3DX&duration=1h"))
+            .unwrap()
+    };
+    assert_eq!(app.request(silence_from("cross-site")).await.status, 403);
     assert!(
         app.get("/api/v1/silences").await.json["silences"]
             .as_array()
             .unwrap()
             .is_empty()
     );
-    let same = Request::post("/ui/alerts/silences")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("sec-fetch-site", "same-origin")
-        .body(Body::from(form))
-        .unwrap();
-    assert_eq!(app.request(same).await.status, 303);
+    assert_eq!(app.request(silence_from("same-origin")).await.status, 303);
     assert_eq!(
         app.get("/api/v1/silences").await.json["silences"]
             .as_array()

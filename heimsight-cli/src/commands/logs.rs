@@ -1,11 +1,11 @@
 //! `heimsight logs`: search logs, or follow them (`--follow`) like `tail -f`.
 
-use std::collections::HashSet;
 use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
+use heimsight_core::TailCursor;
 use serde_json::Value;
 
 use super::{Ctx, key_value, line, time_param};
@@ -190,38 +190,6 @@ async fn follow(ctx: &Ctx, args: &LogsArgs, out: &mut dyn Write, printed: &[Valu
         for l in answer["logs"].as_array().into_iter().flatten() {
             if cursor.admit(l) {
                 emit(ctx, out, l)?;
-            }
-        }
-    }
-}
-
-/// Where a tail of logs stands: the newest timestamp shown, and the records shown at exactly
-/// that time. The next poll asks from that timestamp, oldest first, so records of that same
-/// nanosecond come back and must not be shown twice. Shared by `logs --follow` and the TUI.
-#[derive(Debug, Default)]
-pub(crate) struct TailCursor {
-    last: Option<String>,
-    at_last: HashSet<String>,
-}
-
-impl TailCursor {
-    /// The newest timestamp shown (RFC 3339, as the API writes it), once something was.
-    pub(crate) fn last(&self) -> Option<&str> {
-        self.last.as_deref()
-    }
-
-    /// Whether `record` is new — not older than the newest shown, and not shown already at
-    /// that time — recording it as shown when it is. Records must come oldest first.
-    pub(crate) fn admit(&mut self, record: &Value) -> bool {
-        let ts = cell(&record["timestamp"]);
-        match self.last.as_deref() {
-            Some(last) if ts.as_str() < last => false,
-            Some(last) if ts == last => self.at_last.insert(record.to_string()),
-            _ => {
-                self.last = Some(ts);
-                self.at_last.clear();
-                self.at_last.insert(record.to_string());
-                true
             }
         }
     }

@@ -6,9 +6,9 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use heimsight_core::TailCursor;
 use serde_json::Value;
 
-use crate::commands::logs::TailCursor;
 use crate::output::cell;
 
 /// Most log records kept in the live tail.

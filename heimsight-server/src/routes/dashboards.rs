@@ -194,12 +194,32 @@ pub(crate) async fn create(
 
 /// Creates a dashboard from a JSON value (the UI calls this too).
 pub(crate) async fn create_value(state: &AppState, v: &Value) -> Result<Value, ApiError> {
-    let mut d = validate(v)?;
+    let d = validate(v)?;
     let now = Timestamp::now();
-    let id = format!("{:016x}", now.0);
+    save(state, format!("{:016x}", now.0), d, json!(now.to_rfc3339())).await
+}
+
+/// Replaces a dashboard's name and panels with those of a JSON value (the UI calls this too).
+pub(crate) async fn update_value(
+    state: &AppState,
+    id: String,
+    v: &Value,
+) -> Result<Value, ApiError> {
+    let d = validate(v)?;
+    let old = state.blocking(load(id.clone())).await?;
+    save(state, id, d, old["created"].clone()).await
+}
+
+/// Stores a validated dashboard under `id`, stamped with its ids and times.
+async fn save(
+    state: &AppState,
+    id: String,
+    mut d: Map<String, Value>,
+    created: Value,
+) -> Result<Value, ApiError> {
     d.insert("id".into(), json!(id));
-    d.insert("created".into(), json!(now.to_rfc3339()));
-    d.insert("updated".into(), json!(now.to_rfc3339()));
+    d.insert("created".into(), created);
+    d.insert("updated".into(), json!(Timestamp::now().to_rfc3339()));
     let d = Value::Object(d);
     let bytes = serde_json::to_vec(&d).map_err(|e| ApiError::Internal(e.to_string()))?;
     state
@@ -223,17 +243,7 @@ pub(crate) async fn update(
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     let v = heimsight_ingest::json::parse_json(&body)?;
-    let mut d = validate(&v)?;
-    let old = state.blocking(load(id.clone())).await?;
-    d.insert("id".into(), json!(id));
-    d.insert("created".into(), old["created"].clone());
-    d.insert("updated".into(), json!(Timestamp::now().to_rfc3339()));
-    let d = Value::Object(d);
-    let bytes = serde_json::to_vec(&d).map_err(|e| ApiError::Internal(e.to_string()))?;
-    state
-        .blocking(move |store| store.meta_put(NAMESPACE, &id, &bytes))
-        .await?;
-    Ok(Json(d))
+    Ok(Json(update_value(&state, id, &v).await?))
 }
 
 /// `DELETE /api/v1/dashboards/{id}`.

@@ -160,20 +160,6 @@ pub(crate) fn bucket_width(span: i64, n: i64) -> i64 {
         .unwrap_or(WIDTHS[WIDTHS.len() - 1])
 }
 
-/// `1m`, `5s`, `6h`: a width as the query language writes durations.
-pub(crate) fn width_literal(ns: i64) -> String {
-    let s = ns / 1_000_000_000;
-    if s % 86_400 == 0 {
-        format!("{}d", s / 86_400)
-    } else if s % 3600 == 0 {
-        format!("{}h", s / 3600)
-    } else if s % 60 == 0 {
-        format!("{}m", s / 60)
-    } else {
-        format!("{s}s")
-    }
-}
-
 /// Round ticks on the time axis, with labels as long as the span needs.
 fn time_ticks(start: i64, end: i64) -> Vec<(i64, String)> {
     let span = (end - start).max(1);
@@ -263,6 +249,7 @@ mod tests {
 
     #[test]
     fn bucket_widths_are_round() {
+        use crate::retention::format_duration as width_literal;
         let hour = 3_600_000_000_000;
         assert_eq!(width_literal(bucket_width(hour, 60)), "1m");
         assert_eq!(width_literal(bucket_width(15 * 60_000_000_000, 60)), "15s");

@@ -3,7 +3,6 @@
 //! that load more on scroll, a detail panel per record, and a live tail over Server-Sent
 //! Events.
 
-use std::collections::HashSet;
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -11,7 +10,7 @@ use axum::extract::{RawQuery, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
-use heimsight_core::Timestamp;
+use heimsight_core::{TailCursor, Timestamp};
 use maud::{Markup, html};
 use serde_json::Value;
 
@@ -347,7 +346,7 @@ async fn histogram(state: &AppState, range: &TimeRange, filters: &Filters) -> Ma
     let cond = filters.condition();
     let query = format!(
         "SELECT bucket(timestamp, {}) AS t, count(*) AS n FROM logs {} GROUP BY t ORDER BY t",
-        super::chart::width_literal(width),
+        crate::retention::format_duration(width),
         if cond.is_empty() {
             String::new()
         } else {
@@ -441,10 +440,9 @@ pub(crate) async fn tail(
 struct TailState {
     state: AppState,
     filters: Filters,
-    /// Records at or after this time are new, but for those in `seen`.
-    cursor: Timestamp,
-    /// The records at `cursor` already sent (their JSON).
-    seen: HashSet<String>,
+    /// Where the first poll starts, until a record was sent.
+    since: Timestamp,
+    cursor: TailCursor,
     queue: std::collections::VecDeque<Event>,
     first: bool,
 }
@@ -457,8 +455,8 @@ fn tail_stream(
     let init = TailState {
         state,
         filters,
-        cursor: since,
-        seen: HashSet::new(),
+        since,
+        cursor: TailCursor::default(),
         queue: Default::default(),
         first: true,
     };
@@ -472,29 +470,19 @@ fn tail_stream(
                 return Some((Ok(e), s));
             }
             tokio::time::sleep(TAIL_EVERY).await;
-            match poll(&s.state, &s.filters, s.cursor).await {
+            let from = s
+                .cursor
+                .last()
+                .and_then(|t| Timestamp::parse(t).ok())
+                .unwrap_or(s.since);
+            match poll(&s.state, &s.filters, from).await {
                 Ok(logs) => {
-                    for r in logs {
-                        let key = r.to_string();
-                        let Some(t) = r["timestamp"]
-                            .as_str()
-                            .and_then(|t| Timestamp::parse(t).ok())
-                        else {
-                            continue;
-                        };
-                        if t < s.cursor || (t == s.cursor && s.seen.contains(&key)) {
-                            continue;
-                        }
-                        if t > s.cursor {
-                            s.cursor = t;
-                            s.seen.clear();
-                        }
-                        s.seen.insert(key);
+                    for r in logs.iter().filter(|r| s.cursor.admit(r)) {
                         s.queue.push_back(
                             Event::default()
                                 .event("log")
-                                .id(t.to_rfc3339())
-                                .data(log_row(&r).into_string()),
+                                .id(r["timestamp"].as_str().unwrap_or(""))
+                                .data(log_row(r).into_string()),
                         );
                     }
                 }

@@ -8,12 +8,12 @@ use axum::response::Response;
 use maud::{Markup, html};
 use serde_json::{Map, Value, json};
 
-use super::chart::{Line, bucket_width, line_chart, width_literal};
+use super::chart::{Line, bucket_width, line_chart};
 use super::layout::range_inputs;
 use super::{
     Form, Nav, TimeRange, error_box, html_response, json_of, notice, qs, see_other, value_text,
 };
-use crate::api_error::ApiError;
+use crate::retention::format_duration;
 use crate::state::AppState;
 
 /// Aggregations offered, `raw` being the stored points.
@@ -334,7 +334,7 @@ async fn chart(state: &AppState, range: &TimeRange, panel: &Panel) -> Markup {
     if panel.agg != "raw" {
         p.push(("agg", panel.agg.clone()));
         let step = if panel.step == "auto" || panel.step.is_empty() {
-            width_literal(bucket_width(range.width(), 120))
+            format_duration(bucket_width(range.width(), 120))
         } else {
             panel.step.clone()
         };
@@ -412,15 +412,8 @@ pub(crate) async fn save_dashboard(State(state): State<AppState>, body: Bytes) -
         .map(|p| p.to_json())
         .collect();
     let v = json!({"name": form.str("dashboard_name"), "panels": panels});
-    let saved: Result<Value, ApiError> = match form.get("dashboard") {
-        Some(id) => json_of(
-            crate::routes::dashboards::update(
-                State(state.clone()),
-                Path(id.to_string()),
-                crate::body::JsonBody(Bytes::from(v.to_string())),
-            )
-            .await,
-        ),
+    let saved = match form.get("dashboard") {
+        Some(id) => crate::routes::dashboards::update_value(&state, id.to_string(), &v).await,
         None => crate::routes::dashboards::create_value(&state, &v).await,
     };
     match saved {

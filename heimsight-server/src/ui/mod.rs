@@ -20,6 +20,7 @@ use maud::{Markup, html};
 use serde_json::Value;
 
 use crate::api_error::ApiError;
+use crate::params::Params;
 use crate::state::AppState;
 
 mod alerts;
@@ -115,18 +116,18 @@ async fn htmx_js() -> Response {
         )
             .into_response();
     }
-    asset(HTMX_JS.to_vec(), "text/javascript; charset=utf-8")
+    asset(HTMX_JS, "text/javascript; charset=utf-8")
 }
 
 async fn app_js() -> Response {
-    asset(APP_JS.as_bytes().to_vec(), "text/javascript; charset=utf-8")
+    asset(APP_JS.as_bytes(), "text/javascript; charset=utf-8")
 }
 
 async fn app_css() -> Response {
-    asset(APP_CSS.as_bytes().to_vec(), "text/css; charset=utf-8")
+    asset(APP_CSS.as_bytes(), "text/css; charset=utf-8")
 }
 
-fn asset(body: Vec<u8>, content_type: &'static str) -> Response {
+fn asset(body: &'static [u8], content_type: &'static str) -> Response {
     let mut res = body.into_response();
     res.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -137,20 +138,21 @@ fn asset(body: Vec<u8>, content_type: &'static str) -> Response {
     res
 }
 
-/// The parameters of a UI request (a query string or a form body), in order.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Form {
-    pairs: Vec<(String, String)>,
+/// The parameters of a UI request (a query string or a form body): the API's [`Params`],
+/// without its list of allowed names (pages ignore what they do not know).
+#[derive(Debug)]
+pub(crate) struct Form(Params);
+
+impl Default for Form {
+    fn default() -> Self {
+        Form::parse(None)
+    }
 }
 
 impl Form {
     /// Parses `a=1&b=2` (a query string or an `application/x-www-form-urlencoded` body).
     pub(crate) fn parse(raw: Option<&str>) -> Form {
-        Form {
-            pairs: form_urlencoded::parse(raw.unwrap_or("").as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        }
+        Form(Params::parse_any(raw))
     }
 
     /// The first non-empty value of `name`, trimmed.
@@ -165,11 +167,7 @@ impl Form {
 
     /// Every non-empty value of `name`, trimmed.
     pub(crate) fn all(&self, name: &str) -> Vec<&str> {
-        self.pairs
-            .iter()
-            .filter(|(k, v)| k == name && !v.trim().is_empty())
-            .map(|(_, v)| v.trim())
-            .collect()
+        self.0.all(name)
     }
 }
 
@@ -212,66 +210,50 @@ impl TimeRange {
     /// problem is returned to show.
     pub(crate) fn from_form(f: &Form) -> (TimeRange, Option<String>) {
         let now = Timestamp::now();
-        let key = f.get("range").unwrap_or("1h").to_string();
-        let relative = |key: &str| {
-            heimsight_core::parse_duration_nanos(key)
-                .ok()
-                .filter(|_| RANGES.iter().any(|(k, _)| *k == key))
-                .map(|d| TimeRange {
-                    key: key.to_string(),
-                    start: Timestamp(now.0.saturating_sub(d)),
-                    end: now,
-                    from: String::new(),
-                    to: String::new(),
-                })
+        let last_hour = |problem: String| {
+            let range = TimeRange::last(now, "1h").unwrap_or_else(|| TimeRange::custom(now, now));
+            (range, Some(format!("{problem}; showing the last hour")))
         };
-        if key == "custom" {
-            let from = f.str("from").to_string();
-            let to = f.str("to").to_string();
-            let start = parse_time(&from, now);
-            let end = if to.is_empty() {
-                Ok(now)
-            } else {
-                parse_time(&to, now)
-            };
-            return match (start, end) {
-                (Ok(start), Ok(end)) if end > start => (
-                    TimeRange {
-                        key,
-                        start,
-                        end,
-                        from,
-                        to,
-                    },
-                    None,
-                ),
-                (Ok(_), Ok(_)) => (
-                    relative("1h").unwrap_or_else(|| Self::fallback(now)),
-                    Some("the custom range ends before it starts; showing the last hour".into()),
-                ),
-                (Err(e), _) | (_, Err(e)) => (
-                    relative("1h").unwrap_or_else(|| Self::fallback(now)),
-                    Some(format!("invalid custom range: {e}; showing the last hour")),
-                ),
+        let key = f.get("range").unwrap_or("1h");
+        if key != "custom" {
+            return match TimeRange::last(now, key) {
+                Some(r) => (r, None),
+                None => last_hour(format!("unknown range {key:?}")),
             };
         }
-        match relative(&key) {
-            Some(r) => (r, None),
-            None => (
-                relative("1h").unwrap_or_else(|| Self::fallback(now)),
-                Some(format!("unknown range {key:?}; showing the last hour")),
+        let (from, to) = (f.str("from").to_string(), f.str("to").to_string());
+        let end = if to.is_empty() {
+            Ok(now)
+        } else {
+            parse_time(&to, now)
+        };
+        match (parse_time(&from, now), end) {
+            (Ok(start), Ok(end)) if end > start => (
+                TimeRange {
+                    key: key.to_string(),
+                    start,
+                    end,
+                    from,
+                    to,
+                },
+                None,
             ),
+            (Ok(_), Ok(_)) => last_hour("the custom range ends before it starts".into()),
+            (Err(e), _) | (_, Err(e)) => last_hour(format!("invalid custom range: {e}")),
         }
     }
 
-    fn fallback(now: Timestamp) -> TimeRange {
-        TimeRange {
-            key: "1h".into(),
-            start: Timestamp(now.0 - 3_600_000_000_000),
+    /// The last `key` (one of [`RANGES`]) up to `now`.
+    fn last(now: Timestamp, key: &str) -> Option<TimeRange> {
+        RANGES.iter().find(|(k, _)| *k == key)?;
+        let d = heimsight_core::parse_duration_nanos(key).ok()?;
+        Some(TimeRange {
+            key: key.to_string(),
+            start: Timestamp(now.0.saturating_sub(d)),
             end: now,
             from: String::new(),
             to: String::new(),
-        }
+        })
     }
 
     /// A custom range from `start` to `end` (what a click on a histogram bar zooms to).
