@@ -243,15 +243,20 @@ fn state_badge(s: &str) -> Markup {
     html! { span class={ "state state-" (s) } { (s) } }
 }
 
-fn labels_text(v: &Value) -> String {
+/// An object's entries as `k=v` joined by `sep` (labels on one line, or one per line).
+fn pairs_text(v: &Value, sep: &str) -> String {
     v.as_object()
         .map(|m| {
             m.iter()
                 .map(|(k, v)| format!("{k}={}", value_text(v)))
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(sep)
         })
         .unwrap_or_default()
+}
+
+fn labels_text(v: &Value) -> String {
+    pairs_text(v, ", ")
 }
 
 fn matchers_text(v: &Value) -> String {
@@ -288,7 +293,7 @@ impl RuleForm {
                 c.get("threshold").cloned().unwrap_or(Value::Null),
             );
         }
-        v.insert("labels".into(), json!(lines_of(&r["labels"])));
+        v.insert("labels".into(), json!(pairs_text(&r["labels"], "\n")));
         v.insert("summary".into(), r["annotations"]["summary"].clone());
         // Annotations the form has no field for travel in a hidden field, so an edit keeps them.
         let mut extra = r["annotations"].as_object().cloned().unwrap_or_default();
@@ -319,17 +324,6 @@ impl RuleForm {
             .map(|a| a.iter().map(value_text).collect())
             .unwrap_or_default()
     }
-}
-
-fn lines_of(v: &Value) -> String {
-    v.as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", value_text(v)))
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default()
 }
 
 /// The rule JSON the API takes, from the form: empty fields are left out, so the API's
