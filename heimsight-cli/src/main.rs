@@ -10,6 +10,7 @@ mod bench_sink;
 mod client;
 mod commands;
 mod config;
+mod memory;
 mod output;
 mod serve;
 mod tui;

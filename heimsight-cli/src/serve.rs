@@ -36,6 +36,7 @@ pub(crate) async fn run(config: ServerConfig) -> Result<()> {
     let server = HeimsightServer::builder()
         .store(store)
         .config(config)
+        .memory_probe(crate::memory::probe)
         .build()?;
     let addrs = listeners.local_addrs()?;
     let show = |a: Option<std::net::SocketAddr>| a.map_or("off".to_string(), |a| a.to_string());

@@ -213,6 +213,11 @@ fn reading_logs_traces_metrics_and_queries() {
     ] {
         assert!(v["memory"]["store"][part].is_u64(), "{part}: {v}");
     }
+    // The binary reports its allocator: jemalloc (Rust) holds at least what it has allocated.
+    let p = &v["memory"]["process"];
+    let allocated = p["jemalloc_allocated"].as_u64().unwrap();
+    let resident = p["jemalloc_resident"].as_u64().unwrap();
+    assert!(allocated > 0 && resident >= allocated, "{v}");
     assert!(
         v["memory"]["store"]["memtables"].as_u64().unwrap() > 0,
         "{v}"

@@ -96,4 +96,4 @@ pub use budget::{BudgetPermit, IngestBudget};
 pub use config::{RetentionConfig, ServerConfig};
 pub use error::{Error, Result};
 pub use retention::Retention;
-pub use server::{BoundAddrs, HeimsightServer, HeimsightServerBuilder, Listeners};
+pub use server::{BoundAddrs, HeimsightServer, HeimsightServerBuilder, Listeners, MemoryProbe};

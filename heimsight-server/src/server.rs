@@ -39,7 +39,12 @@ pub struct HeimsightServerBuilder {
     config: ServerConfig,
     alerting: heimsight_alert::ManagerConfig,
     notify: heimsight_notify::NotifierConfig,
+    memory_probe: Option<MemoryProbe>,
 }
+
+/// Reports memory the store does not know about (for example the allocator's own figures),
+/// as `(name, bytes)` pairs; see [`HeimsightServerBuilder::memory_probe`].
+pub type MemoryProbe = Arc<dyn Fn() -> Vec<(&'static str, u64)> + Send + Sync>;
 
 impl std::fmt::Debug for HeimsightServerBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -77,6 +82,18 @@ impl HeimsightServerBuilder {
         self
     }
 
+    /// A probe whose figures `GET /api/v1/status` shows under `memory.process`, beside the
+    /// resident size and the store's own breakdown. The `heimsight` binary reports its
+    /// allocators here (jemalloc for Rust, glibc malloc for RocksDB's C++), so that the parts
+    /// of the resident memory can be told apart.
+    pub fn memory_probe(
+        mut self,
+        probe: impl Fn() -> Vec<(&'static str, u64)> + Send + Sync + 'static,
+    ) -> Self {
+        self.memory_probe = Some(Arc::new(probe));
+        self
+    }
+
     /// Validates the configuration, opens the alert manager (rules, alert state and the
     /// notification outbox live in the store's metadata) and builds the server.
     pub fn build(self) -> Result<HeimsightServer> {
@@ -103,6 +120,7 @@ impl HeimsightServerBuilder {
                 alerts,
                 channels,
                 ingested: crate::ingest_stats::IngestStats::new(),
+                memory_probe: self.memory_probe,
             },
         })
     }

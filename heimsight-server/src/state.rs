@@ -27,6 +27,8 @@ pub(crate) struct AppState {
     pub(crate) channels: crate::channels::Channels,
     /// Records ingested since start, per signal.
     pub(crate) ingested: crate::ingest_stats::IngestStats,
+    /// Extra memory figures for the status endpoint.
+    pub(crate) memory_probe: Option<crate::server::MemoryProbe>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -117,6 +117,14 @@ pub(crate) async fn status(ctx: &Ctx) -> Result<()> {
                     format!(" (store: {})", parts.join(", "))
                 };
                 writeln!(out, "memory: {} resident{detail}", bytes(rss))?;
+                if let Some(je) = mem["process"]["jemalloc_resident"].as_u64() {
+                    writeln!(
+                        out,
+                        "allocator: jemalloc {} resident, code and stacks {}",
+                        bytes(je),
+                        bytes(rss.saturating_sub(je))
+                    )?;
+                }
             }
             let alerts_line = format!("alerts: {firing} firing, {pending} pending");
             let color = if firing > 0 {

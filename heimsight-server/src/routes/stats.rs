@@ -32,6 +32,13 @@ pub(crate) async fn status(State(state): State<AppState>) -> Result<Json<Value>,
         .map(|(k, b)| (k.to_string(), json!(b)))
         .collect();
     v["memory"] = json!({"rss_bytes": rss_bytes(), "store": store});
+    if let Some(probe) = &state.memory_probe {
+        let process: Map<String, Value> = probe()
+            .into_iter()
+            .map(|(k, b)| (k.to_string(), json!(b)))
+            .collect();
+        v["memory"]["process"] = Value::Object(process);
+    }
     Ok(Json(v))
 }
 

@@ -95,16 +95,20 @@ impl Inner {
         Ok(bytes)
     }
 
-    /// Publishes new blocks (already written): their summaries in the map, their Bloom
-    /// filters in the cache. The caller holds the map's write lock.
+    /// Publishes new blocks (already written): their summaries in the map. The caller holds
+    /// the map's write lock.
+    ///
+    /// Their Bloom filters are not cached here but by the first query that needs them (see
+    /// [`Inner::bloom`]): ingestion alone then leaves the cache as it is, so that the memory
+    /// of a server that only ingests stays flat instead of growing until the cache is full,
+    /// and the cache holds the filters queries use rather than the newest written.
     fn publish(
         &self,
         map: &mut std::collections::BTreeMap<Key, Arc<BlockSummary>>,
-        blocks: Vec<(Key, Arc<BlockSummary>, Bloom)>,
+        blocks: Vec<(Key, Arc<BlockSummary>)>,
     ) {
-        for (key, summary, bloom) in blocks {
+        for (key, summary) in blocks {
             map.insert(key, summary);
-            self.blooms.insert(key, Arc::new(bloom));
         }
     }
 
@@ -157,7 +161,7 @@ impl Inner {
         recs: &[LogRecord],
         level: i32,
         merged: bool,
-    ) -> Result<Vec<(Key, Arc<BlockSummary>, Bloom)>> {
+    ) -> Result<Vec<(Key, Arc<BlockSummary>)>> {
         let cf_b = self.cf(CF_LOG_BLOCKS)?;
         let cf_s = self.cf(CF_LOG_SUMMARIES)?;
         let mut out = Vec::new();
@@ -178,7 +182,7 @@ impl Inner {
             let key = block_key(hour, summary.min_ts, seq);
             batch.put_cf(cf_b, key, raw);
             batch.put_cf(cf_s, key, summary.encode(&bloom));
-            out.push((key, Arc::new(summary), bloom));
+            out.push((key, Arc::new(summary)));
             start = end;
         }
         Ok(out)
@@ -311,7 +315,10 @@ impl Inner {
         if group.is_empty() {
             return Ok(false);
         }
-        let ro = ReadOptions::default();
+        // The merged blocks are deleted right after: reading them must not push blocks that
+        // queries use out of the block cache (nor grow the cache during pure ingestion).
+        let mut ro = ReadOptions::default();
+        ro.fill_cache(false);
         let mut recs: Vec<LogRecord> = Vec::new();
         for (k, _) in &group {
             let b = self.read_block(k, &ro)?;
@@ -401,7 +408,7 @@ impl LogStore for RocksStore {
         let i = &self.inner;
         let mut batch = WriteBatch::default();
         let blocks = i.add_blocks(&mut batch, &logs, WRITE_ZSTD_LEVEL, false)?;
-        let small = blocks.iter().any(|(_, s, _)| s.count < MERGE_BELOW);
+        let small = blocks.iter().any(|(_, s)| s.count < MERGE_BELOW);
         {
             // Write and publish under the lock, so queries see blocks and summaries agree.
             let mut map = i.blocks.write().unwrap_or_else(PoisonError::into_inner);
@@ -1009,33 +1016,51 @@ mod tests {
     }
 
     #[test]
-    fn the_cache_follows_appends_merges_and_retention() {
+    fn the_cache_fills_from_queries_and_forgets_removed_blocks() {
         let tmp = tempfile::tempdir().unwrap();
         let store = RocksStore::builder(tmp.path())
             .background_merge(false)
             .open()
             .unwrap();
-        let cached_are_live = |store: &RocksStore| {
+        let loads = || store.inner.bloom_loads.load(Ordering::Relaxed);
+        // Every cached filter is a live block's; with `all`, every live block is cached.
+        let cached_are_live = |all: bool| {
             let map = store.inner.blocks.read().unwrap();
-            // With room for everything, exactly the live blocks are cached.
-            assert_eq!(store.inner.blooms.len(), map.len());
-            for k in map.keys() {
-                assert!(store.inner.blooms.get(k).is_some());
+            let live = map.keys().filter(|k| store.inner.blooms.get(k).is_some());
+            assert_eq!(live.count(), store.inner.blooms.len());
+            if all {
+                assert_eq!(store.inner.blooms.len(), map.len());
             }
         };
         fill(&store);
-        cached_are_live(&store);
-        let before = store.inner.blocks.read().unwrap().len();
-        store.compact().unwrap();
-        assert!(store.inner.blocks.read().unwrap().len() < before);
-        cached_are_live(&store);
+        // Ingestion caches nothing.
+        assert_eq!(store.inner.blooms.len(), 0);
         let all = all_records(&store);
         check_queries(&store, &all);
-        assert_eq!(store.inner.bloom_loads.load(Ordering::Relaxed), 0);
+        let blocks = store.inner.blocks.read().unwrap().len() as u64;
+        assert!(loads() >= blocks, "{} < {blocks}", loads());
+        cached_are_live(true);
+        // The same queries again: every filter from the cache.
+        let before = loads();
+        check_queries(&store, &all);
+        assert_eq!(loads(), before);
+
+        // Merging removes the merged blocks' filters; the new block's is read once.
+        let n = store.inner.blocks.read().unwrap().len();
+        store.compact().unwrap();
+        assert!(store.inner.blocks.read().unwrap().len() < n);
+        cached_are_live(false);
+        assert!(store.inner.blooms.len() < n);
+        check_queries(&store, &all);
+        cached_are_live(true);
+        let before = loads();
+        check_queries(&store, &all);
+        assert_eq!(loads(), before);
+
         store
             .delete_before(crate::query::Signal::Logs, Timestamp(2 * HOUR + 1))
             .unwrap();
-        cached_are_live(&store);
+        cached_are_live(false);
         let rest = all_records(&store);
         assert!(!rest.is_empty() && rest.len() < all.len());
         check_queries(&store, &rest);

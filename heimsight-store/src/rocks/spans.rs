@@ -609,14 +609,23 @@ impl SpanStore for RocksStore {
         for s in &spans {
             by_trace.entry(s.trace_id).or_default().push(s);
         }
+        // Looking up the traces already stored must not fill the block cache: that would grow
+        // the memory of a server that only ingests until the cache is full, and push out the
+        // blocks queries read. Recent traces are in the memtables anyway.
+        let mut ro = ReadOptions::default();
+        ro.fill_cache(false);
         let mut batch = WriteBatch::default();
         for (tid, group) in &by_trace {
-            let old = match i.db.get_cf(cf_starts, tid.as_bytes()).map_err(rocks_err)? {
+            let old = match i
+                .db
+                .get_cf_opt(cf_starts, tid.as_bytes(), &ro)
+                .map_err(rocks_err)?
+            {
                 Some(loc) if loc.len() == 12 => {
                     let day = u32::from_be_bytes([loc[0], loc[1], loc[2], loc[3]]);
                     let start = ts_from_key(&loc[4..]).unwrap_or(0);
                     let key = trace_key(day, start, tid);
-                    i.db.get_cf(cf_traces, key)
+                    i.db.get_cf_opt(cf_traces, key, &ro)
                         .map_err(rocks_err)?
                         .map(|v| TraceAgg::decode(&v).map(|a| (key, a)))
                         .transpose()?
