@@ -1015,6 +1015,35 @@ mod tests {
         assert_eq!(store.inner.blooms.len(), 0);
     }
 
+    /// Merging reads the blocks it rewrites without putting them in the block cache: the
+    /// cache is for queries, and ingestion alone must not grow it.
+    #[test]
+    fn merging_does_not_fill_the_block_cache() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = RocksStore::builder(tmp.path())
+            .background_merge(false)
+            .open()
+            .unwrap();
+        for k in 0..24 {
+            store
+                .append_logs(logs(k * 900_000_000_000, 400, "merge"))
+                .unwrap();
+        }
+        let i = &store.inner;
+        i.db.flush_cf(i.cf(CF_LOG_BLOCKS).unwrap()).unwrap();
+        i.db.flush_cf(i.cf(CF_LOG_SUMMARIES).unwrap()).unwrap();
+        let on_disk = i.cf_bytes(&[CF_LOG_BLOCKS]);
+        let blocks = i.blocks.read().unwrap().len();
+        let before = i.cache.get_usage();
+        i.merge_all().unwrap();
+        assert!(i.blocks.read().unwrap().len() < blocks);
+        let grown = i.cache.get_usage().saturating_sub(before);
+        // Reading every block with the cache filled would add about `on_disk`.
+        assert!(on_disk > 16 << 10, "{on_disk}");
+        assert!(grown < on_disk as usize / 8, "{grown} of {on_disk}");
+        assert_eq!(all_records(&store).len(), 24 * 400);
+    }
+
     #[test]
     fn the_cache_fills_from_queries_and_forgets_removed_blocks() {
         let tmp = tempfile::tempdir().unwrap();

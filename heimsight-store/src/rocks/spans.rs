@@ -930,6 +930,52 @@ mod tests {
         s
     }
 
+    /// Spans of traces already stored look those traces up without putting what they read
+    /// in the block cache: the cache is for queries, and ingestion alone must not grow it.
+    #[test]
+    fn looking_up_stored_traces_does_not_fill_the_block_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RocksStore::open(dir.path()).unwrap();
+        let tid = |t: u32| {
+            let mut id = [1u8; 16];
+            id[..4].copy_from_slice(&t.to_be_bytes());
+            TraceId(id)
+        };
+        let round = |r: u8| -> Vec<Span> {
+            (0..2000u32)
+                .map(|t| {
+                    let mut s = span(3, "checkout", i64::from(t) * 1_000_000);
+                    s.trace_id = tid(t);
+                    s.span_id = SpanId([r + 1; 8]);
+                    s
+                })
+                .collect()
+        };
+        store.append_spans(round(0)).unwrap();
+        let i = &store.inner;
+        for cf in [CF_TRACES, CF_TRACE_STARTS] {
+            i.db.flush_cf(i.cf(cf).unwrap()).unwrap();
+        }
+        let on_disk = i.cf_bytes(&[CF_TRACES, CF_TRACE_STARTS]);
+        let before = i.cache.get_usage();
+        store.append_spans(round(1)).unwrap();
+        let grown = i.cache.get_usage().saturating_sub(before);
+        // Every trace was looked up on disk; caching what was read would add more than
+        // what is stored (blocks are cached uncompressed).
+        assert!(on_disk > 32 << 10, "{on_disk}");
+        assert!(grown < on_disk as usize / 4, "{grown} of {on_disk}");
+        // The lookups found the traces: each has both spans, and its summary counts them.
+        assert_eq!(store.get_trace(&tid(1234)).unwrap().len(), 2);
+        let found = store
+            .find_traces(&crate::query::TraceQuery {
+                limit: 5000,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(found.len(), 2000);
+        assert!(found.iter().all(|t| t.span_count == 2), "{:?}", found[0]);
+    }
+
     #[test]
     fn index_entries_round_trip_and_corrupt_ones_never_panic() {
         let s = span(4, "checkout ünïcode", -DAY_NS - 7);
