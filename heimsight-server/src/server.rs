@@ -84,8 +84,9 @@ impl HeimsightServerBuilder {
 
     /// A probe whose figures `GET /api/v1/status` shows under `memory.process`, beside the
     /// resident size and the store's own breakdown. The `heimsight` binary reports its
-    /// allocators here (jemalloc for Rust, glibc malloc for RocksDB's C++), so that the parts
-    /// of the resident memory can be told apart.
+    /// allocator here (jemalloc, which on Linux is also RocksDB's `malloc`), so that the
+    /// parts of the resident memory can be told apart. Without a probe there is no
+    /// `memory.process`.
     pub fn memory_probe(
         mut self,
         probe: impl Fn() -> Vec<(&'static str, u64)> + Send + Sync + 'static,

@@ -77,6 +77,32 @@ async fn router_can_be_mounted_under_a_prefix() {
     assert_eq!(r.status, 404);
 }
 
+#[tokio::test]
+async fn status_shows_the_memory_probes_figures() {
+    use heimsight_server::HeimsightServer;
+    use heimsight_store::{MemoryStore, Store};
+    use std::sync::Arc;
+    assert!(app().get("/api/v1/status").await.json["memory"]["process"].is_null());
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let server = HeimsightServer::builder()
+        .store(Arc::clone(&store))
+        .memory_probe(|| vec![("arena_bytes", 4096), ("cache_bytes", 7)])
+        .build()
+        .unwrap();
+    let app = TestApp {
+        router: server.router(),
+        server,
+        store,
+    };
+    let r = app.get("/api/v1/status").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.json["memory"]["process"],
+        json!({"arena_bytes": 4096, "cache_bytes": 7})
+    );
+    assert!(r.json["memory"]["store"].is_object(), "{}", r.text);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Log ingestion and its bad input
 
