@@ -3,37 +3,33 @@
 //! With its figures and the store's own breakdown beside the resident size, the parts of
 //! the resident memory can be told apart: what is not jemalloc's is code and thread stacks.
 
-/// `(name, bytes)` figures of jemalloc; a figure that cannot be read is left out.
-pub(crate) fn probe() -> Vec<(&'static str, u64)> {
-    let mut out = Vec::new();
-    jemalloc(&mut out);
-    out
-}
-
-/// jemalloc's statistics (refreshed by advancing its epoch): bytes allocated by the program,
-/// in active pages, resident (incl. dirty pages not yet returned) and its own metadata.
+/// jemalloc's statistics as `(name, bytes)` (refreshed by advancing its epoch): bytes
+/// allocated by the program, in active pages, resident (incl. dirty pages not yet returned),
+/// its own metadata and address space retained without RAM; a figure that cannot be read is
+/// left out.
 #[cfg(not(target_env = "msvc"))]
-fn jemalloc(out: &mut Vec<(&'static str, u64)>) {
+pub(crate) fn probe() -> Vec<(&'static str, u64)> {
     use tikv_jemalloc_ctl::{epoch, stats};
     if epoch::advance().is_err() {
-        return;
+        return Vec::new();
     }
-    let figures = [
+    [
         ("jemalloc_allocated", stats::allocated::read()),
         ("jemalloc_active", stats::active::read()),
         ("jemalloc_resident", stats::resident::read()),
         ("jemalloc_metadata", stats::metadata::read()),
         ("jemalloc_retained", stats::retained::read()),
-    ];
-    for (name, v) in figures {
-        if let Ok(v) = v {
-            out.push((name, v as u64));
-        }
-    }
+    ]
+    .into_iter()
+    .filter_map(|(name, v)| Some((name, v.ok()? as u64)))
+    .collect()
 }
 
+/// No jemalloc on MSVC: nothing to report.
 #[cfg(target_env = "msvc")]
-fn jemalloc(_: &mut Vec<(&'static str, u64)>) {}
+pub(crate) fn probe() -> Vec<(&'static str, u64)> {
+    Vec::new()
+}
 
 #[cfg(test)]
 mod tests {

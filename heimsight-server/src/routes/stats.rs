@@ -27,19 +27,21 @@ pub(crate) async fn status(State(state): State<AppState>) -> Result<Json<Value>,
     let store = state
         .blocking(|store| Ok::<_, ApiError>(store.memory()))
         .await?;
-    let store: Map<String, Value> = store
-        .into_iter()
-        .map(|(k, b)| (k.to_string(), json!(b)))
-        .collect();
-    v["memory"] = json!({"rss_bytes": rss_bytes(), "store": store});
+    v["memory"] = json!({"rss_bytes": rss_bytes(), "store": named_bytes(store)});
     if let Some(probe) = &state.memory_probe {
-        let process: Map<String, Value> = probe()
-            .into_iter()
-            .map(|(k, b)| (k.to_string(), json!(b)))
-            .collect();
-        v["memory"]["process"] = Value::Object(process);
+        v["memory"]["process"] = named_bytes(probe());
     }
     Ok(Json(v))
+}
+
+/// `(name, bytes)` pairs as a JSON object.
+fn named_bytes(pairs: Vec<(&'static str, u64)>) -> Value {
+    Value::Object(
+        pairs
+            .into_iter()
+            .map(|(k, b)| (k.to_string(), json!(b)))
+            .collect(),
+    )
 }
 
 /// The process's resident memory (Linux: `VmRSS` of `/proc/self/status`), else `null`.
