@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 need=()
 command -v cc >/dev/null 2>&1 || need+=(build-essential)
 command -v c++ >/dev/null 2>&1 || need+=(g++)
-ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || need+=(libclang-dev clang)
+# A libclang that bindgen can load (not libclang-cpp, which only looks alike): see find-libclang.sh.
+bash scripts/find-libclang.sh >/dev/null || need+=(libclang-dev clang)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 
 if [ ${#need[@]} -gt 0 ]; then

@@ -10,6 +10,9 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 step() { printf '\n==> %s\n' "$*"; }
 
+step "set-up scripts"
+bash scripts/tests/find-libclang.sh
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
