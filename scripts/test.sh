@@ -13,39 +13,71 @@ step() { printf '\n==> %s\n' "$*"; }
 step "set-up scripts"
 bash scripts/tests/find-libclang.sh
 
+step "paths named in ARCHITECTURE.md"
+bash scripts/check-architecture-paths.sh
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
 step "dependency direction"
 fail=0
+# depends ARGS... DEP: whether the normal dependencies of the selection (cargo tree ARGS) reach
+# the package DEP. cargo tree fails when DEP is not in the selection's resolve at all, and prints
+# nothing when DEP is there only through dev-dependencies; any other failure stops the script,
+# so that a broken manifest can never pass for "no such dependency".
+depends() {
+  local dep="${*: -1}" args=("${@:1:$#-1}") out
+  if out="$(cargo tree --locked -q -e normal "${args[@]}" -i "$dep" 2>&1)"; then
+    [ -n "$out" ]
+  elif grep -q "did not match any packages" <<<"$out"; then
+    return 1
+  else
+    echo "cargo tree ${args[*]} -i $dep failed:" >&2
+    echo "$out" >&2
+    exit 1
+  fi
+}
 for bad in tokio prost rocksdb tonic librocksdb-sys; do
-  if cargo tree --locked -q -p heimsight-core -e normal -i "$bad" >/dev/null 2>&1; then
+  if depends -p heimsight-core "$bad"; then
     echo "heimsight-core must not depend on $bad"; fail=1
   fi
 done
 for crate in heimsight-query heimsight-ingest heimsight-alert; do
-  if cargo tree --locked -q -p "$crate" -e normal -i librocksdb-sys >/dev/null 2>&1; then
+  if depends -p "$crate" librocksdb-sys; then
     echo "$crate must not pull in RocksDB (depend on heimsight-store with default-features = false)"; fail=1
   fi
-  if cargo tree --locked -q -p "$crate" -e normal -i heimsight-server >/dev/null 2>&1; then
+  if depends -p "$crate" heimsight-server; then
     echo "$crate must not depend on heimsight-server"; fail=1
   fi
 done
 for bad in heimsight-notify heimsight-ingest; do
-  if cargo tree --locked -q -p heimsight-alert -e normal -i "$bad" >/dev/null 2>&1; then
+  if depends -p heimsight-alert "$bad"; then
     echo "heimsight-alert must not depend on $bad (it sends through its Notifier trait)"; fail=1
   fi
 done
-if cargo tree --locked -q -p heimsight-store -e normal -i tokio >/dev/null 2>&1; then
+# The server opens no store itself: RocksDB is its `rocksdb` feature, off by default.
+if depends -p heimsight-server librocksdb-sys; then
+  echo "heimsight-server must not pull in RocksDB with its default features"; fail=1
+fi
+for bad in heimsight-alert heimsight-notify maud; do
+  if depends -p heimsight-server --no-default-features "$bad"; then
+    echo "heimsight-server without default features must not depend on $bad"; fail=1
+  fi
+done
+# ...and the check itself sees what the features bring in.
+if ! depends -p heimsight-server --features rocksdb librocksdb-sys; then
+  echo "the dependency check is broken: heimsight-server's rocksdb feature brings in RocksDB"; fail=1
+fi
+if depends -p heimsight-store tokio; then
   echo "heimsight-store must not depend on tokio"; fail=1
 fi
 for bad in heimsight-store heimsight-query heimsight-ingest heimsight-server heimsight-alert rocksdb librocksdb-sys; do
-  if cargo tree --locked -q -p heimsight-notify -e normal -i "$bad" >/dev/null 2>&1; then
+  if depends -p heimsight-notify "$bad"; then
     echo "heimsight-notify must not depend on $bad (heimsight-core is its only Heimsight dependency)"; fail=1
   fi
 done
 # TLS uses rustls with ring; aws-lc-rs would need cmake and a long C build.
-if cargo tree --locked -q --workspace -e normal -i aws-lc-rs >/dev/null 2>&1; then
+if depends --workspace aws-lc-rs; then
   echo "nothing may pull in aws-lc-rs (use rustls with the ring provider)"; fail=1
 fi
 [ "$fail" -eq 0 ] || exit 1
@@ -53,6 +85,11 @@ echo "ok"
 
 step "cargo clippy (all targets, -D warnings)"
 cargo clippy --locked --workspace --all-targets -- -D warnings
+
+step "heimsight-server's feature sets (none; ui alone; alerting alone)"
+cargo clippy --locked -p heimsight-server --no-default-features -- -D warnings
+cargo clippy --locked -p heimsight-server --no-default-features --features ui -- -D warnings
+cargo clippy --locked -p heimsight-server --no-default-features --features alerting -- -D warnings
 
 step "cargo build --examples"
 cargo build --locked --workspace --examples

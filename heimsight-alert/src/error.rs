@@ -33,6 +33,15 @@ pub enum Error {
     /// The metadata store failed.
     #[error("storage: {0}")]
     Store(#[from] heimsight_store::Error),
+    /// State could not be encoded for the metadata store (nothing was written).
+    #[error("cannot encode {what} for the metadata store: {source}")]
+    Encode {
+        /// What.
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
     /// Stored state could not be read back.
     #[error("corrupt {what} in the metadata store: {reason}")]
     Corrupt {

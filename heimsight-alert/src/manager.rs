@@ -194,8 +194,10 @@ pub fn alert_labels(rule: &Rule, inst: &BTreeMap<String, String>) -> BTreeMap<St
     l
 }
 
-fn to_bytes(v: &impl Serialize) -> Vec<u8> {
-    serde_json::to_vec(v).unwrap_or_default()
+/// `v` as JSON bytes for the metadata store; an error (never empty bytes) when it cannot be
+/// encoded.
+fn to_bytes(what: &'static str, v: &impl Serialize) -> Result<Vec<u8>> {
+    serde_json::to_vec(v).map_err(|source| Error::Encode { what, source })
 }
 
 impl AlertManager {
@@ -305,7 +307,7 @@ impl AlertManager {
         })?;
         self.check_channels(&rule)?;
         self.store
-            .meta_put(NS_RULES, &rule.id, &to_bytes(&rule.to_json()))?;
+            .meta_put(NS_RULES, &rule.id, &to_bytes("rule", &rule.to_json())?)?;
         let mut g = self.lock();
         g.next_eval.insert(rule.id.clone(), now);
         g.rules.insert(rule.id.clone(), rule.clone());
@@ -333,7 +335,11 @@ impl AlertManager {
             .eval_lock
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let mut ops = vec![MetaOp::put(NS_RULES, id, to_bytes(&rule.to_json()))];
+        let mut ops = vec![MetaOp::put(
+            NS_RULES,
+            id,
+            to_bytes("rule", &rule.to_json())?,
+        )];
         if restart {
             self.retire_instances(&old, now, &mut ops);
         }
@@ -574,7 +580,7 @@ impl AlertManager {
                         None => Baseline::default(),
                     };
                     let verdict = b.observe(v, settings);
-                    ops.push(MetaOp::put(NS_BASELINES, &key, to_bytes(&b)));
+                    ops.push(MetaOp::put(NS_BASELINES, &key, to_bytes("baseline", &b)?));
                     verdicts.push((s.labels, Some(v), verdict.anomalous));
                 }
             }
@@ -652,7 +658,11 @@ impl AlertManager {
             if stale {
                 ops.push(MetaOp::delete(NS_INSTANCES, &key));
             } else {
-                ops.push(MetaOp::put(NS_INSTANCES, &key, to_bytes(&inst)));
+                ops.push(MetaOp::put(
+                    NS_INSTANCES,
+                    &key,
+                    to_bytes("alert instance", &inst)?,
+                ));
                 keep.insert(fp, inst);
             }
         }
@@ -704,11 +714,14 @@ impl AlertManager {
             ops.push(MetaOp::put(
                 NS_HISTORY,
                 &self.history_key(now),
-                to_bytes(&json!({
-                    "at": now, "kind": "state", "rule_id": rule.id, "rule_name": rule.name,
-                    "fingerprint": inst.fingerprint, "labels": labels, "from": from.as_str(),
-                    "to": to.as_str(), "value": inst.value, "silenced_by": silenced_by,
-                })),
+                to_bytes(
+                    "history entry",
+                    &json!({
+                        "at": now, "kind": "state", "rule_id": rule.id, "rule_name": rule.name,
+                        "fingerprint": inst.fingerprint, "labels": labels, "from": from.as_str(),
+                        "to": to.as_str(), "value": inst.value, "silenced_by": silenced_by,
+                    }),
+                )?,
             ));
             if silenced_by.is_some() {
                 continue;
@@ -768,7 +781,11 @@ impl AlertManager {
                 next_attempt_at: now,
                 last_error: None,
             };
-            ops.push(MetaOp::put(NS_OUTBOX, &key, to_bytes(&entry)));
+            ops.push(MetaOp::put(
+                NS_OUTBOX,
+                &key,
+                to_bytes("outbox entry", &entry)?,
+            ));
         }
     }
 
@@ -871,7 +888,7 @@ impl AlertManager {
             errors,
         })?;
         self.store
-            .meta_put(NS_SILENCES, &s.id, &to_bytes(&s.to_json(now)))?;
+            .meta_put(NS_SILENCES, &s.id, &to_bytes("silence", &s.to_json(now))?)?;
         self.lock().silences.insert(s.id.clone(), s.clone());
         info!(id = %s.id, "silence created");
         Ok(s)
@@ -983,37 +1000,50 @@ impl AlertManager {
             let mut v = base.clone();
             v["kind"] = json!(kind);
             v["message"] = json!(message);
-            to_bytes(&v)
+            to_bytes("history entry", &v)
         };
-        let ops = match result {
-            Ok(detail) => {
-                debug!(channel = %entry.channel_id, notification = %n.id, "notification delivered");
-                vec![
-                    MetaOp::delete(NS_OUTBOX, &entry.key),
-                    MetaOp::put(
-                        NS_HISTORY,
-                        &self.history_key(now),
-                        with("delivered", &detail),
-                    ),
-                ]
-            }
-            Err(e) if e.retryable && entry.attempts < self.config.max_attempts => {
-                let wait = self.backoff(entry.attempts - 1);
-                warn!(channel = %entry.channel_id, notification = %n.id, attempts = entry.attempts, error = %e.message, retry_in = ?wait, "notification delivery failed; will retry");
-                entry.next_attempt_at = Timestamp(now.0.saturating_add(dur_ns(wait)));
-                entry.last_error = Some(e.message.clone());
-                vec![MetaOp::put(NS_OUTBOX, &entry.key, to_bytes(&entry))]
-            }
+        let ops = || -> Result<Vec<MetaOp>> {
+            Ok(match result {
+                Ok(detail) => {
+                    debug!(channel = %entry.channel_id, notification = %n.id, "notification delivered");
+                    vec![
+                        MetaOp::delete(NS_OUTBOX, &entry.key),
+                        MetaOp::put(
+                            NS_HISTORY,
+                            &self.history_key(now),
+                            with("delivered", &detail)?,
+                        ),
+                    ]
+                }
+                Err(e) if e.retryable && entry.attempts < self.config.max_attempts => {
+                    let wait = self.backoff(entry.attempts - 1);
+                    warn!(channel = %entry.channel_id, notification = %n.id, attempts = entry.attempts, error = %e.message, retry_in = ?wait, "notification delivery failed; will retry");
+                    entry.next_attempt_at = Timestamp(now.0.saturating_add(dur_ns(wait)));
+                    entry.last_error = Some(e.message.clone());
+                    vec![MetaOp::put(
+                        NS_OUTBOX,
+                        &entry.key,
+                        to_bytes("outbox entry", &entry)?,
+                    )]
+                }
+                Err(e) => {
+                    warn!(channel = %entry.channel_id, notification = %n.id, attempts = entry.attempts, error = %e.message, "notification delivery failed for good");
+                    vec![
+                        MetaOp::delete(NS_OUTBOX, &entry.key),
+                        MetaOp::put(
+                            NS_HISTORY,
+                            &self.history_key(now),
+                            with("delivery_failed", &e.message)?,
+                        ),
+                    ]
+                }
+            })
+        };
+        let ops = match ops() {
+            Ok(ops) => ops,
             Err(e) => {
-                warn!(channel = %entry.channel_id, notification = %n.id, attempts = entry.attempts, error = %e.message, "notification delivery failed for good");
-                vec![
-                    MetaOp::delete(NS_OUTBOX, &entry.key),
-                    MetaOp::put(
-                        NS_HISTORY,
-                        &self.history_key(now),
-                        with("delivery_failed", &e.message),
-                    ),
-                ]
+                warn!(error = %e, "could not record a delivery result; it will be retried");
+                return;
             }
         };
         let history = ops

@@ -1089,27 +1089,10 @@ fn valid_label_name(k: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
 }
 
-/// Formats nanoseconds as the shortest duration text: `1h30m`, `500ms`, `0s`.
+/// Formats nanoseconds as the shortest duration text: `1h30m`, `500ms`, `0s`
+/// ([`heimsight_core::Duration`]'s text form).
 pub fn fmt_duration(ns: i64) -> String {
-    if ns == 0 {
-        return "0s".into();
-    }
-    if ns % SEC != 0 {
-        return if ns % 1_000_000 == 0 {
-            format!("{}ms", ns / 1_000_000)
-        } else {
-            format!("{ns}ns")
-        };
-    }
-    let mut s = ns / SEC;
-    let mut out = String::new();
-    for (unit, len) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] {
-        if s >= len {
-            out.push_str(&format!("{}{unit}", s / len));
-            s %= len;
-        }
-    }
-    out
+    heimsight_core::Duration::from_nanos(ns).to_string()
 }
 
 #[cfg(test)]

@@ -147,11 +147,11 @@ pub(crate) struct BenchArgs {
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    let nanos = heimsight_core::parse_duration_nanos(s).map_err(|e| e.to_string())?;
-    if nanos <= 0 {
-        return Err("must be positive".into());
+    let d = heimsight_core::Duration::parse(s).map_err(|e| e.to_string())?;
+    match d.to_std() {
+        Some(d) if !d.is_zero() => Ok(d),
+        _ => Err("must be positive".into()),
     }
-    Ok(Duration::from_nanos(nanos.unsigned_abs()))
 }
 
 /// One request, ready to send.

@@ -1,20 +1,47 @@
-//! Turning `serve`'s raw arguments into a validated [`ServerConfig`]:
+//! Turning `serve`'s raw arguments into a validated [`ServeConfig`]:
 //! defaults < config file < environment < flags. clap has already merged the environment
 //! into the flags (a flag wins over its variable), so what is left is to lay the given
 //! arguments over the file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use heimsight_core::Duration;
 use heimsight_server::ServerConfig;
+use serde::{Deserialize, Serialize};
 
 use crate::args::ServeArgs;
 
+/// What `heimsight serve` runs with: the server's settings, plus what only the binary uses
+/// (where the store lives, how much it logs). One file (`--config`) holds them all, at its
+/// top level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ServeConfig {
+    /// Directory of the embedded RocksDB store.
+    pub(crate) data_dir: PathBuf,
+    /// Log filter: a level (`error`, `warn`, `info`, `debug`, `trace`) or `tracing` directives
+    /// such as `info,heimsight_store=debug`.
+    pub(crate) log_level: String,
+    /// Everything else: the server library's own settings.
+    #[serde(flatten)]
+    pub(crate) server: ServerConfig,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            data_dir: PathBuf::from("./data"),
+            log_level: "info".into(),
+            server: ServerConfig::default(),
+        }
+    }
+}
+
 /// The effective configuration, validated.
-pub(crate) fn resolve(args: &ServeArgs) -> Result<ServerConfig> {
+pub(crate) fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
     let mut config = match &args.config {
         Some(path) => load_file(path)?,
-        None => ServerConfig::default(),
+        None => ServeConfig::default(),
     };
     let ServeArgs {
         config: _,
@@ -32,32 +59,56 @@ pub(crate) fn resolve(args: &ServeArgs) -> Result<ServerConfig> {
         retention_check_interval,
         print_config: _,
     } = args;
-    set(&mut config.host, host);
-    set(&mut config.port, port);
-    set(&mut config.otlp_grpc_port, otlp_grpc_port);
-    set(&mut config.otlp_http_port, otlp_http_port);
+    let mut problems = Vec::new();
+    let server = &mut config.server;
+    set(&mut server.host, host);
+    set(&mut server.port, port);
+    set(&mut server.otlp_grpc_port, otlp_grpc_port);
+    set(&mut server.otlp_http_port, otlp_http_port);
     set(&mut config.data_dir, data_dir);
     set(&mut config.log_level, log_level);
-    set(&mut config.max_body_bytes, max_body_bytes);
-    set(&mut config.ingest_budget_bytes, ingest_budget_bytes);
-    set(&mut config.retention.logs, retention_logs);
-    set(&mut config.retention.spans, retention_spans);
-    set(&mut config.retention.metrics, retention_metrics);
-    set(
-        &mut config.retention_check_interval,
+    set(&mut server.max_body_bytes, max_body_bytes);
+    set(&mut server.ingest_budget_bytes, ingest_budget_bytes);
+    let mut duration = |what: &str, slot: &mut Duration, text: &Option<String>| {
+        if let Some(text) = text {
+            match Duration::parse(text) {
+                Ok(d) => *slot = d,
+                Err(e) => problems.push(format!("{what}: {e}")),
+            }
+        }
+    };
+    duration("retention.logs", &mut server.retention.logs, retention_logs);
+    duration(
+        "retention.spans",
+        &mut server.retention.spans,
+        retention_spans,
+    );
+    duration(
+        "retention.metrics",
+        &mut server.retention.metrics,
+        retention_metrics,
+    );
+    duration(
+        "retention_check_interval",
+        &mut server.retention_check_interval,
         retention_check_interval,
     );
 
-    let mut problems = match config.validate() {
-        Ok(()) => Vec::new(),
-        Err(heimsight_server::Error::Config(p)) => p,
+    match config.server.validate() {
+        Ok(()) => {}
+        Err(heimsight_server::Error::Config(p)) => problems.extend(p),
         Err(e) => return Err(e.into()),
-    };
-    if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.log_level) {
+    }
+    if config.log_level.trim().is_empty() {
+        problems.push("log_level: must not be empty (e.g. info)".into());
+    } else if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.log_level) {
         problems.push(format!(
             "log_level: {:?} is not a level (error, warn, info, debug, trace) or a tracing filter: {e}",
             config.log_level
         ));
+    }
+    if config.data_dir.as_os_str().is_empty() {
+        problems.push("data_dir: must not be empty".into());
     }
     if !problems.is_empty() {
         bail!("invalid configuration:\n  - {}", problems.join("\n  - "));
@@ -71,10 +122,28 @@ fn set<T: Clone>(slot: &mut T, value: &Option<T>) {
     }
 }
 
-fn load_file(path: &Path) -> Result<ServerConfig> {
+/// Reads a config file: the binary's own keys, and the rest as the server's settings (which
+/// refuse unknown keys, naming them).
+fn load_file(path: &Path) -> Result<ServeConfig> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config file {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+    let invalid = || format!("invalid config file {}", path.display());
+    let mut table: toml::Table = toml::from_str(&text).with_context(invalid)?;
+    let mut config = ServeConfig::default();
+    if let Some(v) = table.remove("data_dir") {
+        config.data_dir = v
+            .try_into()
+            .context("data_dir: expected a path")
+            .with_context(invalid)?;
+    }
+    if let Some(v) = table.remove("log_level") {
+        config.log_level = v
+            .try_into()
+            .context("log_level: expected a string")
+            .with_context(invalid)?;
+    }
+    config.server = table.try_into().with_context(invalid)?;
+    Ok(config)
 }
 
 #[cfg(test)]
@@ -100,7 +169,7 @@ mod tests {
     #[test]
     fn defaults_without_file_or_flags() {
         let c = resolve(&ServeArgs::default()).unwrap();
-        assert_eq!(c, ServerConfig::default());
+        assert_eq!(c, ServeConfig::default());
     }
 
     #[test]
@@ -123,14 +192,14 @@ mod tests {
             "1000000",
         ]))
         .unwrap();
-        assert_eq!(c.port, 9100);
-        assert_eq!(c.otlp_grpc_port, 0);
-        assert_eq!(c.otlp_http_port, 4318);
-        assert_eq!(c.ingest_budget_bytes, 1_000_000);
+        assert_eq!(c.server.port, 9100);
+        assert_eq!(c.server.otlp_grpc_port, 0);
+        assert_eq!(c.server.otlp_http_port, 4318);
+        assert_eq!(c.server.ingest_budget_bytes, 1_000_000);
         assert_eq!(c.log_level, "debug");
-        assert_eq!(c.retention.logs, "3d");
-        assert_eq!(c.retention.spans, "7d");
-        assert_eq!(c.host, "0.0.0.0");
+        assert_eq!(c.server.retention.logs.to_string(), "3d");
+        assert_eq!(c.server.retention.spans.to_string(), "7d");
+        assert_eq!(c.server.host, "0.0.0.0");
     }
 
     #[test]

@@ -4,11 +4,11 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use heimsight_server::{HeimsightServer, Listeners, ServerConfig};
+use heimsight_server::{HeimsightServer, Listeners};
 use heimsight_store::{Durability, RocksStore, Store};
 
 /// Opens the store, starts the server and serves until SIGINT or SIGTERM.
-pub(crate) async fn run(config: ServerConfig) -> Result<()> {
+pub(crate) async fn run(config: crate::config::ServeConfig) -> Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
         .with_context(|| format!("invalid log level {:?}", config.log_level))?;
     tracing_subscriber::fmt()
@@ -32,10 +32,10 @@ pub(crate) async fn run(config: ServerConfig) -> Result<()> {
     tracing::info!(data_dir = %config.data_dir.display(), "store opened");
     let store: Arc<dyn Store> = Arc::new(store);
 
-    let listeners = Listeners::bind(&config).await?;
+    let listeners = Listeners::bind(&config.server).await?;
     let server = HeimsightServer::builder()
         .store(store)
-        .config(config)
+        .config(config.server)
         .memory_probe(crate::memory::probe)
         .build()?;
     let addrs = listeners.local_addrs()?;

@@ -461,3 +461,142 @@ fn web_ui_in_headless_chromium() {
     assert_eq!(nojs.all("tr[data-rule='High CPU']").len(), 1);
     nojs.screenshot(&shots.join("alerts-no-js.png"));
 }
+
+/// The example `ui-under-path` (an app mounting the UI under `/observability`), served in this
+/// process: its address; the server stops when the runtime is dropped.
+fn serve_ui_example() -> (String, tokio::runtime::Runtime) {
+    use std::sync::Arc;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let addr = rt.block_on(async {
+        let heimsight = heimsight_server::HeimsightServer::builder()
+            .store(Arc::new(heimsight_store::MemoryStore::new()))
+            .build()
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = ui_under_path::app(&heimsight);
+        tokio::spawn(async move { axum_serve(listener, app).await });
+        std::mem::forget(heimsight.spawn_background());
+        addr
+    });
+    (format!("http://{addr}"), rt)
+}
+
+async fn axum_serve(listener: tokio::net::TcpListener, app: axum::Router) {
+    axum::serve(listener, app).await.unwrap();
+}
+
+#[test]
+fn ui_mounted_under_a_path_of_another_app() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, _rt) = serve_ui_example();
+    ingest(&url);
+    let driver = Driver::start();
+    let s = driver.session(&dir.path().join("profile"), true);
+    let ui = format!("{url}{}", ui_under_path::UI_PATH);
+
+    // The app's own page links to the UI, which lands on its logs page.
+    s.goto(&format!("{url}/"));
+    s.click(&s.find("a"));
+    s.wait_for(10, "the logs page", |s| {
+        s.url().starts_with(&format!("{ui}/logs"))
+    });
+    s.find("details.log");
+    assert_eq!(
+        log_messages(&s, "#results"),
+        ["retrying payment", "payment declined", "order placed"]
+    );
+    // The stylesheet and scripts came from under the mount point.
+    let styled = s.script(
+        "return getComputedStyle(document.querySelector('header.top')).display !== 'inline' \
+         && typeof htmx !== 'undefined';",
+    );
+    assert_eq!(styled, Value::Bool(true), "app.css and htmx loaded");
+
+    // Every navigation link stays under the mount point.
+    for (label, path) in [
+        ("Traces", "/traces"),
+        ("Metrics", "/metrics"),
+        ("Alerts", "/alerts"),
+        ("Query", "/query"),
+        ("Logs", "/logs"),
+    ] {
+        let link = s
+            .all("nav.main a")
+            .into_iter()
+            .find(|a| s.text_of(a) == label)
+            .unwrap_or_else(|| panic!("no {label} link"));
+        s.click(&link);
+        s.wait_for(10, label, |s| s.url().starts_with(&format!("{ui}{path}")));
+    }
+
+    // A form: the level filter submits to the UI under the mount point.
+    s.select("form.filters select[name=level]", "error");
+    s.click(&s.find("form.filters button[type=submit]"));
+    s.wait_for(10, "the level filter", |s| {
+        log_messages(s, "#results") == ["payment declined"]
+    });
+    assert!(s.url().starts_with(&format!("{ui}/logs?")), "{}", s.url());
+
+    // The detail panel's trace link opens the trace under the mount point.
+    s.click(&s.find("#results details.log summary"));
+    let link = s.find("#results details.log[open] a.trace-link");
+    s.click(&link);
+    s.wait_for(10, "the trace page", |s| {
+        s.url() == format!("{ui}/traces/{TRACE}")
+    });
+
+    // The query page runs a query (a GET form) and shows its rows.
+    s.goto(&format!("{ui}/query"));
+    let area = s.find("textarea[name=q]");
+    s.type_into(
+        &area,
+        "SELECT service, count(*) AS n FROM logs GROUP BY service",
+    );
+    s.click(&s.find("form button[type=submit]"));
+    s.wait_for(10, "the query result", |s| {
+        s.source().contains("<td>shop</td>")
+    });
+    assert!(s.url().starts_with(&format!("{ui}/query?")), "{}", s.url());
+
+    // A rule created through the UI's form (a POST with a redirect) ends under the mount point.
+    s.goto(&format!("{ui}/alerts/new"));
+    s.type_into(&s.find("input[name=name]"), "Logs");
+    s.type_into(&s.find("textarea[name=query]"), "SELECT count(*) FROM logs");
+    s.type_into(&s.find("input[name=interval]"), "1m");
+    s.type_into(&s.find("input[name=threshold]"), "0");
+    s.type_into(&s.find("input[name=window]"), "1h");
+    s.click(&s.find("button[value=save]"));
+    s.wait_for(10, "the rule in the list", |s| {
+        s.all("tr[data-rule='Logs']").len() == 1
+    });
+    assert!(s.url().starts_with(&format!("{ui}/alerts?")), "{}", s.url());
+    assert!(s.text(".notice").contains("created"));
+
+    // The live tail connects through the mount point.
+    s.goto(&format!("{ui}/logs?range=15m"));
+    s.click(&s.find("#tail-toggle"));
+    s.wait_for(10, "the tail to connect", |s| {
+        s.text("#tail-status").starts_with("live")
+    });
+    post(
+        &url,
+        "/api/v1/logs",
+        json!({"timestamp": Timestamp::now().to_rfc3339(), "level": "info", "service": "shop",
+               "message": "tailed under a path"}),
+    );
+    s.wait_for(10, "the tailed record", |s| {
+        log_messages(s, "#tail-rows") == ["tailed under a path"]
+    });
+    // An unknown page of the UI is the UI's own 404 page.
+    s.goto(&format!("{ui}/no-such-page"));
+    assert!(
+        s.text("main").contains("There is no page"),
+        "{}",
+        s.source()
+    );
+}

@@ -32,6 +32,7 @@
 
 pub mod alert;
 pub mod attr;
+mod duration;
 pub mod error;
 pub mod ids;
 mod json;
@@ -42,6 +43,7 @@ pub mod time;
 
 pub use alert::{AlertInstance, AlertStatus, Notification, Severity};
 pub use attr::{AttributeValue, Attributes};
+pub use duration::Duration;
 pub use error::{Error, FieldError, Result, ValidationErrors};
 pub use ids::{SpanId, TraceId};
 pub use json::type_name as json_type_name;

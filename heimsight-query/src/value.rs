@@ -255,32 +255,10 @@ impl fmt::Display for Value {
     }
 }
 
-/// Formats nanoseconds in the query language's duration notation: `1h30m`, `1s500ms`, `0s`.
+/// Formats nanoseconds in the query language's duration notation: `1h30m`, `1s500ms`, `2d`,
+/// `0s` ([`heimsight_core::Duration`]'s text form).
 pub fn format_duration(nanos: i64) -> String {
-    if nanos == 0 {
-        return "0s".into();
-    }
-    let mut out = String::new();
-    if nanos < 0 {
-        out.push('-');
-    }
-    let mut rest = nanos.unsigned_abs();
-    for (unit, size) in [
-        ("h", 3_600_000_000_000u64),
-        ("m", 60_000_000_000),
-        ("s", 1_000_000_000),
-        ("ms", 1_000_000),
-        ("us", 1_000),
-        ("ns", 1),
-    ] {
-        let n = rest / size;
-        if n > 0 {
-            out.push_str(&n.to_string());
-            out.push_str(unit);
-            rest %= size;
-        }
-    }
-    out
+    heimsight_core::Duration::from_nanos(nanos).to_string()
 }
 
 impl From<&AttributeValue> for Value {

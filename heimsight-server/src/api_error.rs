@@ -50,6 +50,10 @@ pub enum ApiError {
         /// Every problem.
         errors: Vec<heimsight_core::FieldError>,
     },
+    /// 401: the request does not say who sends it (no or an unknown credential).
+    Unauthorized(String),
+    /// 403: the sender may not do this (see [`AccessControl`](crate::layers::AccessControl)).
+    Forbidden(String),
     /// 404: no such thing (route, trace…).
     NotFound(String),
     /// 405: the route exists, but not for this method.
@@ -73,6 +77,9 @@ pub enum ApiError {
     },
     /// 500: the server failed.
     Internal(String),
+    /// 503: the server could not answer in time or with the room it has (a query over its
+    /// time budget); the same request may succeed later.
+    Unavailable(String),
     /// 502: a service the server called on the client's behalf (a notification receiver)
     /// failed.
     BadGateway(String),
@@ -112,6 +119,8 @@ impl ApiError {
             | ApiError::Rejected { .. }
             | ApiError::InvalidQuery { .. }
             | ApiError::Invalid { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge { .. } | ApiError::RequestTooLarge(_) => {
@@ -120,6 +129,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
         }
     }
@@ -162,11 +172,14 @@ impl ApiError {
                 });
             }
             ApiError::NotFound(m)
+            | ApiError::Unauthorized(m)
+            | ApiError::Forbidden(m)
             | ApiError::MethodNotAllowed(m)
             | ApiError::UnsupportedMediaType(m)
             | ApiError::RequestTooLarge(m)
             | ApiError::TooManyRequests { message: m, .. }
             | ApiError::Internal(m)
+            | ApiError::Unavailable(m)
             | ApiError::BadGateway(m) => (m.clone(), &[]),
             ApiError::PayloadTooLarge { limit } => (
                 format!(
@@ -267,6 +280,7 @@ impl From<crate::budget::BodyError> for ApiError {
     }
 }
 
+#[cfg(feature = "alerting")]
 impl From<heimsight_alert::Error> for ApiError {
     fn from(e: heimsight_alert::Error) -> Self {
         match e {

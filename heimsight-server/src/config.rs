@@ -4,9 +4,7 @@
 //! (or none) is valid. The CLI merges the file with `HEIMSIGHT_*` environment variables and
 //! flags; this crate only defines and validates the result.
 
-use std::path::PathBuf;
-
-use heimsight_core::parse_duration_nanos;
+use heimsight_core::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -34,7 +32,7 @@ pub const MAX_INGEST_BUDGET_BYTES: usize = tokio::sync::Semaphore::MAX_PERMITS;
 ///
 /// let cfg = ServerConfig { port: 9090, ..ServerConfig::default() };
 /// assert_eq!(cfg.bind_address(), "0.0.0.0:9090");
-/// assert_eq!(cfg.retention.metrics, "30d");
+/// assert_eq!(cfg.retention.metrics.to_string(), "30d");
 /// cfg.validate()?;
 /// # Ok::<(), heimsight_server::Error>(())
 /// ```
@@ -51,11 +49,6 @@ pub struct ServerConfig {
     /// Port of the OTLP/HTTP listener (default 4318), which serves only `POST /v1/logs`,
     /// `/v1/traces` and `/v1/metrics`. `0` picks a free port.
     pub otlp_http_port: u16,
-    /// Directory of the embedded RocksDB store.
-    pub data_dir: PathBuf,
-    /// Log filter: a level (`error`, `warn`, `info`, `debug`, `trace`) or `tracing` directives
-    /// such as `info,heimsight_store=debug`.
-    pub log_level: String,
     /// Largest request body accepted, in bytes; larger ones get 413. For compressed OTLP bodies
     /// this limits the decompressed size too, and it is the largest OTLP/gRPC message.
     pub max_body_bytes: usize,
@@ -67,8 +60,8 @@ pub struct ServerConfig {
     pub ingest_budget_bytes: usize,
     /// How long each signal is kept.
     pub retention: RetentionConfig,
-    /// How often expired data is deleted (a duration such as `1m`).
-    pub retention_check_interval: String,
+    /// How often expired data is deleted (`1m`; in files a duration such as `30s`).
+    pub retention_check_interval: Duration,
 }
 
 impl Default for ServerConfig {
@@ -78,63 +71,62 @@ impl Default for ServerConfig {
             port: 8080,
             otlp_grpc_port: DEFAULT_OTLP_GRPC_PORT,
             otlp_http_port: DEFAULT_OTLP_HTTP_PORT,
-            data_dir: PathBuf::from("./data"),
-            log_level: "info".into(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             ingest_budget_bytes: DEFAULT_INGEST_BUDGET_BYTES,
             retention: RetentionConfig::default(),
-            retention_check_interval: "1m".into(),
+            retention_check_interval: Duration::from_secs(60),
         }
     }
 }
 
-/// How long each signal is kept, as durations such as `7d`, `36h` or `90m` (units `s`, `m`,
-/// `h`, `d`, `w`, also `ms`, `us`, `ns`). The values given at runtime through
-/// `PUT /api/v1/retention` take precedence over these.
+/// How long each signal is kept (in files durations such as `7d`, `36h` or `90m`; see
+/// [`Duration`]). The values given at runtime through `PUT /api/v1/retention` take precedence
+/// over these.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RetentionConfig {
     /// Time to live of log records (default `7d`).
-    pub logs: String,
+    pub logs: Duration,
     /// Time to live of spans (default `7d`).
-    pub spans: String,
+    pub spans: Duration,
     /// Time to live of metric points (default `30d`).
-    pub metrics: String,
+    pub metrics: Duration,
 }
 
 impl Default for RetentionConfig {
     fn default() -> Self {
+        const DAY: i64 = 86_400;
         RetentionConfig {
-            logs: "7d".into(),
-            spans: "7d".into(),
-            metrics: "30d".into(),
+            logs: Duration::from_secs(7 * DAY),
+            spans: Duration::from_secs(7 * DAY),
+            metrics: Duration::from_secs(30 * DAY),
         }
     }
 }
 
-/// Parses a duration that must be positive, for error messages naming `what`.
-pub(crate) fn positive_duration(what: &str, text: &str) -> std::result::Result<i64, String> {
-    match parse_duration_nanos(text) {
-        Ok(ns) if ns > 0 => Ok(ns),
-        Ok(_) => Err(format!("{what}: must be longer than zero, found {text:?}")),
-        Err(e) => Err(format!("{what}: {e}")),
+/// `Err` naming `what` when `d` is not longer than zero.
+fn positive(what: &str, d: Duration) -> std::result::Result<i64, String> {
+    if d.is_positive() {
+        Ok(d.as_nanos())
+    } else {
+        Err(format!("{what}: must be longer than zero, found {d}"))
     }
 }
 
 impl RetentionConfig {
-    /// The durations in nanoseconds; an error lists every invalid one.
+    /// The durations in nanoseconds; an error lists every one that is not positive.
     pub fn to_retention(&self) -> Result<Retention> {
         let mut problems = Vec::new();
-        let mut get = |what: &str, text: &str| {
-            positive_duration(what, text).unwrap_or_else(|p| {
+        let mut get = |what: &str, d: Duration| {
+            positive(what, d).unwrap_or_else(|p| {
                 problems.push(p);
                 0
             })
         };
         let r = Retention {
-            logs: get("retention.logs", &self.logs),
-            spans: get("retention.spans", &self.spans),
-            metrics: get("retention.metrics", &self.metrics),
+            logs: get("retention.logs", self.logs),
+            spans: get("retention.spans", self.spans),
+            metrics: get("retention.metrics", self.metrics),
         };
         if problems.is_empty() {
             Ok(r)
@@ -177,18 +169,10 @@ impl ServerConfig {
                 }
             }
         }
-        if self.log_level.trim().is_empty() {
-            problems.push("log_level: must not be empty (e.g. info)".into());
-        }
-        if self.data_dir.as_os_str().is_empty() {
-            problems.push("data_dir: must not be empty".into());
-        }
         if let Err(Error::Config(p)) = self.retention.to_retention() {
             problems.extend(p);
         }
-        if let Err(p) =
-            positive_duration("retention_check_interval", &self.retention_check_interval)
-        {
+        if let Err(p) = positive("retention_check_interval", self.retention_check_interval) {
             problems.push(p);
         }
         if problems.is_empty() {
@@ -196,12 +180,6 @@ impl ServerConfig {
         } else {
             Err(Error::Config(problems))
         }
-    }
-
-    /// The interval of the retention task, in nanoseconds.
-    pub fn retention_check_interval_nanos(&self) -> Result<i64> {
-        positive_duration("retention_check_interval", &self.retention_check_interval)
-            .map_err(|p| Error::Config(vec![p]))
     }
 
     /// `host:port` of the HTTP API for binding, with brackets around IPv6 hosts (`[::]:8080`).
@@ -243,7 +221,7 @@ mod tests {
         let r = c.retention.to_retention().unwrap();
         assert_eq!(r.logs, 7 * 86_400 * 1_000_000_000);
         assert_eq!(r.metrics, 30 * 86_400 * 1_000_000_000);
-        assert_eq!(c.retention_check_interval_nanos().unwrap(), 60_000_000_000);
+        assert_eq!(c.retention_check_interval.to_string(), "1m");
     }
 
     #[test]
@@ -252,11 +230,11 @@ mod tests {
             host: " ".into(),
             max_body_bytes: 0,
             retention: RetentionConfig {
-                logs: "forever".into(),
-                spans: "0s".into(),
-                metrics: "1d".into(),
+                logs: Duration::from_secs(-5),
+                spans: Duration::ZERO,
+                metrics: Duration::from_secs(86_400),
             },
-            retention_check_interval: "soon".into(),
+            retention_check_interval: Duration::ZERO,
             ..ServerConfig::default()
         };
         let Err(Error::Config(p)) = c.validate() else {
@@ -264,12 +242,29 @@ mod tests {
         };
         assert_eq!(p.len(), 5, "{p:?}");
         assert!(
-            p[2].starts_with("retention.logs: invalid duration \"forever\""),
+            p[2].starts_with("retention.logs: must be longer than zero, found -5s"),
             "{p:?}"
         );
         assert!(
             p[3].contains("retention.spans: must be longer than zero"),
             "{p:?}"
+        );
+        assert!(p[4].starts_with("retention_check_interval"), "{p:?}");
+    }
+
+    #[test]
+    fn files_hold_durations_as_text() {
+        let c: ServerConfig =
+            toml::from_str("retention_check_interval = \"30s\"\n[retention]\nlogs = \"36h\"")
+                .unwrap();
+        assert_eq!(c.retention.logs, Duration::from_secs(36 * 3600));
+        assert_eq!(c.retention_check_interval, Duration::from_secs(30));
+        let text = toml::to_string(&c).unwrap();
+        assert!(text.contains("logs = \"1d12h\""), "{text}");
+        let e = toml::from_str::<ServerConfig>("[retention]\nlogs = \"forever\"").unwrap_err();
+        assert!(
+            e.to_string().contains("invalid duration \"forever\""),
+            "{e}"
         );
     }
 

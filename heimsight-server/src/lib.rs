@@ -79,21 +79,27 @@
 mod api_error;
 mod body;
 pub mod budget;
+#[cfg(feature = "alerting")]
 mod channels;
 pub mod config;
 pub mod error;
 mod ingest_stats;
+pub mod layers;
 pub mod otlp;
 mod params;
 pub mod retention;
 mod routes;
 mod server;
 mod state;
+#[cfg(feature = "ui")]
 mod ui;
 
 pub use api_error::ApiError;
 pub use budget::{BudgetPermit, IngestBudget};
 pub use config::{RetentionConfig, ServerConfig};
 pub use error::{Error, Result};
+pub use layers::{AccessControl, RouteGroup};
 pub use retention::Retention;
-pub use server::{BoundAddrs, HeimsightServer, HeimsightServerBuilder, Listeners, MemoryProbe};
+pub use server::{
+    BackgroundTasks, BoundAddrs, HeimsightServer, HeimsightServerBuilder, Listeners, MemoryProbe,
+};

@@ -14,7 +14,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::api_error::ApiError;
-use crate::config::positive_duration;
 
 /// Metadata namespace of server settings.
 pub const SETTINGS_NAMESPACE: &str = "settings";
@@ -68,30 +67,9 @@ impl Retention {
 
 /// Formats nanoseconds as a compact duration that
 /// [`parse_duration_nanos`](heimsight_core::parse_duration_nanos) reads back: `7d`, `1h30m`,
-/// `250ms`.
+/// `250ms` ([`heimsight_core::Duration`]'s text form; `0s` for zero or less).
 pub fn format_duration(ns: i64) -> String {
-    const UNITS: [(&str, i64); 7] = [
-        ("d", 86_400_000_000_000),
-        ("h", 3_600_000_000_000),
-        ("m", 60_000_000_000),
-        ("s", 1_000_000_000),
-        ("ms", 1_000_000),
-        ("us", 1_000),
-        ("ns", 1),
-    ];
-    if ns <= 0 {
-        return "0s".into();
-    }
-    let mut rest = ns;
-    let mut out = String::new();
-    for (unit, size) in UNITS {
-        let n = rest / size;
-        if n > 0 {
-            out.push_str(&format!("{n}{unit}"));
-            rest -= n * size;
-        }
-    }
-    out
+    heimsight_core::Duration::from_nanos(ns.max(0)).to_string()
 }
 
 /// The overrides as persisted: only the signals set at runtime.
@@ -184,7 +162,11 @@ pub(crate) fn update(
             }
         };
         let parsed = match (ns_form, value) {
-            (false, Value::String(s)) => positive_duration(key, s),
+            (false, Value::String(s)) => match heimsight_core::Duration::parse(s) {
+                Ok(d) if d.is_positive() => Ok(d.as_nanos()),
+                Ok(_) => Err(format!("{key}: must be longer than zero, found {s:?}")),
+                Err(e) => Err(format!("{key}: {e}")),
+            },
             (false, other) => Err(format!(
                 "{key}: expected a duration string such as \"7d\", found {other}"
             )),

@@ -4,7 +4,6 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use heimsight_store::Store;
@@ -12,6 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use crate::budget::IngestBudget;
+use crate::layers::AccessControl;
 
 /// HTTP/2 receive window of one OTLP/gRPC stream (request).
 const GRPC_STREAM_WINDOW: u32 = 4 << 20;
@@ -37,9 +37,12 @@ pub struct HeimsightServer {
 pub struct HeimsightServerBuilder {
     store: Option<Arc<dyn Store>>,
     config: ServerConfig,
+    #[cfg(feature = "alerting")]
     alerting: heimsight_alert::ManagerConfig,
+    #[cfg(feature = "alerting")]
     notify: heimsight_notify::NotifierConfig,
     memory_probe: Option<MemoryProbe>,
+    access: Option<Arc<dyn AccessControl>>,
 }
 
 /// Reports memory the store does not know about (for example the allocator's own figures),
@@ -51,7 +54,8 @@ impl std::fmt::Debug for HeimsightServerBuilder {
         f.debug_struct("HeimsightServerBuilder")
             .field("store", &self.store.as_ref().map(|_| "<store>"))
             .field("config", &self.config)
-            .finish()
+            .field("access_control", &self.access.is_some())
+            .finish_non_exhaustive()
     }
 }
 
@@ -70,13 +74,22 @@ impl HeimsightServerBuilder {
         self
     }
 
+    /// Who may use which route group: every HTTP route group asks `control` about each
+    /// request (see [`AccessControl`]). Without one, every request is let through.
+    pub fn access_control(mut self, control: impl AccessControl) -> Self {
+        self.access = Some(Arc::new(control));
+        self
+    }
+
     /// Tuning of alert evaluation and notification delivery (retries, backoff, history).
+    #[cfg(feature = "alerting")]
     pub fn alerting(mut self, config: heimsight_alert::ManagerConfig) -> Self {
         self.alerting = config;
         self
     }
 
     /// Settings of the notification sender (timeouts).
+    #[cfg(feature = "alerting")]
     pub fn notifications(mut self, config: heimsight_notify::NotifierConfig) -> Self {
         self.notify = config;
         self
@@ -95,22 +108,27 @@ impl HeimsightServerBuilder {
         self
     }
 
-    /// Validates the configuration, opens the alert manager (rules, alert state and the
-    /// notification outbox live in the store's metadata) and builds the server.
+    /// Validates the configuration, opens the alert manager (with the `alerting` feature:
+    /// rules, alert state and the notification outbox live in the store's metadata) and
+    /// builds the server.
     pub fn build(self) -> Result<HeimsightServer> {
         let store = self.store.ok_or(Error::MissingStore)?;
         self.config.validate()?;
         let base_retention = self.config.retention.to_retention()?;
         let budget = IngestBudget::new(self.config.ingest_budget_bytes);
-        let sender = heimsight_notify::Notifier::new(self.notify)
+        #[cfg(feature = "alerting")]
+        let (alerts, channels) = {
+            let sender = heimsight_notify::Notifier::new(self.notify)
+                .map_err(|e| Error::Alerting(e.to_string()))?;
+            let channels = crate::channels::Channels::new(Arc::clone(&store), sender);
+            let alerts = heimsight_alert::AlertManager::open(
+                Arc::clone(&store),
+                Arc::new(channels.clone()),
+                self.alerting,
+            )
             .map_err(|e| Error::Alerting(e.to_string()))?;
-        let channels = crate::channels::Channels::new(Arc::clone(&store), sender);
-        let alerts = heimsight_alert::AlertManager::open(
-            Arc::clone(&store),
-            Arc::new(channels.clone()),
-            self.alerting,
-        )
-        .map_err(|e| Error::Alerting(e.to_string()))?;
+            (alerts, channels)
+        };
         Ok(HeimsightServer {
             state: AppState {
                 store,
@@ -118,8 +136,11 @@ impl HeimsightServerBuilder {
                 base_retention,
                 retention_changed: Arc::new(Notify::new()),
                 budget,
+                #[cfg(feature = "alerting")]
                 alerts,
+                #[cfg(feature = "alerting")]
                 channels,
+                access: self.access,
                 ingested: crate::ingest_stats::IngestStats::new(),
                 memory_probe: self.memory_probe,
             },
@@ -133,19 +154,47 @@ impl HeimsightServer {
         HeimsightServerBuilder::default()
     }
 
-    /// The router of every HTTP endpoint — the REST API, `/health` and OTLP/HTTP
-    /// (`POST /v1/logs`, `/v1/traces`, `/v1/metrics`) — with its layers (request tracing, body
-    /// limit, ingest budget, panic safety net). Mount it in another axum app with
-    /// `.nest("/prefix", router)` or `.merge(router)`; apps with a state of their own use
-    /// `.nest_service`.
+    /// The reference server's router of every HTTP endpoint: the [`ingest`](Self::ingest_routes),
+    /// [`read`](Self::read_routes) and [`admin`](Self::admin_routes) groups, the web UI under
+    /// `/ui/` (feature `ui`; `/` redirects there) and JSON answers for unknown paths. Mount it in
+    /// another axum app with `.nest("/prefix", router)` or `.merge(router)`, or pick groups
+    /// instead.
     pub fn router(&self) -> Router {
-        crate::routes::router(self.state.clone())
+        crate::routes::router(&self.state)
+    }
+
+    /// The ingest group: `POST /api/v1/{logs,traces,metrics}` (JSON) and OTLP/HTTP
+    /// (`POST /v1/{logs,traces,metrics}`), behind the body limit and the ingest budget.
+    /// Routes of different groups at the same path (`GET` and `POST /api/v1/logs`) merge.
+    pub fn ingest_routes(&self) -> Router {
+        crate::routes::ingest(&self.state)
+    }
+
+    /// The read group: `/health`, `GET /api/v1/{logs,traces,traces/{id},metrics,metrics/names}`,
+    /// `/api/v1/query` (GET and POST), `/api/v1/stats`, `/api/v1/status`.
+    pub fn read_routes(&self) -> Router {
+        crate::routes::read(&self.state)
+    }
+
+    /// The admin group: `/api/v1/retention`, `/api/v1/dashboards`, and with the `alerting`
+    /// feature `/api/v1/alerts…`, `/api/v1/silences…`, `/api/v1/notifications/channels…`.
+    pub fn admin_routes(&self) -> Router {
+        crate::routes::admin(&self.state)
+    }
+
+    /// The web UI, at the root of the returned router: mount it under any path with
+    /// `.nest("/observability", server.ui_routes())`; its links and redirects stay under that
+    /// path. It reads through the REST API's handlers, so it works without the other groups
+    /// mounted. Unknown pages get an HTML 404.
+    #[cfg(feature = "ui")]
+    pub fn ui_routes(&self) -> Router {
+        crate::routes::ui(&self.state)
     }
 
     /// A router of OTLP/HTTP alone (`POST /v1/logs`, `/v1/traces`, `/v1/metrics`), as served on
     /// the OTLP/HTTP port (4318).
     pub fn otlp_http_router(&self) -> Router {
-        crate::routes::otlp_http_router(self.state.clone())
+        crate::routes::otlp_http_router(&self.state)
     }
 
     /// The OTLP/gRPC services (`opentelemetry.proto.collector.{logs,trace,metrics}.v1`), with
@@ -164,8 +213,9 @@ impl HeimsightServer {
     }
 
     /// The alert manager: rules, alert instances, silences, history and the notification
-    /// outbox. [`serve_all`](Self::serve_all) runs its evaluation and delivery loop; an
-    /// application that mounts the router instead runs [`AlertManager::run`](heimsight_alert::AlertManager::run) itself.
+    /// outbox. Its evaluation and delivery loop is part of the [background
+    /// work](Self::spawn_background).
+    #[cfg(feature = "alerting")]
     pub fn alerts(&self) -> &Arc<heimsight_alert::AlertManager> {
         &self.state.alerts
     }
@@ -214,10 +264,13 @@ impl HeimsightServer {
     where
         F: Future<Output = ()> + Send,
     {
-        let interval = match self.state.config.retention_check_interval_nanos() {
-            Ok(ns) => Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX)),
-            Err(e) => {
-                tracing::error!(error = %e, "retention task not started");
+        let interval = match self.state.config.retention_check_interval.to_std() {
+            Some(d) if !d.is_zero() => d,
+            _ => {
+                tracing::error!(
+                    interval = %self.state.config.retention_check_interval,
+                    "retention task not started: retention_check_interval must be positive"
+                );
                 return;
             }
         };
@@ -233,6 +286,57 @@ impl HeimsightServer {
             }
         }
         tracing::debug!("retention task stopped");
+    }
+
+    /// Runs the server's background work until `shutdown` completes: retention (see
+    /// [`run_retention`](Self::run_retention)) and, with the `alerting` feature, alert
+    /// evaluation and the notification outbox's deliveries
+    /// ([`AlertManager::run`](heimsight_alert::AlertManager::run)). The store's own work
+    /// (RocksDB's log block merges, metric chunk cuts, compactions) runs on the store's
+    /// threads whatever the server does. [`serve_all`](Self::serve_all) runs this; an
+    /// application that mounts route groups runs it too, or uses
+    /// [`spawn_background`](Self::spawn_background).
+    pub async fn run_background<F>(&self, shutdown: F)
+    where
+        F: Future<Output = ()> + Send,
+    {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let retention = self.run_retention(stopped(stop_rx.clone()));
+        #[cfg(feature = "alerting")]
+        let alerting = Arc::clone(&self.state.alerts).run(stopped(stop_rx.clone()));
+        #[cfg(not(feature = "alerting"))]
+        let alerting = std::future::ready(());
+        let signal = async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        };
+        tokio::join!(retention, alerting, signal);
+        tracing::debug!("background work stopped");
+    }
+
+    /// Spawns the [background work](Self::run_background) on the current tokio runtime. It
+    /// runs until [`BackgroundTasks::shutdown`] (or until the handle is dropped).
+    ///
+    /// # Panics
+    /// Outside a tokio runtime.
+    pub fn spawn_background(&self) -> BackgroundTasks {
+        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+        let server = self.clone();
+        let task = tokio::spawn(async move {
+            server
+                .run_background(async move {
+                    let _ = stop_rx.wait_for(|stop| *stop).await;
+                })
+                .await;
+        });
+        BackgroundTasks {
+            stop: stop_tx,
+            task: Some(task),
+            store: Arc::clone(&self.state.store),
+        }
     }
 
     /// Serves the HTTP API (with OTLP/HTTP under `/v1/`) on `listener` until `shutdown`
@@ -256,23 +360,12 @@ impl HeimsightServer {
     {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stop_tx = Arc::new(stop_tx);
-        let retention = {
+        let background = {
             let server = self.clone();
             let mut stop_rx = stop_rx.clone();
             tokio::spawn(async move {
                 server
-                    .run_retention(async move {
-                        let _ = stop_rx.wait_for(|stop| *stop).await;
-                    })
-                    .await;
-            })
-        };
-        let alerting = {
-            let alerts = Arc::clone(&self.state.alerts);
-            let mut stop_rx = stop_rx.clone();
-            tokio::spawn(async move {
-                alerts
-                    .run(async move {
+                    .run_background(async move {
                         let _ = stop_rx.wait_for(|stop| *stop).await;
                     })
                     .await;
@@ -353,11 +446,8 @@ impl HeimsightServer {
         }
         let _ = stop_tx.send(true);
         let _ = signal.await;
-        if let Err(e) = retention.await {
-            tracing::warn!(error = %e, "retention task ended abnormally");
-        }
-        if let Err(e) = alerting.await {
-            tracing::warn!(error = %e, "alerting task ended abnormally");
+        if let Err(e) = background.await {
+            tracing::warn!(error = %e, "background work ended abnormally");
         }
         let store = Arc::clone(&self.state.store);
         let flushed = tokio::task::spawn_blocking(move || store.flush())
@@ -369,6 +459,47 @@ impl HeimsightServer {
         flushed?;
         tracing::info!("store flushed; stopped");
         Ok(())
+    }
+}
+
+/// The server's background work, spawned by [`HeimsightServer::spawn_background`]. Dropping
+/// the handle stops the work without waiting for it.
+pub struct BackgroundTasks {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    store: Arc<dyn Store>,
+}
+
+impl std::fmt::Debug for BackgroundTasks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackgroundTasks")
+            .field(
+                "running",
+                &self.task.as_ref().is_some_and(|t| !t.is_finished()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl BackgroundTasks {
+    /// Stops the background work, waits for it to finish (an alert evaluation or a retention
+    /// pass under way completes) and flushes the store.
+    pub async fn shutdown(mut self) -> Result<()> {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            task.await.map_err(|e| Error::Task(e.to_string()))?;
+        }
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || store.flush())
+            .await
+            .map_err(|e| Error::Task(e.to_string()))??;
+        Ok(())
+    }
+}
+
+impl Drop for BackgroundTasks {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
     }
 }
 

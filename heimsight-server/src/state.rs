@@ -22,9 +22,13 @@ pub(crate) struct AppState {
     /// The in-flight budget of every ingestion endpoint.
     pub(crate) budget: IngestBudget,
     /// Alert rules, instances, silences and the notification outbox.
+    #[cfg(feature = "alerting")]
     pub(crate) alerts: Arc<heimsight_alert::AlertManager>,
     /// Notification channels.
+    #[cfg(feature = "alerting")]
     pub(crate) channels: crate::channels::Channels,
+    /// Who may use which route group (none: everyone everything).
+    pub(crate) access: Option<Arc<dyn crate::layers::AccessControl>>,
     /// Records ingested since start, per signal.
     pub(crate) ingested: crate::ingest_stats::IngestStats,
     /// Extra memory figures for the status endpoint.

@@ -590,15 +590,15 @@ struct Running {
 async fn running(config: ServerConfig) -> Running {
     // The fixtures are dated 2026-01-01: keep them from the retention task that `serve_all`
     // runs at once.
-    let keep = "36500d".to_string();
+    let keep: heimsight_core::Duration = "36500d".parse().unwrap();
     let config = ServerConfig {
         host: "127.0.0.1".into(),
         port: 0,
         otlp_grpc_port: 0,
         otlp_http_port: 0,
         retention: heimsight_server::RetentionConfig {
-            logs: keep.clone(),
-            spans: keep.clone(),
+            logs: keep,
+            spans: keep,
             metrics: keep,
         },
         ..config

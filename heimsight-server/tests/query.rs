@@ -220,3 +220,37 @@ async fn bad_queries_are_400s_with_positions() {
     assert_eq!(r.status, 200, "{:.300}", r.text);
     assert_eq!(r.json["rows"], json!([[6]]));
 }
+
+/// A query over its time budget is the server's limit, not the client's mistake: 503, with the
+/// message saying what to do.
+#[tokio::test]
+async fn a_query_over_its_time_budget_is_503() {
+    use heimsight_core::{Level, LogRecord, Timestamp};
+    use heimsight_store::{LogStore, MemoryStore};
+    let store = Arc::new(MemoryStore::new());
+    let now = Timestamp::now().0;
+    for chunk in 0..20 {
+        let records = (0..10_000)
+            .map(|i| {
+                let mut r = LogRecord::new(
+                    Timestamp(now - (chunk * 10_000 + i) * 1_000_000),
+                    Level::Info,
+                    format!("record {i} of chunk {chunk}"),
+                );
+                r.service = format!("svc{}", i % 7);
+                r
+            })
+            .collect();
+        store.append_logs(records).unwrap();
+    }
+    let app = app_on(store, ServerConfig::default());
+    let r = app
+        .post(
+            "/api/v1/query",
+            &json!({"query": "SELECT body, count(*) FROM logs GROUP BY body ORDER BY body",
+                    "start": "now-1h", "timeout_ms": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 503, "{}", r.text);
+    assert!(r.error().contains("time budget"), "{}", r.text);
+}

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
 mod alerts;
+mod compose;
 mod otlp;
 mod query;
 mod util;
@@ -802,9 +803,9 @@ async fn retention_defaults_updates_and_persistence() {
     // A server restarted on the same store keeps it, even with another configuration.
     let config = ServerConfig {
         retention: heimsight_server::RetentionConfig {
-            logs: "1d".into(),
-            spans: "2d".into(),
-            metrics: "3d".into(),
+            logs: "1d".parse().unwrap(),
+            spans: "2d".parse().unwrap(),
+            metrics: "3d".parse().unwrap(),
         },
         ..ServerConfig::default()
     };
@@ -937,7 +938,7 @@ async fn builder_rejects_bad_configuration() {
     let err = heimsight_server::HeimsightServer::builder()
         .store(std::sync::Arc::new(heimsight_store::MemoryStore::new()))
         .config(ServerConfig {
-            retention_check_interval: "never".into(),
+            retention_check_interval: heimsight_core::Duration::ZERO,
             ..ServerConfig::default()
         })
         .build()

@@ -4,9 +4,16 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The backend failed (I/O, corruption, RocksDB error…).
-    #[error("storage backend error: {0}")]
-    Backend(String),
+    /// The backend failed (I/O, a RocksDB error, compression…); `source` is the backend's
+    /// own error.
+    #[error("storage backend error in {context}: {source}")]
+    Backend {
+        /// What the store was doing (`RocksDB`, `zstd`, …).
+        context: &'static str,
+        /// The backend's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
     /// Stored data could not be decoded.
     #[error("corrupt data in {what}: {reason}")]
     Corrupt {
@@ -36,6 +43,17 @@ pub enum Error {
 }
 
 impl Error {
+    /// A backend error of `context` caused by `source` (an error, or a message).
+    pub fn backend(
+        context: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Error {
+        Error::Backend {
+            context,
+            source: source.into(),
+        }
+    }
+
     /// True when the caller made a mistake (map to HTTP 400), false for server-side failures.
     pub fn is_client_error(&self) -> bool {
         matches!(self, Error::InvalidRequest(_))

@@ -36,9 +36,9 @@ async fn main() -> anyhow::Result<()> {
         .config(ServerConfig::default())
         .build()?;
 
-    // Retention runs in the background for as long as the app does.
-    let retention = heimsight.clone();
-    tokio::spawn(async move { retention.run_retention(std::future::pending::<()>()).await });
+    // Heimsight's background work — retention, alert evaluation, notification delivery —
+    // runs for as long as the app does.
+    let background = heimsight.spawn_background();
 
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
     let address = format!("127.0.0.1:{port}");
@@ -51,6 +51,7 @@ async fn main() -> anyhow::Result<()> {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
+    background.shutdown().await?;
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use heimsight_core::Timestamp;
-use heimsight_query::{Limits, QueryError, Request};
+use heimsight_query::{ErrorClass, Limits, QueryError, Request};
 use serde_json::{Value, json};
 
 use crate::api_error::ApiError;
@@ -203,7 +203,10 @@ fn query_error(e: QueryError) -> ApiError {
             }
         }
         QueryError::Store(e) => e.into(),
-        other if other.is_client_error() => ApiError::bad_request(other.to_string()),
-        other => ApiError::Internal(other.to_string()),
+        other => match other.class() {
+            ErrorClass::Client => ApiError::bad_request(other.to_string()),
+            ErrorClass::Unavailable => ApiError::Unavailable(other.to_string()),
+            _ => ApiError::Internal(other.to_string()),
+        },
     }
 }

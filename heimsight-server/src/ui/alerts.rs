@@ -80,7 +80,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
             }
         }
         section #rules {
-            h2 { "Rules " a.button href="/ui/alerts/new" { "New rule" } }
+            h2 { "Rules " a.button href="alerts/new" { "New rule" } }
             @if rules.is_empty() { p.empty { "No rules yet." } }
             @else {
                 table.rules {
@@ -91,14 +91,14 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                             tr data-rule=(value_text(&r["name"])) {
                                 td { (state_badge(r["state"].as_str().unwrap_or("inactive"))) }
                                 td {
-                                    a href={ "/ui/alerts/rules/" (id) } { (value_text(&r["name"])) }
+                                    a href={ "alerts/rules/" (id) } { (value_text(&r["name"])) }
                                     @if let Some(e) = r["last_error"].as_str() { br; small.err-text { (e) } }
                                 }
                                 td { (value_text(&r["kind"])) }
                                 td { span class={ "sev sev-" (value_text(&r["severity"])) } { (value_text(&r["severity"])) } }
                                 td.muted { (time_text(&r["last_evaluation"])) }
                                 td {
-                                    form.inline method="post" action={ "/ui/alerts/rules/" (id) "/delete" }
+                                    form.inline method="post" action={ "alerts/rules/" (id) "/delete" }
                                         hx-confirm="Delete this rule?" {
                                         button.link.danger type="submit" { "delete" }
                                     }
@@ -123,13 +123,13 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                                 td { (value_text(&s["status"])) }
                                 td { (time_text(&s["ends_at"])) }
                                 td { (value_text(&s["comment"])) }
-                                td { form.inline method="post" action={ "/ui/alerts/silences/" (value_text(&s["id"])) "/delete" } { button.link.danger type="submit" { "expire" } } }
+                                td { form.inline method="post" action={ "alerts/silences/" (value_text(&s["id"])) "/delete" } { button.link.danger type="submit" { "expire" } } }
                             }
                         }
                     }
                 }
             }
-            form.filters method="post" action="/ui/alerts/silences" {
+            form.filters method="post" action="alerts/silences" {
                 input type="text" name="matchers" required placeholder="matchers: alertname=High CPU, service=api" aria-label="Matchers";
                 input.short type="text" name="duration" value="2h" aria-label="Duration";
                 input type="text" name="comment" placeholder="comment" aria-label="Comment";
@@ -153,12 +153,12 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                                         td { (value_text(&c["type"])) }
                                         td.muted { (labels_text(&c["settings"])) }
                                         td {
-                                            form.inline method="post" action={ "/ui/alerts/channels/" (id) "/test" }
-                                                hx-post={ "/ui/alerts/channels/" (id) "/test" } hx-target="next .result" hx-swap="innerHTML" {
+                                            form.inline method="post" action={ "alerts/channels/" (id) "/test" }
+                                                hx-post={ "alerts/channels/" (id) "/test" } hx-target="next .result" hx-swap="innerHTML" {
                                                 button type="submit" { "Send test" }
                                             }
                                             span.result {}
-                                            form.inline method="post" action={ "/ui/alerts/channels/" (id) "/delete" } {
+                                            form.inline method="post" action={ "alerts/channels/" (id) "/delete" } {
                                                 button.link.danger type="submit" { "delete" }
                                             }
                                         }
@@ -172,7 +172,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
             }
             details.new-channel {
                 summary { "Add a channel" }
-                form.stack method="post" action="/ui/alerts/channels" {
+                form.stack method="post" action="alerts/channels" {
                     label { "Name " input type="text" name="name" required; }
                     label { "Type " select name="type" { @for t in heimsight_notify::KINDS { option value=(t) { (t) } } } }
                     label { "Settings, one key=value per line (lists comma-separated)"
@@ -534,8 +534,8 @@ async fn rule_form_page(
             div #preview { @if let Some(x) = extra { (x) } }
             div.buttons {
                 button type="submit" name="action" value="save" { "Save rule" }
-                button type="submit" name="action" value="preview" hx-post="/ui/alerts/preview" hx-target="#preview" hx-swap="innerHTML" { "Preview" }
-                a href="/ui/alerts" { "Cancel" }
+                button type="submit" name="action" value="preview" hx-post="alerts/preview" hx-target="#preview" hx-swap="innerHTML" { "Preview" }
+                a href="alerts" { "Cancel" }
             }
         }
     };
@@ -571,7 +571,7 @@ const FORM_FIELDS: [&str; 20] = [
 pub(crate) async fn new_form(State(state): State<AppState>) -> Response {
     rule_form_page(
         &state,
-        "/ui/alerts/new",
+        "alerts/new",
         "New alert rule",
         &RuleForm::default(),
         None,
@@ -605,7 +605,7 @@ pub(crate) async fn create(State(state): State<AppState>, body: Bytes) -> Respon
         let p = preview_markup(&state, &rule).await;
         return rule_form_page(
             &state,
-            "/ui/alerts/new",
+            "alerts/new",
             "New alert rule",
             &form_values(&f),
             None,
@@ -615,13 +615,13 @@ pub(crate) async fn create(State(state): State<AppState>, body: Bytes) -> Respon
     }
     match api::create_rule(State(state.clone()), json_body(&rule)).await {
         Ok(_) => see_other(&format!(
-            "/ui/alerts?{}",
+            "alerts?{}",
             qs(&[("msg", format!("Rule {:?} created.", f.str("name")))])
         )),
         Err(e) => {
             rule_form_page(
                 &state,
-                "/ui/alerts/new",
+                "alerts/new",
                 "New alert rule",
                 &form_values(&f),
                 Some(&e),
@@ -634,7 +634,7 @@ pub(crate) async fn create(State(state): State<AppState>, body: Bytes) -> Respon
 
 /// `GET /ui/alerts/rules/{id}`: the edit form.
 pub(crate) async fn edit_form(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    let action = format!("/ui/alerts/rules/{id}");
+    let action = format!("alerts/rules/{id}");
     match api::get_rule(State(state.clone()), Path(id)).await {
         Ok(axum::Json(r)) => {
             let title = format!("Edit rule {}", value_text(&r["name"]));
@@ -670,7 +670,7 @@ pub(crate) async fn update(
 ) -> Response {
     let f = body_form(&body);
     let rule = rule_json(&f);
-    let action = format!("/ui/alerts/rules/{id}");
+    let action = format!("alerts/rules/{id}");
     let title = format!("Edit rule {}", f.str("name"));
     if f.get("action") == Some("preview") {
         let p = preview_markup(&state, &rule).await;
@@ -678,7 +678,7 @@ pub(crate) async fn update(
     }
     match api::update_rule(State(state.clone()), Path(id), json_body(&rule)).await {
         Ok(_) => see_other(&format!(
-            "/ui/alerts?{}",
+            "alerts?{}",
             qs(&[("msg", format!("Rule {:?} saved.", f.str("name")))])
         )),
         Err(e) => rule_form_page(&state, &action, &title, &form_values(&f), Some(&e), None).await,
@@ -697,14 +697,14 @@ pub(crate) async fn delete(State(state): State<AppState>, Path(id): Path<String>
 /// string value, already encoded, plus an optional `#anchor`), or with the API's error.
 fn back_to_alerts<T>(result: Result<T, ApiError>, ok: &str) -> Response {
     match result {
-        Ok(_) => see_other(&format!("/ui/alerts?msg={ok}")),
+        Ok(_) => see_other(&format!("alerts?msg={ok}")),
         Err(e) => back_with_error(&e),
     }
 }
 
 fn back_with_error(e: &ApiError) -> Response {
     let msg = value_text(&e.body()["error"]);
-    see_other(&format!("/ui/alerts?{}", qs(&[("err", msg)])))
+    see_other(&format!("alerts?{}", qs(&[("err", msg)])))
 }
 
 /// `POST /ui/alerts/preview` (htmx): what the rule sees now.

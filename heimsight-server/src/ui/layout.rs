@@ -14,15 +14,18 @@ pub(crate) enum Nav {
     Logs,
     Metrics,
     Traces,
+    #[cfg_attr(not(feature = "alerting"), allow(dead_code))]
     Alerts,
     Query,
 }
 
 impl Nav {
-    const ALL: [Nav; 5] = [
+    /// The pages in the navigation (Alerts only with the `alerting` feature).
+    const ALL: &'static [Nav] = &[
         Nav::Logs,
         Nav::Metrics,
         Nav::Traces,
+        #[cfg(feature = "alerting")]
         Nav::Alerts,
         Nav::Query,
     ];
@@ -39,11 +42,11 @@ impl Nav {
 
     fn path(self) -> &'static str {
         match self {
-            Nav::Logs => "/ui/logs",
-            Nav::Metrics => "/ui/metrics",
-            Nav::Traces => "/ui/traces",
-            Nav::Alerts => "/ui/alerts",
-            Nav::Query => "/ui/query",
+            Nav::Logs => "logs",
+            Nav::Metrics => "metrics",
+            Nav::Traces => "traces",
+            Nav::Alerts => "alerts",
+            Nav::Query => "query",
         }
     }
 }
@@ -67,26 +70,28 @@ pub(crate) async fn page(
         html lang="en" {
             head {
                 meta charset="utf-8";
+                // Every link of the UI is relative to where it is mounted.
+                base href=(super::base_href());
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Heimsight" }
                 script { (PreEscaped(THEME_BOOT)) }
-                link rel="stylesheet" href="/ui/static/app.css";
+                link rel="stylesheet" href="static/app.css";
                 @if super::has_htmx() {
-                    script src="/ui/static/htmx.min.js" defer {}
+                    script src="static/htmx.min.js" defer {}
                 }
-                script src="/ui/static/app.js" defer {}
+                script src="static/app.js" defer {}
             }
             body hx-boost="false" {
                 header.top {
-                    a.brand href={ "/ui/logs?" (range_qs) } { "Heimsight" }
+                    a.brand href={ "logs?" (range_qs) } { "Heimsight" }
                     nav.main {
-                        @for n in Nav::ALL {
+                        @for &n in Nav::ALL {
                             a href={ (n.path()) "?" (range_qs) }
                                 class=[(n == nav).then_some("active")]
                                 aria-current=[(n == nav).then_some("page")] { (n.label()) }
                         }
                     }
-                    div #status.status hx-get="/ui/status" hx-trigger="every 15s" hx-swap="innerHTML" {
+                    div #status.status hx-get="status" hx-trigger="every 15s" hx-swap="innerHTML" {
                         (status)
                     }
                     button #theme.theme type="button" title="Switch between light and dark" aria-label="Switch theme" { "◐" }
@@ -134,12 +139,15 @@ pub(crate) async fn status_fragment(State(state): State<AppState>) -> Response {
 /// Up, records per signal, firing alerts — from `/api/v1/stats` and `/api/v1/alerts`.
 async fn status_line(state: &AppState) -> Markup {
     let stats = super::json_of(crate::routes::stats::stats(State(state.clone())).await);
+    #[cfg(feature = "alerting")]
     let firing = state
         .alerts
         .alerts(false)
         .iter()
         .filter(|a| a["state"] == "firing")
         .count();
+    #[cfg(not(feature = "alerting"))]
+    let firing = 0;
     match stats {
         Ok(s) => {
             let n = |k: &str| s[k]["records"].as_u64().unwrap_or(0);
@@ -147,7 +155,7 @@ async fn status_line(state: &AppState) -> Markup {
                 span.dot.up title="server is up" {}
                 span { (count(n("logs"))) " logs · " (count(n("spans"))) " spans · " (count(s["series"].as_u64().unwrap_or(0))) " series" }
                 @if firing > 0 {
-                    " · " a.firing href="/ui/alerts" { (firing) " firing" }
+                    " · " a.firing href="alerts" { (firing) " firing" }
                 }
             }
         }

@@ -145,7 +145,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
     if is_whole_query(&filters.q) {
         let mut p = range.link_pairs();
         p.push(("q", filters.q.clone()));
-        return see_other(&format!("/ui/query?{}", qs(&p)));
+        return see_other(&format!("query?{}", qs(&p)));
     }
     let offset = form
         .get("offset")
@@ -162,7 +162,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
     tail_q.push(("since", since));
     let body = html! {
         @if let Some(p) = range_problem { (notice(&p)) }
-        form.filters method="get" action="/ui/logs" {
+        form.filters method="get" action="logs" {
             (super::layout::range_inputs(&range))
             input.search type="search" name="q" value=(filters.q) autofocus
                 placeholder="Search words or \"a phrase\", or a condition: level = 'error' AND service = 'api'"
@@ -184,7 +184,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
             button type="submit" { "Search" }
         }
         (hist)
-        section.tail #tail data-src={ "/ui/logs/tail?" (qs(&tail_q)) } {
+        section.tail #tail data-src={ "logs/tail?" (qs(&tail_q)) } {
             button #tail-toggle type="button" disabled { "▶ Live tail" }
             button #tail-pause type="button" hidden { "Pause" }
             span #tail-status.muted { "Live tail needs JavaScript." }
@@ -254,7 +254,7 @@ fn more_link(
     p.push(("offset", next.to_string()));
     let q = qs(&p);
     html! {
-        a.more href={ "/ui/logs?" (q) } hx-get={ "/ui/logs/more?" (q) }
+        a.more href={ "logs?" (q) } hx-get={ "logs/more?" (q) }
             hx-trigger="revealed" hx-swap="outerHTML" { "Load more" }
     }
 }
@@ -367,7 +367,7 @@ async fn histogram(state: &AppState, range: &TimeRange, filters: &Filters) -> Ma
     let href = |s: i64, e: i64| {
         let mut p = TimeRange::custom(Timestamp(s), Timestamp(e)).link_pairs();
         p.extend(filters.pairs());
-        format!("/ui/logs?{}", qs(&p))
+        format!("logs?{}", qs(&p))
     };
     super::chart::histogram(&buckets, range.start.0, range.end.0, width, href)
 }
@@ -394,7 +394,7 @@ fn log_row(r: &Value) -> Markup {
                 table.kv {
                     tr { th { "timestamp" } td { (value_text(&r["timestamp"])) } }
                     @if let Some(t) = trace {
-                        tr { th { "trace" } td { a.trace-link href={ "/ui/traces/" (t) } { (t) } } }
+                        tr { th { "trace" } td { a.trace-link href={ "traces/" (t) } { (t) } } }
                         tr { th { "span" } td { (value_text(&r["span_id"])) } }
                     }
                     @for k in ["severity_text", "severity_number", "observed_timestamp", "scope", "flags"] {

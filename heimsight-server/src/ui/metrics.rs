@@ -181,12 +181,12 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
         @for p in &problems { (p) }
         div.metrics {
             aside.names {
-                form method="get" action="/ui/metrics" {
+                form method="get" action="metrics" {
                     (range_inputs(&range))
                     (panel_inputs)
                     input type="search" name="search" value=(form.str("search")) placeholder="Search metrics"
                         aria-label="Search metrics"
-                        hx-get="/ui/metrics/names" hx-trigger="input changed delay:200ms" hx-target="#metric-names"
+                        hx-get="metrics/names" hx-trigger="input changed delay:200ms" hx-target="#metric-names"
                         hx-include="closest form";
                 }
                 ul #metric-names { (names_list(&names, &range, &panels, dashboard.as_ref())) }
@@ -194,7 +194,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                 @if dashboards.is_empty() { p.muted { "None saved yet." } }
                 ul.dashboards {
                     @for d in &dashboards {
-                        li { a href={ "/ui/metrics?" (qs(&[("dashboard", value_text(&d["id"]))])) "&" (qs(&range.link_pairs())) } { (value_text(&d["name"])) } }
+                        li { a href={ "metrics?" (qs(&[("dashboard", value_text(&d["id"]))])) "&" (qs(&range.link_pairs())) } { (value_text(&d["name"])) } }
                     }
                 }
             }
@@ -203,7 +203,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                     h1 { "Dashboard: " (value_text(&d["name"])) }
                 }
                 @if !current.metric.is_empty() {
-                    form.filters method="get" action="/ui/metrics" {
+                    form.filters method="get" action="metrics" {
                         (range_inputs(&range))
                         (panel_inputs)
                         input type="hidden" name="name" value=(current.metric);
@@ -225,7 +225,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                     article.panel {
                         (c)
                         @if let Some(i) = i {
-                            form.inline method="get" action="/ui/metrics" {
+                            form.inline method="get" action="metrics" {
                                 (range_inputs(&range))
                                 (panel_inputs)
                                 input type="hidden" name="remove" value=(i);
@@ -235,7 +235,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                     }
                 }
                 @if !panels.is_empty() {
-                    form.filters method="post" action="/ui/metrics/dashboards" {
+                    form.filters method="post" action="metrics/dashboards" {
                         (range_inputs(&range))
                         (panel_inputs)
                         input type="text" name="dashboard_name" required placeholder="dashboard name"
@@ -243,7 +243,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                         button type="submit" { @if dashboard.is_some() { "Save dashboard" } @else { "Save as dashboard" } }
                     }
                     @if let Some(d) = &dashboard {
-                        form.inline method="post" action={ "/ui/metrics/dashboards/" (value_text(&d["id"])) "/delete" } {
+                        form.inline method="post" action={ "metrics/dashboards/" (value_text(&d["id"])) "/delete" } {
                             button.link.danger type="submit" { "Delete dashboard" }
                         }
                     }
@@ -303,7 +303,7 @@ fn names_list(
     html! {
         @if names.is_empty() { li.muted { "No metrics." } }
         @for n in names {
-            li { a href={ "/ui/metrics?" (qs(&carry)) "&" (qs(&[("name", n)])) } { (n) } }
+            li { a href={ "metrics?" (qs(&carry)) "&" (qs(&[("name", n)])) } { (n) } }
         }
     }
 }
@@ -420,7 +420,7 @@ pub(crate) async fn save_dashboard(State(state): State<AppState>, body: Bytes) -
         Ok(d) => {
             let mut p = vec![("dashboard", value_text(&d["id"]))];
             p.extend(range.link_pairs());
-            see_other(&format!("/ui/metrics?{}", qs(&p)))
+            see_other(&format!("metrics?{}", qs(&p)))
         }
         Err(e) => {
             super::page(
@@ -429,7 +429,7 @@ pub(crate) async fn save_dashboard(State(state): State<AppState>, body: Bytes) -
                 Nav::Metrics,
                 &range,
                 &[],
-                html! { (error_box(&e)) p { a href="/ui/metrics" { "Back to metrics" } } },
+                html! { (error_box(&e)) p { a href="metrics" { "Back to metrics" } } },
             )
             .await
         }
@@ -442,7 +442,7 @@ pub(crate) async fn delete_dashboard(
     Path(id): Path<String>,
 ) -> Response {
     match crate::routes::dashboards::delete(State(state.clone()), Path(id)).await {
-        Ok(_) => see_other("/ui/metrics"),
+        Ok(_) => see_other("metrics"),
         Err(e) => html_response(error_box(&e)),
     }
 }

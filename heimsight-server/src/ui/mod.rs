@@ -9,7 +9,7 @@
 //! buttons) and `app.js` the live tail (Server-Sent Events) and the theme switch.
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{OriginalUri, Request};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{Next, from_fn};
@@ -23,6 +23,7 @@ use crate::api_error::ApiError;
 use crate::params::Params;
 use crate::state::AppState;
 
+#[cfg(feature = "alerting")]
 mod alerts;
 mod chart;
 mod layout;
@@ -40,49 +41,103 @@ static APP_JS: &str = include_str!("assets/app.js");
 /// The UI's stylesheet (plain CSS, light and dark).
 static APP_CSS: &str = include_str!("assets/app.css");
 
-/// The routes of the UI, under `/ui/` (and `/` redirecting there).
+tokio::task_local! {
+    /// The path the UI is mounted at (`/ui` in the reference server, `` at the root), set for
+    /// each request by [`mount_point`]: pages put it in `<base href>`, so that every link of
+    /// the UI is relative to it, and redirects start with it.
+    static BASE: String;
+}
+
+/// The routes of the UI, at the root of this router: mount it under any path
+/// (`.nest("/ui", …)` in the reference server, `.nest("/observability", …)` in an app of
+/// yours); its links are relative to where it is mounted.
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(|| async { Redirect::to("/ui/") }))
-        .route("/ui", get(|| async { Redirect::to("/ui/") }))
-        .route("/ui/", get(|| async { Redirect::to("/ui/logs") }))
-        .route("/ui/status", get(layout::status_fragment))
-        .route("/ui/logs", get(logs::page))
-        .route("/ui/logs/more", get(logs::more))
-        .route("/ui/logs/tail", get(logs::tail))
-        .route("/ui/traces", get(traces::search))
-        .route("/ui/traces/{id}", get(traces::detail))
-        .route("/ui/metrics", get(metrics::page))
-        .route("/ui/metrics/names", get(metrics::names_fragment))
-        .route("/ui/metrics/dashboards", post(metrics::save_dashboard))
+    let router = Router::new()
+        .route("/", get(|| async { see_other("logs") }))
+        .route("/status", get(layout::status_fragment))
+        .route("/logs", get(logs::page))
+        .route("/logs/more", get(logs::more))
+        .route("/logs/tail", get(logs::tail))
+        .route("/traces", get(traces::search))
+        .route("/traces/{id}", get(traces::detail))
+        .route("/metrics", get(metrics::page))
+        .route("/metrics/names", get(metrics::names_fragment))
+        .route("/metrics/dashboards", post(metrics::save_dashboard))
         .route(
-            "/ui/metrics/dashboards/{id}/delete",
+            "/metrics/dashboards/{id}/delete",
             post(metrics::delete_dashboard),
         )
-        .route("/ui/query", get(query::page))
-        .route("/ui/alerts", get(alerts::page))
-        .route("/ui/alerts/new", get(alerts::new_form).post(alerts::create))
+        .route("/query", get(query::page));
+    #[cfg(feature = "alerting")]
+    let router = router
+        .route("/alerts", get(alerts::page))
+        .route("/alerts/new", get(alerts::new_form).post(alerts::create))
         .route(
-            "/ui/alerts/rules/{id}",
+            "/alerts/rules/{id}",
             get(alerts::edit_form).post(alerts::update),
         )
-        .route("/ui/alerts/rules/{id}/delete", post(alerts::delete))
-        .route("/ui/alerts/preview", post(alerts::preview))
-        .route("/ui/alerts/silences", post(alerts::create_silence))
-        .route(
-            "/ui/alerts/silences/{id}/delete",
-            post(alerts::delete_silence),
-        )
-        .route("/ui/alerts/channels", post(alerts::create_channel))
-        .route("/ui/alerts/channels/{id}/test", post(alerts::test_channel))
-        .route(
-            "/ui/alerts/channels/{id}/delete",
-            post(alerts::delete_channel),
-        )
-        .route("/ui/static/htmx.min.js", get(htmx_js))
-        .route("/ui/static/app.js", get(app_js))
-        .route("/ui/static/app.css", get(app_css))
-        .route_layer(from_fn(same_site_only))
+        .route("/alerts/rules/{id}/delete", post(alerts::delete))
+        .route("/alerts/preview", post(alerts::preview))
+        .route("/alerts/silences", post(alerts::create_silence))
+        .route("/alerts/silences/{id}/delete", post(alerts::delete_silence))
+        .route("/alerts/channels", post(alerts::create_channel))
+        .route("/alerts/channels/{id}/test", post(alerts::test_channel))
+        .route("/alerts/channels/{id}/delete", post(alerts::delete_channel));
+    router
+        .route("/static/htmx.min.js", get(htmx_js))
+        .route("/static/app.js", get(app_js))
+        .route("/static/app.css", get(app_css))
+        .fallback(not_found)
+        .layer(from_fn(same_site_only))
+        .layer(from_fn(mount_point))
+}
+
+/// Finds where the UI is mounted — the request's original path less the path this router
+/// sees — and runs the rest of the request with it in [`BASE`].
+async fn mount_point(original: OriginalUri, req: Request, next: Next) -> Response {
+    let full = original.0.path();
+    let inner = req.uri().path();
+    let base = full
+        .strip_suffix(inner)
+        .unwrap_or_else(|| full.trim_end_matches('/'))
+        .trim_end_matches('/')
+        .to_string();
+    BASE.scope(base, next.run(req)).await
+}
+
+/// Where the UI is mounted, with a trailing `/`: the `<base href>` of its pages.
+pub(crate) fn base_href() -> String {
+    let base = BASE.try_with(Clone::clone).unwrap_or_default();
+    format!("{base}/")
+}
+
+/// An unknown page of the UI: an HTML page saying so, with a way back.
+async fn not_found(uri: axum::http::Uri) -> Response {
+    let base = base_href();
+    let mut res = Html(
+        html! {
+            (maud::DOCTYPE)
+            html lang="en" {
+                head {
+                    meta charset="utf-8";
+                    base href=(base);
+                    title { "Not found · Heimsight" }
+                    link rel="stylesheet" href="static/app.css";
+                }
+                body {
+                    main {
+                        h1 { "Not found" }
+                        p { "There is no page " code { (uri.path()) } " in Heimsight's web UI." }
+                        p { a href="logs" { "Go to the logs" } }
+                    }
+                }
+            }
+        }
+        .into_string(),
+    )
+    .into_response();
+    *res.status_mut() = StatusCode::NOT_FOUND;
+    res
 }
 
 /// Refuses form posts that a browser says come from another site (`Sec-Fetch-Site:
@@ -410,8 +465,9 @@ pub(crate) fn colour_of(name: &str) -> String {
 }
 
 /// A 303 to `to`: after a form's POST, the browser loads the page again with GET.
+/// A redirect to `to`, a path relative to where the UI is mounted (`alerts?msg=…`).
 pub(crate) fn see_other(to: &str) -> Response {
-    Redirect::to(to).into_response()
+    Redirect::to(&format!("{}{to}", base_href())).into_response()
 }
 
 /// An HTML page or fragment.

@@ -52,7 +52,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
     };
     let body = html! {
         @if let Some(p) = range_problem { (notice(&p)) }
-        form.query method="get" action="/ui/query" {
+        form.query method="get" action="query" {
             (range_inputs(&range))
             textarea name="q" rows="5" spellcheck="false" aria-label="Query"
                 placeholder="SELECT service, count(*) FROM logs WHERE level = 'error' GROUP BY service" { (q) }
@@ -65,7 +65,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                         option value="chart" selected[view == "chart"] { "chart" }
                     }
                 }
-                span.muted { "Over the time range above. " a href="/ui/query?q=" { "Clear" } }
+                span.muted { "Over the time range above. " a href="query?q=" { "Clear" } }
             }
         }
         @match &answer {
@@ -73,7 +73,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                 h3 { "Examples" }
                 ul.examples {
                     @for (label, ex) in EXAMPLES {
-                        li { a href={ "/ui/query?" (super::qs(&[("q", ex)])) } { (label) } br; code { (ex) } }
+                        li { a href={ "query?" (super::qs(&[("q", ex)])) } { (label) } br; code { (ex) } }
                     }
                 }
             }

@@ -38,7 +38,7 @@ pub(crate) async fn search(State(state): State<AppState>, RawQuery(raw): RawQuer
     let status = form.str("status");
     let body = html! {
         @if let Some(p) = range_problem { (notice(&p)) }
-        form.filters method="get" action="/ui/traces" {
+        form.filters method="get" action="traces" {
             (range_inputs(&range))
             select name="service" aria-label="Service" {
                 option value="" { "all services" }
@@ -70,7 +70,7 @@ pub(crate) async fn search(State(state): State<AppState>, RawQuery(raw): RawQuer
                                 tr class=[(t["error"] == true).then_some("failed")] {
                                     td { time { (fmt_time(t["start_time"].as_str().unwrap_or(""))) } }
                                     td {
-                                        a.trace-link href={ "/ui/traces/" (id) } {
+                                        a.trace-link href={ "traces/" (id) } {
                                             span.svc style={ "border-color:" (colour_of(t["root_service"].as_str().unwrap_or(""))) } { (t["root_service"].as_str().unwrap_or("")) }
                                             " " (t["root_name"].as_str().unwrap_or(""))
                                         }
@@ -133,7 +133,7 @@ pub(crate) async fn detail(
         Err(e) => html! {
             h1 { "Trace " code { (id) } }
             (error_box(&e))
-            p { a href="/ui/traces" { "Back to the trace search" } }
+            p { a href="traces" { "Back to the trace search" } }
         },
         Ok(v) => trace_view(&v),
     };
@@ -166,7 +166,7 @@ fn trace_view(v: &Value) -> Markup {
         p.muted {
             "trace " code { (value_text(&v["trace_id"])) } " · started " (fmt_time(s["start_time"].as_str().unwrap_or("")))
             " · " (fmt_duration(end - start)) " · " (rows.len()) " spans · "
-            a href={ "/ui/logs?" (logs_link(v, start, end)) } { (value_text(&v["logs_total"])) " logs" }
+            a href={ "logs?" (logs_link(v, start, end)) } { (value_text(&v["logs_total"])) " logs" }
         }
         div.waterfall role="table" aria-label="span waterfall" {
             div.wf-head role="row" {
@@ -246,7 +246,7 @@ fn span_detail(sp: &Value) -> Markup {
             h4 { "Links" }
             ul.links {
                 @for l in links {
-                    li { a href={ "/ui/traces/" (value_text(&l["trace_id"])) } { (value_text(&l["trace_id"])) } " span " code { (value_text(&l["span_id"])) } (kv_table(&l["attributes"])) }
+                    li { a href={ "traces/" (value_text(&l["trace_id"])) } { (value_text(&l["trace_id"])) } " span " code { (value_text(&l["span_id"])) } (kv_table(&l["attributes"])) }
                 }
             }
         }

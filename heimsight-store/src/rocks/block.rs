@@ -431,7 +431,7 @@ thread_local! {
 }
 
 fn compress(data: &[u8], level: i32) -> Result<Vec<u8>> {
-    let zerr = |e: std::io::Error| Error::Backend(format!("zstd: {e}"));
+    let zerr = |e: std::io::Error| Error::backend("zstd", e);
     COMPRESSOR.with(|c| {
         let mut c = c.borrow_mut();
         if c.as_ref().is_none_or(|(l, _)| *l != level) {
@@ -439,7 +439,7 @@ fn compress(data: &[u8], level: i32) -> Result<Vec<u8>> {
         }
         match c.as_mut() {
             Some((_, comp)) => comp.compress(data).map_err(zerr),
-            None => Err(Error::Backend("zstd: no compressor".into())),
+            None => Err(Error::backend("zstd", "no compressor")),
         }
     })
 }

@@ -298,7 +298,7 @@ impl Drop for Threads {
 }
 
 fn rocks_err(e: rocksdb::Error) -> Error {
-    Error::Backend(e.to_string())
+    Error::backend("RocksDB", e)
 }
 
 impl RocksStore {
@@ -502,7 +502,7 @@ impl Inner {
     pub(crate) fn cf(&self, name: &str) -> Result<&ColumnFamily> {
         self.db
             .cf_handle(name)
-            .ok_or_else(|| Error::Backend(format!("column family {name} missing")))
+            .ok_or_else(|| Error::backend("RocksDB", format!("column family {name} missing")))
     }
 
     pub(crate) fn write(&self, batch: WriteBatch) -> Result<()> {

@@ -67,7 +67,7 @@
     }
 
     function start() {
-      var url = new URL(box.dataset.src, window.location.href);
+      var url = new URL(box.dataset.src, document.baseURI);
       if (lastId) url.searchParams.set("since", lastId);
       source = new EventSource(url.toString());
       source.addEventListener("ready", function () { show(); });
