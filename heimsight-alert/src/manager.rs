@@ -341,7 +341,7 @@ impl AlertManager {
             to_bytes("rule", &rule.to_json())?,
         )];
         if restart {
-            self.retire_instances(&old, now, &mut ops);
+            self.retire_instances(&old, now, &mut ops)?;
         }
         self.store.meta_write(&ops)?;
         let mut g = self.lock();
@@ -362,7 +362,7 @@ impl AlertManager {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let mut ops = vec![MetaOp::delete(NS_RULES, id)];
-        self.retire_instances(&rule, now, &mut ops);
+        self.retire_instances(&rule, now, &mut ops)?;
         self.store.meta_write(&ops)?;
         let mut g = self.lock();
         g.rules.remove(id);
@@ -375,7 +375,7 @@ impl AlertManager {
 
     /// Adds to `ops` what retiring a rule's instances takes: resolved notifications for the
     /// firing ones, deleting instances and baselines.
-    fn retire_instances(&self, rule: &Rule, now: Timestamp, ops: &mut Vec<MetaOp>) {
+    fn retire_instances(&self, rule: &Rule, now: Timestamp, ops: &mut Vec<MetaOp>) -> Result<()> {
         let mut insts: Vec<Instance> = self
             .lock()
             .instances
@@ -397,7 +397,7 @@ impl AlertManager {
                 changed.push((inst.clone(), from, t));
             }
         }
-        self.notify_ops(rule, &changed, now, ops);
+        self.notify_ops(rule, &changed, now, ops)
     }
 
     /// A rule by id.
@@ -666,7 +666,7 @@ impl AlertManager {
                 keep.insert(fp, inst);
             }
         }
-        self.notify_ops(rule, &changed, now, &mut ops);
+        self.notify_ops(rule, &changed, now, &mut ops)?;
         self.store.meta_write(&ops)?;
         let added = ops
             .iter()
@@ -694,9 +694,9 @@ impl AlertManager {
         changed: &[(Instance, State, Transition)],
         now: Timestamp,
         ops: &mut Vec<MetaOp>,
-    ) {
+    ) -> Result<()> {
         if changed.is_empty() {
-            return;
+            return Ok(());
         }
         let silences: Vec<Silence> = self.lock().silences.values().cloned().collect();
         let mut alerts = Vec::new();
@@ -751,7 +751,7 @@ impl AlertManager {
             });
         }
         if alerts.is_empty() || rule.channels.is_empty() {
-            return;
+            return Ok(());
         }
         alerts.sort_by_key(|a| a.status != AlertStatus::Firing);
         let status = if alerts.iter().any(|a| a.status == AlertStatus::Firing) {
@@ -787,6 +787,7 @@ impl AlertManager {
                 to_bytes("outbox entry", &entry)?,
             ));
         }
+        Ok(())
     }
 
     fn trim_history(&self) {
@@ -989,7 +990,7 @@ impl AlertManager {
         };
         let now = Timestamp::now();
         entry.attempts += 1;
-        let n = &entry.notification;
+        let n = entry.notification.clone();
         let base = json!({
             "at": now, "rule_id": n.rule_id, "rule_name": n.rule_name,
             "notification_id": n.id, "channel_id": entry.channel_id,

@@ -8,14 +8,16 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use heimsight_core::Duration;
 use heimsight_server::ServerConfig;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::args::ServeArgs;
 
 /// What `heimsight serve` runs with: the server's settings, plus what only the binary uses
 /// (where the store lives, how much it logs). One file (`--config`) holds them all, at its
 /// top level.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Serialized for `--print-config`; read by [`load_file`] (the server's part refuses unknown
+/// keys, which `#[serde(flatten)]` would not).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct ServeConfig {
     /// Directory of the embedded RocksDB store.
     pub(crate) data_dir: PathBuf,

@@ -45,8 +45,12 @@ mod tests {
         };
         let held: Vec<u8> = vec![7; 32 << 20];
         let during = probe();
-        let grown = get(&during, "jemalloc_allocated") - get(&before, "jemalloc_allocated");
-        assert!(grown >= held.len() as u64, "{before:?} then {during:?}");
+        // Other tests of this binary allocate and free at the same time, so the growth is
+        // only roughly the 32 MiB held here (once it was 30.3 MiB); a probe that does not see
+        // the allocation at all grows by nothing.
+        let grown =
+            get(&during, "jemalloc_allocated").saturating_sub(get(&before, "jemalloc_allocated"));
+        assert!(grown >= held.len() as u64 / 2, "{before:?} then {during:?}");
         assert!(get(&during, "jemalloc_resident") >= get(&during, "jemalloc_allocated"));
         drop(held);
     }

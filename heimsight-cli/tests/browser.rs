@@ -155,7 +155,7 @@ fn web_ui_in_headless_chromium() {
     let bar = s.find("figure.histogram svg a");
     let href = s.attr(&bar, "href").unwrap_or_default();
     assert!(href.contains("range=custom"), "{href}");
-    s.goto(&format!("{url}{href}"));
+    s.goto(&format!("{url}/ui/{href}"));
     assert!(s.url().contains("range=custom"));
     assert!(!log_messages(&s, "#results").is_empty());
 
@@ -454,7 +454,7 @@ fn web_ui_in_headless_chromium() {
     });
     nojs.click(&nojs.find("#results details.log summary"));
     assert!(nojs.text("#results details.log[open]").contains("attempt"));
-    nojs.click(&nojs.find("nav.main a[href^='/ui/traces']"));
+    nojs.click(&nojs.find("nav.main a[href^='traces']"));
     nojs.click(&nojs.find("table.traces a.trace-link"));
     assert_eq!(nojs.all(".waterfall details.span").len(), 2);
     nojs.goto(&format!("{url}/ui/alerts"));
@@ -557,7 +557,7 @@ fn ui_mounted_under_a_path_of_another_app() {
         &area,
         "SELECT service, count(*) AS n FROM logs GROUP BY service",
     );
-    s.click(&s.find("form button[type=submit]"));
+    s.click(&s.find("form.query button[type=submit]"));
     s.wait_for(10, "the query result", |s| {
         s.source().contains("<td>shop</td>")
     });

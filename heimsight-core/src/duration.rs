@@ -101,13 +101,14 @@ impl Duration {
         if s.is_empty() {
             return Err(err());
         }
-        let total: i64 = if s.bytes().all(|b| b.is_ascii_digit()) {
-            s.parse::<i64>()
+        // The magnitude, in i128 so that `-9223372036854775808ns` (i64::MIN) fits.
+        let magnitude: i128 = if s.bytes().all(|b| b.is_ascii_digit()) {
+            s.parse::<i128>()
                 .ok()
                 .and_then(|n| n.checked_mul(1_000_000_000))
                 .ok_or_else(err)?
         } else {
-            let mut total: i64 = 0;
+            let mut total: i128 = 0;
             let mut rest = s;
             while !rest.is_empty() {
                 let digits = rest
@@ -130,34 +131,36 @@ impl Duration {
                 };
                 total = total
                     .checked_add(part(number, size).ok_or_else(err)?)
+                    .filter(|t| *t <= i128::from(i64::MAX) + 1)
                     .ok_or_else(err)?;
             }
             total
         };
-        Ok(Duration(if negative { -total } else { total }))
+        let signed = if negative { -magnitude } else { magnitude };
+        i64::try_from(signed).map(Duration).map_err(|_| err())
     }
 }
 
 /// `number` (digits with at most one `.`, at least one digit) times `size` nanoseconds,
 /// exactly: the fraction is taken digit by digit, so `1.1s` is 1,100,000,000 ns.
-fn part(number: &str, size: i64) -> Option<i64> {
+fn part(number: &str, size: i64) -> Option<i128> {
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
     if whole.is_empty() && fraction.is_empty() || fraction.contains('.') {
         return None;
     }
-    let whole: i64 = if whole.is_empty() {
+    let whole: i128 = if whole.is_empty() {
         0
     } else {
         whole.parse().ok()?
     };
-    let mut nanos = whole.checked_mul(size)?;
+    let mut nanos = whole.checked_mul(i128::from(size))?;
     let mut scale = size;
     for digit in fraction.bytes() {
         scale /= 10;
         if scale == 0 {
             break;
         }
-        nanos = nanos.checked_add(i64::from(digit - b'0') * scale)?;
+        nanos = nanos.checked_add(i128::from((digit - b'0') as i64 * scale))?;
     }
     Some(nanos)
 }
@@ -296,7 +299,7 @@ mod tests {
             assert_eq!(parsed.to_string(), written, "{text}");
             assert_eq!(Duration::parse(written).unwrap(), parsed, "{written}");
         }
-        for nanos in [1, -1, i64::MAX, i64::MIN + 1, 86_400_000_000_001] {
+        for nanos in [1, -1, i64::MAX, i64::MIN, 86_400_000_000_001] {
             let d = Duration::from_nanos(nanos);
             assert_eq!(Duration::parse(&d.to_string()).unwrap(), d, "{nanos}");
         }

@@ -1255,8 +1255,14 @@ impl<'t> Builder<'t> {
 /// Nanoseconds of a duration literal such as `1h30m` (negated when `negative`), or `None`
 /// when it does not fit in an `i64`: [`heimsight_core::Duration`]'s text form.
 fn duration_nanos(text: &str, negative: bool) -> Option<i64> {
-    let d = heimsight_core::Duration::parse(text).ok()?.as_nanos();
-    Some(if negative { -d } else { d })
+    let text = if negative {
+        format!("-{text}")
+    } else {
+        text.to_string()
+    };
+    heimsight_core::Duration::parse(&text)
+        .ok()
+        .map(heimsight_core::Duration::as_nanos)
 }
 
 #[cfg(test)]
@@ -1270,8 +1276,8 @@ mod tests {
         assert_eq!(duration_nanos("3µs", true), Some(-3_000));
         assert_eq!(duration_nanos("99999999999999999999999w", false), None);
         assert_eq!(
-            duration_nanos("9223372036854775807ns", true),
-            Some(-i64::MAX)
+            duration_nanos("9223372036854775808ns", true),
+            Some(i64::MIN)
         );
         assert_eq!(duration_nanos("9223372036854775808ns", false), None);
     }

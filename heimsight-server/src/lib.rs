@@ -36,7 +36,7 @@
 //! // Mount it next to your own routes…
 //! let app = axum::Router::new()
 //!     .route("/", axum::routing::get(|| async { "my app" }))
-//!     .nest("/heimsight", server.router());
+//!     .nest_service("/heimsight", server.router());
 //!
 //! // …and use it (here without a socket).
 //! let res = app
@@ -71,10 +71,23 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Composing
+//!
+//! [`HeimsightServer::router`] is the reference assembly. An application can take the pieces
+//! instead: the route groups [`ingest_routes`](HeimsightServer::ingest_routes),
+//! [`read_routes`](HeimsightServer::read_routes), [`admin_routes`](HeimsightServer::admin_routes)
+//! and `ui_routes` (feature `ui`, mountable under any path), the OTLP/gRPC services, the tower
+//! layers of [`layers`] for its own routes, an [`AccessControl`] asked about every request of a
+//! group, and the background work ([`HeimsightServer::spawn_background`]). See
+//! `examples/otlp-ingest-query` and `examples/ui-under-path`.
+//!
 //! # Feature flags
 //!
-//! None. The crate depends on `heimsight-store` with its default `rocksdb` backend, which
-//! the reference server opens.
+//! - `ui` (default): the web UI (`ui_routes`, `/ui/` in the reference router).
+//! - `alerting` (default): alert rules, silences, notification channels, their routes in the
+//!   admin group and their evaluation and delivery in the background work.
+//! - `rocksdb`: turns on `heimsight-store/rocksdb` (the server itself opens no store; the
+//!   `heimsight` binary opens a RocksDB store and turns every feature on).
 
 mod api_error;
 mod body;

@@ -1,5 +1,5 @@
-//! [`HeimsightServer`]: the routers and gRPC services, the retention task and serving with
-//! graceful shutdown.
+//! [`HeimsightServer`]: the route groups and gRPC services, the background work (retention,
+//! alert evaluation, notifications) and serving with graceful shutdown.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -157,7 +157,7 @@ impl HeimsightServer {
     /// The reference server's router of every HTTP endpoint: the [`ingest`](Self::ingest_routes),
     /// [`read`](Self::read_routes) and [`admin`](Self::admin_routes) groups, the web UI under
     /// `/ui/` (feature `ui`; `/` redirects there) and JSON answers for unknown paths. Mount it in
-    /// another axum app with `.nest("/prefix", router)` or `.merge(router)`, or pick groups
+    /// another axum app with `.nest_service("/prefix", router)` or `.merge(router)`, or pick groups
     /// instead.
     pub fn router(&self) -> Router {
         crate::routes::router(&self.state)
@@ -183,8 +183,8 @@ impl HeimsightServer {
     }
 
     /// The web UI, at the root of the returned router: mount it under any path with
-    /// `.nest("/observability", server.ui_routes())`; its links and redirects stay under that
-    /// path. It reads through the REST API's handlers, so it works without the other groups
+    /// `.nest_service("/observability", server.ui_routes())` (axum's `nest` would leave
+    /// `/observability/` unmatched); its links and redirects stay under that path. It reads through the REST API's handlers, so it works without the other groups
     /// mounted. Unknown pages get an HTML 404.
     #[cfg(feature = "ui")]
     pub fn ui_routes(&self) -> Router {

@@ -25,7 +25,7 @@ fn app(heimsight: &HeimsightServer) -> Router {
             "/",
             get(|| async { "my app; telemetry lives under /heimsight\n" }),
         )
-        .nest("/heimsight", heimsight.router())
+        .nest_service("/heimsight", heimsight.router())
 }
 
 #[tokio::main]

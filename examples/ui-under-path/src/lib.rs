@@ -31,7 +31,8 @@ pub fn app(heimsight: &HeimsightServer) -> Router {
                 )
             }),
         )
-        .nest(UI_PATH, heimsight.ui_routes())
+        // `nest_service`: axum's `nest` would leave `/observability/` unmatched.
+        .nest_service(UI_PATH, heimsight.ui_routes())
         .merge(heimsight.ingest_routes())
         .merge(heimsight.read_routes())
         .merge(heimsight.admin_routes())
@@ -60,8 +61,10 @@ mod tests {
         let get = |uri: &str| Request::get(uri).body(Body::empty()).unwrap();
         let res = app.clone().oneshot(get("/")).await.unwrap();
         assert_eq!(res.status(), 200);
-        let res = app.clone().oneshot(get("/observability")).await.unwrap();
-        assert_eq!(res.headers()["location"], "/observability/logs");
+        for home in ["/observability", "/observability/"] {
+            let res = app.clone().oneshot(get(home)).await.unwrap();
+            assert_eq!(res.headers()["location"], "/observability/logs", "{home}");
+        }
         let res = app
             .clone()
             .oneshot(get("/observability/alerts"))

@@ -148,7 +148,10 @@ pub(crate) fn ui(state: &AppState) -> Router {
 pub(crate) fn router(state: &AppState) -> Router {
     let router = ingest(state).merge(read(state)).merge(admin(state));
     #[cfg(feature = "ui")]
-    let router = router.nest("/ui", ui(state)).route("/", get(to_the_ui));
+    // `nest_service`, not `nest`: axum's `nest` leaves `/ui/` (the UI's home) unmatched.
+    let router = router
+        .nest_service("/ui", ui(state))
+        .route("/", get(to_the_ui));
     router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

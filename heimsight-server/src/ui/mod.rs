@@ -1,4 +1,4 @@
-//! The web UI at `/ui/`: server-rendered HTML (maud) enhanced with htmx, embedded in the
+//! The web UI (at `/ui/` in the reference router, under any path in an application): server-rendered HTML (maud) enhanced with htmx, embedded in the
 //! binary.
 //!
 //! Every page gets its data by calling the REST API's own handlers ([`crate::routes`]) with
@@ -49,7 +49,7 @@ tokio::task_local! {
 }
 
 /// The routes of the UI, at the root of this router: mount it under any path
-/// (`.nest("/ui", …)` in the reference server, `.nest("/observability", …)` in an app of
+/// (`.nest_service("/ui", …)` in the reference server, `.nest_service("/observability", …)` in an app of
 /// yours); its links are relative to where it is mounted.
 pub(crate) fn routes() -> Router<AppState> {
     let router = Router::new()
