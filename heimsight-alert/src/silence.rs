@@ -25,15 +25,6 @@ pub struct Silence {
     pub comment: String,
 }
 
-fn op_str(op: MatchOp) -> &'static str {
-    match op {
-        MatchOp::Equal => "=",
-        MatchOp::NotEqual => "!=",
-        MatchOp::Regex => "=~",
-        MatchOp::NotRegex => "!~",
-    }
-}
-
 impl Silence {
     /// Builds a silence from the API's JSON: `{"matchers": [{"name", "value", "op"}],
     /// "starts_at", "ends_at" | "duration", "created_by", "comment"}`. `op` is `=`, `!=`, `=~`
@@ -57,17 +48,13 @@ impl Silence {
                         errors.push(FieldError::new(f("value"), "is required (a string)"));
                     }
                     let op = match m.get("op").and_then(Value::as_str) {
-                        Some("=") | Some("==") => Some(MatchOp::Equal),
-                        Some("!=") => Some(MatchOp::NotEqual),
-                        Some("=~") => Some(MatchOp::Regex),
-                        Some("!~") => Some(MatchOp::NotRegex),
-                        Some(other) => {
-                            errors.push(FieldError::new(
-                                f("op"),
-                                format!("unknown operator {other:?}; expected =, !=, =~ or !~"),
-                            ));
-                            None
-                        }
+                        Some(op) => match op.parse::<MatchOp>() {
+                            Ok(op) => Some(op),
+                            Err(reason) => {
+                                errors.push(FieldError::new(f("op"), reason));
+                                None
+                            }
+                        },
                         None => {
                             let regex = m.get("isRegex").and_then(Value::as_bool).unwrap_or(false);
                             let equal = m.get("isEqual").and_then(Value::as_bool).unwrap_or(true);
@@ -190,7 +177,7 @@ impl Silence {
         json!({
             "id": self.id,
             "matchers": self.matchers.iter().map(|m| json!({
-                "name": m.name, "value": m.value, "op": op_str(m.op),
+                "name": m.name, "value": m.value, "op": m.op.as_str(),
             })).collect::<Vec<_>>(),
             "starts_at": self.starts_at,
             "ends_at": self.ends_at,

@@ -45,7 +45,7 @@ pub use query::{
     Interner, LabelMatcher, LogCount, LogCountRow, LogCounter, LogFields, LogFilter, LogPage,
     LogQuery, LogScan, MatchOp, Order, Point, Series, SeriesPoints, SeriesQuery, Signal,
     SignalStats, SpanRow, SpanScan, StoreStats, TimeRange, TraceQuery, TraceSummary,
-    attributes_have_phrase, contains_ci, has_phrase, record_has_phrase, tokenize,
+    attributes_have_phrase, contains_ci, has_phrase, record_has_phrase, split_matcher, tokenize,
 };
 #[cfg(feature = "rocksdb")]
 pub use rocks::{Durability, RocksStore, RocksStoreBuilder};

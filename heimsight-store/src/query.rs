@@ -617,7 +617,20 @@ impl TraceSummary {
     }
 }
 
-/// How a label matcher compares.
+/// How a label matcher compares. Its text is Prometheus's: `=`, `!=`, `=~`, `!~` (`==` is read
+/// as `=`).
+///
+/// ```
+/// use heimsight_store::{MatchOp, split_matcher};
+///
+/// assert_eq!("=~".parse::<MatchOp>(), Ok(MatchOp::Regex));
+/// assert_eq!(MatchOp::NotEqual.to_string(), "!=");
+/// // The name ends at the first `=` or `!`; what follows the operator is the value.
+/// assert_eq!(split_matcher("host!=web-1"), Some(("host", MatchOp::NotEqual, "web-1")));
+/// assert_eq!(split_matcher("expr=a!=b"), Some(("expr", MatchOp::Equal, "a!=b")));
+/// assert_eq!(split_matcher("path=~/api/.*"), Some(("path", MatchOp::Regex, "/api/.*")));
+/// assert_eq!(split_matcher("no operator"), None);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MatchOp {
     /// `=`: equal (a missing label equals the empty string).
@@ -628,6 +641,57 @@ pub enum MatchOp {
     Regex,
     /// `!~`: does not match the fully anchored regular expression.
     NotRegex,
+}
+
+impl MatchOp {
+    /// `=`, `!=`, `=~` or `!~`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchOp::Equal => "=",
+            MatchOp::NotEqual => "!=",
+            MatchOp::Regex => "=~",
+            MatchOp::NotRegex => "!~",
+        }
+    }
+}
+
+impl std::fmt::Display for MatchOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for MatchOp {
+    type Err = String;
+
+    /// `=` (or `==`), `!=`, `=~`, `!~`; the error says what was expected.
+    fn from_str(s: &str) -> std::result::Result<MatchOp, String> {
+        match s {
+            "=" | "==" => Ok(MatchOp::Equal),
+            "!=" => Ok(MatchOp::NotEqual),
+            "=~" => Ok(MatchOp::Regex),
+            "!~" => Ok(MatchOp::NotRegex),
+            other => Err(format!(
+                "unknown operator {other:?}; expected =, !=, =~ or !~"
+            )),
+        }
+    }
+}
+
+/// Splits a matcher written `name OP value` (`host=web-1`, `env!=dev`, `path=~/api/.*`): the
+/// name, trimmed, ends at the first `=` or `!`, which starts the operator; the value is the
+/// rest, as it is. `None` without an operator or with an empty name.
+pub fn split_matcher(s: &str) -> Option<(&str, MatchOp, &str)> {
+    let at = s.find(['=', '!'])?;
+    let (name, rest) = (s[..at].trim(), &s[at..]);
+    let op = ["!=", "!~", "=~", "="]
+        .into_iter()
+        .find(|op| rest.starts_with(op))?;
+    if name.is_empty() {
+        return None;
+    }
+    let parsed = op.parse().ok()?;
+    Some((name, parsed, &rest[op.len()..]))
 }
 
 /// A Prometheus-style label matcher. The metric name is the label `__name__`.

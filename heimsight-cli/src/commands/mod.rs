@@ -82,14 +82,10 @@ pub(crate) fn key_value(s: &str, what: &str) -> Result<(String, String)> {
     Ok((k.trim().to_string(), v.to_string()))
 }
 
-/// Splits a label matcher `name OP value` (OP `!=`, `=~`, `!~` or `=`) into its parts, the
-/// name trimmed; none when there is no operator or the name is empty.
+/// Splits a label matcher `name OP value` (OP `!=`, `=~`, `!~` or `=`) into its parts with
+/// [`heimsight_store::split_matcher`], the operator as text.
 pub(crate) fn split_matcher(s: &str) -> Option<(&str, &'static str, &str)> {
-    ["!=", "=~", "!~", "="].into_iter().find_map(|op| {
-        let (name, value) = s.split_once(op)?;
-        let name = name.trim();
-        (!name.is_empty()).then_some((name, op, value))
-    })
+    heimsight_store::split_matcher(s).map(|(name, op, value)| (name, op.as_str(), value))
 }
 
 /// Standard input, whole (for arguments given as `-`).

@@ -749,13 +749,8 @@ pub(crate) async fn create_silence(State(state): State<AppState>, body: Bytes) -
         .str("matchers")
         .split(',')
         .filter_map(|m| {
-            let m = m.trim();
-            for op in ["!~", "=~", "!=", "="] {
-                if let Some((k, v)) = m.split_once(op) {
-                    return Some(json!({"name": k.trim(), "value": v.trim(), "op": op}));
-                }
-            }
-            None
+            let (name, op, value) = heimsight_store::split_matcher(m.trim())?;
+            Some(json!({"name": name, "value": value.trim(), "op": op.as_str()}))
         })
         .collect();
     let mut v = json!({"matchers": matchers, "duration": f.get("duration").unwrap_or("2h"), "created_by": "web UI"});
