@@ -1051,15 +1051,20 @@ impl AlertManager {
             .iter()
             .filter(|o| matches!(o, MetaOp::Put { namespace, .. } if namespace == NS_HISTORY))
             .count();
-        if let Err(e) = self.store.meta_write(&ops) {
-            warn!(error = %e, "could not record a delivery result; it will be retried");
-        } else {
-            self.lock().history_len += history;
+        // The store is written on the blocking pool, never on an async worker.
+        let store = Arc::clone(&self.store);
+        match tokio::task::spawn_blocking(move || store.meta_write(&ops)).await {
+            Ok(Ok(())) => self.lock().history_len += history,
+            Ok(Err(e)) => {
+                warn!(error = %e, "could not record a delivery result; it will be retried");
+            }
+            Err(e) => warn!(error = %e, "recording a delivery result failed; it will be retried"),
         }
     }
 
-    /// Evaluates due rules and starts due deliveries until `shutdown` resolves. Rule
-    /// evaluation runs on tokio's blocking pool.
+    /// Evaluates due rules and starts due deliveries until `shutdown` resolves. Every store
+    /// call — rule evaluation, reading the outbox, recording delivery results — runs on
+    /// tokio's blocking pool.
     pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()> + Send) {
         let mut shutdown = std::pin::pin!(shutdown);
         let mut tick = tokio::time::interval(self.config.tick);
@@ -1074,8 +1079,13 @@ impl AlertManager {
             if let Err(e) = eval.await {
                 warn!(error = %e, "alert evaluation task failed");
             }
-            if let Err(e) = self.deliver_due(Timestamp::now()) {
-                warn!(error = %e, "could not read the notification outbox");
+            // Reading the outbox is a store call: on the blocking pool too (the deliveries it
+            // starts are tasks of the runtime).
+            let me = Arc::clone(&self);
+            match tokio::task::spawn_blocking(move || me.deliver_due(Timestamp::now())).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => warn!(error = %e, "could not read the notification outbox"),
+                Err(e) => warn!(error = %e, "the outbox task failed"),
             }
         }
     }
