@@ -159,8 +159,8 @@ pub(crate) fn router(state: &AppState) -> Router {
 
 /// `/` → the UI, wherever this router is mounted.
 #[cfg(feature = "ui")]
-async fn to_the_ui(original: axum::extract::OriginalUri) -> axum::response::Redirect {
-    let base = original.0.path().trim_end_matches('/');
+async fn to_the_ui(original: axum::extract::OriginalUri, uri: Uri) -> axum::response::Redirect {
+    let base = crate::ui::mount_prefix(original.0.path(), uri.path());
     axum::response::Redirect::to(&format!("{base}/ui/"))
 }
 

@@ -95,14 +95,17 @@ pub(crate) fn routes() -> Router<AppState> {
 /// Finds where the UI is mounted — the request's original path less the path this router
 /// sees — and runs the rest of the request with it in [`BASE`].
 async fn mount_point(original: OriginalUri, req: Request, next: Next) -> Response {
-    let full = original.0.path();
-    let inner = req.uri().path();
-    let base = full
-        .strip_suffix(inner)
+    let base = mount_prefix(original.0.path(), req.uri().path());
+    BASE.scope(base, next.run(req)).await
+}
+
+/// The path a router is mounted at, without a trailing `/`: the request's full path (`full`)
+/// less the path the mounted router sees (`inner`); `` at the root.
+pub(crate) fn mount_prefix(full: &str, inner: &str) -> String {
+    full.strip_suffix(inner)
         .unwrap_or_else(|| full.trim_end_matches('/'))
         .trim_end_matches('/')
-        .to_string();
-    BASE.scope(base, next.run(req)).await
+        .to_string()
 }
 
 /// Where the UI is mounted, with a trailing `/`: the `<base href>` of its pages.
