@@ -93,6 +93,7 @@ fn log_messages(s: &Session<'_>, css: &str) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "e2e: needs Chromium and ChromeDriver (scripts/browser-deps.sh); scripts/test.sh runs it"]
 fn web_ui_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"));
@@ -491,6 +492,7 @@ async fn axum_serve(listener: tokio::net::TcpListener, app: axum::Router) {
 }
 
 #[test]
+#[ignore = "e2e: needs Chromium and ChromeDriver (scripts/browser-deps.sh); scripts/test.sh runs it"]
 fn ui_mounted_under_a_path_of_another_app() {
     let dir = tempfile::tempdir().unwrap();
     let (url, _rt) = serve_ui_example();

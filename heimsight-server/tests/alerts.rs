@@ -508,6 +508,7 @@ impl Services {
 /// fails its first attempt. Firing and resolved arrive at every channel, once each, in each
 /// service's documented shape.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "e2e: needs the Python test peers from PyPI (scripts/otel-venv.sh); scripts/test.sh runs it"]
 async fn every_channel_type_is_notified_of_firing_and_resolved() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
