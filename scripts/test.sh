@@ -76,6 +76,16 @@ for bad in heimsight-store heimsight-query heimsight-ingest heimsight-server hei
     echo "heimsight-notify must not depend on $bad (heimsight-core is its only Heimsight dependency)"; fail=1
   fi
 done
+# The data generator and the load driver are unpublished tools (xtask/): no published crate
+# may need them.
+for crate in heimsight-core heimsight-store heimsight-ingest heimsight-query heimsight-alert heimsight-notify heimsight-server heimsight-cli; do
+  if depends -p "$crate" --all-features heimsight-datagen; then
+    echo "$crate must not depend on heimsight-datagen (only dev-dependencies may)"; fail=1
+  fi
+done
+if ! depends -p heimsight-bench heimsight-datagen; then
+  echo "the dependency check is broken: heimsight-bench depends on heimsight-datagen"; fail=1
+fi
 # TLS uses rustls with ring; aws-lc-rs would need cmake and a long C build.
 if depends --workspace aws-lc-rs; then
   echo "nothing may pull in aws-lc-rs (use rustls with the ring provider)"; fail=1

@@ -127,13 +127,6 @@ pub(crate) enum Command {
         /// Directory to write the pages into.
         dir: Option<PathBuf>,
     },
-    /// Load-test a running server with generated, realistic telemetry.
-    ///
-    /// Sends batches of generated logs, spans or metric points over the REST API or OTLP
-    /// (--protocol otlp-http, otlp-json or otlp-grpc) from several concurrent clients for a
-    /// while, then reports records/s, requests/s, latency percentiles and errors (and the
-    /// server's memory with --pid). --sink measures the driver's own ceiling.
-    Bench(crate::bench::BenchArgs),
 }
 
 /// Flags of `heimsight serve`. Every one is optional: what is not given here or in the

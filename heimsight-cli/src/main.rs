@@ -1,12 +1,10 @@
 //! The `heimsight` command: `heimsight serve` runs the reference server; `health`, `status`,
 //! `logs`, `metrics`, `traces`, `trace`, `query`, `alerts`, `channels` and `retention` talk to
-//! one over its REST API; `bench` load-tests one. Raw arguments are turned into a validated
+//! one over its REST API (the load driver is `heimsight-bench`, in `xtask/bench`). Raw arguments are turned into a validated
 //! configuration before anything runs; failures print `error: …` and exit with status 1 (2
 //! for usage errors, from clap); output cut short by a closed pipe is not a failure.
 
 mod args;
-mod bench;
-mod bench_sink;
 mod client;
 mod commands;
 mod config;
@@ -55,12 +53,6 @@ fn run(cli: Cli) -> Result<()> {
             }
             runtime()?.block_on(serve::run(config))
         }
-        Command::Bench(mut args) => {
-            if args.url.is_none() {
-                args.url.clone_from(&cli.global.url);
-            }
-            runtime()?.block_on(bench::run(args))
-        }
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "heimsight", &mut std::io::stdout().lock());
@@ -102,7 +94,6 @@ async fn remote(ctx: &commands::Ctx, command: Command) -> Result<()> {
         Command::Channels(c) => channels::run(ctx, &c).await,
         Command::Retention(c) => retention::run(ctx, &c).await,
         Command::Serve(_)
-        | Command::Bench(_)
         | Command::Completions { .. }
         | Command::Man { .. }
         | Command::Config(_)

@@ -42,7 +42,8 @@
 //!
 //! # Feature flags
 //!
-//! None yet.
+//! - `testkit`: [`testkit`], the golden queries with their recorded results, which any
+//!   [`Queryable`](engine::Queryable) store must answer the same way.
 
 pub mod ast;
 pub mod check;
@@ -55,6 +56,8 @@ pub mod metrics;
 pub mod parser;
 pub mod record;
 pub mod schema;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod value;
 
 pub use check::check;

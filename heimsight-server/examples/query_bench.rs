@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use heimsight_core::Timestamp;
+use heimsight_datagen::{COMMON_TERM, RARE_TERM};
 use heimsight_query::{Request, run};
 use heimsight_server::{HeimsightServer, ServerConfig};
-use heimsight_store::datagen::{COMMON_TERM, RARE_TERM};
 use heimsight_store::{Maintenance, RocksStore, Store};
 use tower::ServiceExt;
 

@@ -1,5 +1,5 @@
 //! Criterion benchmarks of the store backends on generated, realistic telemetry
-//! ([`heimsight_store::datagen`]).
+//! ([`heimsight_datagen`]).
 //!
 //! `cargo bench -p heimsight-store` runs them all in a few minutes; pass a filter to run some,
 //! e.g. `cargo bench -p heimsight-store -- append_logs`. The data set is deliberately small
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use heimsight_core::{Level, LogRecord, TraceId};
-use heimsight_store::datagen::{Config, Generator, RARE_TERM, SplitMix64};
+use heimsight_datagen::{Config, Generator, RARE_TERM, SplitMix64};
 use heimsight_store::{LogFilter, LogQuery, MemoryStore, Store, TraceQuery};
 
 const LOGS: usize = 100_000;

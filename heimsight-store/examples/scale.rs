@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use heimsight_core::{Level, TraceId};
-use heimsight_store::datagen::{COMMON_TERM, Config, Generator, RARE_TERM, SplitMix64};
+use heimsight_datagen::{COMMON_TERM, Config, Generator, RARE_TERM, SplitMix64};
 use heimsight_store::{LogFilter, LogQuery, MemoryStore, Store, TraceQuery};
 
 type AnyResult<T> = Result<T, Box<dyn StdError>>;

@@ -26,26 +26,28 @@
 //! # Feature flags
 //!
 //! - `rocksdb` (default): [`RocksStore`], the embedded persistent backend.
-//! - `memory`: kept for symmetry; [`MemoryStore`] is always available, it costs nothing.
+//! - `testkit`: [`testkit`], the compliance suite every backend passes, and the
+//!   [`compliance_suite!`] macro that runs it as tests of another backend.
 //!
 //! Crates that only need the traits depend on this one with `default-features = false`.
 
-pub mod datagen;
 pub mod error;
 mod hash;
 pub mod memory;
 pub mod query;
 #[cfg(feature = "rocksdb")]
 pub mod rocks;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod traits;
 
 pub use error::{Error, Result};
 pub use memory::MemoryStore;
 pub use query::{
-    Interner, LabelMatcher, LogCount, LogCountRow, LogCounter, LogFields, LogFilter, LogPage,
-    LogQuery, LogScan, MatchOp, Order, Point, Series, SeriesPoints, SeriesQuery, Signal,
-    SignalStats, SpanRow, SpanScan, StoreStats, TimeRange, TraceQuery, TraceSummary,
-    attributes_have_phrase, contains_ci, has_phrase, record_has_phrase, split_matcher, tokenize,
+    LabelMatcher, LogCount, LogCountRow, LogCounter, LogFields, LogFilter, LogPage, LogQuery,
+    LogScan, MatchOp, Order, Point, Series, SeriesPoints, SeriesQuery, Signal, SignalStats,
+    SpanRow, SpanScan, StoreStats, TimeRange, TraceQuery, TraceSummary, attributes_have_phrase,
+    contains_ci, has_phrase, record_has_phrase, split_matcher,
 };
 #[cfg(feature = "rocksdb")]
 pub use rocks::{Durability, RocksStore, RocksStoreBuilder};

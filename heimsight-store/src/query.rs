@@ -179,7 +179,7 @@ pub fn contains_ci(haystack: &str, needle: &str) -> bool {
 ///
 /// This is the tokenizer of full-text search ([`LogFilter::terms`]) and of every index a
 /// backend builds for it.
-pub fn tokenize(text: &str) -> impl Iterator<Item = String> + '_ {
+pub(crate) fn tokenize(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !is_token_char(c))
         .filter(|t| !t.is_empty())
         .map(|t| t.to_lowercase())
@@ -369,14 +369,14 @@ impl SpanRow {
 /// Hands out one shared copy of each distinct string (for [`SpanRow`]s), looked up by its
 /// bytes, with the last one handed out remembered (rows of a scan often repeat a service).
 #[derive(Debug, Default)]
-pub struct Interner {
+pub(crate) struct Interner {
     strings: std::collections::HashMap<Box<[u8]>, Arc<str>, crate::hash::FastHash>,
     last: Option<Arc<str>>,
 }
 
 impl Interner {
     /// The shared copy of `s`.
-    pub fn get(&mut self, s: &str) -> Arc<str> {
+    pub(crate) fn get(&mut self, s: &str) -> Arc<str> {
         match self.known(s.as_bytes()) {
             Some(a) => a,
             None => self.add(s),
@@ -385,7 +385,7 @@ impl Interner {
 
     /// The shared copy of the text in `b`; checks that `b` is UTF-8 only the first time
     /// these bytes are seen.
-    pub fn get_utf8(&mut self, b: &[u8]) -> Result<Arc<str>, std::str::Utf8Error> {
+    pub(crate) fn get_utf8(&mut self, b: &[u8]) -> Result<Arc<str>, std::str::Utf8Error> {
         match self.known(b) {
             Some(a) => Ok(a),
             None => Ok(self.add(std::str::from_utf8(b)?)),
@@ -411,7 +411,7 @@ impl Interner {
     }
 
     /// The row of a span's indexed fields.
-    pub fn row(&mut self, s: &Span) -> SpanRow {
+    pub(crate) fn row(&mut self, s: &Span) -> SpanRow {
         SpanRow {
             trace_id: s.trace_id,
             span_id: s.span_id,

@@ -1,7 +1,8 @@
-//! Integration tests of `heimsight-store`: the compliance suite for every backend.
+//! Integration tests of `heimsight-store`: the compliance suite (`heimsight_store::testkit`)
+//! for every backend.
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
-mod compliance;
+use heimsight_store::{compliance_suite, testkit as compliance};
 
 compliance_suite!(memory, |dir| {
     let _ = dir;

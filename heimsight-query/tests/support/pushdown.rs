@@ -1,11 +1,11 @@
 //! Property test of the planner: random queries give the same rows through the engine (with
 //! filters pushed down into the store) as through the executor alone over every record.
-//! Shared by the query crate's tests (memory store) and the server's (RocksDB).
+//! Run over the memory store and RocksDB (`pushdown.rs`).
 
 use heimsight_core::{LogRecord, Span, Timestamp};
+use heimsight_datagen::{Config, Generator};
 use heimsight_query::engine::{Queryable, Request, run};
 use heimsight_query::{ExecContext, execute, parse_and_check};
-use heimsight_store::datagen::{Config, Generator};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 

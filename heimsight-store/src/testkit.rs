@@ -1,7 +1,18 @@
-//! The compliance suite every storage backend must pass.
+//! The compliance suite every storage backend must pass (feature `testkit`).
 //!
-//! Each check takes a fresh, empty store. `tests.rs` instantiates the suite for every backend
-//! with the `compliance_suite!` macro.
+//! Each check takes a fresh, empty store and panics, as a test does, when the backend
+//! answers differently from what the traits promise; many checks compare with the reference
+//! [`MemoryStore`]. A backend's tests instantiate the whole suite with
+//! [`compliance_suite!`](crate::compliance_suite), which makes one `#[test]` per check:
+//!
+//! ```
+//! heimsight_store::compliance_suite!(memory, |dir| {
+//!     let _ = dir; // a fresh temporary directory, for backends that keep files
+//!     heimsight_store::MemoryStore::new()
+//! });
+//! # fn main() {}
+//! ```
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
 use heimsight_core::{
     AttributeValue, HistogramValue, Labels, Level, LogRecord, MetricKind, MetricPoint, MetricValue,
@@ -10,17 +21,40 @@ use heimsight_core::{
 };
 use std::collections::BTreeMap;
 
-use heimsight_store::{
+use crate::{
     LabelMatcher, LogCount, LogFields, LogFilter, LogQuery, LogScan, LogStore, MatchOp,
     MemoryStore, MetaOp, Order, SeriesQuery, Signal, SpanScan, Store, TimeRange, TraceQuery,
 };
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
+/// A temporary directory for one check, removed when dropped.
+#[derive(Debug)]
+pub struct TestDir(tempfile::TempDir);
+
+impl TestDir {
+    /// A new, empty temporary directory.
+    pub fn new() -> TestDir {
+        TestDir(tempfile::tempdir().expect("creating a temporary directory"))
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &std::path::Path {
+        self.0.path()
+    }
+}
+
+impl Default for TestDir {
+    fn default() -> Self {
+        TestDir::new()
+    }
+}
+
 /// Base time for generated data: 2026-01-01T00:00:00Z.
 pub const T0: i64 = 1_767_225_600_000_000_000;
 const SEC: i64 = 1_000_000_000;
 
+/// A distinct trace id for each `n` (the tests' ids are made from numbers).
 pub fn trace_id(n: u64) -> TraceId {
     let mut b = [0u8; 16];
     b[8..].copy_from_slice(&(n + 1).to_be_bytes());
@@ -28,6 +62,7 @@ pub fn trace_id(n: u64) -> TraceId {
     TraceId(b)
 }
 
+/// A distinct span id for each `n`.
 pub fn span_id(n: u64) -> SpanId {
     SpanId((n + 1).to_be_bytes())
 }
@@ -78,6 +113,7 @@ pub fn full_log() -> LogRecord {
     }
 }
 
+/// A span with every field set (events, links, status, scope, resource).
 pub fn full_span() -> Span {
     Span {
         trace_id: trace_id(1),
@@ -168,6 +204,7 @@ fn labels(pairs: &[(&str, &str)]) -> Labels {
         .collect()
 }
 
+/// A record with every field set comes back exactly as written.
 pub fn log_round_trip(store: &dyn Store) {
     let rec = full_log();
     store.append_logs(vec![rec.clone()]).unwrap();
@@ -176,6 +213,7 @@ pub fn log_round_trip(store: &dyn Store) {
     assert_eq!(page.logs, vec![rec]);
 }
 
+/// Time ranges are half-open, both orders hold, and offset/limit page through the matches.
 pub fn log_time_ranges_orders_and_paging(store: &dyn Store) {
     // 50 records one second apart, appended in three out-of-order batches.
     let recs: Vec<LogRecord> = (0..50)
@@ -256,6 +294,8 @@ impl WithOrder for LogQuery {
     }
 }
 
+/// Every log filter (level, service, text, phrases, attributes, trace id) selects what the
+/// reference does.
 pub fn log_filters(store: &dyn Store) {
     let mut a = log(
         T0,
@@ -677,6 +717,7 @@ pub fn log_queries_agree_with_reference(store: &dyn Store) {
     );
 }
 
+/// Span scans: filters, projections and batches.
 pub fn span_scans(store: &dyn Store) {
     let mut all = Vec::new();
     for t in 0..60u64 {
@@ -826,6 +867,7 @@ pub fn span_scans(store: &dyn Store) {
     assert_eq!(batches, 1);
 }
 
+/// Traces: spans of one trace, trace search and summaries.
 pub fn traces(store: &dyn Store) {
     assert!(store.get_trace(&trace_id(1)).unwrap().is_empty());
     let mut full = full_span();
@@ -933,6 +975,7 @@ pub fn traces(store: &dyn Store) {
     assert_eq!(s1[0].span_count, 2);
 }
 
+/// Metric points: series, label matchers, time ranges, kinds and values.
 pub fn metrics(store: &dyn Store) {
     let mut pts = Vec::new();
     for i in 0..10 {
@@ -1123,6 +1166,7 @@ pub fn metrics(store: &dyn Store) {
     );
 }
 
+/// The metadata store: puts, deletes, prefix listing and atomic batches.
 pub fn meta(store: &dyn Store) {
     assert_eq!(store.meta_get("settings", "retention").unwrap(), None);
     store
@@ -1169,6 +1213,7 @@ pub fn meta(store: &dyn Store) {
     store.meta_write(&[]).unwrap();
 }
 
+/// Retention deletes what is older than the cut-off, per signal, and statistics follow.
 pub fn retention_and_stats(store: &dyn Store) {
     let day = 86_400 * SEC;
     let old = T0 - 10 * day;
@@ -1227,16 +1272,18 @@ pub fn retention_and_stats(store: &dyn Store) {
     assert_eq!(stats.logs.records, 1);
 }
 
-/// Instantiates every compliance check for a backend. `$make` is an expression that yields
-/// a fresh store (it may use the variable `dir`, a temporary directory kept alive for the test).
+/// Instantiates every check of [`testkit`](crate::testkit) for a backend, as a module named
+/// `$backend` holding one `#[test]` per check. `$make` is an expression that yields a fresh
+/// store; it may use the variable named before it (a `&Path` to a temporary directory kept
+/// alive for the test).
 #[macro_export]
 macro_rules! compliance_suite {
     ($backend:ident, |$dir:ident| $make:expr) => {
         mod $backend {
-            use super::compliance;
-            fn run(check: fn(&dyn heimsight_store::Store)) {
-                let tmp = tempfile::tempdir().unwrap();
-                let $dir = tmp.path();
+            use $crate::testkit as compliance;
+            fn run(check: fn(&dyn $crate::Store)) {
+                let tmp = $crate::testkit::TestDir::new();
+                let $dir: &::std::path::Path = tmp.path();
                 let store = $make;
                 check(&store);
             }

@@ -12,11 +12,11 @@
 //! a token that occurs nowhere else, so a rare-term search has a known, small number of
 //! matches ([`Generator::rare_logs`]); [`COMMON_TERM`] occurs in a good share of messages.
 //!
-//! The module needs no dependency beyond `heimsight-core`; its random numbers come from a
+//! The crate needs no dependency beyond `heimsight-core`; its random numbers come from a
 //! small [`SplitMix64`] generator.
 //!
 //! ```
-//! use heimsight_store::datagen::{Generator, RARE_TERM};
+//! use heimsight_datagen::{Generator, RARE_TERM};
 //!
 //! let mut generator = Generator::new(42);
 //! let logs = generator.logs(1_000);
@@ -68,7 +68,7 @@ const SEC: i64 = 1_000_000_000;
 /// SplitMix64, a tiny, fast, deterministic pseudo-random number generator (not for security).
 ///
 /// ```
-/// use heimsight_store::datagen::SplitMix64;
+/// use heimsight_datagen::SplitMix64;
 ///
 /// let mut a = SplitMix64::new(7);
 /// let mut b = SplitMix64::new(7);
@@ -2651,7 +2651,6 @@ impl<'a> Ctx<'a> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::query::tokenize;
     use std::collections::{HashMap, HashSet};
 
     #[test]
@@ -2723,8 +2722,8 @@ mod tests {
             );
             assert_eq!(r.trace_id.is_some(), r.span_id.is_some());
             traced += usize::from(r.trace_id.is_some());
-            common += usize::from(tokenize(&r.body).any(|t| t == COMMON_TERM));
-            assert!(!tokenize(&r.body).any(|t| t == RARE_TERM));
+            common += usize::from(heimsight_store::has_phrase(&r.body, COMMON_TERM));
+            assert!(!heimsight_store::has_phrase(&r.body, RARE_TERM));
             late += usize::from(r.timestamp.0 < prev);
             max_late = max_late.max(prev - r.timestamp.0);
             prev = prev.max(r.timestamp.0);
@@ -2783,7 +2782,7 @@ mod tests {
             found += g
                 .logs(1_001)
                 .iter()
-                .filter(|r| tokenize(&r.body).any(|t| t == RARE_TERM))
+                .filter(|r| heimsight_store::has_phrase(&r.body, RARE_TERM))
                 .count() as u64;
         }
         assert_eq!(found, g.rare_logs());

@@ -1,25 +1,35 @@
-//! The golden-file harness, shared by the query crate's tests (memory store) and the server's
-//! (RocksDB): loads `golden/data.json` into a store, runs every case of
-//! `golden/queries.golden` through the engine and compares the result with the file.
-
-use std::path::{Path, PathBuf};
+//! The golden queries (feature `testkit`): a small data set of logs, spans and metric points
+//! and some hundred queries with their recorded results (`tests/golden/data.json`,
+//! `tests/golden/queries.golden`, built into the crate). Any [`Queryable`] store must give the
+//! recorded results; this crate checks its memory store, the server's tests RocksDB, and a
+//! third-party backend can run the same check:
+//!
+//! ```
+//! use heimsight_query::testkit;
+//!
+//! let store = heimsight_store::MemoryStore::new();
+//! testkit::load(&store);
+//! let failures = testkit::check_all(&store);
+//! assert!(failures.is_empty(), "{}", failures.join("\n"));
+//! ```
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
 use heimsight_core::{LogRecord, MetricPoint, Span, Timestamp};
-use heimsight_query::engine::{Queryable, Request, run};
 use serde_json::Value;
 
-/// The directory of the golden files.
-pub fn golden_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../heimsight-query/tests/golden")
-        .canonicalize()
-        .expect("golden directory")
-}
+use crate::engine::{Queryable, Request, run};
+
+/// The golden data set as JSON (`tests/golden/data.json`): `{"logs": […], "spans": […],
+/// "points": […]}` in the REST API's shapes.
+pub const DATA: &str = include_str!("../tests/golden/data.json");
+
+/// The golden cases (`tests/golden/queries.golden`): `== title`, the query, then
+/// `-- columns: name type, …` and `-- rows:` (one JSON array per line) or `-- error: text`.
+pub const QUERIES: &str = include_str!("../tests/golden/queries.golden");
 
 /// The golden data set: logs, spans and metric points.
 pub fn data() -> (Vec<LogRecord>, Vec<Span>, Vec<MetricPoint>) {
-    let text = std::fs::read_to_string(golden_dir().join("data.json")).expect("data.json");
-    let v: Value = serde_json::from_str(&text).expect("data.json is JSON");
+    let v: Value = serde_json::from_str(DATA).expect("data.json is JSON");
     let logs = v["logs"]
         .as_array()
         .expect("logs")
@@ -52,17 +62,21 @@ pub fn load<S: Queryable + ?Sized>(store: &S) {
 /// One case of the golden file.
 #[derive(Debug)]
 pub struct Case {
+    /// The line after `== `.
     pub title: String,
+    /// The query text.
     pub query: String,
+    /// The expected columns as (name, type), when the case gives them.
     pub columns: Option<Vec<(String, String)>>,
+    /// The expected rows, for a case that succeeds.
     pub rows: Option<Vec<Value>>,
+    /// Text the error must contain, for a case that fails.
     pub error: Option<String>,
 }
 
-/// The cases of `queries.golden`.
+/// The cases of [`QUERIES`].
 pub fn cases() -> Vec<Case> {
-    let text =
-        std::fs::read_to_string(golden_dir().join("queries.golden")).expect("queries.golden");
+    let text = QUERIES;
     let mut cases: Vec<Case> = Vec::new();
     let mut in_rows = false;
     for line in text.lines() {
@@ -131,7 +145,8 @@ fn same(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// Runs every case against `store` (already loaded); returns the failures.
+/// Runs every case against `store` (already loaded with [`load`]); returns the failures, one
+/// line of text each.
 pub fn check_all<S: Queryable + ?Sized>(store: &S) -> Vec<String> {
     let mut failures = Vec::new();
     let cases = cases();

@@ -1,4 +1,4 @@
-//! A server that takes what `heimsight bench` sends and throws it away, answering each
+//! A server that takes what `heimsight-bench` sends and throws it away, answering each
 //! request as a real server would (an empty OTLP export response, or `{"accepted": n}` for
 //! the REST API). Driving it measures the ceiling of the driver and the transport alone.
 

@@ -1,8 +1,8 @@
-//! `heimsight bench`: a load driver that sends generated, realistic telemetry to a running
+//! The load driver that sends generated, realistic telemetry to a running
 //! server, over the REST API or OTLP (HTTP protobuf, HTTP JSON or gRPC), and reports
 //! throughput, latency and the server's memory.
 //!
-//! Data comes from [`heimsight_store::datagen`] (the same generator as the store benchmarks),
+//! Data comes from [`heimsight_datagen`] (the same generator as the store benchmarks),
 //! produced and encoded on dedicated threads so that encoding does not stall the requests;
 //! the summary says how long workers waited for data, which tells whether the driver itself
 //! was the bottleneck. `--dry-run` measures the generating ceiling without a server, and
@@ -17,11 +17,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use heimsight_core::Timestamp;
+use heimsight_datagen::{Config, Generator};
 use heimsight_ingest::otlp::{self, Encoding};
-use heimsight_store::datagen::{Config, Generator};
 use prost::Message;
 
-/// Which signal `heimsight bench` sends.
+/// Which signal `heimsight-bench` sends.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum BenchSignal {
     /// Log records to `/api/v1/logs`.
@@ -50,7 +50,7 @@ impl BenchSignal {
     }
 }
 
-/// How `heimsight bench` sends.
+/// How `heimsight-bench` sends.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum BenchProtocol {
     /// JSON arrays to the REST API (`/api/v1/logs`, …; --url is the API's base URL).
@@ -82,8 +82,14 @@ impl BenchProtocol {
     }
 }
 
-/// Send generated telemetry to a server as fast as it takes it, and report how it went.
-#[derive(clap::Args, Debug)]
+/// Load-test a running Heimsight server with generated, realistic telemetry.
+///
+/// Sends batches of generated logs, spans or metric points over the REST API or OTLP
+/// (--protocol otlp-http, otlp-json or otlp-grpc) from several concurrent clients for a
+/// while, then reports records/s, requests/s, latency percentiles and errors (and the
+/// server's memory with --pid). --sink measures the driver's own ceiling.
+#[derive(clap::Parser, Debug)]
+#[command(name = "heimsight-bench", version)]
 pub(crate) struct BenchArgs {
     /// Base URL of the server [default: http://127.0.0.1:8080 for rest, :4318 for
     /// otlp-http and otlp-json, :4317 for otlp-grpc]
@@ -216,7 +222,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<()> {
     };
     let mut sink = None;
     let base = if args.sink {
-        let s = crate::bench_sink::start(args.protocol)
+        let s = crate::sink::start(args.protocol)
             .await
             .context("starting the discarding sink")?;
         let base = format!("http://{}", s.addr);
@@ -259,7 +265,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<()> {
     let server_rss_start = args.pid.and_then(|p| proc_rss(p).map(|r| r.0));
 
     println!(
-        "heimsight bench: {} over {:?}{} to {}{}, batches of {}, {} in flight, {} generator thread(s){}, for {:?} on {cores} cores",
+        "heimsight-bench: {} over {:?}{} to {}{}, batches of {}, {} in flight, {} generator thread(s){}, for {:?} on {cores} cores",
         args.signal.unit(),
         args.protocol,
         if args.gzip { " (gzip)" } else { "" },
@@ -753,7 +759,7 @@ async fn post(
         req = req.header(reqwest::header::CONTENT_ENCODING, "gzip");
     }
     if protocol == BenchProtocol::Rest {
-        req = req.header(crate::bench_sink::RECORDS_HEADER, records.to_string());
+        req = req.header(crate::sink::RECORDS_HEADER, records.to_string());
     }
     let resp = req.body(bytes).send().await;
     let resp = match resp {
