@@ -1053,7 +1053,7 @@ impl AlertManager {
             .count();
         // The store is written on the blocking pool, never on an async worker.
         let store = Arc::clone(&self.store);
-        match tokio::task::spawn_blocking(move || store.meta_write(&ops)).await {
+        match on_blocking_pool(move || store.meta_write(&ops)).await {
             Ok(Ok(())) => self.lock().history_len += history,
             Ok(Err(e)) => {
                 warn!(error = %e, "could not record a delivery result; it will be retried");
@@ -1075,18 +1075,27 @@ impl AlertManager {
                 _ = tick.tick() => {}
             }
             let me = Arc::clone(&self);
-            let eval = tokio::task::spawn_blocking(move || me.evaluate_due(Timestamp::now()));
-            if let Err(e) = eval.await {
+            if let Err(e) = on_blocking_pool(move || me.evaluate_due(Timestamp::now())).await {
                 warn!(error = %e, "alert evaluation task failed");
             }
             // Reading the outbox is a store call: on the blocking pool too (the deliveries it
             // starts are tasks of the runtime).
             let me = Arc::clone(&self);
-            match tokio::task::spawn_blocking(move || me.deliver_due(Timestamp::now())).await {
+            match on_blocking_pool(move || me.deliver_due(Timestamp::now())).await {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => warn!(error = %e, "could not read the notification outbox"),
                 Err(e) => warn!(error = %e, "the outbox task failed"),
             }
         }
     }
+}
+
+/// The alert manager's one way to reach the store from async code: `f` on tokio's blocking
+/// pool (the store's calls block on disk). Errs when `f` panicked or the runtime shut down.
+async fn on_blocking_pool<T, F>(f: F) -> std::result::Result<T, tokio::task::JoinError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f).await
 }

@@ -17,7 +17,7 @@ pub(crate) async fn run(config: crate::config::ServeConfig) -> Result<()> {
         .init();
 
     let data_dir = config.data_dir.clone();
-    let store = tokio::task::spawn_blocking(move || {
+    let store = heimsight_server::blocking::run(move || {
         RocksStore::builder(&data_dir)
             .durability(Durability::Wal)
             .open()

@@ -295,9 +295,9 @@ impl From<heimsight_alert::Error> for ApiError {
     }
 }
 
-impl From<tokio::task::JoinError> for ApiError {
-    fn from(e: tokio::task::JoinError) -> Self {
-        ApiError::Internal(format!("a storage task failed: {e}"))
+impl From<crate::blocking::TaskFailed> for ApiError {
+    fn from(e: crate::blocking::TaskFailed) -> Self {
+        ApiError::Internal(e.to_string())
     }
 }
 

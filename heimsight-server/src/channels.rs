@@ -205,7 +205,7 @@ impl Channels {
     pub(crate) async fn test(&self, id: &str) -> Result<Value, ApiError> {
         let me = self.clone();
         let key = id.to_string();
-        let ch = tokio::task::spawn_blocking(move || me.get(&key)).await??;
+        let ch = crate::blocking::run(move || me.get(&key)).await??;
         let Some(ch) = ch else {
             return Err(ApiError::NotFound(format!(
                 "notification channel {id:?} not found"
@@ -244,7 +244,7 @@ impl Notifier for Channels {
         Box::pin(async move {
             let me = self.clone();
             let key = channel_id.to_string();
-            let ch = tokio::task::spawn_blocking(move || me.get(&key))
+            let ch = crate::blocking::run(move || me.get(&key))
                 .await
                 .map_err(|e| DeliveryError {
                     retryable: true,

@@ -34,9 +34,9 @@ pub enum Error {
     /// The alert manager or the notification sender could not start.
     #[error("alerting: {0}")]
     Alerting(String),
-    /// A background task panicked or was cancelled.
-    #[error("a background task failed: {0}")]
-    Task(String),
+    /// A background or blocking task panicked or was cancelled.
+    #[error("{0}")]
+    Task(#[from] crate::blocking::TaskFailed),
 }
 
 /// Result type of `heimsight-server`.

@@ -90,6 +90,7 @@
 //!   `heimsight` binary opens a RocksDB store and turns every feature on).
 
 mod api_error;
+pub mod blocking;
 mod body;
 pub mod budget;
 #[cfg(feature = "alerting")]

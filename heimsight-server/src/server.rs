@@ -240,9 +240,8 @@ impl HeimsightServer {
     pub async fn retention(&self) -> Result<Retention> {
         let base = self.state.base_retention;
         let store = Arc::clone(&self.state.store);
-        tokio::task::spawn_blocking(move || retention::effective(&*store, base))
-            .await
-            .map_err(|e| Error::Task(e.to_string()))?
+        crate::blocking::run(move || retention::effective(&*store, base))
+            .await?
             .map_err(Error::from)
     }
 
@@ -251,9 +250,8 @@ impl HeimsightServer {
     pub async fn enforce_retention(&self) -> Result<u64> {
         let base = self.state.base_retention;
         let store = Arc::clone(&self.state.store);
-        tokio::task::spawn_blocking(move || retention::enforce(&*store, base))
-            .await
-            .map_err(|e| Error::Task(e.to_string()))?
+        crate::blocking::run(move || retention::enforce(&*store, base))
+            .await?
             .map_err(Error::from)
     }
 
@@ -431,7 +429,9 @@ impl HeimsightServer {
 
         let mut first_error: Option<Error> = None;
         let mut note = |r: std::result::Result<Result<()>, tokio::task::JoinError>| {
-            let r = r.map_err(|e| Error::Task(e.to_string())).and_then(|r| r);
+            let r = r
+                .map_err(|e| Error::Task(crate::blocking::TaskFailed::from(e)))
+                .and_then(|r| r);
             if let Err(e) = r {
                 tracing::error!(error = %e, "a listener failed; stopping the others");
                 first_error.get_or_insert(e);
@@ -450,9 +450,7 @@ impl HeimsightServer {
             tracing::warn!(error = %e, "background work ended abnormally");
         }
         let store = Arc::clone(&self.state.store);
-        let flushed = tokio::task::spawn_blocking(move || store.flush())
-            .await
-            .map_err(|e| Error::Task(e.to_string()))?;
+        let flushed = crate::blocking::run(move || store.flush()).await?;
         if let Some(e) = first_error {
             return Err(e);
         }
@@ -487,12 +485,11 @@ impl BackgroundTasks {
     pub async fn shutdown(mut self) -> Result<()> {
         let _ = self.stop.send(true);
         if let Some(task) = self.task.take() {
-            task.await.map_err(|e| Error::Task(e.to_string()))?;
+            task.await
+                .map_err(|e| Error::Task(crate::blocking::TaskFailed::from(e)))?;
         }
         let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || store.flush())
-            .await
-            .map_err(|e| Error::Task(e.to_string()))??;
+        crate::blocking::run(move || store.flush()).await??;
         Ok(())
     }
 }

@@ -55,7 +55,7 @@ impl AppState {
         E: Into<ApiError> + Send + 'static,
     {
         let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || f(&*store))
+        crate::blocking::run(move || f(&*store))
             .await?
             .map_err(Into::into)
     }

@@ -385,6 +385,7 @@ impl Interner {
 
     /// The shared copy of the text in `b`; checks that `b` is UTF-8 only the first time
     /// these bytes are seen.
+    #[cfg(feature = "rocksdb")]
     pub(crate) fn get_utf8(&mut self, b: &[u8]) -> Result<Arc<str>, std::str::Utf8Error> {
         match self.known(b) {
             Some(a) => Ok(a),

@@ -182,7 +182,7 @@ async fn budget_layer(State(state): State<AppState>, req: Request, next: Next) -
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
     let bytes = if gzip && is_one_compressed_frame(&bytes) {
         let budget = state.budget.clone();
-        let unpacked = tokio::task::spawn_blocking(move || {
+        let unpacked = crate::blocking::run(move || {
             let mut out = Vec::new();
             out.extend_from_slice(&[0; FRAME_HEADER]);
             let r = budget::gunzip_into(
@@ -209,9 +209,7 @@ async fn budget_layer(State(state): State<AppState>, req: Request, next: Next) -
             }
             Ok(Err(e)) => return grpc_error(&ExportError::Body(e)),
             Err(e) => {
-                return grpc_error(&ExportError::Internal(format!(
-                    "a decompression task failed: {e}"
-                )));
+                return grpc_error(&ExportError::Internal(format!("decompressing: {e}")));
             }
         }
     } else {

@@ -334,9 +334,9 @@ where
     T: Send + 'static,
 {
     let store = std::sync::Arc::clone(&state.store);
-    tokio::task::spawn_blocking(move || f(&*store))
+    crate::blocking::run(move || f(&*store))
         .await
-        .map_err(|e| ExportError::Internal(format!("an ingestion task failed: {e}")))?
+        .map_err(|e| ExportError::Internal(format!("ingesting: {e}")))?
 }
 
 /// A gRPC codec that passes message bytes through unchanged: what is sent is already an

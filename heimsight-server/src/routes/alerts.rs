@@ -22,7 +22,7 @@ where
     T: Send + 'static,
 {
     let m = Arc::clone(&state.alerts);
-    tokio::task::spawn_blocking(move || f(&m))
+    crate::blocking::run(move || f(&m))
         .await?
         .map_err(ApiError::from)
 }

@@ -16,7 +16,7 @@ where
     T: Send + 'static,
 {
     let ch = state.channels.clone();
-    tokio::task::spawn_blocking(move || f(&ch)).await?
+    crate::blocking::run(move || f(&ch)).await?
 }
 
 pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
