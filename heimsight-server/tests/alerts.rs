@@ -450,6 +450,38 @@ async fn threshold_rule_fires_resolves_retries_and_survives_a_restart() {
         .collect();
     assert!(kinds.contains(&"delivered"), "{history}");
     assert!(kinds.contains(&"state"), "{history}");
+    // The web UI's history names the channel of each delivery and shows its outcome (the
+    // receiver's answer here; why it failed for a failed one).
+    let delivered = history["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["kind"] == "delivered")
+        .unwrap_or_else(|| panic!("no delivery in {history}"));
+    let reason = delivered["message"].as_str().unwrap();
+    assert!(!reason.is_empty(), "{delivered}");
+    let page = client
+        .get(format!("http://{addr}/ui/alerts"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let channel_name = ch["name"].as_str().unwrap();
+    assert!(
+        page.contains(&format!("channel {channel_name}")),
+        "no channel {channel_name:?} in the UI's history"
+    );
+    let escaped = reason
+        .replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    assert!(
+        page.contains(&escaped),
+        "the outcome {reason:?} is not in the UI's history"
+    );
     stop.send(()).unwrap();
     handle.await.unwrap();
 }

@@ -186,6 +186,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
             @match &history {
                 Ok(v) => {
                     @let entries = v["history"].as_array().cloned().unwrap_or_default();
+                    @let channel_names = channel_names(&channels);
                     @if entries.is_empty() { p.muted { "Nothing yet." } }
                     @else {
                         table {
@@ -199,8 +200,10 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                                         td.muted { (labels_text(&h["labels"])) }
                                         td.muted {
                                             @if !h["value"].is_null() { "value " (number_text(&h["value"])) " " }
-                                            @if !h["channel"].is_null() { "channel " (value_text(&h["channel"])) " " }
-                                            @if !h["error"].is_null() { (value_text(&h["error"])) }
+                                            @if let Some(id) = h["channel_id"].as_str() {
+                                                "channel " (channel_names.get(id).map_or(id, String::as_str)) " "
+                                            }
+                                            @if !h["message"].is_null() { (value_text(&h["message"])) }
                                         }
                                     }
                                 }
@@ -213,6 +216,27 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
         }
     };
     super::page(&state, "Alerts", Nav::Alerts, &range, &[], body).await
+}
+
+/// The names of the channels listed by the channels API, by id (a deleted channel is not
+/// there: the history shows its id).
+fn channel_names(channels: &Result<Value, ApiError>) -> std::collections::HashMap<String, String> {
+    let Ok(v) = channels else {
+        return std::collections::HashMap::new();
+    };
+    v["channels"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|c| {
+                    Some((
+                        c["id"].as_str()?.to_string(),
+                        c["name"].as_str()?.to_string(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A time of the alert API (RFC 3339 or Unix nanoseconds) for people.
