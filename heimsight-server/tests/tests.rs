@@ -1051,3 +1051,57 @@ async fn ui_pages_render_and_refuse_cross_site_posts() {
         1
     );
 }
+
+/// Editing an anomaly rule in the web UI keeps its settings: the form shows the method,
+/// history, minimum history, smoothing and direction, and saving sends them back.
+#[tokio::test]
+async fn ui_edits_of_an_anomaly_rule_keep_its_settings() {
+    let app = app();
+    let r = app
+        .post(
+            "/api/v1/alerts/rules",
+            &json!({"name": "odd latency", "kind": "anomaly",
+                    "query": "SELECT avg(value) FROM metrics WHERE name = 'latency'",
+                    "method": "ewma", "sensitivity": 3, "min_history": 5, "history": 50,
+                    "alpha": 0.5, "direction": "above", "interval": "1m"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.json["id"].as_str().unwrap().to_string();
+    let form = app.get(&format!("/ui/alerts/rules/{id}")).await;
+    assert_eq!(form.status, 200, "{}", form.text);
+    for (name, value) in [("min_history", "5"), ("history", "50"), ("alpha", "0.5")] {
+        assert!(
+            form.text
+                .contains(&format!(r#"name="{name}" value="{value}""#)),
+            "no {name} = {value} in the edit form"
+        );
+    }
+    assert!(form.text.contains(r#"<option value="ewma" selected>"#));
+    assert!(form.text.contains(r#"<option value="above" selected>"#));
+    // Saved as the browser sends the form (every field, as text).
+    let body = "name=odd+latency&kind=anomaly&query=SELECT+avg%28value%29+FROM+metrics+WHERE+name+%3D+%27latency%27\
+        &method=ewma&sensitivity=2.5&min_history=6&history=60&alpha=0.25&direction=below\
+        &interval=1m&window=&for=&keep_firing_for=&absent_for=&pattern=&filter=&group_by=&measure=\
+        &op=%3E&threshold=&severity=warning&labels=&summary=&enabled=on";
+    let saved = app
+        .request(
+            Request::post(format!("/ui/alerts/rules/{id}"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.text);
+    let rule = app.get(&format!("/api/v1/alerts/rules/{id}")).await;
+    for (k, v) in [
+        ("method", json!("ewma")),
+        ("sensitivity", json!(2.5)),
+        ("min_history", json!(6)),
+        ("history", json!(60)),
+        ("alpha", json!(0.25)),
+        ("direction", json!("below")),
+    ] {
+        assert_eq!(rule.json[k], v, "{k} in {}", rule.text);
+    }
+}

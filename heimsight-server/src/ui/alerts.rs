@@ -20,6 +20,10 @@ use crate::state::AppState;
 const KINDS: [&str; 5] = ["threshold", "log_pattern", "trace", "anomaly", "absence"];
 const OPS: [&str; 6] = [">", ">=", "<", "<=", "==", "!="];
 const SEVERITIES: [&str; 3] = ["info", "warning", "critical"];
+const ANOMALY_METHODS: [&str; 2] = ["zscore", "ewma"];
+const DIRECTIONS: [&str; 3] = ["both", "above", "below"];
+/// The anomaly settings that are numbers (sent as numbers when they read as one).
+const ANOMALY_NUMBERS: [&str; 4] = ["sensitivity", "min_history", "history", "alpha"];
 const MEASURES: [&str; 8] = [
     "p99",
     "p95",
@@ -368,19 +372,28 @@ fn rule_json(f: &Form) -> Value {
         "keep_firing_for",
         "absent_for",
         "severity",
-        "method",
     ] {
         if let Some(v) = f.get(k) {
             o.insert(k.into(), json!(v));
         }
     }
-    if let Some(s) = f.get("sensitivity") {
-        o.insert(
-            "sensitivity".into(),
-            s.parse::<f64>()
-                .map(|n| json!(n))
-                .unwrap_or_else(|_| json!(s)),
-        );
+    // The form always has a method and a direction selected; they belong to anomaly rules.
+    if f.get("kind") == Some("anomaly") {
+        for k in ["method", "direction"] {
+            if let Some(v) = f.get(k) {
+                o.insert(k.into(), json!(v));
+            }
+        }
+    }
+    for k in ANOMALY_NUMBERS {
+        if let Some(s) = f.get(k) {
+            o.insert(
+                k.into(),
+                s.parse::<f64>()
+                    .map(|n| json!(n))
+                    .unwrap_or_else(|_| json!(s)),
+            );
+        }
     }
     if let Some(g) = f.get("group_by") {
         let groups: Vec<&str> = g
@@ -524,7 +537,24 @@ async fn rule_form_page(
                     (field_error("op"))
                 }
                 (text("threshold", "Threshold", "0.9"))
+            }
+            div.row {
+                label { "Method (anomaly) "
+                    select name="method" {
+                        @for m in ANOMALY_METHODS { option value=(m) selected[f.get("method") == m] { (m) } }
+                    }
+                    (field_error("method"))
+                }
                 (text("sensitivity", "Sensitivity (anomaly)", "4"))
+                (text("history", "History (anomaly, points)", "100"))
+                (text("min_history", "Minimum history (anomaly)", "20"))
+                (text("alpha", "Smoothing alpha (anomaly, ewma)", "0.3"))
+                label { "Direction (anomaly) "
+                    select name="direction" {
+                        @for d in DIRECTIONS { option value=(d) selected[f.get("direction") == d] { (d) } }
+                    }
+                    (field_error("direction"))
+                }
             }
             div.row {
                 (text("window", "Window", "5m"))
@@ -568,7 +598,7 @@ async fn rule_form_page(
 }
 
 /// Fields the form shows errors next to.
-const FORM_FIELDS: [&str; 20] = [
+const FORM_FIELDS: [&str; 25] = [
     "name",
     "kind",
     "query",
@@ -578,7 +608,12 @@ const FORM_FIELDS: [&str; 20] = [
     "measure",
     "op",
     "threshold",
+    "method",
     "sensitivity",
+    "history",
+    "min_history",
+    "alpha",
+    "direction",
     "window",
     "interval",
     "for",
@@ -612,6 +647,9 @@ fn form_values(f: &Form) -> RuleForm {
         "group_by",
         "threshold",
         "sensitivity",
+        "history",
+        "min_history",
+        "alpha",
         "op",
         "summary",
     ] {
