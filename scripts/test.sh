@@ -22,12 +22,12 @@ cargo fmt --all --check
 step "dependency direction"
 fail=0
 # depends ARGS... DEP: whether the normal dependencies of the selection (cargo tree ARGS) reach
-# the package DEP. cargo tree fails when DEP is not in the selection's resolve at all, and prints
+# the package DEP (EDGES=normal,dev: the dev-dependencies too). cargo tree fails when DEP is not in the selection's resolve at all, and prints
 # nothing when DEP is there only through dev-dependencies; any other failure stops the script,
 # so that a broken manifest can never pass for "no such dependency".
 depends() {
   local dep="${*: -1}" args=("${@:1:$#-1}") out
-  if out="$(cargo tree --locked -q -e normal "${args[@]}" -i "$dep" 2>&1)"; then
+  if out="$(cargo tree --locked -q -e "${EDGES:-normal}" "${args[@]}" -i "$dep" 2>&1)"; then
     [ -n "$out" ]
   elif grep -q "did not match any packages" <<<"$out"; then
     return 1
@@ -43,8 +43,9 @@ for bad in tokio prost rocksdb tonic librocksdb-sys; do
   fi
 done
 for crate in heimsight-query heimsight-ingest heimsight-alert; do
-  if depends -p "$crate" librocksdb-sys; then
-    echo "$crate must not pull in RocksDB (depend on heimsight-store with default-features = false)"; fail=1
+  # Not even for its own tests: a plain `cargo test -p $crate` must not compile RocksDB.
+  if EDGES=normal,dev depends -p "$crate" librocksdb-sys; then
+    echo "$crate must not pull in RocksDB, not even in its tests (depend on heimsight-store with default-features = false)"; fail=1
   fi
   if depends -p "$crate" heimsight-server; then
     echo "$crate must not depend on heimsight-server"; fail=1

@@ -1,9 +1,9 @@
-//! The query language through `POST /api/v1/query`, over a RocksDB store holding the golden
-//! data set (`heimsight_query::testkit`).
+//! The query language over the RocksDB store (the golden queries and the pushdown property
+//! test of `heimsight_query::testkit`) and through `POST /api/v1/query`.
 
 use std::sync::Arc;
 
-use heimsight_query::testkit as golden;
+use heimsight_query::testkit::{self as golden, pushdown};
 use heimsight_server::ServerConfig;
 use heimsight_store::RocksStore;
 use serde_json::json;
@@ -24,6 +24,45 @@ fn golden_app() -> (tempfile::TempDir, crate::util::TestApp) {
     let (dir, store) = rocks();
     golden::load(&store);
     (dir, app_on(Arc::new(store), ServerConfig::default()))
+}
+
+#[test]
+fn golden_queries_on_rocksdb() {
+    let (_dir, store) = rocks();
+    golden::load(&store);
+    let failures = golden::check_all(&store);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // The same after merging blocks and cutting metric chunks.
+    store.compact().unwrap();
+    let failures = golden::check_all(&store);
+    assert!(
+        failures.is_empty(),
+        "after compaction: {}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn pushdown_on_rocksdb_matches_the_executor_alone() {
+    let (_dir, store) = rocks();
+    let (logs, spans) = heimsight_datagen::pushdown_data();
+    pushdown::load(&store, &logs, &spans);
+    pushdown::check(&store, &logs, &spans, 200);
+}
+
+/// The same with a Bloom filter cache of a few KB: nearly every block filter check reads the
+/// filter from disk and evicts another.
+#[test]
+fn pushdown_on_rocksdb_with_a_tiny_bloom_cache_matches_the_executor_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RocksStore::builder(dir.path())
+        .background_merge(false)
+        .bloom_cache_bytes(4 << 10)
+        .open()
+        .unwrap();
+    let (logs, spans) = heimsight_datagen::pushdown_data();
+    pushdown::load(&store, &logs, &spans);
+    pushdown::check(&store, &logs, &spans, 200);
 }
 
 #[tokio::test]

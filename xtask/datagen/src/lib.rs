@@ -2647,6 +2647,23 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// The data set of the query planner's pushdown property test
+/// (`heimsight_query::testkit::pushdown`), run over the memory store and RocksDB: 5,000 logs
+/// over about three hours (several time partitions of a store), one in 500 with
+/// [`RARE_TERM`], and 200 traces.
+pub fn pushdown_data() -> (Vec<LogRecord>, Vec<Span>) {
+    let mut g = Generator::with_config(
+        11,
+        Config {
+            logs_per_sec: 0.5,
+            traces_per_sec: 0.02,
+            rare_every: 500,
+            ..Config::default()
+        },
+    );
+    (g.logs(5_000), g.traces(200))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

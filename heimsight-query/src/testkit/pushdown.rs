@@ -1,36 +1,43 @@
-//! Property test of the planner: random queries give the same rows through the engine (with
-//! filters pushed down into the store) as through the executor alone over every record.
-//! Run over the memory store and RocksDB (`pushdown.rs`).
+//! The planner's property test (feature `testkit`): random queries about records of a data
+//! set give the same rows through the engine — with filters pushed down into the store — as
+//! through the executor alone over every record. Load any realistic data set with [`load`]
+//! (this repository's tests use its unpublished generator), then [`check`] a store:
+//!
+//! ```
+//! use heimsight_core::{Level, LogRecord, Span, SpanId, Timestamp, TraceId};
+//! use heimsight_query::testkit::pushdown;
+//!
+//! const SEC: i64 = 1_000_000_000;
+//! let logs: Vec<LogRecord> = (0..60)
+//!     .map(|i| LogRecord {
+//!         service: ["api", "db"][i as usize % 2].into(),
+//!         ..LogRecord::new(Timestamp(i * SEC), Level::Info, format!("request {i} served"))
+//!     })
+//!     .collect();
+//! let spans: Vec<Span> = (0..20u8)
+//!     .map(|i| {
+//!         let start = Timestamp(i64::from(i) * SEC);
+//!         Span::new(TraceId([i + 1; 16]), SpanId([i + 1; 8]), "GET /", "api", start, Timestamp(start.0 + SEC))
+//!     })
+//!     .collect();
+//! let store = heimsight_store::MemoryStore::new();
+//! pushdown::load(&store, &logs, &spans);
+//! pushdown::check(&store, &logs, &spans, 40);
+//! ```
 
 use heimsight_core::{LogRecord, Span, Timestamp};
-use heimsight_datagen::{Config, Generator};
-use heimsight_query::engine::{Queryable, Request, run};
-use heimsight_query::{ExecContext, execute, parse_and_check};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-/// Realistic logs over about three hours (several time partitions) and spans.
-pub fn data() -> (Vec<LogRecord>, Vec<Span>) {
-    let mut g = Generator::with_config(
-        11,
-        Config {
-            logs_per_sec: 0.5,
-            traces_per_sec: 0.02,
-            rare_every: 500,
-            ..Config::default()
-        },
-    );
-    (g.logs(5_000), g.traces(200))
-}
+use crate::engine::{Queryable, Request, run};
+use crate::{ExecContext, execute, parse_and_check};
 
-/// Loads [`data`] into `store` in batches of varied sizes.
-pub fn load<S: Queryable + ?Sized>(store: &S) -> (Vec<LogRecord>, Vec<Span>) {
-    let (logs, spans) = data();
+/// Appends `logs` (in batches of varied sizes) and `spans` to `store`.
+pub fn load<S: Queryable + ?Sized>(store: &S, logs: &[LogRecord], spans: &[Span]) {
     for chunk in logs.chunks(700) {
         store.append_logs(chunk.to_vec()).expect("logs");
     }
-    store.append_spans(spans.clone()).expect("spans");
-    (logs, spans)
+    store.append_spans(spans.to_vec()).expect("spans");
 }
 
 fn quote(s: &str) -> String {
@@ -102,7 +109,7 @@ fn conditions(rng: &mut SmallRng, mut term: impl FnMut(&mut SmallRng) -> String)
     parts.join(" AND ")
 }
 
-fn compare<R: heimsight_query::Record>(
+fn compare<R: crate::Record>(
     store: &(impl Queryable + ?Sized),
     query: &str,
     all: impl Iterator<Item = R>,

@@ -1,4 +1,4 @@
-//! The golden queries (feature `testkit`): a small data set of logs, spans and metric points
+//! Test kits for stores and servers (feature `testkit`). At the top level, the golden queries: a small data set of logs, spans and metric points
 //! and some hundred queries with their recorded results (`tests/golden/data.json`,
 //! `tests/golden/queries.golden`, built into the crate). Any [`Queryable`] store must give the
 //! recorded results; this crate checks its memory store, the server's tests RocksDB, and a
@@ -12,7 +12,11 @@
 //! let failures = testkit::check_all(&store);
 //! assert!(failures.is_empty(), "{}", failures.join("\n"));
 //! ```
+//!
+//! [`pushdown`] is the planner's property test over any data set.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
+
+pub mod pushdown;
 
 use heimsight_core::{LogRecord, MetricPoint, Span, Timestamp};
 use serde_json::Value;
@@ -21,11 +25,11 @@ use crate::engine::{Queryable, Request, run};
 
 /// The golden data set as JSON (`tests/golden/data.json`): `{"logs": […], "spans": […],
 /// "points": […]}` in the REST API's shapes.
-pub const DATA: &str = include_str!("../tests/golden/data.json");
+pub const DATA: &str = include_str!("../../tests/golden/data.json");
 
 /// The golden cases (`tests/golden/queries.golden`): `== title`, the query, then
 /// `-- columns: name type, …` and `-- rows:` (one JSON array per line) or `-- error: text`.
-pub const QUERIES: &str = include_str!("../tests/golden/queries.golden");
+pub const QUERIES: &str = include_str!("../../tests/golden/queries.golden");
 
 /// The golden data set: logs, spans and metric points.
 pub fn data() -> (Vec<LogRecord>, Vec<Span>, Vec<MetricPoint>) {
