@@ -377,24 +377,6 @@ fn rule_json(f: &Form) -> Value {
             o.insert(k.into(), json!(v));
         }
     }
-    // The form always has a method and a direction selected; they belong to anomaly rules.
-    if f.get("kind") == Some("anomaly") {
-        for k in ["method", "direction"] {
-            if let Some(v) = f.get(k) {
-                o.insert(k.into(), json!(v));
-            }
-        }
-    }
-    for k in ANOMALY_NUMBERS {
-        if let Some(s) = f.get(k) {
-            o.insert(
-                k.into(),
-                s.parse::<f64>()
-                    .map(|n| json!(n))
-                    .unwrap_or_else(|_| json!(s)),
-            );
-        }
-    }
     if let Some(g) = f.get("group_by") {
         let groups: Vec<&str> = g
             .split(',')
@@ -403,21 +385,34 @@ fn rule_json(f: &Form) -> Value {
             .collect();
         o.insert("group_by".into(), json!(groups));
     }
-    let kind = f.str("kind");
-    if kind != "anomaly" && (f.get("threshold").is_some() || f.get("op").is_some()) {
-        let threshold = f
-            .get("threshold")
-            .map(|t| {
-                t.parse::<f64>()
-                    .map(|n| json!(n))
-                    .unwrap_or_else(|_| json!(t))
-            })
-            .unwrap_or(Value::Null);
-        let mut c = json!({"op": f.get("op").unwrap_or(">")});
-        if !threshold.is_null() {
-            c["threshold"] = threshold;
+    // The form has the fields of every kind, with a method, a direction and an operator
+    // always selected: only what belongs to the rule's kind is sent.
+    let number = |s: &str| s.parse::<f64>().map_or_else(|_| json!(s), |n| json!(n));
+    match f.str("kind") {
+        "anomaly" => {
+            for k in ["method", "direction"] {
+                if let Some(v) = f.get(k) {
+                    o.insert(k.into(), json!(v));
+                }
+            }
+            for k in ANOMALY_NUMBERS {
+                if let Some(v) = f.get(k) {
+                    o.insert(k.into(), number(v));
+                }
+            }
         }
-        o.insert("condition".into(), c);
+        // No condition: the rule fires when the query finds nothing.
+        "absence" => {}
+        // A condition when a threshold is given (a threshold query may end with its own
+        // comparison instead).
+        _ => {
+            if let Some(t) = f.get("threshold") {
+                o.insert(
+                    "condition".into(),
+                    json!({"op": f.get("op").unwrap_or(">"), "threshold": number(t)}),
+                );
+            }
+        }
     }
     let labels: Map<String, Value> = f
         .str("labels")
@@ -546,9 +541,9 @@ async fn rule_form_page(
                     (field_error("method"))
                 }
                 (text("sensitivity", "Sensitivity (anomaly)", "4"))
-                (text("history", "History (anomaly, points)", "100"))
+                (text("history", "History (anomaly, points)", "60"))
                 (text("min_history", "Minimum history (anomaly)", "20"))
-                (text("alpha", "Smoothing alpha (anomaly, ewma)", "0.3"))
+                (text("alpha", "Smoothing alpha (anomaly, ewma)", "0.1"))
                 label { "Direction (anomaly) "
                     select name="direction" {
                         @for d in DIRECTIONS { option value=(d) selected[f.get("direction") == d] { (d) } }
@@ -917,6 +912,35 @@ mod tests {
         let r = rule_json(&f);
         assert_eq!(r["name"], "High CPU");
         assert_eq!(r["condition"], json!({"op": ">", "threshold": 0.9}));
+        // A browser always sends the selected method and direction: they belong to anomaly
+        // rules only, and only anomaly rules get the anomaly settings.
+        let with = |kind: &str, rest: &str| {
+            rule_json(&Form::parse(Some(&format!(
+                "name=x&kind={kind}&query=q&method=zscore&direction=both&sensitivity=3&history=&op=%3E{rest}"
+            ))))
+        };
+        let threshold = with("threshold", "&threshold=0.9");
+        for k in ["method", "direction", "sensitivity", "history"] {
+            assert!(threshold.get(k).is_none(), "{k} in {threshold}");
+        }
+        let anomaly = with("anomaly", "&threshold=0.9");
+        assert_eq!(
+            (
+                &anomaly["method"],
+                &anomaly["direction"],
+                &anomaly["sensitivity"]
+            ),
+            (&json!("zscore"), &json!("both"), &json!(3.0))
+        );
+        assert!(
+            anomaly.get("history").is_none(),
+            "empty fields are not sent"
+        );
+        assert!(anomaly.get("condition").is_none(), "{anomaly}");
+        // An absence rule has no condition, though the operator is always selected; nor has a
+        // threshold rule without a threshold (its query ends with its own comparison).
+        assert!(with("absence", "&threshold=").get("condition").is_none());
+        assert!(with("threshold", "&threshold=").get("condition").is_none());
         assert!(
             r.get("window").is_none(),
             "empty fields keep the API's defaults"
