@@ -297,7 +297,7 @@ impl From<heimsight_alert::Error> for ApiError {
 
 impl From<crate::blocking::TaskFailed> for ApiError {
     fn from(e: crate::blocking::TaskFailed) -> Self {
-        ApiError::Internal(e.to_string())
+        ApiError::Internal(e.with_cause())
     }
 }
 

@@ -4,10 +4,18 @@
 //! down. The typed helpers of the handlers (`AppState::blocking`, the OTLP and alerting
 //! ones) are this function plus their own error mapping.
 
-/// Blocking work that did not finish: it panicked, or the runtime shut down first.
+/// A task that did not finish — blocking work of [`run`], or a task the server spawned: it
+/// panicked, or the runtime shut down first. The `JoinError` is its source.
 #[derive(Debug, thiserror::Error)]
-#[error("a blocking task failed: {0}")]
+#[error("a task failed")]
 pub struct TaskFailed(#[source] tokio::task::JoinError);
+
+impl TaskFailed {
+    /// The message with its cause, for answers that carry one line of text.
+    pub(crate) fn with_cause(&self) -> String {
+        format!("{self}: {}", self.0)
+    }
+}
 
 impl From<tokio::task::JoinError> for TaskFailed {
     fn from(e: tokio::task::JoinError) -> Self {
@@ -41,7 +49,9 @@ mod tests {
     #[tokio::test]
     async fn a_panic_in_the_work_is_an_error_not_a_crash() {
         let e = run(|| -> u8 { panic!("boom") }).await.unwrap_err();
-        assert!(e.to_string().starts_with("a blocking task failed"), "{e}");
-        assert!(std::error::Error::source(&e).is_some());
+        assert_eq!(e.to_string(), "a task failed");
+        let source = std::error::Error::source(&e).unwrap().to_string();
+        assert!(source.contains("panicked"), "{source}");
+        assert_eq!(e.with_cause(), format!("a task failed: {source}"));
     }
 }

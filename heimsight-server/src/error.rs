@@ -35,9 +35,15 @@ pub enum Error {
     #[error("alerting: {0}")]
     Alerting(String),
     /// A background or blocking task panicked or was cancelled.
-    #[error("{0}")]
+    #[error(transparent)]
     Task(#[from] crate::blocking::TaskFailed),
 }
 
 /// Result type of `heimsight-server`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<tokio::task::JoinError> for Error {
+    fn from(e: tokio::task::JoinError) -> Self {
+        Error::Task(e.into())
+    }
+}

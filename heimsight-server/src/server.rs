@@ -429,9 +429,7 @@ impl HeimsightServer {
 
         let mut first_error: Option<Error> = None;
         let mut note = |r: std::result::Result<Result<()>, tokio::task::JoinError>| {
-            let r = r
-                .map_err(|e| Error::Task(crate::blocking::TaskFailed::from(e)))
-                .and_then(|r| r);
+            let r = r.map_err(Error::from).and_then(|r| r);
             if let Err(e) = r {
                 tracing::error!(error = %e, "a listener failed; stopping the others");
                 first_error.get_or_insert(e);
@@ -485,8 +483,7 @@ impl BackgroundTasks {
     pub async fn shutdown(mut self) -> Result<()> {
         let _ = self.stop.send(true);
         if let Some(task) = self.task.take() {
-            task.await
-                .map_err(|e| Error::Task(crate::blocking::TaskFailed::from(e)))?;
+            task.await.map_err(Error::from)?;
         }
         let store = Arc::clone(&self.store);
         crate::blocking::run(move || store.flush()).await??;

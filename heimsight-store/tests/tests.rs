@@ -2,7 +2,9 @@
 //! for every backend.
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
-use heimsight_store::{compliance_suite, testkit as compliance};
+use heimsight_store::compliance_suite;
+#[cfg(feature = "rocksdb")]
+use heimsight_store::testkit as compliance;
 
 compliance_suite!(memory, |dir| {
     let _ = dir;

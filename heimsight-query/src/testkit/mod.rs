@@ -24,7 +24,7 @@ use serde_json::Value;
 use crate::engine::{Queryable, Request, run};
 
 /// The golden data set as JSON (`tests/golden/data.json`): `{"logs": […], "spans": […],
-/// "points": […]}` in the REST API's shapes.
+/// "metrics": […]}` in the REST API's shapes.
 pub const DATA: &str = include_str!("../../tests/golden/data.json");
 
 /// The golden cases (`tests/golden/queries.golden`): `== title`, the query, then

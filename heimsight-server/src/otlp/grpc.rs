@@ -209,7 +209,10 @@ async fn budget_layer(State(state): State<AppState>, req: Request, next: Next) -
             }
             Ok(Err(e)) => return grpc_error(&ExportError::Body(e)),
             Err(e) => {
-                return grpc_error(&ExportError::Internal(format!("decompressing: {e}")));
+                return grpc_error(&ExportError::Internal(format!(
+                    "decompressing: {}",
+                    e.with_cause()
+                )));
             }
         }
     } else {

@@ -336,7 +336,7 @@ where
     let store = std::sync::Arc::clone(&state.store);
     crate::blocking::run(move || f(&*store))
         .await
-        .map_err(|e| ExportError::Internal(format!("ingesting: {e}")))?
+        .map_err(|e| ExportError::Internal(format!("ingesting: {}", e.with_cause())))?
 }
 
 /// A gRPC codec that passes message bytes through unchanged: what is sent is already an
