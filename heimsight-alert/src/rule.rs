@@ -281,15 +281,32 @@ pub struct Rule {
     pub updated_at: Timestamp,
 }
 
+/// Which problems [`Rule`]'s reader looks for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Checks {
+    /// Shape and meaning: also that queries, filters, patterns, groupings and templates check.
+    All,
+    /// Shape only (types, required fields, values in range): for stored rules, which were
+    /// checked when they were written; a checker that became stricter must not stop them from
+    /// loading.
+    Shape,
+}
+
 /// Reads a JSON object field by field, collecting every problem.
 struct Reader<'a> {
     obj: &'a Map<String, Value>,
     prefix: &'a str,
     errors: Vec<FieldError>,
     seen: Vec<&'static str>,
+    checks: Checks,
 }
 
 impl<'a> Reader<'a> {
+    /// Whether the checks of meaning (queries and templates through their checkers) run.
+    fn checks_meaning(&self) -> bool {
+        self.checks == Checks::All
+    }
+
     fn path(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
     }
@@ -535,6 +552,18 @@ impl Rule {
     /// `now` are the identifier and time to use when the JSON does not carry them (creation);
     /// stored rules carry both.
     pub fn from_json(v: &Value, id: &str, now: Timestamp) -> Result<Rule, Vec<FieldError>> {
+        Rule::read(v, id, now, Checks::All)
+    }
+
+    /// Reads a rule as stored (the JSON of [`Rule::to_json`]) for its shape only: the query,
+    /// filter, pattern, grouping and template checks that [`Rule::from_json`] runs are not run
+    /// again, so a rule accepted by an older or laxer checker still loads; if its query no
+    /// longer runs, its evaluations fail and say why (the rule's `last_error`).
+    pub fn from_stored(v: &Value) -> Result<Rule, Vec<FieldError>> {
+        Rule::read(v, "", Timestamp(0), Checks::Shape)
+    }
+
+    fn read(v: &Value, id: &str, now: Timestamp, checks: Checks) -> Result<Rule, Vec<FieldError>> {
         let Some(obj) = v.as_object() else {
             return Err(vec![FieldError::new(
                 "",
@@ -549,6 +578,7 @@ impl Rule {
             prefix: "",
             errors: Vec::new(),
             seen: Vec::new(),
+            checks,
         };
         let id = r.string("id").unwrap_or_else(|| id.to_string());
         let name = r.required_string("name");
@@ -600,7 +630,9 @@ impl Rule {
             }
         }
         for (k, t) in &annotations {
-            if let Err(e) = template::check(t) {
+            if r.checks_meaning()
+                && let Err(e) = template::check(t)
+            {
                 r.err(&format!("annotations.{k}"), e);
             }
         }
@@ -686,15 +718,16 @@ impl Rule {
                         q = rest;
                         condition = Some(c);
                     }
-                    match check_query(&q) {
-                        Ok(checked) => {
+                    match r.checks_meaning().then(|| check_query(&q)) {
+                        None => {}
+                        Some(Ok(checked)) => {
                             if checked.statement.explain {
                                 r.err("query", "EXPLAIN cannot be alerted on");
                             } else if !has_numeric_column(&checked) {
                                 r.err("query", "the query must return a numeric column (the value)");
                             }
                         }
-                        Err(e) => r.err("query", e),
+                        Some(Err(e)) => r.err("query", e),
                     }
                     if condition.is_none() && !r.errors.iter().any(|e| e.field.starts_with("condition")) {
                         r.err(
@@ -713,11 +746,13 @@ impl Rule {
                     r.err("pattern", "a log pattern rule needs `pattern` (full-text) or `filter` (a condition), or both");
                 }
                 if let Some(f) = &filter
-                    && let Err(e) = check_query(&format!("SELECT count(*) FROM logs WHERE {f}"))
+                    && r.checks_meaning()
+                    && let Err(e) = check_query(&format!("SELECT count(*) FROM logs WHERE ({f})"))
                 {
                     r.err("filter", e);
                 }
                 if let Some(p) = &pattern
+                    && r.checks_meaning()
                     && let Err(e) = check_query(&format!(
                         "SELECT count(*) FROM logs WHERE MATCH({})",
                         quote(p)
@@ -753,7 +788,8 @@ impl Rule {
                     }),
                 };
                 if let Some(f) = &filter
-                    && let Err(e) = check_query(&format!("SELECT count(*) FROM spans WHERE {f}"))
+                    && r.checks_meaning()
+                    && let Err(e) = check_query(&format!("SELECT count(*) FROM spans WHERE ({f})"))
                 {
                     r.err("filter", e);
                 }
@@ -770,7 +806,9 @@ impl Rule {
             }
             Some("anomaly") => {
                 let query = r.required_string("query").map(|q| with_select(&q));
-                if let Some(q) = &query {
+                if let Some(q) = &query
+                    && r.checks_meaning()
+                {
                     match check_query(q) {
                         Ok(c) if !has_numeric_column(&c) => r.err(
                             "query",
@@ -838,6 +876,7 @@ impl Rule {
             Some("absence") => {
                 let query = r.required_string("query").map(|q| with_select(&q));
                 if let Some(q) = &query
+                    && r.checks_meaning()
                     && let Err(e) = check_query(q)
                 {
                     r.err("query", e);
@@ -1066,6 +1105,9 @@ fn select_grouped(group_by: &[String], value: &str, from: &str, conds: &[String]
 }
 
 fn check_group_by(r: &mut Reader<'_>, from: &str, group_by: &[String]) {
+    if !r.checks_meaning() {
+        return;
+    }
     for (i, g) in group_by.iter().enumerate() {
         if let Err(e) = check_query(&format!("SELECT {g}, count(*) FROM {from} GROUP BY {g}")) {
             r.err(&format!("group_by[{i}]"), e);
@@ -1185,6 +1227,61 @@ mod tests {
         let errs = rule(json!({"name": "x", "kind": "psychic"})).unwrap_err();
         assert_eq!(fields(&errs), ["kind"]);
         assert!(errs[0].reason.contains("log_pattern"), "{errs:?}");
+    }
+
+    /// A filter is a condition: what would pass alone after WHERE but breaks once the rule
+    /// puts it in its query (a LIMIT, a trailing comment that swallows the closing
+    /// parenthesis) is refused at the field, not left to fail at every evaluation.
+    #[test]
+    fn a_filter_that_is_more_than_a_condition_is_refused() {
+        for (kind, filter) in [
+            ("log_pattern", "level = 'error' LIMIT 5"),
+            ("log_pattern", "level = 'error' -- errors only"),
+            ("trace", "name = 'GET /' ORDER BY duration"),
+        ] {
+            let errs = rule(json!({
+                "name": "x", "kind": kind, "filter": filter, "condition": {"threshold": 1}
+            }))
+            .unwrap_err();
+            assert_eq!(fields(&errs), ["filter"], "{kind} {filter:?}: {errs:?}");
+        }
+        // Every filter that is accepted compiles to a query that checks.
+        for (kind, filter) in [
+            ("log_pattern", "level = 'error' OR level = 'fatal'"),
+            ("trace", "duration > 100ms"),
+        ] {
+            let r = rule(json!({
+                "name": "x", "kind": kind, "filter": filter, "condition": {"threshold": 1}
+            }))
+            .unwrap();
+            check_query(&r.compiled_query()).unwrap();
+        }
+    }
+
+    /// A stored rule is read for its shape: what only the query or template checkers refuse
+    /// still loads, what is malformed does not.
+    #[test]
+    fn stored_rules_are_read_for_their_shape_only() {
+        let mut stored = rule(json!({
+            "name": "x", "kind": "trace", "filter": "name = 'GET /'", "group_by": ["service"],
+            "annotations": {"summary": "{{ $value }}"}, "condition": {"threshold": 1}
+        }))
+        .unwrap()
+        .to_json();
+        stored["filter"] = json!("nmae = 'GET /'");
+        stored["group_by"] = json!(["servise"]);
+        stored["annotations"]["summary"] = json!("{{ $value ");
+        let errs = Rule::from_json(&stored, "x", Timestamp(1)).unwrap_err();
+        assert_eq!(
+            fields(&errs),
+            ["annotations.summary", "filter", "group_by[0]"],
+            "{errs:?}"
+        );
+        let r = Rule::from_stored(&stored).unwrap();
+        assert_eq!(r.to_json()["filter"], "nmae = 'GET /'");
+        stored["interval"] = json!("-1m");
+        let errs = Rule::from_stored(&stored).unwrap_err();
+        assert_eq!(fields(&errs), ["interval"], "{errs:?}");
     }
 
     #[test]

@@ -489,3 +489,44 @@ async fn log_trace_absence_and_anomaly_rules() {
         )]
     );
 }
+
+/// Stored rules are read back for their shape only: a rule that a stricter checker (a newer
+/// version, or a query referring to a field that is gone) would refuse still loads, so the
+/// server starts, and its problem shows as the rule's last error when it runs.
+#[tokio::test]
+async fn a_stored_rule_that_no_longer_checks_still_loads() {
+    use heimsight_store::MetaStore;
+    let store = Arc::new(MemoryStore::new());
+    let rec = Recorder::new();
+    let m = open(&store, &rec);
+    let good = m
+        .create_rule(
+            &json!({"name": "errors", "kind": "log_pattern", "filter": "level = 'error'",
+            "condition": {"threshold": 1}, "interval": "1s"}),
+        )
+        .unwrap();
+    // The same rule as stored, with a filter the checker refuses.
+    let mut stored = m.rule_json(&good);
+    stored["filter"] = json!("levle = 'error'");
+    assert!(
+        m.create_rule(&stored).is_err(),
+        "the filter must be refused when a rule is created"
+    );
+    store
+        .meta_put(
+            heimsight_alert::manager::NS_RULES,
+            &good.id,
+            &serde_json::to_vec(&stored).unwrap(),
+        )
+        .unwrap();
+    drop(m);
+    let m = open(&store, &rec);
+    let rule = m.rule(&good.id).unwrap();
+    assert_eq!(m.rule_json(&rule)["filter"], "levle = 'error'");
+    assert_eq!(m.evaluate_due(Timestamp::now()), 1);
+    let rule = m.rule_json(&m.rule(&good.id).unwrap());
+    assert!(
+        rule["last_error"].as_str().unwrap().contains("levle"),
+        "{rule}"
+    );
+}
