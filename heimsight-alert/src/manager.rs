@@ -66,8 +66,10 @@ pub trait Notifier: Send + Sync + 'static {
     fn deliver<'a>(&'a self, channel_id: &'a str, n: &'a Notification) -> DeliveryFuture<'a>;
 }
 
-/// Tuning of the manager.
+/// Tuning of the manager. More settings may come: build it from [`ManagerConfig::default`]
+/// and the `with_*` methods (or set its public fields).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ManagerConfig {
     /// Delivery attempts before a notification is given up (recorded in the history).
     pub max_attempts: u32,
@@ -96,6 +98,50 @@ impl Default for ManagerConfig {
             resolved_retention: Duration::from_secs(3600),
             tick: Duration::from_millis(500),
         }
+    }
+}
+
+impl ManagerConfig {
+    /// With [`max_attempts`](Self::max_attempts).
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts;
+        self
+    }
+
+    /// With [`retry_base`](Self::retry_base).
+    pub fn with_retry_base(mut self, d: Duration) -> Self {
+        self.retry_base = d;
+        self
+    }
+
+    /// With [`retry_max`](Self::retry_max).
+    pub fn with_retry_max(mut self, d: Duration) -> Self {
+        self.retry_max = d;
+        self
+    }
+
+    /// With [`delivery_timeout`](Self::delivery_timeout).
+    pub fn with_delivery_timeout(mut self, d: Duration) -> Self {
+        self.delivery_timeout = d;
+        self
+    }
+
+    /// With [`history_limit`](Self::history_limit).
+    pub fn with_history_limit(mut self, n: usize) -> Self {
+        self.history_limit = n;
+        self
+    }
+
+    /// With [`resolved_retention`](Self::resolved_retention).
+    pub fn with_resolved_retention(mut self, d: Duration) -> Self {
+        self.resolved_retention = d;
+        self
+    }
+
+    /// With [`tick`](Self::tick).
+    pub fn with_tick(mut self, d: Duration) -> Self {
+        self.tick = d;
+        self
     }
 }
 

@@ -82,13 +82,11 @@ impl Notifier for Recorder {
 }
 
 fn config() -> ManagerConfig {
-    ManagerConfig {
-        max_attempts: 3,
-        retry_base: Duration::from_millis(10),
-        retry_max: Duration::from_millis(20),
-        delivery_timeout: Duration::from_millis(300),
-        ..ManagerConfig::default()
-    }
+    ManagerConfig::default()
+        .with_max_attempts(3)
+        .with_retry_base(Duration::from_millis(10))
+        .with_retry_max(Duration::from_millis(20))
+        .with_delivery_timeout(Duration::from_millis(300))
 }
 
 fn open(store: &Arc<MemoryStore>, rec: &Arc<Recorder>) -> Arc<AlertManager> {

@@ -39,8 +39,10 @@ use crate::record::MetricRow;
 use crate::schema::Type;
 use crate::value::Value;
 
-/// Bounds on what one query may use.
+/// Bounds on what one query may use. More may come: build them from [`Limits::default`] and
+/// the `with_*` methods (or set the public fields).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// Longest accepted query text, bytes (default 1 MiB).
     pub max_query_bytes: usize,
@@ -66,8 +68,41 @@ impl Default for Limits {
     }
 }
 
-/// A query to run.
+impl Limits {
+    /// With [`max_query_bytes`](Self::max_query_bytes).
+    pub fn with_max_query_bytes(mut self, bytes: usize) -> Self {
+        self.max_query_bytes = bytes;
+        self
+    }
+
+    /// With [`max_rows`](Self::max_rows).
+    pub fn with_max_rows(mut self, n: usize) -> Self {
+        self.max_rows = n;
+        self
+    }
+
+    /// With [`max_groups`](Self::max_groups).
+    pub fn with_max_groups(mut self, n: usize) -> Self {
+        self.max_groups = n;
+        self
+    }
+
+    /// With [`max_subquery_values`](Self::max_subquery_values).
+    pub fn with_max_subquery_values(mut self, n: usize) -> Self {
+        self.max_subquery_values = n;
+        self
+    }
+
+    /// With [`timeout`](Self::timeout).
+    pub fn with_timeout(mut self, d: Duration) -> Self {
+        self.timeout = d;
+        self
+    }
+}
+
+/// A query to run: [`Request::new`] and the `with_*` methods (more fields may come).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Request<'a> {
     /// The query text.
     pub query: &'a str,
@@ -91,6 +126,26 @@ impl<'a> Request<'a> {
             now: Timestamp::now(),
             limits: Limits::default(),
         }
+    }
+
+    /// Only records in `[start, end)` (either bound may be open), in addition to the query's
+    /// own conditions.
+    pub fn with_range(mut self, start: Option<Timestamp>, end: Option<Timestamp>) -> Self {
+        self.start = start;
+        self.end = end;
+        self
+    }
+
+    /// Evaluated as if it were `now`.
+    pub fn with_now(mut self, now: Timestamp) -> Self {
+        self.now = now;
+        self
+    }
+
+    /// With these bounds.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
     }
 }
 

@@ -126,10 +126,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut rows = 0;
         let mut scanned = 0;
         for _ in 0..args.runs {
-            let req = Request {
-                now: Timestamp::now(),
-                ..Request::new(q)
-            };
+            let req = Request::new(q);
             let t = Instant::now();
             let out = run(&store, &req)?;
             times.push(t.elapsed());

@@ -30,14 +30,18 @@ pub const MAX_INGEST_BUDGET_BYTES: usize = tokio::sync::Semaphore::MAX_PERMITS;
 /// ```
 /// use heimsight_server::ServerConfig;
 ///
-/// let cfg = ServerConfig { port: 9090, ..ServerConfig::default() };
+/// let cfg = ServerConfig::default().with_port(9090);
 /// assert_eq!(cfg.bind_address(), "0.0.0.0:9090");
 /// assert_eq!(cfg.retention.metrics.to_string(), "30d");
 /// cfg.validate()?;
 /// # Ok::<(), heimsight_server::Error>(())
 /// ```
+///
+/// More settings may come: build it from [`ServerConfig::default`] and the `with_*` methods
+/// (or set its public fields).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ServerConfig {
     /// Address to listen on (`0.0.0.0` for every IPv4 interface, `::` for IPv6).
     pub host: String,
@@ -79,11 +83,62 @@ impl Default for ServerConfig {
     }
 }
 
+impl ServerConfig {
+    /// With [`host`](Self::host).
+    pub fn with_host(mut self, host: impl Into<String>) -> Self {
+        self.host = host.into();
+        self
+    }
+
+    /// With [`port`](Self::port).
+    pub fn with_port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// With [`otlp_grpc_port`](Self::otlp_grpc_port).
+    pub fn with_otlp_grpc_port(mut self, port: u16) -> Self {
+        self.otlp_grpc_port = port;
+        self
+    }
+
+    /// With [`otlp_http_port`](Self::otlp_http_port).
+    pub fn with_otlp_http_port(mut self, port: u16) -> Self {
+        self.otlp_http_port = port;
+        self
+    }
+
+    /// With [`max_body_bytes`](Self::max_body_bytes).
+    pub fn with_max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// With [`ingest_budget_bytes`](Self::ingest_budget_bytes).
+    pub fn with_ingest_budget_bytes(mut self, bytes: usize) -> Self {
+        self.ingest_budget_bytes = bytes;
+        self
+    }
+
+    /// With [`retention`](Self::retention).
+    pub fn with_retention(mut self, retention: RetentionConfig) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// With [`retention_check_interval`](Self::retention_check_interval).
+    pub fn with_retention_check_interval(mut self, interval: Duration) -> Self {
+        self.retention_check_interval = interval;
+        self
+    }
+}
+
 /// How long each signal is kept (in files durations such as `7d`, `36h` or `90m`; see
 /// [`Duration`]). The values given at runtime through `PUT /api/v1/retention` take precedence
 /// over these.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RetentionConfig {
     /// Time to live of log records (default `7d`).
     pub logs: Duration,
@@ -101,6 +156,26 @@ impl Default for RetentionConfig {
             spans: Duration::from_secs(7 * DAY),
             metrics: Duration::from_secs(30 * DAY),
         }
+    }
+}
+
+impl RetentionConfig {
+    /// With [`logs`](Self::logs).
+    pub fn with_logs(mut self, ttl: Duration) -> Self {
+        self.logs = ttl;
+        self
+    }
+
+    /// With [`spans`](Self::spans).
+    pub fn with_spans(mut self, ttl: Duration) -> Self {
+        self.spans = ttl;
+        self
+    }
+
+    /// With [`metrics`](Self::metrics).
+    pub fn with_metrics(mut self, ttl: Duration) -> Self {
+        self.metrics = ttl;
+        self
     }
 }
 

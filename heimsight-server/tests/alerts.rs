@@ -74,12 +74,10 @@ impl Receiver {
 }
 
 fn fast_alerting() -> ManagerConfig {
-    ManagerConfig {
-        retry_base: Duration::from_millis(50),
-        retry_max: Duration::from_millis(200),
-        tick: Duration::from_millis(100),
-        ..ManagerConfig::default()
-    }
+    ManagerConfig::default()
+        .with_retry_base(Duration::from_millis(50))
+        .with_retry_max(Duration::from_millis(200))
+        .with_tick(Duration::from_millis(100))
 }
 
 fn rule_body(channel: &str) -> Value {

@@ -308,21 +308,15 @@ async fn the_exported_layers_guard_an_apps_own_routes() {
 #[tokio::test]
 async fn spawned_background_work_enforces_retention_and_evaluates_rules() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let config = ServerConfig {
-        retention_check_interval: "100ms".parse().unwrap(),
-        retention: heimsight_server::RetentionConfig {
-            logs: "1h".parse().unwrap(),
-            ..Default::default()
-        },
-        ..ServerConfig::default()
-    };
+    let config = ServerConfig::default()
+        .with_retention_check_interval("100ms".parse().unwrap())
+        .with_retention(
+            heimsight_server::RetentionConfig::default().with_logs("1h".parse().unwrap()),
+        );
     let server = HeimsightServer::builder()
         .store(Arc::clone(&store))
         .config(config)
-        .alerting(heimsight_alert::ManagerConfig {
-            tick: Duration::from_millis(100),
-            ..heimsight_alert::ManagerConfig::default()
-        })
+        .alerting(heimsight_alert::ManagerConfig::default().with_tick(Duration::from_millis(100)))
         .build()
         .unwrap();
     let app = with_router(server.clone(), Arc::clone(&store), server.router());

@@ -381,10 +381,7 @@ async fn otlp_http_accepts_gzip_bodies() {
 
 #[tokio::test]
 async fn otlp_http_gzip_bombs_and_large_bodies_are_413() {
-    let app = app_with(ServerConfig {
-        max_body_bytes: 1 << 20,
-        ..ServerConfig::default()
-    });
+    let app = app_with(ServerConfig::default().with_max_body_bytes(1 << 20));
     // 64 MiB of zeros compress to ~64 KiB: well under the limit on the wire.
     let bomb = gzip(&vec![0u8; 64 << 20]);
     assert!(bomb.len() < 1 << 20);
@@ -591,18 +588,17 @@ async fn running(config: ServerConfig) -> Running {
     // The fixtures are dated 2026-01-01: keep them from the retention task that `serve_all`
     // runs at once.
     let keep: heimsight_core::Duration = "36500d".parse().unwrap();
-    let config = ServerConfig {
-        host: "127.0.0.1".into(),
-        port: 0,
-        otlp_grpc_port: 0,
-        otlp_http_port: 0,
-        retention: heimsight_server::RetentionConfig {
-            logs: keep,
-            spans: keep,
-            metrics: keep,
-        },
-        ..config
-    };
+    let config = config
+        .with_host("127.0.0.1")
+        .with_port(0)
+        .with_otlp_grpc_port(0)
+        .with_otlp_http_port(0)
+        .with_retention(
+            heimsight_server::RetentionConfig::default()
+                .with_logs(keep)
+                .with_spans(keep)
+                .with_metrics(keep),
+        );
     let app = app_with(config.clone());
     let listeners = Listeners::bind(&config).await.unwrap();
     let addrs = listeners.local_addrs().unwrap();
@@ -687,11 +683,7 @@ async fn otlp_grpc_for_all_three_signals_plain_and_gzip() {
 
 #[tokio::test]
 async fn otlp_grpc_partial_success_and_bad_input() {
-    let srv = running(ServerConfig {
-        max_body_bytes: 1 << 20,
-        ..ServerConfig::default()
-    })
-    .await;
+    let srv = running(ServerConfig::default().with_max_body_bytes(1 << 20)).await;
     let mut traces = TraceServiceClient::connect(srv.grpc.clone()).await.unwrap();
     let mut spans = good_spans();
     spans.push(span(vec![9; 3], vec![], "bad id"));
@@ -806,11 +798,7 @@ fn padded(mut message: Vec<u8>, total: usize) -> Vec<u8> {
 #[tokio::test]
 async fn a_spent_budget_throttles_http_and_grpc_until_it_frees() {
     const BUDGET: usize = 64 * 1024;
-    let srv = running(ServerConfig {
-        ingest_budget_bytes: BUDGET,
-        ..ServerConfig::default()
-    })
-    .await;
+    let srv = running(ServerConfig::default().with_ingest_budget_bytes(BUDGET)).await;
     let budget = srv.server.ingest_budget().clone();
     assert_eq!(budget.total(), BUDGET);
     // Bigger than what the slow client leaves free (100 bytes).

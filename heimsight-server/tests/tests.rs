@@ -232,10 +232,7 @@ async fn wrong_or_missing_content_type_is_a_415() {
 
 #[tokio::test]
 async fn bodies_over_the_limit_are_a_413_naming_the_limit() {
-    let app = app_with(ServerConfig {
-        max_body_bytes: 1000,
-        ..ServerConfig::default()
-    });
+    let app = app_with(ServerConfig::default().with_max_body_bytes(1000));
     let big = json!([{"message": "x".repeat(2000)}]).to_string();
     // With a Content-Length header: refused before the body is read.
     let req = Request::post("/api/v1/logs")
@@ -801,14 +798,12 @@ async fn retention_defaults_updates_and_persistence() {
     assert_eq!(app.get("/api/v1/retention").await.json["logs"], "1d12h");
 
     // A server restarted on the same store keeps it, even with another configuration.
-    let config = ServerConfig {
-        retention: heimsight_server::RetentionConfig {
-            logs: "1d".parse().unwrap(),
-            spans: "2d".parse().unwrap(),
-            metrics: "3d".parse().unwrap(),
-        },
-        ..ServerConfig::default()
-    };
+    let config = ServerConfig::default().with_retention(
+        heimsight_server::RetentionConfig::default()
+            .with_logs("1d".parse().unwrap())
+            .with_spans("2d".parse().unwrap())
+            .with_metrics("3d".parse().unwrap()),
+    );
     let again = app_on(app.store.clone(), config);
     let r = again.get("/api/v1/retention").await;
     assert_eq!(
@@ -937,10 +932,9 @@ async fn serve_answers_and_shuts_down_gracefully() {
 async fn builder_rejects_bad_configuration() {
     let err = heimsight_server::HeimsightServer::builder()
         .store(std::sync::Arc::new(heimsight_store::MemoryStore::new()))
-        .config(ServerConfig {
-            retention_check_interval: heimsight_core::Duration::ZERO,
-            ..ServerConfig::default()
-        })
+        .config(
+            ServerConfig::default().with_retention_check_interval(heimsight_core::Duration::ZERO),
+        )
         .build()
         .unwrap_err();
     assert!(

@@ -115,10 +115,7 @@ fn compare<R: crate::Record>(
     all: impl Iterator<Item = R>,
 ) -> usize {
     let now = Timestamp::now();
-    let req = Request {
-        now,
-        ..Request::new(query)
-    };
+    let req = Request::new(query).with_now(now);
     let got = run(store, &req)
         .unwrap_or_else(|e| panic!("{query}: {e}"))
         .result;

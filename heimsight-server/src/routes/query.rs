@@ -154,13 +154,10 @@ fn limits(timeout_ms: Option<u64>, max_rows: Option<u64>) -> Result<Limits, ApiE
 async fn run(state: AppState, p: QueryParams) -> Result<Json<Value>, ApiError> {
     let out = state
         .blocking(move |store| {
-            let req = Request {
-                query: &p.query,
-                start: p.start,
-                end: p.end,
-                now: p.now,
-                limits: p.limits,
-            };
+            let req = Request::new(&p.query)
+                .with_range(p.start, p.end)
+                .with_now(p.now)
+                .with_limits(p.limits);
             heimsight_query::run(store, &req).map_err(query_error)
         })
         .await?;
