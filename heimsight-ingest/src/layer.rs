@@ -37,10 +37,8 @@
 //! });
 //! guard.flush(); // blocks until everything recorded so far is stored
 //!
-//! let errors = store.query_logs(&LogQuery {
-//!     filter: LogFilter { levels: vec![Level::Error], ..LogFilter::default() },
-//!     ..LogQuery::default()
-//! })?;
+//! let errors = store
+//!     .query_logs(&LogQuery::default().with_filter(LogFilter::default().with_levels([Level::Error])))?;
 //! let log = &errors.logs[0];
 //! assert_eq!(log.body, "payment failed");
 //! assert_eq!(log.service, "checkout");
@@ -958,21 +956,18 @@ mod tests {
 
     fn all_logs(store: &MemoryStore) -> Vec<LogRecord> {
         store
-            .query_logs(&LogQuery {
-                order: heimsight_store::Order::OldestFirst,
-                limit: 10_000,
-                ..LogQuery::default()
-            })
+            .query_logs(
+                &LogQuery::default()
+                    .with_order(heimsight_store::Order::OldestFirst)
+                    .with_limit(10_000),
+            )
             .unwrap()
             .logs
     }
 
     fn all_spans(store: &MemoryStore) -> Vec<Span> {
         let traces = store
-            .find_traces(&TraceQuery {
-                limit: 1000,
-                ..TraceQuery::default()
-            })
+            .find_traces(&TraceQuery::default().with_limit(1000))
             .unwrap();
         let mut spans = Vec::new();
         for t in traces {
@@ -1087,13 +1082,10 @@ mod tests {
         assert_eq!(inner.events[0].name, "deeper");
         // The store finds the logs of a trace by its id.
         let page: LogPage = store
-            .query_logs(&LogQuery {
-                filter: LogFilter {
-                    trace_ids: [work.trace_id].into(),
-                    ..LogFilter::default()
-                },
-                ..LogQuery::default()
-            })
+            .query_logs(
+                &LogQuery::default()
+                    .with_filter(LogFilter::default().with_trace_ids([work.trace_id])),
+            )
             .unwrap();
         assert_eq!(page.total, 2);
     }
@@ -1268,10 +1260,7 @@ mod tests {
         assert_eq!(status("later").message, "timeout");
         assert_eq!(status("not_flagged").code, StatusCode::Unset);
         let failed = store
-            .find_traces(&TraceQuery {
-                operation: Some("failed".into()),
-                ..TraceQuery::default()
-            })
+            .find_traces(&TraceQuery::default().with_operation("failed"))
             .unwrap();
         assert!(failed[0].error);
     }

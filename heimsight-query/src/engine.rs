@@ -872,10 +872,7 @@ fn plan_where(select: &Select, req: &Request<'_>, ctx: &EvalContext) -> Planned 
     let mut residual = Vec::new();
     let mut log_filter = LogFilter::default();
     let mut span_scan = SpanScan::default();
-    let mut series = SeriesQuery {
-        limit: 0,
-        ..SeriesQuery::default()
-    };
+    let mut series = SeriesQuery::default().with_limit(0);
     let text = |e: &Expr| {
         req.query
             .get(e.pos.start..e.pos.end)
@@ -901,13 +898,14 @@ fn plan_where(select: &Select, req: &Request<'_>, ctx: &EvalContext) -> Planned 
         end: end.map(Timestamp),
     };
     let access = match select.from {
-        Source::Logs => Access::Logs(LogScan {
-            range,
-            filter: log_filter,
-            order: Order::NewestFirst,
-            fields: log_fields(select),
-            limit: 0,
-        }),
+        Source::Logs => Access::Logs(
+            LogScan::default()
+                .with_range(range)
+                .with_filter(log_filter)
+                .with_order(Order::NewestFirst)
+                .with_fields(log_fields(select))
+                .with_limit(0),
+        ),
         Source::Spans => {
             span_scan.range = range;
             span_scan.index_only = span_index_only(select);
@@ -1166,11 +1164,9 @@ fn log_count(select: &Select, scan: &LogScan) -> Option<LogCount> {
             _ => e.children().into_iter().all(|x| visit(x, c)),
         }
     }
-    let mut c = LogCount {
-        range: scan.range,
-        filter: scan.filter.clone(),
-        ..LogCount::default()
-    };
+    let mut c = LogCount::default()
+        .with_range(scan.range)
+        .with_filter(scan.filter.clone());
     for item in &select.items {
         let SelectItem::Expr { expr, .. } = item else {
             return None;

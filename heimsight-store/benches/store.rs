@@ -187,26 +187,17 @@ fn queries(c: &mut Criterion) {
             b.iter(|| black_box(store.query_logs(&q).unwrap()));
         });
 
-        let q = LogQuery {
-            filter: LogFilter {
-                levels: vec![Level::Error],
-                services: vec![SERVICE.into()],
-                ..LogFilter::default()
-            },
-            ..LogQuery::default()
-        };
+        let q = LogQuery::default().with_filter(
+            LogFilter::default()
+                .with_levels([Level::Error])
+                .with_services([SERVICE]),
+        );
         assert!(store.query_logs(&q).unwrap().total > 100);
         group.bench_function(format!("error_and_service/{name}"), |b| {
             b.iter(|| black_box(store.query_logs(&q).unwrap()));
         });
 
-        let q = LogQuery {
-            filter: LogFilter {
-                terms: vec![RARE_TERM.into()],
-                ..LogFilter::default()
-            },
-            ..LogQuery::default()
-        };
+        let q = LogQuery::default().with_filter(LogFilter::default().with_terms([RARE_TERM]));
         assert_eq!(
             store.query_logs(&q).unwrap().total,
             LOGS as u64 / RARE_EVERY
@@ -223,10 +214,7 @@ fn queries(c: &mut Criterion) {
             });
         });
 
-        let q = TraceQuery {
-            service: Some(SERVICE.into()),
-            ..TraceQuery::default()
-        };
+        let q = TraceQuery::default().with_service(SERVICE);
         group.bench_function(format!("find_traces_service/{name}"), |b| {
             b.iter(|| black_box(store.find_traces(&q).unwrap()));
         });

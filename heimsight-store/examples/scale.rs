@@ -475,14 +475,13 @@ fn run(args: &Args) -> AnyResult<()> {
         "< 300 ms",
         args.runs,
         |_| {
-            let page = store.query_logs(&LogQuery {
-                filter: LogFilter {
-                    levels: vec![Level::Error],
-                    services: vec![svc.clone()],
-                    ..LogFilter::default()
-                },
-                ..LogQuery::default()
-            })?;
+            let page = store.query_logs(
+                &LogQuery::default().with_filter(
+                    LogFilter::default()
+                        .with_levels([Level::Error])
+                        .with_services([svc.clone()]),
+                ),
+            )?;
             Ok(format!("{} rows of {}", page.logs.len(), page.total))
         },
     )?);
@@ -492,13 +491,9 @@ fn run(args: &Args) -> AnyResult<()> {
         "< 300 ms",
         args.runs,
         |_| {
-            let page = store.query_logs(&LogQuery {
-                filter: LogFilter {
-                    terms: vec![RARE_TERM.into()],
-                    ..LogFilter::default()
-                },
-                ..LogQuery::default()
-            })?;
+            let page = store.query_logs(
+                &LogQuery::default().with_filter(LogFilter::default().with_terms([RARE_TERM])),
+            )?;
             if page.total != expected_rare {
                 eprintln!(
                     "  WARNING: rare term found {} times, {expected_rare} were generated",
@@ -513,13 +508,9 @@ fn run(args: &Args) -> AnyResult<()> {
         "",
         args.runs,
         |_| {
-            let page = store.query_logs(&LogQuery {
-                filter: LogFilter {
-                    terms: vec![COMMON_TERM.into()],
-                    ..LogFilter::default()
-                },
-                ..LogQuery::default()
-            })?;
+            let page = store.query_logs(
+                &LogQuery::default().with_filter(LogFilter::default().with_terms([COMMON_TERM])),
+            )?;
             Ok(format!("{} rows of {}", page.logs.len(), page.total))
         },
     )?);
@@ -550,10 +541,7 @@ fn run(args: &Args) -> AnyResult<()> {
             "",
             args.runs,
             |_| {
-                let found = store.find_traces(&TraceQuery {
-                    service: Some(svc.clone()),
-                    ..TraceQuery::default()
-                })?;
+                let found = store.find_traces(&TraceQuery::default().with_service(svc.clone()))?;
                 Ok(format!("{} traces", found.len()))
             },
         )?);
@@ -562,10 +550,8 @@ fn run(args: &Args) -> AnyResult<()> {
             "",
             args.runs,
             |_| {
-                let found = store.find_traces(&TraceQuery {
-                    min_duration: Some(500_000_000),
-                    ..TraceQuery::default()
-                })?;
+                let found =
+                    store.find_traces(&TraceQuery::default().with_min_duration(500_000_000))?;
                 Ok(format!("{} traces", found.len()))
             },
         )?);

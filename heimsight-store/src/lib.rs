@@ -14,10 +14,8 @@
 //!     LogRecord::new(Timestamp(1_000), Level::Info, "user logged in"),
 //!     LogRecord::new(Timestamp(2_000), Level::Error, "connection refused"),
 //! ])?;
-//! let page = store.query_logs(&LogQuery {
-//!     filter: LogFilter { contains: Some("refused".into()), ..LogFilter::default() },
-//!     ..LogQuery::default()
-//! })?;
+//! let page = store
+//!     .query_logs(&LogQuery::default().with_filter(LogFilter::default().with_contains("refused")))?;
 //! assert_eq!(page.total, 1);
 //! assert_eq!(page.logs[0].body, "connection refused");
 //! # Ok::<(), heimsight_store::Error>(())

@@ -69,6 +69,7 @@ impl TimeRange {
 /// Filters on log records. Every given condition must hold (AND); list-valued conditions
 /// match any of their values (IN).
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct LogFilter {
     /// The record's service is one of these (empty: any).
     pub services: Vec<String>,
@@ -85,6 +86,47 @@ pub struct LogFilter {
     pub terms: Vec<String>,
     /// The record belongs to one of these traces (empty: any).
     pub trace_ids: BTreeSet<TraceId>,
+}
+
+impl LogFilter {
+    /// With [`services`](Self::services).
+    pub fn with_services(mut self, services: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.services = services.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// With [`levels`](Self::levels).
+    pub fn with_levels(mut self, levels: impl IntoIterator<Item = Level>) -> Self {
+        self.levels = levels.into_iter().collect();
+        self
+    }
+
+    /// With [`attributes`](Self::attributes).
+    pub fn with_attributes(
+        mut self,
+        attributes: impl IntoIterator<Item = (String, String)>,
+    ) -> Self {
+        self.attributes = attributes.into_iter().collect();
+        self
+    }
+
+    /// With [`contains`](Self::contains).
+    pub fn with_contains(mut self, contains: impl Into<String>) -> Self {
+        self.contains = Some(contains.into());
+        self
+    }
+
+    /// With [`terms`](Self::terms).
+    pub fn with_terms(mut self, terms: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.terms = terms.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// With [`trace_ids`](Self::trace_ids).
+    pub fn with_trace_ids(mut self, trace_ids: impl IntoIterator<Item = TraceId>) -> Self {
+        self.trace_ids = trace_ids.into_iter().collect();
+        self
+    }
 }
 
 impl LogFilter {
@@ -206,6 +248,7 @@ pub fn has_phrase(text: &str, phrase: &str) -> bool {
 
 /// A page of logs.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogQuery {
     /// Time range of the records' timestamps.
     pub range: TimeRange,
@@ -217,6 +260,38 @@ pub struct LogQuery {
     pub limit: usize,
     /// Skip this many matching records first.
     pub offset: usize,
+}
+
+impl LogQuery {
+    /// With [`range`](Self::range).
+    pub fn with_range(mut self, range: TimeRange) -> Self {
+        self.range = range;
+        self
+    }
+
+    /// With [`filter`](Self::filter).
+    pub fn with_filter(mut self, filter: LogFilter) -> Self {
+        self.filter = filter;
+        self
+    }
+
+    /// With [`order`](Self::order).
+    pub fn with_order(mut self, order: Order) -> Self {
+        self.order = order;
+        self
+    }
+
+    /// With [`limit`](Self::limit).
+    pub fn with_limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// With [`offset`](Self::offset).
+    pub fn with_offset(mut self, offset: usize) -> Self {
+        self.offset = offset;
+        self
+    }
 }
 
 impl Default for LogQuery {
@@ -268,6 +343,7 @@ impl LogFields {
 /// A scan over log records: every matching record, in batches, for engines that aggregate or
 /// filter further (the query language).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogScan {
     /// Time range of the records' timestamps.
     pub range: TimeRange,
@@ -281,6 +357,38 @@ pub struct LogScan {
     /// When not 0: only the first `limit` matching records in exactly [`order`](Self::order)
     /// (by timestamp), in one batch — the newest or oldest page, without visiting the rest.
     pub limit: usize,
+}
+
+impl LogScan {
+    /// With [`range`](Self::range).
+    pub fn with_range(mut self, range: TimeRange) -> Self {
+        self.range = range;
+        self
+    }
+
+    /// With [`filter`](Self::filter).
+    pub fn with_filter(mut self, filter: LogFilter) -> Self {
+        self.filter = filter;
+        self
+    }
+
+    /// With [`order`](Self::order).
+    pub fn with_order(mut self, order: Order) -> Self {
+        self.order = order;
+        self
+    }
+
+    /// With [`fields`](Self::fields).
+    pub fn with_fields(mut self, fields: LogFields) -> Self {
+        self.fields = fields;
+        self
+    }
+
+    /// With [`limit`](Self::limit).
+    pub fn with_limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
 }
 
 impl Default for LogScan {
@@ -297,6 +405,7 @@ impl Default for LogScan {
 
 /// A scan over spans.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct SpanScan {
     /// Range of the spans' start times.
     pub range: TimeRange,
@@ -311,6 +420,38 @@ pub struct SpanScan {
     /// resource, scope, events, links, trace state, flags and dropped counts may be left
     /// empty, which lets backends answer from an index without reading whole spans.
     pub index_only: bool,
+}
+
+impl SpanScan {
+    /// With [`range`](Self::range).
+    pub fn with_range(mut self, range: TimeRange) -> Self {
+        self.range = range;
+        self
+    }
+
+    /// With [`services`](Self::services).
+    pub fn with_services(mut self, services: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.services = services.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// With [`names`](Self::names).
+    pub fn with_names(mut self, names: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.names = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// With [`trace_ids`](Self::trace_ids).
+    pub fn with_trace_ids(mut self, trace_ids: impl IntoIterator<Item = TraceId>) -> Self {
+        self.trace_ids = trace_ids.into_iter().collect();
+        self
+    }
+
+    /// With [`index_only`](Self::index_only).
+    pub fn with_index_only(mut self, index_only: bool) -> Self {
+        self.index_only = index_only;
+        self
+    }
 }
 
 impl SpanScan {
@@ -431,6 +572,7 @@ impl Interner {
 /// when it only needs `count(*)` grouped by service, level and time bucket. Backends answer it
 /// from block summaries where they can.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct LogCount {
     /// Time range of the records' timestamps.
     pub range: TimeRange,
@@ -443,6 +585,38 @@ pub struct LogCount {
     /// One group per time bucket of this width (nanoseconds, at least 1), aligned to the Unix
     /// epoch: a record at `t` counts in the bucket starting at `t.div_euclid(w) * w`.
     pub bucket: Option<i64>,
+}
+
+impl LogCount {
+    /// With [`range`](Self::range).
+    pub fn with_range(mut self, range: TimeRange) -> Self {
+        self.range = range;
+        self
+    }
+
+    /// With [`filter`](Self::filter).
+    pub fn with_filter(mut self, filter: LogFilter) -> Self {
+        self.filter = filter;
+        self
+    }
+
+    /// With [`by_service`](Self::by_service).
+    pub fn with_by_service(mut self, by_service: bool) -> Self {
+        self.by_service = by_service;
+        self
+    }
+
+    /// With [`by_level`](Self::by_level).
+    pub fn with_by_level(mut self, by_level: bool) -> Self {
+        self.by_level = by_level;
+        self
+    }
+
+    /// With [`bucket`](Self::bucket).
+    pub fn with_bucket(mut self, bucket: i64) -> Self {
+        self.bucket = Some(bucket);
+        self
+    }
 }
 
 impl LogCount {
@@ -517,6 +691,7 @@ impl LogCounter {
 
 /// A search for traces.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct TraceQuery {
     /// Some span of the trace belongs to this service.
     pub service: Option<String>,
@@ -530,6 +705,44 @@ pub struct TraceQuery {
     pub max_duration: Option<i64>,
     /// At most this many traces, newest first.
     pub limit: usize,
+}
+
+impl TraceQuery {
+    /// With [`service`](Self::service).
+    pub fn with_service(mut self, service: impl Into<String>) -> Self {
+        self.service = Some(service.into());
+        self
+    }
+
+    /// With [`operation`](Self::operation).
+    pub fn with_operation(mut self, operation: impl Into<String>) -> Self {
+        self.operation = Some(operation.into());
+        self
+    }
+
+    /// With [`range`](Self::range).
+    pub fn with_range(mut self, range: TimeRange) -> Self {
+        self.range = range;
+        self
+    }
+
+    /// With [`min_duration`](Self::min_duration).
+    pub fn with_min_duration(mut self, min_duration: i64) -> Self {
+        self.min_duration = Some(min_duration);
+        self
+    }
+
+    /// With [`max_duration`](Self::max_duration).
+    pub fn with_max_duration(mut self, max_duration: i64) -> Self {
+        self.max_duration = Some(max_duration);
+        self
+    }
+
+    /// With [`limit`](Self::limit).
+    pub fn with_limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
 }
 
 impl Default for TraceQuery {
@@ -839,6 +1052,7 @@ impl Point {
 
 /// Selects series (and their points).
 #[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct SeriesQuery {
     /// Metric name (shorthand for a `__name__` equality matcher).
     pub name: Option<String>,
@@ -848,6 +1062,32 @@ pub struct SeriesQuery {
     pub range: TimeRange,
     /// At most this many series (0: no limit).
     pub limit: usize,
+}
+
+impl SeriesQuery {
+    /// With [`name`](Self::name).
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// With [`matchers`](Self::matchers).
+    pub fn with_matchers(mut self, matchers: impl IntoIterator<Item = LabelMatcher>) -> Self {
+        self.matchers = matchers.into_iter().collect();
+        self
+    }
+
+    /// With [`range`](Self::range).
+    pub fn with_range(mut self, range: TimeRange) -> Self {
+        self.range = range;
+        self
+    }
+
+    /// With [`limit`](Self::limit).
+    pub fn with_limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
 }
 
 impl SeriesQuery {

@@ -284,16 +284,6 @@ pub fn log_time_ranges_orders_and_paging(store: &dyn Store) {
     assert_eq!(store.query_logs(&empty).unwrap().total, 0);
 }
 
-trait WithOrder {
-    fn with_order(self, o: Order) -> Self;
-}
-impl WithOrder for LogQuery {
-    fn with_order(mut self, o: Order) -> Self {
-        self.order = o;
-        self
-    }
-}
-
 /// Every log filter (level, service, text, phrases, attributes, trace id) selects what the
 /// reference does.
 pub fn log_filters(store: &dyn Store) {

@@ -51,19 +51,11 @@ mod rocksdb_compacted {
         let store = RocksStore::builder(tmp.path()).open().unwrap();
         compliance::log_queries_agree_with_reference(&store);
         let before = store
-            .query_logs(&LogQuery {
-                limit: 500,
-                offset: 100,
-                ..LogQuery::default()
-            })
+            .query_logs(&LogQuery::default().with_limit(500).with_offset(100))
             .unwrap();
         store.compact().unwrap();
         let after = store
-            .query_logs(&LogQuery {
-                limit: 500,
-                offset: 100,
-                ..LogQuery::default()
-            })
+            .query_logs(&LogQuery::default().with_limit(500).with_offset(100))
             .unwrap();
         assert_eq!(before, after);
         assert_eq!(after.total, 6000);
@@ -105,10 +97,7 @@ mod rocksdb_persistence {
         assert_eq!(store.get_trace(&span.trace_id).unwrap(), vec![span.clone()]);
         assert_eq!(store.find_traces(&TraceQuery::default()).unwrap().len(), 1);
         let pts = store
-            .query_points(&SeriesQuery {
-                name: Some("g".into()),
-                ..SeriesQuery::default()
-            })
+            .query_points(&SeriesQuery::default().with_name("g"))
             .unwrap();
         assert_eq!(pts[0].points.len(), 1);
         assert_eq!(
@@ -156,10 +145,7 @@ mod rocksdb_persistence {
 
     fn values(store: &RocksStore) -> Vec<(i64, f64)> {
         store
-            .query_points(&SeriesQuery {
-                name: Some("g".into()),
-                ..SeriesQuery::default()
-            })
+            .query_points(&SeriesQuery::default().with_name("g"))
             .unwrap()
             .into_iter()
             .flat_map(|s| s.points)

@@ -81,33 +81,27 @@ pub fn run(dir: &Path) -> anyhow::Result<Report> {
     drop(guard);
 
     // Read it back, like any other Heimsight client would.
-    let this_run = LogFilter {
-        services: vec![SERVICE.into()],
-        ..LogFilter::default()
-    };
+    let this_run = LogFilter::default().with_services([SERVICE]);
     let range = TimeRange {
         start: Some(started),
         end: None,
     };
     let logs = store
-        .query_logs(&LogQuery {
-            range,
-            filter: this_run.clone(),
-            limit: 0,
-            ..LogQuery::default()
-        })?
+        .query_logs(
+            &LogQuery::default()
+                .with_range(range)
+                .with_filter(this_run.clone())
+                .with_limit(0),
+        )?
         .total;
     let error_logs = store
-        .query_logs(&LogQuery {
-            range,
-            filter: LogFilter {
-                levels: vec![Level::Error],
-                ..this_run
-            },
-            order: Order::OldestFirst,
-            limit: 100,
-            ..LogQuery::default()
-        })?
+        .query_logs(
+            &LogQuery::default()
+                .with_range(range)
+                .with_filter(this_run.with_levels([Level::Error]))
+                .with_order(Order::OldestFirst)
+                .with_limit(100),
+        )?
         .logs;
     let trace_id = error_logs
         .first()
@@ -115,14 +109,11 @@ pub fn run(dir: &Path) -> anyhow::Result<Report> {
         .context("no error log with a trace id was stored")?;
     let trace = store.get_trace(&trace_id)?;
     let trace_logs = store
-        .query_logs(&LogQuery {
-            filter: LogFilter {
-                trace_ids: [trace_id].into(),
-                ..LogFilter::default()
-            },
-            limit: 0,
-            ..LogQuery::default()
-        })?
+        .query_logs(
+            &LogQuery::default()
+                .with_filter(LogFilter::default().with_trace_ids([trace_id]))
+                .with_limit(0),
+        )?
         .total;
     Ok(Report {
         dir: dir.to_path_buf(),

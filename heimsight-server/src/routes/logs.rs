@@ -85,18 +85,17 @@ fn log_query(p: &Params) -> Result<LogQuery, ApiError> {
             ));
         }
     };
-    Ok(LogQuery {
-        range: p.time_range()?,
-        filter: LogFilter {
-            services: p.list("service"),
-            levels,
-            attributes: p.pairs("attr")?,
-            contains: p.one("contains")?.map(str::to_string),
-            terms: p.one("q")?.map(split_terms).unwrap_or_default(),
-            trace_ids: trace_id.into_iter().collect(),
-        },
-        order,
-        limit: p.count("limit", DEFAULT_LIMIT, MAX_LIMIT)?,
-        offset: p.count("offset", 0, MAX_OFFSET)?,
-    })
+    let mut filter = LogFilter::default()
+        .with_services(p.list("service"))
+        .with_levels(levels)
+        .with_attributes(p.pairs("attr")?)
+        .with_terms(p.one("q")?.map(split_terms).unwrap_or_default())
+        .with_trace_ids(trace_id);
+    filter.contains = p.one("contains")?.map(str::to_string);
+    Ok(LogQuery::default()
+        .with_range(p.time_range()?)
+        .with_filter(filter)
+        .with_order(order)
+        .with_limit(p.count("limit", DEFAULT_LIMIT, MAX_LIMIT)?)
+        .with_offset(p.count("offset", 0, MAX_OFFSET)?))
 }

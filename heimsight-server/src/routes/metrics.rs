@@ -42,7 +42,7 @@ pub(crate) async fn query(
 ) -> Result<Json<Value>, ApiError> {
     let p = Params::parse(raw.as_deref(), PARAMS)?;
     let range = p.time_range()?;
-    let matchers = p
+    let matchers: Vec<LabelMatcher> = p
         .pairs("label")?
         .into_iter()
         .map(|(k, v)| LabelMatcher::equal(k, v))
@@ -59,12 +59,11 @@ pub(crate) async fn query(
     if step <= 0 {
         return Err(ApiError::bad_param("step", "must be longer than zero"));
     }
-    let query = SeriesQuery {
-        name: p.one("name")?.map(str::to_string),
-        matchers,
-        range,
-        limit: 0,
-    };
+    let mut query = SeriesQuery::default()
+        .with_matchers(matchers)
+        .with_range(range)
+        .with_limit(0);
+    query.name = p.one("name")?.map(str::to_string);
     let found = state
         .blocking(move |store| store.query_points(&query))
         .await?;

@@ -88,19 +88,18 @@ pub(crate) async fn search(
         }
     };
     let limit = p.count("limit", DEFAULT_LIMIT, MAX_LIMIT)?;
-    let query = TraceQuery {
-        service: p.one("service")?.map(str::to_string),
-        operation: p.one("operation")?.map(str::to_string),
-        range: p.time_range()?,
-        min_duration,
-        max_duration,
-        // The store does not index status: look through more traces, then keep `limit`.
-        limit: if want_error.is_some() {
+    // The store does not index status: look through more traces, then keep `limit`.
+    let mut query = TraceQuery::default()
+        .with_range(p.time_range()?)
+        .with_limit(if want_error.is_some() {
             MAX_LIMIT
         } else {
             limit
-        },
-    };
+        });
+    query.service = p.one("service")?.map(str::to_string);
+    query.operation = p.one("operation")?.map(str::to_string);
+    query.min_duration = min_duration;
+    query.max_duration = max_duration;
     let mut traces = state
         .blocking(move |store| store.find_traces(&query))
         .await?;
@@ -126,15 +125,12 @@ pub(crate) async fn trace(
             if spans.is_empty() {
                 return Ok::<_, heimsight_store::Error>((spans, None));
             }
-            let logs = store.query_logs(&LogQuery {
-                filter: LogFilter {
-                    trace_ids: [trace_id].into(),
-                    ..LogFilter::default()
-                },
-                order: Order::OldestFirst,
-                limit: MAX_TRACE_LOGS,
-                ..LogQuery::default()
-            })?;
+            let logs = store.query_logs(
+                &LogQuery::default()
+                    .with_filter(LogFilter::default().with_trace_ids([trace_id]))
+                    .with_order(Order::OldestFirst)
+                    .with_limit(MAX_TRACE_LOGS),
+            )?;
             Ok((spans, Some(logs)))
         })
         .await?;
