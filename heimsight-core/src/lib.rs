@@ -46,7 +46,7 @@ pub use attr::{AttributeValue, Attributes};
 pub use duration::Duration;
 pub use error::{Error, FieldError, Result, ValidationErrors};
 pub use ids::{SpanId, TraceId};
-pub use json::type_name as json_type_name;
+pub use json::{FieldReader, type_name as json_type_name};
 pub use log::{Level, LogRecord, Scope, TailCursor};
 pub use metric::{
     Exemplar, ExpBuckets, ExpHistogramValue, HistogramValue, Labels, MetricKind, MetricPoint,

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::attr::{Attributes, attributes_from_json, attributes_to_json};
 use crate::error::ValidationErrors;
 use crate::ids::{SpanId, TraceId};
-use crate::json::ObjectReader;
+use crate::json::FieldReader;
 use crate::time::Timestamp;
 
 /// The service name used when a record names none.
@@ -152,7 +152,7 @@ impl Scope {
     }
 
     pub(crate) fn from_json(v: &Value, path: &str, errors: &mut ValidationErrors) -> Scope {
-        let Some(mut r) = ObjectReader::new(v, path, errors, "scope") else {
+        let Some(mut r) = FieldReader::new(v, path, errors, "scope") else {
             return Scope::default();
         };
         let name = r.opt_str(&["name"]).unwrap_or_default();
@@ -372,7 +372,7 @@ impl LogRecord {
     }
 
     fn read_json(v: &Value, errors: &mut ValidationErrors) -> Option<LogRecord> {
-        let mut r = ObjectReader::new(v, "", errors, "a log record")?;
+        let mut r = FieldReader::new(v, "", errors, "a log record")?;
         let mut rec = LogRecord::default();
         let mut bad_time = false;
         match r.get(&["timestamp"]) {

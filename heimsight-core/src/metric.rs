@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::attr::Attributes;
 use crate::error::ValidationErrors;
 use crate::ids::{SpanId, TraceId};
-use crate::json::{ObjectReader, describe, number_f64, type_name};
+use crate::json::{FieldReader, describe, number_f64, type_name};
 use crate::time::Timestamp;
 
 /// Metric labels: sorted name → value pairs (resource attributes folded in).
@@ -512,11 +512,11 @@ impl MetricPoint {
     /// Reads a point from JSON and validates it, reporting every problem with its field path.
     pub fn from_json(v: &Value) -> Result<MetricPoint, ValidationErrors> {
         let mut errors = ValidationErrors::new();
-        let Some(mut r) = ObjectReader::new(v, "", &mut errors, "a metric point") else {
+        let Some(mut r) = FieldReader::new(v, "", &mut errors, "a metric point") else {
             return Err(errors);
         };
         let name = r.opt_str(&["name"]);
-        if name.is_none() && !r.obj.contains_key("name") {
+        if name.is_none() && !r.has_key("name") {
             r.err("name", "missing");
         }
         let kind = match r.opt_str(&["type", "kind"]) {
@@ -806,7 +806,7 @@ impl Exemplar {
     }
 }
 
-fn read_exp_histogram(r: &mut ObjectReader<'_, '_>) -> Option<ExpHistogramValue> {
+fn read_exp_histogram(r: &mut FieldReader<'_, '_>) -> Option<ExpHistogramValue> {
     let mut h = ExpHistogramValue {
         sum: r.opt_f64(&["sum"]),
         min: r.opt_f64(&["min"]),
@@ -857,7 +857,7 @@ fn read_exp_histogram(r: &mut ObjectReader<'_, '_>) -> Option<ExpHistogramValue>
     Some(h)
 }
 
-fn read_histogram(r: &mut ObjectReader<'_, '_>) -> Option<HistogramValue> {
+fn read_histogram(r: &mut FieldReader<'_, '_>) -> Option<HistogramValue> {
     let mut h = HistogramValue {
         sum: r.opt_f64(&["sum"]),
         min: r.opt_f64(&["min"]),
@@ -929,7 +929,7 @@ fn read_histogram(r: &mut ObjectReader<'_, '_>) -> Option<HistogramValue> {
     Some(h)
 }
 
-fn read_summary(r: &mut ObjectReader<'_, '_>) -> Option<SummaryValue> {
+fn read_summary(r: &mut FieldReader<'_, '_>) -> Option<SummaryValue> {
     let sum = r.opt_f64(&["sum"]);
     let count = r.opt_u64(&["count"]);
     if sum.is_none() {

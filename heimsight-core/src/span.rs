@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use crate::attr::{Attributes, attributes_from_json, attributes_to_json};
 use crate::error::ValidationErrors;
 use crate::ids::{SpanId, TraceId};
-use crate::json::{ObjectReader, join, type_name};
+use crate::json::{FieldReader, join, type_name};
 use crate::log::{Scope, service_name};
 use crate::time::Timestamp;
 
@@ -413,14 +413,14 @@ impl Span {
     /// object `{code, message}` or just the code; `end_time` may be replaced by `duration_ns`.
     pub fn from_json(v: &Value) -> Result<Span, ValidationErrors> {
         let mut errors = ValidationErrors::new();
-        let Some(mut r) = ObjectReader::new(v, "", &mut errors, "a span") else {
+        let Some(mut r) = FieldReader::new(v, "", &mut errors, "a span") else {
             return Err(errors);
         };
         let trace_id = read_id::<TraceId>(&mut r, "trace_id", true);
         let span_id = read_id::<SpanId>(&mut r, "span_id", true);
         let parent_span_id = read_id::<SpanId>(&mut r, "parent_span_id", false);
         let name = r.opt_str(&["name"]).unwrap_or_default();
-        if !r.obj.contains_key("name") {
+        if !r.has_key("name") {
             r.err("name", "missing");
         }
         let service = r.opt_str(&["service"]);
@@ -534,7 +534,7 @@ fn clamp_u32(v: u64) -> u32 {
 }
 
 fn read_id<T: std::str::FromStr<Err = String>>(
-    r: &mut ObjectReader<'_, '_>,
+    r: &mut FieldReader<'_, '_>,
     field: &str,
     required: bool,
 ) -> Option<T> {
@@ -561,7 +561,7 @@ fn read_id<T: std::str::FromStr<Err = String>>(
     }
 }
 
-fn read_time(r: &mut ObjectReader<'_, '_>, field: &str, required: bool) -> Option<Timestamp> {
+fn read_time(r: &mut FieldReader<'_, '_>, field: &str, required: bool) -> Option<Timestamp> {
     match r.get(&[field]) {
         Some((v, _)) => match Timestamp::from_json(v) {
             Ok(t) => Some(t),
@@ -579,7 +579,7 @@ fn read_time(r: &mut ObjectReader<'_, '_>, field: &str, required: bool) -> Optio
     }
 }
 
-fn read_status(v: &Value, r: &mut ObjectReader<'_, '_>) -> Status {
+fn read_status(v: &Value, r: &mut FieldReader<'_, '_>) -> Status {
     let code_of = |c: &Value| -> Option<StatusCode> {
         match c {
             Value::String(s) => StatusCode::parse(s),
@@ -632,7 +632,7 @@ fn read_events(v: &Value, errors: &mut ValidationErrors) -> Vec<SpanEvent> {
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let path = format!("events[{i}]");
-        let Some(mut r) = ObjectReader::new(item, &path, errors, "an event") else {
+        let Some(mut r) = FieldReader::new(item, &path, errors, "an event") else {
             continue;
         };
         let name = r.opt_str(&["name"]).unwrap_or_default();
@@ -671,7 +671,7 @@ fn read_links(v: &Value, errors: &mut ValidationErrors) -> Vec<SpanLink> {
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let path = format!("links[{i}]");
-        let Some(mut r) = ObjectReader::new(item, &path, errors, "a link") else {
+        let Some(mut r) = FieldReader::new(item, &path, errors, "a link") else {
             continue;
         };
         let trace_id = read_id::<TraceId>(&mut r, "trace_id", true);

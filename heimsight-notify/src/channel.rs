@@ -190,7 +190,7 @@ impl ChannelSettings {
     /// The settings as read (fields with problems at their defaults) and the shape problems;
     /// an error only for an unknown kind.
     fn read(kind: &str, settings: &Value) -> Result<(Self, Vec<FieldError>), Vec<FieldError>> {
-        let mut errors = Vec::new();
+        let mut errors = heimsight_core::ValidationErrors::new();
         let empty = Value::Object(serde_json::Map::new());
         // A missing `settings` reads as `{}`: its required fields are then reported missing.
         let settings = if settings.is_null() { &empty } else { settings };
@@ -213,7 +213,7 @@ impl ChannelSettings {
             }
         };
         f.finish();
-        Ok((parsed, errors))
+        Ok((parsed, errors.0))
     }
 
     /// Checks the values: URLs parse and are `http`/`https`, email addresses parse (lettre's
