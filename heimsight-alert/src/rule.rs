@@ -15,8 +15,10 @@
 
 use std::collections::BTreeMap;
 
-use heimsight_core::{FieldError, Severity, Timestamp, parse_duration_nanos};
-use serde_json::{Map, Value, json};
+use heimsight_core::{
+    FieldError, FieldReader, Severity, Timestamp, ValidationErrors, parse_duration_nanos,
+};
+use serde_json::{Value, json};
 
 use crate::template;
 
@@ -292,49 +294,35 @@ enum Checks {
     Shape,
 }
 
-/// Reads a JSON object field by field, collecting every problem.
-struct Reader<'a> {
-    obj: &'a Map<String, Value>,
-    prefix: &'a str,
-    errors: Vec<FieldError>,
-    seen: Vec<&'static str>,
+/// Reads a rule's JSON field by field, collecting every problem: the rule-specific readings
+/// (durations, required texts, label maps, lists that may be one string) on top of
+/// `heimsight_core`'s [`FieldReader`], and which checks run.
+struct Reader<'a, 'e> {
+    r: FieldReader<'a, 'e>,
     checks: Checks,
 }
 
-impl<'a> Reader<'a> {
+impl<'a, 'e> Reader<'a, 'e> {
     /// Whether the checks of meaning (queries and templates through their checkers) run.
     fn checks_meaning(&self) -> bool {
         self.checks == Checks::All
     }
 
-    fn path(&self, key: &str) -> String {
-        format!("{}{key}", self.prefix)
+    fn err(&mut self, key: &str, reason: impl Into<String>) {
+        self.r.err(key, reason);
     }
 
-    fn err(&mut self, key: &str, reason: impl Into<String>) {
-        let p = self.path(key);
-        self.errors.push(FieldError::new(p, reason));
+    /// Whether a problem was recorded for a field whose path `matches`.
+    fn any_problem(&self, matches: impl Fn(&str) -> bool) -> bool {
+        self.r.problems().iter().any(|e| matches(&e.field))
     }
 
     fn get(&mut self, key: &'static str) -> Option<&'a Value> {
-        self.seen.push(key);
-        self.obj.get(key).filter(|v| !v.is_null())
+        self.r.get(&[key]).map(|(v, _)| v)
     }
 
     fn string(&mut self, key: &'static str) -> Option<String> {
-        match self.get(key)? {
-            Value::String(s) => Some(s.clone()),
-            other => {
-                self.err(
-                    key,
-                    format!(
-                        "expected a string, got {}",
-                        heimsight_core::json_type_name(other)
-                    ),
-                );
-                None
-            }
-        }
+        self.r.opt_str(&[key])
     }
 
     fn required_string(&mut self, key: &'static str) -> Option<String> {
@@ -345,7 +333,7 @@ impl<'a> Reader<'a> {
             }
             Some(s) => Some(s),
             None => {
-                if !self.errors.iter().any(|e| e.field == self.path(key)) {
+                if !self.r.has_problem(key) {
                     self.err(key, "is required");
                 }
                 None
@@ -354,35 +342,11 @@ impl<'a> Reader<'a> {
     }
 
     fn number(&mut self, key: &'static str) -> Option<f64> {
-        match self.get(key)? {
-            Value::Number(n) => n.as_f64(),
-            other => {
-                self.err(
-                    key,
-                    format!(
-                        "expected a number, got {}",
-                        heimsight_core::json_type_name(other)
-                    ),
-                );
-                None
-            }
-        }
+        self.r.opt_number(&[key])
     }
 
     fn boolean(&mut self, key: &'static str) -> Option<bool> {
-        match self.get(key)? {
-            Value::Bool(b) => Some(*b),
-            other => {
-                self.err(
-                    key,
-                    format!(
-                        "expected true or false, got {}",
-                        heimsight_core::json_type_name(other)
-                    ),
-                );
-                None
-            }
-        }
+        self.r.opt_bool(&[key])
     }
 
     /// A duration: `"5m"`, `"1h30m"` or a number of seconds. Negative values are refused.
@@ -401,10 +365,10 @@ impl<'a> Reader<'a> {
                 Some(x) if x * 1e9 < i64::MAX as f64 => Ok((x * 1e9) as i64),
                 _ => Err(format!("{n} is out of range")),
             },
-            other => Err(format!(
-                "expected a duration such as \"5m\", got {}",
-                heimsight_core::json_type_name(other)
-            )),
+            other => {
+                self.r.wrong_type(key, "a duration such as \"5m\"", other);
+                return None;
+            }
         };
         match parsed {
             Ok(ns) => Some(ns),
@@ -415,6 +379,7 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// An object of texts; numbers and booleans are taken as their text.
     fn string_map(&mut self, key: &'static str) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         match self.get(key) {
@@ -428,27 +393,16 @@ impl<'a> Reader<'a> {
                         Value::Number(_) | Value::Bool(_) => {
                             out.insert(k.clone(), v.to_string());
                         }
-                        other => self.err(
-                            &format!("{key}.{k}"),
-                            format!(
-                                "expected a string, got {}",
-                                heimsight_core::json_type_name(other)
-                            ),
-                        ),
+                        other => self.r.wrong_type(&format!("{key}.{k}"), "a string", other),
                     }
                 }
             }
-            Some(other) => self.err(
-                key,
-                format!(
-                    "expected an object of strings, got {}",
-                    heimsight_core::json_type_name(other)
-                ),
-            ),
+            Some(other) => self.r.wrong_type(key, "an object of strings", other),
         }
         out
     }
 
+    /// A list of non-empty texts; one text stands for a list of one.
     fn string_list(&mut self, key: &'static str) -> Vec<String> {
         match self.get(key) {
             None => Vec::new(),
@@ -458,40 +412,16 @@ impl<'a> Reader<'a> {
                     match v {
                         Value::String(s) if !s.trim().is_empty() => out.push(s.clone()),
                         Value::String(_) => self.err(&format!("{key}[{i}]"), "must not be empty"),
-                        other => self.err(
-                            &format!("{key}[{i}]"),
-                            format!(
-                                "expected a string, got {}",
-                                heimsight_core::json_type_name(other)
-                            ),
-                        ),
+                        other => self.r.wrong_type(&format!("{key}[{i}]"), "a string", other),
                     }
                 }
                 out
             }
             Some(Value::String(s)) => vec![s.clone()],
             Some(other) => {
-                self.err(
-                    key,
-                    format!(
-                        "expected a list of strings, got {}",
-                        heimsight_core::json_type_name(other)
-                    ),
-                );
+                self.r.wrong_type(key, "a list of strings", other);
                 Vec::new()
             }
-        }
-    }
-
-    fn unknown_fields(&mut self, allowed_extra: &[&str]) {
-        let unknown: Vec<String> = self
-            .obj
-            .keys()
-            .filter(|k| !self.seen.contains(&k.as_str()) && !allowed_extra.contains(&k.as_str()))
-            .cloned()
-            .collect();
-        for k in unknown {
-            self.err(&k, "unknown field");
         }
     }
 }
@@ -564,22 +494,11 @@ impl Rule {
     }
 
     fn read(v: &Value, id: &str, now: Timestamp, checks: Checks) -> Result<Rule, Vec<FieldError>> {
-        let Some(obj) = v.as_object() else {
-            return Err(vec![FieldError::new(
-                "",
-                format!(
-                    "expected a JSON object, got {}",
-                    heimsight_core::json_type_name(v)
-                ),
-            )]);
+        let mut problems = ValidationErrors::new();
+        let Some(fields) = FieldReader::new(v, "", &mut problems, "") else {
+            return Err(problems.0);
         };
-        let mut r = Reader {
-            obj,
-            prefix: "",
-            errors: Vec::new(),
-            seen: Vec::new(),
-            checks,
-        };
+        let mut r = Reader { r: fields, checks };
         let id = r.string("id").unwrap_or_else(|| id.to_string());
         let name = r.required_string("name");
         let description = r.string("description").unwrap_or_default();
@@ -617,10 +536,7 @@ impl Rule {
             .and_then(|v| Timestamp::from_json(v).ok())
             .unwrap_or(now);
         // Read-only fields the API shows; accepted back (PUT of a GET) and ignored.
-        r.seen.push("state");
-        r.seen.push("last_evaluation");
-        r.seen.push("last_error");
-        r.seen.push("compiled_query");
+        r.r.allow(&["state", "last_evaluation", "last_error", "compiled_query"]);
         for k in labels.keys() {
             if !valid_label_name(k) {
                 r.err(
@@ -653,7 +569,7 @@ impl Rule {
                         r.err(
                             "condition.op",
                             format!(
-                                "expected a string, got {}",
+                                "expected a string, found {}",
                                 heimsight_core::json_type_name(other)
                             ),
                         );
@@ -670,7 +586,7 @@ impl Rule {
                         r.err(
                             "condition.threshold",
                             format!(
-                                "expected a number, got {}",
+                                "expected a number, found {}",
                                 heimsight_core::json_type_name(other)
                             ),
                         );
@@ -691,7 +607,7 @@ impl Rule {
                 r.err(
                     "condition",
                     format!(
-                        "expected an object {{\"op\": \">\", \"threshold\": 1}}, got {}",
+                        "expected an object {{\"op\": \">\", \"threshold\": 1}}, found {}",
                         heimsight_core::json_type_name(other)
                     ),
                 );
@@ -729,7 +645,7 @@ impl Rule {
                         }
                         Some(Err(e)) => r.err("query", e),
                     }
-                    if condition.is_none() && !r.errors.iter().any(|e| e.field.starts_with("condition")) {
+                    if condition.is_none() && !r.any_problem(|f| f.starts_with("condition")) {
                         r.err(
                             "condition",
                             "is required: {\"op\": \">\", \"threshold\": 0.9}, or end the query with a comparison such as `> 0.9`",
@@ -761,8 +677,7 @@ impl Rule {
                     r.err("pattern", e);
                 }
                 check_group_by(&mut r, "logs", &group_by);
-                if condition.is_none() && !r.errors.iter().any(|e| e.field.starts_with("condition"))
-                {
+                if condition.is_none() && !r.any_problem(|f| f.starts_with("condition")) {
                     r.err(
                         "condition",
                         "is required, e.g. {\"op\": \">\", \"threshold\": 10}",
@@ -794,8 +709,7 @@ impl Rule {
                     r.err("filter", e);
                 }
                 check_group_by(&mut r, "spans", &group_by);
-                if condition.is_none() && !r.errors.iter().any(|e| e.field.starts_with("condition"))
-                {
+                if condition.is_none() && !r.any_problem(|f| f.starts_with("condition")) {
                     r.err("condition", "is required, e.g. {\"op\": \">\", \"threshold\": 500} (milliseconds for durations)");
                 }
                 measure.map(|measure| RuleKind::Trace {
@@ -882,7 +796,7 @@ impl Rule {
                     r.err("query", e);
                 }
                 let absent_for = r.duration("absent_for");
-                if absent_for.is_none() && !r.errors.iter().any(|e| e.field == "absent_for") {
+                if absent_for.is_none() && !r.any_problem(|f| f == "absent_for") {
                     r.err(
                         "absent_for",
                         "is required: how long a series may be missing, e.g. \"10m\"",
@@ -912,9 +826,11 @@ impl Rule {
         };
         // The other kinds' fields are unknown here only when the kind is known.
         if kind.is_some() || kind_name.is_none() {
-            r.unknown_fields(&[]);
+            r.r.finish();
+        } else {
+            drop(r);
         }
-        let mut errors = r.errors;
+        let mut errors = problems.0;
         if matches!(
             kind,
             Some(RuleKind::Anomaly { .. }) | Some(RuleKind::Absence { .. })
@@ -1104,7 +1020,7 @@ fn select_grouped(group_by: &[String], value: &str, from: &str, conds: &[String]
     sql
 }
 
-fn check_group_by(r: &mut Reader<'_>, from: &str, group_by: &[String]) {
+fn check_group_by(r: &mut Reader<'_, '_>, from: &str, group_by: &[String]) {
     if !r.checks_meaning() {
         return;
     }

@@ -122,6 +122,11 @@ impl<'a, 'e> FieldReader<'a, 'e> {
         );
     }
 
+    /// Every problem recorded so far (by this reader and before it, in the same list).
+    pub fn problems(&self) -> &[crate::FieldError] {
+        self.errors.errors()
+    }
+
     /// Whether a problem was already recorded for `field`.
     pub fn has_problem(&self, field: &str) -> bool {
         let p = self.path(field);
