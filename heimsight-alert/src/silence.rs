@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use heimsight_core::{FieldError, Timestamp, parse_duration_nanos};
+use heimsight_core::{FieldError, FieldReader, Timestamp, ValidationErrors, parse_duration_nanos};
 use heimsight_store::{LabelMatcher, MatchOp};
 use serde_json::{Value, json};
 
@@ -30,94 +30,50 @@ impl Silence {
     /// "starts_at", "ends_at" | "duration", "created_by", "comment"}`. `op` is `=`, `!=`, `=~`
     /// or `!~` (Alertmanager's `isRegex`/`isEqual` flags are accepted too).
     pub fn from_json(v: &Value, id: &str, now: Timestamp) -> Result<Silence, Vec<FieldError>> {
-        let mut errors = Vec::new();
-        let Some(obj) = v.as_object() else {
-            return Err(vec![FieldError::new("", "expected a JSON object")]);
+        let mut problems = ValidationErrors::new();
+        let Some(mut r) = FieldReader::new(v, "", &mut problems, "") else {
+            return Err(problems.0);
         };
         let mut matchers = Vec::new();
-        match obj.get("matchers") {
+        match r.get(&["matchers"]).map(|(v, _)| v) {
             Some(Value::Array(ms)) if !ms.is_empty() => {
                 for (i, m) in ms.iter().enumerate() {
-                    let f = |k: &str| format!("matchers[{i}].{k}");
-                    let name = m.get("name").and_then(Value::as_str).unwrap_or_default();
-                    let value = m.get("value").and_then(Value::as_str);
-                    if name.is_empty() {
-                        errors.push(FieldError::new(f("name"), "is required"));
-                    }
-                    if value.is_none() {
-                        errors.push(FieldError::new(f("value"), "is required (a string)"));
-                    }
-                    let op = match m.get("op").and_then(Value::as_str) {
-                        Some(op) => match op.parse::<MatchOp>() {
-                            Ok(op) => Some(op),
-                            Err(reason) => {
-                                errors.push(FieldError::new(f("op"), reason));
-                                None
-                            }
-                        },
-                        None => {
-                            let regex = m.get("isRegex").and_then(Value::as_bool).unwrap_or(false);
-                            let equal = m.get("isEqual").and_then(Value::as_bool).unwrap_or(true);
-                            Some(match (regex, equal) {
-                                (false, true) => MatchOp::Equal,
-                                (false, false) => MatchOp::NotEqual,
-                                (true, true) => MatchOp::Regex,
-                                (true, false) => MatchOp::NotRegex,
-                            })
-                        }
-                    };
-                    if let (Some(op), Some(value)) = (op, value)
-                        && !name.is_empty()
-                    {
-                        match LabelMatcher::new(name, op, value) {
-                            Ok(m) => matchers.push(m),
-                            Err(e) => errors.push(FieldError::new(f("value"), e.to_string())),
-                        }
+                    if let Some(m) = read_matcher(&mut r, &format!("matchers[{i}]"), m) {
+                        matchers.push(m);
                     }
                 }
             }
-            Some(Value::Array(_)) | None => errors.push(FieldError::new(
+            Some(Value::Array(_)) | None => r.err(
                 "matchers",
                 "at least one matcher is required, e.g. [{\"name\": \"service\", \"value\": \"api\"}]",
-            )),
-            Some(_) => errors.push(FieldError::new("matchers", "expected a list of matchers")),
+            ),
+            Some(other) => r.wrong_type("matchers", "a list of matchers", other),
         }
-        let time = |k: &str, errors: &mut Vec<FieldError>| -> Option<Timestamp> {
-            let v = obj.get(k).filter(|v| !v.is_null())?;
-            match Timestamp::from_json(v) {
-                Ok(t) => Some(t),
-                Err(e) => {
-                    errors.push(FieldError::new(k, e));
-                    None
-                }
-            }
+        let mut time = |k: &str| -> Option<Timestamp> {
+            let (v, _) = r.get(&[k])?;
+            Timestamp::from_json(v).map_err(|e| r.err(k, e)).ok()
         };
-        let starts_at = time("starts_at", &mut errors).unwrap_or(now);
-        let ends_at = match (time("ends_at", &mut errors), obj.get("duration")) {
+        let starts_at = time("starts_at").unwrap_or(now);
+        let ends_at = time("ends_at");
+        let ends_at = match (ends_at, r.get(&["duration"]).map(|(v, _)| v)) {
             (Some(t), _) => Some(t),
             (None, Some(Value::String(d))) => match parse_duration_nanos(d) {
                 Ok(ns) if ns > 0 => Some(starts_at.saturating_add(ns)),
                 _ => {
-                    errors.push(FieldError::new(
+                    r.err(
                         "duration",
                         format!("{d:?} is not a positive duration such as \"2h\""),
-                    ));
+                    );
                     None
                 }
             },
-            (None, Some(_)) => {
-                errors.push(FieldError::new(
-                    "duration",
-                    "expected a duration such as \"2h\"",
-                ));
+            (None, Some(other)) => {
+                r.wrong_type("duration", "a duration such as \"2h\"", other);
                 None
             }
             (None, None) => {
-                if !errors.iter().any(|e| e.field == "ends_at") {
-                    errors.push(FieldError::new(
-                        "ends_at",
-                        "is required (or give \"duration\", e.g. \"2h\")",
-                    ));
+                if !r.has_problem("ends_at") {
+                    r.err("ends_at", "is required (or give \"duration\", e.g. \"2h\")");
                 }
                 None
             }
@@ -125,30 +81,24 @@ impl Silence {
         if let Some(end) = ends_at
             && end <= starts_at
         {
-            errors.push(FieldError::new("ends_at", "must be after starts_at"));
+            r.err("ends_at", "must be after starts_at");
         }
-        if !errors.is_empty() {
-            return Err(errors);
+        let id = r.opt_str(&["id"]).unwrap_or_else(|| id.to_string());
+        let created_by = r.opt_str(&["created_by"]).unwrap_or_default();
+        let comment = r.opt_str(&["comment"]).unwrap_or_default();
+        // Shown by the API; accepted back and ignored.
+        r.allow(&["status"]);
+        r.finish();
+        if !problems.is_empty() {
+            return Err(problems.0);
         }
         Ok(Silence {
-            id: obj
-                .get("id")
-                .and_then(Value::as_str)
-                .unwrap_or(id)
-                .to_string(),
+            id,
             matchers,
             starts_at,
             ends_at: ends_at.unwrap_or(now),
-            created_by: obj
-                .get("created_by")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
-            comment: obj
-                .get("comment")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
+            created_by,
+            comment,
         })
     }
 
@@ -186,6 +136,71 @@ impl Silence {
             "status": self.status(now),
         })
     }
+}
+
+/// One matcher of a silence at `path` (`matchers[2]`): `{"name", "value", "op"}`, or
+/// Alertmanager's `isRegex`/`isEqual` flags instead of `op`. Problems go to `r` under `path`.
+fn read_matcher(r: &mut FieldReader<'_, '_>, path: &str, m: &Value) -> Option<LabelMatcher> {
+    let Value::Object(fields) = m else {
+        r.wrong_type(path, "a matcher {\"name\", \"value\", \"op\"}", m);
+        return None;
+    };
+    let at = |k: &str| format!("{path}.{k}");
+    let text = |r: &mut FieldReader<'_, '_>, k: &str| match fields.get(k) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.as_str()),
+        Some(other) => {
+            r.wrong_type(&at(k), "a string", other);
+            None
+        }
+    };
+    let flag = |r: &mut FieldReader<'_, '_>, k: &str, default: bool| match fields.get(k) {
+        None | Some(Value::Null) => default,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => {
+            r.wrong_type(&at(k), "true or false", other);
+            default
+        }
+    };
+    let name = text(r, "name").unwrap_or_default();
+    let value = text(r, "value");
+    if name.is_empty() && !r.has_problem(&at("name")) {
+        r.err(&at("name"), "is required");
+    }
+    if value.is_none() && !r.has_problem(&at("value")) {
+        r.err(&at("value"), "is required (a string)");
+    }
+    let op = match text(r, "op") {
+        Some(op) => op
+            .parse::<MatchOp>()
+            .map_err(|reason| r.err(&at("op"), reason))
+            .ok(),
+        None => Some(
+            match (flag(r, "isRegex", false), flag(r, "isEqual", true)) {
+                (false, true) => MatchOp::Equal,
+                (false, false) => MatchOp::NotEqual,
+                (true, true) => MatchOp::Regex,
+                (true, false) => MatchOp::NotRegex,
+            },
+        ),
+    };
+    for k in fields.keys() {
+        if !["name", "value", "op", "isRegex", "isEqual"].contains(&k.as_str()) {
+            r.err(
+                &at(k),
+                "unknown field; expected one of: name, value, op, isRegex, isEqual",
+            );
+        }
+    }
+    let (Some(op), Some(value)) = (op, value) else {
+        return None;
+    };
+    if name.is_empty() {
+        return None;
+    }
+    LabelMatcher::new(name, op, value)
+        .map_err(|e| r.err(&at("value"), e.to_string()))
+        .ok()
 }
 
 #[cfg(test)]
@@ -231,5 +246,32 @@ mod tests {
         let errs = Silence::from_json(&json!({"matchers": []}), "s", Timestamp(0)).unwrap_err();
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["matchers", "ends_at"]);
+        // Wrong types and unknown fields are problems too, not silently dropped.
+        let errs = Silence::from_json(
+            &json!({"matchers": [{"name": "a", "value": 5, "regex": true}], "duration": "1h",
+                    "created_by": 7, "comentt": "typo"}),
+            "s",
+            Timestamp(0),
+        )
+        .unwrap_err();
+        let got: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            got,
+            [
+                "matchers[0].value: expected a string, found a number",
+                "matchers[0].regex: unknown field; expected one of: name, value, op, isRegex, isEqual",
+                "created_by: expected a string, found a number",
+                "comentt: unknown field; expected one of: matchers, starts_at, ends_at, duration, id, created_by, comment, status",
+            ]
+        );
+        // What the API shows comes back unchanged.
+        let s = Silence::from_json(
+            &json!({"matchers": [{"name": "a", "value": "b"}], "duration": "1h"}),
+            "s",
+            Timestamp(0),
+        )
+        .unwrap();
+        let again = Silence::from_json(&s.to_json(Timestamp(0)), "other", Timestamp(5)).unwrap();
+        assert_eq!(again, s);
     }
 }
