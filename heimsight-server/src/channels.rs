@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use heimsight_alert::{DeliveryError, DeliveryFuture, Notifier};
-use heimsight_core::{FieldError, Notification, Timestamp};
+use heimsight_core::{FieldError, FieldReader, Notification, Timestamp, ValidationErrors};
 use heimsight_notify::{Channel, ChannelSettings};
 use heimsight_store::Store;
 use serde_json::{Value, json};
@@ -63,58 +63,30 @@ impl Channels {
         body: &Value,
         previous: Option<&ChannelSettings>,
     ) -> Result<(String, ChannelSettings), ApiError> {
-        let mut errors = Vec::new();
-        let Some(obj) = body.as_object() else {
-            return Err(invalid(
-                "invalid channel",
-                vec![FieldError::new("", "expected a JSON object")],
-            ));
+        let mut problems = ValidationErrors::new();
+        let Some(mut r) = FieldReader::new(body, "", &mut problems, "") else {
+            return Err(invalid("invalid channel", problems.0));
         };
-        let name = match obj.get("name") {
-            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
-            Some(Value::String(_)) | None => {
-                errors.push(FieldError::new("name", "is required"));
-                None
-            }
-            Some(_) => {
-                errors.push(FieldError::new("name", "expected a string"));
-                None
-            }
-        };
-        let kind = match obj.get("type") {
-            Some(Value::String(s)) => Some(s.as_str()),
-            None => {
-                errors.push(FieldError::new(
-                    "type",
-                    "is required: webhook, slack, discord, email, pagerduty or opsgenie",
-                ));
-                None
-            }
-            Some(_) => {
-                errors.push(FieldError::new("type", "expected a string"));
-                None
-            }
-        };
-        for k in obj.keys() {
-            if ![
-                "name",
+        let name = r.opt_str(&["name"]).map(|s| s.trim().to_string());
+        if name.as_deref().is_none_or(str::is_empty) && !r.has_problem("name") {
+            r.err("name", "is required");
+        }
+        let kind = r.opt_str(&["type"]);
+        if kind.is_none() && !r.has_problem("type") {
+            r.err(
                 "type",
-                "settings",
-                "id",
-                "created_at",
-                "updated_at",
-                "secure_fields",
-            ]
-            .contains(&k.as_str())
-            {
-                errors.push(FieldError::new(k.clone(), "unknown field"));
-            }
+                "is required: webhook, slack, discord, email, pagerduty or opsgenie",
+            );
         }
         let empty = json!({});
-        let settings = obj.get("settings").unwrap_or(&empty);
+        let settings = r.get(&["settings"]).map_or(&empty, |(v, _)| v);
+        // Shown by the API; accepted back (PUT of a GET) and ignored.
+        r.allow(&["id", "created_at", "updated_at", "secure_fields"]);
+        r.finish();
+        let mut errors = problems.0;
         let parsed = kind.map(|k| match previous {
-            Some(old) => ChannelSettings::from_json_update(k, settings, old),
-            None => ChannelSettings::from_json(k, settings),
+            Some(old) => ChannelSettings::from_json_update(&k, settings, old),
+            None => ChannelSettings::from_json(&k, settings),
         });
         match parsed {
             Some(Ok(s)) if errors.is_empty() => Ok((name.unwrap_or_default(), s)),

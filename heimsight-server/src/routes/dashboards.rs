@@ -8,7 +8,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use heimsight_core::{FieldError, Timestamp};
+use heimsight_core::{FieldReader, Timestamp, ValidationErrors};
 use serde_json::{Map, Value, json};
 
 use crate::api_error::ApiError;
@@ -22,138 +22,80 @@ const MAX_PANELS: usize = 24;
 
 /// A dashboard body checked against the schema, every problem named by its field.
 pub(crate) fn validate(body: &Value) -> Result<Map<String, Value>, ApiError> {
-    let mut errors = Vec::new();
-    let err = |errors: &mut Vec<FieldError>, field: String, reason: String| {
-        errors.push(FieldError { field, reason });
+    let mut problems = ValidationErrors::new();
+    let Some(mut r) = FieldReader::new(body, "", &mut problems, "a dashboard") else {
+        return Err(ApiError::invalid("invalid dashboard", problems.0));
     };
-    let Some(obj) = body.as_object() else {
-        return Err(ApiError::bad_request(format!(
-            "a dashboard is a JSON object, found {}",
-            heimsight_core::json_type_name(body)
-        )));
-    };
-    for k in obj.keys() {
-        if !["name", "panels", "id", "created", "updated"].contains(&k.as_str()) {
-            err(
-                &mut errors,
-                k.clone(),
-                "unknown field; a dashboard has name and panels".into(),
-            );
-        }
+    let name = r.opt_str(&["name"]).map(|s| s.trim().to_string());
+    if name.as_deref().is_none_or(str::is_empty) && !r.has_problem("name") {
+        r.err("name", "is required");
     }
-    match obj.get("name") {
-        Some(Value::String(s)) if !s.trim().is_empty() => {}
-        Some(Value::String(_)) | None => {
-            err(&mut errors, "name".into(), "is required".into());
-        }
-        Some(other) => err(
-            &mut errors,
-            "name".into(),
-            format!(
-                "expected a string, found {}",
-                heimsight_core::json_type_name(other)
-            ),
-        ),
-    }
-    let panels = match obj.get("panels") {
+    let panels = match r.get(&["panels"]) {
         None => Vec::new(),
-        Some(Value::Array(a)) => a.clone(),
-        Some(other) => {
-            err(
-                &mut errors,
-                "panels".into(),
-                format!(
-                    "expected an array, found {}",
-                    heimsight_core::json_type_name(other)
-                ),
-            );
+        Some((Value::Array(a), _)) => a.clone(),
+        Some((other, _)) => {
+            r.wrong_type("panels", "an array", other);
             Vec::new()
         }
     };
     if panels.len() > MAX_PANELS {
-        err(
-            &mut errors,
-            "panels".into(),
+        r.err(
+            "panels",
             format!(
                 "{} panels; a dashboard holds at most {MAX_PANELS}",
                 panels.len()
             ),
         );
     }
+    // Stored with the dashboard; accepted back and ignored.
+    r.allow(&["id", "created", "updated"]);
+    r.finish();
     for (i, p) in panels.iter().enumerate() {
-        let at = |f: &str| format!("panels[{i}].{f}");
-        let Some(p) = p.as_object() else {
-            err(
-                &mut errors,
-                format!("panels[{i}]"),
-                "expected an object".into(),
-            );
-            continue;
-        };
-        for k in p.keys() {
-            if !["metric", "labels", "agg", "step", "title"].contains(&k.as_str()) {
-                err(
-                    &mut errors,
-                    at(k),
-                    "unknown field; a panel has metric, labels, agg, step and title".into(),
-                );
-            }
-        }
-        if p.get("metric")
-            .and_then(Value::as_str)
-            .is_none_or(|m| m.trim().is_empty())
-        {
-            err(
-                &mut errors,
-                at("metric"),
-                "is required (a metric name)".into(),
-            );
-        }
-        if let Some(l) = p.get("labels")
-            && !l
-                .as_object()
-                .is_some_and(|m| m.values().all(Value::is_string))
-        {
-            err(
-                &mut errors,
-                at("labels"),
-                "expected an object of strings".into(),
-            );
-        }
-        match p.get("agg") {
-            None => {}
-            Some(Value::String(a))
-                if a == "raw" || a.parse::<heimsight_query::metrics::Agg>().is_ok() => {}
-            Some(other) => err(
-                &mut errors,
-                at("agg"),
-                format!("expected avg, sum, min, max, count or raw, found {other}"),
-            ),
-        }
-        match p.get("step") {
-            None => {}
-            Some(Value::String(s))
-                if s == "auto" || heimsight_core::parse_duration_nanos(s).is_ok_and(|d| d > 0) => {}
-            Some(other) => err(
-                &mut errors,
-                at("step"),
-                format!("expected a positive duration such as 1m, or auto, found {other}"),
-            ),
-        }
-        if p.get("title").is_some_and(|t| !t.is_string()) {
-            err(&mut errors, at("title"), "expected a string".into());
+        if let Some(p) = FieldReader::new(p, &format!("panels[{i}]"), &mut problems, "a panel") {
+            check_panel(p);
         }
     }
-    if !errors.is_empty() {
-        return Err(ApiError::invalid("invalid dashboard", errors));
+    if !problems.is_empty() {
+        return Err(ApiError::invalid("invalid dashboard", problems.0));
     }
     let mut out = Map::new();
-    out.insert(
-        "name".into(),
-        json!(obj["name"].as_str().unwrap_or("").trim()),
-    );
+    out.insert("name".into(), json!(name.unwrap_or_default()));
     out.insert("panels".into(), Value::Array(panels));
     Ok(out)
+}
+
+/// Records the problems of one panel: `{"metric", "labels", "agg", "step", "title"}`.
+fn check_panel(mut p: FieldReader<'_, '_>) {
+    if p.opt_str(&["metric"]).is_none_or(|m| m.trim().is_empty()) && !p.has_problem("metric") {
+        p.err("metric", "is required (a metric name)");
+    }
+    if let Some((l, _)) = p.get(&["labels"])
+        && !l
+            .as_object()
+            .is_some_and(|m| m.values().all(Value::is_string))
+    {
+        p.err("labels", "expected an object of strings");
+    }
+    match p.get(&["agg"]) {
+        None => {}
+        Some((Value::String(a), _))
+            if a == "raw" || a.parse::<heimsight_query::metrics::Agg>().is_ok() => {}
+        Some((other, _)) => p.err(
+            "agg",
+            format!("expected avg, sum, min, max, count or raw, found {other}"),
+        ),
+    }
+    match p.get(&["step"]) {
+        None => {}
+        Some((Value::String(s), _))
+            if s == "auto" || heimsight_core::parse_duration_nanos(s).is_ok_and(|d| d > 0) => {}
+        Some((other, _)) => p.err(
+            "step",
+            format!("expected a positive duration such as 1m, or auto, found {other}"),
+        ),
+    }
+    p.opt_str(&["title"]);
+    p.finish();
 }
 
 fn load(id: String) -> impl FnOnce(&dyn heimsight_store::Store) -> Result<Value, ApiError> {
