@@ -8,7 +8,7 @@
 
 use std::sync::{Mutex, PoisonError};
 
-use heimsight_core::Timestamp;
+use heimsight_core::{FieldReader, Timestamp, ValidationErrors};
 use heimsight_store::{Signal, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -136,71 +136,54 @@ pub(crate) fn update(
     base: Retention,
     body: &Value,
 ) -> Result<Retention, ApiError> {
-    let Value::Object(fields) = body else {
-        return Err(ApiError::bad_request(
-            "expected a JSON object such as {\"logs\": \"3d\"}",
-        ));
+    let mut problems = ValidationErrors::new();
+    let Some(mut r) = FieldReader::new(body, "", &mut problems, "retention settings") else {
+        return Err(ApiError::invalid("invalid retention settings", problems.0));
     };
-    let mut problems = Vec::new();
     let mut changes: Vec<(Signal, i64)> = Vec::new();
-    for (key, value) in fields {
-        let (signal, ns_form) = match Signal::ALL.iter().find_map(|s| {
-            if key == s.as_str() {
-                Some((*s, false))
-            } else if key.strip_suffix("_ns") == Some(s.as_str()) {
-                Some((*s, true))
-            } else {
-                None
-            }
-        }) {
-            Some(x) => x,
-            None => {
-                problems.push(format!(
-                    "{key}: unknown field; expected logs, spans or metrics (or logs_ns, spans_ns, metrics_ns)"
-                ));
+    for signal in Signal::ALL {
+        let text = signal.as_str();
+        let ns_name = format!("{text}_ns");
+        // `logs` as a duration, or `logs_ns` as nanoseconds.
+        for (name, ns_form) in [(text, false), (ns_name.as_str(), true)] {
+            let Some((value, _)) = r.get(&[name]) else {
                 continue;
-            }
-        };
-        let parsed = match (ns_form, value) {
-            (false, Value::String(s)) => match heimsight_core::Duration::parse(s) {
-                Ok(d) if d.is_positive() => Ok(d.as_nanos()),
-                Ok(_) => Err(format!("{key}: must be longer than zero, found {s:?}")),
-                Err(e) => Err(format!("{key}: {e}")),
-            },
-            (false, other) => Err(format!(
-                "{key}: expected a duration string such as \"7d\", found {other}"
-            )),
-            (true, Value::Number(n)) => match n.as_i64() {
-                Some(ns) if ns > 0 => Ok(ns),
-                _ => Err(format!(
-                    "{key}: expected a positive integer of nanoseconds, found {n}"
+            };
+            let parsed = match (ns_form, value) {
+                (false, Value::String(s)) => match heimsight_core::Duration::parse(s) {
+                    Ok(d) if d.is_positive() => Ok(d.as_nanos()),
+                    Ok(_) => Err(format!("must be longer than zero, found {s:?}")),
+                    Err(e) => Err(e.to_string()),
+                },
+                (false, other) => Err(format!(
+                    "expected a duration string such as \"7d\", found {other}"
                 )),
-            },
-            (true, other) => Err(format!(
-                "{key}: expected a positive integer of nanoseconds, found {other}"
-            )),
-        };
-        match parsed {
-            Ok(ns) => {
-                if let Some((_, prev)) = changes.iter().find(|(s, _)| *s == signal) {
-                    if *prev != ns {
-                        problems.push(format!(
-                            "{key}: disagrees with the other value given for {}",
-                            signal.as_str()
-                        ));
-                    }
-                } else {
-                    changes.push((signal, ns));
-                }
+                (true, Value::Number(n)) => match n.as_i64() {
+                    Some(ns) if ns > 0 => Ok(ns),
+                    _ => Err(format!(
+                        "expected a positive integer of nanoseconds, found {n}"
+                    )),
+                },
+                (true, other) => Err(format!(
+                    "expected a positive integer of nanoseconds, found {other}"
+                )),
+            };
+            match parsed {
+                Ok(ns) => match changes.iter().find(|(s, _)| *s == signal) {
+                    Some((_, prev)) if *prev != ns => r.err(
+                        name,
+                        format!("disagrees with the other value given for {text}"),
+                    ),
+                    Some(_) => {}
+                    None => changes.push((signal, ns)),
+                },
+                Err(p) => r.err(name, p),
             }
-            Err(p) => problems.push(p),
         }
     }
+    r.finish();
     if !problems.is_empty() {
-        return Err(ApiError::BadRequest {
-            message: format!("invalid retention settings: {}", problems.join("; ")),
-            details: problems,
-        });
+        return Err(ApiError::invalid("invalid retention settings", problems.0));
     }
     let _guard = UPDATE_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
     let mut overrides = Overrides::load(store)?;
@@ -292,10 +275,11 @@ mod tests {
             &json!({"logs": "soon", "spans": 5, "colour": "x", "metrics": "0s"}),
         )
         .unwrap_err();
-        let ApiError::BadRequest { details, .. } = e else {
-            panic!()
+        let ApiError::Invalid { errors, .. } = e else {
+            panic!("{e:?}")
         };
-        assert_eq!(details.len(), 4, "{details:?}");
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["logs", "spans", "metrics", "colour"], "{errors:?}");
         // Nothing changed.
         assert_eq!(
             effective(&store, BASE).unwrap().logs,
