@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
-use heimsight_core::Timestamp;
+use heimsight_core::{FieldReader, Timestamp, ValidationErrors};
 use heimsight_query::{ErrorClass, Limits, QueryError, Request};
 use serde_json::{Value, json};
 
@@ -40,56 +40,35 @@ pub(crate) async fn post(
 ) -> Result<Json<Value>, ApiError> {
     let v: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
-    let Some(obj) = v.as_object() else {
-        return Err(ApiError::bad_request(format!(
-            "the body must be a JSON object with a \"query\" string, found {}",
-            heimsight_core::json_type_name(&v)
-        )));
+    let mut problems = ValidationErrors::new();
+    let Some(mut r) = FieldReader::new(&v, "", &mut problems, "a query request") else {
+        return Err(ApiError::invalid("invalid query request", problems.0));
     };
-    for k in obj.keys() {
-        if !["query", "start", "end", "timeout_ms", "max_rows"].contains(&k.as_str()) {
-            return Err(ApiError::bad_request(format!(
-                "unknown field \"{k}\"; expected query, start, end, timeout_ms, max_rows"
-            )));
-        }
-    }
     let now = Timestamp::now();
-    let query = match obj.get("query") {
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => {
-            return Err(ApiError::bad_param(
-                "query",
-                format!(
-                    "expected a string, found {}",
-                    heimsight_core::json_type_name(other)
-                ),
-            ));
-        }
-        None => return Err(ApiError::bad_request("missing field \"query\"")),
+    let query = r.opt_str(&["query"]);
+    if query.is_none() && !r.has_problem("query") {
+        r.err("query", "is required: the query text");
+    }
+    let mut time = |name: &str| -> Option<Timestamp> {
+        let (v, _) = r.get(&[name])?;
+        let t = match v {
+            Value::String(s) => Timestamp::parse_relative(s, now).map_err(|e| e.to_string()),
+            other => Timestamp::from_json(other),
+        };
+        t.map_err(|e| r.err(name, e)).ok()
     };
-    let time = |name: &str| -> Result<Option<Timestamp>, ApiError> {
-        match obj.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Timestamp::parse_relative(s, now)
-                .map(Some)
-                .map_err(|e| ApiError::bad_param(name, e)),
-            Some(other) => Timestamp::from_json(other)
-                .map(Some)
-                .map_err(|e| ApiError::bad_param(name, e)),
-        }
-    };
-    let count = |name: &str| -> Result<Option<u64>, ApiError> {
-        match obj.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => v.as_u64().map(Some).ok_or_else(|| {
-                ApiError::bad_param(name, format!("expected a non-negative integer, found {v}"))
-            }),
-        }
+    let start = time("start");
+    let end = time("end");
+    let timeout_ms = r.opt_u64(&["timeout_ms"]);
+    let max_rows = r.opt_u64(&["max_rows"]);
+    r.finish();
+    let Some(query) = query.filter(|_| problems.is_empty()) else {
+        return Err(ApiError::invalid("invalid query request", problems.0));
     };
     let params = QueryParams {
-        start: time("start")?,
-        end: time("end")?,
-        limits: limits(count("timeout_ms")?, count("max_rows")?)?,
+        start,
+        end,
+        limits: limits(timeout_ms, max_rows)?,
         query,
         now,
     };
