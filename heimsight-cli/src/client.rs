@@ -2,6 +2,7 @@
 //! client config file of named servers), and requests whose failures read as one line naming
 //! the server and its reason.
 
+use heimsight_core::api::ErrorBody;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -165,8 +166,8 @@ pub(crate) struct ServerError {
     pub(crate) status: u16,
     /// The server's `error` text (or the body).
     pub(crate) message: String,
-    /// The whole JSON answer, when it was JSON.
-    pub(crate) body: Value,
+    /// The answer, when it was the API's error body (else empty).
+    pub(crate) body: ErrorBody,
 }
 
 impl std::fmt::Display for ServerError {
@@ -258,11 +259,14 @@ impl Api {
                 )
             });
         }
-        let body = json.unwrap_or(Value::Null);
-        let mut message = body
-            .get("error")
-            .and_then(Value::as_str)
-            .map_or_else(|| text.trim().to_string(), str::to_string);
+        let body: ErrorBody = json
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default();
+        let mut message = if body.error.is_empty() {
+            text.trim().to_string()
+        } else {
+            body.error.clone()
+        };
         if message.is_empty() {
             message = status
                 .canonical_reason()

@@ -31,6 +31,7 @@
 //! None: this crate is always minimal.
 
 pub mod alert;
+pub mod api;
 pub mod attr;
 mod duration;
 pub mod error;

@@ -7,6 +7,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use heimsight_core::api::{ErrorBody, ErrorItem, QueryDiagnostic};
 use heimsight_ingest::ItemError;
 use serde_json::{Value, json};
 
@@ -40,8 +41,8 @@ pub enum ApiError {
         message: String,
         /// Every problem, one line each.
         details: Vec<String>,
-        /// Every problem as `{line, column, start, end, message, found, expected, hint}`.
-        diagnostics: Vec<Value>,
+        /// Every problem, located in the query's text.
+        diagnostics: Vec<QueryDiagnostic>,
     },
     /// 400: an object (alert rule, silence, channel) is invalid; every problem names its field.
     Invalid {
@@ -134,8 +135,8 @@ impl ApiError {
         }
     }
 
-    /// The JSON body of this error.
-    pub fn body(&self) -> Value {
+    /// The body of this error, as the API answers it.
+    pub fn error_body(&self) -> ErrorBody {
         let (message, details): (String, &[String]) = match self {
             ApiError::BadRequest { message, details } => (message.clone(), details),
             ApiError::InvalidQuery {
@@ -143,33 +144,38 @@ impl ApiError {
                 details,
                 diagnostics,
             } => {
-                return json!({
-                    "error": message,
-                    "details": details,
-                    "diagnostics": diagnostics,
-                });
+                return ErrorBody {
+                    diagnostics: diagnostics.clone(),
+                    ..ErrorBody::new(message.clone(), details.clone())
+                };
             }
             ApiError::Invalid { message, errors } => {
-                return json!({
-                    "error": message,
-                    "details": errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                    "errors": errors.iter().map(|e| json!({"field": e.field, "reason": e.reason})).collect::<Vec<_>>(),
-                });
+                return ErrorBody {
+                    errors: errors.iter().map(ErrorItem::from).collect(),
+                    ..ErrorBody::new(
+                        message.clone(),
+                        errors.iter().map(ToString::to_string).collect(),
+                    )
+                };
             }
             ApiError::Rejected {
                 accepted,
                 rejected,
                 errors,
             } => {
-                return json!({
-                    "error": format!(
+                return ErrorBody {
+                    error: format!(
                         "rejected {rejected} of {} items (see errors); stored the other {accepted}",
                         accepted + rejected
                     ),
-                    "accepted": accepted,
-                    "rejected": rejected,
-                    "errors": errors,
-                });
+                    accepted: Some(*accepted),
+                    rejected: Some(*rejected),
+                    errors: errors
+                        .iter()
+                        .map(|e| ErrorItem::at(e.index, e.field.clone(), e.reason.clone()))
+                        .collect(),
+                    ..ErrorBody::default()
+                };
             }
             ApiError::NotFound(m)
             | ApiError::Unauthorized(m)
@@ -189,7 +195,12 @@ impl ApiError {
                 &[],
             ),
         };
-        json!({ "error": message, "details": details })
+        ErrorBody::new(message, details.to_vec())
+    }
+
+    /// The JSON body of this error ([`ApiError::error_body`]).
+    pub fn body(&self) -> Value {
+        serde_json::to_value(self.error_body()).unwrap_or_else(|_| json!({"error": "error"}))
     }
 }
 
@@ -311,5 +322,68 @@ impl From<crate::error::Error> for ApiError {
             },
             other => ApiError::Internal(other.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// What clients read back with the shared type is what the server wrote, and each kind
+    /// of error keeps its documented keys.
+    #[test]
+    fn error_bodies_read_back_as_the_shared_type() {
+        let invalid = ApiError::invalid(
+            "invalid rule",
+            vec![heimsight_core::FieldError::new(
+                "interval",
+                "must be at least 1s",
+            )],
+        );
+        let rejected = ApiError::Rejected {
+            accepted: 2,
+            rejected: 1,
+            errors: vec![ItemError {
+                index: 1,
+                field: "timestamp".into(),
+                reason: "is required".into(),
+            }],
+        };
+        let mut d = QueryDiagnostic::new(1, 8, 7, 12, "unknown column `levle`");
+        d.hint = Some("did you mean `level`?".into());
+        let query = ApiError::InvalidQuery {
+            message: "invalid query".into(),
+            details: vec!["line 1".into()],
+            diagnostics: vec![d],
+        };
+        for (e, keys) in [
+            (&invalid, &["details", "error", "errors"][..]),
+            (&rejected, &["accepted", "error", "errors", "rejected"][..]),
+            (&query, &["details", "diagnostics", "error"][..]),
+            (
+                &ApiError::NotFound("no such rule".into()),
+                &["details", "error"][..],
+            ),
+        ] {
+            let json = e.body();
+            let got: Vec<&str> = json
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            assert_eq!(got, keys, "{json}");
+            let back: ErrorBody = serde_json::from_value(json).unwrap();
+            assert_eq!(back, e.error_body());
+        }
+        assert_eq!(
+            rejected.error_body().errors,
+            [ErrorItem::at(1, "timestamp", "is required")]
+        );
+        assert_eq!(
+            invalid.error_body().details(),
+            ["interval: must be at least 1s"]
+        );
     }
 }

@@ -517,20 +517,17 @@ fn invalid(e: anyhow::Error) -> anyhow::Error {
     let Some(se) = e.downcast_ref::<ServerError>() else {
         return e;
     };
-    let Some(errors) = se.body["errors"].as_array().filter(|e| e.len() > 1) else {
+    let errors = &se.body.errors;
+    if errors.len() <= 1 {
         return e;
-    };
+    }
     let mut msg = format!(
         "the server answered {}: {} problems:",
         se.status,
         errors.len()
     );
     for x in errors {
-        msg.push_str(&format!(
-            "\n  {}: {}",
-            cell(&x["field"]),
-            cell(&x["reason"])
-        ));
+        msg.push_str(&format!("\n  {}: {}", x.field, x.reason));
     }
     anyhow::anyhow!(msg)
 }

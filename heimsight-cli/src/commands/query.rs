@@ -1,10 +1,11 @@
 //! `heimsight query '<query>'`: runs a query of the query language.
 
+use heimsight_core::api::QueryDiagnostic;
 use std::io::Write;
 
 use anyhow::{Result, anyhow};
 use clap::Args;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{Ctx, time_param};
 use crate::args::Output;
@@ -92,9 +93,10 @@ fn explain_error(e: anyhow::Error, query: &str) -> anyhow::Error {
     let Some(se) = e.downcast_ref::<ServerError>() else {
         return e;
     };
-    let Some(diags) = se.body["diagnostics"].as_array().filter(|d| !d.is_empty()) else {
+    let diags = &se.body.diagnostics;
+    if diags.is_empty() {
         return e;
-    };
+    }
     let mut msg = se.message.clone();
     for d in diags {
         msg.push('\n');
@@ -105,25 +107,17 @@ fn explain_error(e: anyhow::Error, query: &str) -> anyhow::Error {
 
 /// Where a diagnostic of the server points in `query`: line and column (from 1) and the
 /// length of its span in characters (at least 1).
-pub(crate) fn span(query: &str, d: &Value) -> (usize, usize, usize) {
-    let at = |k: &str| {
-        usize::try_from(d[k].as_u64().unwrap_or(1))
-            .unwrap_or(1)
-            .max(1)
+pub(crate) fn span(query: &str, d: &QueryDiagnostic) -> (usize, usize, usize) {
+    let len = if d.end > d.start {
+        query.get(d.start..d.end).map_or(1, |s| s.chars().count())
+    } else {
+        1
     };
-    let len = match (d["start"].as_u64(), d["end"].as_u64()) {
-        (Some(a), Some(b)) if b > a => usize::try_from(a)
-            .ok()
-            .zip(usize::try_from(b).ok())
-            .and_then(|(a, b)| query.get(a..b))
-            .map_or(1, |s| s.chars().count()),
-        _ => 1,
-    };
-    (at("line"), at("column"), len)
+    (d.line.max(1), d.column.max(1), len)
 }
 
 /// The line of the query a diagnostic points at, and `^^^` under its span.
-fn caret(query: &str, d: &Value) -> String {
+fn caret(query: &str, d: &QueryDiagnostic) -> String {
     let (line_no, col, len) = span(query, d);
     let line = query.lines().nth(line_no - 1).unwrap_or("");
     let len = len.min(line.chars().count().saturating_sub(col - 1).max(1));
@@ -137,10 +131,10 @@ mod tests {
     #[test]
     fn carets_point_at_the_problem() {
         let q = "SELECT levle FROM logs";
-        let d = json!({"line": 1, "column": 8, "start": 7, "end": 12});
+        let d = QueryDiagnostic::new(1, 8, 7, 12, "unknown column");
         assert_eq!(caret(q, &d), "  SELECT levle FROM logs\n         ^^^^^");
         let q = "SELECT *\nFROM logz";
-        let d = json!({"line": 2, "column": 6, "start": 14, "end": 18});
+        let d = QueryDiagnostic::new(2, 6, 14, 18, "unknown table");
         assert_eq!(caret(q, &d), "  FROM logz\n       ^^^^");
     }
 }

@@ -135,7 +135,7 @@ async fn fetch(api: &Api, req: &Request) -> Result<Value, ResponseError> {
         let position = match req {
             Request::Query(text) => e
                 .downcast_ref::<ServerError>()
-                .and_then(|se| se.body["diagnostics"].get(0))
+                .and_then(|se| se.body.diagnostics.first())
                 .map(|d| crate::commands::query::span(text, d)),
             _ => None,
         };

@@ -11,9 +11,10 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
+use heimsight_core::api::QueryDiagnostic;
 use heimsight_core::{FieldReader, Timestamp, ValidationErrors};
 use heimsight_query::{ErrorClass, Limits, QueryError, Request};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::api_error::ApiError;
 use crate::body::JsonBody;
@@ -152,20 +153,21 @@ async fn run(state: AppState, p: QueryParams) -> Result<Json<Value>, ApiError> {
 fn query_error(e: QueryError) -> ApiError {
     match e {
         QueryError::Invalid(d) => {
-            let diagnostics: Vec<Value> = d
+            let diagnostics = d
                 .items
                 .iter()
                 .map(|x| {
-                    json!({
-                        "line": x.line,
-                        "column": x.column,
-                        "start": x.pos.start,
-                        "end": x.pos.end,
-                        "message": x.message,
-                        "found": x.found,
-                        "expected": x.expected,
-                        "hint": x.hint,
-                    })
+                    let mut q = QueryDiagnostic::new(
+                        x.line,
+                        x.column,
+                        x.pos.start,
+                        x.pos.end,
+                        x.message.clone(),
+                    );
+                    q.found.clone_from(&x.found);
+                    q.expected.clone_from(&x.expected);
+                    q.hint.clone_from(&x.hint);
+                    q
                 })
                 .collect();
             let lines: Vec<String> = d.to_string().lines().map(str::to_string).collect();

@@ -445,21 +445,17 @@ fn rule_json(f: &Form) -> Value {
 
 /// The problems of an invalid rule, by field (`condition.threshold` → `threshold`).
 fn field_errors(e: &ApiError) -> Vec<(String, String)> {
-    e.body()["errors"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|x| {
-                    let field = value_text(&x["field"]);
-                    let field = field
-                        .strip_prefix("condition.")
-                        .map(str::to_string)
-                        .unwrap_or(field);
-                    (field, value_text(&x["reason"]))
-                })
-                .collect()
+    e.error_body()
+        .errors
+        .into_iter()
+        .map(|x| {
+            let field = x
+                .field
+                .strip_prefix("condition.")
+                .map_or_else(|| x.field.clone(), str::to_string);
+            (field, x.reason)
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 async fn channel_list(state: &AppState) -> Vec<Value> {

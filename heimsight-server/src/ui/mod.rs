@@ -379,21 +379,13 @@ pub(crate) fn json_of(r: Result<axum::Json<Value>, ApiError>) -> Result<Value, A
 
 /// An error of the API, as the page shows it: the message and its details.
 pub(crate) fn error_box(e: &ApiError) -> Markup {
-    let body = e.body();
-    let message = body["error"].as_str().unwrap_or("error").to_string();
-    let details: Vec<String> = body["details"]
-        .as_array()
-        .map(|d| {
-            d.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let body = e.error_body();
+    let details = body.details();
     html! {
         div.error role="alert" {
-            strong { "Error: " } (message)
+            strong { "Error: " } (body.error)
             @if details.len() > 1 {
-                ul { @for d in &details { li { (d) } } }
+                ul { @for d in details { li { (d) } } }
             }
         }
     }

@@ -87,8 +87,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
 
 /// An invalid query: each problem with the query's line and a caret under its position.
 fn query_error(e: &ApiError, text: &str) -> Markup {
-    let body = e.body();
-    let diagnostics = body["diagnostics"].as_array().cloned().unwrap_or_default();
+    let diagnostics = e.error_body().diagnostics;
     if diagnostics.is_empty() {
         return error_box(e);
     }
@@ -97,16 +96,16 @@ fn query_error(e: &ApiError, text: &str) -> Markup {
         div.error.query-error role="alert" {
             strong { "The query is not valid:" }
             @for d in &diagnostics {
-                @let line = d["line"].as_u64().unwrap_or(1).max(1) as usize;
-                @let col = d["column"].as_u64().unwrap_or(1).max(1) as usize;
-                @let width = d["end"].as_u64().zip(d["start"].as_u64()).map(|(e, s)| e.saturating_sub(s).max(1) as usize).unwrap_or(1);
+                @let line = d.line.max(1);
+                @let col = d.column.max(1);
+                @let width = d.end.saturating_sub(d.start).max(1);
                 @let src = lines.get(line - 1).copied().unwrap_or("");
                 pre.diagnostic {
                     (src) "\n"
                     span.caret { (" ".repeat(src.chars().take(col - 1).count())) ("^".repeat(width.min(80))) }
                 }
-                p { "line " (line) ", column " (col) ": " (value_text(&d["message"]))
-                    @if let Some(h) = d["hint"].as_str() { " — " em { (h) } } }
+                p { "line " (line) ", column " (col) ": " (d.message)
+                    @if let Some(h) = &d.hint { " — " em { (h) } } }
             }
         }
     }
