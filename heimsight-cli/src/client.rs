@@ -200,6 +200,38 @@ impl Api {
         self.call(Method::GET, path, query, None).await
     }
 
+    /// `GET path?query`, the answer read as the API shape `T`; an answer of another shape is an
+    /// error naming the path and what did not fit.
+    pub(crate) async fn get_as<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T> {
+        let answer = self.get(path, query).await?;
+        self.decode(path, answer)
+    }
+
+    /// `PUT path` with a JSON body, the answer read as the API shape `T`.
+    pub(crate) async fn put_as<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &Value,
+    ) -> Result<T> {
+        let answer = self.put(path, body).await?;
+        self.decode(path, answer)
+    }
+
+    /// `answer` of `path` as the API shape `T`.
+    fn decode<T: serde::de::DeserializeOwned>(&self, path: &str, answer: Value) -> Result<T> {
+        serde_json::from_value(answer).map_err(|e| {
+            anyhow!(
+                "{}{path} answered in a shape this CLI does not know ({e}); is it a Heimsight \
+                 server of a compatible version?",
+                self.target.url
+            )
+        })
+    }
+
     /// `POST path` with a JSON body.
     pub(crate) async fn post(&self, path: &str, body: &Value) -> Result<Value> {
         self.call(Method::POST, path, &[], Some(body)).await

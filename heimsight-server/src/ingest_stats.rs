@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use heimsight_core::Timestamp;
+use heimsight_core::api::{IngestRate, PerSignal};
 use heimsight_store::Signal;
-use serde_json::{Map, Value, json};
 
 /// Seconds over which `per_second` is averaged.
 const WINDOW_SECS: u64 = 60;
@@ -67,15 +67,14 @@ impl IngestStats {
         }
     }
 
-    /// `{"started_at", "uptime_seconds", "ingest": {"logs": {"total", "per_second"}, …}}`:
+    /// The start time, the uptime in seconds and the records per signal since the start:
     /// `per_second` is the mean over the last minute (over the uptime in the first minute).
-    pub(crate) fn to_json(&self) -> Value {
+    pub(crate) fn snapshot(&self) -> (Timestamp, u64, PerSignal<IngestRate>) {
         let elapsed = self.started.elapsed();
         let now = elapsed.as_secs();
         let span = elapsed.as_secs_f64().clamp(1.0, WINDOW_SECS as f64);
         let g = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut ingest = Map::new();
-        for s in Signal::ALL {
+        let rate = |s: Signal| {
             let c = &g[index(s)];
             let recent: u64 = c
                 .recent
@@ -83,16 +82,17 @@ impl IngestStats {
                 .filter(|(sec, _)| sec + WINDOW_SECS > now)
                 .map(|(_, n)| n)
                 .sum();
-            ingest.insert(
-                s.as_str().into(),
-                json!({"total": c.total, "per_second": recent as f64 / span}),
-            );
-        }
-        json!({
-            "started_at": self.started_at.to_rfc3339(),
-            "uptime_seconds": elapsed.as_secs(),
-            "ingest": ingest,
-        })
+            IngestRate {
+                total: c.total,
+                per_second: recent as f64 / span,
+            }
+        };
+        let ingest = PerSignal {
+            logs: rate(Signal::Logs),
+            spans: rate(Signal::Spans),
+            metrics: rate(Signal::Metrics),
+        };
+        (self.started_at, elapsed.as_secs(), ingest)
     }
 }
 
@@ -107,12 +107,12 @@ mod tests {
         s.add(Signal::Logs, 10);
         s.add(Signal::Metrics, 5);
         s.add(Signal::Spans, 0);
-        let v = s.to_json();
-        assert_eq!(v["ingest"]["logs"]["total"], 40);
-        assert_eq!(v["ingest"]["metrics"]["total"], 5);
-        assert_eq!(v["ingest"]["spans"]["total"], 0);
+        let (_, uptime, ingest) = s.snapshot();
+        assert_eq!(ingest.logs.total, 40);
+        assert_eq!(ingest.metrics.total, 5);
+        assert_eq!(ingest.spans.total, 0);
         // In the first second the rate is over one second.
-        assert_eq!(v["ingest"]["logs"]["per_second"], 40.0);
-        assert_eq!(v["uptime_seconds"], 0);
+        assert_eq!(ingest.logs.per_second, 40.0);
+        assert_eq!(uptime, 0);
     }
 }

@@ -8,10 +8,11 @@
 
 use std::sync::{Mutex, PoisonError};
 
+use heimsight_core::api::RetentionView;
 use heimsight_core::{FieldReader, Timestamp, ValidationErrors};
 use heimsight_store::{Signal, Store};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use crate::api_error::ApiError;
 
@@ -49,19 +50,10 @@ impl Retention {
         }
     }
 
-    /// The JSON of `GET /api/v1/retention`: `{"logs": "7d", …, "logs_ns": …, …}`.
-    pub fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        for s in Signal::ALL {
-            m.insert(
-                s.as_str().into(),
-                Value::String(format_duration(self.get(s))),
-            );
-        }
-        for s in Signal::ALL {
-            m.insert(format!("{}_ns", s.as_str()), json!(self.get(s)));
-        }
-        Value::Object(m)
+    /// The answer of `GET /api/v1/retention`: `{"logs": "7d", …, "logs_ns": …, …}`.
+    pub fn view(&self) -> RetentionView {
+        let d = |ns: i64| heimsight_core::Duration::from_nanos(ns.max(0));
+        RetentionView::new(d(self.logs), d(self.spans), d(self.metrics))
     }
 }
 
@@ -227,6 +219,7 @@ mod tests {
     use super::*;
     use heimsight_core::parse_duration_nanos;
     use heimsight_store::MemoryStore;
+    use serde_json::json;
 
     const BASE: Retention = Retention {
         logs: 7 * 86_400_000_000_000,

@@ -2,10 +2,11 @@
 
 use anyhow::{Result, bail};
 use clap::Subcommand;
+use heimsight_core::api::RetentionView;
 use serde_json::{Map, Value, json};
 
 use super::Ctx;
-use crate::output::{Table, cell};
+use crate::output::Table;
 
 /// `heimsight retention …`.
 #[derive(Debug, Subcommand)]
@@ -29,8 +30,8 @@ pub(crate) enum RetentionCommand {
 
 /// Runs `heimsight retention …`.
 pub(crate) async fn run(ctx: &Ctx, cmd: &RetentionCommand) -> Result<()> {
-    let answer = match cmd {
-        RetentionCommand::Get => ctx.api.get("/api/v1/retention", &[]).await?,
+    let answer: RetentionView = match cmd {
+        RetentionCommand::Get => ctx.api.get_as("/api/v1/retention", &[]).await?,
         RetentionCommand::Set {
             logs,
             spans,
@@ -46,13 +47,17 @@ pub(crate) async fn run(ctx: &Ctx, cmd: &RetentionCommand) -> Result<()> {
                 bail!("nothing to set; give --logs, --spans or --metrics, e.g. --logs 3d");
             }
             ctx.api
-                .put("/api/v1/retention", &Value::Object(body))
+                .put_as("/api/v1/retention", &Value::Object(body))
                 .await?
         }
     };
     let mut t = Table::new(&["signal", "retention"]);
     for s in ["logs", "spans", "metrics"] {
-        t.row([s.to_string(), cell(&answer[s])]);
+        t.row([
+            s.to_string(),
+            answer.get(s).map_or(String::new(), |d| d.to_string()),
+        ]);
     }
-    ctx.printer.print(&mut ctx.out(), &answer, &t)
+    ctx.printer
+        .print(&mut ctx.out(), &serde_json::to_value(answer)?, &t)
 }

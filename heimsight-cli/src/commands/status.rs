@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use anyhow::{Result, bail};
+use heimsight_core::api::{Health, RetentionView, StatsView, StatusView};
 use serde_json::{Value, json};
 
 use super::Ctx;
@@ -12,30 +13,29 @@ use crate::output::{Color, Table, bytes, cell, duration, number};
 /// Runs `heimsight health`: one line, or the server's answer with `-o json`; fails when the
 /// server cannot be reached or is not healthy.
 pub(crate) async fn health(ctx: &Ctx) -> Result<()> {
-    let answer = ctx.api.get("/health", &[]).await;
+    let answer = ctx.api.get_as::<Health>("/health", &[]).await;
     let mut out = ctx.out();
     let answer = match answer {
-        Ok(a) if a["status"] == "ok" => a,
-        Ok(a) => bail!("Heimsight at {} is not healthy: {a}", ctx.api.url()),
+        Ok(a) if a.is_ok() => a,
+        Ok(a) => bail!(
+            "Heimsight at {} is not healthy: status {:?}",
+            ctx.api.url(),
+            a.status
+        ),
         Err(e) if e.downcast_ref::<crate::client::ServerError>().is_some() => {
             bail!("Heimsight at {} is not healthy: {e}", ctx.api.url())
         }
         Err(e) => return Err(e),
     };
     match ctx.printer.format {
-        Output::Json => writeln!(out, "{answer}")?,
+        Output::Json => writeln!(out, "{}", serde_json::to_value(&answer)?)?,
         Output::Csv => writeln!(
             out,
             "status,version,url\nok,{},{}",
-            cell(&answer["version"]),
+            cell(&json!(answer.version)),
             ctx.api.url()
         )?,
-        Output::Table => writeln!(
-            out,
-            "ok: Heimsight {} at {}",
-            answer["version"].as_str().unwrap_or("unknown"),
-            ctx.api.url()
-        )?,
+        Output::Table => writeln!(out, "ok: Heimsight {} at {}", answer.version, ctx.api.url())?,
     }
     Ok(())
 }
@@ -43,20 +43,20 @@ pub(crate) async fn health(ctx: &Ctx) -> Result<()> {
 /// Runs `heimsight status`.
 pub(crate) async fn status(ctx: &Ctx) -> Result<()> {
     let (status, stats, retention, alerts) = tokio::try_join!(
-        ctx.api.get("/api/v1/status", &[]),
-        ctx.api.get("/api/v1/stats", &[]),
-        ctx.api.get("/api/v1/retention", &[]),
+        ctx.api.get_as::<StatusView>("/api/v1/status", &[]),
+        ctx.api.get_as::<StatsView>("/api/v1/stats", &[]),
+        ctx.api.get_as::<RetentionView>("/api/v1/retention", &[]),
         ctx.api.get("/api/v1/alerts", &[]),
     )?;
     let firing = count_state(&alerts, "firing");
     let pending = count_state(&alerts, "pending");
     let all = json!({
         "url": ctx.api.url(),
-        "version": status["version"],
-        "started_at": status["started_at"],
-        "uptime_seconds": status["uptime_seconds"],
-        "ingest": status["ingest"],
-        "memory": status["memory"],
+        "version": status.version,
+        "started_at": status.started_at,
+        "uptime_seconds": status.uptime_seconds,
+        "ingest": status.ingest,
+        "memory": status.memory,
         "storage": stats,
         "retention": retention,
         "alerts": {"firing": firing, "pending": pending},
@@ -71,18 +71,17 @@ pub(crate) async fn status(ctx: &Ctx) -> Result<()> {
         "ingest/s",
         "ingested",
     ]);
-    for s in ["logs", "spans", "metrics"] {
-        let st = &stats[s];
-        let ing = &status["ingest"][s];
+    let time = |t: Option<heimsight_core::Timestamp>| t.map_or(String::new(), |t| t.to_string());
+    for ((s, st), (_, ing)) in stats.signals.iter().zip(status.ingest.iter()) {
         t.row([
             s.to_string(),
-            cell(&st["records"]),
-            bytes(st["bytes"].as_u64().unwrap_or(0)),
-            cell(&st["oldest"]),
-            cell(&st["newest"]),
-            cell(&retention[s]),
-            number(ing["per_second"].as_f64().unwrap_or(0.0)),
-            cell(&ing["total"]),
+            st.records.to_string(),
+            bytes(st.bytes),
+            time(st.oldest),
+            time(st.newest),
+            retention.get(s).map_or(String::new(), |d| d.to_string()),
+            number(ing.per_second),
+            ing.total.to_string(),
         ]);
     }
     let mut out = ctx.out();
@@ -95,21 +94,23 @@ pub(crate) async fn status(ctx: &Ctx) -> Result<()> {
                 out,
                 "{} {} at {}, up {} (since {})",
                 p.paint("Heimsight", Color::Bold),
-                cell(&status["version"]),
+                status.version,
                 ctx.api.url(),
-                duration(status["uptime_seconds"].as_i64().unwrap_or(0) * 1_000_000_000),
-                cell(&status["started_at"]),
+                duration(
+                    i64::try_from(status.uptime_seconds).unwrap_or(i64::MAX / 1_000_000_000)
+                        * 1_000_000_000
+                ),
+                status.started_at,
             )?;
             writeln!(out)?;
             p.write_table(&mut out, &t)?;
-            writeln!(out, "\nmetric series: {}", cell(&stats["series"]))?;
-            let mem = &status["memory"];
-            if let Some(rss) = mem["rss_bytes"].as_u64() {
-                let parts: Vec<String> = mem["store"]
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|(k, v)| Some(format!("{k} {}", bytes(v.as_u64()?))))
+            writeln!(out, "\nmetric series: {}", stats.series)?;
+            let mem = &status.memory;
+            if let Some(rss) = mem.rss_bytes {
+                let parts: Vec<String> = mem
+                    .store
+                    .iter()
+                    .map(|(k, v)| format!("{k} {}", bytes(*v)))
                     .collect();
                 let detail = if parts.is_empty() {
                     String::new()
@@ -117,7 +118,11 @@ pub(crate) async fn status(ctx: &Ctx) -> Result<()> {
                     format!(" (store: {})", parts.join(", "))
                 };
                 writeln!(out, "memory: {} resident{detail}", bytes(rss))?;
-                if let Some(je) = mem["process"]["jemalloc_resident"].as_u64() {
+                if let Some(je) = mem
+                    .process
+                    .as_ref()
+                    .and_then(|p| p.get("jemalloc_resident").copied())
+                {
                     writeln!(
                         out,
                         "allocator: jemalloc {} resident, code and stacks {}",

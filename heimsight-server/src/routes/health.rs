@@ -1,9 +1,9 @@
 //! `GET /health`.
 
 use axum::Json;
-use serde_json::{Value, json};
+use heimsight_core::api::Health;
 
 /// 200 `{"status": "ok", "version": "<crate version>"}` while the server runs.
-pub(super) async fn health() -> Json<Value> {
-    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+pub(super) async fn health() -> Json<Health> {
+    Json(Health::ok(env!("CARGO_PKG_VERSION")))
 }

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
+use heimsight_core::api::Accepted;
 use heimsight_core::{Level, TraceId};
 use heimsight_store::{LogFilter, LogQuery, Order};
 use serde_json::{Value, json};
@@ -37,7 +38,7 @@ const PARAMS: &[&str] = &[
 pub(crate) async fn ingest(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let receipt = state
         .blocking(move |store| heimsight_ingest::json::ingest_logs(store, &body))
         .await?;

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
+use heimsight_core::api::Accepted;
 use heimsight_core::{MetricPoint, Timestamp};
 use heimsight_query::metrics::{Agg, aggregate};
 use heimsight_store::{LabelMatcher, Point, Series, SeriesQuery};
@@ -24,7 +25,7 @@ const DEFAULT_STEP_NS: i64 = 60_000_000_000;
 pub(crate) async fn ingest(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let receipt = state
         .blocking(move |store| heimsight_ingest::json::ingest_points(store, &body))
         .await?;

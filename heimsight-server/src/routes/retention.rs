@@ -2,29 +2,29 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::Value;
+use heimsight_core::api::RetentionView;
 
 use crate::api_error::ApiError;
 use crate::body::JsonBody;
 use crate::state::AppState;
 
-pub(super) async fn show(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub(super) async fn show(State(state): State<AppState>) -> Result<Json<RetentionView>, ApiError> {
     let base = state.base_retention;
     let r = state
         .blocking(move |store| crate::retention::effective(store, base))
         .await?;
-    Ok(Json(r.to_json()))
+    Ok(Json(r.view()))
 }
 
 pub(super) async fn update(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RetentionView>, ApiError> {
     let value = heimsight_ingest::json::parse_json(&body)?;
     let base = state.base_retention;
     let r = state
         .blocking(move |store| crate::retention::update(store, base, &value))
         .await?;
     state.retention_changed.notify_one();
-    Ok(Json(r.to_json()))
+    Ok(Json(r.view()))
 }

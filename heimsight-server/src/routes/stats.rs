@@ -3,45 +3,51 @@
 use axum::Json;
 use axum::extract::State;
 use heimsight_core::Timestamp;
+use heimsight_core::api::{MemoryView, PerSignal, SignalStatsView, StatsView, StatusView};
 use heimsight_store::{Signal, SignalStats};
-use serde_json::{Map, Value, json};
 
 use crate::api_error::ApiError;
 use crate::state::AppState;
 
-pub(crate) async fn stats(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn stats(State(state): State<AppState>) -> Result<Json<StatsView>, ApiError> {
     let stats = state.blocking(|store| store.stats()).await?;
     let now = Timestamp::now();
-    let mut out = Map::new();
-    for s in Signal::ALL {
-        out.insert(s.as_str().into(), signal_json(stats.get(s), now));
-    }
-    out.insert("series".into(), json!(stats.series));
-    Ok(Json(Value::Object(out)))
+    let view = |s| signal_view(stats.get(s), now);
+    Ok(Json(StatsView {
+        signals: PerSignal {
+            logs: view(Signal::Logs),
+            spans: view(Signal::Spans),
+            metrics: view(Signal::Metrics),
+        },
+        series: stats.series,
+    }))
 }
 
 /// `GET /api/v1/status`: version, start time, uptime and ingest counters since the start.
-pub(crate) async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let mut v = state.ingested.to_json();
-    v["version"] = json!(env!("CARGO_PKG_VERSION"));
+pub(crate) async fn status(State(state): State<AppState>) -> Result<Json<StatusView>, ApiError> {
+    let (started_at, uptime_seconds, ingest) = state.ingested.snapshot();
     let store = state
         .blocking(|store| Ok::<_, ApiError>(store.memory()))
         .await?;
-    v["memory"] = json!({"rss_bytes": rss_bytes(), "store": named_bytes(store)});
-    if let Some(probe) = &state.memory_probe {
-        v["memory"]["process"] = named_bytes(probe());
-    }
-    Ok(Json(v))
+    Ok(Json(StatusView {
+        version: env!("CARGO_PKG_VERSION").into(),
+        started_at,
+        uptime_seconds,
+        ingest,
+        memory: MemoryView {
+            rss_bytes: rss_bytes(),
+            store: named_bytes(store),
+            process: state
+                .memory_probe
+                .as_ref()
+                .map(|probe| named_bytes(probe())),
+        },
+    }))
 }
 
-/// `(name, bytes)` pairs as a JSON object.
-fn named_bytes(pairs: Vec<(&'static str, u64)>) -> Value {
-    Value::Object(
-        pairs
-            .into_iter()
-            .map(|(k, b)| (k.to_string(), json!(b)))
-            .collect(),
-    )
+/// `(name, bytes)` pairs as a map.
+fn named_bytes(pairs: Vec<(&'static str, u64)>) -> std::collections::BTreeMap<String, u64> {
+    pairs.into_iter().map(|(k, b)| (k.to_string(), b)).collect()
 }
 
 /// The process's resident memory (Linux: `VmRSS` of `/proc/self/status`), else `null`.
@@ -52,12 +58,14 @@ fn rss_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
-fn signal_json(s: &SignalStats, now: Timestamp) -> Value {
-    json!({
-        "records": s.records,
-        "bytes": s.bytes,
-        "oldest": s.oldest.map(|t| t.to_rfc3339()),
-        "newest": s.newest.map(|t| t.to_rfc3339()),
-        "age_seconds": s.oldest.map(|t| now.0.saturating_sub(t.0).max(0) / 1_000_000_000),
-    })
+fn signal_view(s: &SignalStats, now: Timestamp) -> SignalStatsView {
+    SignalStatsView {
+        records: s.records,
+        bytes: s.bytes,
+        oldest: s.oldest,
+        newest: s.newest,
+        age_seconds: s
+            .oldest
+            .map(|t| now.0.saturating_sub(t.0).max(0) / 1_000_000_000),
+    }
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
+use heimsight_core::api::Accepted;
 use heimsight_core::{Span, SpanId, TraceId};
 use heimsight_ingest::Receipt;
 use heimsight_store::{LogFilter, LogQuery, Order, TraceQuery, TraceSummary};
@@ -39,10 +40,15 @@ pub(crate) fn ingest_response(
     state: &AppState,
     signal: heimsight_store::Signal,
     r: Receipt,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     state.ingested.add(signal, r.accepted);
     if r.rejected_items == 0 {
-        Ok((StatusCode::CREATED, Json(json!({"accepted": r.accepted}))))
+        Ok((
+            StatusCode::CREATED,
+            Json(Accepted {
+                accepted: r.accepted,
+            }),
+        ))
     } else {
         Err(ApiError::Rejected {
             accepted: r.accepted,
@@ -55,7 +61,7 @@ pub(crate) fn ingest_response(
 pub(crate) async fn ingest(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let receipt = state
         .blocking(move |store| heimsight_ingest::json::ingest_spans(store, &body))
         .await?;

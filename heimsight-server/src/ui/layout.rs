@@ -150,10 +150,9 @@ async fn status_line(state: &AppState) -> Markup {
     let firing = 0;
     match stats {
         Ok(s) => {
-            let n = |k: &str| s[k]["records"].as_u64().unwrap_or(0);
             html! {
                 span.dot.up title="server is up" {}
-                span { (count(n("logs"))) " logs · " (count(n("spans"))) " spans · " (count(s["series"].as_u64().unwrap_or(0))) " series" }
+                span { (count(s.signals.logs.records)) " logs · " (count(s.signals.spans.records)) " spans · " (count(s.series)) " series" }
                 @if firing > 0 {
                     " · " a.firing href="alerts" { (firing) " firing" }
                 }

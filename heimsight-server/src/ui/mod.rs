@@ -373,7 +373,7 @@ fn parse_time(s: &str, now: Timestamp) -> Result<Timestamp, String> {
 }
 
 /// Unwraps a handler's JSON answer.
-pub(crate) fn json_of(r: Result<axum::Json<Value>, ApiError>) -> Result<Value, ApiError> {
+pub(crate) fn json_of<T>(r: Result<axum::Json<T>, ApiError>) -> Result<T, ApiError> {
     r.map(|axum::Json(v)| v)
 }
 

@@ -144,3 +144,10 @@ impl QueryDiagnostic {
         }
     }
 }
+
+mod admin;
+
+pub use admin::{
+    Accepted, Health, IngestRate, MemoryView, PerSignal, RetentionView, SignalStatsView, StatsView,
+    StatusView,
+};
