@@ -211,6 +211,16 @@ impl Api {
         self.decode(path, answer)
     }
 
+    /// `POST path` with a JSON body, the answer read as the API shape `T`.
+    pub(crate) async fn post_as<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &Value,
+    ) -> Result<T> {
+        let answer = self.post(path, body).await?;
+        self.decode(path, answer)
+    }
+
     /// `PUT path` with a JSON body, the answer read as the API shape `T`.
     pub(crate) async fn put_as<T: serde::de::DeserializeOwned>(
         &self,

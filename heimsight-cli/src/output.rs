@@ -120,7 +120,12 @@ impl Printer {
     }
 
     /// Prints `json` (for `--output json`) or `table` (table and csv).
-    pub(crate) fn print(&self, out: &mut dyn Write, json: &Value, table: &Table) -> Result<()> {
+    pub(crate) fn print(
+        &self,
+        out: &mut dyn Write,
+        json: &impl serde::Serialize,
+        table: &Table,
+    ) -> Result<()> {
         match self.format {
             Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(json)?)?,
             Output::Csv => write_csv(out, table)?,

@@ -139,7 +139,8 @@ impl Scope {
         self.name.is_empty() && self.version.is_empty() && self.attributes.is_empty()
     }
 
-    pub(crate) fn to_json(&self) -> Value {
+    /// The REST API's JSON shape: `{"name", "version"?, "attributes"?}`.
+    pub fn to_json(&self) -> Value {
         let mut m = Map::new();
         m.insert("name".into(), Value::String(self.name.clone()));
         if !self.version.is_empty() {
@@ -496,33 +497,47 @@ impl<'de> serde::Deserialize<'de> for LogRecord {
     }
 }
 
-/// Where a tail of log records stands — records as the REST API writes them (RFC 3339
-/// `timestamp`), arriving oldest first from polls that each ask again from the newest
-/// timestamp shown: that timestamp, and the records shown at exactly that time, so that none
-/// is shown twice. Used by `heimsight logs --follow`, the TUI and the web UI's live tail.
+/// Where a tail of log records stands — records arriving oldest first from polls that each
+/// ask again from the newest timestamp shown: that timestamp, and the records shown at exactly
+/// that time, so that none is shown twice. Used by `heimsight logs --follow`, the TUI and the
+/// web UI's live tail.
+///
+/// ```
+/// use heimsight_core::{Level, LogRecord, TailCursor, Timestamp};
+///
+/// let mut cursor = TailCursor::default();
+/// let a = LogRecord::new(Timestamp(10), Level::Info, "a");
+/// let b = LogRecord::new(Timestamp(10), Level::Info, "b");
+/// assert!(cursor.admit(&a));
+/// // The next poll asks from time 10 again: `a` is not shown twice, `b` is new.
+/// assert!(!cursor.admit(&a));
+/// assert!(cursor.admit(&b));
+/// assert!(!cursor.admit(&LogRecord::new(Timestamp(9), Level::Info, "late")));
+/// assert_eq!(cursor.last(), Some(Timestamp(10)));
+/// ```
 #[derive(Debug, Default, Clone)]
 pub struct TailCursor {
-    last: Option<String>,
+    last: Option<Timestamp>,
     at_last: HashSet<String>,
 }
 
 impl TailCursor {
-    /// The newest timestamp shown (RFC 3339, as the API writes it), once something was.
-    pub fn last(&self) -> Option<&str> {
-        self.last.as_deref()
+    /// The newest timestamp shown, once something was.
+    pub fn last(&self) -> Option<Timestamp> {
+        self.last
     }
 
     /// Whether `record` is new — not older than the newest shown, and not shown already at
     /// that time — recording it as shown when it is. Records must come oldest first.
-    pub fn admit(&mut self, record: &Value) -> bool {
-        let ts = record["timestamp"].as_str().unwrap_or("");
-        match self.last.as_deref() {
+    pub fn admit(&mut self, record: &LogRecord) -> bool {
+        let ts = record.timestamp;
+        match self.last {
             Some(last) if ts < last => false,
-            Some(last) if ts == last => self.at_last.insert(record.to_string()),
+            Some(last) if ts == last => self.at_last.insert(record.to_json().to_string()),
             _ => {
-                self.last = Some(ts.to_string());
+                self.last = Some(ts);
                 self.at_last.clear();
-                self.at_last.insert(record.to_string());
+                self.at_last.insert(record.to_json().to_string());
                 true
             }
         }
@@ -595,7 +610,9 @@ mod tests {
 
     #[test]
     fn a_tail_cursor_admits_each_record_once_oldest_first() {
-        let rec = |ts: &str, m: &str| serde_json::json!({"timestamp": ts, "message": m});
+        let rec = |ts: &str, m: &str| {
+            LogRecord::from_json(&json!({"timestamp": ts, "message": m})).unwrap()
+        };
         let mut c = TailCursor::default();
         assert_eq!(c.last(), None);
         assert!(c.admit(&rec("2026-01-01T00:00:01.000000000Z", "a")));
@@ -612,6 +629,9 @@ mod tests {
             "older"
         );
         assert!(c.admit(&rec("2026-01-01T00:00:02.000000000Z", "a")));
-        assert_eq!(c.last(), Some("2026-01-01T00:00:02.000000000Z"));
+        assert_eq!(
+            c.last(),
+            Some(Timestamp::parse("2026-01-01T00:00:02Z").unwrap())
+        );
     }
 }

@@ -279,16 +279,21 @@ impl Plan {
         }
     }
 
-    /// JSON form: `{source, access, pushed, residual, steps, subqueries}`.
+    /// The API's shape of the plan: `{source, access, pushed, residual, steps, subqueries}`.
+    pub fn to_api(&self) -> heimsight_core::api::PlanView {
+        heimsight_core::api::PlanView {
+            source: self.source.as_str().into(),
+            access: describe_access(&self.access),
+            pushed: self.pushed.clone(),
+            residual: self.residual.clone(),
+            steps: self.steps.clone(),
+            subqueries: self.subqueries.iter().map(Plan::to_api).collect(),
+        }
+    }
+
+    /// JSON form: `{source, access, pushed, residual, steps, subqueries}` ([`Plan::to_api`]).
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "source": self.source.as_str(),
-            "access": describe_access(&self.access),
-            "pushed": self.pushed,
-            "residual": self.residual,
-            "steps": self.steps,
-            "subqueries": self.subqueries.iter().map(Plan::to_json).collect::<Vec<_>>(),
-        })
+        serde_json::to_value(self.to_api()).unwrap_or_default()
     }
 }
 
@@ -364,26 +369,38 @@ pub struct Output {
 }
 
 impl Output {
-    /// JSON form of the API: `{"columns": [{"name", "type"}], "rows": [[...]], "stats":
+    /// The API's answer: `{"columns": [{"name", "type"}], "rows": [[...]], "stats":
     /// {"rows_scanned", "rows_returned", "elapsed_ms", "truncated"}, "plan": {...}}`.
-    pub fn to_json(&self) -> serde_json::Value {
-        let mut v = self.result.to_json();
-        let obj = v.as_object_mut();
-        if let Some(obj) = obj {
-            let scanned = obj.remove("rows_scanned");
-            let truncated = obj.remove("truncated");
-            obj.insert(
-                "stats".into(),
-                serde_json::json!({
-                    "rows_scanned": scanned,
-                    "rows_returned": self.result.rows.len(),
-                    "elapsed_ms": self.elapsed.as_secs_f64() * 1000.0,
-                    "truncated": truncated,
-                }),
-            );
-            obj.insert("plan".into(), self.plan.to_json());
+    pub fn to_api(&self) -> heimsight_core::api::QueryAnswer {
+        use heimsight_core::api::{ColumnView, QueryAnswer, QueryStats};
+        let r = &self.result;
+        QueryAnswer {
+            columns: r
+                .columns
+                .iter()
+                .map(|c| ColumnView {
+                    name: c.name.clone(),
+                    ty: c.ty.as_str().into(),
+                })
+                .collect(),
+            rows: r
+                .rows
+                .iter()
+                .map(|row| row.iter().map(Value::to_json).collect())
+                .collect(),
+            stats: QueryStats {
+                rows_scanned: r.rows_scanned,
+                rows_returned: r.rows.len(),
+                elapsed_ms: self.elapsed.as_secs_f64() * 1000.0,
+                truncated: r.truncated,
+            },
+            plan: self.plan.to_api(),
         }
-        v
+    }
+
+    /// The API's answer as JSON ([`Output::to_api`]).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self.to_api()).unwrap_or_default()
     }
 }
 

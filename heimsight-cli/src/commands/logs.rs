@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
-use heimsight_core::TailCursor;
-use serde_json::Value;
+use heimsight_core::api::LogsPage;
+use heimsight_core::{Attributes, LogRecord, TailCursor};
 
 use super::{Ctx, key_value, line, time_param};
 use crate::args::Output;
-use crate::output::{Color, Table, cell, pairs, spinner};
+use crate::output::{Color, Table, spinner};
 
 /// Flags of `heimsight logs`.
 #[derive(Debug, Args)]
@@ -100,11 +100,11 @@ pub(crate) async fn run(ctx: &Ctx, args: &LogsArgs) -> Result<()> {
         q.push(("end_time", time_param(u)));
     }
     q.push(("limit", args.limit.to_string()));
-    let answer = {
+    let answer: LogsPage = {
         let _s = spinner("searching logs");
-        ctx.api.get("/api/v1/logs", &q).await?
+        ctx.api.get_as("/api/v1/logs", &q).await?
     };
-    let mut logs: Vec<Value> = answer["logs"].as_array().cloned().unwrap_or_default();
+    let mut logs = answer.logs.clone();
     // Newest first from the server; print oldest first, like tail.
     logs.reverse();
     let mut out = ctx.out();
@@ -125,7 +125,7 @@ pub(crate) async fn run(ctx: &Ctx, args: &LogsArgs) -> Result<()> {
                 for l in &logs {
                     line(&mut out, &render(ctx, l))?;
                 }
-                let total = answer["total"].as_u64().unwrap_or(0);
+                let total = answer.total;
                 if total > logs.len() as u64 {
                     let note = format!(
                         "({} of {total} matching records; --limit for more)",
@@ -151,7 +151,12 @@ pub(crate) async fn run(ctx: &Ctx, args: &LogsArgs) -> Result<()> {
 }
 
 /// Polls for records newer than the last one printed and prints them as they come.
-async fn follow(ctx: &Ctx, args: &LogsArgs, out: &mut dyn Write, printed: &[Value]) -> Result<()> {
+async fn follow(
+    ctx: &Ctx,
+    args: &LogsArgs,
+    out: &mut dyn Write,
+    printed: &[LogRecord],
+) -> Result<()> {
     let poll = heimsight_core::parse_duration_nanos(&args.poll)
         .ok()
         .filter(|n| *n > 0)
@@ -171,11 +176,13 @@ async fn follow(ctx: &Ctx, args: &LogsArgs, out: &mut dyn Write, printed: &[Valu
         let mut q = filters.clone();
         q.push((
             "start_time",
-            cursor.last().map_or_else(|| start.clone(), str::to_string),
+            cursor
+                .last()
+                .map_or_else(|| start.clone(), |t| t.to_rfc3339()),
         ));
         q.push(("order", "asc".into()));
         q.push(("limit", "1000".into()));
-        let answer = match ctx.api.get("/api/v1/logs", &q).await {
+        let answer: LogsPage = match ctx.api.get_as("/api/v1/logs", &q).await {
             Ok(a) => a,
             Err(e) => {
                 // A server restarting is not the end of a tail: say so and keep trying.
@@ -187,7 +194,7 @@ async fn follow(ctx: &Ctx, args: &LogsArgs, out: &mut dyn Write, printed: &[Valu
                 continue;
             }
         };
-        for l in answer["logs"].as_array().into_iter().flatten() {
+        for l in &answer.logs {
             if cursor.admit(l) {
                 emit(ctx, out, l)?;
             }
@@ -197,10 +204,10 @@ async fn follow(ctx: &Ctx, args: &LogsArgs, out: &mut dyn Write, printed: &[Valu
 
 /// Prints one record while following: a line in table mode, one JSON object per line
 /// otherwise, CSV rows without a header.
-fn emit(ctx: &Ctx, out: &mut dyn Write, l: &Value) -> Result<()> {
+fn emit(ctx: &Ctx, out: &mut dyn Write, l: &LogRecord) -> Result<()> {
     match ctx.printer.format {
         Output::Table => line(out, &render(ctx, l)),
-        Output::Json => line(out, &l.to_string()),
+        Output::Json => line(out, &l.to_json().to_string()),
         Output::Csv => {
             let mut t = Table::new(&[]);
             t.row(csv_row(l));
@@ -219,30 +226,30 @@ fn emit(ctx: &Ctx, out: &mut dyn Write, l: &Value) -> Result<()> {
 }
 
 /// `2026-11-26T09:00:00.123Z ERROR api  connection refused  http.status=503 trace=…`
-fn render(ctx: &Ctx, l: &Value) -> String {
-    let ts = cell(&l["timestamp"]);
+fn render(ctx: &Ctx, l: &LogRecord) -> String {
+    let ts = l.timestamp.to_rfc3339();
     // Milliseconds are enough on screen: 2026-11-26T09:00:00.123Z.
     let ts = match (ts.find('.'), ts.len()) {
         (Some(dot), n) if n > dot + 4 => format!("{}Z", &ts[..dot + 4]),
         _ => ts,
     };
-    let level = cell(&l["level"]);
+    let level = l.level().as_str();
     let mut s = format!(
         "{} {} {} {}",
         ctx.printer.paint(&ts, Color::Dim),
         ctx.printer.paint(
             &format!("{:<5}", level.to_uppercase()),
-            Color::of_level(&level)
+            Color::of_level(level)
         ),
-        ctx.printer.paint(&cell(&l["service"]), Color::Blue),
-        cell(&l["message"]),
+        ctx.printer.paint(&l.service, Color::Blue),
+        l.body,
     );
-    let a = attrs(&l["attributes"]);
+    let a = attrs(&l.attributes);
     if !a.is_empty() {
         s.push_str("  ");
         s.push_str(&ctx.printer.paint(&a, Color::Dim));
     }
-    if let Some(t) = l["trace_id"].as_str() {
+    if let Some(t) = l.trace_id {
         s.push_str(&ctx.printer.paint(&format!(" trace={t}"), Color::Dim));
     }
     s
@@ -259,18 +266,21 @@ const CSV_COLUMNS: [&str; 6] = [
 ];
 
 /// A record as a CSV row.
-fn csv_row(l: &Value) -> [String; 6] {
+fn csv_row(l: &LogRecord) -> [String; 6] {
     [
-        cell(&l["timestamp"]),
-        cell(&l["level"]),
-        cell(&l["service"]),
-        cell(&l["message"]),
-        cell(&l["trace_id"]),
-        attrs(&l["attributes"]),
+        l.timestamp.to_rfc3339(),
+        l.level().as_str().into(),
+        l.service.clone(),
+        l.body.clone(),
+        l.trace_id.map(|t| t.to_hex()).unwrap_or_default(),
+        attrs(&l.attributes),
     ]
 }
 
 /// Attributes as `k=v k2=v2`.
-fn attrs(v: &Value) -> String {
-    pairs(v, " ", &[])
+fn attrs(a: &Attributes) -> String {
+    a.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }

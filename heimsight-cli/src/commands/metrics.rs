@@ -1,13 +1,13 @@
 //! `heimsight metrics`: series with their points, raw or aggregated, with a sparkline each.
 
+use std::collections::BTreeMap;
+
 use anyhow::{Result, bail};
 use clap::Args;
-use serde_json::Value;
-#[cfg(test)]
-use serde_json::json;
+use heimsight_core::api::{MetricNames, SeriesAnswer};
 
 use super::{Ctx, split_matcher, time_param};
-use crate::output::{Color, Table, cell, number, pairs, sparkline, spinner};
+use crate::output::{Color, Table, number, sparkline, spinner};
 
 /// Flags of `heimsight metrics`.
 #[derive(Debug, Args)]
@@ -65,8 +65,8 @@ impl Matcher {
         })
     }
 
-    fn matches(&self, labels: &Value) -> bool {
-        let v = labels[&self.name].as_str().unwrap_or("");
+    fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        let v = labels.get(&self.name).map_or("", String::as_str);
         match (self.op, &self.regex) {
             ("=", _) => v == self.value,
             ("!=", _) => v != self.value,
@@ -81,10 +81,10 @@ impl Matcher {
 pub(crate) async fn run(ctx: &Ctx, args: &MetricsArgs) -> Result<()> {
     let mut out = ctx.out();
     let Some(name) = &args.name else {
-        let answer = ctx.api.get("/api/v1/metrics/names", &[]).await?;
+        let answer: MetricNames = ctx.api.get_as("/api/v1/metrics/names", &[]).await?;
         let mut t = Table::new(&["name"]);
-        for n in answer["names"].as_array().into_iter().flatten() {
-            t.row([cell(n)]);
+        for n in &answer.names {
+            t.row([n.clone()]);
         }
         return ctx.printer.print(&mut out, &answer, &t);
     };
@@ -110,24 +110,33 @@ pub(crate) async fn run(ctx: &Ctx, args: &MetricsArgs) -> Result<()> {
     } else if args.step.is_some() {
         bail!("--step needs --agg (avg, sum, min, max or count)");
     }
-    let mut answer = {
+    let mut answer: SeriesAnswer = {
         let _s = spinner("reading metrics");
-        ctx.api.get("/api/v1/metrics", &q).await?
+        ctx.api.get_as("/api/v1/metrics", &q).await?
     };
-    if let Some(series) = answer["series"].as_array_mut() {
-        series.retain(|s| matchers.iter().all(|m| m.matches(&s["labels"])));
-    }
+    answer
+        .series
+        .retain(|s| matchers.iter().all(|m| m.matches(&s.labels)));
     let mut t = Table::new(&["name", "labels", "points", "last", "min", "max", "trend"]);
-    for s in answer["series"].as_array().into_iter().flatten() {
-        let values: Vec<f64> = s["points"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|p| p["value"].as_f64().or_else(|| p["sum"].as_f64()))
+    for s in &answer.series {
+        // The value of each point; the sum for histograms and summaries.
+        let values: Vec<f64> = s
+            .points
+            .iter()
+            .filter_map(|p| match p.value {
+                Some(v) => Some(v.0),
+                None => p.other.get("sum")?.as_f64(),
+            })
+            .filter(|v| v.is_finite())
             .collect();
         let min = values.iter().copied().fold(f64::INFINITY, f64::min);
         let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let labels = pairs(&s["labels"], ",", &[]);
+        let labels = s
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",");
         let fmt = |v: f64| {
             if v.is_finite() {
                 number(v)
@@ -136,7 +145,7 @@ pub(crate) async fn run(ctx: &Ctx, args: &MetricsArgs) -> Result<()> {
             }
         };
         t.colored_row(vec![
-            (cell(&s["name"]), Color::None),
+            (s.name.clone(), Color::None),
             (labels, Color::Dim),
             (values.len().to_string(), Color::None),
             (
@@ -164,7 +173,9 @@ mod tests {
 
     #[test]
     fn matchers_parse_and_match() {
-        let labels = json!({"host": "web-1", "dc": "eu"});
+        let labels: BTreeMap<String, String> = [("host", "web-1"), ("dc", "eu")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into();
         let m = |s| Matcher::parse(s).unwrap().matches(&labels);
         assert!(m("host=web-1"));
         assert!(!m("host!=web-1"));

@@ -1,6 +1,6 @@
 //! `heimsight query '<query>'`: runs a query of the query language.
 
-use heimsight_core::api::QueryDiagnostic;
+use heimsight_core::api::{QueryAnswer, QueryDiagnostic};
 use std::io::Write;
 
 use anyhow::{Result, anyhow};
@@ -51,29 +51,24 @@ pub(crate) async fn run(ctx: &Ctx, args: &QueryArgs) -> Result<()> {
     }
     let answer = {
         let _s = spinner("running the query");
-        ctx.api.post("/api/v1/query", &body).await
+        ctx.api.post_as::<QueryAnswer>("/api/v1/query", &body).await
     };
     let answer = answer.map_err(|e| explain_error(e, &text))?;
-    let columns: Vec<String> = answer["columns"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|c| cell(&c["name"]))
-        .collect();
-    let mut t = Table::new(&columns.iter().map(String::as_str).collect::<Vec<_>>());
-    for row in answer["rows"].as_array().into_iter().flatten() {
-        t.row(row.as_array().into_iter().flatten().map(cell));
+    let columns: Vec<&str> = answer.columns.iter().map(|c| c.name.as_str()).collect();
+    let mut t = Table::new(&columns);
+    for row in &answer.rows {
+        t.row(row.iter().map(cell));
     }
     let mut out = ctx.out();
     ctx.printer.print(&mut out, &answer, &t)?;
     if ctx.printer.format == Output::Table {
-        let s = &answer["stats"];
+        let s = &answer.stats;
         let note = format!(
             "{} rows ({} scanned) in {} ms{}",
-            cell(&s["rows_returned"]),
-            cell(&s["rows_scanned"]),
-            cell(&s["elapsed_ms"]),
-            if s["truncated"] == true {
+            s.rows_returned,
+            s.rows_scanned,
+            s.elapsed_ms,
+            if s.truncated {
                 ", truncated: raise --max-rows"
             } else {
                 ""

@@ -4,12 +4,13 @@ use std::io::Write;
 
 use anyhow::Result;
 use clap::Args;
-use serde_json::Value;
+use heimsight_core::api::{SpanNode, TraceDetail, TracesPage};
+use heimsight_core::{Span, StatusCode};
 
 use super::{Ctx, time_param};
 use crate::args::Output;
 use crate::client::path_segment;
-use crate::output::{Color, Table, cell, duration, join_list, spinner};
+use crate::output::{Color, Table, duration, spinner};
 
 /// Flags of `heimsight traces`.
 #[derive(Debug, Args)]
@@ -75,34 +76,28 @@ pub(crate) async fn search(ctx: &Ctx, args: &TracesArgs) -> Result<()> {
             q.push((k, v.clone()));
         }
     }
-    let mut answer = {
+    let mut answer: TracesPage = {
         let _s = spinner("searching traces");
-        ctx.api.get("/api/v1/traces", &q).await?
+        ctx.api.get_as("/api/v1/traces", &q).await?
     };
-    if args.errors
-        && let Some(t) = answer["traces"].as_array_mut()
-    {
-        t.retain(|t| t["error"] == true);
+    if args.errors {
+        answer.traces.retain(|t| t.error);
     }
     let mut t = Table::new(&[
         "trace_id", "start", "root", "duration", "spans", "services", "status",
     ]);
-    for tr in answer["traces"].as_array().into_iter().flatten() {
-        let error = tr["error"] == true;
+    for tr in &answer.traces {
         t.colored_row(vec![
-            (cell(&tr["trace_id"]), Color::Blue),
-            (cell(&tr["start_time"]), Color::Dim),
+            (tr.trace_id.to_hex(), Color::Blue),
+            (tr.start_time.to_rfc3339(), Color::Dim),
             (
-                format!("{}: {}", cell(&tr["root_service"]), cell(&tr["root_name"])),
+                format!("{}: {}", tr.root_service, tr.root_name),
                 Color::None,
             ),
-            (
-                duration(tr["duration_ns"].as_i64().unwrap_or(0)),
-                Color::Bold,
-            ),
-            (cell(&tr["span_count"]), Color::None),
-            (join_list(&tr["services"]), Color::None),
-            if error {
+            (duration(tr.duration_ns), Color::Bold),
+            (tr.span_count.to_string(), Color::None),
+            (tr.services.join(","), Color::None),
+            if tr.error {
                 ("error".into(), Color::Red)
             } else {
                 ("ok".into(), Color::Green)
@@ -114,30 +109,25 @@ pub(crate) async fn search(ctx: &Ctx, args: &TracesArgs) -> Result<()> {
 
 /// Runs `heimsight trace <id>`.
 pub(crate) async fn show(ctx: &Ctx, args: &TraceArgs) -> Result<()> {
-    let answer = {
+    let answer: TraceDetail = {
         let _s = spinner("reading the trace");
         ctx.api
-            .get(
+            .get_as(
                 &format!("/api/v1/traces/{}", path_segment(&args.trace_id)),
                 &[],
             )
             .await?
     };
     let mut out = ctx.out();
-    let start = answer["spans"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s["start_time"].as_str())
+    let t0 = answer
+        .spans
+        .iter()
+        .map(|s| s.start_time.0)
         .min()
-        .map(str::to_string);
-    let total = answer["summary"]["duration_ns"]
-        .as_i64()
-        .unwrap_or(0)
-        .max(1);
-    let t0 = start.as_deref().map_or(0, nanos);
+        .unwrap_or(0);
+    let total = answer.summary.duration_ns.max(1);
     let mut rows = Vec::new();
-    for root in answer["tree"].as_array().into_iter().flatten() {
+    for root in &answer.tree {
         walk(root, "", "", &mut rows);
     }
     match ctx.printer.format {
@@ -156,33 +146,33 @@ pub(crate) async fn show(ctx: &Ctx, args: &TraceArgs) -> Result<()> {
             for (prefix, _, s) in &rows {
                 t.row([
                     (prefix.chars().count() / 3).to_string(),
-                    cell(&s["span_id"]),
-                    cell(&s["parent_span_id"]),
-                    cell(&s["service"]),
-                    cell(&s["name"]),
-                    (nanos(s["start_time"].as_str().unwrap_or("")) - t0).to_string(),
-                    cell(&s["duration_ns"]),
-                    cell(&s["status"]["code"]),
+                    s.span_id.to_hex(),
+                    s.parent_span_id.map(|p| p.to_hex()).unwrap_or_default(),
+                    s.service.clone(),
+                    s.name.clone(),
+                    (s.start_time.0 - t0).to_string(),
+                    s.duration_nanos().to_string(),
+                    s.status.code.as_str().into(),
                 ]);
             }
             crate::output::write_csv(&mut out, &t)?;
         }
         Output::Table => {
-            let s = &answer["summary"];
+            let s = &answer.summary;
             writeln!(
                 out,
                 "{} {}  {} spans, {}, services: {}",
                 ctx.printer.paint("trace", Color::Bold),
-                ctx.printer.paint(&cell(&answer["trace_id"]), Color::Blue),
-                cell(&s["span_count"]),
+                ctx.printer.paint(&answer.trace_id.to_hex(), Color::Blue),
+                s.span_count,
                 duration(total),
-                join_list(&s["services"]),
+                s.services.join(","),
             )?;
             let mut t = Table::new(&["span", "service", "duration", "offset", "timeline"]);
             const WIDTH: i64 = 30;
             for (prefix, name, s) in &rows {
-                let off = nanos(s["start_time"].as_str().unwrap_or("")) - t0;
-                let d = s["duration_ns"].as_i64().unwrap_or(0);
+                let off = s.start_time.0 - t0;
+                let d = s.duration_nanos();
                 let a = (off * WIDTH / total).clamp(0, WIDTH - 1);
                 let b = ((off + d) * WIDTH / total).clamp(a + 1, WIDTH);
                 let bar = format!(
@@ -191,13 +181,13 @@ pub(crate) async fn show(ctx: &Ctx, args: &TraceArgs) -> Result<()> {
                     "█".repeat((b - a) as usize),
                     " ".repeat((WIDTH - b) as usize)
                 );
-                let error = s["status"]["code"] == "error";
+                let error = s.status.code == StatusCode::Error;
                 t.colored_row(vec![
                     (
                         format!("{prefix}{name}"),
                         if error { Color::Red } else { Color::None },
                     ),
-                    (cell(&s["service"]), Color::Blue),
+                    (s.service.clone(), Color::Blue),
                     (duration(d), Color::Bold),
                     (format!("+{}", duration(off)), Color::Dim),
                     (
@@ -207,16 +197,16 @@ pub(crate) async fn show(ctx: &Ctx, args: &TraceArgs) -> Result<()> {
                 ]);
             }
             ctx.printer.write_table(&mut out, &t)?;
-            let n = answer["logs_total"].as_u64().unwrap_or(0);
+            let n = answer.logs_total;
             if args.logs {
-                for l in answer["logs"].as_array().into_iter().flatten() {
+                for l in &answer.logs {
                     writeln!(
                         out,
                         "{} {:<5} {} {}",
-                        ctx.printer.paint(&cell(&l["timestamp"]), Color::Dim),
-                        cell(&l["level"]).to_uppercase(),
-                        cell(&l["service"]),
-                        cell(&l["message"])
+                        ctx.printer.paint(&l.timestamp.to_rfc3339(), Color::Dim),
+                        l.level().as_str().to_uppercase(),
+                        l.service,
+                        l.body
                     )?;
                 }
             } else if n > 0 {
@@ -236,18 +226,15 @@ pub(crate) async fn show(ctx: &Ctx, args: &TraceArgs) -> Result<()> {
 
 /// Depth-first: (tree prefix, name, span) for every span under `node`.
 fn walk<'a>(
-    node: &'a Value,
+    node: &'a SpanNode,
     prefix: &str,
     child_prefix: &str,
-    rows: &mut Vec<(String, String, &'a Value)>,
+    rows: &mut Vec<(String, String, &'a Span)>,
 ) {
-    let error = node["status"]["code"] == "error";
-    let name = format!("{}{}", cell(&node["name"]), if error { " !" } else { "" });
-    rows.push((prefix.to_string(), name, node));
-    let children = node["children"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    let error = node.span.status.code == StatusCode::Error;
+    let name = format!("{}{}", node.span.name, if error { " !" } else { "" });
+    rows.push((prefix.to_string(), name, &node.span));
+    let children = &node.children;
     for (i, c) in children.iter().enumerate() {
         let last = i + 1 == children.len();
         let (p, cp) = if last {
@@ -262,9 +249,4 @@ fn walk<'a>(
             rows,
         );
     }
-}
-
-/// RFC 3339 (as the API writes it) to Unix nanoseconds; 0 when unreadable.
-fn nanos(s: &str) -> i64 {
-    heimsight_core::Timestamp::parse(s).map_or(0, |t| t.0)
 }

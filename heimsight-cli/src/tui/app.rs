@@ -6,7 +6,11 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use heimsight_core::TailCursor;
+use heimsight_core::api::{
+    LogsPage, MetricNames, QueryAnswer, SeriesAnswer, SpanNode, TraceDetail, TraceSummary,
+    TracesPage,
+};
+use heimsight_core::{LogRecord, Span, TailCursor};
 use serde_json::Value;
 
 use crate::output::cell;
@@ -140,7 +144,7 @@ impl Input {
 #[derive(Debug, Default)]
 pub(crate) struct LogsTab {
     /// Records, oldest first.
-    pub(crate) records: VecDeque<Value>,
+    pub(crate) records: VecDeque<LogRecord>,
     /// No polling while paused.
     pub(crate) paused: bool,
     /// The filter bar: `level:error service:api words…`.
@@ -182,7 +186,7 @@ impl LogsTab {
         let mut q = self.params();
         match self.cursor.last() {
             Some(ts) => {
-                q.push(("start_time", ts.to_string()));
+                q.push(("start_time", ts.to_rfc3339()));
                 q.push(("order", "asc".into()));
                 q.push(("limit", "1000".into()));
             }
@@ -203,8 +207,8 @@ impl LogsTab {
         self.request()
     }
 
-    fn add(&mut self, answer: &Value) {
-        let mut logs: Vec<Value> = answer["logs"].as_array().cloned().unwrap_or_default();
+    fn add(&mut self, answer: LogsPage) {
+        let mut logs = answer.logs;
         if self.cursor.last().is_none() {
             // The first page comes newest first.
             logs.reverse();
@@ -221,7 +225,7 @@ impl LogsTab {
     }
 
     /// The record the detail pane shows.
-    pub(crate) fn current(&self) -> Option<&Value> {
+    pub(crate) fn current(&self) -> Option<&LogRecord> {
         self.selected
             .or_else(|| self.records.len().checked_sub(1))
             .and_then(|i| self.records.get(i))
@@ -254,7 +258,7 @@ pub(crate) struct QueryTab {
 #[derive(Debug, Default)]
 pub(crate) struct TracesTab {
     /// Search results.
-    pub(crate) list: Vec<Value>,
+    pub(crate) list: Vec<TraceSummary>,
     /// Selected trace in the list.
     pub(crate) selected: usize,
     /// The filter bar: `service:api op:checkout min:250ms` or a service name.
@@ -271,7 +275,7 @@ pub(crate) struct TraceView {
     /// Trace id.
     pub(crate) id: String,
     /// Spans depth-first with their depth.
-    pub(crate) spans: Vec<(usize, Value)>,
+    pub(crate) spans: Vec<(usize, Span)>,
     /// Selected span.
     pub(crate) selected: usize,
     /// Start of the trace and its length, in Unix nanoseconds.
@@ -304,37 +308,25 @@ impl TracesTab {
 }
 
 impl TraceView {
-    fn of(answer: &Value) -> TraceView {
-        fn walk(node: &Value, depth: usize, out: &mut Vec<(usize, Value)>) {
-            let mut span = node.clone();
-            if let Some(o) = span.as_object_mut() {
-                o.remove("children");
-            }
-            out.push((depth, span));
-            for c in node["children"].as_array().into_iter().flatten() {
+    fn of(answer: TraceDetail) -> TraceView {
+        fn walk(node: SpanNode, depth: usize, out: &mut Vec<(usize, Span)>) {
+            out.push((depth, node.span));
+            for c in node.children {
                 walk(c, depth + 1, out);
             }
         }
         let mut spans = Vec::new();
-        for root in answer["tree"].as_array().into_iter().flatten() {
+        for root in answer.tree {
             walk(root, 0, &mut spans);
         }
-        let start = spans
-            .iter()
-            .filter_map(|(_, s)| heimsight_core::Timestamp::parse(s["start_time"].as_str()?).ok())
-            .map(|t| t.0)
-            .min()
-            .unwrap_or(0);
+        let start = spans.iter().map(|(_, s)| s.start_time.0).min().unwrap_or(0);
         TraceView {
-            id: cell(&answer["trace_id"]),
+            id: answer.trace_id.to_hex(),
             spans,
             selected: 0,
             start,
-            total: answer["summary"]["duration_ns"]
-                .as_i64()
-                .unwrap_or(1)
-                .max(1),
-            logs: usize::try_from(answer["logs_total"].as_u64().unwrap_or(0)).unwrap_or(0),
+            total: answer.summary.duration_ns.max(1),
+            logs: usize::try_from(answer.logs_total).unwrap_or(usize::MAX),
         }
     }
 }
@@ -643,10 +635,7 @@ impl App {
                 l.selected = None;
             }
             KeyCode::Char('t') => {
-                let trace = l
-                    .current()
-                    .and_then(|r| r["trace_id"].as_str())
-                    .map(str::to_string);
+                let trace = l.current().and_then(|r| r.trace_id).map(|t| t.to_hex());
                 return match trace {
                     Some(id) => {
                         self.tab = Tab::Traces;
@@ -711,7 +700,7 @@ impl App {
             }
             KeyCode::Up | KeyCode::Char('k') => t.selected = t.selected.saturating_sub(1),
             KeyCode::Enter => {
-                if let Some(id) = t.list.get(t.selected).and_then(|x| x["trace_id"].as_str()) {
+                if let Some(id) = t.list.get(t.selected).map(|x| x.trace_id.to_hex()) {
                     return vec![Request::Trace(id.to_string())];
                 }
             }
@@ -783,6 +772,17 @@ impl App {
     }
 
     /// An answer arrived.
+    /// `answer` read as the API shape `T`; else the status line says what did not fit.
+    fn decode<T: serde::de::DeserializeOwned>(&mut self, what: &str, answer: Value) -> Option<T> {
+        match serde_json::from_value(answer) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.status = Some((format!("unexpected answer for {what}: {e}"), true));
+                None
+            }
+        }
+    }
+
     pub(crate) fn on_response(&mut self, req: &Request, answer: Result<Value, ResponseError>) {
         self.loading = self.loading.saturating_sub(1);
         if let Request::Logs(_) = req {
@@ -810,85 +810,87 @@ impl App {
             }
         };
         match req {
-            Request::Logs(_) => self.logs.add(&answer),
+            Request::Logs(_) => {
+                if let Some(page) = self.decode::<LogsPage>("logs", answer) {
+                    self.logs.add(page);
+                }
+            }
             Request::Query(_) => {
+                let Some(answer) = self.decode::<QueryAnswer>("query", answer) else {
+                    return;
+                };
                 let q = &mut self.query;
                 q.error = None;
                 q.scroll = 0;
-                q.columns = answer["columns"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|c| cell(&c["name"]))
+                q.columns = answer.columns.into_iter().map(|c| c.name).collect();
+                q.rows = answer
+                    .rows
+                    .iter()
+                    .map(|r| r.iter().map(cell).collect())
                     .collect();
-                q.rows = answer["rows"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|r| r.as_array().into_iter().flatten().map(cell).collect())
-                    .collect();
-                let s = &answer["stats"];
+                let s = &answer.stats;
                 q.stats = format!(
                     "{} rows, {} scanned, {} ms",
-                    cell(&s["rows_returned"]),
-                    cell(&s["rows_scanned"]),
-                    cell(&s["elapsed_ms"])
+                    s.rows_returned, s.rows_scanned, s.elapsed_ms
                 );
                 self.status = Some((format!("query: {}", q.stats), false));
             }
             Request::Traces(_) => {
-                self.traces.list = answer["traces"].as_array().cloned().unwrap_or_default();
+                let Some(answer) = self.decode::<TracesPage>("traces", answer) else {
+                    return;
+                };
+                self.traces.list = answer.traces;
                 self.traces.selected = self
                     .traces
                     .selected
                     .min(self.traces.list.len().saturating_sub(1));
             }
             Request::Trace(_) => {
-                self.traces.open = Some(TraceView::of(&answer));
+                if let Some(answer) = self.decode::<TraceDetail>("the trace", answer) {
+                    self.traces.open = Some(TraceView::of(answer));
+                }
             }
             Request::MetricNames => {
-                self.metrics.names = answer["names"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(cell)
-                    .collect();
+                let Some(answer) = self.decode::<MetricNames>("metric names", answer) else {
+                    return;
+                };
+                self.metrics.names = answer.names;
                 self.metrics.selected = self
                     .metrics
                     .selected
                     .min(self.metrics.names.len().saturating_sub(1));
             }
             Request::Metric { .. } => {
+                let Some(answer) = self.decode::<SeriesAnswer>("metrics", answer) else {
+                    return;
+                };
                 let mut start = i64::MAX;
-                let parsed: Vec<(String, Vec<(i64, f64)>)> = answer["series"]
-                    .as_array()
+                let parsed: Vec<(String, Vec<(i64, f64)>)> = answer
+                    .series
                     .into_iter()
-                    .flatten()
                     .map(|s| {
-                        let labels = crate::output::pairs(&s["labels"], ",", &[]);
-                        let points: Vec<(i64, f64)> = s["points"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
+                        let labels = s
+                            .labels
+                            .iter()
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect::<Vec<_>>()
+                            .join(",");
+                        // The value of each point; the sum for histograms and summaries.
+                        let points: Vec<(i64, f64)> = s
+                            .points
+                            .iter()
                             .filter_map(|p| {
-                                let t = heimsight_core::Timestamp::parse(p["timestamp"].as_str()?)
-                                    .ok()?
-                                    .0;
-                                let v = p["value"].as_f64().or_else(|| p["sum"].as_f64())?;
-                                Some((t, v))
+                                let v = match p.value {
+                                    Some(v) => v.0,
+                                    None => p.other.get("sum")?.as_f64()?,
+                                };
+                                v.is_finite().then_some((p.timestamp.0, v))
                             })
                             .collect();
                         if let Some((t, _)) = points.first() {
                             start = start.min(*t);
                         }
-                        (
-                            if labels.is_empty() {
-                                cell(&s["name"])
-                            } else {
-                                labels
-                            },
-                            points,
-                        )
+                        (if labels.is_empty() { s.name } else { labels }, points)
                     })
                     .collect();
                 if self.metrics.only.is_some_and(|i| i >= parsed.len()) {
@@ -953,13 +955,14 @@ mod tests {
         );
         let a = json!({"logs": [
             {"timestamp": "2026-01-01T00:00:02.000000000Z", "level": "error", "message": "b"},
-            {"timestamp": "2026-01-01T00:00:01.000000000Z", "level": "info", "message": "a"}]});
+            {"timestamp": "2026-01-01T00:00:01.000000000Z", "level": "info", "message": "a"}],
+            "total": 2, "limit": 200, "offset": 0});
         app.on_response(&reqs[0], Ok(a));
         let msgs = |app: &App| {
             app.logs
                 .records
                 .iter()
-                .map(|r| cell(&r["message"]))
+                .map(|r| r.body.clone())
                 .collect::<Vec<_>>()
         };
         assert_eq!(msgs(&app), ["a", "b"]);
@@ -975,7 +978,8 @@ mod tests {
             &reqs[0],
             Ok(json!({"logs": [
             {"timestamp": "2026-01-01T00:00:02.000000000Z", "level": "error", "message": "b"},
-            {"timestamp": "2026-01-01T00:00:03.000000000Z", "level": "warn", "message": "c"}]})),
+            {"timestamp": "2026-01-01T00:00:03.000000000Z", "level": "warn", "message": "c"}],
+            "total": 2, "limit": 1000, "offset": 0})),
         );
         assert_eq!(msgs(&app), ["a", "b", "c"]);
         // Paused: no polling.
@@ -1054,10 +1058,12 @@ mod tests {
 
         // From a log with a trace id to its waterfall.
         app.on_key(key(KeyCode::Char('1')));
-        app.logs
-            .add(&json!({"logs": [{"timestamp": "t", "message": "m", "trace_id": "abc"}]}));
+        let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+        let page = json!({"logs": [{"timestamp": 1, "message": "m", "trace_id": trace}],
+                          "total": 1, "limit": 200, "offset": 0});
+        app.logs.add(serde_json::from_value(page).unwrap());
         let reqs = app.on_key(key(KeyCode::Char('t')));
-        assert_eq!(reqs, [Request::Trace("abc".into())]);
+        assert_eq!(reqs, [Request::Trace(trace.into())]);
         assert_eq!(app.tab, Tab::Traces);
     }
 }

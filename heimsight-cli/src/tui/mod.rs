@@ -188,10 +188,12 @@ mod tests {
             {"timestamp": "2026-11-26T09:00:02.500000000Z", "level": "error", "message": "payment declined",
              "service": "shop", "trace_id": TRACE, "attributes": {"order": 42}, "resource": {}},
             {"timestamp": "2026-11-26T09:00:01.000000000Z", "level": "info", "message": "order placed",
-             "service": "shop", "attributes": {}, "resource": {}}]})));
+             "service": "shop", "attributes": {}, "resource": {}}],
+            "total": 2, "limit": 200, "offset": 0})));
         app.on_response(&reqs[1], Ok(json!({"traces": [
             {"trace_id": TRACE, "root_service": "shop", "root_name": "POST /orders", "start_time": "2026-11-26T09:00:01.000000000Z",
-             "duration_ns": 1_000_000_000, "span_count": 2, "services": ["shop", "payments"], "error": true}]})));
+             "duration_ns": 1_000_000_000, "span_count": 2, "services": ["shop", "payments"],
+             "operations": ["POST /orders", "charge"], "error": true}]})));
         app.on_response(&reqs[2], Ok(json!({"names": ["cpu", "orders_total"]})));
         app.on_response(&reqs[3], Ok(json!({
             "rules": [{"id": "r1", "name": "High CPU", "kind": "threshold", "state": "firing", "severity": "critical"},
@@ -252,7 +254,8 @@ mod tests {
             Ok(json!({
             "columns": [{"name": "service", "type": "string"}, {"name": "count(*)", "type": "int"}],
             "rows": [["shop", 2], ["payments", 1]],
-            "stats": {"rows_returned": 2, "rows_scanned": 3, "elapsed_ms": 0.4}})),
+            "stats": {"rows_returned": 2, "rows_scanned": 3, "elapsed_ms": 0.4, "truncated": false},
+            "plan": {"source": "logs", "access": "count logs by service"}})),
         );
         let s = screen(&app, 80, 24);
         assert!(
@@ -299,14 +302,55 @@ mod tests {
         );
         let reqs = app.on_key(key(KeyCode::Enter));
         assert_eq!(reqs, [Request::Trace(TRACE.into())]);
-        app.on_response(&reqs[0], Ok(json!({
-            "trace_id": TRACE, "summary": {"duration_ns": 1_000_000_000}, "logs_total": 1,
-            "tree": [{"span_id": "a", "name": "POST /orders", "service": "shop", "kind": "server",
-                      "start_time": "2026-11-26T09:00:01.000000000Z", "duration_ns": 1_000_000_000,
-                      "status": {"code": "unset"}, "attributes": {"http.route": "/orders"}, "events": [],
-                      "children": [{"span_id": "b", "name": "charge", "service": "payments", "kind": "client",
-                                    "start_time": "2026-11-26T09:00:01.500000000Z", "duration_ns": 500_000_000,
-                                    "status": {"code": "error", "message": "declined"}, "attributes": {}, "events": [], "children": []}]}]})));
+        let span = |id: &str,
+                    parent: Option<&str>,
+                    name: &str,
+                    service: &str,
+                    kind: &str,
+                    start: &str,
+                    end: &str,
+                    status: serde_json::Value,
+                    attrs: serde_json::Value| {
+            json!({
+            "trace_id": TRACE, "span_id": id, "parent_span_id": parent, "name": name,
+            "service": service, "kind": kind, "start_time": start, "end_time": end,
+            "status": status, "attributes": attrs})
+        };
+        let root = span(
+            "00000000000000a1",
+            None,
+            "POST /orders",
+            "shop",
+            "server",
+            "2026-11-26T09:00:01Z",
+            "2026-11-26T09:00:02Z",
+            json!({"code": "unset"}),
+            json!({"http.route": "/orders"}),
+        );
+        let mut child = span(
+            "00000000000000b2",
+            Some("00000000000000a1"),
+            "charge",
+            "payments",
+            "client",
+            "2026-11-26T09:00:01.5Z",
+            "2026-11-26T09:00:02Z",
+            json!({"code": "error", "message": "declined"}),
+            json!({}),
+        );
+        let spans = json!([root.clone(), child.clone()]);
+        child["children"] = json!([]);
+        let mut tree = root;
+        tree["children"] = json!([child]);
+        app.on_response(
+            &reqs[0],
+            Ok(json!({
+            "trace_id": TRACE, "logs_total": 1, "logs": [], "spans": spans, "tree": [tree],
+            "summary": {"trace_id": TRACE, "root_service": "shop", "root_name": "POST /orders",
+                        "start_time": "2026-11-26T09:00:01Z", "duration_ns": 1_000_000_000,
+                        "span_count": 2, "services": ["payments", "shop"],
+                        "operations": ["POST /orders", "charge"], "error": true}})),
+        );
         let s = screen(&app, 80, 24);
         assert!(
             s[1].starts_with(&format!("trace {TRACE}  2 spans, 1.00s, 1 logs")),
@@ -354,7 +398,7 @@ mod tests {
         app.on_response(
             &reqs[0],
             Ok(
-                json!({"series": [{"name": "cpu", "labels": {"host": "web-1"}, "points": [
+                json!({"series": [{"name": "cpu", "type": "gauge", "labels": {"host": "web-1"}, "points": [
             {"timestamp": "2026-11-26T09:00:00Z", "value": 0.2},
             {"timestamp": "2026-11-26T09:01:00Z", "value": 0.9},
             {"timestamp": "2026-11-26T09:02:00Z", "value": 0.5}]}]}),
@@ -375,8 +419,8 @@ mod tests {
         );
         // Two series: `s` picks one, then the other, then both again.
         app.on_response(&reqs[0], Ok(json!({"series": [
-            {"name": "cpu", "labels": {"host": "web-1"}, "points": [{"timestamp": "2026-11-26T09:00:00Z", "value": 0.2}, {"timestamp": "2026-11-26T09:02:00Z", "value": 0.9}]},
-            {"name": "cpu", "labels": {"host": "web-2"}, "points": [{"timestamp": "2026-11-26T09:00:00Z", "value": 0.4}, {"timestamp": "2026-11-26T09:02:00Z", "value": 0.5}]}]})));
+            {"name": "cpu", "type": "gauge", "labels": {"host": "web-1"}, "points": [{"timestamp": "2026-11-26T09:00:00Z", "value": 0.2}, {"timestamp": "2026-11-26T09:02:00Z", "value": 0.9}]},
+            {"name": "cpu", "type": "gauge", "labels": {"host": "web-2"}, "points": [{"timestamp": "2026-11-26T09:00:00Z", "value": 0.4}, {"timestamp": "2026-11-26T09:02:00Z", "value": 0.5}]}]})));
         let s = screen(&app, 80, 24);
         assert!(
             has(&s, "2 series (s picks one)") && has(&s, "host=web-1") && has(&s, "host=web-2"),

@@ -1,5 +1,6 @@
 //! Drawing the TUI: tabs on top, the current tab's view, a status line, the help overlay.
 
+use heimsight_core::StatusCode;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
@@ -165,18 +166,19 @@ fn logs(f: &mut Frame<'_>, app: &App, area: Rect) {
         .records
         .iter()
         .map(|r| {
-            let level = cell(&r["level"]);
+            let level = r.level().as_str();
+            let time = r.timestamp.to_rfc3339();
             ListItem::new(Line::from(vec![
-                Span::raw(short_time(r["timestamp"].as_str().unwrap_or(""))).dark_gray(),
+                Span::raw(short_time(&time).to_string()).dark_gray(),
                 Span::raw(" "),
                 Span::styled(
                     format!("{:<5}", level.to_uppercase()),
-                    Style::new().fg(level_color(&level)),
+                    Style::new().fg(level_color(level)),
                 ),
                 Span::raw(" "),
-                Span::raw(cell(&r["service"])).blue(),
+                Span::raw(r.service.clone()).blue(),
                 Span::raw(" "),
-                Span::raw(cell(&r["message"])),
+                Span::raw(r.body.clone()),
             ]))
         })
         .collect();
@@ -199,30 +201,30 @@ fn logs(f: &mut Frame<'_>, app: &App, area: Rect) {
         let mut lines = vec![
             Line::from(vec![
                 Span::raw("time      ").bold(),
-                Span::raw(cell(&r["timestamp"])),
+                Span::raw(r.timestamp.to_rfc3339()),
             ]),
             Line::from(vec![
                 Span::raw("service   ").bold(),
-                Span::raw(cell(&r["service"])),
+                Span::raw(r.service.clone()),
             ]),
             Line::from(vec![
                 Span::raw("message   ").bold(),
-                Span::raw(cell(&r["message"])),
+                Span::raw(r.body.clone()),
             ]),
         ];
-        if let Some(t) = r["trace_id"].as_str() {
+        if let Some(t) = r.trace_id {
             lines.push(Line::from(vec![
                 Span::raw("trace     ").bold(),
-                Span::raw(t.to_string()).blue(),
+                Span::raw(t.to_hex()).blue(),
                 Span::raw("  (t: open the trace)").dark_gray(),
             ]));
         }
-        for (title, key) in [("attributes", "attributes"), ("resource", "resource")] {
-            for (k, v) in r[key].as_object().into_iter().flatten() {
+        for (title, attrs) in [("attributes", &r.attributes), ("resource", &r.resource)] {
+            for (k, v) in attrs {
                 lines.push(Line::from(vec![
                     Span::raw(format!("{title}.")).dark_gray(),
                     Span::raw(k.clone()).bold(),
-                    Span::raw(format!(" = {}", cell(v))),
+                    Span::raw(format!(" = {v}")),
                 ]));
             }
         }
@@ -313,28 +315,24 @@ fn traces(f: &mut Frame<'_>, app: &App, area: Rect) {
     let max = t
         .list
         .iter()
-        .filter_map(|x| x["duration_ns"].as_i64())
+        .map(|x| x.duration_ns)
         .max()
         .unwrap_or(1)
         .max(1);
     let rows = t.list.iter().map(|x| {
-        let d = x["duration_ns"].as_i64().unwrap_or(0);
+        let d = x.duration_ns;
         let bar_len = usize::try_from(d * 12 / max).unwrap_or(0).max(1);
-        let error = x["error"] == true;
+        let error = x.error;
         Row::new(vec![
-            Cell::from(short_time(x["start_time"].as_str().unwrap_or("")).to_string()).dark_gray(),
-            Cell::from(format!(
-                "{}: {}",
-                cell(&x["root_service"]),
-                cell(&x["root_name"])
-            )),
+            Cell::from(short_time(&x.start_time.to_rfc3339()).to_string()).dark_gray(),
+            Cell::from(format!("{}: {}", x.root_service, x.root_name)),
             Cell::from(duration(d)).bold(),
             Cell::from("█".repeat(bar_len)).style(Style::new().fg(if error {
                 Color::Red
             } else {
                 Color::Green
             })),
-            Cell::from(cell(&x["span_count"])),
+            Cell::from(x.span_count.to_string()),
             Cell::from(if error { "error" } else { "ok" }).style(Style::new().fg(if error {
                 Color::Red
             } else {
@@ -394,28 +392,25 @@ fn waterfall(f: &mut Frame<'_>, view: &super::app::TraceView, area: Rect) {
     let name_w = (spans_area.width / 3).max(12);
     let bar_w = spans_area.width.saturating_sub(name_w + 10).max(4);
     let rows = view.spans.iter().map(|(depth, s)| {
-        let start = s["start_time"]
-            .as_str()
-            .and_then(|t| heimsight_core::Timestamp::parse(t).ok())
-            .map_or(view.start, |t| t.0);
-        let d = s["duration_ns"].as_i64().unwrap_or(0);
+        let start = s.start_time.0;
+        let d = s.duration_nanos();
         let off = start - view.start;
         let w = i64::from(bar_w);
         let a = (off * w / view.total).clamp(0, w - 1);
         let b = ((off + d) * w / view.total).clamp(a + 1, w);
-        let error = s["status"]["code"] == "error";
+        let error = s.status.code == StatusCode::Error;
         let bar = format!(
             "{}{}",
             " ".repeat(usize::try_from(a).unwrap_or(0)),
             "█".repeat(usize::try_from(b - a).unwrap_or(1))
         );
         Row::new(vec![
-            Cell::from(format!("{}{}", "  ".repeat(*depth), cell(&s["name"]))),
+            Cell::from(format!("{}{}", "  ".repeat(*depth), s.name)),
             Cell::from(duration(d)).bold(),
             Cell::from(bar).style(Style::new().fg(if error {
                 Color::Red
             } else {
-                service_color(&cell(&s["service"]))
+                service_color(&s.service)
             })),
         ])
     });
@@ -432,32 +427,30 @@ fn waterfall(f: &mut Frame<'_>, view: &super::app::TraceView, area: Rect) {
     f.render_stateful_widget(table, spans_area, &mut state);
     if let Some((_, s)) = view.spans.get(view.selected) {
         let mut lines = vec![Line::from(vec![
-            Span::raw(cell(&s["service"]))
-                .style(Style::new().fg(service_color(&cell(&s["service"])))),
+            Span::raw(s.service.clone()).style(Style::new().fg(service_color(&s.service))),
             Span::raw(format!(
                 " {} · {} · status {}",
-                cell(&s["name"]),
-                cell(&s["kind"]),
-                cell(&s["status"]["code"])
+                s.name,
+                s.kind.as_str(),
+                s.status.code.as_str()
             )),
-            Span::raw(
-                s["status"]["message"]
-                    .as_str()
-                    .map(|m| format!(": {m}"))
-                    .unwrap_or_default(),
-            )
+            Span::raw(if s.status.message.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", s.status.message)
+            })
             .red(),
         ])];
-        for (k, v) in s["attributes"].as_object().into_iter().flatten() {
+        for (k, v) in &s.attributes {
             lines.push(Line::from(vec![
                 Span::raw(k.clone()).bold(),
-                Span::raw(format!(" = {}", cell(v))),
+                Span::raw(format!(" = {v}")),
             ]));
         }
-        for e in s["events"].as_array().into_iter().flatten() {
+        for e in &s.events {
             lines.push(Line::from(vec![
                 Span::raw("event ").dark_gray(),
-                Span::raw(cell(&e["name"])),
+                Span::raw(e.name.clone()),
             ]));
         }
         f.render_widget(

@@ -146,8 +146,13 @@ impl QueryDiagnostic {
 }
 
 mod admin;
+mod signals;
 
 pub use admin::{
     Accepted, Health, IngestRate, MemoryView, PerSignal, RetentionView, SignalStatsView, StatsView,
     StatusView,
+};
+pub use signals::{
+    ColumnView, Float, LogsPage, MetricNames, PlanView, PointView, QueryAnswer, QueryStats,
+    SeriesAnswer, SeriesView, SpanNode, TraceDetail, TraceSummary, TracesPage,
 };

@@ -3,10 +3,9 @@
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use heimsight_core::api::Accepted;
+use heimsight_core::api::{Accepted, LogsPage};
 use heimsight_core::{Level, TraceId};
 use heimsight_store::{LogFilter, LogQuery, Order};
-use serde_json::{Value, json};
 
 use super::traces::ingest_response;
 use crate::api_error::ApiError;
@@ -48,16 +47,16 @@ pub(crate) async fn ingest(
 pub(crate) async fn query(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LogsPage>, ApiError> {
     let q = log_query(&Params::parse(raw.as_deref(), PARAMS)?)?;
     let (limit, offset) = (q.limit, q.offset);
     let page = state.blocking(move |store| store.query_logs(&q)).await?;
-    Ok(Json(json!({
-        "logs": page.logs.iter().map(|r| r.to_json()).collect::<Vec<_>>(),
-        "total": page.total,
-        "limit": limit,
-        "offset": offset,
-    })))
+    Ok(Json(LogsPage {
+        logs: page.logs,
+        total: page.total,
+        limit,
+        offset,
+    }))
 }
 
 fn log_query(p: &Params) -> Result<LogQuery, ApiError> {

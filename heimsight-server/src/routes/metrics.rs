@@ -3,19 +3,17 @@
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use heimsight_core::api::Accepted;
-use heimsight_core::{MetricPoint, Timestamp};
+use heimsight_core::api::{Accepted, Float, MetricNames, PointView, SeriesAnswer, SeriesView};
+use heimsight_core::{Duration, MetricPoint, Timestamp};
 use heimsight_query::metrics::{Agg, aggregate};
 use heimsight_store::{LabelMatcher, Point, Series, SeriesQuery};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::traces::ingest_response;
 use crate::api_error::ApiError;
 use crate::body::JsonBody;
 use crate::params::Params;
-use crate::retention::format_duration;
 use crate::state::AppState;
-use heimsight_core::metric::f64_json;
 
 const PARAMS: &[&str] = &["name", "label", "start_time", "end_time", "agg", "step"];
 
@@ -32,15 +30,15 @@ pub(crate) async fn ingest(
     ingest_response(&state, heimsight_store::Signal::Metrics, receipt)
 }
 
-pub(crate) async fn names(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn names(State(state): State<AppState>) -> Result<Json<MetricNames>, ApiError> {
     let names = state.blocking(|store| store.metric_names()).await?;
-    Ok(Json(json!({ "names": names })))
+    Ok(Json(MetricNames { names }))
 }
 
 pub(crate) async fn query(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SeriesAnswer>, ApiError> {
     let p = Params::parse(raw.as_deref(), PARAMS)?;
     let range = p.time_range()?;
     let matchers: Vec<LabelMatcher> = p
@@ -70,36 +68,42 @@ pub(crate) async fn query(
         .await?;
     let start = range.start.unwrap_or(Timestamp(i64::MIN));
     let end = range.end.unwrap_or(Timestamp(i64::MAX));
-    let series: Vec<Value> = found
+    let series = found
         .iter()
         .map(|sp| {
-            let points: Vec<Value> = match agg {
-                None => sp.points.iter().map(|p| raw_point(&sp.series, p)).collect(),
+            let points: Vec<PointView> = match agg {
+                None => sp
+                    .points
+                    .iter()
+                    .map(|p| raw_point(&sp.series, p))
+                    .collect::<Result<_, _>>()?,
                 Some(agg) => aggregate(&sp.points, start, end, step, agg)
                     .into_iter()
-                    .map(|(t, v)| json!({"timestamp": t.to_rfc3339(), "value": f64_json(v)}))
+                    .map(|(timestamp, v)| PointView {
+                        timestamp,
+                        value: Some(Float(v)),
+                        other: Map::new(),
+                    })
                     .collect(),
             };
-            json!({
-                "name": sp.series.name,
-                "type": sp.series.kind.as_str(),
-                "labels": sp.series.labels,
-                "points": points,
+            Ok(SeriesView {
+                name: sp.series.name.clone(),
+                kind: sp.series.kind.as_str().into(),
+                labels: sp.series.labels.clone(),
+                points,
             })
         })
-        .collect();
-    let mut out = Map::new();
-    out.insert("series".into(), Value::Array(series));
-    if let Some(agg) = agg {
-        out.insert("agg".into(), json!(agg.as_str()));
-        out.insert("step".into(), json!(format_duration(step)));
-    }
-    Ok(Json(Value::Object(out)))
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(Json(SeriesAnswer {
+        series,
+        agg: agg.map(|a| a.as_str().into()),
+        step: agg.map(|_| Duration::from_nanos(step)),
+    }))
 }
 
-/// A stored point as JSON: `{timestamp, value}` for gauges and counters; histograms and
-/// summaries with their own fields (`buckets`, `sum`, `count`, `quantiles`, …).
-fn raw_point(series: &Series, p: &Point) -> Value {
+/// A stored point as the API shows it: `{timestamp, value}` for gauges and counters;
+/// histograms and summaries with their own fields (`buckets`, `sum`, `count`, `quantiles`, …).
+fn raw_point(series: &Series, p: &Point) -> Result<PointView, ApiError> {
     let point = MetricPoint {
         name: series.name.clone(),
         kind: series.kind,
@@ -115,7 +119,9 @@ fn raw_point(series: &Series, p: &Point) -> Value {
         flags: p.flags,
     };
     let Value::Object(full) = point.to_json() else {
-        return Value::Null;
+        return Err(ApiError::Internal(
+            "a metric point did not serialize as an object".into(),
+        ));
     };
     const KEEP: [&str; 16] = [
         "timestamp",
@@ -135,9 +141,20 @@ fn raw_point(series: &Series, p: &Point) -> Value {
         "max",
         "quantiles",
     ];
-    Value::Object(
-        full.into_iter()
-            .filter(|(k, _)| KEEP.contains(&k.as_str()))
-            .collect(),
-    )
+    let mut other: Map<String, Value> = full
+        .into_iter()
+        .filter(|(k, _)| KEEP.contains(&k.as_str()))
+        .collect();
+    let value = match other.remove("value") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(serde_json::from_value(v).map_err(|e| {
+            ApiError::Internal(format!("a metric point's value did not serialize: {e}"))
+        })?),
+    };
+    other.remove("timestamp");
+    Ok(PointView {
+        timestamp: p.timestamp,
+        value,
+        other,
+    })
 }

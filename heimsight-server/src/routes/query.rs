@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
-use heimsight_core::api::QueryDiagnostic;
+use heimsight_core::api::{QueryAnswer, QueryDiagnostic};
 use heimsight_core::{FieldReader, Timestamp, ValidationErrors};
 use heimsight_query::{ErrorClass, Limits, QueryError, Request};
 use serde_json::Value;
@@ -38,7 +38,7 @@ struct QueryParams {
 pub(crate) async fn post(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<QueryAnswer>, ApiError> {
     let v: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
     let mut problems = ValidationErrors::new();
@@ -79,7 +79,7 @@ pub(crate) async fn post(
 pub(crate) async fn get(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<QueryAnswer>, ApiError> {
     let p = Params::parse(
         raw.as_deref(),
         &["query", "start", "end", "timeout_ms", "max_rows"],
@@ -131,7 +131,7 @@ fn limits(timeout_ms: Option<u64>, max_rows: Option<u64>) -> Result<Limits, ApiE
     Ok(l)
 }
 
-async fn run(state: AppState, p: QueryParams) -> Result<Json<Value>, ApiError> {
+async fn run(state: AppState, p: QueryParams) -> Result<Json<QueryAnswer>, ApiError> {
     let out = state
         .blocking(move |store| {
             let req = Request::new(&p.query)
@@ -147,7 +147,7 @@ async fn run(state: AppState, p: QueryParams) -> Result<Json<Value>, ApiError> {
         elapsed_ms = out.elapsed.as_millis() as u64,
         "query"
     );
-    Ok(Json(out.to_json()))
+    Ok(Json(out.to_api()))
 }
 
 fn query_error(e: QueryError) -> ApiError {

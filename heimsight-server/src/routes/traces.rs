@@ -5,11 +5,10 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use heimsight_core::api::Accepted;
+use heimsight_core::api::{self, Accepted, SpanNode, TraceDetail, TracesPage};
 use heimsight_core::{Span, SpanId, TraceId};
 use heimsight_ingest::Receipt;
 use heimsight_store::{LogFilter, LogQuery, Order, TraceQuery, TraceSummary};
-use serde_json::{Value, json};
 
 use crate::api_error::ApiError;
 use crate::body::JsonBody;
@@ -71,7 +70,7 @@ pub(crate) async fn ingest(
 pub(crate) async fn search(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TracesPage>, ApiError> {
     let p = Params::parse(raw.as_deref(), PARAMS)?;
     let min_duration = p.duration("min_duration")?;
     let max_duration = p.duration("max_duration")?;
@@ -113,15 +112,15 @@ pub(crate) async fn search(
         traces.retain(|t| t.error == error);
         traces.truncate(limit);
     }
-    Ok(Json(json!({
-        "traces": traces.iter().map(summary_json).collect::<Vec<_>>(),
-    })))
+    Ok(Json(TracesPage {
+        traces: traces.iter().map(summary_view).collect(),
+    }))
 }
 
 pub(crate) async fn trace(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TraceDetail>, ApiError> {
     let trace_id: TraceId = id
         .parse()
         .map_err(|e| ApiError::bad_request(format!("invalid trace id {id:?}: {e}")))?;
@@ -146,33 +145,34 @@ pub(crate) async fn trace(
             trace_id.to_hex()
         )));
     };
-    Ok(Json(json!({
-        "trace_id": trace_id.to_hex(),
-        "summary": summary_json(&summary),
-        "spans": spans.iter().map(Span::to_json).collect::<Vec<_>>(),
-        "tree": span_tree(&spans),
-        "logs": logs.logs.iter().map(|r| r.to_json()).collect::<Vec<_>>(),
-        "logs_total": logs.total,
-    })))
+    let tree = span_tree(&spans);
+    Ok(Json(TraceDetail {
+        trace_id,
+        summary: summary_view(&summary),
+        spans,
+        tree,
+        logs: logs.logs,
+        logs_total: logs.total,
+    }))
 }
 
-fn summary_json(t: &TraceSummary) -> Value {
-    json!({
-        "trace_id": t.trace_id.to_hex(),
-        "root_service": t.root_service,
-        "root_name": t.root_name,
-        "start_time": t.start_time.to_rfc3339(),
-        "duration_ns": t.duration_ns,
-        "span_count": t.span_count,
-        "services": t.services,
-        "operations": t.operations,
-        "error": t.error,
-    })
+fn summary_view(t: &TraceSummary) -> api::TraceSummary {
+    api::TraceSummary {
+        trace_id: t.trace_id,
+        root_service: t.root_service.clone(),
+        root_name: t.root_name.clone(),
+        start_time: t.start_time,
+        duration_ns: t.duration_ns,
+        span_count: t.span_count,
+        services: t.services.clone(),
+        operations: t.operations.clone(),
+        error: t.error,
+    }
 }
 
-/// The spans as a forest: each span's JSON with `children`, ordered by start time. Spans
+/// The spans as a forest: each span with its `children`, ordered by start time. Spans
 /// whose parent is not stored are roots. Never loops, whatever the parent links say.
-fn span_tree(spans: &[Span]) -> Vec<Value> {
+fn span_tree(spans: &[Span]) -> Vec<SpanNode> {
     let index: HashMap<SpanId, usize> = spans
         .iter()
         .enumerate()
@@ -187,7 +187,7 @@ fn span_tree(spans: &[Span]) -> Vec<Value> {
         }
     }
     let mut visited = vec![false; spans.len()];
-    let mut forest: Vec<Value> = roots
+    let mut forest: Vec<SpanNode> = roots
         .into_iter()
         .map(|r| node(spans, &children, &mut visited, r, 0))
         .collect();
@@ -206,9 +206,9 @@ fn node(
     visited: &mut [bool],
     i: usize,
     depth: usize,
-) -> Value {
+) -> SpanNode {
     visited[i] = true;
-    let kids: Vec<Value> = if depth + 1 < MAX_TREE_DEPTH {
+    let kids: Vec<SpanNode> = if depth + 1 < MAX_TREE_DEPTH {
         let mut out = Vec::new();
         for &c in &children[i] {
             if !visited[c] {
@@ -225,16 +225,18 @@ fn node(
                 continue;
             }
             visited[c] = true;
-            let mut v = spans[c].to_json();
-            v["children"] = json!([]);
-            out.push(v);
+            out.push(SpanNode {
+                span: spans[c].clone(),
+                children: Vec::new(),
+            });
             stack.extend(children[c].iter().rev().copied());
         }
         out
     };
-    let mut v = spans[i].to_json();
-    v["children"] = Value::Array(kids);
-    v
+    SpanNode {
+        span: spans[i].clone(),
+        children: kids,
+    }
 }
 
 #[cfg(test)]
@@ -242,6 +244,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use serde_json::json;
 
     fn span(id: u8, parent: Option<u8>, start: i64) -> Span {
         Span::from_json(&json!({
@@ -255,12 +258,12 @@ mod tests {
         .unwrap()
     }
 
-    fn names(forest: &[Value]) -> Vec<String> {
+    fn names(forest: &[SpanNode]) -> Vec<String> {
         forest
             .iter()
             .map(|n| {
-                let kids = names(n["children"].as_array().unwrap());
-                let name = n["name"].as_str().unwrap().to_string();
+                let kids = names(&n.children);
+                let name = n.span.name.clone();
                 if kids.is_empty() {
                     name
                 } else {
@@ -300,7 +303,7 @@ mod tests {
         let forest = span_tree(&spans);
         let mut depth = 0;
         let mut n = &forest[0];
-        while let Some(first) = n["children"].as_array().and_then(|c| c.first()) {
+        while let Some(first) = n.children.first() {
             depth += 1;
             n = first;
         }

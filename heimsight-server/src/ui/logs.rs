@@ -10,14 +10,15 @@ use axum::extract::{RawQuery, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
-use heimsight_core::{TailCursor, Timestamp};
+use heimsight_core::api::QueryAnswer;
+use heimsight_core::{LogRecord, TailCursor, Timestamp};
 use maud::{Markup, html};
 use serde_json::Value;
 
 use super::layout::count;
 use super::{
-    Form, Nav, TimeRange, error_box, fmt_time, html_response, json_of, kv_table, notice, qs,
-    see_other, value_text,
+    Form, Nav, TimeRange, attributes_table, error_box, fmt_time, html_response, json_of, notice,
+    qs, see_other, value_text,
 };
 use crate::api_error::ApiError;
 use crate::state::AppState;
@@ -266,23 +267,35 @@ async fn fetch(
     range: &TimeRange,
     filters: &Filters,
     offset: usize,
-) -> Result<(Vec<Value>, Option<u64>), ApiError> {
+) -> Result<(Vec<LogRecord>, Option<u64>), ApiError> {
     if filters.is_condition() {
         let query = format!(
             "SELECT * FROM logs WHERE {} ORDER BY timestamp DESC LIMIT {PAGE} OFFSET {offset}",
             filters.condition()
         );
         let v = run_query(state, range, &query).await?;
-        return Ok((rows_as_objects(&v), None));
+        return Ok((records_of(&v)?, None));
     }
     let mut p = range.api_pairs();
     p.extend(filters.pairs());
     p.push(("limit", PAGE.to_string()));
     p.push(("offset", offset.to_string()));
-    let v =
+    let page =
         json_of(crate::routes::logs::query(State(state.clone()), RawQuery(Some(qs(&p)))).await)?;
-    let logs = v["logs"].as_array().cloned().unwrap_or_default();
-    Ok((logs, v["total"].as_u64()))
+    Ok((page.logs, Some(page.total)))
+}
+
+/// The rows of a `SELECT * FROM logs` as records (its columns are fields of a record).
+fn records_of(answer: &QueryAnswer) -> Result<Vec<LogRecord>, ApiError> {
+    answer
+        .rows_as_objects()
+        .into_iter()
+        .map(|row| {
+            LogRecord::from_json(&Value::Object(row)).map_err(|e| {
+                ApiError::Internal(format!("a row of logs did not read back as a record: {e}"))
+            })
+        })
+        .collect()
 }
 
 /// Runs a query of the query language through `GET /api/v1/query` over the range.
@@ -290,37 +303,13 @@ pub(crate) async fn run_query(
     state: &AppState,
     range: &TimeRange,
     query: &str,
-) -> Result<Value, ApiError> {
+) -> Result<QueryAnswer, ApiError> {
     let p = [
         ("query", query.to_string()),
         ("start", range.start.to_rfc3339()),
         ("end", range.end.to_rfc3339()),
     ];
     json_of(crate::routes::query::get(State(state.clone()), RawQuery(Some(qs(&p)))).await)
-}
-
-/// A query answer's rows as objects keyed by column name.
-pub(crate) fn rows_as_objects(v: &Value) -> Vec<Value> {
-    let names: Vec<&str> = v["columns"]
-        .as_array()
-        .map(|c| c.iter().map(|c| c["name"].as_str().unwrap_or("")).collect())
-        .unwrap_or_default();
-    v["rows"]
-        .as_array()
-        .map(|rows| {
-            rows.iter()
-                .map(|row| {
-                    let mut o = serde_json::Map::new();
-                    if let Some(cells) = row.as_array() {
-                        for (n, c) in names.iter().zip(cells) {
-                            o.insert((*n).to_string(), c.clone());
-                        }
-                    }
-                    Value::Object(o)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Services seen in the range in `source` (`logs` or `spans`), for the filters.
@@ -331,9 +320,9 @@ pub(crate) async fn services(state: &AppState, range: &TimeRange, source: &str) 
     run_query(state, range, &query)
         .await
         .map(|v| {
-            rows_as_objects(&v)
+            v.rows_as_objects()
                 .iter()
-                .filter_map(|r| r["service"].as_str().map(str::to_string))
+                .filter_map(|r| r.get("service")?.as_str().map(str::to_string))
                 .filter(|s| !s.is_empty())
                 .collect()
         })
@@ -357,11 +346,12 @@ async fn histogram(state: &AppState, range: &TimeRange, filters: &Filters) -> Ma
         Ok(v) => v,
         Err(e) => return error_box(&e),
     };
-    let buckets: Vec<(i64, u64)> = rows_as_objects(&v)
+    let buckets: Vec<(i64, u64)> = v
+        .rows_as_objects()
         .iter()
         .filter_map(|r| {
-            let t = Timestamp::parse(r["t"].as_str()?).ok()?;
-            Some((t.0, r["n"].as_u64()?))
+            let t = Timestamp::parse(r.get("t")?.as_str()?).ok()?;
+            Some((t.0, r.get("n")?.as_u64()?))
         })
         .collect();
     let href = |s: i64, e: i64| {
@@ -373,38 +363,53 @@ async fn histogram(state: &AppState, range: &TimeRange, filters: &Filters) -> Ma
 }
 
 /// Log records as rows; each opens into its details.
-pub(crate) fn log_rows(logs: &[Value]) -> Markup {
+pub(crate) fn log_rows(logs: &[LogRecord]) -> Markup {
     html! {
         @for r in logs { (log_row(r)) }
     }
 }
 
-fn log_row(r: &Value) -> Markup {
-    let level = r["level"].as_str().unwrap_or("info");
-    let trace = r["trace_id"].as_str().filter(|t| !t.is_empty());
+fn log_row(r: &LogRecord) -> Markup {
+    let level = r.level().as_str();
+    let timestamp = r.timestamp.to_rfc3339();
+    let mut more: Vec<(&str, String)> = Vec::new();
+    if !r.severity_text.is_empty() {
+        more.push(("severity_text", r.severity_text.clone()));
+    }
+    more.push(("severity_number", r.severity_number.to_string()));
+    if r.observed_timestamp.0 != 0 {
+        more.push(("observed_timestamp", r.observed_timestamp.to_rfc3339()));
+    }
+    if !r.scope.is_empty() {
+        more.push(("scope", value_text(&r.scope.to_json())));
+    }
+    if r.flags != 0 {
+        more.push(("flags", r.flags.to_string()));
+    }
     html! {
         details.log {
             summary {
-                time { (fmt_time(r["timestamp"].as_str().unwrap_or(""))) }
+                time { (fmt_time(&timestamp)) }
                 span class={ "level level-" (level) } { (level) }
-                span.service { (r["service"].as_str().unwrap_or("")) }
-                span.message { (value_text(&r["message"])) }
+                span.service { (r.service) }
+                span.message { (r.body) }
             }
             div.detail {
                 table.kv {
-                    tr { th { "timestamp" } td { (value_text(&r["timestamp"])) } }
-                    @if let Some(t) = trace {
+                    tr { th { "timestamp" } td { (timestamp) } }
+                    @if let Some(t) = r.trace_id {
+                        @let t = t.to_hex();
                         tr { th { "trace" } td { a.trace-link href={ "traces/" (t) } { (t) } } }
-                        tr { th { "span" } td { (value_text(&r["span_id"])) } }
+                        tr { th { "span" } td { (r.span_id.map(|s| s.to_hex()).unwrap_or_default()) } }
                     }
-                    @for k in ["severity_text", "severity_number", "observed_timestamp", "scope", "flags"] {
-                        @if !r[k].is_null() { tr { th { (k) } td { (value_text(&r[k])) } } }
+                    @for (k, v) in &more {
+                        tr { th { (k) } td { (v) } }
                     }
                 }
                 h4 { "Attributes" }
-                (kv_table(&r["attributes"]))
+                (attributes_table(&r.attributes))
                 h4 { "Resource" }
-                (kv_table(&r["resource"]))
+                (attributes_table(&r.resource))
             }
         }
     }
@@ -470,24 +475,20 @@ fn tail_stream(
                 return Some((Ok(e), s));
             }
             tokio::time::sleep(TAIL_EVERY).await;
-            let from = s
-                .cursor
-                .last()
-                .and_then(|t| Timestamp::parse(t).ok())
-                .unwrap_or(s.since);
+            let from = s.cursor.last().unwrap_or(s.since);
             match poll(&s.state, &s.filters, from).await {
                 Ok(logs) => {
                     for r in logs.iter().filter(|r| s.cursor.admit(r)) {
                         s.queue.push_back(
                             Event::default()
                                 .event("log")
-                                .id(r["timestamp"].as_str().unwrap_or(""))
+                                .id(r.timestamp.to_rfc3339())
                                 .data(log_row(r).into_string()),
                         );
                     }
                 }
                 Err(e) => {
-                    let msg = e.body()["error"].as_str().unwrap_or("error").to_string();
+                    let msg = e.error_body().error;
                     return Some((Ok(Event::default().event("problem").data(msg)), s));
                 }
             }
@@ -499,7 +500,7 @@ async fn poll(
     state: &AppState,
     filters: &Filters,
     cursor: Timestamp,
-) -> Result<Vec<Value>, ApiError> {
+) -> Result<Vec<LogRecord>, ApiError> {
     if filters.is_condition() {
         let query = format!(
             "SELECT * FROM logs WHERE {} ORDER BY timestamp ASC LIMIT {TAIL_BATCH}",
@@ -507,7 +508,7 @@ async fn poll(
         );
         let range = TimeRange::custom(cursor, Timestamp(Timestamp::now().0 + 86_400_000_000_000));
         let v = run_query(state, &range, &query).await?;
-        return Ok(rows_as_objects(&v));
+        return records_of(&v);
     }
     let mut p = vec![
         ("start_time", cursor.to_rfc3339()),
@@ -515,9 +516,9 @@ async fn poll(
         ("limit", TAIL_BATCH.to_string()),
     ];
     p.extend(filters.pairs());
-    let v =
+    let page =
         json_of(crate::routes::logs::query(State(state.clone()), RawQuery(Some(qs(&p)))).await)?;
-    Ok(v["logs"].as_array().cloned().unwrap_or_default())
+    Ok(page.logs)
 }
 
 #[cfg(test)]

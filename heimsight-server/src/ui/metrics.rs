@@ -5,6 +5,7 @@
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
+use heimsight_core::api::SeriesAnswer;
 use maud::{Markup, html};
 use serde_json::{Map, Value, json};
 
@@ -273,16 +274,10 @@ async fn metric_names(state: &AppState, search: &str) -> Vec<String> {
     let needle = search.to_lowercase();
     json_of(crate::routes::metrics::names(State(state.clone())).await)
         .map(|v| {
-            v["names"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|n| n.as_str().or_else(|| n["name"].as_str()))
-                        .filter(|n| n.to_lowercase().contains(&needle))
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default()
+            v.names
+                .into_iter()
+                .filter(|n| n.to_lowercase().contains(&needle))
+                .collect()
         })
         .unwrap_or_default()
 }
@@ -358,46 +353,36 @@ async fn chart(state: &AppState, range: &TimeRange, panel: &Panel) -> Markup {
     }
 }
 
-/// The API's series as chart lines, labelled `name{k="v", …}`.
-fn lines_of(v: &Value) -> Vec<Line> {
-    v["series"]
-        .as_array()
-        .map(|series| {
-            series
+/// The API's series as chart lines, labelled `name{k="v", …}`: the value of each point (the
+/// sum for histograms and summaries).
+fn lines_of(v: &SeriesAnswer) -> Vec<Line> {
+    v.series
+        .iter()
+        .map(|s| {
+            let labels = s
+                .labels
                 .iter()
-                .map(|s| {
-                    let labels = s["labels"]
-                        .as_object()
-                        .map(|m| {
-                            m.iter()
-                                .map(|(k, v)| format!("{k}=\"{}\"", value_text(v)))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        })
-                        .unwrap_or_default();
-                    let points = s["points"]
-                        .as_array()
-                        .map(|pts| {
-                            pts.iter()
-                                .filter_map(|p| {
-                                    let t =
-                                        heimsight_core::Timestamp::parse(p["timestamp"].as_str()?)
-                                            .ok()?;
-                                    let v = p["value"].as_f64().or_else(|| p["sum"].as_f64())?;
-                                    Some((t.0, v))
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    Line {
-                        label: format!("{}{{{labels}}}", value_text(&s["name"])),
-                        points,
-                    }
+                .map(|(k, v)| format!("{k}=\"{v}\""))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let points = s
+                .points
+                .iter()
+                .filter_map(|p| {
+                    let v = match p.value {
+                        Some(v) => v.0,
+                        None => p.other.get("sum")?.as_f64()?,
+                    };
+                    v.is_finite().then_some((p.timestamp.0, v))
                 })
-                .filter(|l: &Line| !l.points.is_empty())
-                .collect()
+                .collect();
+            Line {
+                label: format!("{}{{{labels}}}", s.name),
+                points,
+            }
         })
-        .unwrap_or_default()
+        .filter(|l: &Line| !l.points.is_empty())
+        .collect()
 }
 
 /// `POST /ui/metrics/dashboards`: saves the panels as a dashboard (a new one, or the open one

@@ -436,17 +436,17 @@ pub(crate) fn value_text(v: &Value) -> String {
     }
 }
 
-/// A table of a JSON object's entries (attributes, resource, labels).
-pub(crate) fn kv_table(obj: &Value) -> Markup {
+/// A table of attributes (of a record, a span, a resource).
+pub(crate) fn attributes_table(attrs: &heimsight_core::Attributes) -> Markup {
     html! {
-        @if let Some(map) = obj.as_object().filter(|m| !m.is_empty()) {
+        @if attrs.is_empty() {
+            p.muted { "none" }
+        } @else {
             table.kv {
-                @for (k, v) in map {
-                    tr { th { (k) } td { (value_text(v)) } }
+                @for (k, v) in attrs {
+                    tr { th { (k) } td { (v) } }
                 }
             }
-        } @else {
-            p.muted { "none" }
         }
     }
 }

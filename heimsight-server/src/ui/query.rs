@@ -4,6 +4,7 @@
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use heimsight_core::Timestamp;
+use heimsight_core::api::QueryAnswer;
 use maud::{Markup, html};
 use serde_json::Value;
 
@@ -111,30 +112,24 @@ fn query_error(e: &ApiError, text: &str) -> Markup {
     }
 }
 
-fn result(v: &Value, view: &str, range: &TimeRange) -> Markup {
-    let columns: Vec<(String, String)> = v["columns"]
-        .as_array()
-        .map(|c| {
-            c.iter()
-                .map(|c| (value_text(&c["name"]), value_text(&c["type"])))
-                .collect()
-        })
-        .unwrap_or_default();
-    let rows = v["rows"].as_array().cloned().unwrap_or_default();
-    let stats = &v["stats"];
+fn result(v: &QueryAnswer, view: &str, range: &TimeRange) -> Markup {
+    let columns: Vec<(String, String)> = v
+        .columns
+        .iter()
+        .map(|c| (c.name.clone(), c.ty.clone()))
+        .collect();
+    let stats = &v.stats;
     html! {
-        @if !v["plan"].is_null() {
-            h3 { "Plan" }
-            pre.plan { (plan_text(&v["plan"])) }
-        }
+        h3 { "Plan" }
+        pre.plan { (serde_json::to_string_pretty(&v.plan).unwrap_or_default()) }
         @if !columns.is_empty() {
             p.muted.summary {
-                (value_text(&stats["rows_returned"])) " rows · " (value_text(&stats["rows_scanned"])) " scanned · "
-                (value_text(&stats["elapsed_ms"])) " ms"
-                @if stats["truncated"] == true { " · truncated" }
+                (stats.rows_returned) " rows · " (stats.rows_scanned) " scanned · "
+                (stats.elapsed_ms) " ms"
+                @if stats.truncated { " · truncated" }
             }
             @if view == "chart" {
-                @match chart_of(&columns, &rows, range) {
+                @match chart_of(&columns, &v.rows, range) {
                     Some(c) => (c),
                     None => p.notice { "A chart needs a time column (such as bucket(timestamp, 1m)) and numeric columns; showing the table." },
                 }
@@ -143,8 +138,8 @@ fn result(v: &Value, view: &str, range: &TimeRange) -> Markup {
                 table.result {
                     thead { tr { @for (n, t) in &columns { th title=(t) { (n) } } } }
                     tbody {
-                        @for r in &rows {
-                            tr { @for c in r.as_array().into_iter().flatten() { td { (value_text(c)) } } }
+                        @for r in &v.rows {
+                            tr { @for c in r { td { (value_text(c)) } } }
                         }
                     }
                 }
@@ -153,16 +148,13 @@ fn result(v: &Value, view: &str, range: &TimeRange) -> Markup {
     }
 }
 
-fn plan_text(plan: &Value) -> String {
-    match plan {
-        Value::String(s) => s.clone(),
-        other => serde_json::to_string_pretty(other).unwrap_or_default(),
-    }
-}
-
 /// A line chart: the first timestamp column is x; each numeric column is a line, split by
 /// the values of the string columns.
-fn chart_of(columns: &[(String, String)], rows: &[Value], range: &TimeRange) -> Option<Markup> {
+fn chart_of(
+    columns: &[(String, String)],
+    rows: &[Vec<Value>],
+    range: &TimeRange,
+) -> Option<Markup> {
     let time_col = columns.iter().position(|(_, t)| t == "timestamp")?;
     let numeric: Vec<usize> = columns
         .iter()
@@ -180,8 +172,7 @@ fn chart_of(columns: &[(String, String)], rows: &[Value], range: &TimeRange) -> 
         .map(|(i, _)| i)
         .collect();
     let mut lines: Vec<Line> = Vec::new();
-    for r in rows {
-        let Some(cells) = r.as_array() else { continue };
+    for cells in rows {
         let Some(t) = cells
             .get(time_col)
             .and_then(Value::as_str)

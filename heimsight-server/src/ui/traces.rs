@@ -4,15 +4,15 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
-use heimsight_core::Timestamp;
+use heimsight_core::api::{SpanNode, TraceDetail};
+use heimsight_core::{Span, StatusCode, Timestamp, TraceId};
 use maud::{Markup, html};
-use serde_json::Value;
 
 use super::layout::range_inputs;
 use super::logs::{log_rows, services};
 use super::{
-    Form, Nav, TimeRange, colour_of, error_box, fmt_duration, fmt_time, json_of, kv_table, notice,
-    qs, value_text,
+    Form, Nav, TimeRange, attributes_table, colour_of, error_box, fmt_duration, fmt_time, json_of,
+    notice, qs,
 };
 use crate::state::AppState;
 
@@ -56,8 +56,8 @@ pub(crate) async fn search(State(state): State<AppState>, RawQuery(raw): RawQuer
         }
         @match found {
             Ok(v) => {
-                @let traces = v["traces"].as_array().cloned().unwrap_or_default();
-                @let longest = traces.iter().filter_map(|t| t["duration_ns"].as_i64()).max().unwrap_or(1).max(1);
+                @let traces = v.traces;
+                @let longest = traces.iter().map(|t| t.duration_ns).max().unwrap_or(1).max(1);
                 @if traces.is_empty() {
                     p.empty { "No traces in this range match." }
                 } @else {
@@ -65,19 +65,18 @@ pub(crate) async fn search(State(state): State<AppState>, RawQuery(raw): RawQuer
                         thead { tr { th { "start" } th { "root" } th { "spans" } th { "services" } th.durcol { "duration" } } }
                         tbody {
                             @for t in &traces {
-                                @let id = t["trace_id"].as_str().unwrap_or("");
-                                @let d = t["duration_ns"].as_i64().unwrap_or(0);
-                                tr class=[(t["error"] == true).then_some("failed")] {
-                                    td { time { (fmt_time(t["start_time"].as_str().unwrap_or(""))) } }
+                                @let d = t.duration_ns;
+                                tr class=[t.error.then_some("failed")] {
+                                    td { time { (fmt_time(&t.start_time.to_rfc3339())) } }
                                     td {
-                                        a.trace-link href={ "traces/" (id) } {
-                                            span.svc style={ "border-color:" (colour_of(t["root_service"].as_str().unwrap_or(""))) } { (t["root_service"].as_str().unwrap_or("")) }
-                                            " " (t["root_name"].as_str().unwrap_or(""))
+                                        a.trace-link href={ "traces/" (t.trace_id) } {
+                                            span.svc style={ "border-color:" (colour_of(&t.root_service)) } { (t.root_service) }
+                                            " " (t.root_name)
                                         }
-                                        @if t["error"] == true { " " span.badge.err { "error" } }
+                                        @if t.error { " " span.badge.err { "error" } }
                                     }
-                                    td { (value_text(&t["span_count"])) }
-                                    td.muted { (t["services"].as_array().map(|s| s.iter().map(value_text).collect::<Vec<_>>().join(", ")).unwrap_or_default()) }
+                                    td { (t.span_count) }
+                                    td.muted { (t.services.join(", ")) }
                                     td.durcol {
                                         div.durbar { span style={ "width:" (format!("{:.1}", d as f64 / longest as f64 * 100.0)) "%" } {} }
                                         span.dur { (fmt_duration(d)) }
@@ -98,25 +97,20 @@ pub(crate) async fn search(State(state): State<AppState>, RawQuery(raw): RawQuer
     super::page(&state, "Traces", Nav::Traces, &range, &keep, body).await
 }
 
-/// A span of the tree, flattened: its depth and its JSON.
+/// A span of the tree, flattened: its depth and the span.
 struct Row<'a> {
     depth: usize,
-    span: &'a Value,
+    span: &'a Span,
 }
 
-fn flatten<'a>(nodes: &'a [Value], depth: usize, out: &mut Vec<Row<'a>>) {
+fn flatten<'a>(nodes: &'a [SpanNode], depth: usize, out: &mut Vec<Row<'a>>) {
     for n in nodes {
-        out.push(Row { depth, span: n });
-        if let Some(kids) = n["children"].as_array() {
-            flatten(kids, depth + 1, out);
-        }
+        out.push(Row {
+            depth,
+            span: &n.span,
+        });
+        flatten(&n.children, depth + 1, out);
     }
-}
-
-fn nanos(v: &Value) -> Option<i64> {
-    v.as_str()
-        .and_then(|s| Timestamp::parse(s).ok())
-        .map(|t| t.0)
 }
 
 /// `GET /ui/traces/{id}`.
@@ -140,33 +134,27 @@ pub(crate) async fn detail(
     super::page(&state, "Trace", Nav::Traces, &range, &[], body).await
 }
 
-fn trace_view(v: &Value) -> Markup {
-    let tree = v["tree"].as_array().cloned().unwrap_or_default();
+fn trace_view(v: &TraceDetail) -> Markup {
     let mut rows = Vec::new();
-    flatten(&tree, 0, &mut rows);
-    let start = rows
-        .iter()
-        .filter_map(|r| nanos(&r.span["start_time"]))
-        .min()
-        .unwrap_or(0);
+    flatten(&v.tree, 0, &mut rows);
+    let start = rows.iter().map(|r| r.span.start_time.0).min().unwrap_or(0);
     let end = rows
         .iter()
-        .filter_map(|r| nanos(&r.span["end_time"]))
+        .map(|r| r.span.end_time.0)
         .max()
         .unwrap_or(start)
         .max(start + 1);
     let total = (end - start) as f64;
-    let s = &v["summary"];
-    let logs = v["logs"].as_array().cloned().unwrap_or_default();
+    let s = &v.summary;
     html! {
         h1.trace-title {
-            (s["root_service"].as_str().unwrap_or("")) ": " (s["root_name"].as_str().unwrap_or(""))
-            @if s["error"] == true { " " span.badge.err { "error" } }
+            (s.root_service) ": " (s.root_name)
+            @if s.error { " " span.badge.err { "error" } }
         }
         p.muted {
-            "trace " code { (value_text(&v["trace_id"])) } " · started " (fmt_time(s["start_time"].as_str().unwrap_or("")))
+            "trace " code { (v.trace_id) } " · started " (fmt_time(&s.start_time.to_rfc3339()))
             " · " (fmt_duration(end - start)) " · " (rows.len()) " spans · "
-            a href={ "logs?" (logs_link(v, start, end)) } { (value_text(&v["logs_total"])) " logs" }
+            a href={ "logs?" (logs_link(v.trace_id, start, end)) } { (v.logs_total) " logs" }
         }
         div.waterfall role="table" aria-label="span waterfall" {
             div.wf-head role="row" {
@@ -178,17 +166,16 @@ fn trace_view(v: &Value) -> Markup {
             }
             @for r in &rows {
                 @let sp = r.span;
-                @let s0 = nanos(&sp["start_time"]).unwrap_or(start);
-                @let d = sp["duration_ns"].as_i64().unwrap_or(0);
-                @let left = (s0 - start) as f64 / total * 100.0;
+                @let d = sp.duration_nanos();
+                @let left = (sp.start_time.0 - start) as f64 / total * 100.0;
                 @let width = (d as f64 / total * 100.0).max(0.3);
-                @let service = sp["service"].as_str().unwrap_or("");
-                @let failed = sp["status"]["code"] == "error";
-                details.span role="row" data-span-id=(value_text(&sp["span_id"])) {
+                @let service = sp.service.as_str();
+                @let failed = sp.status.code == StatusCode::Error;
+                details.span role="row" data-span-id=(sp.span_id) {
                     summary {
                         span.wf-name style={ "padding-left:" (r.depth as f64 * 1.1) "em" } {
                             span.svc style={ "border-color:" (colour_of(service)) } { (service) }
-                            " " span.opname { (value_text(&sp["name"])) }
+                            " " span.opname { (sp.name) }
                             @if failed { " " span.badge.err { "error" } }
                         }
                         span.wf-track {
@@ -202,55 +189,63 @@ fn trace_view(v: &Value) -> Markup {
             }
         }
         h2 { "Logs of this trace" }
-        @if logs.is_empty() {
+        @if v.logs.is_empty() {
             p.empty { "No logs carry this trace id." }
         } @else {
-            div.logs { (log_rows(&logs)) }
+            div.logs { (log_rows(&v.logs)) }
         }
     }
 }
 
 /// The Logs page's query for the trace's logs: its id, from an hour before the trace to an
 /// hour after.
-fn logs_link(v: &Value, start: i64, end: i64) -> String {
+fn logs_link(trace_id: TraceId, start: i64, end: i64) -> String {
     const HOUR: i64 = 3_600_000_000_000;
     let mut p = TimeRange::custom(
         Timestamp(start.saturating_sub(HOUR)),
         Timestamp(end.saturating_add(HOUR)),
     )
     .link_pairs();
-    p.push(("trace_id", value_text(&v["trace_id"])));
+    p.push(("trace_id", trace_id.to_hex()));
     qs(&p)
 }
 
-fn span_detail(sp: &Value) -> Markup {
+fn span_detail(sp: &Span) -> Markup {
+    let mut fields: Vec<(&str, String)> = vec![("span_id", sp.span_id.to_hex())];
+    if let Some(p) = sp.parent_span_id {
+        fields.push(("parent_span_id", p.to_hex()));
+    }
+    fields.push(("kind", sp.kind.as_str().into()));
+    fields.push(("start_time", sp.start_time.to_rfc3339()));
+    fields.push(("end_time", sp.end_time.to_rfc3339()));
+    if !sp.trace_state.is_empty() {
+        fields.push(("trace_state", sp.trace_state.clone()));
+    }
     html! {
         table.kv {
-            @for k in ["span_id", "parent_span_id", "kind", "start_time", "end_time", "trace_state"] {
-                @if !sp[k].is_null() { tr { th { (k) } td { (value_text(&sp[k])) } } }
-            }
-            tr { th { "duration" } td { (fmt_duration(sp["duration_ns"].as_i64().unwrap_or(0))) } }
-            tr { th { "status" } td { (value_text(&sp["status"]["code"])) @if let Some(m) = sp["status"]["message"].as_str() { " — " (m) } } }
+            @for (k, v) in &fields { tr { th { (k) } td { (v) } } }
+            tr { th { "duration" } td { (fmt_duration(sp.duration_nanos())) } }
+            tr { th { "status" } td { (sp.status.code.as_str()) @if !sp.status.message.is_empty() { " — " (sp.status.message) } } }
         }
         h4 { "Attributes" }
-        (kv_table(&sp["attributes"]))
-        @if let Some(events) = sp["events"].as_array().filter(|e| !e.is_empty()) {
+        (attributes_table(&sp.attributes))
+        @if !sp.events.is_empty() {
             h4 { "Events" }
             ul.events {
-                @for e in events {
-                    li { time { (fmt_time(e["timestamp"].as_str().unwrap_or(""))) } " " strong { (value_text(&e["name"])) } (kv_table(&e["attributes"])) }
+                @for e in &sp.events {
+                    li { time { (fmt_time(&e.timestamp.to_rfc3339())) } " " strong { (e.name) } (attributes_table(&e.attributes)) }
                 }
             }
         }
-        @if let Some(links) = sp["links"].as_array().filter(|l| !l.is_empty()) {
+        @if !sp.links.is_empty() {
             h4 { "Links" }
             ul.links {
-                @for l in links {
-                    li { a href={ "traces/" (value_text(&l["trace_id"])) } { (value_text(&l["trace_id"])) } " span " code { (value_text(&l["span_id"])) } (kv_table(&l["attributes"])) }
+                @for l in &sp.links {
+                    li { a href={ "traces/" (l.trace_id) } { (l.trace_id) } " span " code { (l.span_id) } (attributes_table(&l.attributes)) }
                 }
             }
         }
         h4 { "Resource" }
-        (kv_table(&sp["resource"]))
+        (attributes_table(&sp.resource))
     }
 }
