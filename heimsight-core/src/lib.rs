@@ -38,6 +38,7 @@ pub mod error;
 pub mod ids;
 mod json;
 pub mod log;
+pub mod matcher;
 pub mod metric;
 pub mod span;
 pub mod time;
@@ -49,6 +50,7 @@ pub use error::{Error, FieldError, Result, ValidationErrors};
 pub use ids::{SpanId, TraceId};
 pub use json::{FieldReader, type_name as json_type_name};
 pub use log::{Level, LogRecord, Scope, TailCursor};
+pub use matcher::{MatchOp, split_matcher};
 pub use metric::{
     Exemplar, ExpBuckets, ExpHistogramValue, HistogramValue, Labels, MetricKind, MetricPoint,
     MetricValue, Quantile, SummaryValue, Temporality,
