@@ -53,12 +53,11 @@
 //! manager.evaluate_rule(&rule, now)?;
 //!
 //! let alerts = manager.alerts(false);
-//! assert_eq!(alerts[0]["state"], "firing");
-//! assert_eq!(alerts[0]["value"], 3.0);
+//! assert_eq!(alerts[0].state, State::Firing);
+//! assert_eq!(alerts[0].value, Some(3.0));
 //! // The notification waits in the durable outbox until the delivery loop sends it.
 //! let queued = manager.outbox()?;
 //! assert_eq!(queued[0].notification.alerts[0].annotations["summary"], "3 errors in 5 minutes");
-//! # let _ = State::Firing;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

@@ -15,6 +15,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use heimsight_core::api::{
+    Alert, Delivery, HistoryEntry, PreviewSample, RulePreview, RuleState, RuleView, StateChange,
+};
 use heimsight_core::{AlertInstance, AlertStatus, FieldError, Notification, Timestamp};
 use heimsight_store::{MetaOp, Store};
 use rand::rngs::SmallRng;
@@ -464,61 +467,69 @@ impl AlertManager {
         self.lock().rules.values().cloned().collect()
     }
 
-    /// A rule as the API shows it: its JSON plus `state` (the most severe state of its
+    /// A rule as the API shows it: its settings plus `state` (the most severe state of its
     /// instances), `last_evaluation`, `last_error` and `compiled_query`.
-    pub fn rule_json(&self, rule: &Rule) -> Value {
+    pub fn rule_view(&self, rule: &Rule) -> RuleView {
         let g = self.lock();
         let state = g
             .instances
             .get(&rule.id)
             .map(|m| {
                 m.values()
-                    .fold(State::Inactive, |acc, i| match (acc, i.state) {
-                        (State::Firing, _) | (_, State::Firing) => State::Firing,
-                        (State::Pending, _) | (_, State::Pending) => State::Pending,
-                        _ => State::Inactive,
+                    .fold(RuleState::Inactive, |acc, i| match (acc, i.state) {
+                        (RuleState::Firing, _) | (_, State::Firing) => RuleState::Firing,
+                        (RuleState::Pending, _) | (_, State::Pending) => RuleState::Pending,
+                        _ => RuleState::Inactive,
                     })
             })
-            .unwrap_or(State::Inactive);
+            .unwrap_or(RuleState::Inactive);
         let health = g.health.get(&rule.id).cloned().unwrap_or_default();
         drop(g);
-        let mut v = rule.to_json();
-        if let Some(o) = v.as_object_mut() {
-            o.insert(
-                "state".into(),
-                json!(if rule.enabled {
-                    state.as_str()
-                } else {
-                    "disabled"
-                }),
-            );
-            o.insert("last_evaluation".into(), json!(health.last_evaluation));
-            o.insert("last_error".into(), json!(health.last_error));
-            o.insert("compiled_query".into(), json!(rule.compiled_query()));
+        let rule_settings = match rule.to_json() {
+            Value::Object(o) => o,
+            _ => serde_json::Map::new(),
+        };
+        RuleView {
+            rule: rule_settings,
+            state: if rule.enabled {
+                state
+            } else {
+                RuleState::Disabled
+            },
+            last_evaluation: health.last_evaluation,
+            last_error: health.last_error,
+            compiled_query: rule.compiled_query(),
         }
-        v
     }
 
     /// Validates a rule body and evaluates it once now, without keeping anything: what the
     /// rule would see (`samples` with `active` per sample).
-    pub fn preview(&self, body: &Value) -> Result<Value> {
+    pub fn preview(&self, body: &Value) -> Result<RulePreview> {
         let now = Timestamp::now();
         let rule = Rule::from_json(body, "preview", now).map_err(|errors| Error::Invalid {
             what: "rule",
             errors,
         })?;
         let samples = evaluate(&*self.store, &rule, now)?;
-        let rows: Vec<Value> = samples
-            .iter()
+        let samples = samples
+            .into_iter()
             .map(|s| {
                 let active = match (&rule.kind, rule.condition) {
                     (_, Some(c)) => s.value.is_some_and(|v| c.op.holds(v, c.threshold)),
                     _ => false,
                 };
-                json!({"labels": s.labels, "value": s.value, "active": active})
+                PreviewSample {
+                    labels: s.labels,
+                    value: s.value,
+                    active,
+                }
             })
             .collect();
-        Ok(json!({"query": rule.compiled_query(), "evaluated_at": now, "samples": rows}))
+        Ok(RulePreview {
+            query: rule.compiled_query(),
+            evaluated_at: now,
+            samples,
+        })
     }
 
     /// Evaluates every enabled rule whose time has come; returns how many ran. Rule errors
@@ -763,10 +774,16 @@ impl AlertManager {
                 &self.history_key(now),
                 to_bytes(
                     "history entry",
-                    &json!({
-                        "at": now, "kind": "state", "rule_id": rule.id, "rule_name": rule.name,
-                        "fingerprint": inst.fingerprint, "labels": labels, "from": from.as_str(),
-                        "to": to.as_str(), "value": inst.value, "silenced_by": silenced_by,
+                    &HistoryEntry::State(StateChange {
+                        at: now,
+                        rule_id: rule.id.clone(),
+                        rule_name: rule.name.clone(),
+                        fingerprint: inst.fingerprint.clone(),
+                        labels: labels.clone(),
+                        from: *from,
+                        to,
+                        value: inst.value,
+                        silenced_by: silenced_by.clone(),
                     }),
                 )?,
             ));
@@ -855,10 +872,10 @@ impl AlertManager {
     /// The alert instances that are pending or firing (and recently resolved ones when
     /// `include_resolved`), most severe state first, each with its rule, labels, value and
     /// whether a silence mutes it.
-    pub fn alerts(&self, include_resolved: bool) -> Vec<Value> {
+    pub fn alerts(&self, include_resolved: bool) -> Vec<Alert> {
         let now = Timestamp::now();
         let g = self.lock();
-        let mut out: Vec<(u8, Value)> = Vec::new();
+        let mut out: Vec<(u8, Alert)> = Vec::new();
         for (rule_id, insts) in &g.instances {
             let Some(rule) = g.rules.get(rule_id) else {
                 continue;
@@ -878,41 +895,45 @@ impl AlertManager {
                     .map(|s| s.id.clone());
                 out.push((
                     rank,
-                    json!({
-                        "fingerprint": inst.fingerprint,
-                        "rule_id": rule.id,
-                        "rule_name": rule.name,
-                        "severity": rule.severity,
-                        "state": inst.state.as_str(),
-                        "since": inst.since,
-                        "active_at": inst.active_at,
-                        "fired_at": inst.fired_at,
-                        "resolved_at": inst.resolved_at,
-                        "value": inst.value,
-                        "labels": labels,
-                        "silenced": silenced_by.is_some(),
-                        "silenced_by": silenced_by,
-                        "last_evaluation": inst.last_eval,
-                    }),
+                    Alert {
+                        fingerprint: inst.fingerprint.clone(),
+                        rule_id: rule.id.clone(),
+                        rule_name: rule.name.clone(),
+                        severity: rule.severity,
+                        state: inst.state,
+                        since: inst.since,
+                        active_at: inst.active_at,
+                        fired_at: inst.fired_at,
+                        resolved_at: inst.resolved_at,
+                        value: inst.value,
+                        labels,
+                        silenced: silenced_by.is_some(),
+                        silenced_by,
+                        last_evaluation: inst.last_eval,
+                    },
                 ));
             }
         }
         out.sort_by(|a, b| {
             a.0.cmp(&b.0)
-                .then_with(|| a.1["rule_name"].as_str().cmp(&b.1["rule_name"].as_str()))
+                .then_with(|| a.1.rule_name.cmp(&b.1.rule_name))
         });
         out.into_iter().map(|(_, v)| v).collect()
     }
 
     /// History entries, newest first: state changes, deliveries and delivery failures.
-    pub fn history(&self, rule_id: Option<&str>, limit: usize) -> Result<Vec<Value>> {
+    pub fn history(&self, rule_id: Option<&str>, limit: usize) -> Result<Vec<HistoryEntry>> {
         let all = self.store.meta_list(NS_HISTORY)?;
         let mut out = Vec::new();
-        for (_, v) in all.iter().rev() {
-            let Ok(e) = serde_json::from_slice::<Value>(v) else {
-                continue;
+        for (key, v) in all.iter().rev() {
+            let e = match serde_json::from_slice::<HistoryEntry>(v) {
+                Ok(e) => e,
+                Err(err) => {
+                    warn!(key = %key, error = %err, "skipping a history entry that does not read");
+                    continue;
+                }
             };
-            if rule_id.is_some_and(|r| e["rule_id"].as_str() != Some(r)) {
+            if rule_id.is_some_and(|r| e.rule_id() != r) {
                 continue;
             }
             out.push(e);
@@ -936,7 +957,7 @@ impl AlertManager {
             errors,
         })?;
         self.store
-            .meta_put(NS_SILENCES, &s.id, &to_bytes("silence", &s.to_json(now))?)?;
+            .meta_put(NS_SILENCES, &s.id, &to_bytes("silence", &s.view(now))?)?;
         self.lock().silences.insert(s.id.clone(), s.clone());
         info!(id = %s.id, "silence created");
         Ok(s)
@@ -1038,17 +1059,17 @@ impl AlertManager {
         let now = Timestamp::now();
         entry.attempts += 1;
         let n = entry.notification.clone();
-        let base = json!({
-            "at": now, "rule_id": n.rule_id, "rule_name": n.rule_name,
-            "notification_id": n.id, "channel_id": entry.channel_id,
-            "status": n.status, "attempts": entry.attempts,
-            "fingerprints": n.alerts.iter().map(|a| a.fingerprint.clone()).collect::<Vec<_>>(),
-        });
-        let with = |kind: &str, message: &str| {
-            let mut v = base.clone();
-            v["kind"] = json!(kind);
-            v["message"] = json!(message);
-            to_bytes("history entry", &v)
+        let (channel_id, attempts) = (entry.channel_id.clone(), entry.attempts);
+        let delivery = |message: &str| Delivery {
+            at: now,
+            rule_id: n.rule_id.clone(),
+            rule_name: n.rule_name.clone(),
+            notification_id: n.id.clone(),
+            channel_id: channel_id.clone(),
+            status: n.status,
+            attempts,
+            fingerprints: n.alerts.iter().map(|a| a.fingerprint.clone()).collect(),
+            message: message.to_string(),
         };
         let ops = || -> Result<Vec<MetaOp>> {
             Ok(match result {
@@ -1059,7 +1080,7 @@ impl AlertManager {
                         MetaOp::put(
                             NS_HISTORY,
                             &self.history_key(now),
-                            with("delivered", &detail)?,
+                            to_bytes("history entry", &HistoryEntry::Delivered(delivery(&detail)))?,
                         ),
                     ]
                 }
@@ -1081,7 +1102,10 @@ impl AlertManager {
                         MetaOp::put(
                             NS_HISTORY,
                             &self.history_key(now),
-                            with("delivery_failed", &e.message)?,
+                            to_bytes(
+                                "history entry",
+                                &HistoryEntry::DeliveryFailed(delivery(&e.message)),
+                            )?,
                         ),
                     ]
                 }

@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use heimsight_core::api::{Matcher, SilenceStatus, SilenceView};
 use heimsight_core::{FieldError, FieldReader, Timestamp, ValidationErrors, parse_duration_nanos};
 use heimsight_store::{LabelMatcher, MatchOp};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// A silence.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,39 +103,45 @@ impl Silence {
         })
     }
 
-    /// `pending`, `active` or `expired` at `now`.
-    pub fn status(&self, now: Timestamp) -> &'static str {
+    /// Where it is in its window at `now`.
+    pub fn status(&self, now: Timestamp) -> SilenceStatus {
         if now < self.starts_at {
-            "pending"
+            SilenceStatus::Pending
         } else if now < self.ends_at {
-            "active"
+            SilenceStatus::Active
         } else {
-            "expired"
+            SilenceStatus::Expired
         }
     }
 
     /// Whether it silences an alert with these labels at `now`.
     pub fn silences(&self, labels: &BTreeMap<String, String>, now: Timestamp) -> bool {
-        self.status(now) == "active"
+        self.status(now) == SilenceStatus::Active
             && self
                 .matchers
                 .iter()
                 .all(|m| m.matches_value(labels.get(&m.name).map(String::as_str)))
     }
 
-    /// The JSON form.
-    pub fn to_json(&self, now: Timestamp) -> Value {
-        json!({
-            "id": self.id,
-            "matchers": self.matchers.iter().map(|m| json!({
-                "name": m.name, "value": m.value, "op": m.op.as_str(),
-            })).collect::<Vec<_>>(),
-            "starts_at": self.starts_at,
-            "ends_at": self.ends_at,
-            "created_by": self.created_by,
-            "comment": self.comment,
-            "status": self.status(now),
-        })
+    /// As the API shows it (and as it is stored), with its status at `now`.
+    pub fn view(&self, now: Timestamp) -> SilenceView {
+        SilenceView {
+            id: self.id.clone(),
+            matchers: self
+                .matchers
+                .iter()
+                .map(|m| Matcher {
+                    name: m.name.clone(),
+                    value: m.value.clone(),
+                    op: m.op,
+                })
+                .collect(),
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            created_by: self.created_by.clone(),
+            comment: self.comment.clone(),
+            status: self.status(now),
+        }
     }
 }
 
@@ -206,6 +213,7 @@ fn read_matcher(r: &mut FieldReader<'_, '_>, path: &str, m: &Value) -> Option<La
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const S: i64 = 1_000_000_000;
 
@@ -227,8 +235,10 @@ mod tests {
         assert!(!s.silences(&l, Timestamp(3700 * S)), "not after it ends");
         l.insert("service".to_string(), "db".to_string());
         assert!(!s.silences(&l, Timestamp(200 * S)));
-        assert_eq!(s.to_json(Timestamp(200 * S))["status"], "active");
-        let back = Silence::from_json(&s.to_json(Timestamp(0)), "x", Timestamp(0)).unwrap();
+        assert_eq!(s.view(Timestamp(200 * S)).status, SilenceStatus::Active);
+        assert_eq!(s.view(Timestamp(0)).status, SilenceStatus::Pending);
+        assert_eq!(s.view(Timestamp(3700 * S)).status, SilenceStatus::Expired);
+        let back = Silence::from_json(&json!(s.view(Timestamp(0))), "x", Timestamp(0)).unwrap();
         assert_eq!(back, s);
     }
 
@@ -271,7 +281,8 @@ mod tests {
             Timestamp(0),
         )
         .unwrap();
-        let again = Silence::from_json(&s.to_json(Timestamp(0)), "other", Timestamp(5)).unwrap();
+        let again =
+            Silence::from_json(&json!(s.view(Timestamp(0))), "other", Timestamp(5)).unwrap();
         assert_eq!(again, s);
     }
 }

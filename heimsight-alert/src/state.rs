@@ -6,31 +6,8 @@ use std::collections::BTreeMap;
 use heimsight_core::Timestamp;
 use serde::{Deserialize, Serialize};
 
-/// Where an instance is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum State {
-    /// The condition does not hold.
-    Inactive,
-    /// The condition holds, for less than the rule's `for` duration.
-    Pending,
-    /// The condition held long enough; notified.
-    Firing,
-    /// It fired and then cleared; notified.
-    Resolved,
-}
-
-impl State {
-    /// `inactive`, `pending`, `firing` or `resolved`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Inactive => "inactive",
-            State::Pending => "pending",
-            State::Firing => "firing",
-            State::Resolved => "resolved",
-        }
-    }
-}
+/// Where an instance is in its life (the API's [`AlertState`](heimsight_core::api::AlertState)).
+pub use heimsight_core::api::AlertState as State;
 
 /// One alert instance, persisted after every change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

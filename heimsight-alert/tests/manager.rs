@@ -10,6 +10,7 @@ use std::time::Duration;
 use heimsight_alert::{
     AlertManager, DeliveryError, DeliveryFuture, ManagerConfig, Notifier, Transition,
 };
+use heimsight_core::api::{Alert, AlertState as State, HistoryEntry};
 use heimsight_core::{
     AlertStatus, Level, LogRecord, MetricPoint, Notification, Span, SpanId, StatusCode, Timestamp,
     TraceId,
@@ -177,7 +178,7 @@ async fn fires_after_for_groups_and_resolves_once() {
     );
     let alerts = m.alerts(false);
     assert_eq!(alerts.len(), 2);
-    assert!(alerts.iter().all(|a| a["state"] == "pending"));
+    assert!(alerts.iter().all(|a| a.state == State::Pending));
     // 20 s later: both fire, in one notification.
     store
         .append_points(vec![
@@ -224,8 +225,10 @@ async fn fires_after_for_groups_and_resolves_once() {
     let h = m.history(Some(&rule.id), 100).unwrap();
     let states: Vec<(&str, &str)> = h
         .iter()
-        .filter(|e| e["kind"] == "state")
-        .map(|e| (e["from"].as_str().unwrap(), e["to"].as_str().unwrap()))
+        .filter_map(|e| match e {
+            HistoryEntry::State(c) => Some((c.from.as_str(), c.to.as_str())),
+            _ => None,
+        })
         .collect();
     assert_eq!(
         states,
@@ -245,7 +248,7 @@ async fn a_restart_neither_refires_nor_forgets() {
     assert_eq!(m.outbox().unwrap().len(), 1);
     drop(m);
     let m = open(&store, &rec);
-    assert_eq!(m.alerts(false)[0]["state"], "firing", "state survives");
+    assert_eq!(m.alerts(false)[0].state, State::Firing, "state survives");
     assert!(
         m.evaluate_rule(&rule, Timestamp(T0 + 2 * S))
             .unwrap()
@@ -274,10 +277,7 @@ async fn silenced_alerts_change_state_but_send_nothing() {
     m.evaluate_rule(&rule, Timestamp(T0 + S)).unwrap();
     let alerts = m.alerts(false);
     assert_eq!(alerts.len(), 2);
-    let silenced: Vec<bool> = alerts
-        .iter()
-        .map(|a| a["silenced"].as_bool().unwrap())
-        .collect();
+    let silenced: Vec<bool> = alerts.iter().map(|a| a.silenced).collect();
     assert!(silenced.contains(&true) && silenced.contains(&false));
     drain(&m, 5).await;
     let sent = rec.sent();
@@ -285,7 +285,10 @@ async fn silenced_alerts_change_state_but_send_nothing() {
     assert_eq!(sent[0].1.alerts.len(), 1);
     assert_eq!(sent[0].1.alerts[0].labels["host"], "web-2");
     let h = m.history(None, 100).unwrap();
-    assert!(h.iter().any(|e| e["silenced_by"].is_string()));
+    assert!(
+        h.iter()
+            .any(|e| matches!(e, HistoryEntry::State(c) if c.silenced_by.is_some()))
+    );
 }
 
 #[tokio::test]
@@ -306,13 +309,13 @@ async fn a_failing_rule_does_not_stop_the_others() {
         .append_points(vec![gauge("cpu", "web-1", now.0 - S, 0.99)])
         .unwrap();
     assert_eq!(m.evaluate_due(now), 2);
-    let rule = m.rule_json(&m.rule(&bad.id).unwrap());
+    let rule = m.rule_view(&m.rule(&bad.id).unwrap());
     assert!(
-        rule["last_error"].as_str().unwrap().contains("zero"),
-        "{rule}"
+        rule.last_error.as_deref().unwrap().contains("zero"),
+        "{rule:?}"
     );
-    assert_eq!(m.alerts(false)[0]["rule_name"], "High CPU");
-    assert_eq!(m.alerts(false)[0]["state"], "firing");
+    assert_eq!(m.alerts(false)[0].rule_name, "High CPU");
+    assert_eq!(m.alerts(false)[0].state, State::Firing);
 }
 
 #[tokio::test]
@@ -322,9 +325,15 @@ async fn deliveries_retry_then_give_up_and_a_hanging_receiver_times_out() {
     assert_eq!(rec.attempts.load(Ordering::SeqCst), 3, "max_attempts");
     assert!(m.outbox().unwrap().is_empty(), "given up after 3 attempts");
     let h = m.history(None, 100).unwrap();
-    let failed = h.iter().find(|e| e["kind"] == "delivery_failed").unwrap();
-    assert_eq!(failed["attempts"], 3);
-    assert!(failed["message"].as_str().unwrap().contains("500"));
+    let failed = h
+        .iter()
+        .find_map(|e| match e {
+            HistoryEntry::DeliveryFailed(d) => Some(d),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(failed.attempts, 3);
+    assert!(failed.message.contains("500"));
 
     // A receiver that never answers is cut off by the delivery timeout and retried.
     *rec.mode.lock().unwrap() = Mode::Hang;
@@ -385,14 +394,14 @@ async fn log_trace_absence_and_anomaly_rules() {
     }
     store.append_logs(recs).unwrap();
     m.evaluate_rule(&logs, Timestamp(T0 + 10 * S)).unwrap();
-    let firing: Vec<Value> = m
+    let firing: Vec<Alert> = m
         .alerts(false)
         .into_iter()
-        .filter(|a| a["rule_id"] == logs.id.as_str())
+        .filter(|a| a.rule_id == logs.id)
         .collect();
     assert_eq!(firing.len(), 1);
-    assert_eq!(firing[0]["labels"]["service"], "api");
-    assert_eq!(firing[0]["value"], 3.0);
+    assert_eq!(firing[0].labels["service"], "api");
+    assert_eq!(firing[0].value, Some(3.0));
 
     // Trace: error rate of checkout above 40%.
     let traces = m
@@ -419,13 +428,13 @@ async fn log_trace_absence_and_anomaly_rules() {
         .collect();
     store.append_spans(spans).unwrap();
     m.evaluate_rule(&traces, Timestamp(T0 + 10 * S)).unwrap();
-    let a: Vec<Value> = m
+    let a: Vec<Alert> = m
         .alerts(false)
         .into_iter()
-        .filter(|a| a["rule_id"] == traces.id.as_str())
+        .filter(|a| a.rule_id == traces.id)
         .collect();
     assert_eq!(a.len(), 1, "{a:?}");
-    assert_eq!(a[0]["value"], 0.6);
+    assert_eq!(a[0].value, Some(0.6));
 
     // Absence: billing logs stop.
     let absent = m
@@ -448,12 +457,12 @@ async fn log_trace_absence_and_anomaly_rules() {
     );
     let t = m.evaluate_rule(&absent, Timestamp(T0 + 135 * S)).unwrap();
     assert_eq!(t.len(), 1, "missing for 35 s");
-    let a: Vec<Value> = m
+    let a: Vec<Alert> = m
         .alerts(false)
         .into_iter()
-        .filter(|a| a["rule_id"] == absent.id.as_str())
+        .filter(|a| a.rule_id == absent.id)
         .collect();
-    assert_eq!(a[0]["labels"]["service"], "billing");
+    assert_eq!(a[0].labels["service"], "billing");
 
     // Anomaly: a steady series, then a spike; the baseline survives a restart.
     let anomaly = m
@@ -504,7 +513,7 @@ async fn a_stored_rule_that_no_longer_checks_still_loads() {
         )
         .unwrap();
     // The same rule as stored, with a filter the checker refuses.
-    let mut stored = m.rule_json(&good);
+    let mut stored = json!(m.rule_view(&good));
     stored["filter"] = json!("levle = 'error'");
     assert!(
         m.create_rule(&stored).is_err(),
@@ -520,11 +529,11 @@ async fn a_stored_rule_that_no_longer_checks_still_loads() {
     drop(m);
     let m = open(&store, &rec);
     let rule = m.rule(&good.id).unwrap();
-    assert_eq!(m.rule_json(&rule)["filter"], "levle = 'error'");
+    assert_eq!(m.rule_view(&rule).text("filter"), "levle = 'error'");
     assert_eq!(m.evaluate_due(Timestamp::now()), 1);
-    let rule = m.rule_json(&m.rule(&good.id).unwrap());
+    let rule = m.rule_view(&m.rule(&good.id).unwrap());
     assert!(
-        rule["last_error"].as_str().unwrap().contains("levle"),
-        "{rule}"
+        rule.last_error.as_deref().unwrap().contains("levle"),
+        "{rule:?}"
     );
 }

@@ -205,18 +205,18 @@ pub(crate) fn join_list(v: &Value) -> String {
         .unwrap_or_default()
 }
 
-/// An object's entries as `k=v` joined by `sep`, leaving out the keys in `skip` (labels,
-/// attributes).
-pub(crate) fn pairs(v: &Value, sep: &str, skip: &[&str]) -> String {
-    v.as_object()
-        .map(|m| {
-            m.iter()
-                .filter(|(k, _)| !skip.contains(&k.as_str()))
-                .map(|(k, v)| format!("{k}={}", cell(v)))
-                .collect::<Vec<_>>()
-                .join(sep)
-        })
-        .unwrap_or_default()
+/// Labels as `k=v` joined by `sep`, leaving out the keys in `skip`.
+pub(crate) fn pairs(
+    labels: &std::collections::BTreeMap<String, String>,
+    sep: &str,
+    skip: &[&str],
+) -> String {
+    labels
+        .iter()
+        .filter(|(k, _)| !skip.contains(&k.as_str()))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(sep)
 }
 
 /// `1.25s`, `340ms`, `12µs` from nanoseconds.

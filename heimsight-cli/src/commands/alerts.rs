@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
+use heimsight_core::api::{
+    AlertsPage, HistoryEntry, HistoryPage, RuleView, RulesPage, SilenceView, SilencesPage,
+};
 use serde_json::{Map, Value, json};
 
 use super::{Ctx, key_value, read_object_file, split_matcher};
@@ -222,58 +225,59 @@ pub(crate) async fn run(ctx: &Ctx, cmd: &AlertsCommand) -> Result<()> {
     let mut out = ctx.out();
     match cmd {
         AlertsCommand::List => {
-            let (rules, alerts) = tokio::try_join!(
-                ctx.api.get("/api/v1/alerts/rules", &[]),
-                ctx.api.get("/api/v1/alerts", &[]),
+            let (rules, alerts): (RulesPage, AlertsPage) = tokio::try_join!(
+                ctx.api.get_as("/api/v1/alerts/rules", &[]),
+                ctx.api.get_as("/api/v1/alerts", &[]),
             )?;
             let mut t = Table::new(&[
                 "id", "name", "kind", "state", "since", "severity", "channels",
             ]);
             let mut rows = Vec::new();
-            for r in rules["rules"].as_array().into_iter().flatten() {
-                let state = cell(&r["state"]);
+            for r in &rules.rules {
+                let state = r.state.as_str();
                 // Since when the rule is in its state: its oldest alert in that state.
-                let since = alerts["alerts"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|a| a["rule_id"] == r["id"] && a["state"] == state.as_str())
-                    .filter_map(|a| a["since"].as_str())
-                    .min()
-                    .unwrap_or("")
-                    .to_string();
+                let since = alerts
+                    .alerts
+                    .iter()
+                    .filter(|a| a.rule_id == r.id() && a.state.as_str() == state)
+                    .map(|a| a.since)
+                    .min();
+                let since_text = since.map(|t| t.to_rfc3339()).unwrap_or_default();
+                let severity = r.text("severity");
                 t.colored_row(vec![
-                    (cell(&r["id"]), Color::Blue),
-                    (cell(&r["name"]), Color::None),
-                    (cell(&r["kind"]), Color::None),
-                    (state.clone(), Color::of_level(&state)),
-                    (since.clone(), Color::Dim),
-                    (cell(&r["severity"]), Color::of_level(&cell(&r["severity"]))),
-                    (join_list(&r["channels"]), Color::None),
+                    (r.id().to_string(), Color::Blue),
+                    (r.name().to_string(), Color::None),
+                    (r.text("kind").to_string(), Color::None),
+                    (state.to_string(), Color::of_level(state)),
+                    (since_text, Color::Dim),
+                    (severity.to_string(), Color::of_level(severity)),
+                    (
+                        join_list(r.rule.get("channels").unwrap_or(&Value::Null)),
+                        Color::None,
+                    ),
                 ]);
-                let mut r = r.clone();
-                r["since"] = if since.is_empty() {
-                    Value::Null
-                } else {
-                    json!(since)
-                };
-                rows.push(r);
+                let mut row = serde_json::to_value(r)?;
+                row["since"] = json!(since);
+                rows.push(row);
             }
             ctx.printer.print(&mut out, &json!({"rules": rows}), &t)
         }
         AlertsCommand::Get { rule } => {
-            let r = ctx.api.get(&rule_path(ctx, rule).await?, &[]).await?;
-            let id = cell(&r["id"]);
-            let alerts = ctx
+            let rule: RuleView = ctx.api.get_as(&rule_path(ctx, rule).await?, &[]).await?;
+            let alerts: AlertsPage = ctx
                 .api
-                .get(
+                .get_as(
                     "/api/v1/alerts",
-                    &[("rule_id", id), ("include_resolved", "true".into())],
+                    &[
+                        ("rule_id", rule.id().to_string()),
+                        ("include_resolved", "true".into()),
+                    ],
                 )
                 .await?;
+            let r = serde_json::to_value(&rule)?;
             if ctx.printer.format == Output::Json {
                 let mut all = r.clone();
-                all["alerts"] = alerts["alerts"].clone();
+                all["alerts"] = serde_json::to_value(&alerts.alerts)?;
                 writeln!(out, "{}", serde_json::to_string_pretty(&all)?)?;
                 return Ok(());
             }
@@ -299,35 +303,28 @@ pub(crate) async fn run(ctx: &Ctx, cmd: &AlertsCommand) -> Result<()> {
             }
             let r = ctx
                 .api
-                .post("/api/v1/alerts/rules", &Value::Object(body))
+                .post_as("/api/v1/alerts/rules", &Value::Object(body))
                 .await
                 .map_err(invalid)?;
             print_rule(ctx, &mut out, "created", &r)
         }
         AlertsCommand::Update { rule, fields } => {
             let path = rule_path(ctx, rule).await?;
-            let current = ctx.api.get(&path, &[]).await?;
+            let current: RuleView = ctx.api.get_as(&path, &[]).await?;
             let changes = fields.body()?;
             if changes.is_empty() {
                 bail!("nothing to change; give fields as flags or in a file (-f rule.yaml)");
             }
-            // The stored rule's own fields (not the computed ones), with the changes over them.
-            let mut body = current.as_object().cloned().unwrap_or_default();
-            for computed in [
-                "id",
-                "state",
-                "last_evaluation",
-                "last_error",
-                "compiled_query",
-                "created_at",
-                "updated_at",
-            ] {
-                body.remove(computed);
+            // The rule's own settings (not the ones the server keeps), with the changes over
+            // them.
+            let mut body = current.rule;
+            for kept in ["id", "created_at", "updated_at"] {
+                body.remove(kept);
             }
             body.extend(changes);
             let r = ctx
                 .api
-                .put(&path, &Value::Object(body))
+                .put_as(&path, &Value::Object(body))
                 .await
                 .map_err(invalid)?;
             print_rule(ctx, &mut out, "updated", &r)
@@ -346,7 +343,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: &AlertsCommand) -> Result<()> {
             if *include_resolved {
                 q.push(("include_resolved", "true".to_string()));
             }
-            let alerts = ctx.api.get("/api/v1/alerts", &q).await?;
+            let alerts: AlertsPage = ctx.api.get_as("/api/v1/alerts", &q).await?;
             ctx.printer.print(&mut out, &alerts, &alerts_table(&alerts))
         }
         AlertsCommand::History { rule, limit } => {
@@ -355,37 +352,31 @@ pub(crate) async fn run(ctx: &Ctx, cmd: &AlertsCommand) -> Result<()> {
                 let id = rule_id(ctx, r).await?;
                 q.push(("rule_id", id));
             }
-            let h = ctx.api.get("/api/v1/alerts/history", &q).await?;
+            let h: HistoryPage = ctx.api.get_as("/api/v1/alerts/history", &q).await?;
             let mut t = Table::new(&["at", "kind", "rule", "what"]);
-            for e in h["history"].as_array().into_iter().flatten() {
-                let what = match e["kind"].as_str() {
-                    Some("state") => format!(
+            for e in &h.history {
+                let what = match e {
+                    HistoryEntry::State(c) => format!(
                         "{} → {}{}",
-                        cell(&e["from"]),
-                        cell(&e["to"]),
-                        e["value"]
-                            .as_f64()
+                        c.from,
+                        c.to,
+                        c.value
                             .map_or(String::new(), |v| format!(" (value {})", number(v)))
                     ),
-                    _ => format!(
+                    HistoryEntry::Delivered(d) | HistoryEntry::DeliveryFailed(d) => format!(
                         "{} {} via {} (attempt {}): {}",
-                        cell(&e["status"]),
-                        cell(&e["notification_id"]),
-                        cell(&e["channel_id"]),
-                        cell(&e["attempts"]),
-                        cell(&e["message"])
+                        d.status, d.notification_id, d.channel_id, d.attempts, d.message
                     ),
                 };
-                let kind = cell(&e["kind"]);
-                let color = if kind == "delivery_failed" {
+                let color = if matches!(e, HistoryEntry::DeliveryFailed(_)) {
                     Color::Red
                 } else {
                     Color::None
                 };
                 t.colored_row(vec![
-                    (cell(&e["at"]), Color::Dim),
-                    (kind, color),
-                    (cell(&e["rule_name"]), Color::None),
+                    (e.at().to_rfc3339(), Color::Dim),
+                    (e.kind().to_string(), color),
+                    (e.rule_name().to_string(), Color::None),
                     (what, Color::None),
                 ]);
             }
@@ -410,50 +401,37 @@ pub(crate) async fn run(ctx: &Ctx, cmd: &AlertsCommand) -> Result<()> {
             if let Some(c) = &s.comment {
                 body["comment"] = json!(c);
             }
-            let v = ctx
+            let v: SilenceView = ctx
                 .api
-                .post("/api/v1/silences", &body)
+                .post_as("/api/v1/silences", &body)
                 .await
                 .map_err(invalid)?;
             match ctx.printer.format {
                 Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?,
-                _ => writeln!(
-                    out,
-                    "silence {} until {}",
-                    cell(&v["id"]),
-                    cell(&v["ends_at"])
-                )?,
+                _ => writeln!(out, "silence {} until {}", v.id, v.ends_at.to_rfc3339())?,
             }
             Ok(())
         }
         AlertsCommand::Silences => {
-            let v = ctx.api.get("/api/v1/silences", &[]).await?;
+            let v: SilencesPage = ctx.api.get_as("/api/v1/silences", &[]).await?;
             let mut t = Table::new(&[
                 "id", "status", "matchers", "starts", "ends", "by", "comment",
             ]);
-            for s in v["silences"].as_array().into_iter().flatten() {
-                let m = s["matchers"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|m| {
-                        format!(
-                            "{}{}{}",
-                            cell(&m["name"]),
-                            m["op"].as_str().unwrap_or("="),
-                            cell(&m["value"])
-                        )
-                    })
+            for s in &v.silences {
+                let m = s
+                    .matchers
+                    .iter()
+                    .map(|m| format!("{}{}{}", m.name, m.op, m.value))
                     .collect::<Vec<_>>()
                     .join(",");
                 t.row([
-                    cell(&s["id"]),
-                    cell(&s["status"]),
+                    s.id.clone(),
+                    s.status.to_string(),
                     m,
-                    cell(&s["starts_at"]),
-                    cell(&s["ends_at"]),
-                    cell(&s["created_by"]),
-                    cell(&s["comment"]),
+                    s.starts_at.to_rfc3339(),
+                    s.ends_at.to_rfc3339(),
+                    s.created_by.clone(),
+                    s.comment.clone(),
                 ]);
             }
             ctx.printer.print(&mut out, &v, &t)
@@ -471,22 +449,19 @@ pub(crate) async fn run(ctx: &Ctx, cmd: &AlertsCommand) -> Result<()> {
     }
 }
 
-fn alerts_table(alerts: &Value) -> Table {
+fn alerts_table(alerts: &AlertsPage) -> Table {
     let mut t = Table::new(&["rule", "state", "since", "value", "labels", "silenced"]);
-    for a in alerts["alerts"].as_array().into_iter().flatten() {
-        let state = cell(&a["state"]);
-        let labels = pairs(&a["labels"], ",", &["alertname"]);
+    for a in &alerts.alerts {
+        let state = a.state.as_str();
+        let labels = pairs(&a.labels, ",", &["alertname"]);
         t.colored_row(vec![
-            (cell(&a["rule_name"]), Color::None),
-            (state.clone(), Color::of_level(&state)),
-            (cell(&a["since"]), Color::Dim),
-            (
-                a["value"].as_f64().map_or(String::new(), number),
-                Color::Bold,
-            ),
+            (a.rule_name.clone(), Color::None),
+            (state.to_string(), Color::of_level(state)),
+            (a.since.to_rfc3339(), Color::Dim),
+            (a.value.map_or(String::new(), number), Color::Bold),
             (labels, Color::None),
             (
-                if a["silenced"] == true {
+                if a.silenced {
                     "yes".into()
                 } else {
                     String::new()
@@ -498,16 +473,10 @@ fn alerts_table(alerts: &Value) -> Table {
     t
 }
 
-fn print_rule(ctx: &Ctx, out: &mut dyn Write, what: &str, r: &Value) -> Result<()> {
+fn print_rule(ctx: &Ctx, out: &mut dyn Write, what: &str, r: &RuleView) -> Result<()> {
     match ctx.printer.format {
         Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(r)?)?,
-        _ => writeln!(
-            out,
-            "{what} rule {} ({}), {}",
-            cell(&r["id"]),
-            cell(&r["name"]),
-            cell(&r["state"])
-        )?,
+        _ => writeln!(out, "{what} rule {} ({}), {}", r.id(), r.name(), r.state)?,
     }
     Ok(())
 }
@@ -534,22 +503,18 @@ fn invalid(e: anyhow::Error) -> anyhow::Error {
 
 /// The id of a rule given by id or name.
 async fn rule_id(ctx: &Ctx, rule: &str) -> Result<String> {
-    let rules = ctx.api.get("/api/v1/alerts/rules", &[]).await?;
-    let all = rules["rules"].as_array().cloned().unwrap_or_default();
-    if let Some(r) = all.iter().find(|r| r["id"] == rule) {
-        return Ok(cell(&r["id"]));
+    let rules: RulesPage = ctx.api.get_as("/api/v1/alerts/rules", &[]).await?;
+    if let Some(r) = rules.rules.iter().find(|r| r.id() == rule) {
+        return Ok(r.id().to_string());
     }
-    let named: Vec<&Value> = all.iter().filter(|r| r["name"] == rule).collect();
+    let named: Vec<&RuleView> = rules.rules.iter().filter(|r| r.name() == rule).collect();
     match named.as_slice() {
-        [one] => Ok(cell(&one["id"])),
+        [one] => Ok(one.id().to_string()),
         [] => bail!("no rule with id or name {rule:?} (`heimsight alerts list` shows them)"),
         many => bail!(
             "{} rules are named {rule:?}; use an id: {}",
             many.len(),
-            many.iter()
-                .map(|r| cell(&r["id"]))
-                .collect::<Vec<_>>()
-                .join(", ")
+            many.iter().map(|r| r.id()).collect::<Vec<_>>().join(", ")
         ),
     }
 }

@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use anyhow::{Result, bail};
-use heimsight_core::api::{Health, RetentionView, StatsView, StatusView};
-use serde_json::{Value, json};
+use heimsight_core::api::{AlertState, AlertsPage, Health, RetentionView, StatsView, StatusView};
+use serde_json::json;
 
 use super::Ctx;
 use crate::args::Output;
@@ -46,10 +46,11 @@ pub(crate) async fn status(ctx: &Ctx) -> Result<()> {
         ctx.api.get_as::<StatusView>("/api/v1/status", &[]),
         ctx.api.get_as::<StatsView>("/api/v1/stats", &[]),
         ctx.api.get_as::<RetentionView>("/api/v1/retention", &[]),
-        ctx.api.get("/api/v1/alerts", &[]),
+        ctx.api.get_as::<AlertsPage>("/api/v1/alerts", &[]),
     )?;
-    let firing = count_state(&alerts, "firing");
-    let pending = count_state(&alerts, "pending");
+    let count = |state| alerts.alerts.iter().filter(|a| a.state == state).count();
+    let firing = count(AlertState::Firing);
+    let pending = count(AlertState::Pending);
     let all = json!({
         "url": ctx.api.url(),
         "version": status.version,
@@ -143,10 +144,4 @@ pub(crate) async fn status(ctx: &Ctx) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn count_state(alerts: &Value, state: &str) -> usize {
-    alerts["alerts"]
-        .as_array()
-        .map_or(0, |a| a.iter().filter(|x| x["state"] == state).count())
 }

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use heimsight_core::api::{
-    LogsPage, MetricNames, QueryAnswer, SeriesAnswer, SpanNode, TraceDetail, TraceSummary,
-    TracesPage,
+    Alert, LogsPage, MetricNames, QueryAnswer, RuleView, SeriesAnswer, SilenceView, SpanNode,
+    TraceDetail, TraceSummary, TracesPage,
 };
 use heimsight_core::{LogRecord, Span, TailCursor};
 use serde_json::Value;
@@ -352,11 +352,19 @@ pub(crate) struct MetricsTab {
 #[derive(Debug, Default)]
 pub(crate) struct AlertsTab {
     /// Rules with their state.
-    pub(crate) rules: Vec<Value>,
+    pub(crate) rules: Vec<RuleView>,
     /// Pending and firing alerts.
-    pub(crate) alerts: Vec<Value>,
+    pub(crate) alerts: Vec<Alert>,
     /// Selected rule.
     pub(crate) selected: usize,
+}
+
+/// What the Alerts tab asks for: `GET /api/v1/alerts/rules` and `GET /api/v1/alerts`, in one
+/// answer.
+#[derive(Debug, serde::Deserialize)]
+struct AlertsAnswer {
+    rules: Vec<RuleView>,
+    alerts: Vec<Alert>,
 }
 
 /// The whole TUI state.
@@ -761,8 +769,8 @@ impl App {
             KeyCode::Char('s') => {
                 if let Some(r) = a.rules.get(a.selected) {
                     return vec![Request::Silence {
-                        rule_id: cell(&r["id"]),
-                        rule_name: cell(&r["name"]),
+                        rule_id: r.id().to_string(),
+                        rule_name: r.name().to_string(),
                     }];
                 }
             }
@@ -909,16 +917,25 @@ impl App {
                     .collect();
             }
             Request::Alerts => {
-                self.alerts.rules = answer["rules"].as_array().cloned().unwrap_or_default();
-                self.alerts.alerts = answer["alerts"].as_array().cloned().unwrap_or_default();
+                let Some(page) = self.decode::<AlertsAnswer>("alerts", answer) else {
+                    return;
+                };
+                self.alerts.rules = page.rules;
+                self.alerts.alerts = page.alerts;
                 self.alerts.selected = self
                     .alerts
                     .selected
                     .min(self.alerts.rules.len().saturating_sub(1));
             }
             Request::Silence { rule_name, .. } => {
+                let Some(silence) = self.decode::<SilenceView>("the silence", answer) else {
+                    return;
+                };
                 self.status = Some((
-                    format!("silenced {rule_name} until {}", cell(&answer["ends_at"])),
+                    format!(
+                        "silenced {rule_name} until {}",
+                        silence.ends_at.to_rfc3339()
+                    ),
                     false,
                 ));
             }

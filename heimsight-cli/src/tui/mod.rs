@@ -196,10 +196,15 @@ mod tests {
              "operations": ["POST /orders", "charge"], "error": true}]})));
         app.on_response(&reqs[2], Ok(json!({"names": ["cpu", "orders_total"]})));
         app.on_response(&reqs[3], Ok(json!({
-            "rules": [{"id": "r1", "name": "High CPU", "kind": "threshold", "state": "firing", "severity": "critical"},
-                      {"id": "r2", "name": "Errors", "kind": "log_pattern", "state": "inactive", "severity": "warning"}],
-            "alerts": [{"rule_id": "r1", "rule_name": "High CPU", "state": "firing", "since": "2026-11-26T08:59:00.000000000Z",
-                        "value": 0.97, "labels": {"alertname": "High CPU", "host": "web-1"}, "silenced": false}]})));
+            "rules": [{"id": "r1", "name": "High CPU", "kind": "threshold", "state": "firing", "severity": "critical",
+                       "last_evaluation": "2026-11-26T09:00:00Z", "last_error": null, "compiled_query": "SELECT 1"},
+                      {"id": "r2", "name": "Errors", "kind": "log_pattern", "state": "inactive", "severity": "warning",
+                       "last_evaluation": null, "last_error": null, "compiled_query": "SELECT 2"}],
+            "alerts": [{"fingerprint": "9f0c", "rule_id": "r1", "rule_name": "High CPU", "severity": "critical",
+                        "state": "firing", "since": "2026-11-26T08:59:00.000000000Z", "active_at": null,
+                        "fired_at": "2026-11-26T08:59:00Z", "resolved_at": null,
+                        "value": 0.97, "labels": {"alertname": "High CPU", "host": "web-1"}, "silenced": false,
+                        "silenced_by": null, "last_evaluation": "2026-11-26T09:00:00Z"}]})));
         app
     }
 

@@ -12,7 +12,7 @@ use ratatui::widgets::{
 };
 
 use super::app::{App, Input, RANGES, Tab};
-use crate::output::{cell, duration, number, pairs};
+use crate::output::{duration, number, pairs};
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
@@ -582,18 +582,18 @@ fn alerts(f: &mut Frame<'_>, app: &App, area: Rect) {
     let [rules_area, alerts_area] =
         Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
     let rows = a.rules.iter().map(|r| {
-        let state = cell(&r["state"]);
-        let sev = cell(&r["severity"]);
+        let state = r.state.as_str();
+        let sev = r.text("severity");
         Row::new(vec![
-            Cell::from(cell(&r["name"])),
-            Cell::from(cell(&r["kind"])),
-            Cell::from(state.clone()).style(
+            Cell::from(r.name().to_string()),
+            Cell::from(r.text("kind").to_string()),
+            Cell::from(state).style(
                 Style::new()
-                    .fg(level_color(&state))
+                    .fg(level_color(state))
                     .add_modifier(Modifier::BOLD),
             ),
-            Cell::from(sev.clone()).style(Style::new().fg(level_color(&sev))),
-            Cell::from(r["last_error"].as_str().unwrap_or("").to_string()).red(),
+            Cell::from(sev.to_string()).style(Style::new().fg(level_color(sev))),
+            Cell::from(r.last_error.clone().unwrap_or_default()).red(),
         ])
     });
     let table = Table::new(
@@ -616,19 +616,14 @@ fn alerts(f: &mut Frame<'_>, app: &App, area: Rect) {
     });
     f.render_stateful_widget(table, rules_area, &mut state);
     let rows = a.alerts.iter().map(|x| {
-        let state = cell(&x["state"]);
-        let labels = pairs(&x["labels"], " ", &["alertname", "rule_id", "severity"]);
+        let state = x.state.as_str();
+        let labels = pairs(&x.labels, " ", &["alertname", "rule_id", "severity"]);
         Row::new(vec![
-            Cell::from(cell(&x["rule_name"])),
-            Cell::from(state.clone()).style(Style::new().fg(level_color(&state))),
-            Cell::from(short_time(x["since"].as_str().unwrap_or("")).to_string()),
-            Cell::from(x["value"].as_f64().map(number).unwrap_or_default()),
-            Cell::from(if x["silenced"] == true {
-                "silenced"
-            } else {
-                ""
-            })
-            .yellow(),
+            Cell::from(x.rule_name.clone()),
+            Cell::from(state).style(Style::new().fg(level_color(state))),
+            Cell::from(short_time(&x.since.to_rfc3339()).to_string()),
+            Cell::from(x.value.map(number).unwrap_or_default()),
+            Cell::from(if x.silenced { "silenced" } else { "" }).yellow(),
             Cell::from(labels).dark_gray(),
         ])
     });

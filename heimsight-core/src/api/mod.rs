@@ -146,11 +146,17 @@ impl QueryDiagnostic {
 }
 
 mod admin;
+mod alerts;
 mod signals;
 
 pub use admin::{
     Accepted, Health, IngestRate, MemoryView, PerSignal, RetentionView, SignalStatsView, StatsView,
     StatusView,
+};
+pub use alerts::{
+    Alert, AlertState, AlertsPage, Delivery, HistoryEntry, HistoryPage, Matcher, PreviewSample,
+    RulePreview, RuleState, RuleView, RulesPage, SilenceStatus, SilenceView, SilencesPage,
+    StateChange,
 };
 pub use signals::{
     ColumnView, Float, LogsPage, MetricNames, PlanView, PointView, QueryAnswer, QueryStats,

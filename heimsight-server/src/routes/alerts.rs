@@ -8,7 +8,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use heimsight_alert::AlertManager;
 use heimsight_core::Timestamp;
-use serde_json::{Value, json};
+use heimsight_core::api::{
+    AlertsPage, HistoryPage, RulePreview, RuleView, RulesPage, SilenceView, SilencesPage,
+};
+use serde_json::Value;
 
 use crate::api_error::ApiError;
 use crate::body::JsonBody;
@@ -31,37 +34,37 @@ fn body_json(body: &[u8]) -> Result<Value, ApiError> {
     Ok(heimsight_ingest::json::parse_json(body)?)
 }
 
-pub(crate) async fn list_rules(State(state): State<AppState>) -> Json<Value> {
+pub(crate) async fn list_rules(State(state): State<AppState>) -> Json<RulesPage> {
     let m = &state.alerts;
-    let rules: Vec<Value> = m.rules().iter().map(|r| m.rule_json(r)).collect();
-    Json(json!({ "rules": rules }))
+    let rules = m.rules().iter().map(|r| m.rule_view(r)).collect();
+    Json(RulesPage { rules })
 }
 
 pub(crate) async fn create_rule(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<RuleView>), ApiError> {
     let v = body_json(&body)?;
     let rule = with_manager(&state, move |m| m.create_rule(&v)).await?;
-    Ok((StatusCode::CREATED, Json(state.alerts.rule_json(&rule))))
+    Ok((StatusCode::CREATED, Json(state.alerts.rule_view(&rule))))
 }
 
 pub(crate) async fn get_rule(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RuleView>, ApiError> {
     let rule = state.alerts.rule(&id)?;
-    Ok(Json(state.alerts.rule_json(&rule)))
+    Ok(Json(state.alerts.rule_view(&rule)))
 }
 
 pub(crate) async fn update_rule(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RuleView>, ApiError> {
     let v = body_json(&body)?;
     let rule = with_manager(&state, move |m| m.update_rule(&id, &v)).await?;
-    Ok(Json(state.alerts.rule_json(&rule)))
+    Ok(Json(state.alerts.rule_view(&rule)))
 }
 
 pub(crate) async fn delete_rule(
@@ -75,7 +78,7 @@ pub(crate) async fn delete_rule(
 pub(crate) async fn preview_rule(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RulePreview>, ApiError> {
     let v = body_json(&body)?;
     Ok(Json(with_manager(&state, move |m| m.preview(&v)).await?))
 }
@@ -85,7 +88,7 @@ const ALERT_PARAMS: &[&str] = &["state", "include_resolved", "rule_id"];
 pub(crate) async fn list_alerts(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AlertsPage>, ApiError> {
     let p = Params::parse(raw.as_deref(), ALERT_PARAMS)?;
     let include_resolved = match p.one("include_resolved")? {
         None | Some("false") | Some("0") => false,
@@ -107,23 +110,14 @@ pub(crate) async fn list_alerts(
         }
     }
     let rule_id = p.one("rule_id")?.map(str::to_string);
-    let alerts: Vec<Value> = state
+    let alerts = state
         .alerts
         .alerts(include_resolved || states.iter().any(|s| s == "resolved"))
         .into_iter()
-        .filter(|a| {
-            states.is_empty()
-                || a["state"]
-                    .as_str()
-                    .is_some_and(|s| states.iter().any(|w| w == s))
-        })
-        .filter(|a| {
-            rule_id
-                .as_deref()
-                .is_none_or(|r| a["rule_id"].as_str() == Some(r))
-        })
+        .filter(|a| states.is_empty() || states.iter().any(|w| w == a.state.as_str()))
+        .filter(|a| rule_id.as_deref().is_none_or(|r| a.rule_id == r))
         .collect();
-    Ok(Json(json!({ "alerts": alerts })))
+    Ok(Json(AlertsPage { alerts }))
 }
 
 const HISTORY_PARAMS: &[&str] = &["rule_id", "limit"];
@@ -131,44 +125,44 @@ const HISTORY_PARAMS: &[&str] = &["rule_id", "limit"];
 pub(crate) async fn history(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<HistoryPage>, ApiError> {
     let p = Params::parse(raw.as_deref(), HISTORY_PARAMS)?;
     let limit = p.count("limit", 100, 10_000)?;
     let rule_id = p.one("rule_id")?.map(str::to_string);
-    let h = with_manager(&state, move |m| m.history(rule_id.as_deref(), limit)).await?;
-    Ok(Json(json!({ "history": h })))
+    let history = with_manager(&state, move |m| m.history(rule_id.as_deref(), limit)).await?;
+    Ok(Json(HistoryPage { history }))
 }
 
-pub(crate) async fn list_silences(State(state): State<AppState>) -> Json<Value> {
+pub(crate) async fn list_silences(State(state): State<AppState>) -> Json<SilencesPage> {
     let now = Timestamp::now();
-    let s: Vec<Value> = state
+    let silences = state
         .alerts
         .silences()
         .iter()
-        .map(|s| s.to_json(now))
+        .map(|s| s.view(now))
         .collect();
-    Json(json!({ "silences": s }))
+    Json(SilencesPage { silences })
 }
 
 pub(crate) async fn create_silence(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<SilenceView>), ApiError> {
     let v = body_json(&body)?;
     let s = with_manager(&state, move |m| m.create_silence(&v)).await?;
-    Ok((StatusCode::CREATED, Json(s.to_json(Timestamp::now()))))
+    Ok((StatusCode::CREATED, Json(s.view(Timestamp::now()))))
 }
 
 pub(crate) async fn get_silence(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SilenceView>, ApiError> {
     state
         .alerts
         .silences()
         .into_iter()
         .find(|s| s.id == id)
-        .map(|s| Json(s.to_json(Timestamp::now())))
+        .map(|s| Json(s.view(Timestamp::now())))
         .ok_or_else(|| ApiError::NotFound(format!("silence {id:?} not found")))
 }
 

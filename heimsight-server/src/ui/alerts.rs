@@ -6,6 +6,10 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use maud::{Markup, html};
+use std::collections::BTreeMap;
+
+use heimsight_core::Timestamp;
+use heimsight_core::api::{HistoryEntry, Matcher, RulePreview};
 use serde_json::{Map, Value, json};
 
 use super::{
@@ -47,33 +51,34 @@ fn json_body(v: &Value) -> JsonBody {
 pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response {
     let form = Form::parse(raw.as_deref());
     let (range, _) = TimeRange::from_form(&form);
-    let rules = api::list_rules(State(state.clone())).await.0;
-    let active = json_of(api::list_alerts(State(state.clone()), RawQuery(None)).await);
-    let history =
-        json_of(api::history(State(state.clone()), RawQuery(Some("limit=50".into()))).await);
-    let silences = api::list_silences(State(state.clone())).await.0;
+    let rules = api::list_rules(State(state.clone())).await.0.rules;
+    let active = api::list_alerts(State(state.clone()), RawQuery(None))
+        .await
+        .map(|a| a.0.alerts);
+    let history = api::history(State(state.clone()), RawQuery(Some("limit=50".into())))
+        .await
+        .map(|h| h.0.history);
+    let silences = api::list_silences(State(state.clone())).await.0.silences;
     let channels = json_of(ch_api::list(State(state.clone())).await);
-    let rules = rules["rules"].as_array().cloned().unwrap_or_default();
     let body = html! {
         @if let Some(m) = form.get("msg") { (notice(m)) }
         @if let Some(m) = form.get("err") { div.error role="alert" { (m) } }
         section #active {
             h2 { "Active alerts" }
             @match &active {
-                Ok(v) => {
-                    @let alerts = v["alerts"].as_array().cloned().unwrap_or_default();
+                Ok(alerts) => {
                     @if alerts.is_empty() { p.empty { "Nothing pending or firing." } }
                     @else {
                         table {
                             thead { tr { th { "state" } th { "rule" } th { "labels" } th { "value" } th { "since" } } }
                             tbody {
-                                @for a in &alerts {
+                                @for a in alerts {
                                     tr {
-                                        td { (state_badge(a["state"].as_str().unwrap_or(""))) @if a["silenced"] == true { " " span.badge { "silenced" } } }
-                                        td { (value_text(&a["rule_name"])) }
-                                        td.muted { (labels_text(&a["labels"])) }
-                                        td { (number_text(&a["value"])) }
-                                        td { (time_text(&a["since"])) }
+                                        td { (state_badge(a.state.as_str())) @if a.silenced { " " span.badge { "silenced" } } }
+                                        td { (a.rule_name) }
+                                        td.muted { (labels_text(&a.labels)) }
+                                        td { (number_text(a.value)) }
+                                        td { (time_text(a.since)) }
                                     }
                                 }
                             }
@@ -91,16 +96,16 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                     thead { tr { th { "state" } th { "name" } th { "kind" } th { "severity" } th { "last evaluation" } th {} } }
                     tbody {
                         @for r in &rules {
-                            @let id = value_text(&r["id"]);
-                            tr data-rule=(value_text(&r["name"])) {
-                                td { (state_badge(r["state"].as_str().unwrap_or("inactive"))) }
+                            @let id = r.id();
+                            tr data-rule=(r.name()) {
+                                td { (state_badge(r.state.as_str())) }
                                 td {
-                                    a href={ "alerts/rules/" (id) } { (value_text(&r["name"])) }
-                                    @if let Some(e) = r["last_error"].as_str() { br; small.err-text { (e) } }
+                                    a href={ "alerts/rules/" (id) } { (r.name()) }
+                                    @if let Some(e) = &r.last_error { br; small.err-text { (e) } }
                                 }
-                                td { (value_text(&r["kind"])) }
-                                td { span class={ "sev sev-" (value_text(&r["severity"])) } { (value_text(&r["severity"])) } }
-                                td.muted { (time_text(&r["last_evaluation"])) }
+                                td { (r.text("kind")) }
+                                td { span class={ "sev sev-" (r.text("severity")) } { (r.text("severity")) } }
+                                td.muted { (r.last_evaluation.map(time_text).unwrap_or_default()) }
                                 td {
                                     form.inline method="post" action={ "alerts/rules/" (id) "/delete" }
                                         hx-confirm="Delete this rule?" {
@@ -115,19 +120,18 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
         }
         section #silences {
             h2 { "Silences" }
-            @let list = silences["silences"].as_array().cloned().unwrap_or_default();
-            @if list.is_empty() { p.muted { "No silences." } }
+            @if silences.is_empty() { p.muted { "No silences." } }
             @else {
                 table {
                     thead { tr { th { "matchers" } th { "status" } th { "ends" } th { "comment" } th {} } }
                     tbody {
-                        @for s in &list {
+                        @for s in &silences {
                             tr {
-                                td { (matchers_text(&s["matchers"])) }
-                                td { (value_text(&s["status"])) }
-                                td { (time_text(&s["ends_at"])) }
-                                td { (value_text(&s["comment"])) }
-                                td { form.inline method="post" action={ "alerts/silences/" (value_text(&s["id"])) "/delete" } { button.link.danger type="submit" { "expire" } } }
+                                td { (matchers_text(&s.matchers)) }
+                                td { (s.status.as_str()) }
+                                td { (time_text(s.ends_at)) }
+                                td { (s.comment) }
+                                td { form.inline method="post" action={ "alerts/silences/" (s.id) "/delete" } { button.link.danger type="submit" { "expire" } } }
                             }
                         }
                     }
@@ -155,7 +159,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                                     tr {
                                         td { (value_text(&c["name"])) }
                                         td { (value_text(&c["type"])) }
-                                        td.muted { (labels_text(&c["settings"])) }
+                                        td.muted { (pairs_text(&c["settings"], ", ")) }
                                         td {
                                             form.inline method="post" action={ "alerts/channels/" (id) "/test" }
                                                 hx-post={ "alerts/channels/" (id) "/test" } hx-target="next .result" hx-swap="innerHTML" {
@@ -188,26 +192,30 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
         section #history {
             h2 { "History" }
             @match &history {
-                Ok(v) => {
-                    @let entries = v["history"].as_array().cloned().unwrap_or_default();
+                Ok(entries) => {
                     @let channel_names = channel_names(&channels);
                     @if entries.is_empty() { p.muted { "Nothing yet." } }
                     @else {
                         table {
                             thead { tr { th { "time" } th { "event" } th { "rule" } th { "labels" } th { "detail" } } }
                             tbody {
-                                @for h in &entries {
+                                @for h in entries {
                                     tr {
-                                        td { (time_text(&h["at"])) }
-                                        td { (value_text(&h["kind"])) @if let Some(to) = h["to"].as_str() { " → " (state_badge(to)) } }
-                                        td { (value_text(&h["rule_name"])) }
-                                        td.muted { (labels_text(&h["labels"])) }
-                                        td.muted {
-                                            @if !h["value"].is_null() { "value " (number_text(&h["value"])) " " }
-                                            @if let Some(id) = h["channel_id"].as_str() {
-                                                "channel " (channel_names.get(id).map_or(id, String::as_str)) " "
+                                        td { (time_text(h.at())) }
+                                        td { (h.kind()) @if let HistoryEntry::State(c) = h { " → " (state_badge(c.to.as_str())) } }
+                                        td { (h.rule_name()) }
+                                        @match h {
+                                            HistoryEntry::State(c) => {
+                                                td.muted { (labels_text(&c.labels)) }
+                                                td.muted { @if c.value.is_some() { "value " (number_text(c.value)) " " } }
                                             }
-                                            @if !h["message"].is_null() { (value_text(&h["message"])) }
+                                            HistoryEntry::Delivered(d) | HistoryEntry::DeliveryFailed(d) => {
+                                                td.muted {}
+                                                td.muted {
+                                                    "channel " (channel_names.get(&d.channel_id).unwrap_or(&d.channel_id)) " "
+                                                    (d.message)
+                                                }
+                                            }
                                         }
                                     }
                                 }
@@ -243,28 +251,19 @@ fn channel_names(channels: &Result<Value, ApiError>) -> std::collections::HashMa
         .unwrap_or_default()
 }
 
-/// A time of the alert API (RFC 3339 or Unix nanoseconds) for people.
-fn time_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => fmt_time(s),
-        Value::Number(n) => n
-            .as_i64()
-            .map(|n| fmt_time(&heimsight_core::Timestamp(n).to_rfc3339()))
-            .unwrap_or_default(),
-        _ => String::new(),
-    }
+/// A time of the alert API for people.
+fn time_text(t: Timestamp) -> String {
+    fmt_time(&t.to_rfc3339())
 }
 
 /// A rule's value for people: at most 4 decimals, no float noise (`0.7449999999999999` →
-/// `0.745`).
-fn number_text(v: &Value) -> String {
-    match v.as_f64() {
-        Some(f) if v.is_f64() => {
-            let s = format!("{f:.4}");
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        }
-        _ => value_text(v),
-    }
+/// `0.745`); nothing when there is none.
+fn number_text(v: Option<f64>) -> String {
+    let Some(f) = v else {
+        return String::new();
+    };
+    let s = format!("{f:.4}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 fn state_badge(s: &str) -> Markup {
@@ -283,26 +282,20 @@ fn pairs_text(v: &Value, sep: &str) -> String {
         .unwrap_or_default()
 }
 
-fn labels_text(v: &Value) -> String {
-    pairs_text(v, ", ")
+fn labels_text(labels: &BTreeMap<String, String>) -> String {
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-fn matchers_text(v: &Value) -> String {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .map(|m| {
-                    format!(
-                        "{}{}{}",
-                        value_text(&m["name"]),
-                        m["op"].as_str().unwrap_or("="),
-                        value_text(&m["value"])
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_default()
+fn matchers_text(matchers: &[Matcher]) -> String {
+    matchers
+        .iter()
+        .map(|m| format!("{}{}{}", m.name, m.op, m.value))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A rule's form values: from a rule's JSON (editing) or a submitted form.
@@ -690,12 +683,12 @@ pub(crate) async fn edit_form(State(state): State<AppState>, Path(id): Path<Stri
     let action = format!("alerts/rules/{id}");
     match api::get_rule(State(state.clone()), Path(id)).await {
         Ok(axum::Json(r)) => {
-            let title = format!("Edit rule {}", value_text(&r["name"]));
+            let title = format!("Edit rule {}", r.name());
             rule_form_page(
                 &state,
                 &action,
                 &title,
-                &RuleForm::from_rule(&r),
+                &RuleForm::from_rule(&Value::Object(r.rule)),
                 None,
                 None,
             )
@@ -767,9 +760,8 @@ pub(crate) async fn preview(State(state): State<AppState>, body: Bytes) -> Respo
 }
 
 async fn preview_markup(state: &AppState, rule: &Value) -> Markup {
-    match json_of(api::preview_rule(State(state.clone()), json_body(rule)).await) {
-        Ok(v) => {
-            let samples = v["samples"].as_array().cloned().unwrap_or_default();
+    match api::preview_rule(State(state.clone()), json_body(rule)).await {
+        Ok(axum::Json(RulePreview { samples, .. })) => {
             html! {
                 div.preview {
                     h3 { "Preview: what the rule sees now" }
@@ -780,9 +772,9 @@ async fn preview_markup(state: &AppState, rule: &Value) -> Markup {
                             tbody {
                                 @for s in &samples {
                                     tr {
-                                        td { (labels_text(&s["labels"])) }
-                                        td.value { (number_text(&s["value"])) }
-                                        td { @if s["active"] == true { span.state.state-firing { "holds" } } @else { span.state.state-inactive { "does not hold" } } }
+                                        td { (labels_text(&s.labels)) }
+                                        td.value { (number_text(s.value)) }
+                                        td { @if s.active { span.state.state-firing { "holds" } } @else { span.state.state-inactive { "does not hold" } } }
                                     }
                                 }
                             }
@@ -893,10 +885,11 @@ mod tests {
 
     #[test]
     fn values_read_without_float_noise() {
-        assert_eq!(number_text(&json!(0.7449999999999999)), "0.745");
-        assert_eq!(number_text(&json!(2.0)), "2");
-        assert_eq!(number_text(&json!(3)), "3");
-        assert_eq!(number_text(&Value::Null), "");
+        assert_eq!(number_text(Some(0.7449999999999999)), "0.745");
+        assert_eq!(number_text(Some(2.0)), "2");
+        assert_eq!(number_text(Some(3.0)), "3");
+        assert_eq!(number_text(Some(-0.5)), "-0.5");
+        assert_eq!(number_text(None), "");
     }
 
     #[test]

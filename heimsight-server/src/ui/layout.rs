@@ -144,7 +144,7 @@ async fn status_line(state: &AppState) -> Markup {
         .alerts
         .alerts(false)
         .iter()
-        .filter(|a| a["state"] == "firing")
+        .filter(|a| a.state == heimsight_core::api::AlertState::Firing)
         .count();
     #[cfg(not(feature = "alerting"))]
     let firing = 0;
