@@ -426,6 +426,69 @@ impl<T: LogStore + SpanStore + MetricStore + ?Sized> Queryable for T {}
 /// ```
 pub fn run<S: Queryable + ?Sized>(store: &S, req: &Request<'_>) -> Result<Output, QueryError> {
     let started = Instant::now();
+    admit(req)?;
+    let checked = crate::parser::parse_and_check(req.query).map_err(QueryError::Invalid)?;
+    run_timed(store, req, checked, started)
+}
+
+/// Plans and runs a statement that already passed the checker, as [`run`] does after
+/// parsing and checking `req.query`.
+///
+/// For a caller that holds a [`Checked`] statement rather than text: one built in code, or
+/// kept from [`crate::parse_and_check`]. Build it from a [`Statement`] with
+/// [`crate::check()`]; [`crate::unparse::render_with_positions`] gives the text to check it
+/// against when there is none. `req.query` is the text the statement's positions point
+/// into: it places the diagnostics of subqueries (which are checked again when they run)
+/// and quotes the conditions listed in the [`Plan`], and is bounded by
+/// [`Limits::max_query_bytes`] as in [`run`]. It may be empty: then the plan lists the
+/// conditions as [`crate::unparse`] prints them. The rest of `req` (time range, `now()`,
+/// limits) applies as in [`run`], and so does the statement's `explain`.
+///
+/// ```
+/// use heimsight_core::{Level, LogRecord, Timestamp};
+/// use heimsight_query::ast::{Pos, Select, SelectItem, Source, Statement};
+/// use heimsight_query::unparse::render_with_positions;
+/// use heimsight_query::{Request, Value, check, parse_expr, run_checked};
+/// use heimsight_store::{LogStore, MemoryStore};
+///
+/// let store = MemoryStore::new();
+/// store.append_logs(vec![LogRecord::new(Timestamp(1_000), Level::Error, "disk full")])?;
+///
+/// let mut stmt = Statement {
+///     explain: false,
+///     select: Select {
+///         items: vec![SelectItem::Expr { expr: parse_expr("count(*)")?, alias: None }],
+///         from: Source::Logs,
+///         from_pos: Pos::default(),
+///         filter: Some(parse_expr("level = 'error' AND message CONTAINS 'disk'")?),
+///         group_by: vec![],
+///         having: None,
+///         order_by: vec![],
+///         limit: None,
+///         offset: None,
+///         pos: Pos::default(),
+///     },
+/// };
+/// let text = render_with_positions(&mut stmt);
+/// let checked = check(stmt, &text)?;
+/// let out = run_checked(&store, &Request::new(&text), checked)?;
+/// assert_eq!(out.result.columns[0].name, "count(*)");
+/// assert_eq!(out.result.rows, [[Value::Int(1)]]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn run_checked<S: Queryable + ?Sized>(
+    store: &S,
+    req: &Request<'_>,
+    checked: Checked,
+) -> Result<Output, QueryError> {
+    let started = Instant::now();
+    admit(req)?;
+    run_timed(store, req, checked, started)
+}
+
+/// The checks of a request that come before its query is read: the text's length, the time
+/// range.
+fn admit(req: &Request<'_>) -> Result<(), QueryError> {
     if req.query.len() > req.limits.max_query_bytes {
         return Err(QueryError::TooLong {
             len: req.query.len(),
@@ -437,10 +500,19 @@ pub fn run<S: Queryable + ?Sized>(store: &S, req: &Request<'_>) -> Result<Output
     {
         return Err(QueryError::EmptyRange { start, end });
     }
-    let checked = crate::parser::parse_and_check(req.query).map_err(QueryError::Invalid)?;
+    Ok(())
+}
+
+/// Runs `checked`, the query's time budget counted from `started`.
+fn run_timed<S: Queryable + ?Sized>(
+    store: &S,
+    req: &Request<'_>,
+    checked: Checked,
+    started: Instant,
+) -> Result<Output, QueryError> {
     let deadline = started + req.limits.timeout;
     let explain = checked.statement.explain;
-    let (result, plan) = run_checked(store, req, checked, deadline, explain)?;
+    let (result, plan) = run_statement(store, req, checked, deadline, explain)?;
     Ok(Output {
         result,
         plan,
@@ -449,7 +521,8 @@ pub fn run<S: Queryable + ?Sized>(store: &S, req: &Request<'_>) -> Result<Output
     })
 }
 
-fn run_checked<S: Queryable + ?Sized>(
+/// Plans and runs `checked` (and its subqueries, for which `explain` holds too).
+fn run_statement<S: Queryable + ?Sized>(
     store: &S,
     req: &Request<'_>,
     mut checked: Checked,
@@ -706,7 +779,7 @@ fn resolve_subqueries<S: Queryable + ?Sized>(
                 req.query,
             )
             .map_err(QueryError::Invalid)?;
-            let (result, plan) = run_checked(store, req, sub, deadline, explain)?;
+            let (result, plan) = run_statement(store, req, sub, deadline, explain)?;
             plans.push(plan);
             let mut values: Vec<Value> = Vec::new();
             for row in result.rows {
@@ -890,12 +963,14 @@ fn plan_where(select: &Select, req: &Request<'_>, ctx: &EvalContext) -> Planned 
     let mut log_filter = LogFilter::default();
     let mut span_scan = SpanScan::default();
     let mut series = SeriesQuery::default().with_limit(0);
+    // A term as written; printed when there is no text (a statement built in code).
     let text = |e: &Expr| {
-        req.query
-            .get(e.pos.start..e.pos.end)
-            .unwrap_or("")
-            .trim()
-            .to_string()
+        let written = req.query.get(e.pos.start..e.pos.end).unwrap_or("").trim();
+        if written.is_empty() {
+            crate::unparse::render_expr_in(e, select.from)
+        } else {
+            written.to_string()
+        }
     };
     for term in &terms {
         let done = push_time(term, ctx, req.now, &mut start, &mut end)

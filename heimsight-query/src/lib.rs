@@ -38,12 +38,17 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! [`parse_expr`] reads a lone expression (a `WHERE` condition); [`unparse`] prints a syntax
+//! tree back to canonical text that parses to the same tree, and can point the tree's
+//! positions into that text, so that a statement built in code can be checked
+//! ([`check()`]) and run ([`run_checked`]) like one that was written.
+//!
 //! [`metrics`] also offers plain window aggregation of one series' points ([`aggregate`]).
 //!
 //! # Feature flags
 //!
 //! - `testkit`: [`testkit`], the golden queries with their recorded results, which any
-//!   [`Queryable`](engine::Queryable) store must answer the same way.
+//!   [`Queryable`] store must answer the same way.
 
 pub mod ast;
 pub mod check;
@@ -58,15 +63,19 @@ pub mod record;
 pub mod schema;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod unparse;
 pub mod value;
 
+pub use ast::Checked;
 pub use check::check;
 pub use diagnostic::{Diagnostic, Diagnostics};
-pub use engine::{ErrorClass, Limits, Output, Plan, QueryError, Request, run};
+pub use engine::{
+    ErrorClass, Limits, Output, Plan, QueryError, Queryable, Request, run, run_checked,
+};
 pub use error::{Error, Result};
 pub use eval::{CompiledExpr, EvalContext, ExecError};
 pub use exec::{ExecContext, ResultSet, execute};
 pub use metrics::{Agg, aggregate};
-pub use parser::{parse, parse_and_check};
+pub use parser::{parse, parse_and_check, parse_expr};
 pub use record::{MetricRow, Record};
 pub use value::Value;

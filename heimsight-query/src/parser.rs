@@ -17,6 +17,9 @@
 //! A minus sign directly before a number or duration is folded into the literal (`-5` is
 //! `Literal::Int(-5)`).
 //!
+//! [`parse_expr`] reads a single expression (such as a `WHERE` condition) the same way.
+//! [`crate::unparse`] prints a tree back as text.
+//!
 //! Problems come back as [`Diagnostics`] with line, column, what was found and what was
 //! expected:
 //!
@@ -94,6 +97,52 @@ pub fn parse(text: &str) -> Result<Statement, Diagnostics> {
     let statement = b.statement(query).map_err(|d| Diagnostics::from(*d))?;
     if b.diags.is_empty() {
         Ok(statement)
+    } else {
+        let mut d = Diagnostics::from(b.diags);
+        d.sort();
+        Err(d)
+    }
+}
+
+/// Parses a single expression, such as the condition of a `WHERE` clause, with the grammar,
+/// precedence and positions (byte offsets into `text`) of [`parse`].
+///
+/// Nothing may follow the expression but whitespace and comments: `level = 'error' LIMIT 5`
+/// or `x = 1;` is a syntax error pointing at what follows. Problems come back as for
+/// [`parse`].
+///
+/// ```
+/// use heimsight_query::ast::{BinaryOp, ExprKind};
+/// use heimsight_query::parse_expr;
+///
+/// let e = parse_expr("level = 'error' AND duration > 250ms")?;
+/// assert!(matches!(e.kind, ExprKind::Binary { op: BinaryOp::And, .. }));
+/// assert_eq!((e.pos.start, e.pos.end), (0, 36));
+///
+/// let err = parse_expr("level = 'error' LIMIT 5").unwrap_err();
+/// assert_eq!((err.items[0].column, err.items[0].found.as_str()), (17, "LIMIT"));
+/// # Ok::<(), heimsight_query::Diagnostics>(())
+/// ```
+pub fn parse_expr(text: &str) -> Result<Expr, Diagnostics> {
+    check_nesting(text).map_err(|d| Diagnostics::from(*d))?;
+    let mut pairs =
+        QueryParser::parse(Rule::expr_only, text).map_err(|e| syntax_error(text, &e))?;
+    let whole = pairs
+        .next()
+        .ok_or_else(|| Diagnostic::new(text, Pos::new(0, 0), "empty parse"))?;
+    let mut b = Builder {
+        text,
+        diags: Vec::new(),
+        subqueries: 0,
+    };
+    let pos = span(&whole);
+    let expr = whole
+        .into_inner()
+        .find(|p| p.as_rule() == Rule::expr)
+        .ok_or_else(|| Diagnostics::from(*b.internal(pos)))?;
+    let (expr, _) = b.expr(expr).map_err(|d| Diagnostics::from(*d))?;
+    if b.diags.is_empty() {
+        Ok(expr)
     } else {
         let mut d = Diagnostics::from(b.diags);
         d.sort();
@@ -228,7 +277,8 @@ fn term(rule: Rule) -> Term {
         Rule::lparen => Plain("`(`"),
         Rule::rparen => Plain("`)`"),
         Rule::EOI => Plain("end of input"),
-        Rule::expr
+        Rule::expr_only
+        | Rule::expr
         | Rule::and_expr
         | Rule::not_expr
         | Rule::predicate
@@ -387,7 +437,8 @@ fn word_before(text: &str, pos: usize) -> Option<&str> {
     (!word.is_empty() && !word.starts_with(|c: char| c.is_ascii_digit())).then_some(word)
 }
 
-const KEYWORDS: &[&str] = &[
+/// The reserved words of the grammar (`reserved` in `grammar.pest`): never bare names.
+pub(crate) const KEYWORDS: &[&str] = &[
     "select", "from", "where", "group", "by", "having", "order", "asc", "desc", "limit", "offset",
     "as", "and", "or", "not", "in", "is", "null", "between", "like", "ilike", "contains", "true",
     "false", "explain", "distinct",
