@@ -934,12 +934,21 @@ impl App {
                 self.status = Some((
                     format!(
                         "silenced {rule_name} until {}",
-                        silence.ends_at.to_rfc3339()
+                        to_the_second(silence.ends_at)
                     ),
                     false,
                 ));
             }
         }
+    }
+}
+
+/// `2026-11-26T10:00:00Z`: a time to the second, short enough for the status line.
+fn to_the_second(t: heimsight_core::Timestamp) -> String {
+    let text = t.to_rfc3339();
+    match text.get(..19) {
+        Some(seconds) => format!("{seconds}Z"),
+        None => text,
     }
 }
 

@@ -475,12 +475,14 @@ mod tests {
         );
         app.on_response(
             &reqs[0],
-            Ok(json!({"id": "s1", "ends_at": "2026-11-26T10:00:00Z"})),
+            Ok(json!({"id": "s1", "matchers": [{"name": "rule_id", "value": "r1", "op": "="}],
+                      "starts_at": "2026-11-26T09:00:00Z", "ends_at": "2026-11-26T10:00:00Z",
+                      "created_by": "heimsight-tui", "comment": "", "status": "active"})),
         );
         // The range change is still loading: a spinner before the message.
         let s = screen(&app, 80, 24);
         assert!(
-            s[23].starts_with("⠋ silenced High CPU until 2026-11-26T10:00:00Z"),
+            s[23].starts_with("⠋ silenced High CPU until 2026-11-26T10:00:00Z "),
             "{s:#?}"
         );
     }
