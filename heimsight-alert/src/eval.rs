@@ -81,15 +81,18 @@ pub fn evaluate<S: Queryable + ?Sized>(
     rule: &Rule,
     now: Timestamp,
 ) -> Result<Vec<Sample>> {
-    let sql = rule.compiled_query();
-    let mut req = Request::new(&sql);
+    let failed = |message: String| Error::Query {
+        rule: rule.name.clone(),
+        message,
+    };
+    // The statement built when the rule was read: nothing is parsed here.
+    let checked = rule.compiled.checked().map_err(|e| failed(e.to_string()))?;
+    let mut req = Request::new(rule.compiled.text());
     req.now = now;
     req.start = Some(Timestamp(now.0.saturating_sub(rule.window)));
     req.end = Some(Timestamp(now.0.saturating_add(1)));
-    let out = heimsight_query::run(store, &req).map_err(|e| Error::Query {
-        rule: rule.name.clone(),
-        message: e.to_string(),
-    })?;
+    let out = heimsight_query::run_checked(store, &req, checked.clone())
+        .map_err(|e| failed(e.to_string()))?;
     let rows = samples(&out.result);
     if let RuleKind::Trace {
         measure: TraceMeasure::ErrorRate,

@@ -62,6 +62,7 @@
 //! ```
 
 pub mod anomaly;
+pub mod compile;
 pub mod error;
 pub mod eval;
 pub mod manager;
@@ -70,6 +71,7 @@ pub mod silence;
 pub mod state;
 pub mod template;
 
+pub use compile::CompiledQuery;
 pub use error::{Error, Result};
 pub use manager::{
     AlertManager, DeliveryError, DeliveryFuture, ManagerConfig, Notifier, OutboxEntry, RuleHealth,

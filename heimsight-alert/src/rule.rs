@@ -20,6 +20,9 @@ use heimsight_core::{
 };
 use serde_json::{Value, json};
 
+use heimsight_query::ast::{Expr, SelectItem, Source};
+
+use crate::compile::{self, CompiledQuery};
 use crate::template;
 
 const SEC: i64 = 1_000_000_000;
@@ -281,6 +284,9 @@ pub struct Rule {
     pub created_at: Timestamp,
     /// Last update.
     pub updated_at: Timestamp,
+    /// The query it runs, built from its settings when it was read (see
+    /// [`Rule::compiled_query`] for its text).
+    pub compiled: CompiledQuery,
 }
 
 /// Which problems [`Rule`]'s reader looks for.
@@ -458,23 +464,9 @@ fn with_select(query: &str) -> String {
     }
 }
 
-/// Quotes text as a string literal of the query language.
-pub(crate) fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-/// Problems of a query, each as one line without positions (they refer to the generated
-/// query, not to what the user wrote).
+/// Problems of a whole query written by the user, each as one line without positions.
 fn check_query(sql: &str) -> Result<heimsight_query::ast::Checked, String> {
-    heimsight_query::parse_and_check(sql).map_err(|d| {
-        d.iter()
-            .map(|d| match &d.hint {
-                Some(h) => format!("{} — {h}", d.message),
-                None => d.message.clone(),
-            })
-            .collect::<Vec<_>>()
-            .join("; ")
-    })
+    heimsight_query::parse_and_check(sql).map_err(|d| compile::messages(&d))
 }
 
 impl Rule {
@@ -663,20 +655,22 @@ impl Rule {
                 }
                 if let Some(f) = &filter
                     && r.checks_meaning()
-                    && let Err(e) = check_query(&format!("SELECT count(*) FROM logs WHERE ({f})"))
+                    && let Err(e) = check_filter(Source::Logs, f)
                 {
                     r.err("filter", e);
                 }
                 if let Some(p) = &pattern
                     && r.checks_meaning()
-                    && let Err(e) = check_query(&format!(
-                        "SELECT count(*) FROM logs WHERE MATCH({})",
-                        quote(p)
+                    && let Err(e) = compile::check(compile::select(
+                        Source::Logs,
+                        vec![compile::value(compile::count_star())],
+                        vec![compile::full_text(p)],
+                        Vec::new(),
                     ))
                 {
                     r.err("pattern", e);
                 }
-                check_group_by(&mut r, "logs", &group_by);
+                check_group_by(&mut r, Source::Logs, &group_by);
                 if condition.is_none() && !r.any_problem(|f| f.starts_with("condition")) {
                     r.err(
                         "condition",
@@ -704,11 +698,11 @@ impl Rule {
                 };
                 if let Some(f) = &filter
                     && r.checks_meaning()
-                    && let Err(e) = check_query(&format!("SELECT count(*) FROM spans WHERE ({f})"))
+                    && let Err(e) = check_filter(Source::Spans, f)
                 {
                     r.err("filter", e);
                 }
-                check_group_by(&mut r, "spans", &group_by);
+                check_group_by(&mut r, Source::Spans, &group_by);
                 if condition.is_none() && !r.any_problem(|f| f.starts_with("condition")) {
                     r.err("condition", "is required, e.g. {\"op\": \">\", \"threshold\": 500} (milliseconds for durations)");
                 }
@@ -847,11 +841,13 @@ impl Rule {
         let (Some(name), Some(kind), Some(severity)) = (name, kind, severity) else {
             return Err(vec![FieldError::new("", "invalid rule")]);
         };
+        let compiled = compile(&kind);
         Ok(Rule {
             id,
             name,
             description,
             kind,
+            compiled,
             condition,
             window,
             interval,
@@ -947,85 +943,106 @@ impl Rule {
         v
     }
 
-    /// The query the rule runs at each evaluation (over its window).
+    /// The query the rule runs at each evaluation (over its window), as text.
     pub fn compiled_query(&self) -> String {
-        match &self.kind {
-            RuleKind::Threshold { query }
-            | RuleKind::Anomaly { query, .. }
-            | RuleKind::Absence { query, .. } => query.clone(),
-            RuleKind::LogPattern {
-                pattern,
-                filter,
-                group_by,
-            } => {
-                let mut conds = Vec::new();
-                if let Some(p) = pattern {
-                    conds.push(format!("MATCH({})", quote(p)));
-                }
-                if let Some(f) = filter {
-                    conds.push(format!("({f})"));
-                }
-                select_grouped(group_by, "count(*) AS value", "logs", &conds)
-            }
-            RuleKind::Trace {
-                filter,
-                measure,
-                group_by,
-            } => {
-                let conds: Vec<String> = filter.iter().map(|f| format!("({f})")).collect();
-                match measure {
-                    TraceMeasure::ErrorRate => {
-                        let mut g = group_by.clone();
-                        g.push("status".into());
-                        select_grouped(&g, "count(*) AS value", "spans", &conds)
-                    }
-                    TraceMeasure::Percentile(p) => select_grouped(
-                        group_by,
-                        &format!("percentile(duration, 0.{p:02}) AS value"),
-                        "spans",
-                        &conds,
-                    ),
-                    TraceMeasure::Avg => {
-                        select_grouped(group_by, "avg(duration) AS value", "spans", &conds)
-                    }
-                    TraceMeasure::Max => {
-                        select_grouped(group_by, "max(duration) AS value", "spans", &conds)
-                    }
-                    TraceMeasure::Count => {
-                        select_grouped(group_by, "count(*) AS value", "spans", &conds)
-                    }
-                }
-            }
+        self.compiled.text().to_string()
+    }
+}
+
+/// Builds the query of a rule of this kind: a whole query is parsed and checked as written;
+/// log-pattern and trace rules are assembled from their parts as a syntax tree.
+fn compile(kind: &RuleKind) -> CompiledQuery {
+    let (from, filter, group_by, measure) = match kind {
+        RuleKind::Threshold { query }
+        | RuleKind::Anomaly { query, .. }
+        | RuleKind::Absence { query, .. } => return CompiledQuery::from_text(query),
+        RuleKind::LogPattern {
+            filter, group_by, ..
+        } => (Source::Logs, filter, group_by, None),
+        RuleKind::Trace {
+            filter,
+            measure,
+            group_by,
+        } => (Source::Spans, filter, group_by, Some(*measure)),
+    };
+    let mut conds = Vec::new();
+    if let RuleKind::LogPattern {
+        pattern: Some(p), ..
+    } = kind
+    {
+        conds.push(compile::full_text(p));
+    }
+    let mut written: Vec<&str> = group_by.iter().map(String::as_str).collect();
+    if measure == Some(TraceMeasure::ErrorRate) {
+        written.push("status");
+    }
+    // The conditions and the groups, or the field that does not parse and why.
+    type Parts = (Vec<Expr>, Vec<Expr>);
+    let parts = || -> Result<Parts, (&'static str, String)> {
+        let mut conds = conds.clone();
+        if let Some(f) = filter {
+            conds.push(compile::condition(f).map_err(|e| ("filter", e))?);
         }
-    }
+        let groups = written
+            .iter()
+            .map(|g| compile::condition(g).map_err(|e| ("group_by", e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((conds, groups))
+    };
+    let (conds, groups) = match parts() {
+        Ok(p) => p,
+        Err((field, why)) => {
+            let text = format!("(the rule's {field} does not parse)");
+            return CompiledQuery::failed(text, format!("{field}: {why}"));
+        }
+    };
+    let duration = || compile::column("duration");
+    let value = match measure {
+        None | Some(TraceMeasure::ErrorRate | TraceMeasure::Count) => compile::count_star(),
+        Some(TraceMeasure::Percentile(p)) => compile::call(
+            "percentile",
+            vec![duration(), compile::float(f64::from(p) / 100.0)],
+        ),
+        Some(TraceMeasure::Avg) => compile::call("avg", vec![duration()]),
+        Some(TraceMeasure::Max) => compile::call("max", vec![duration()]),
+    };
+    let mut items: Vec<SelectItem> = written
+        .iter()
+        .zip(&groups)
+        .map(|(w, g)| compile::group_item(w, g))
+        .collect();
+    items.push(compile::value(value));
+    CompiledQuery::from_statement(compile::select(from, items, conds, groups))
 }
 
-fn select_grouped(group_by: &[String], value: &str, from: &str, conds: &[String]) -> String {
-    let mut sql = String::from("SELECT ");
-    for g in group_by {
-        sql.push_str(g);
-        sql.push_str(", ");
-    }
-    sql.push_str(value);
-    sql.push_str(" FROM ");
-    sql.push_str(from);
-    if !conds.is_empty() {
-        sql.push_str(" WHERE ");
-        sql.push_str(&conds.join(" AND "));
-    }
-    if !group_by.is_empty() {
-        sql.push_str(" GROUP BY ");
-        sql.push_str(&group_by.join(", "));
-    }
-    sql
+/// A rule's filter on `from`: one condition that checks.
+fn check_filter(from: Source, filter: &str) -> Result<(), String> {
+    let cond = compile::condition(filter)?;
+    compile::check(compile::select(
+        from,
+        vec![compile::value(compile::count_star())],
+        vec![cond],
+        Vec::new(),
+    ))
 }
 
-fn check_group_by(r: &mut Reader<'_, '_>, from: &str, group_by: &[String]) {
+fn check_group_by(r: &mut Reader<'_, '_>, from: Source, group_by: &[String]) {
     if !r.checks_meaning() {
         return;
     }
     for (i, g) in group_by.iter().enumerate() {
-        if let Err(e) = check_query(&format!("SELECT {g}, count(*) FROM {from} GROUP BY {g}")) {
+        let checked = compile::condition(g).and_then(|e| {
+            compile::check(compile::select(
+                from,
+                vec![
+                    compile::group_item(g, &e),
+                    compile::value(compile::count_star()),
+                ],
+                Vec::new(),
+                vec![e],
+            ))
+        });
+        if let Err(e) = checked {
             r.err(&format!("group_by[{i}]"), e);
         }
     }
@@ -1145,15 +1162,17 @@ mod tests {
         assert!(errs[0].reason.contains("log_pattern"), "{errs:?}");
     }
 
-    /// A filter is a condition: what would pass alone after WHERE but breaks once the rule
-    /// puts it in its query (a LIMIT, a trailing comment that swallows the closing
-    /// parenthesis) is refused at the field, not left to fail at every evaluation.
+    /// A filter is one condition: anything after it (a LIMIT, an ORDER BY, a second
+    /// statement) is refused at the field, not left to fail at every evaluation. A trailing
+    /// comment is only a comment: the condition is parsed on its own, never pasted into SQL
+    /// text where the comment would swallow what follows.
     #[test]
     fn a_filter_that_is_more_than_a_condition_is_refused() {
         for (kind, filter) in [
             ("log_pattern", "level = 'error' LIMIT 5"),
-            ("log_pattern", "level = 'error' -- errors only"),
+            ("log_pattern", "level = 'error'; SELECT * FROM logs"),
             ("trace", "name = 'GET /' ORDER BY duration"),
+            ("trace", "name = 'GET /')  OR (1 = 1"),
         ] {
             let errs = rule(json!({
                 "name": "x", "kind": kind, "filter": filter, "condition": {"threshold": 1}
@@ -1171,7 +1190,18 @@ mod tests {
             }))
             .unwrap();
             check_query(&r.compiled_query()).unwrap();
+            r.compiled.checked().unwrap();
         }
+        let r = rule(json!({
+            "name": "x", "kind": "log_pattern", "filter": "level = 'error' -- errors only",
+            "pattern": "timeout", "condition": {"threshold": 1}
+        }))
+        .unwrap();
+        assert_eq!(
+            r.compiled_query(),
+            "SELECT count(*) AS value FROM logs WHERE MATCH('timeout') AND level = 'error'"
+        );
+        assert_eq!(r.to_json()["filter"], "level = 'error' -- errors only");
     }
 
     /// A stored rule is read for its shape: what only the query or template checkers refuse
@@ -1210,7 +1240,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             r.compiled_query(),
-            "SELECT service, count(*) AS value FROM logs WHERE MATCH('connection ''refused''') AND (level = 'error') GROUP BY service"
+            "SELECT service, count(*) AS value FROM logs WHERE MATCH('connection ''refused''') AND level = 'error' GROUP BY service"
         );
         assert_eq!(r.condition.unwrap().op, CmpOp::Gt);
         let t = rule(json!({
@@ -1220,7 +1250,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             t.compiled_query(),
-            "SELECT percentile(duration, 0.95) AS value FROM spans WHERE (name = 'GET /')"
+            "SELECT percentile(duration, 0.95) AS value FROM spans WHERE name = 'GET /'"
         );
         let errs = rule(json!({
             "name": "slow", "kind": "trace", "measure": "p42",

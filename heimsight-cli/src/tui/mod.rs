@@ -475,9 +475,11 @@ mod tests {
         );
         app.on_response(
             &reqs[0],
-            Ok(json!({"id": "s1", "matchers": [{"name": "rule_id", "value": "r1", "op": "="}],
+            Ok(
+                json!({"id": "s1", "matchers": [{"name": "rule_id", "value": "r1", "op": "="}],
                       "starts_at": "2026-11-26T09:00:00Z", "ends_at": "2026-11-26T10:00:00Z",
-                      "created_by": "heimsight-tui", "comment": "", "status": "active"})),
+                      "created_by": "heimsight-tui", "comment": "", "status": "active"}),
+            ),
         );
         // The range change is still loading: a spinner before the message.
         let s = screen(&app, 80, 24);
