@@ -16,7 +16,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use heimsight_core::api::{
-    Alert, Delivery, HistoryEntry, PreviewSample, RulePreview, RuleState, RuleView, StateChange,
+    Alert, Delivery, HistoryEntry, PreviewSample, RulePreview, RuleState, RuleView, SilenceSpec,
+    StateChange,
 };
 use heimsight_core::{AlertInstance, AlertStatus, FieldError, Notification, Timestamp};
 use heimsight_store::{MetaOp, Store};
@@ -944,15 +945,11 @@ impl AlertManager {
         Ok(out)
     }
 
-    /// Creates a silence.
-    pub fn create_silence(&self, body: &Value) -> Result<Silence> {
+    /// Creates a silence (read from the API's JSON with [`SilenceSpec::from_json`]).
+    pub fn create_silence(&self, spec: &SilenceSpec) -> Result<Silence> {
         let now = Timestamp::now();
         let id = new_id("s", self.next_seq());
-        let mut body = body.clone();
-        if let Some(o) = body.as_object_mut() {
-            o.remove("id");
-        }
-        let s = Silence::from_json(&body, &id, now).map_err(|errors| Error::Invalid {
+        let s = Silence::from_spec(spec, &id, now).map_err(|errors| Error::Invalid {
             what: "silence",
             errors,
         })?;

@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use heimsight_core::api::{Matcher, SilenceStatus, SilenceView};
-use heimsight_core::{FieldError, FieldReader, Timestamp, ValidationErrors, parse_duration_nanos};
-use heimsight_store::{LabelMatcher, MatchOp};
+use heimsight_core::api::{Matcher, SilenceSpec, SilenceStatus, SilenceView};
+use heimsight_core::{FieldError, Timestamp};
+use heimsight_store::LabelMatcher;
 use serde_json::Value;
 
 /// A silence.
@@ -27,80 +27,50 @@ pub struct Silence {
 }
 
 impl Silence {
-    /// Builds a silence from the API's JSON: `{"matchers": [{"name", "value", "op"}],
-    /// "starts_at", "ends_at" | "duration", "created_by", "comment"}`. `op` is `=`, `!=`, `=~`
-    /// or `!~` (Alertmanager's `isRegex`/`isEqual` flags are accepted too).
-    pub fn from_json(v: &Value, id: &str, now: Timestamp) -> Result<Silence, Vec<FieldError>> {
-        let mut problems = ValidationErrors::new();
-        let Some(mut r) = FieldReader::new(v, "", &mut problems, "") else {
-            return Err(problems.0);
-        };
-        let mut matchers = Vec::new();
-        match r.get(&["matchers"]).map(|(v, _)| v) {
-            Some(Value::Array(ms)) if !ms.is_empty() => {
-                for (i, m) in ms.iter().enumerate() {
-                    if let Some(m) = read_matcher(&mut r, &format!("matchers[{i}]"), m) {
-                        matchers.push(m);
-                    }
-                }
-            }
-            Some(Value::Array(_)) | None => r.err(
-                "matchers",
-                "at least one matcher is required, e.g. [{\"name\": \"service\", \"value\": \"api\"}]",
-            ),
-            Some(other) => r.wrong_type("matchers", "a list of matchers", other),
-        }
-        let mut time = |k: &str| -> Option<Timestamp> {
-            let (v, _) = r.get(&[k])?;
-            Timestamp::from_json(v).map_err(|e| r.err(k, e)).ok()
-        };
-        let starts_at = time("starts_at").unwrap_or(now);
-        let ends_at = time("ends_at");
-        let ends_at = match (ends_at, r.get(&["duration"]).map(|(v, _)| v)) {
-            (Some(t), _) => Some(t),
-            (None, Some(Value::String(d))) => match parse_duration_nanos(d) {
-                Ok(ns) if ns > 0 => Some(starts_at.saturating_add(ns)),
-                _ => {
-                    r.err(
-                        "duration",
-                        format!("{d:?} is not a positive duration such as \"2h\""),
-                    );
-                    None
-                }
-            },
-            (None, Some(other)) => {
-                r.wrong_type("duration", "a duration such as \"2h\"", other);
-                None
-            }
-            (None, None) => {
-                if !r.has_problem("ends_at") {
-                    r.err("ends_at", "is required (or give \"duration\", e.g. \"2h\")");
-                }
-                None
-            }
-        };
-        if let Some(end) = ends_at
-            && end <= starts_at
-        {
-            r.err("ends_at", "must be after starts_at");
-        }
-        let id = r.opt_str(&["id"]).unwrap_or_else(|| id.to_string());
-        let created_by = r.opt_str(&["created_by"]).unwrap_or_default();
-        let comment = r.opt_str(&["comment"]).unwrap_or_default();
-        // Shown by the API; accepted back and ignored.
-        r.allow(&["status"]);
-        r.finish();
+    /// Makes a silence of a spec read from the API ([`SilenceSpec::from_json`]): its window
+    /// at `now`, and its matchers with their regular expressions compiled (a bad one is a
+    /// problem at its `matchers[i].value`).
+    pub fn from_spec(
+        spec: &SilenceSpec,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<Silence, Vec<FieldError>> {
+        let mut problems = Vec::new();
+        let matchers = spec
+            .matchers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| {
+                LabelMatcher::new(m.name.clone(), m.op, m.value.clone())
+                    .map_err(|e| {
+                        problems.push(FieldError::new(
+                            format!("matchers[{i}].value"),
+                            e.to_string(),
+                        ))
+                    })
+                    .ok()
+            })
+            .collect();
         if !problems.is_empty() {
-            return Err(problems.0);
+            return Err(problems);
         }
+        let (starts_at, ends_at) = spec.window(now);
         Ok(Silence {
-            id,
+            id: id.to_string(),
             matchers,
             starts_at,
-            ends_at: ends_at.unwrap_or(now),
-            created_by,
-            comment,
+            ends_at,
+            created_by: spec.created_by.clone(),
+            comment: spec.comment.clone(),
         })
+    }
+
+    /// Reads a silence as stored (what [`Silence::view`] shows): the spec, and its `id`
+    /// (`id` when the JSON has none).
+    pub fn from_json(v: &Value, id: &str, now: Timestamp) -> Result<Silence, Vec<FieldError>> {
+        let spec = SilenceSpec::from_json(v, now)?;
+        let id = v.get("id").and_then(Value::as_str).unwrap_or(id);
+        Silence::from_spec(&spec, id, now)
     }
 
     /// Where it is in its window at `now`.
@@ -143,71 +113,6 @@ impl Silence {
             status: self.status(now),
         }
     }
-}
-
-/// One matcher of a silence at `path` (`matchers[2]`): `{"name", "value", "op"}`, or
-/// Alertmanager's `isRegex`/`isEqual` flags instead of `op`. Problems go to `r` under `path`.
-fn read_matcher(r: &mut FieldReader<'_, '_>, path: &str, m: &Value) -> Option<LabelMatcher> {
-    let Value::Object(fields) = m else {
-        r.wrong_type(path, "a matcher {\"name\", \"value\", \"op\"}", m);
-        return None;
-    };
-    let at = |k: &str| format!("{path}.{k}");
-    let text = |r: &mut FieldReader<'_, '_>, k: &str| match fields.get(k) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.as_str()),
-        Some(other) => {
-            r.wrong_type(&at(k), "a string", other);
-            None
-        }
-    };
-    let flag = |r: &mut FieldReader<'_, '_>, k: &str, default: bool| match fields.get(k) {
-        None | Some(Value::Null) => default,
-        Some(Value::Bool(b)) => *b,
-        Some(other) => {
-            r.wrong_type(&at(k), "true or false", other);
-            default
-        }
-    };
-    let name = text(r, "name").unwrap_or_default();
-    let value = text(r, "value");
-    if name.is_empty() && !r.has_problem(&at("name")) {
-        r.err(&at("name"), "is required");
-    }
-    if value.is_none() && !r.has_problem(&at("value")) {
-        r.err(&at("value"), "is required (a string)");
-    }
-    let op = match text(r, "op") {
-        Some(op) => op
-            .parse::<MatchOp>()
-            .map_err(|reason| r.err(&at("op"), reason))
-            .ok(),
-        None => Some(
-            match (flag(r, "isRegex", false), flag(r, "isEqual", true)) {
-                (false, true) => MatchOp::Equal,
-                (false, false) => MatchOp::NotEqual,
-                (true, true) => MatchOp::Regex,
-                (true, false) => MatchOp::NotRegex,
-            },
-        ),
-    };
-    for k in fields.keys() {
-        if !["name", "value", "op", "isRegex", "isEqual"].contains(&k.as_str()) {
-            r.err(
-                &at(k),
-                "unknown field; expected one of: name, value, op, isRegex, isEqual",
-            );
-        }
-    }
-    let (Some(op), Some(value)) = (op, value) else {
-        return None;
-    };
-    if name.is_empty() {
-        return None;
-    }
-    LabelMatcher::new(name, op, value)
-        .map_err(|e| r.err(&at("value"), e.to_string()))
-        .ok()
 }
 
 #[cfg(test)]
@@ -271,7 +176,7 @@ mod tests {
                 "matchers[0].value: expected a string, found a number",
                 "matchers[0].regex: unknown field; expected one of: name, value, op, isRegex, isEqual",
                 "created_by: expected a string, found a number",
-                "comentt: unknown field; expected one of: matchers, starts_at, ends_at, duration, id, created_by, comment, status",
+                "comentt: unknown field; expected one of: matchers, starts_at, ends_at, duration, created_by, comment, id, status",
             ]
         );
         // What the API shows comes back unchanged.

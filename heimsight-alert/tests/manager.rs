@@ -10,10 +10,10 @@ use std::time::Duration;
 use heimsight_alert::{
     AlertManager, DeliveryError, DeliveryFuture, ManagerConfig, Notifier, Transition,
 };
-use heimsight_core::api::{Alert, AlertState as State, HistoryEntry};
+use heimsight_core::api::{Alert, AlertState as State, HistoryEntry, Matcher, SilenceSpec};
 use heimsight_core::{
-    AlertStatus, Level, LogRecord, MetricPoint, Notification, Span, SpanId, StatusCode, Timestamp,
-    TraceId,
+    AlertStatus, Level, LogRecord, MatchOp, MetricPoint, Notification, Span, SpanId, StatusCode,
+    Timestamp, TraceId,
 };
 use heimsight_store::{LogStore, MemoryStore, MetricStore, SpanStore, Store};
 use serde_json::{Value, json};
@@ -265,9 +265,17 @@ async fn silenced_alerts_change_state_but_send_nothing() {
     let rec = Recorder::new();
     let m = open(&store, &rec);
     let rule = m.create_rule(&cpu_rule(json!({"for": "0s"}))).unwrap();
-    m.create_silence(&json!({"matchers": [{"name": "host", "value": "web-1"}],
-        "starts_at": "2020-01-01T00:00:00Z", "ends_at": "2100-01-01T00:00:00Z"}))
-        .unwrap();
+    m.create_silence(&SilenceSpec {
+        matchers: vec![Matcher {
+            name: "host".into(),
+            value: "web-1".into(),
+            op: MatchOp::Equal,
+        }],
+        starts_at: Some(Timestamp(0)),
+        ends_at: Some(Timestamp(i64::MAX)),
+        ..SilenceSpec::default()
+    })
+    .unwrap();
     store
         .append_points(vec![
             gauge("cpu", "web-1", T0, 0.95),

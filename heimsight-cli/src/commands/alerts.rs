@@ -6,12 +6,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
+use heimsight_core::MatchOp;
 use heimsight_core::api::{
-    AlertsPage, HistoryEntry, HistoryPage, RuleView, RulesPage, SilenceView, SilencesPage,
+    AlertsPage, HistoryEntry, HistoryPage, Matcher, RuleView, RulesPage, SilenceSpec, SilenceView,
+    SilencesPage,
 };
 use serde_json::{Map, Value, json};
 
-use super::{Ctx, key_value, read_object_file, split_matcher};
+use super::{Ctx, key_value, read_object_file};
 use crate::args::Output;
 use crate::client::{ServerError, path_segment};
 use crate::output::{Color, Table, cell, join_list, number, pairs};
@@ -213,9 +215,13 @@ pub(crate) struct SilenceArgs {
 }
 
 /// A matcher flag as the API takes it.
-fn matcher(s: &str) -> Result<Value> {
-    if let Some((name, op, value)) = split_matcher(s) {
-        return Ok(json!({"name": name, "value": value, "op": op}));
+fn matcher(s: &str) -> Result<Matcher> {
+    if let Some((name, op, value)) = heimsight_core::split_matcher(s) {
+        return Ok(Matcher {
+            name: name.to_string(),
+            value: value.to_string(),
+            op,
+        });
     }
     bail!("invalid matcher {s:?}; expected name=value, name!=value, name=~regex or name!~regex")
 }
@@ -390,17 +396,25 @@ pub(crate) async fn run(ctx: &Ctx, cmd: &AlertsCommand) -> Result<()> {
                 .collect::<Result<Vec<_>>>()?;
             if let Some(r) = &s.rule {
                 let id = rule_id(ctx, r).await?;
-                matchers.push(json!({"name": "rule_id", "value": id, "op": "="}));
+                matchers.push(Matcher {
+                    name: "rule_id".into(),
+                    value: id,
+                    op: MatchOp::Equal,
+                });
             }
-            let by = s
-                .created_by
-                .clone()
-                .or_else(|| std::env::var("USER").ok())
-                .unwrap_or_else(|| "heimsight-cli".into());
-            let mut body = json!({"matchers": matchers, "duration": s.duration, "created_by": by});
-            if let Some(c) = &s.comment {
-                body["comment"] = json!(c);
-            }
+            let duration = heimsight_core::Duration::parse(&s.duration)
+                .map_err(|e| anyhow::anyhow!("invalid --duration {:?}: {e}", s.duration))?;
+            let body = json!(SilenceSpec {
+                matchers,
+                duration: Some(duration),
+                created_by: s
+                    .created_by
+                    .clone()
+                    .or_else(|| std::env::var("USER").ok())
+                    .unwrap_or_else(|| "heimsight-cli".into()),
+                comment: s.comment.clone().unwrap_or_default(),
+                ..SilenceSpec::default()
+            });
             let v: SilenceView = ctx
                 .api
                 .post_as("/api/v1/silences", &body)
@@ -572,11 +586,11 @@ mod tests {
     #[test]
     fn matchers_take_every_operator() {
         assert_eq!(
-            matcher("service=api").unwrap(),
+            json!(matcher("service=api").unwrap()),
             json!({"name": "service", "value": "api", "op": "="})
         );
-        assert_eq!(matcher("host=~web-.*").unwrap()["op"], "=~");
-        assert_eq!(matcher("a!=b").unwrap()["op"], "!=");
+        assert_eq!(matcher("host=~web-.*").unwrap().op, MatchOp::Regex);
+        assert_eq!(matcher("a!=b").unwrap().op, MatchOp::NotEqual);
         assert!(matcher("nothing").is_err());
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::{AlertStatus, MatchOp, Severity, Timestamp};
+use crate::{AlertStatus, FieldError, FieldReader, MatchOp, Severity, Timestamp, ValidationErrors};
 
 /// Where an alert instance (a rule and one label set) is in its life: inactive → pending →
 /// firing → resolved.
@@ -414,4 +414,212 @@ pub struct PreviewSample {
     pub value: Option<f64>,
     /// Whether the rule's condition holds for it.
     pub active: bool,
+}
+
+/// `POST /api/v1/silences`: what a new silence is made of.
+///
+/// ```
+/// use heimsight_core::api::SilenceSpec;
+/// use heimsight_core::{MatchOp, Timestamp};
+///
+/// let now = Timestamp(1_700_000_000_000_000_000);
+/// let spec = SilenceSpec::from_json(
+///     &serde_json::json!({"matchers": [{"name": "service", "value": "api|web", "op": "=~"}],
+///                         "duration": "2h", "comment": "deploy"}),
+///     now,
+/// )?;
+/// assert_eq!(spec.matchers[0].op, MatchOp::Regex);
+/// assert_eq!(spec.window(now), (now, Timestamp(now.0 + 2 * 3_600_000_000_000)));
+///
+/// // Every problem, by field.
+/// let errors = SilenceSpec::from_json(
+///     &serde_json::json!({"matchers": [{"name": "", "value": "x"}], "comentt": "typo"}),
+///     now,
+/// ).unwrap_err();
+/// let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+/// assert_eq!(fields, ["matchers[0].name", "ends_at", "comentt"]);
+/// # Ok::<(), Vec<heimsight_core::FieldError>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SilenceSpec {
+    /// All must match an alert's labels (at least one).
+    pub matchers: Vec<Matcher>,
+    /// Start of the window (when it is made, if absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<Timestamp>,
+    /// End of the window; or give `duration`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<Timestamp>,
+    /// How long it lasts from its start, when `ends_at` is absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<crate::Duration>,
+    /// Who made it.
+    #[serde(default)]
+    pub created_by: String,
+    /// Why.
+    #[serde(default)]
+    pub comment: String,
+}
+
+impl SilenceSpec {
+    /// Reads a silence from the API's JSON with every problem named by its field:
+    /// `{"matchers": [{"name", "value", "op"}], "starts_at", "ends_at" | "duration",
+    /// "created_by", "comment"}`. `op` is `=`, `!=`, `=~` or `!~` (`=` when absent;
+    /// Alertmanager's `isRegex`/`isEqual` flags are accepted instead). A silence as the API
+    /// shows it reads back (`id` and `status` are accepted and ignored). `now` is the start
+    /// when `starts_at` is absent. Regular expressions are compiled by whoever uses the
+    /// matchers.
+    pub fn from_json(v: &Value, now: Timestamp) -> Result<SilenceSpec, Vec<FieldError>> {
+        let mut problems = ValidationErrors::new();
+        let Some(mut r) = FieldReader::new(v, "", &mut problems, "") else {
+            return Err(problems.0);
+        };
+        let mut matchers = Vec::new();
+        match r.get(&["matchers"]).map(|(v, _)| v) {
+            Some(Value::Array(ms)) if !ms.is_empty() => {
+                for (i, m) in ms.iter().enumerate() {
+                    if let Some(m) = read_matcher(&mut r, &format!("matchers[{i}]"), m) {
+                        matchers.push(m);
+                    }
+                }
+            }
+            Some(Value::Array(_)) | None => r.err(
+                "matchers",
+                "at least one matcher is required, e.g. [{\"name\": \"service\", \"value\": \"api\"}]",
+            ),
+            Some(other) => r.wrong_type("matchers", "a list of matchers", other),
+        }
+        let mut time = |k: &str| -> Option<Timestamp> {
+            let (v, _) = r.get(&[k])?;
+            Timestamp::from_json(v).map_err(|e| r.err(k, e)).ok()
+        };
+        let starts_at = time("starts_at");
+        let ends_at = time("ends_at");
+        let start = starts_at.unwrap_or(now);
+        let mut duration = None;
+        let end = match (ends_at, r.get(&["duration"]).map(|(v, _)| v)) {
+            (Some(t), _) => Some(t),
+            (None, Some(Value::String(d))) => match crate::Duration::parse(d) {
+                Ok(d) if d.is_positive() => {
+                    duration = Some(d);
+                    Some(start.saturating_add(d.as_nanos()))
+                }
+                _ => {
+                    r.err(
+                        "duration",
+                        format!("{d:?} is not a positive duration such as \"2h\""),
+                    );
+                    None
+                }
+            },
+            (None, Some(other)) => {
+                r.wrong_type("duration", "a duration such as \"2h\"", other);
+                None
+            }
+            (None, None) => {
+                if !r.has_problem("ends_at") {
+                    r.err("ends_at", "is required (or give \"duration\", e.g. \"2h\")");
+                }
+                None
+            }
+        };
+        if let Some(end) = end
+            && end <= start
+        {
+            r.err("ends_at", "must be after starts_at");
+        }
+        let created_by = r.opt_str(&["created_by"]).unwrap_or_default();
+        let comment = r.opt_str(&["comment"]).unwrap_or_default();
+        // Shown by the API; accepted back and ignored.
+        r.allow(&["id", "status"]);
+        r.finish();
+        if !problems.is_empty() {
+            return Err(problems.0);
+        }
+        Ok(SilenceSpec {
+            matchers,
+            starts_at,
+            ends_at,
+            duration,
+            created_by,
+            comment,
+        })
+    }
+
+    /// Its window for a silence made at `now`: `starts_at` (or `now`) to `ends_at` (or the
+    /// start plus `duration`; the start when neither is given).
+    pub fn window(&self, now: Timestamp) -> (Timestamp, Timestamp) {
+        let start = self.starts_at.unwrap_or(now);
+        let end = self.ends_at.unwrap_or_else(|| {
+            start.saturating_add(self.duration.map_or(0, crate::Duration::as_nanos))
+        });
+        (start, end)
+    }
+}
+
+/// One matcher of a silence at `path` (`matchers[2]`): `{"name", "value", "op"}`, or
+/// Alertmanager's `isRegex`/`isEqual` flags instead of `op`. Problems go to `r` under `path`.
+fn read_matcher(r: &mut FieldReader<'_, '_>, path: &str, m: &Value) -> Option<Matcher> {
+    let Value::Object(fields) = m else {
+        r.wrong_type(path, "a matcher {\"name\", \"value\", \"op\"}", m);
+        return None;
+    };
+    let at = |k: &str| format!("{path}.{k}");
+    let text = |r: &mut FieldReader<'_, '_>, k: &str| match fields.get(k) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.as_str()),
+        Some(other) => {
+            r.wrong_type(&at(k), "a string", other);
+            None
+        }
+    };
+    let flag = |r: &mut FieldReader<'_, '_>, k: &str, default: bool| match fields.get(k) {
+        None | Some(Value::Null) => default,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => {
+            r.wrong_type(&at(k), "true or false", other);
+            default
+        }
+    };
+    let name = text(r, "name").unwrap_or_default();
+    let value = text(r, "value");
+    if name.is_empty() && !r.has_problem(&at("name")) {
+        r.err(&at("name"), "is required");
+    }
+    if value.is_none() && !r.has_problem(&at("value")) {
+        r.err(&at("value"), "is required (a string)");
+    }
+    let op = match text(r, "op") {
+        Some(op) => op
+            .parse::<MatchOp>()
+            .map_err(|reason| r.err(&at("op"), reason))
+            .ok(),
+        None => Some(
+            match (flag(r, "isRegex", false), flag(r, "isEqual", true)) {
+                (false, true) => MatchOp::Equal,
+                (false, false) => MatchOp::NotEqual,
+                (true, true) => MatchOp::Regex,
+                (true, false) => MatchOp::NotRegex,
+            },
+        ),
+    };
+    for k in fields.keys() {
+        if !["name", "value", "op", "isRegex", "isEqual"].contains(&k.as_str()) {
+            r.err(
+                &at(k),
+                "unknown field; expected one of: name, value, op, isRegex, isEqual",
+            );
+        }
+    }
+    let (Some(op), Some(value)) = (op, value) else {
+        return None;
+    };
+    if name.is_empty() {
+        return None;
+    }
+    Some(Matcher {
+        name: name.to_string(),
+        value: value.to_string(),
+        op,
+    })
 }

@@ -155,8 +155,8 @@ pub use admin::{
 };
 pub use alerts::{
     Alert, AlertState, AlertsPage, Delivery, HistoryEntry, HistoryPage, Matcher, PreviewSample,
-    RulePreview, RuleState, RuleView, RulesPage, SilenceStatus, SilenceView, SilencesPage,
-    StateChange,
+    RulePreview, RuleState, RuleView, RulesPage, SilenceSpec, SilenceStatus, SilenceView,
+    SilencesPage, StateChange,
 };
 pub use signals::{
     ColumnView, Float, LogsPage, MetricNames, PlanView, PointView, QueryAnswer, QueryStats,

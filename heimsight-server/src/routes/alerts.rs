@@ -9,7 +9,8 @@ use axum::http::StatusCode;
 use heimsight_alert::AlertManager;
 use heimsight_core::Timestamp;
 use heimsight_core::api::{
-    AlertsPage, HistoryPage, RulePreview, RuleView, RulesPage, SilenceView, SilencesPage,
+    AlertsPage, HistoryPage, RulePreview, RuleView, RulesPage, SilenceSpec, SilenceView,
+    SilencesPage,
 };
 use serde_json::Value;
 
@@ -149,7 +150,13 @@ pub(crate) async fn create_silence(
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<SilenceView>), ApiError> {
     let v = body_json(&body)?;
-    let s = with_manager(&state, move |m| m.create_silence(&v)).await?;
+    let spec = SilenceSpec::from_json(&v, Timestamp::now()).map_err(|errors| {
+        ApiError::from(heimsight_alert::Error::Invalid {
+            what: "silence",
+            errors,
+        })
+    })?;
+    let s = with_manager(&state, move |m| m.create_silence(&spec)).await?;
     Ok((StatusCode::CREATED, Json(s.view(Timestamp::now()))))
 }
 
