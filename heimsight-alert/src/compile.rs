@@ -141,11 +141,14 @@ pub(crate) fn value(e: Expr) -> SelectItem {
     }
 }
 
-/// A group-by item as a selected column named as the user wrote it (`service`,
-/// `attributes.http.route`), so that label names — and the fingerprints made of them — are
-/// the user's text however the printer spells the expression.
+/// A group-by item as a selected column named as the user wrote the expression (`service`,
+/// `attributes.http.route`; without surrounding blanks or a trailing comment), so that label
+/// names — and the fingerprints made of them — are the user's text however the printer
+/// spells it. `e` is `written` parsed ([`condition`]): its position is in `written`.
 pub(crate) fn group_item(written: &str, e: &Expr) -> SelectItem {
-    let written = written.trim();
+    let written = written
+        .get(e.pos.start..e.pos.end)
+        .unwrap_or_else(|| written.trim());
     let alias = (unparse::render_expr(e) != written).then(|| ident(written));
     SelectItem::Expr {
         expr: e.clone(),
@@ -211,7 +214,7 @@ mod tests {
 
     #[test]
     fn a_group_keeps_the_name_the_user_wrote() {
-        let group = condition("lower( service )").unwrap();
+        let group = condition(" lower( service ) ").unwrap();
         let q = CompiledQuery::from_statement(select(
             Source::Logs,
             vec![
@@ -229,6 +232,21 @@ mod tests {
             .map(|c| c.name.as_str())
             .collect();
         assert_eq!(names, ["lower( service )", "value"], "{}", q.text());
+        // A comment after the expression is not part of its name.
+        let written = "service -- one alert per service";
+        let group = condition(written).unwrap();
+        let q = CompiledQuery::from_statement(select(
+            Source::Logs,
+            vec![group_item(written, &group), value(count_star())],
+            Vec::new(),
+            vec![group],
+        ));
+        assert_eq!(
+            q.checked().unwrap().columns[0].name,
+            "service",
+            "{}",
+            q.text()
+        );
     }
 
     #[test]

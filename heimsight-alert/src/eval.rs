@@ -86,8 +86,11 @@ pub fn evaluate<S: Queryable + ?Sized>(
         message,
     };
     // The statement built when the rule was read: nothing is parsed here.
-    let checked = rule.compiled.checked().map_err(|e| failed(e.to_string()))?;
-    let mut req = Request::new(rule.compiled.text());
+    let checked = rule
+        .compiled()
+        .checked()
+        .map_err(|e| failed(e.to_string()))?;
+    let mut req = Request::new(rule.compiled().text());
     req.now = now;
     req.start = Some(Timestamp(now.0.saturating_sub(rule.window)));
     req.end = Some(Timestamp(now.0.saturating_add(1)));

@@ -926,13 +926,11 @@ impl AlertManager {
     pub fn history(&self, rule_id: Option<&str>, limit: usize) -> Result<Vec<HistoryEntry>> {
         let all = self.store.meta_list(NS_HISTORY)?;
         let mut out = Vec::new();
-        for (key, v) in all.iter().rev() {
-            let e = match serde_json::from_slice::<HistoryEntry>(v) {
-                Ok(e) => e,
-                Err(err) => {
-                    warn!(key = %key, error = %err, "skipping a history entry that does not read");
-                    continue;
-                }
+        let mut unreadable = 0;
+        for (_, v) in all.iter().rev() {
+            let Ok(e) = serde_json::from_slice::<HistoryEntry>(v) else {
+                unreadable += 1;
+                continue;
             };
             if rule_id.is_some_and(|r| e.rule_id() != r) {
                 continue;
@@ -941,6 +939,9 @@ impl AlertManager {
             if out.len() >= limit {
                 break;
             }
+        }
+        if unreadable > 0 {
+            debug!(unreadable, "skipped history entries that do not read");
         }
         Ok(out)
     }

@@ -284,9 +284,8 @@ pub struct Rule {
     pub created_at: Timestamp,
     /// Last update.
     pub updated_at: Timestamp,
-    /// The query it runs, built from its settings when it was read (see
-    /// [`Rule::compiled_query`] for its text).
-    pub compiled: CompiledQuery,
+    /// The query it runs, built from its settings when it was read.
+    compiled: CompiledQuery,
 }
 
 /// Which problems [`Rule`]'s reader looks for.
@@ -943,6 +942,12 @@ impl Rule {
         v
     }
 
+    /// The query the rule runs at each evaluation (over its window), built when the rule
+    /// was read.
+    pub fn compiled(&self) -> &CompiledQuery {
+        &self.compiled
+    }
+
     /// The query the rule runs at each evaluation (over its window), as text.
     pub fn compiled_query(&self) -> String {
         self.compiled.text().to_string()
@@ -976,23 +981,23 @@ fn compile(kind: &RuleKind) -> CompiledQuery {
     if measure == Some(TraceMeasure::ErrorRate) {
         written.push("status");
     }
-    // The conditions and the groups, or the field that does not parse and why.
+    // The conditions and the groups, or the field that does not parse, its text and why.
     type Parts = (Vec<Expr>, Vec<Expr>);
-    let parts = || -> Result<Parts, (&'static str, String)> {
+    let parts = || -> Result<Parts, (&'static str, &str, String)> {
         let mut conds = conds.clone();
         if let Some(f) = filter {
-            conds.push(compile::condition(f).map_err(|e| ("filter", e))?);
+            conds.push(compile::condition(f).map_err(|e| ("filter", f.as_str(), e))?);
         }
         let groups = written
             .iter()
-            .map(|g| compile::condition(g).map_err(|e| ("group_by", e)))
+            .map(|g| compile::condition(g).map_err(|e| ("group_by", *g, e)))
             .collect::<Result<Vec<_>, _>>()?;
         Ok((conds, groups))
     };
     let (conds, groups) = match parts() {
         Ok(p) => p,
-        Err((field, why)) => {
-            let text = format!("(the rule's {field} does not parse)");
+        Err((field, part, why)) => {
+            let text = format!("(does not parse: {field} {part:?})");
             return CompiledQuery::failed(text, format!("{field}: {why}"));
         }
     };

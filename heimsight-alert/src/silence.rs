@@ -27,15 +27,26 @@ pub struct Silence {
 }
 
 impl Silence {
-    /// Makes a silence of a spec read from the API ([`SilenceSpec::from_json`]): its window
-    /// at `now`, and its matchers with their regular expressions compiled (a bad one is a
-    /// problem at its `matchers[i].value`).
+    /// Reads a silence's spec from the API's JSON with every problem by field, the matchers'
+    /// regular expressions compiled as they are read (a bad one is a problem at its
+    /// `matchers[i].value`).
+    pub fn read_spec(v: &Value, now: Timestamp) -> Result<SilenceSpec, Vec<FieldError>> {
+        SilenceSpec::from_json_with(v, now, |m| {
+            LabelMatcher::new(m.name.clone(), m.op, m.value.clone())
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    /// Makes a silence of a spec: its window at `now` and its matchers with their regular
+    /// expressions compiled. A spec made in code is checked as the API's JSON is
+    /// ([`SilenceSpec::problems`]): a silence without matchers would mute every alert.
     pub fn from_spec(
         spec: &SilenceSpec,
         id: &str,
         now: Timestamp,
     ) -> Result<Silence, Vec<FieldError>> {
-        let mut problems = Vec::new();
+        let mut problems = spec.problems(now);
         let matchers = spec
             .matchers
             .iter()
@@ -68,7 +79,7 @@ impl Silence {
     /// Reads a silence as stored (what [`Silence::view`] shows): the spec, and its `id`
     /// (`id` when the JSON has none).
     pub fn from_json(v: &Value, id: &str, now: Timestamp) -> Result<Silence, Vec<FieldError>> {
-        let spec = SilenceSpec::from_json(v, now)?;
+        let spec = Silence::read_spec(v, now)?;
         let id = v.get("id").and_then(Value::as_str).unwrap_or(id);
         Silence::from_spec(&spec, id, now)
     }
@@ -189,5 +200,22 @@ mod tests {
         let again =
             Silence::from_json(&json!(s.view(Timestamp(0))), "other", Timestamp(5)).unwrap();
         assert_eq!(again, s);
+    }
+
+    /// A spec made in code is checked as the API's JSON is: no matchers would mute every
+    /// alert; a bad regular expression is reported with the other problems, in order.
+    #[test]
+    fn specs_are_checked_however_they_are_made() {
+        let errs = Silence::from_spec(&SilenceSpec::default(), "s", Timestamp(0)).unwrap_err();
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["matchers", "ends_at"]);
+        let errs = Silence::read_spec(
+            &json!({"matchers": [{"name": "a", "value": "(", "op": "=~"}], "duration": "1h",
+                    "comentt": "typo"}),
+            Timestamp(0),
+        )
+        .unwrap_err();
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["matchers[0].value", "comentt"]);
     }
 }

@@ -360,7 +360,7 @@ impl LogRecord {
     /// `body` is accepted as an alias of `message`.
     pub fn from_json(v: &Value) -> Result<LogRecord, ValidationErrors> {
         let mut errors = ValidationErrors::new();
-        let Some(rec) = Self::read_json(v, &mut errors) else {
+        let Some(rec) = Self::read_json(v, &mut errors, Reading::Strict) else {
             return Err(errors);
         };
         rec.validate_into("", &mut errors);
@@ -372,7 +372,37 @@ impl LogRecord {
         }
     }
 
-    fn read_json(v: &Value, errors: &mut ValidationErrors) -> Option<LogRecord> {
+    /// Reads a record as a server wrote it ([`LogRecord::to_json`], the API's answers): the
+    /// fields as they are, for clients. Nothing is validated or filled in (a stored record may
+    /// have an empty message, `severity_text` stays as written and `level` — derived from the
+    /// severity — is not read), and fields this version does not know are ignored, so that a
+    /// newer server's answers still read. Only wrong types are problems. This is what
+    /// `Deserialize` does; ingestion uses [`LogRecord::from_json`].
+    ///
+    /// ```
+    /// use heimsight_core::LogRecord;
+    ///
+    /// let rec = LogRecord::read_back(&serde_json::json!({
+    ///     "timestamp": "2026-01-01T00:00:00Z", "level": "error", "severity_number": 17,
+    ///     "message": "", "service": "api", "added_later": true
+    /// })).unwrap();
+    /// assert_eq!(rec.body, "");
+    /// assert_eq!((rec.severity_number, rec.severity_text.as_str()), (17, ""));
+    /// // A row of `SELECT * FROM logs` has a level and no severity.
+    /// let row = LogRecord::read_back(&serde_json::json!({"level": "warn", "message": "m"})).unwrap();
+    /// assert_eq!(row.level(), heimsight_core::Level::Warn);
+    /// assert!(LogRecord::from_json(&serde_json::json!({"message": ""})).is_err());
+    /// ```
+    pub fn read_back(v: &Value) -> Result<LogRecord, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        match Self::read_json(v, &mut errors, Reading::AsWritten) {
+            Some(rec) if errors.is_empty() => Ok(rec),
+            _ => Err(errors),
+        }
+    }
+
+    fn read_json(v: &Value, errors: &mut ValidationErrors, how: Reading) -> Option<LogRecord> {
+        let strict = how == Reading::Strict;
         let mut r = FieldReader::new(v, "", errors, "a log record")?;
         let mut rec = LogRecord::default();
         let mut bad_time = false;
@@ -398,7 +428,16 @@ impl LogRecord {
                 _ => r.err("severity_number", format!("{n} is out of range 0-24")),
             }
         }
-        if let Some(level) = r.opt_str(&["level"]) {
+        if !strict {
+            // Derived from the severity when written: it stands for the severity only where
+            // that is not given (rows of `SELECT *` carry `level` alone).
+            let level = r.opt_str(&["level"]).and_then(|l| l.parse::<Level>().ok());
+            if let Some(l) = level
+                && !r.has_key("severity_number")
+            {
+                rec.severity_number = l.severity_number();
+            }
+        } else if let Some(level) = r.opt_str(&["level"]) {
             match level.parse::<Level>() {
                 Ok(l) => {
                     if rec.severity_number == 0 {
@@ -410,7 +449,8 @@ impl LogRecord {
             }
         }
         if let Some(text) = r.opt_str(&["severity_text"]) {
-            if rec.severity_number == 0
+            if strict
+                && rec.severity_number == 0
                 && let Ok(l) = text.parse::<Level>()
             {
                 rec.severity_number = l.severity_number();
@@ -421,7 +461,8 @@ impl LogRecord {
             Some((Value::String(s), _)) => rec.body = s.clone(),
             // Structured bodies are kept as their JSON text.
             Some((other, _)) => rec.body = other.to_string(),
-            None => r.err("message", "missing; every log record needs a message"),
+            None if strict => r.err("message", "missing; every log record needs a message"),
+            None => {}
         }
         let service = r.opt_str(&["service"]);
         if let Some((t, _)) = r.get(&["trace_id"]) {
@@ -447,7 +488,9 @@ impl LogRecord {
         let attrs = r.get(&["attributes"]).map(|(v, _)| v);
         let res = r.get(&["resource"]).map(|(v, _)| v);
         let scope = r.get(&["scope"]).map(|(v, _)| v);
-        r.deny_unknown(LOG_FIELDS);
+        if strict {
+            r.deny_unknown(LOG_FIELDS);
+        }
         if let Some(a) = attrs {
             rec.attributes = attributes_from_json(a, "attributes", errors);
         }
@@ -490,11 +533,21 @@ impl serde::Serialize for LogRecord {
     }
 }
 
+/// Reads a record as written ([`LogRecord::read_back`]): for clients of the API.
 impl<'de> serde::Deserialize<'de> for LogRecord {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = Value::deserialize(d)?;
-        LogRecord::from_json(&v).map_err(serde::de::Error::custom)
+        LogRecord::read_back(&v).map_err(serde::de::Error::custom)
     }
+}
+
+/// How a record's JSON is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reading {
+    /// Ingestion: validated, defaults filled in, unknown fields refused.
+    Strict,
+    /// Read back from a server: as written, unknown fields ignored.
+    AsWritten,
 }
 
 /// Where a tail of log records stands — records arriving oldest first from polls that each
@@ -546,6 +599,35 @@ impl TailCursor {
 
 #[cfg(test)]
 mod tests {
+
+    /// What a server stores and shows, a client reads back unchanged: an OTLP record with an
+    /// empty body and no severity, a severity text of its own, a field of a newer server.
+    #[test]
+    fn records_read_back_as_written() {
+        let mut empty =
+            LogRecord::new(Timestamp(1_700_000_000_000_000_000), Level::Unspecified, "");
+        empty.severity_number = 0;
+        empty.service = "api".into();
+        let mut texted = LogRecord::new(Timestamp(1_700_000_000_000_000_001), Level::Error, "boom");
+        texted.severity_text = "E".into();
+        for rec in [empty, texted] {
+            let json = rec.to_json();
+            assert_eq!(LogRecord::read_back(&json).unwrap(), rec, "{json}");
+            let back: LogRecord = serde_json::from_value(json.clone()).unwrap();
+            assert_eq!(back, rec);
+            let mut newer = json;
+            newer["added_later"] = serde_json::json!({"x": 1});
+            assert_eq!(LogRecord::read_back(&newer).unwrap(), rec);
+        }
+        // Ingestion still checks.
+        assert!(LogRecord::from_json(&serde_json::json!({"message": "", "x": 1})).is_err());
+        // Wrong types are still problems.
+        assert!(
+            LogRecord::read_back(&serde_json::json!({"message": 5})).is_ok(),
+            "structured bodies are text"
+        );
+        assert!(LogRecord::read_back(&serde_json::json!({"timestamp": true})).is_err());
+    }
     use super::*;
     use serde_json::json;
 

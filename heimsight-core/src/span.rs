@@ -6,6 +6,7 @@ use crate::attr::{Attributes, attributes_from_json, attributes_to_json};
 use crate::error::ValidationErrors;
 use crate::ids::{SpanId, TraceId};
 use crate::json::{FieldReader, join, type_name};
+use crate::log::Reading;
 use crate::log::{Scope, service_name};
 use crate::time::Timestamp;
 
@@ -412,6 +413,20 @@ impl Span {
     /// `kind` accepts names (`server`, `SPAN_KIND_SERVER`) or OTLP numbers; `status` is an
     /// object `{code, message}` or just the code; `end_time` may be replaced by `duration_ns`.
     pub fn from_json(v: &Value) -> Result<Span, ValidationErrors> {
+        Span::read(v, Reading::Strict)
+    }
+
+    /// Reads a span as a server wrote it ([`Span::to_json`], the API's answers): the fields as
+    /// they are, for clients. Nothing is validated (a stored span may have an empty name or
+    /// events without names), and fields this version does not know are ignored, so that a
+    /// newer server's answers still read. Only wrong types and missing ids or times are
+    /// problems. This is what `Deserialize` does; ingestion uses [`Span::from_json`].
+    pub fn read_back(v: &Value) -> Result<Span, ValidationErrors> {
+        Span::read(v, Reading::AsWritten)
+    }
+
+    fn read(v: &Value, how: Reading) -> Result<Span, ValidationErrors> {
+        let strict = how == Reading::Strict;
         let mut errors = ValidationErrors::new();
         let Some(mut r) = FieldReader::new(v, "", &mut errors, "a span") else {
             return Err(errors);
@@ -420,7 +435,7 @@ impl Span {
         let span_id = read_id::<SpanId>(&mut r, "span_id", true);
         let parent_span_id = read_id::<SpanId>(&mut r, "parent_span_id", false);
         let name = r.opt_str(&["name"]).unwrap_or_default();
-        if !r.has_key("name") {
+        if strict && !r.has_key("name") {
             r.err("name", "missing");
         }
         let service = r.opt_str(&["service"]);
@@ -476,7 +491,9 @@ impl Span {
         let scope = r.get(&["scope"]).map(|(v, _)| v);
         let events = r.get(&["events"]).map(|(v, _)| v);
         let links = r.get(&["links"]).map(|(v, _)| v);
-        r.deny_unknown(SPAN_FIELDS);
+        if strict {
+            r.deny_unknown(SPAN_FIELDS);
+        }
         let attributes = attrs
             .map(|a| attributes_from_json(a, "attributes", &mut errors))
             .unwrap_or_default();
@@ -487,10 +504,10 @@ impl Span {
             .map(|s| Scope::from_json(s, "scope", &mut errors))
             .unwrap_or_default();
         let events = events
-            .map(|e| read_events(e, &mut errors))
+            .map(|e| read_events(e, &mut errors, strict))
             .unwrap_or_default();
         let links = links
-            .map(|l| read_links(l, &mut errors))
+            .map(|l| read_links(l, &mut errors, strict))
             .unwrap_or_default();
         let (Some(trace_id), Some(span_id), Some(start_time), Some(end_time)) =
             (trace_id, span_id, start_time, end_time)
@@ -518,7 +535,9 @@ impl Span {
             dropped_events_count: clamp_u32(dec),
             dropped_links_count: clamp_u32(dlc),
         };
-        span.validate_into(&mut errors);
+        if strict {
+            span.validate_into(&mut errors);
+        }
         let mut seen = std::collections::HashSet::new();
         errors.0.retain(|e| seen.insert(e.field.clone()));
         if errors.is_empty() {
@@ -621,7 +640,7 @@ fn read_status(v: &Value, r: &mut FieldReader<'_, '_>) -> Status {
     }
 }
 
-fn read_events(v: &Value, errors: &mut ValidationErrors) -> Vec<SpanEvent> {
+fn read_events(v: &Value, errors: &mut ValidationErrors, strict: bool) -> Vec<SpanEvent> {
     let Value::Array(items) = v else {
         errors.push(
             "events",
@@ -639,12 +658,14 @@ fn read_events(v: &Value, errors: &mut ValidationErrors) -> Vec<SpanEvent> {
         let ts = read_time(&mut r, "timestamp", true);
         let dac = r.opt_u64(&["dropped_attributes_count"]).unwrap_or(0);
         let attrs = r.get(&["attributes"]).map(|(v, _)| v);
-        r.deny_unknown(&[
-            "name",
-            "timestamp",
-            "attributes",
-            "dropped_attributes_count",
-        ]);
+        if strict {
+            r.deny_unknown(&[
+                "name",
+                "timestamp",
+                "attributes",
+                "dropped_attributes_count",
+            ]);
+        }
         let attributes = attrs
             .map(|a| attributes_from_json(a, &join(&path, "attributes"), errors))
             .unwrap_or_default();
@@ -660,7 +681,7 @@ fn read_events(v: &Value, errors: &mut ValidationErrors) -> Vec<SpanEvent> {
     out
 }
 
-fn read_links(v: &Value, errors: &mut ValidationErrors) -> Vec<SpanLink> {
+fn read_links(v: &Value, errors: &mut ValidationErrors, strict: bool) -> Vec<SpanLink> {
     let Value::Array(items) = v else {
         errors.push(
             "links",
@@ -680,14 +701,16 @@ fn read_links(v: &Value, errors: &mut ValidationErrors) -> Vec<SpanLink> {
         let dac = r.opt_u64(&["dropped_attributes_count"]).unwrap_or(0);
         let flags = r.opt_u64(&["flags"]).unwrap_or(0);
         let attrs = r.get(&["attributes"]).map(|(v, _)| v);
-        r.deny_unknown(&[
-            "trace_id",
-            "span_id",
-            "trace_state",
-            "attributes",
-            "dropped_attributes_count",
-            "flags",
-        ]);
+        if strict {
+            r.deny_unknown(&[
+                "trace_id",
+                "span_id",
+                "trace_state",
+                "attributes",
+                "dropped_attributes_count",
+                "flags",
+            ]);
+        }
         let attributes = attrs
             .map(|a| attributes_from_json(a, &join(&path, "attributes"), errors))
             .unwrap_or_default();
@@ -711,15 +734,39 @@ impl serde::Serialize for Span {
     }
 }
 
+/// Reads a span as written ([`Span::read_back`]): for clients of the API.
 impl<'de> serde::Deserialize<'de> for Span {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = Value::deserialize(d)?;
-        Span::from_json(&v).map_err(serde::de::Error::custom)
+        Span::read_back(&v).map_err(serde::de::Error::custom)
     }
 }
 
 #[cfg(test)]
 mod tests {
+
+    /// What a server stores and shows, a client reads back unchanged: an OTLP span with an
+    /// empty name and an event without one, and a field of a newer server.
+    #[test]
+    fn spans_read_back_as_written() {
+        let mut span = Span::from_json(&sample()).unwrap();
+        span.name = String::new();
+        span.events.push(SpanEvent {
+            timestamp: span.start_time,
+            name: String::new(),
+            attributes: Default::default(),
+            dropped_attributes_count: 0,
+        });
+        let mut json = span.to_json();
+        assert!(
+            Span::from_json(&json).is_err(),
+            "ingestion refuses empty names"
+        );
+        assert_eq!(Span::read_back(&json).unwrap(), span);
+        json["added_later"] = json!(1);
+        let back: Span = serde_json::from_value(json).unwrap();
+        assert_eq!(back, span);
+    }
     use super::*;
     use serde_json::json;
 

@@ -373,6 +373,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: &AlertsCommand) -> Result<()> {
                         "{} {} via {} (attempt {}): {}",
                         d.status, d.notification_id, d.channel_id, d.attempts, d.message
                     ),
+                    HistoryEntry::Unknown => String::new(),
                 };
                 let color = if matches!(e, HistoryEntry::DeliveryFailed(_)) {
                     Color::Red

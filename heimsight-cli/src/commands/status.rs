@@ -18,9 +18,9 @@ pub(crate) async fn health(ctx: &Ctx) -> Result<()> {
     let answer = match answer {
         Ok(a) if a.is_ok() => a,
         Ok(a) => bail!(
-            "Heimsight at {} is not healthy: status {:?}",
+            "Heimsight at {} is not healthy: {}",
             ctx.api.url(),
-            a.status
+            serde_json::to_string(&a)?
         ),
         Err(e) if e.downcast_ref::<crate::client::ServerError>().is_some() => {
             bail!("Heimsight at {} is not healthy: {e}", ctx.api.url())

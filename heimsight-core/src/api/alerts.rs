@@ -116,6 +116,9 @@ pub struct AlertsPage {
 /// let HistoryEntry::State(change) = &e else { panic!("a state change") };
 /// assert_eq!(change.to, AlertState::Firing);
 /// assert_eq!(e.rule_id(), "r-1");
+/// // A kind of a newer server reads as `Unknown`.
+/// let later: HistoryEntry = serde_json::from_str(r#"{"kind": "escalated", "at": 2}"#)?;
+/// assert_eq!(later, HistoryEntry::Unknown);
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -127,6 +130,9 @@ pub enum HistoryEntry {
     Delivered(Delivery),
     /// A notification could not be delivered and will not be retried.
     DeliveryFailed(Delivery),
+    /// An entry of a kind this version does not know (written by a newer server).
+    #[serde(other)]
+    Unknown,
 }
 
 impl HistoryEntry {
@@ -135,6 +141,7 @@ impl HistoryEntry {
         match self {
             HistoryEntry::State(s) => s.at,
             HistoryEntry::Delivered(d) | HistoryEntry::DeliveryFailed(d) => d.at,
+            HistoryEntry::Unknown => Timestamp::default(),
         }
     }
 
@@ -143,6 +150,7 @@ impl HistoryEntry {
         match self {
             HistoryEntry::State(s) => &s.rule_id,
             HistoryEntry::Delivered(d) | HistoryEntry::DeliveryFailed(d) => &d.rule_id,
+            HistoryEntry::Unknown => "",
         }
     }
 
@@ -151,15 +159,17 @@ impl HistoryEntry {
         match self {
             HistoryEntry::State(s) => &s.rule_name,
             HistoryEntry::Delivered(d) | HistoryEntry::DeliveryFailed(d) => &d.rule_name,
+            HistoryEntry::Unknown => "",
         }
     }
 
-    /// `state`, `delivered` or `delivery_failed`.
+    /// `state`, `delivered`, `delivery_failed` (or `unknown`).
     pub fn kind(&self) -> &'static str {
         match self {
             HistoryEntry::State(_) => "state",
             HistoryEntry::Delivered(_) => "delivered",
             HistoryEntry::DeliveryFailed(_) => "delivery_failed",
+            HistoryEntry::Unknown => "unknown",
         }
     }
 }
@@ -470,6 +480,17 @@ impl SilenceSpec {
     /// when `starts_at` is absent. Regular expressions are compiled by whoever uses the
     /// matchers.
     pub fn from_json(v: &Value, now: Timestamp) -> Result<SilenceSpec, Vec<FieldError>> {
+        SilenceSpec::from_json_with(v, now, |_| Ok(()))
+    }
+
+    /// [`SilenceSpec::from_json`], with each matcher also checked by `check` (e.g. that its
+    /// regular expression compiles); its problem is reported at the matcher's `value`, in
+    /// reading order with the others.
+    pub fn from_json_with(
+        v: &Value,
+        now: Timestamp,
+        check: impl Fn(&Matcher) -> Result<(), String>,
+    ) -> Result<SilenceSpec, Vec<FieldError>> {
         let mut problems = ValidationErrors::new();
         let Some(mut r) = FieldReader::new(v, "", &mut problems, "") else {
             return Err(problems.0);
@@ -478,8 +499,12 @@ impl SilenceSpec {
         match r.get(&["matchers"]).map(|(v, _)| v) {
             Some(Value::Array(ms)) if !ms.is_empty() => {
                 for (i, m) in ms.iter().enumerate() {
-                    if let Some(m) = read_matcher(&mut r, &format!("matchers[{i}]"), m) {
-                        matchers.push(m);
+                    let path = format!("matchers[{i}]");
+                    if let Some(m) = read_matcher(&mut r, &path, m) {
+                        match check(&m) {
+                            Ok(()) => matchers.push(m),
+                            Err(e) => r.err(&format!("{path}.value"), e),
+                        }
                     }
                 }
             }
@@ -544,6 +569,42 @@ impl SilenceSpec {
             created_by,
             comment,
         })
+    }
+
+    /// The problems of a spec made in code (what [`SilenceSpec::from_json`] reports while it
+    /// reads): no matcher, a matcher without a name, no end, an end not after the start.
+    pub fn problems(&self, now: Timestamp) -> Vec<FieldError> {
+        let mut out = Vec::new();
+        if self.matchers.is_empty() {
+            out.push(FieldError::new(
+                "matchers",
+                "at least one matcher is required",
+            ));
+        }
+        for (i, m) in self.matchers.iter().enumerate() {
+            if m.name.is_empty() {
+                out.push(FieldError::new(
+                    format!("matchers[{i}].name"),
+                    "is required",
+                ));
+            }
+        }
+        match (self.ends_at, self.duration) {
+            (None, None) => out.push(FieldError::new(
+                "ends_at",
+                "is required (or give \"duration\", e.g. \"2h\")",
+            )),
+            (None, Some(d)) if !d.is_positive() => {
+                out.push(FieldError::new("duration", "must be positive"));
+            }
+            _ => {
+                let (start, end) = self.window(now);
+                if end <= start {
+                    out.push(FieldError::new("ends_at", "must be after starts_at"));
+                }
+            }
+        }
+        out
     }
 
     /// Its window for a silence made at `now`: `starts_at` (or `now`) to `ends_at` (or the

@@ -9,8 +9,7 @@ use axum::http::StatusCode;
 use heimsight_alert::AlertManager;
 use heimsight_core::Timestamp;
 use heimsight_core::api::{
-    AlertsPage, HistoryPage, RulePreview, RuleView, RulesPage, SilenceSpec, SilenceView,
-    SilencesPage,
+    AlertsPage, HistoryPage, RulePreview, RuleView, RulesPage, SilenceView, SilencesPage,
 };
 use serde_json::Value;
 
@@ -150,7 +149,7 @@ pub(crate) async fn create_silence(
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<SilenceView>), ApiError> {
     let v = body_json(&body)?;
-    let spec = SilenceSpec::from_json(&v, Timestamp::now()).map_err(|errors| {
+    let spec = heimsight_alert::Silence::read_spec(&v, Timestamp::now()).map_err(|errors| {
         ApiError::from(heimsight_alert::Error::Invalid {
             what: "silence",
             errors,

@@ -216,6 +216,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                                                     (d.message)
                                                 }
                                             }
+                                            HistoryEntry::Unknown => { td.muted {} td.muted {} }
                                         }
                                     }
                                 }
@@ -259,7 +260,7 @@ fn time_text(t: Timestamp) -> String {
 /// A rule's value for people: at most 4 decimals, no float noise (`0.7449999999999999` →
 /// `0.745`); nothing when there is none.
 fn number_text(v: Option<f64>) -> String {
-    let Some(f) = v else {
+    let Some(f) = v.filter(|f| f.is_finite()) else {
         return String::new();
     };
     let s = format!("{f:.4}");

@@ -291,7 +291,7 @@ fn records_of(answer: &QueryAnswer) -> Result<Vec<LogRecord>, ApiError> {
         .rows_as_objects()
         .into_iter()
         .map(|row| {
-            LogRecord::from_json(&Value::Object(row)).map_err(|e| {
+            LogRecord::read_back(&Value::Object(row)).map_err(|e| {
                 ApiError::Internal(format!("a row of logs did not read back as a record: {e}"))
             })
         })

@@ -14,6 +14,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // reqwest is built without a TLS backend's default crypto provider; the binary chooses
+    // the process-wide one (as the `heimsight` binary does), else building a client panics.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let args = bench::BenchArgs::parse();
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
