@@ -8,11 +8,10 @@
 
 use std::sync::{Mutex, PoisonError};
 
-use heimsight_core::api::RetentionView;
-use heimsight_core::{FieldReader, Timestamp, ValidationErrors};
+use heimsight_core::Timestamp;
+use heimsight_core::api::{RetentionUpdate, RetentionView};
 use heimsight_store::{Signal, Store};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::api_error::ApiError;
 
@@ -126,56 +125,24 @@ static UPDATE_LOCK: Mutex<()> = Mutex::new(());
 pub(crate) fn update(
     store: &dyn Store,
     base: Retention,
-    body: &Value,
+    update: &RetentionUpdate,
 ) -> Result<Retention, ApiError> {
-    let mut problems = ValidationErrors::new();
-    let Some(mut r) = FieldReader::new(body, "", &mut problems, "retention settings") else {
-        return Err(ApiError::invalid("invalid retention settings", problems.0));
-    };
-    let mut changes: Vec<(Signal, i64)> = Vec::new();
-    for signal in Signal::ALL {
-        let text = signal.as_str();
-        let ns_name = format!("{text}_ns");
-        // `logs` as a duration, or `logs_ns` as nanoseconds.
-        for (name, ns_form) in [(text, false), (ns_name.as_str(), true)] {
-            let Some((value, _)) = r.get(&[name]) else {
-                continue;
-            };
-            let parsed = match (ns_form, value) {
-                (false, Value::String(s)) => match heimsight_core::Duration::parse(s) {
-                    Ok(d) if d.is_positive() => Ok(d.as_nanos()),
-                    Ok(_) => Err(format!("must be longer than zero, found {s:?}")),
-                    Err(e) => Err(e.to_string()),
-                },
-                (false, other) => Err(format!(
-                    "expected a duration string such as \"7d\", found {other}"
-                )),
-                (true, Value::Number(n)) => match n.as_i64() {
-                    Some(ns) if ns > 0 => Ok(ns),
-                    _ => Err(format!(
-                        "expected a positive integer of nanoseconds, found {n}"
-                    )),
-                },
-                (true, other) => Err(format!(
-                    "expected a positive integer of nanoseconds, found {other}"
-                )),
-            };
-            match parsed {
-                Ok(ns) => match changes.iter().find(|(s, _)| *s == signal) {
-                    Some((_, prev)) if *prev != ns => r.err(
-                        name,
-                        format!("disagrees with the other value given for {text}"),
-                    ),
-                    Some(_) => {}
-                    None => changes.push((signal, ns)),
-                },
-                Err(p) => r.err(name, p),
-            }
-        }
-    }
-    r.finish();
-    if !problems.is_empty() {
-        return Err(ApiError::invalid("invalid retention settings", problems.0));
+    let changes: Vec<(Signal, i64)> = [
+        (Signal::Logs, update.logs),
+        (Signal::Spans, update.spans),
+        (Signal::Metrics, update.metrics),
+    ]
+    .into_iter()
+    .filter_map(|(s, d)| Some((s, d?.as_nanos())))
+    .collect();
+    if let Some((s, _)) = changes.iter().find(|(_, ns)| *ns <= 0) {
+        return Err(ApiError::invalid(
+            "invalid retention settings",
+            vec![heimsight_core::FieldError::new(
+                s.as_str(),
+                "must be longer than zero",
+            )],
+        ));
     }
     let _guard = UPDATE_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
     let mut overrides = Overrides::load(store)?;
@@ -219,7 +186,7 @@ mod tests {
     use super::*;
     use heimsight_core::parse_duration_nanos;
     use heimsight_store::MemoryStore;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     const BASE: Retention = Retention {
         logs: 7 * 86_400_000_000_000,
@@ -246,10 +213,16 @@ mod tests {
     fn updates_are_partial_validated_and_persisted() {
         let store = MemoryStore::new();
         assert_eq!(effective(&store, BASE).unwrap(), BASE);
-        let r = update(&store, BASE, &json!({"logs": "3d"})).unwrap();
+        let read = |v: Value| RetentionUpdate::from_json(&v).unwrap();
+        let r = update(&store, BASE, &read(json!({"logs": "3d"}))).unwrap();
         assert_eq!(r.logs, 3 * 86_400_000_000_000);
         assert_eq!(r.spans, BASE.spans);
-        let r = update(&store, BASE, &json!({"metrics_ns": 60_000_000_000_i64})).unwrap();
+        let r = update(
+            &store,
+            BASE,
+            &read(json!({"metrics_ns": 60_000_000_000_i64})),
+        )
+        .unwrap();
         assert_eq!(
             (r.logs, r.metrics),
             (3 * 86_400_000_000_000, 60_000_000_000)
@@ -262,18 +235,21 @@ mod tests {
             3 * 86_400_000_000_000
         );
 
-        let e = update(
-            &store,
-            BASE,
+        let errors = RetentionUpdate::from_json(
             &json!({"logs": "soon", "spans": 5, "colour": "x", "metrics": "0s"}),
         )
         .unwrap_err();
-        let ApiError::Invalid { errors, .. } = e else {
-            panic!("{e:?}")
-        };
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["logs", "spans", "metrics", "colour"], "{errors:?}");
-        // Nothing changed.
+        // A zero made in code is refused too; nothing changed.
+        let zero = RetentionUpdate {
+            logs: Some(heimsight_core::Duration::from_nanos(0)),
+            ..RetentionUpdate::default()
+        };
+        assert!(matches!(
+            update(&store, BASE, &zero),
+            Err(ApiError::Invalid { .. })
+        ));
         assert_eq!(
             effective(&store, BASE).unwrap().logs,
             3 * 86_400_000_000_000

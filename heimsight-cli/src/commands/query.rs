@@ -1,6 +1,6 @@
 //! `heimsight query '<query>'`: runs a query of the query language.
 
-use heimsight_core::api::{QueryAnswer, QueryDiagnostic};
+use heimsight_core::api::{QueryAnswer, QueryDiagnostic, QueryRequest, TimeRef};
 use std::io::Write;
 
 use anyhow::{Result, anyhow};
@@ -39,16 +39,21 @@ pub(crate) async fn run(ctx: &Ctx, args: &QueryArgs) -> Result<()> {
     } else {
         args.query.clone()
     };
-    let mut body = json!({"query": text});
-    if let Some(s) = &args.since {
-        body["start"] = json!(time_param(s));
-    }
-    if let Some(u) = &args.until {
-        body["end"] = json!(time_param(u));
-    }
-    if let Some(n) = args.max_rows {
-        body["max_rows"] = json!(n);
-    }
+    let time = |flag: &str, given: &Option<String>| -> Result<Option<TimeRef>> {
+        given
+            .as_deref()
+            .map(|s| {
+                time_param(s)
+                    .parse::<TimeRef>()
+                    .map_err(|e| anyhow::anyhow!("invalid {flag} {s:?}: {e}"))
+            })
+            .transpose()
+    };
+    let mut request = QueryRequest::new(text.clone());
+    request.start = time("--since", &args.since)?;
+    request.end = time("--until", &args.until)?;
+    request.max_rows = args.max_rows.map(u64::from);
+    let body = json!(request);
     let answer = {
         let _s = spinner("running the query");
         ctx.api.post_as::<QueryAnswer>("/api/v1/query", &body).await

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use crossterm::event::{Event, KeyEventKind};
+use heimsight_core::api::QueryRequest;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -94,7 +95,10 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, api: Api) -> Result
 async fn fetch(api: &Api, req: &Request) -> Result<Value, ResponseError> {
     let r = match req {
         Request::Logs(q) => api.get("/api/v1/logs", q).await,
-        Request::Query(text) => api.post("/api/v1/query", &json!({"query": text})).await,
+        Request::Query(text) => {
+            api.post("/api/v1/query", &json!(QueryRequest::new(text.as_str())))
+                .await
+        }
         Request::Traces(q) => api.get("/api/v1/traces", q).await,
         Request::Trace(id) => {
             api.get(&format!("/api/v1/traces/{}", path_segment(id)), &[])

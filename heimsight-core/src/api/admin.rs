@@ -192,3 +192,95 @@ impl RetentionView {
         }
     }
 }
+
+/// `PUT /api/v1/retention`: new times to live for some signals (the others keep theirs).
+///
+/// ```
+/// use heimsight_core::Duration;
+/// use heimsight_core::api::RetentionUpdate;
+///
+/// let u = RetentionUpdate::from_json(&serde_json::json!({"logs": "3d", "spans_ns": 3_600_000_000_000_i64}))?;
+/// assert_eq!(u.logs, Some(Duration::from_secs(3 * 86_400)));
+/// assert_eq!(u.spans, Some(Duration::from_secs(3_600)));
+/// assert_eq!(u.metrics, None);
+/// assert_eq!(serde_json::to_value(&u).unwrap(), serde_json::json!({"logs": "3d", "spans": "1h"}));
+///
+/// let errors = RetentionUpdate::from_json(&serde_json::json!({"logs": "-1d", "metrix": "1d"})).unwrap_err();
+/// let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+/// assert_eq!(fields, ["logs", "metrix"]);
+/// # Ok::<(), Vec<heimsight_core::FieldError>>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionUpdate {
+    /// Log records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs: Option<Duration>,
+    /// Spans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spans: Option<Duration>,
+    /// Metric points.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Duration>,
+}
+
+impl RetentionUpdate {
+    /// Reads an update from the API's JSON with every problem by field: each signal as a
+    /// positive duration (`"logs": "7d"`) or as nanoseconds (`"logs_ns": 604800000000000`);
+    /// both forms of one signal must agree.
+    pub fn from_json(v: &serde_json::Value) -> Result<RetentionUpdate, Vec<crate::FieldError>> {
+        use serde_json::Value;
+        let mut problems = crate::ValidationErrors::new();
+        let Some(mut r) = crate::FieldReader::new(v, "", &mut problems, "retention settings")
+        else {
+            return Err(problems.0);
+        };
+        let mut update = RetentionUpdate::default();
+        for signal in ["logs", "spans", "metrics"] {
+            let ns_name = format!("{signal}_ns");
+            // `logs` as a duration, or `logs_ns` as nanoseconds.
+            for (name, ns_form) in [(signal, false), (ns_name.as_str(), true)] {
+                let Some((value, _)) = r.get(&[name]) else {
+                    continue;
+                };
+                let parsed = match (ns_form, value) {
+                    (false, Value::String(s)) => match Duration::parse(s) {
+                        Ok(d) if d.is_positive() => Ok(d),
+                        Ok(_) => Err(format!("must be longer than zero, found {s:?}")),
+                        Err(e) => Err(e.to_string()),
+                    },
+                    (false, other) => Err(format!(
+                        "expected a duration string such as \"7d\", found {other}"
+                    )),
+                    (true, Value::Number(n)) => match n.as_i64() {
+                        Some(ns) if ns > 0 => Ok(Duration::from_nanos(ns)),
+                        _ => Err(format!(
+                            "expected a positive integer of nanoseconds, found {n}"
+                        )),
+                    },
+                    (true, other) => Err(format!(
+                        "expected a positive integer of nanoseconds, found {other}"
+                    )),
+                };
+                let slot = match signal {
+                    "logs" => &mut update.logs,
+                    "spans" => &mut update.spans,
+                    _ => &mut update.metrics,
+                };
+                match (parsed, *slot) {
+                    (Ok(d), Some(prev)) if prev != d => r.err(
+                        name,
+                        format!("disagrees with the other value given for {signal}"),
+                    ),
+                    (Ok(d), _) => *slot = Some(d),
+                    (Err(p), _) => r.err(name, p),
+                }
+            }
+        }
+        r.finish();
+        if problems.is_empty() {
+            Ok(update)
+        } else {
+            Err(problems.0)
+        }
+    }
+}

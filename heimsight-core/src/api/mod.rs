@@ -150,8 +150,8 @@ mod alerts;
 mod signals;
 
 pub use admin::{
-    Accepted, Health, IngestRate, MemoryView, PerSignal, RetentionView, SignalStatsView, StatsView,
-    StatusView,
+    Accepted, Health, IngestRate, MemoryView, PerSignal, RetentionUpdate, RetentionView,
+    SignalStatsView, StatsView, StatusView,
 };
 pub use alerts::{
     Alert, AlertState, AlertsPage, Delivery, HistoryEntry, HistoryPage, Matcher, PreviewSample,
@@ -159,6 +159,6 @@ pub use alerts::{
     SilencesPage, StateChange,
 };
 pub use signals::{
-    ColumnView, Float, LogsPage, MetricNames, PlanView, PointView, QueryAnswer, QueryStats,
-    SeriesAnswer, SeriesView, SpanNode, TraceDetail, TraceSummary, TracesPage,
+    ColumnView, Float, LogsPage, MetricNames, PlanView, PointView, QueryAnswer, QueryRequest,
+    QueryStats, SeriesAnswer, SeriesView, SpanNode, TimeRef, TraceDetail, TraceSummary, TracesPage,
 };

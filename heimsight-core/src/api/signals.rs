@@ -312,3 +312,163 @@ pub struct PlanView {
     #[serde(default)]
     pub subqueries: Vec<PlanView>,
 }
+
+/// A time as a request gives it: absolute (RFC 3339 or Unix nanoseconds), or relative to when
+/// the request is served (`now`, `now-15m`, `now+1h`). Written as that text.
+///
+/// ```
+/// use heimsight_core::Timestamp;
+/// use heimsight_core::api::TimeRef;
+///
+/// let an_hour_ago: TimeRef = "now-1h".parse()?;
+/// let now = Timestamp(10_000_000_000_000);
+/// assert_eq!(an_hour_ago.resolve(now), Timestamp(now.0 - 3_600_000_000_000));
+/// assert_eq!(an_hour_ago.to_string(), "now-1h");
+/// let at: TimeRef = "2026-01-01T00:00:00Z".parse()?;
+/// assert_eq!(at.resolve(now).to_rfc3339(), "2026-01-01T00:00:00.000000000Z");
+/// # Ok::<(), heimsight_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeRef {
+    /// This time.
+    At(Timestamp),
+    /// This many nanoseconds from when the request is served (negative: before).
+    FromNow(i64),
+}
+
+impl TimeRef {
+    /// The time it stands for when the request is served at `now`.
+    pub fn resolve(self, now: Timestamp) -> Timestamp {
+        match self {
+            TimeRef::At(t) => t,
+            TimeRef::FromNow(offset) => now.saturating_add(offset),
+        }
+    }
+}
+
+impl std::str::FromStr for TimeRef {
+    type Err = crate::Error;
+
+    /// `now`, `now-<duration>`, `now+<duration>`, RFC 3339 or Unix nanoseconds.
+    fn from_str(s: &str) -> Result<TimeRef, crate::Error> {
+        if s.trim().starts_with("now") {
+            // Relative to a `now` of zero, the time is the offset.
+            Timestamp::parse_relative(s, Timestamp(0)).map(|t| TimeRef::FromNow(t.0))
+        } else {
+            Timestamp::parse_relative(s, Timestamp(0)).map(TimeRef::At)
+        }
+    }
+}
+
+impl std::fmt::Display for TimeRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            TimeRef::At(t) => f.write_str(&t.to_rfc3339()),
+            TimeRef::FromNow(0) => f.write_str("now"),
+            TimeRef::FromNow(n) if n < 0 => {
+                write!(f, "now-{}", crate::Duration::from_nanos(n.saturating_neg()))
+            }
+            TimeRef::FromNow(n) => write!(f, "now+{}", crate::Duration::from_nanos(n)),
+        }
+    }
+}
+
+impl Serialize for TimeRef {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for TimeRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::String(s) => s.parse().map_err(D::Error::custom),
+            other => Timestamp::from_json(&other)
+                .map(TimeRef::At)
+                .map_err(D::Error::custom),
+        }
+    }
+}
+
+/// `POST /api/v1/query`: a query of the query language, the time range it runs over (both
+/// ends optional) and its limits.
+///
+/// ```
+/// use heimsight_core::api::{QueryRequest, TimeRef};
+///
+/// let r = QueryRequest::from_json(&serde_json::json!({
+///     "query": "SELECT count(*) FROM logs", "start": "now-1h", "max_rows": 10
+/// }))?;
+/// assert_eq!(r.start, Some(TimeRef::FromNow(-3_600_000_000_000)));
+/// assert_eq!(r.max_rows, Some(10));
+/// let errors = QueryRequest::from_json(&serde_json::json!({"start": "yesterday", "limit": 5}))
+///     .unwrap_err();
+/// let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+/// assert_eq!(fields, ["query", "start", "limit"]);
+/// # Ok::<(), Vec<heimsight_core::FieldError>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryRequest {
+    /// The query text.
+    pub query: String,
+    /// Start of the range (inclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<TimeRef>,
+    /// End of the range (exclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<TimeRef>,
+    /// Time budget in milliseconds (the server's default when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// Most rows to return (the server's default when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rows: Option<u64>,
+}
+
+impl QueryRequest {
+    /// A request for `query` over the server's default range and limits.
+    pub fn new(query: impl Into<String>) -> QueryRequest {
+        QueryRequest {
+            query: query.into(),
+            start: None,
+            end: None,
+            timeout_ms: None,
+            max_rows: None,
+        }
+    }
+
+    /// Reads a request from the API's JSON, with every problem by field.
+    pub fn from_json(v: &Value) -> Result<QueryRequest, Vec<crate::FieldError>> {
+        let mut problems = crate::ValidationErrors::new();
+        let Some(mut r) = crate::FieldReader::new(v, "", &mut problems, "a query request") else {
+            return Err(problems.0);
+        };
+        let query = r.opt_str(&["query"]);
+        if query.is_none() && !r.has_problem("query") {
+            r.err("query", "is required: the query text");
+        }
+        let mut time = |name: &str| -> Option<TimeRef> {
+            let (v, _) = r.get(&[name])?;
+            let t = match v {
+                Value::String(s) => s.parse::<TimeRef>().map_err(|e| e.to_string()),
+                other => Timestamp::from_json(other).map(TimeRef::At),
+            };
+            t.map_err(|e| r.err(name, e)).ok()
+        };
+        let start = time("start");
+        let end = time("end");
+        let timeout_ms = r.opt_u64(&["timeout_ms"]);
+        let max_rows = r.opt_u64(&["max_rows"]);
+        r.finish();
+        match query {
+            Some(query) if problems.is_empty() => Ok(QueryRequest {
+                query,
+                start,
+                end,
+                timeout_ms,
+                max_rows,
+            }),
+            _ => Err(problems.0),
+        }
+    }
+}

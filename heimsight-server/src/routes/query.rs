@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
-use heimsight_core::api::{QueryAnswer, QueryDiagnostic};
-use heimsight_core::{FieldReader, Timestamp, ValidationErrors};
+use heimsight_core::Timestamp;
+use heimsight_core::api::{QueryAnswer, QueryDiagnostic, QueryRequest};
 use heimsight_query::{ErrorClass, Limits, QueryError, Request};
 use serde_json::Value;
 
@@ -41,36 +41,14 @@ pub(crate) async fn post(
 ) -> Result<Json<QueryAnswer>, ApiError> {
     let v: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
-    let mut problems = ValidationErrors::new();
-    let Some(mut r) = FieldReader::new(&v, "", &mut problems, "a query request") else {
-        return Err(ApiError::invalid("invalid query request", problems.0));
-    };
+    let req = QueryRequest::from_json(&v)
+        .map_err(|errors| ApiError::invalid("invalid query request", errors))?;
     let now = Timestamp::now();
-    let query = r.opt_str(&["query"]);
-    if query.is_none() && !r.has_problem("query") {
-        r.err("query", "is required: the query text");
-    }
-    let mut time = |name: &str| -> Option<Timestamp> {
-        let (v, _) = r.get(&[name])?;
-        let t = match v {
-            Value::String(s) => Timestamp::parse_relative(s, now).map_err(|e| e.to_string()),
-            other => Timestamp::from_json(other),
-        };
-        t.map_err(|e| r.err(name, e)).ok()
-    };
-    let start = time("start");
-    let end = time("end");
-    let timeout_ms = r.opt_u64(&["timeout_ms"]);
-    let max_rows = r.opt_u64(&["max_rows"]);
-    r.finish();
-    let Some(query) = query.filter(|_| problems.is_empty()) else {
-        return Err(ApiError::invalid("invalid query request", problems.0));
-    };
     let params = QueryParams {
-        start,
-        end,
-        limits: limits(timeout_ms, max_rows)?,
-        query,
+        start: req.start.map(|t| t.resolve(now)),
+        end: req.end.map(|t| t.resolve(now)),
+        limits: limits(req.timeout_ms, req.max_rows)?,
+        query: req.query,
         now,
     };
     run(state, params).await

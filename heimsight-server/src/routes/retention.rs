@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use heimsight_core::api::RetentionView;
+use heimsight_core::api::{RetentionUpdate, RetentionView};
 
 use crate::api_error::ApiError;
 use crate::body::JsonBody;
@@ -21,9 +21,11 @@ pub(super) async fn update(
     JsonBody(body): JsonBody,
 ) -> Result<Json<RetentionView>, ApiError> {
     let value = heimsight_ingest::json::parse_json(&body)?;
+    let update = RetentionUpdate::from_json(&value)
+        .map_err(|errors| ApiError::invalid("invalid retention settings", errors))?;
     let base = state.base_retention;
     let r = state
-        .blocking(move |store| crate::retention::update(store, base, &value))
+        .blocking(move |store| crate::retention::update(store, base, &update))
         .await?;
     state.retention_changed.notify_one();
     Ok(Json(r.view()))
