@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use heimsight_alert::{DeliveryError, DeliveryFuture, Notifier};
+use heimsight_core::api::{ChannelTestResult, ChannelView};
 use heimsight_core::{FieldError, FieldReader, Notification, Timestamp, ValidationErrors};
 use heimsight_notify::{Channel, ChannelSettings};
 use heimsight_store::Store;
@@ -174,7 +175,7 @@ impl Channels {
     }
 
     /// Sends a test notification straight away (not through the outbox).
-    pub(crate) async fn test(&self, id: &str) -> Result<Value, ApiError> {
+    pub(crate) async fn test(&self, id: &str) -> Result<ChannelTestResult, ApiError> {
         let me = self.clone();
         let key = id.to_string();
         let ch = crate::blocking::run(move || me.get(&key)).await??;
@@ -185,7 +186,11 @@ impl Channels {
         };
         let n = Notification::test(Timestamp::now());
         match self.sender.send(&ch.settings, &n).await {
-            Ok(d) => Ok(json!({"ok": true, "status": d.status, "detail": d.detail})),
+            Ok(d) => Ok(ChannelTestResult {
+                ok: true,
+                status: d.status,
+                detail: d.detail,
+            }),
             Err(e) => Err(ApiError::BadGateway(format!(
                 "the test notification to {:?} failed: {e}",
                 ch.name
@@ -194,16 +199,24 @@ impl Channels {
     }
 
     /// A channel as the API shows it: secrets masked.
-    pub(crate) fn to_json(ch: &Channel) -> Value {
-        json!({
-            "id": ch.id,
-            "name": ch.name,
-            "type": ch.settings.kind(),
-            "settings": ch.settings.redacted(),
-            "secure_fields": ch.settings.secret_fields(),
-            "created_at": ch.created_at,
-            "updated_at": ch.updated_at,
-        })
+    pub(crate) fn view(ch: &Channel) -> ChannelView {
+        ChannelView {
+            id: ch.id.clone(),
+            name: ch.name.clone(),
+            kind: ch.settings.kind().to_string(),
+            settings: match ch.settings.redacted() {
+                Value::Object(m) => m,
+                _ => serde_json::Map::new(),
+            },
+            secure_fields: ch
+                .settings
+                .secret_fields()
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            created_at: ch.created_at,
+            updated_at: ch.updated_at,
+        }
     }
 }
 

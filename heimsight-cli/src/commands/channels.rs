@@ -5,12 +5,13 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Subcommand;
+use heimsight_core::api::{ChannelTestResult, ChannelView, ChannelsPage};
 use serde_json::{Map, Value, json};
 
 use super::{Ctx, key_value, read_object_file};
 use crate::args::Output;
 use crate::client::path_segment;
-use crate::output::{Color, Table, cell, join_list};
+use crate::output::{Color, Table, cell};
 
 /// `heimsight channels …`.
 #[derive(Debug, Subcommand)]
@@ -80,20 +81,18 @@ pub(crate) async fn run(ctx: &Ctx, cmd: &ChannelsCommand) -> Result<()> {
     let base = "/api/v1/notifications/channels";
     match cmd {
         ChannelsCommand::List => {
-            let v = ctx.api.get(base, &[]).await?;
+            let v: ChannelsPage = ctx.api.get_as(base, &[]).await?;
             let mut t = Table::new(&["id", "name", "type", "target"]);
-            for c in v["channels"].as_array().into_iter().flatten() {
-                let s = &c["settings"];
-                let target = ["url", "host"]
+            for c in &v.channels {
+                let target = ["url", "host", "to"]
                     .iter()
-                    .find_map(|k| s[*k].as_str())
-                    .map(str::to_string)
-                    .or_else(|| s["to"].is_array().then(|| join_list(&s["to"])))
+                    .map(|k| c.setting_text(k))
+                    .find(|t| !t.is_empty())
                     .unwrap_or_default();
                 t.colored_row(vec![
-                    (cell(&c["id"]), Color::Blue),
-                    (cell(&c["name"]), Color::None),
-                    (cell(&c["type"]), Color::None),
+                    (c.id.clone(), Color::Blue),
+                    (c.name.clone(), Color::None),
+                    (c.kind.clone(), Color::None),
                     (target, Color::Dim),
                 ]);
             }
@@ -139,32 +138,27 @@ pub(crate) async fn run(ctx: &Ctx, cmd: &ChannelsCommand) -> Result<()> {
                 .unwrap_or_default();
             s.extend(settings(set)?);
             body.insert("settings".into(), Value::Object(s));
-            let v = ctx.api.post(base, &Value::Object(body)).await?;
+            let v: ChannelView = ctx.api.post_as(base, &Value::Object(body)).await?;
             match ctx.printer.format {
                 Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?,
-                _ => writeln!(
-                    out,
-                    "created channel {} ({})",
-                    cell(&v["id"]),
-                    cell(&v["name"])
-                )?,
+                _ => writeln!(out, "created channel {} ({})", v.id, v.name)?,
             }
             Ok(())
         }
         ChannelsCommand::Test { channel } => {
-            let v = ctx
+            let v: ChannelTestResult = ctx
                 .api
-                .post(
+                .post_as(
                     &format!("{base}/{}/test", path_segment(channel)),
                     &json!({}),
                 )
                 .await?;
             match ctx.printer.format {
-                Output::Json => writeln!(out, "{v}")?,
+                Output::Json => writeln!(out, "{}", serde_json::to_string(&v)?)?,
                 _ => writeln!(
                     out,
                     "sent a test notification through {channel}: {}",
-                    cell(&v["detail"]).trim()
+                    v.detail.trim()
                 )?,
             }
             Ok(())

@@ -684,3 +684,77 @@ fn read_matcher(r: &mut FieldReader<'_, '_>, path: &str, m: &Value) -> Option<Ma
         op,
     })
 }
+
+/// A notification channel as the API shows it (`/api/v1/notifications/channels`): its
+/// settings with every secret masked.
+///
+/// ```
+/// use heimsight_core::api::ChannelsPage;
+///
+/// let page: ChannelsPage = serde_json::from_str(
+///     r#"{"channels": [{"id": "c-1", "name": "ops", "type": "slack",
+///         "settings": {"url": "https://hooks.slack.com/…"}, "secure_fields": ["url"],
+///         "created_at": 1, "updated_at": 2}]}"#,
+/// )?;
+/// assert_eq!(page.channels[0].kind, "slack");
+/// assert_eq!(page.channels[0].setting_text("url"), "https://hooks.slack.com/…");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelView {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// `webhook`, `slack`, `discord`, `email`, `pagerduty` or `opsgenie`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The kind's settings, secrets masked.
+    #[serde(default)]
+    pub settings: Map<String, Value>,
+    /// The settings that are secrets (shown masked).
+    #[serde(default)]
+    pub secure_fields: Vec<String>,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it was last changed.
+    pub updated_at: Timestamp,
+}
+
+impl ChannelView {
+    /// A setting as text: a string as it is, a list joined by commas, other values as JSON;
+    /// empty when absent.
+    pub fn setting_text(&self, key: &str) -> String {
+        match self.settings.get(key) {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                .collect::<Vec<_>>()
+                .join(","),
+            Some(other) => other.to_string(),
+        }
+    }
+}
+
+/// `GET /api/v1/notifications/channels`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChannelsPage {
+    /// Every channel.
+    pub channels: Vec<ChannelView>,
+}
+
+/// `POST /api/v1/notifications/channels/{id}/test`: the receiver's answer to a test
+/// notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelTestResult {
+    /// Always `true` (a failed test is an error answer).
+    pub ok: bool,
+    /// The HTTP status (for email, the SMTP reply code), when there was one.
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// The receiver's answer.
+    #[serde(default)]
+    pub detail: String,
+}

@@ -154,9 +154,9 @@ pub use admin::{
     SignalStatsView, StatsView, StatusView,
 };
 pub use alerts::{
-    Alert, AlertState, AlertsPage, Delivery, HistoryEntry, HistoryPage, Matcher, PreviewSample,
-    RulePreview, RuleState, RuleView, RulesPage, SilenceSpec, SilenceStatus, SilenceView,
-    SilencesPage, StateChange,
+    Alert, AlertState, AlertsPage, ChannelTestResult, ChannelView, ChannelsPage, Delivery,
+    HistoryEntry, HistoryPage, Matcher, PreviewSample, RulePreview, RuleState, RuleView, RulesPage,
+    SilenceSpec, SilenceStatus, SilenceView, SilencesPage, StateChange,
 };
 pub use signals::{
     ColumnView, Float, LogsPage, MetricNames, PlanView, PointView, QueryAnswer, QueryRequest,

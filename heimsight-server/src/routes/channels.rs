@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use heimsight_core::api::{ChannelTestResult, ChannelView, ChannelsPage};
 
 use crate::api_error::ApiError;
 use crate::body::JsonBody;
@@ -19,29 +19,29 @@ where
     crate::blocking::run(move || f(&ch)).await?
 }
 
-pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<ChannelsPage>, ApiError> {
     let all = blocking(&state, |c| c.list()).await?;
-    Ok(Json(
-        json!({ "channels": all.iter().map(Channels::to_json).collect::<Vec<_>>() }),
-    ))
+    Ok(Json(ChannelsPage {
+        channels: all.iter().map(Channels::view).collect(),
+    }))
 }
 
 pub(crate) async fn create(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ChannelView>), ApiError> {
     let v = heimsight_ingest::json::parse_json(&body)?;
     let ch = blocking(&state, move |c| c.create(&v)).await?;
-    Ok((StatusCode::CREATED, Json(Channels::to_json(&ch))))
+    Ok((StatusCode::CREATED, Json(Channels::view(&ch))))
 }
 
 pub(crate) async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChannelView>, ApiError> {
     let key = id.clone();
     match blocking(&state, move |c| c.get(&key)).await? {
-        Some(ch) => Ok(Json(Channels::to_json(&ch))),
+        Some(ch) => Ok(Json(Channels::view(&ch))),
         None => Err(ApiError::NotFound(format!(
             "notification channel {id:?} not found"
         ))),
@@ -52,10 +52,10 @@ pub(crate) async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChannelView>, ApiError> {
     let v = heimsight_ingest::json::parse_json(&body)?;
     let ch = blocking(&state, move |c| c.update(&id, &v)).await?;
-    Ok(Json(Channels::to_json(&ch)))
+    Ok(Json(Channels::view(&ch)))
 }
 
 pub(crate) async fn delete(
@@ -69,6 +69,6 @@ pub(crate) async fn delete(
 pub(crate) async fn test(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChannelTestResult>, ApiError> {
     Ok(Json(state.channels.test(&id).await?))
 }

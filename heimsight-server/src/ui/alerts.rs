@@ -9,12 +9,11 @@ use maud::{Markup, html};
 use std::collections::BTreeMap;
 
 use heimsight_core::Timestamp;
-use heimsight_core::api::{HistoryEntry, Matcher, RulePreview};
+use heimsight_core::api::{ChannelView, HistoryEntry, Matcher, RulePreview};
 use serde_json::{Map, Value, json};
 
 use super::{
-    Form, Nav, TimeRange, error_box, fmt_time, html_response, json_of, notice, qs, see_other,
-    value_text,
+    Form, Nav, TimeRange, error_box, fmt_time, html_response, notice, qs, see_other, value_text,
 };
 use crate::api_error::ApiError;
 use crate::body::JsonBody;
@@ -59,7 +58,9 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
         .await
         .map(|h| h.0.history);
     let silences = api::list_silences(State(state.clone())).await.0.silences;
-    let channels = json_of(ch_api::list(State(state.clone())).await);
+    let channels = ch_api::list(State(state.clone()))
+        .await
+        .map(|page| page.0.channels);
     let body = html! {
         @if let Some(m) = form.get("msg") { (notice(m)) }
         @if let Some(m) = form.get("err") { div.error role="alert" { (m) } }
@@ -147,19 +148,18 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
         section #channels {
             h2 { "Notification channels" }
             @match &channels {
-                Ok(v) => {
-                    @let list = v["channels"].as_array().cloned().unwrap_or_default();
+                Ok(list) => {
                     @if list.is_empty() { p.muted { "No channels yet." } }
                     @else {
                         table {
                             thead { tr { th { "name" } th { "type" } th { "settings" } th {} } }
                             tbody {
-                                @for c in &list {
-                                    @let id = value_text(&c["id"]);
+                                @for c in list {
+                                    @let id = &c.id;
                                     tr {
-                                        td { (value_text(&c["name"])) }
-                                        td { (value_text(&c["type"])) }
-                                        td.muted { (pairs_text(&c["settings"], ", ")) }
+                                        td { (c.name) }
+                                        td { (c.kind) }
+                                        td.muted { (pairs_text(&Value::Object(c.settings.clone()), ", ")) }
                                         td {
                                             form.inline method="post" action={ "alerts/channels/" (id) "/test" }
                                                 hx-post={ "alerts/channels/" (id) "/test" } hx-target="next .result" hx-swap="innerHTML" {
@@ -233,23 +233,15 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
 
 /// The names of the channels listed by the channels API, by id (a deleted channel is not
 /// there: the history shows its id).
-fn channel_names(channels: &Result<Value, ApiError>) -> std::collections::HashMap<String, String> {
-    let Ok(v) = channels else {
+fn channel_names(
+    channels: &Result<Vec<ChannelView>, ApiError>,
+) -> std::collections::HashMap<String, String> {
+    let Ok(list) = channels else {
         return std::collections::HashMap::new();
     };
-    v["channels"]
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .filter_map(|c| {
-                    Some((
-                        c["id"].as_str()?.to_string(),
-                        c["name"].as_str()?.to_string(),
-                    ))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    list.iter()
+        .map(|c| (c.id.clone(), c.name.clone()))
+        .collect()
 }
 
 /// A time of the alert API for people.
@@ -452,9 +444,10 @@ fn field_errors(e: &ApiError) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn channel_list(state: &AppState) -> Vec<Value> {
-    json_of(ch_api::list(State(state.clone())).await)
-        .map(|v| v["channels"].as_array().cloned().unwrap_or_default())
+async fn channel_list(state: &AppState) -> Vec<ChannelView> {
+    ch_api::list(State(state.clone()))
+        .await
+        .map(|page| page.0.channels)
         .unwrap_or_default()
 }
 
@@ -558,8 +551,7 @@ async fn rule_form_page(
                 legend { "Channels" }
                 @if channels.is_empty() { span.muted { "No channels yet (add one on the Alerts page)." } }
                 @for c in &channels {
-                    @let id = value_text(&c["id"]);
-                    label.check { input type="checkbox" name="channels" value=(id) checked[chosen.contains(&id) || chosen.contains(&value_text(&c["name"]))]; " " (value_text(&c["name"])) " (" (value_text(&c["type"])) ")" }
+                    label.check { input type="checkbox" name="channels" value=(c.id) checked[chosen.contains(&c.id) || chosen.contains(&c.name)]; " " (c.name) " (" (c.kind) ")" }
                 }
                 (field_error("channels"))
             }
