@@ -825,3 +825,51 @@ fn tui_shows_live_data_in_a_real_terminal() {
         "the terminal was not restored: {text}"
     );
 }
+
+/// What OTLP lets a sender leave out, the server stores and the client shows as it is: a log
+/// without a body or severity, a span event without a name.
+#[test]
+fn otlp_records_without_body_or_names_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let url = server.url.as_str();
+    let now = heimsight_core::Timestamp::now().0;
+    let resource =
+        json!({"attributes": [{"key": "service.name", "value": {"stringValue": "edge"}}]});
+    let client = client();
+    let logs = json!({"resourceLogs": [{"resource": resource, "scopeLogs": [{"logRecords": [
+        {"timeUnixNano": (now - 1_000_000).to_string(),
+         "attributes": [{"key": "k", "value": {"stringValue": "v"}}]}]}]}]});
+    let trace_id = "0af7651916cd43dd8448eb211c80319c";
+    let spans = json!({"resourceSpans": [{"resource": resource, "scopeSpans": [{"spans": [
+        {"traceId": trace_id, "spanId": "b7ad6b7169203331", "name": "GET /",
+         "startTimeUnixNano": (now - 2_000_000).to_string(),
+         "endTimeUnixNano": (now - 1_000_000).to_string(),
+         "events": [{"timeUnixNano": (now - 1_500_000).to_string()}]}]}]}]});
+    for (path, body) in [("/v1/logs", logs), ("/v1/traces", spans)] {
+        let r = client
+            .post(format!("{url}{path}"))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.text().unwrap());
+    }
+    let v = json_of(url, &["logs", "--service", "edge"]);
+    let log = &v["logs"][0];
+    assert_eq!(log["message"], "", "{v}");
+    assert_eq!(log["attributes"]["k"], "v", "{v}");
+    assert!(log.get("severity_text").is_none(), "nothing invented: {v}");
+    let text = ok(url, &["logs", "--service", "edge", "-o", "table"]);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let v = json_of(url, &["trace", trace_id]);
+    assert!(
+        v.to_string().contains(r#""name":"""#),
+        "the unnamed event: {v}"
+    );
+    let text = ok(url, &["trace", trace_id, "-o", "table"]);
+    assert!(
+        text.starts_with(&format!("trace {trace_id}  1 spans")),
+        "{text}"
+    );
+}
