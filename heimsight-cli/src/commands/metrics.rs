@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use heimsight_core::api::{MetricNames, SeriesAnswer};
+use heimsight_core::api::{MetricNames, PointView, SeriesAnswer};
 
 use super::{Ctx, split_matcher, time_param};
 use crate::output::{Color, Table, number, sparkline, spinner};
@@ -120,15 +120,7 @@ pub(crate) async fn run(ctx: &Ctx, args: &MetricsArgs) -> Result<()> {
     let mut t = Table::new(&["name", "labels", "points", "last", "min", "max", "trend"]);
     for s in &answer.series {
         // The value of each point; the sum for histograms and summaries.
-        let values: Vec<f64> = s
-            .points
-            .iter()
-            .filter_map(|p| match p.value {
-                Some(v) => Some(v.0),
-                None => p.other.get("sum")?.as_f64(),
-            })
-            .filter(|v| v.is_finite())
-            .collect();
+        let values: Vec<f64> = s.points.iter().filter_map(PointView::plotted).collect();
         let min = values.iter().copied().fold(f64::INFINITY, f64::min);
         let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let labels = s

@@ -887,13 +887,7 @@ impl App {
                         let points: Vec<(i64, f64)> = s
                             .points
                             .iter()
-                            .filter_map(|p| {
-                                let v = match p.value {
-                                    Some(v) => v.0,
-                                    None => p.other.get("sum")?.as_f64()?,
-                                };
-                                v.is_finite().then_some((p.timestamp.0, v))
-                            })
+                            .filter_map(|p| Some((p.timestamp.0, p.plotted()?)))
                             .collect();
                         if let Some((t, _)) = points.first() {
                             start = start.min(*t);

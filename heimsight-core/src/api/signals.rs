@@ -192,6 +192,28 @@ pub struct PointView {
     pub other: Map<String, Value>,
 }
 
+impl PointView {
+    /// The number to plot: the value, or the `sum` of a histogram or summary; `None` when
+    /// there is none or it is not finite.
+    ///
+    /// ```
+    /// use heimsight_core::api::PointView;
+    ///
+    /// let p: PointView = serde_json::from_str(r#"{"timestamp": 1, "sum": 7.5, "count": 3}"#)?;
+    /// assert_eq!(p.plotted(), Some(7.5));
+    /// let p: PointView = serde_json::from_str(r#"{"timestamp": 1, "value": "NaN"}"#)?;
+    /// assert_eq!(p.plotted(), None);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn plotted(&self) -> Option<f64> {
+        let v = match self.value {
+            Some(v) => v.0,
+            None => self.other.get("sum")?.as_f64()?,
+        };
+        v.is_finite().then_some(v)
+    }
+}
+
 /// A number of the API that may be NaN or infinite: a JSON number, or the text `NaN`, `+Inf`
 /// or `-Inf` (as Prometheus writes them).
 ///

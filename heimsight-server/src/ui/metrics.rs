@@ -368,13 +368,7 @@ fn lines_of(v: &SeriesAnswer) -> Vec<Line> {
             let points = s
                 .points
                 .iter()
-                .filter_map(|p| {
-                    let v = match p.value {
-                        Some(v) => v.0,
-                        None => p.other.get("sum")?.as_f64()?,
-                    };
-                    v.is_finite().then_some((p.timestamp.0, v))
-                })
+                .filter_map(|p| Some((p.timestamp.0, p.plotted()?)))
                 .collect();
             Line {
                 label: format!("{}{{{labels}}}", s.name),
