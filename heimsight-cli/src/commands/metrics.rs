@@ -7,7 +7,7 @@ use clap::Args;
 use heimsight_core::api::{MetricNames, PointView, SeriesAnswer};
 
 use super::{Ctx, split_matcher, time_param};
-use crate::output::{Color, Table, number, sparkline, spinner};
+use crate::output::{Color, Table, number, pairs, sparkline, spinner};
 
 /// Flags of `heimsight metrics`.
 #[derive(Debug, Args)]
@@ -123,12 +123,7 @@ pub(crate) async fn run(ctx: &Ctx, args: &MetricsArgs) -> Result<()> {
         let values: Vec<f64> = s.points.iter().filter_map(PointView::plotted).collect();
         let min = values.iter().copied().fold(f64::INFINITY, f64::min);
         let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let labels = s
-            .labels
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(",");
+        let labels = pairs(&s.labels, ",", &[]);
         let fmt = |v: f64| {
             if v.is_finite() {
                 number(v)

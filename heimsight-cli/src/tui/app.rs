@@ -13,7 +13,7 @@ use heimsight_core::api::{
 use heimsight_core::{LogRecord, Span, TailCursor};
 use serde_json::Value;
 
-use crate::output::cell;
+use crate::output::{cell, pairs};
 
 /// Most log records kept in the live tail.
 pub(crate) const MAX_LOGS: usize = 2_000;
@@ -877,12 +877,7 @@ impl App {
                     .series
                     .into_iter()
                     .map(|s| {
-                        let labels = s
-                            .labels
-                            .iter()
-                            .map(|(k, v)| format!("{k}={v}"))
-                            .collect::<Vec<_>>()
-                            .join(",");
+                        let labels = pairs(&s.labels, ",", &[]);
                         // The value of each point; the sum for histograms and summaries.
                         let points: Vec<(i64, f64)> = s
                             .points
