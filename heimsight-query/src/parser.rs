@@ -84,9 +84,19 @@ pub const MAX_DEPTH: usize = 256;
 /// then), problems in literals (an integer too large for 64 bits, a duration too long) are
 /// all reported.
 pub fn parse(text: &str) -> Result<Statement, Diagnostics> {
+    parse_rule(text, Rule::query, |b, query| b.statement(query))
+}
+
+/// Parses `text` as `rule` and builds the tree with `build`: nesting bounded first, a syntax
+/// error stops, then every problem `build` recorded is reported, sorted.
+fn parse_rule<'t, T>(
+    text: &'t str,
+    rule: Rule,
+    build: impl FnOnce(&mut Builder<'t>, Pair<'t, Rule>) -> Result<T, Box<Diagnostic>>,
+) -> Result<T, Diagnostics> {
     check_nesting(text).map_err(|d| Diagnostics::from(*d))?;
-    let mut pairs = QueryParser::parse(Rule::query, text).map_err(|e| syntax_error(text, &e))?;
-    let query = pairs
+    let mut pairs = QueryParser::parse(rule, text).map_err(|e| syntax_error(text, &e))?;
+    let whole = pairs
         .next()
         .ok_or_else(|| Diagnostic::new(text, Pos::new(0, 0), "empty parse"))?;
     let mut b = Builder {
@@ -94,9 +104,9 @@ pub fn parse(text: &str) -> Result<Statement, Diagnostics> {
         diags: Vec::new(),
         subqueries: 0,
     };
-    let statement = b.statement(query).map_err(|d| Diagnostics::from(*d))?;
+    let built = build(&mut b, whole).map_err(|d| Diagnostics::from(*d))?;
     if b.diags.is_empty() {
-        Ok(statement)
+        Ok(built)
     } else {
         let mut d = Diagnostics::from(b.diags);
         d.sort();
@@ -124,30 +134,14 @@ pub fn parse(text: &str) -> Result<Statement, Diagnostics> {
 /// # Ok::<(), heimsight_query::Diagnostics>(())
 /// ```
 pub fn parse_expr(text: &str) -> Result<Expr, Diagnostics> {
-    check_nesting(text).map_err(|d| Diagnostics::from(*d))?;
-    let mut pairs =
-        QueryParser::parse(Rule::expr_only, text).map_err(|e| syntax_error(text, &e))?;
-    let whole = pairs
-        .next()
-        .ok_or_else(|| Diagnostic::new(text, Pos::new(0, 0), "empty parse"))?;
-    let mut b = Builder {
-        text,
-        diags: Vec::new(),
-        subqueries: 0,
-    };
-    let pos = span(&whole);
-    let expr = whole
-        .into_inner()
-        .find(|p| p.as_rule() == Rule::expr)
-        .ok_or_else(|| Diagnostics::from(*b.internal(pos)))?;
-    let (expr, _) = b.expr(expr).map_err(|d| Diagnostics::from(*d))?;
-    if b.diags.is_empty() {
-        Ok(expr)
-    } else {
-        let mut d = Diagnostics::from(b.diags);
-        d.sort();
-        Err(d)
-    }
+    parse_rule(text, Rule::expr_only, |b, whole| {
+        let pos = span(&whole);
+        let expr = whole
+            .into_inner()
+            .find(|p| p.as_rule() == Rule::expr)
+            .ok_or_else(|| b.internal(pos))?;
+        Ok(b.expr(expr)?.0)
+    })
 }
 
 /// Parses and checks a query: [`parse`] then [`crate::check::check`].
