@@ -20,7 +20,7 @@ use heimsight_core::{
 };
 use serde_json::{Value, json};
 
-use heimsight_query::ast::{Expr, SelectItem, Source};
+use heimsight_query::ast::{SelectItem, Source};
 
 use crate::compile::{self, CompiledQuery};
 use crate::template;
@@ -970,6 +970,19 @@ fn compile(kind: &RuleKind) -> CompiledQuery {
             group_by,
         } => (Source::Spans, filter, group_by, Some(*measure)),
     };
+    let mut written: Vec<&str> = group_by.iter().map(String::as_str).collect();
+    if measure == Some(TraceMeasure::ErrorRate) {
+        written.push("status");
+    }
+    // A part that does not parse leaves a query that says so and fails each evaluation.
+    let parsed = |field: &str, text: &str| {
+        compile::condition(text).map_err(|why| {
+            (
+                format!("(does not parse: {field} {text:?})"),
+                format!("{field}: {why}"),
+            )
+        })
+    };
     let mut conds = Vec::new();
     if let RuleKind::LogPattern {
         pattern: Some(p), ..
@@ -977,29 +990,19 @@ fn compile(kind: &RuleKind) -> CompiledQuery {
     {
         conds.push(compile::full_text(p));
     }
-    let mut written: Vec<&str> = group_by.iter().map(String::as_str).collect();
-    if measure == Some(TraceMeasure::ErrorRate) {
-        written.push("status");
+    if let Some(f) = filter {
+        match parsed("filter", f) {
+            Ok(c) => conds.push(c),
+            Err((text, why)) => return CompiledQuery::failed(text, why),
+        }
     }
-    // The conditions and the groups, or the field that does not parse, its text and why.
-    type Parts = (Vec<Expr>, Vec<Expr>);
-    let parts = || -> Result<Parts, (&'static str, &str, String)> {
-        let mut conds = conds.clone();
-        if let Some(f) = filter {
-            conds.push(compile::condition(f).map_err(|e| ("filter", f.as_str(), e))?);
-        }
-        let groups = written
-            .iter()
-            .map(|g| compile::condition(g).map_err(|e| ("group_by", *g, e)))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((conds, groups))
-    };
-    let (conds, groups) = match parts() {
-        Ok(p) => p,
-        Err((field, part, why)) => {
-            let text = format!("(does not parse: {field} {part:?})");
-            return CompiledQuery::failed(text, format!("{field}: {why}"));
-        }
+    let groups = match written
+        .iter()
+        .map(|g| parsed("group_by", g))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(groups) => groups,
+        Err((text, why)) => return CompiledQuery::failed(text, why),
     };
     let duration = || compile::column("duration");
     let value = match measure {

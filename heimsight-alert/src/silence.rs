@@ -77,9 +77,10 @@ impl Silence {
     }
 
     /// Reads a silence as stored (what [`Silence::view`] shows): the spec, and its `id`
-    /// (`id` when the JSON has none).
+    /// (`id` when the JSON has none). The regular expressions are compiled once, by
+    /// [`Silence::from_spec`].
     pub fn from_json(v: &Value, id: &str, now: Timestamp) -> Result<Silence, Vec<FieldError>> {
-        let spec = Silence::read_spec(v, now)?;
+        let spec = SilenceSpec::from_json(v, now)?;
         let id = v.get("id").and_then(Value::as_str).unwrap_or(id);
         Silence::from_spec(&spec, id, now)
     }
