@@ -159,7 +159,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                                     tr {
                                         td { (c.name) }
                                         td { (c.kind) }
-                                        td.muted { (pairs_text(&Value::Object(c.settings.clone()), ", ")) }
+                                        td.muted { (pairs_text(&c.settings, ", ")) }
                                         td {
                                             form.inline method="post" action={ "alerts/channels/" (id) "/test" }
                                                 hx-post={ "alerts/channels/" (id) "/test" } hx-target="next .result" hx-swap="innerHTML" {
@@ -264,15 +264,11 @@ fn state_badge(s: &str) -> Markup {
 }
 
 /// An object's entries as `k=v` joined by `sep` (labels on one line, or one per line).
-fn pairs_text(v: &Value, sep: &str) -> String {
-    v.as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", value_text(v)))
-                .collect::<Vec<_>>()
-                .join(sep)
-        })
-        .unwrap_or_default()
+fn pairs_text(m: &Map<String, Value>, sep: &str) -> String {
+    m.iter()
+        .map(|(k, v)| format!("{k}={}", value_text(v)))
+        .collect::<Vec<_>>()
+        .join(sep)
 }
 
 fn labels_text(labels: &BTreeMap<String, String>) -> String {
@@ -307,7 +303,15 @@ impl RuleForm {
                 c.get("threshold").cloned().unwrap_or(Value::Null),
             );
         }
-        v.insert("labels".into(), json!(pairs_text(&r["labels"], "\n")));
+        v.insert(
+            "labels".into(),
+            json!(
+                r["labels"]
+                    .as_object()
+                    .map(|m| pairs_text(m, "\n"))
+                    .unwrap_or_default()
+            ),
+        );
         v.insert("summary".into(), r["annotations"]["summary"].clone());
         // Annotations the form has no field for travel in a hidden field, so an edit keeps them.
         let mut extra = r["annotations"].as_object().cloned().unwrap_or_default();
