@@ -374,8 +374,9 @@ impl LogRecord {
 
     /// Reads a record as a server wrote it ([`LogRecord::to_json`], the API's answers): the
     /// fields as they are, for clients. Nothing is validated or filled in (a stored record may
-    /// have an empty message, `severity_text` stays as written and `level` — derived from the
-    /// severity — is not read), and fields this version does not know are ignored, so that a
+    /// have an empty message, `severity_text` stays as written, and `level` — derived from the
+    /// severity — stands for it only where no `severity_number` is given, as in rows of
+    /// `SELECT *`), and fields this version does not know are ignored, so that a
     /// newer server's answers still read. Only wrong types are problems. This is what
     /// `Deserialize` does; ingestion uses [`LogRecord::from_json`].
     ///
