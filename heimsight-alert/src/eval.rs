@@ -82,7 +82,7 @@ pub fn evaluate<S: Queryable + ?Sized>(
     now: Timestamp,
 ) -> Result<Vec<Sample>> {
     let failed = |message: String| Error::Query {
-        rule: rule.name.clone(),
+        rule: rule.spec.name.clone(),
         message,
     };
     // The statement built when the rule was read: nothing is parsed here.
@@ -92,7 +92,7 @@ pub fn evaluate<S: Queryable + ?Sized>(
         .map_err(|e| failed(e.to_string()))?;
     let mut req = Request::new(rule.compiled().text());
     req.now = now;
-    req.start = Some(Timestamp(now.0.saturating_sub(rule.window)));
+    req.start = Some(Timestamp(now.0.saturating_sub(rule.spec.window.as_nanos())));
     req.end = Some(Timestamp(now.0.saturating_add(1)));
     let out = heimsight_query::run_checked(store, &req, checked.clone())
         .map_err(|e| failed(e.to_string()))?;
@@ -100,7 +100,7 @@ pub fn evaluate<S: Queryable + ?Sized>(
     if let RuleKind::Trace {
         measure: TraceMeasure::ErrorRate,
         ..
-    } = rule.kind
+    } = rule.spec.kind
     {
         let mut groups: BTreeMap<BTreeMap<String, String>, (f64, f64)> = BTreeMap::new();
         for mut s in rows {
@@ -126,6 +126,7 @@ pub fn evaluate<S: Queryable + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rule::RuleSpec;
     use heimsight_core::{Level, LogRecord};
     use heimsight_store::{LogStore, MemoryStore};
     use serde_json::json;
@@ -149,13 +150,12 @@ mod tests {
             logs.push(r);
         }
         store.append_logs(logs).unwrap();
-        let rule = Rule::from_json(
-            &json!({"name": "refused", "kind": "log_pattern", "pattern": "refused",
-                    "group_by": ["service"], "window": "5m", "condition": {"threshold": 1}}),
-            "r",
-            now,
-        )
+        let spec = RuleSpec::from_json(&json!({
+            "name": "refused", "kind": "log_pattern", "pattern": "refused",
+            "group_by": ["service"], "window": "5m", "condition": {"threshold": 1}
+        }))
         .unwrap();
+        let rule = Rule::new(&spec, "r", now).unwrap();
         let mut got = evaluate(&store, &rule, now).unwrap();
         got.sort_by(|a, b| a.labels.cmp(&b.labels));
         let flat: Vec<_> = got

@@ -19,7 +19,10 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use heimsight_alert::{AlertManager, DeliveryFuture, ManagerConfig, Notifier, State};
+//! use heimsight_alert::{
+//!     AlertManager, CmpOp, Condition, DeliveryFuture, ManagerConfig, Notifier, RuleKind, RuleSpec,
+//!     State,
+//! };
 //! use heimsight_core::{Level, LogRecord, Notification, Timestamp};
 //! use heimsight_store::{LogStore, MemoryStore};
 //!
@@ -34,15 +37,17 @@
 //!
 //! let store = Arc::new(MemoryStore::new());
 //! let manager = AlertManager::open(store.clone(), Arc::new(Accept), ManagerConfig::default())?;
-//! let rule = manager.create_rule(&serde_json::json!({
-//!     "name": "Errors in api",
-//!     "kind": "log_pattern",
-//!     "filter": "level = 'error' AND service = 'api'",
-//!     "condition": {"op": ">", "threshold": 2},
-//!     "window": "5m",
-//!     "annotations": {"summary": "{{ $value }} errors in 5 minutes"},
-//!     "channels": ["ops"],
-//! }))?;
+//! // A rule made in code (the REST API reads the same from JSON with
+//! // `RuleSpec::from_json_with(&body, &QueryChecks)`).
+//! let mut spec = RuleSpec::new("Errors in api", RuleKind::LogPattern {
+//!     pattern: None,
+//!     filter: Some("level = 'error' AND service = 'api'".into()),
+//!     group_by: Vec::new(),
+//! });
+//! spec.condition = Some(Condition { op: CmpOp::Gt, threshold: 2.0 });
+//! spec.annotations.insert("summary".into(), "{{ $value }} errors in 5 minutes".into());
+//! spec.channels.push("ops".into());
+//! let rule = manager.create_rule(&spec)?;
 //!
 //! let now = Timestamp::now();
 //! store.append_logs((0..3).map(|i| {
@@ -76,6 +81,6 @@ pub use error::{Error, Result};
 pub use manager::{
     AlertManager, DeliveryError, DeliveryFuture, ManagerConfig, Notifier, OutboxEntry, RuleHealth,
 };
-pub use rule::{CmpOp, Condition, Rule, RuleKind};
+pub use rule::{CmpOp, Condition, QueryChecks, Rule, RuleKind, RuleSpec};
 pub use silence::Silence;
 pub use state::{Instance, State, Transition};

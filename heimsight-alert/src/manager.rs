@@ -16,15 +16,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use heimsight_core::api::{
-    Alert, Delivery, HistoryEntry, PreviewSample, RulePreview, RuleState, RuleView, SilenceSpec,
-    StateChange,
+    Alert, Delivery, HistoryEntry, PreviewSample, RulePreview, RuleSpec, RuleState, RuleView,
+    SilenceSpec, StateChange,
 };
 use heimsight_core::{AlertInstance, AlertStatus, FieldError, Notification, Timestamp};
 use heimsight_store::{MetaOp, Store};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tracing::{debug, info, warn};
 
 use crate::anomaly::Baseline;
@@ -235,11 +235,11 @@ fn dur_ns(d: Duration) -> i64 {
 /// `alertname`, `severity` and `rule_id`.
 pub fn alert_labels(rule: &Rule, inst: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     let mut l = inst.clone();
-    for (k, v) in &rule.labels {
+    for (k, v) in &rule.spec.labels {
         l.insert(k.clone(), v.clone());
     }
-    l.insert("alertname".into(), rule.name.clone());
-    l.insert("severity".into(), rule.severity.as_str().into());
+    l.insert("alertname".into(), rule.spec.name.clone());
+    l.insert("severity".into(), rule.spec.severity.as_str().into());
     l.insert("rule_id".into(), rule.id.clone());
     l
 }
@@ -260,7 +260,7 @@ impl AlertManager {
         let mut inner = Inner::default();
         for (_, v) in store.meta_list(NS_RULES)? {
             let json: Value = serde_json::from_slice(&v).map_err(corrupt("alert rule"))?;
-            // For its shape only: a rule stored under laxer checks must not stop the start.
+            // A rule stored under laxer checks must not stop the start: it loads as invalid.
             let rule = Rule::from_stored(&json).map_err(|e| Error::Corrupt {
                 what: "alert rule",
                 reason: Error::Invalid {
@@ -269,6 +269,14 @@ impl AlertManager {
                 }
                 .to_string(),
             })?;
+            if !rule.problems().is_empty() {
+                warn!(
+                    rule = %rule.spec.name,
+                    id = %rule.id,
+                    problems = ?rule.problems(),
+                    "alert rule fails this version's checks; it is not evaluated until updated"
+                );
+            }
             inner.rules.insert(rule.id.clone(), rule);
         }
         for (_, v) in store.meta_list(NS_INSTANCES)? {
@@ -320,6 +328,7 @@ impl AlertManager {
 
     fn check_channels(&self, rule: &Rule) -> Result<()> {
         let errors: Vec<FieldError> = rule
+            .spec
             .channels
             .iter()
             .enumerate()
@@ -341,18 +350,13 @@ impl AlertManager {
         }
     }
 
-    /// Validates and stores a new rule.
-    pub fn create_rule(&self, body: &Value) -> Result<Rule> {
+    /// Checks ([`Rule::new`]) and stores a new rule; the manager assigns its id and times.
+    /// Read a rule's JSON with [`RuleSpec::from_json_with`] and
+    /// [`QueryChecks`](crate::rule::QueryChecks) to report every problem at once.
+    pub fn create_rule(&self, spec: &RuleSpec) -> Result<Rule> {
         let now = Timestamp::now();
         let id = new_id("r", self.next_seq());
-        let mut body = body.clone();
-        if let Some(o) = body.as_object_mut() {
-            // The server assigns ids and times.
-            o.remove("id");
-            o.remove("created_at");
-            o.remove("updated_at");
-        }
-        let rule = Rule::from_json(&body, &id, now).map_err(|errors| Error::Invalid {
+        let rule = Rule::new(spec, &id, now).map_err(|errors| Error::Invalid {
             what: "rule",
             errors,
         })?;
@@ -362,26 +366,21 @@ impl AlertManager {
         let mut g = self.lock();
         g.next_eval.insert(rule.id.clone(), now);
         g.rules.insert(rule.id.clone(), rule.clone());
-        info!(rule = %rule.name, id = %rule.id, kind = rule.kind.name(), "alert rule created");
+        info!(rule = %rule.spec.name, id = %rule.id, kind = rule.spec.kind.name(), "alert rule created");
         Ok(rule)
     }
 
-    /// Replaces a rule (same id). Instances of a rule whose query or kind changed start over.
-    pub fn update_rule(&self, id: &str, body: &Value) -> Result<Rule> {
+    /// Replaces a rule's settings (same id and creation time). Instances of a rule whose
+    /// query or kind changed start over.
+    pub fn update_rule(&self, id: &str, spec: &RuleSpec) -> Result<Rule> {
         let now = Timestamp::now();
         let old = self.rule(id)?;
-        let mut body = body.clone();
-        if let Some(o) = body.as_object_mut() {
-            o.insert("id".into(), json!(id));
-            o.insert("created_at".into(), json!(old.created_at));
-            o.insert("updated_at".into(), json!(now));
-        }
-        let rule = Rule::from_json(&body, id, now).map_err(|errors| Error::Invalid {
+        let rule = old.updated(spec, now).map_err(|errors| Error::Invalid {
             what: "rule",
             errors,
         })?;
         self.check_channels(&rule)?;
-        let restart = rule.kind != old.kind || !rule.enabled;
+        let restart = rule.spec.kind != old.spec.kind || !rule.spec.enabled;
         let _eval = self
             .eval_lock
             .lock()
@@ -420,7 +419,7 @@ impl AlertManager {
         g.instances.remove(id);
         g.next_eval.remove(id);
         g.health.remove(id);
-        info!(rule = %rule.name, id, "alert rule deleted");
+        info!(rule = %rule.spec.name, id, "alert rule deleted");
         Ok(())
     }
 
@@ -486,28 +485,37 @@ impl AlertManager {
             .unwrap_or(RuleState::Inactive);
         let health = g.health.get(&rule.id).cloned().unwrap_or_default();
         drop(g);
-        let rule_settings = match rule.to_json() {
-            Value::Object(o) => o,
-            _ => serde_json::Map::new(),
+        let (state, last_error) = if !rule.problems().is_empty() {
+            let why: Vec<String> = rule.problems().iter().map(ToString::to_string).collect();
+            (
+                RuleState::Invalid,
+                Some(format!(
+                    "the rule as stored fails this version's checks (update it to fix): {}",
+                    why.join("; ")
+                )),
+            )
+        } else if !rule.spec.enabled {
+            (RuleState::Disabled, health.last_error)
+        } else {
+            (state, health.last_error)
         };
         RuleView {
-            rule: rule_settings,
-            state: if rule.enabled {
-                state
-            } else {
-                RuleState::Disabled
-            },
+            id: rule.id.clone(),
+            rule: rule.spec.clone(),
+            created_at: rule.created_at,
+            updated_at: rule.updated_at,
+            state,
             last_evaluation: health.last_evaluation,
-            last_error: health.last_error,
+            last_error,
             compiled_query: rule.compiled_query(),
         }
     }
 
-    /// Validates a rule body and evaluates it once now, without keeping anything: what the
-    /// rule would see (`samples` with `active` per sample).
-    pub fn preview(&self, body: &Value) -> Result<RulePreview> {
+    /// Checks a rule and evaluates it once now, without keeping anything: what the rule
+    /// would see (`samples` with `active` per sample).
+    pub fn preview(&self, spec: &RuleSpec) -> Result<RulePreview> {
         let now = Timestamp::now();
-        let rule = Rule::from_json(body, "preview", now).map_err(|errors| Error::Invalid {
+        let rule = Rule::new(spec, "preview", now).map_err(|errors| Error::Invalid {
             what: "rule",
             errors,
         })?;
@@ -515,7 +523,7 @@ impl AlertManager {
         let samples = samples
             .into_iter()
             .map(|s| {
-                let active = match (&rule.kind, rule.condition) {
+                let active = match (&rule.spec.kind, rule.spec.condition) {
                     (_, Some(c)) => s.value.is_some_and(|v| c.op.holds(v, c.threshold)),
                     _ => false,
                 };
@@ -533,14 +541,14 @@ impl AlertManager {
         })
     }
 
-    /// Evaluates every enabled rule whose time has come; returns how many ran. Rule errors
+    /// Evaluates every enabled, valid rule whose time has come; returns how many ran. Rule errors
     /// are recorded in the rule's health and never stop the other rules.
     pub fn evaluate_due(&self, now: Timestamp) -> usize {
         let due: Vec<Rule> = {
             let g = self.lock();
             g.rules
                 .values()
-                .filter(|r| r.enabled && g.next_eval.get(&r.id).is_none_or(|t| *t <= now))
+                .filter(|r| r.runs() && g.next_eval.get(&r.id).is_none_or(|t| *t <= now))
                 .cloned()
                 .collect()
         };
@@ -549,11 +557,11 @@ impl AlertManager {
                 let mut g = self.lock();
                 g.next_eval.insert(
                     rule.id.clone(),
-                    Timestamp(now.0.saturating_add(rule.interval)),
+                    Timestamp(now.0.saturating_add(rule.spec.interval.as_nanos())),
                 );
             }
             if let Err(e) = self.evaluate_rule(rule, now) {
-                warn!(rule = %rule.name, error = %e, "alert rule evaluation failed");
+                warn!(rule = %rule.spec.name, error = %e, "alert rule evaluation failed");
             }
         }
         due.len()
@@ -620,9 +628,9 @@ impl AlertManager {
 
         // What each sample says: (labels, value, active).
         let mut verdicts: Vec<(BTreeMap<String, String>, Option<f64>, bool)> = Vec::new();
-        match &rule.kind {
+        match &rule.spec.kind {
             RuleKind::Threshold { .. } | RuleKind::LogPattern { .. } | RuleKind::Trace { .. } => {
-                let c = rule.condition;
+                let c = rule.spec.condition;
                 for s in samples {
                     let active =
                         c.is_some_and(|c| s.value.is_some_and(|v| c.op.holds(v, c.threshold)));
@@ -664,12 +672,12 @@ impl AlertManager {
                         continue;
                     }
                     let last = inst.last_seen.unwrap_or(rule.created_at);
-                    let missing = now.0.saturating_sub(last.0) >= *absent_for;
+                    let missing = now.0.saturating_sub(last.0) >= absent_for.as_nanos();
                     verdicts.push((inst.labels.clone(), None, missing));
                 }
                 // Nothing at all, ever: the rule's own empty label set.
                 if insts.is_empty() && present.is_empty() {
-                    let missing = now.0.saturating_sub(rule.created_at.0) >= *absent_for;
+                    let missing = now.0.saturating_sub(rule.created_at.0) >= absent_for.as_nanos();
                     verdicts.push((BTreeMap::new(), None, missing));
                 }
             }
@@ -683,11 +691,17 @@ impl AlertManager {
             let inst = insts
                 .entry(fp.clone())
                 .or_insert_with(|| Instance::new(&rule.id, labels, now));
-            if matches!(rule.kind, RuleKind::Absence { .. }) && value.is_some() {
+            if matches!(rule.spec.kind, RuleKind::Absence { .. }) && value.is_some() {
                 inst.last_seen = Some(now);
             }
             let from = inst.state;
-            if let Some(t) = inst.step(active, value, now, rule.for_, rule.keep_firing_for) {
+            if let Some(t) = inst.step(
+                active,
+                value,
+                now,
+                rule.spec.for_.as_nanos(),
+                rule.spec.keep_firing_for.as_nanos(),
+            ) {
                 changed.push((inst.clone(), from, t));
             }
         }
@@ -697,7 +711,13 @@ impl AlertManager {
                 continue;
             }
             let from = inst.state;
-            if let Some(t) = inst.step(false, None, now, rule.for_, rule.keep_firing_for) {
+            if let Some(t) = inst.step(
+                false,
+                None,
+                now,
+                rule.spec.for_.as_nanos(),
+                rule.spec.keep_firing_for.as_nanos(),
+            ) {
                 changed.push((inst.clone(), from, t));
             }
         }
@@ -708,7 +728,7 @@ impl AlertManager {
             let key = format!("{}/{fp}", rule.id);
             let stale = match inst.state {
                 State::Inactive => {
-                    !matches!(rule.kind, RuleKind::Absence { .. })
+                    !matches!(rule.spec.kind, RuleKind::Absence { .. })
                         || (inst.labels.is_empty() && inst.last_seen.is_none())
                 }
                 State::Resolved => now.0.saturating_sub(inst.since.0) > forget_after,
@@ -769,7 +789,7 @@ impl AlertManager {
                 Transition::Fired => State::Firing,
                 Transition::Resolved => State::Resolved,
             };
-            info!(rule = %rule.name, fingerprint = %inst.fingerprint, from = from.as_str(), to = to.as_str(), silenced = silenced_by.is_some(), "alert state changed");
+            info!(rule = %rule.spec.name, fingerprint = %inst.fingerprint, from = from.as_str(), to = to.as_str(), silenced = silenced_by.is_some(), "alert state changed");
             ops.push(MetaOp::put(
                 NS_HISTORY,
                 &self.history_key(now),
@@ -778,7 +798,7 @@ impl AlertManager {
                     &HistoryEntry::State(StateChange {
                         at: now,
                         rule_id: rule.id.clone(),
-                        rule_name: rule.name.clone(),
+                        rule_name: rule.spec.name.clone(),
                         fingerprint: inst.fingerprint.clone(),
                         labels: labels.clone(),
                         from: *from,
@@ -794,10 +814,11 @@ impl AlertManager {
             let ctx = Context {
                 value: inst.value,
                 labels: &labels,
-                rule: &rule.name,
-                severity: rule.severity.as_str(),
+                rule: &rule.spec.name,
+                severity: rule.spec.severity.as_str(),
             };
             let annotations = rule
+                .spec
                 .annotations
                 .iter()
                 .map(|(k, t)| (k.clone(), template::render(t, &ctx)))
@@ -815,7 +836,7 @@ impl AlertManager {
                 ends_at: inst.resolved_at,
             });
         }
-        if alerts.is_empty() || rule.channels.is_empty() {
+        if alerts.is_empty() || rule.spec.channels.is_empty() {
             return Ok(());
         }
         alerts.sort_by_key(|a| a.status != AlertStatus::Firing);
@@ -827,16 +848,16 @@ impl AlertManager {
         let n = Notification {
             id: format!("{}-{}-{:x}", rule.id, now.0, self.next_seq()),
             rule_id: rule.id.clone(),
-            rule_name: rule.name.clone(),
-            description: rule.description.clone(),
-            severity: rule.severity,
+            rule_name: rule.spec.name.clone(),
+            description: rule.spec.description.clone(),
+            severity: rule.spec.severity,
             status,
             group_key: rule.id.clone(),
             alerts,
             created_at: now,
             test: false,
         };
-        for ch in &rule.channels {
+        for ch in &rule.spec.channels {
             let key = format!("{:020}/{}/{ch}", now.0.max(0), n.id);
             let entry = OutboxEntry {
                 key: key.clone(),
@@ -899,8 +920,8 @@ impl AlertManager {
                     Alert {
                         fingerprint: inst.fingerprint.clone(),
                         rule_id: rule.id.clone(),
-                        rule_name: rule.name.clone(),
-                        severity: rule.severity,
+                        rule_name: rule.spec.name.clone(),
+                        severity: rule.spec.severity,
                         state: inst.state,
                         since: inst.since,
                         active_at: inst.active_at,

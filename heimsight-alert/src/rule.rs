@@ -1,433 +1,116 @@
 //! Alert rules: what to watch, when it is a problem, whom to tell.
 //!
-//! A rule is created from JSON (the REST API's body), validated with every problem named by
-//! its field, and compiled into one query of the query language. Its JSON form:
-//!
-//! ```json
-//! {"name": "High CPU", "kind": "threshold",
-//!  "query": "SELECT service, avg(value) FROM metrics WHERE name = 'cpu' GROUP BY service",
-//!  "condition": {"op": ">", "threshold": 0.9},
-//!  "window": "5m", "interval": "30s", "for": "2m", "keep_firing_for": "0s",
-//!  "severity": "critical", "labels": {"team": "infra"},
-//!  "annotations": {"summary": "CPU of {{ $labels.service }} at {{ $value }}"},
-//!  "channels": ["ops-slack"], "enabled": true}
-//! ```
+//! A rule's settings are a [`RuleSpec`] (read from the REST API's JSON by
+//! `heimsight-core`, every problem named by its field); [`QueryChecks`] checks their meaning
+//! with the query language, and a [`Rule`] is a checked spec with its id, times and the one
+//! query it runs, compiled once.
 
-use std::collections::BTreeMap;
-
-use heimsight_core::{
-    FieldError, FieldReader, Severity, Timestamp, ValidationErrors, parse_duration_nanos,
-};
+use heimsight_core::{FieldError, Timestamp};
 use serde_json::{Value, json};
 
 use heimsight_query::ast::{SelectItem, Source};
 
+pub use heimsight_core::api::{
+    AnomalyMethod, AnomalySettings, CmpOp, Condition, Direction, KINDS, MAX_WINDOW, MIN_INTERVAL,
+    RuleChecks, RuleKind, RuleSpec, TraceMeasure,
+};
+
 use crate::compile::{self, CompiledQuery};
 use crate::template;
 
-const SEC: i64 = 1_000_000_000;
-
-/// Smallest evaluation interval accepted.
-pub const MIN_INTERVAL_NS: i64 = SEC;
-/// Longest window a rule may look back.
-pub const MAX_WINDOW_NS: i64 = 31 * 86_400 * SEC;
-
-/// A comparison of a value with a threshold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CmpOp {
-    /// `>`
-    Gt,
-    /// `>=`
-    Ge,
-    /// `<`
-    Lt,
-    /// `<=`
-    Le,
-    /// `==`
-    Eq,
-    /// `!=`
-    Ne,
-}
-
-impl CmpOp {
-    /// Parses `>`, `>=`, `<`, `<=`, `==` (or `=`), `!=` (or `<>`).
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s.trim() {
-            ">" => CmpOp::Gt,
-            ">=" => CmpOp::Ge,
-            "<" => CmpOp::Lt,
-            "<=" => CmpOp::Le,
-            "==" | "=" => CmpOp::Eq,
-            "!=" | "<>" => CmpOp::Ne,
-            _ => return None,
-        })
-    }
-
-    /// The operator as written in rules.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CmpOp::Gt => ">",
-            CmpOp::Ge => ">=",
-            CmpOp::Lt => "<",
-            CmpOp::Le => "<=",
-            CmpOp::Eq => "==",
-            CmpOp::Ne => "!=",
-        }
-    }
-
-    /// Whether `value op threshold` holds.
-    pub fn holds(self, value: f64, threshold: f64) -> bool {
-        match self {
-            CmpOp::Gt => value > threshold,
-            CmpOp::Ge => value >= threshold,
-            CmpOp::Lt => value < threshold,
-            CmpOp::Le => value <= threshold,
-            CmpOp::Eq => value == threshold,
-            CmpOp::Ne => value != threshold,
-        }
-    }
-}
-
-/// `value op threshold`: when a sample is a problem.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Condition {
-    /// The comparison.
-    pub op: CmpOp,
-    /// The threshold.
-    pub threshold: f64,
-}
-
-/// What a trace rule measures over the matching spans of its window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TraceMeasure {
-    /// Duration percentile, in milliseconds (50, 90, 95 or 99).
-    Percentile(u8),
-    /// Mean duration, milliseconds.
-    Avg,
-    /// Longest duration, milliseconds.
-    Max,
-    /// Share of spans with status `error`, 0–1.
-    ErrorRate,
-    /// Number of spans.
-    Count,
-}
-
-impl TraceMeasure {
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "p50" => TraceMeasure::Percentile(50),
-            "p90" => TraceMeasure::Percentile(90),
-            "p95" => TraceMeasure::Percentile(95),
-            "p99" => TraceMeasure::Percentile(99),
-            "avg" => TraceMeasure::Avg,
-            "max" => TraceMeasure::Max,
-            "error_rate" => TraceMeasure::ErrorRate,
-            "count" => TraceMeasure::Count,
-            _ => return None,
-        })
-    }
-
-    /// The name used in rules (`p99`, `error_rate`, …).
-    pub fn as_str(self) -> String {
-        match self {
-            TraceMeasure::Percentile(p) => format!("p{p}"),
-            TraceMeasure::Avg => "avg".into(),
-            TraceMeasure::Max => "max".into(),
-            TraceMeasure::ErrorRate => "error_rate".into(),
-            TraceMeasure::Count => "count".into(),
-        }
-    }
-}
-
-/// How an anomaly rule builds its baseline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AnomalyMethod {
-    /// Mean and standard deviation of the last `history` values.
-    ZScore,
-    /// Exponentially weighted moving mean and variance (`alpha`).
-    Ewma,
-}
-
-/// Which deviations an anomaly rule reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    /// Only values above the baseline.
-    Above,
-    /// Only values below it.
-    Below,
-    /// Both.
-    Both,
-}
-
-/// Settings of an anomaly rule.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct AnomalySettings {
-    /// Baseline method.
-    pub method: AnomalyMethod,
-    /// How many standard deviations from the baseline count as anomalous (default 4).
-    pub sensitivity: f64,
-    /// Values needed before anything is reported (default 20).
-    pub min_history: u32,
-    /// Values kept for the z-score baseline (default 60).
-    pub history: u32,
-    /// EWMA smoothing factor in (0, 1] (default 0.1).
-    pub alpha: f64,
-    /// Which side is reported (default both).
-    pub direction: Direction,
-}
-
-impl Default for AnomalySettings {
-    fn default() -> Self {
-        AnomalySettings {
-            method: AnomalyMethod::ZScore,
-            sensitivity: 4.0,
-            min_history: 20,
-            history: 60,
-            alpha: 0.1,
-            direction: Direction::Both,
-        }
-    }
-}
-
-/// The kind of a rule and its kind-specific settings.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RuleKind {
-    /// A query whose rows (label columns + one numeric value) are compared with the
-    /// condition: `SELECT service, avg(value) FROM metrics WHERE name = 'cpu' GROUP BY service`.
-    Threshold {
-        /// The query.
-        query: String,
-    },
-    /// The count of logs matching a full-text pattern and/or a condition, per group.
-    LogPattern {
-        /// Full-text pattern (the language's `MATCH` syntax: words and "quoted phrases").
-        pattern: Option<String>,
-        /// A `WHERE` condition on logs.
-        filter: Option<String>,
-        /// Group-by columns (each group is one alert instance).
-        group_by: Vec<String>,
-    },
-    /// A measure of the spans matching a condition, per group.
-    Trace {
-        /// A `WHERE` condition on spans.
-        filter: Option<String>,
-        /// What is measured.
-        measure: TraceMeasure,
-        /// Group-by columns.
-        group_by: Vec<String>,
-    },
-    /// Values of a query compared with their own history, per series.
-    Anomaly {
-        /// The query (label columns + one numeric value per row).
-        query: String,
-        /// Detector settings.
-        settings: AnomalySettings,
-    },
-    /// Fires for a series (a row's labels) the query returned before but not for
-    /// `absent_for`, or when it returns nothing at all for that long.
-    Absence {
-        /// The query.
-        query: String,
-        /// How long a series may be missing.
-        absent_for: i64,
-    },
-}
-
-impl RuleKind {
-    /// `threshold`, `log_pattern`, `trace`, `anomaly` or `absence`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            RuleKind::Threshold { .. } => "threshold",
-            RuleKind::LogPattern { .. } => "log_pattern",
-            RuleKind::Trace { .. } => "trace",
-            RuleKind::Anomaly { .. } => "anomaly",
-            RuleKind::Absence { .. } => "absence",
-        }
-    }
-}
-
-/// The rule kinds, as written in rules.
-pub const KINDS: [&str; 5] = ["threshold", "log_pattern", "trace", "anomaly", "absence"];
-
-/// An alert rule.
+/// An alert rule: its settings, identity and the query it runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rule {
     /// Identifier (assigned at creation).
     pub id: String,
-    /// Name (the `alertname` label of its alerts).
-    pub name: String,
-    /// Free text.
-    pub description: String,
-    /// Kind and kind settings.
-    pub kind: RuleKind,
-    /// When a value is a problem (threshold, log pattern and trace rules).
-    pub condition: Option<Condition>,
-    /// How far back each evaluation looks, nanoseconds (default 5 minutes).
-    pub window: i64,
-    /// Time between evaluations, nanoseconds (default 1 minute).
-    pub interval: i64,
-    /// How long the condition must hold before the alert fires (pending until then).
-    pub for_: i64,
-    /// How long a firing alert keeps firing after the condition cleared.
-    pub keep_firing_for: i64,
-    /// Severity of its alerts.
-    pub severity: Severity,
-    /// Labels added to every alert of the rule.
-    pub labels: BTreeMap<String, String>,
-    /// Annotation templates (`{{ $value }}`, `{{ $labels.service }}`).
-    pub annotations: BTreeMap<String, String>,
-    /// Notification channel ids.
-    pub channels: Vec<String>,
-    /// Whether it is evaluated.
-    pub enabled: bool,
+    /// Its settings.
+    pub spec: RuleSpec,
     /// Creation time.
     pub created_at: Timestamp,
     /// Last update.
     pub updated_at: Timestamp,
+    /// Why the rule as stored fails this version's checks (empty when it passes); such a rule
+    /// is not evaluated.
+    problems: Vec<FieldError>,
     /// The query it runs, built from its settings when it was read.
     compiled: CompiledQuery,
 }
 
-/// Which problems [`Rule`]'s reader looks for.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Checks {
-    /// Shape and meaning: also that queries, filters, patterns, groupings and templates check.
-    All,
-    /// Shape only (types, required fields, values in range): for stored rules, which were
-    /// checked when they were written; a checker that became stricter must not stop them from
-    /// loading.
-    Shape,
+/// The checks of a rule's meaning with the query language and the template engine: queries
+/// parse, name known columns and return a number; filters are one condition; patterns are
+/// full-text; group-by expressions group; templates render. Give it to
+/// [`RuleSpec::from_json_with`] to read a rule's JSON with every problem at once.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QueryChecks;
+
+/// The signal a `log_pattern` or `trace` rule reads.
+fn source(kind: &str) -> Source {
+    if kind == "trace" {
+        Source::Spans
+    } else {
+        Source::Logs
+    }
 }
 
-/// Reads a rule's JSON field by field, collecting every problem: the rule-specific readings
-/// (durations, required texts, label maps, lists that may be one string) on top of
-/// `heimsight_core`'s [`FieldReader`], and which checks run.
-struct Reader<'a, 'e> {
-    r: FieldReader<'a, 'e>,
-    checks: Checks,
-}
-
-impl<'a, 'e> Reader<'a, 'e> {
-    /// Whether the checks of meaning (queries and templates through their checkers) run.
-    fn checks_meaning(&self) -> bool {
-        self.checks == Checks::All
+impl RuleChecks for QueryChecks {
+    fn template(&self, t: &str) -> Result<(), String> {
+        template::check(t)
     }
 
-    fn err(&mut self, key: &str, reason: impl Into<String>) {
-        self.r.err(key, reason);
-    }
-
-    /// Whether a problem was recorded for a field whose path `matches`.
-    fn any_problem(&self, matches: impl Fn(&str) -> bool) -> bool {
-        self.r.problems().iter().any(|e| matches(&e.field))
-    }
-
-    fn get(&mut self, key: &'static str) -> Option<&'a Value> {
-        self.r.get(&[key]).map(|(v, _)| v)
-    }
-
-    fn string(&mut self, key: &'static str) -> Option<String> {
-        self.r.opt_str(&[key])
-    }
-
-    fn required_string(&mut self, key: &'static str) -> Option<String> {
-        match self.string(key) {
-            Some(s) if s.trim().is_empty() => {
-                self.err(key, "must not be empty");
-                None
-            }
-            Some(s) => Some(s),
-            None => {
-                if !self.r.has_problem(key) {
-                    self.err(key, "is required");
-                }
-                None
-            }
+    /// A trailing comparison is the condition when the query is not valid with it (else it
+    /// belongs to a WHERE or HAVING), and the query without it is: or at least parses, when
+    /// the whole did not even parse (then the rest's own mistakes are reported).
+    fn split_condition(&self, q: &str) -> Option<(String, Condition)> {
+        if check_query(q).is_ok() {
+            return None;
         }
+        let (rest, c) = split_trailing_condition(q)?;
+        (heimsight_query::parse(&rest).is_ok()
+            && (check_query(&rest).is_ok() || heimsight_query::parse(q).is_err()))
+        .then_some((rest, c))
     }
 
-    fn number(&mut self, key: &'static str) -> Option<f64> {
-        self.r.opt_number(&[key])
-    }
-
-    fn boolean(&mut self, key: &'static str) -> Option<bool> {
-        self.r.opt_bool(&[key])
-    }
-
-    /// A duration: `"5m"`, `"1h30m"` or a number of seconds. Negative values are refused.
-    fn duration(&mut self, key: &'static str) -> Option<i64> {
-        let v = self.get(key)?;
-        let parsed = match v {
-            Value::String(s) => parse_duration_nanos(s).map_err(|_| {
-                if s.trim_start().starts_with('-') {
-                    format!("{s:?} is negative; durations must be positive")
-                } else {
-                    format!("{s:?} is not a duration (e.g. \"30s\", \"5m\", \"1h30m\")")
-                }
-            }),
-            Value::Number(n) => match n.as_f64() {
-                Some(x) if x < 0.0 => Err(format!("{x} is negative; durations must be positive")),
-                Some(x) if x * 1e9 < i64::MAX as f64 => Ok((x * 1e9) as i64),
-                _ => Err(format!("{n} is out of range")),
-            },
-            other => {
-                self.r.wrong_type(key, "a duration such as \"5m\"", other);
-                return None;
-            }
-        };
-        match parsed {
-            Ok(ns) => Some(ns),
-            Err(e) => {
-                self.err(key, e);
-                None
-            }
+    fn query(&self, kind: &str, q: &str) -> Result<(), String> {
+        let checked = check_query(q)?;
+        if kind == "threshold" && checked.statement.explain {
+            return Err("EXPLAIN cannot be alerted on".into());
         }
+        if kind != "absence" && !has_numeric_column(&checked) {
+            return Err("the query must return a numeric column (the value)".into());
+        }
+        Ok(())
     }
 
-    /// An object of texts; numbers and booleans are taken as their text.
-    fn string_map(&mut self, key: &'static str) -> BTreeMap<String, String> {
-        let mut out = BTreeMap::new();
-        match self.get(key) {
-            None => {}
-            Some(Value::Object(m)) => {
-                for (k, v) in m {
-                    match v {
-                        Value::String(s) => {
-                            out.insert(k.clone(), s.clone());
-                        }
-                        Value::Number(_) | Value::Bool(_) => {
-                            out.insert(k.clone(), v.to_string());
-                        }
-                        other => self.r.wrong_type(&format!("{key}.{k}"), "a string", other),
-                    }
-                }
-            }
-            Some(other) => self.r.wrong_type(key, "an object of strings", other),
-        }
-        out
+    fn filter(&self, kind: &str, filter: &str) -> Result<(), String> {
+        let cond = compile::condition(filter)?;
+        compile::check(compile::select(
+            source(kind),
+            vec![compile::value(compile::count_star())],
+            vec![cond],
+            Vec::new(),
+        ))
     }
 
-    /// A list of non-empty texts; one text stands for a list of one.
-    fn string_list(&mut self, key: &'static str) -> Vec<String> {
-        match self.get(key) {
-            None => Vec::new(),
-            Some(Value::Array(a)) => {
-                let mut out = Vec::new();
-                for (i, v) in a.iter().enumerate() {
-                    match v {
-                        Value::String(s) if !s.trim().is_empty() => out.push(s.clone()),
-                        Value::String(_) => self.err(&format!("{key}[{i}]"), "must not be empty"),
-                        other => self.r.wrong_type(&format!("{key}[{i}]"), "a string", other),
-                    }
-                }
-                out
-            }
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(other) => {
-                self.r.wrong_type(key, "a list of strings", other);
-                Vec::new()
-            }
-        }
+    fn pattern(&self, p: &str) -> Result<(), String> {
+        compile::check(compile::select(
+            Source::Logs,
+            vec![compile::value(compile::count_star())],
+            vec![compile::full_text(p)],
+            Vec::new(),
+        ))
+    }
+
+    fn group_by(&self, kind: &str, g: &str) -> Result<(), String> {
+        let e = compile::condition(g)?;
+        compile::check(compile::select(
+            source(kind),
+            vec![
+                compile::group_item(g, &e),
+                compile::value(compile::count_star()),
+            ],
+            Vec::new(),
+            vec![e],
+        ))
     }
 }
 
@@ -452,492 +135,92 @@ fn split_trailing_condition(query: &str) -> Option<(String, Condition)> {
     None
 }
 
-/// Prefixes `SELECT ` when the text starts with an expression rather than `SELECT`/`EXPLAIN`.
-fn with_select(query: &str) -> String {
-    let t = query.trim_start();
-    let head: String = t.chars().take(7).collect::<String>().to_ascii_lowercase();
-    if head.starts_with("select") || head.starts_with("explain") {
-        t.to_string()
-    } else {
-        format!("SELECT {t}")
-    }
-}
-
 /// Problems of a whole query written by the user, each as one line without positions.
 fn check_query(sql: &str) -> Result<heimsight_query::ast::Checked, String> {
     heimsight_query::parse_and_check(sql).map_err(|d| compile::messages(&d))
 }
 
 impl Rule {
-    /// Builds a rule from the API's JSON, reporting every problem with its field. `id` and
-    /// `now` are the identifier and time to use when the JSON does not carry them (creation);
-    /// stored rules carry both.
-    pub fn from_json(v: &Value, id: &str, now: Timestamp) -> Result<Rule, Vec<FieldError>> {
-        Rule::read(v, id, now, Checks::All)
+    /// A new rule from its settings, checked ([`QueryChecks`]) with every problem named by
+    /// its field. `now` is its creation and update time.
+    pub fn new(spec: &RuleSpec, id: &str, now: Timestamp) -> Result<Rule, Vec<FieldError>> {
+        let spec = spec.checked(&QueryChecks)?;
+        Ok(Rule::build(spec, id.to_string(), now, now, Vec::new()))
     }
 
-    /// Reads a rule as stored (the JSON of [`Rule::to_json`]) for its shape only: the query,
-    /// filter, pattern, grouping and template checks that [`Rule::from_json`] runs are not run
-    /// again, so a rule accepted by an older or laxer checker still loads; if its query no
-    /// longer runs, its evaluations fail and say why (the rule's `last_error`).
+    /// The same rule with new settings (checked as by [`Rule::new`]), updated at `now`.
+    pub fn updated(&self, spec: &RuleSpec, now: Timestamp) -> Result<Rule, Vec<FieldError>> {
+        let spec = spec.checked(&QueryChecks)?;
+        Ok(Rule::build(
+            spec,
+            self.id.clone(),
+            self.created_at,
+            now,
+            Vec::new(),
+        ))
+    }
+
+    /// Reads a rule as stored (the JSON of [`Rule::to_json`]). Only a malformed shape is an
+    /// error; fields it does not know (a newer version's) are ignored. A rule that no longer
+    /// passes this version's checks of meaning still loads, with those [`Rule::problems`]:
+    /// it is shown as invalid and not evaluated until it is updated.
     pub fn from_stored(v: &Value) -> Result<Rule, Vec<FieldError>> {
-        Rule::read(v, "", Timestamp(0), Checks::Shape)
+        let spec = RuleSpec::read_back(v)?;
+        let text = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default();
+        let time = |k: &str| {
+            v.get(k)
+                .and_then(|t| Timestamp::from_json(t).ok())
+                .unwrap_or(Timestamp(0))
+        };
+        let (spec, problems) = match spec.checked(&QueryChecks) {
+            Ok(checked) => (checked, Vec::new()),
+            Err(problems) => (spec, problems),
+        };
+        Ok(Rule::build(
+            spec,
+            text("id").to_string(),
+            time("created_at"),
+            time("updated_at"),
+            problems,
+        ))
     }
 
-    fn read(v: &Value, id: &str, now: Timestamp, checks: Checks) -> Result<Rule, Vec<FieldError>> {
-        let mut problems = ValidationErrors::new();
-        let Some(fields) = FieldReader::new(v, "", &mut problems, "") else {
-            return Err(problems.0);
-        };
-        let mut r = Reader { r: fields, checks };
-        let id = r.string("id").unwrap_or_else(|| id.to_string());
-        let name = r.required_string("name");
-        let description = r.string("description").unwrap_or_default();
-        let kind_name = r.required_string("kind");
-        let severity = match r.string("severity") {
-            None => Some(Severity::Warning),
-            Some(s) => Severity::parse(&s).or_else(|| {
-                r.err(
-                    "severity",
-                    format!("unknown severity {s:?}; expected info, warning or critical"),
-                );
-                None
-            }),
-        };
-        let window = r.duration("window").unwrap_or(5 * 60 * SEC);
-        let interval = r.duration("interval").unwrap_or(60 * SEC);
-        let for_ = r.duration("for").unwrap_or(0);
-        let keep_firing_for = r.duration("keep_firing_for").unwrap_or(0);
-        if window <= 0 || window > MAX_WINDOW_NS {
-            r.err("window", "must be more than 0 and at most 31d");
-        }
-        if interval < MIN_INTERVAL_NS {
-            r.err("interval", "must be at least 1s");
-        }
-        let labels = r.string_map("labels");
-        let annotations = r.string_map("annotations");
-        let channels = r.string_list("channels");
-        let enabled = r.boolean("enabled").unwrap_or(true);
-        let created_at = r
-            .get("created_at")
-            .and_then(|v| Timestamp::from_json(v).ok())
-            .unwrap_or(now);
-        let updated_at = r
-            .get("updated_at")
-            .and_then(|v| Timestamp::from_json(v).ok())
-            .unwrap_or(now);
-        // Read-only fields the API shows; accepted back (PUT of a GET) and ignored.
-        r.r.allow(&["state", "last_evaluation", "last_error", "compiled_query"]);
-        for k in labels.keys() {
-            if !valid_label_name(k) {
-                r.err(
-                    &format!("labels.{k}"),
-                    "label names are letters, digits, `_` and `.`, not starting with a digit",
-                );
-            }
-        }
-        for (k, t) in &annotations {
-            if r.checks_meaning()
-                && let Err(e) = template::check(t)
-            {
-                r.err(&format!("annotations.{k}"), e);
-            }
-        }
-
-        let mut condition = match r.get("condition") {
-            None => None,
-            Some(Value::Object(c)) => {
-                let op = match c.get("op") {
-                    None => Some(CmpOp::Gt),
-                    Some(Value::String(s)) => CmpOp::parse(s).or_else(|| {
-                        r.err(
-                            "condition.op",
-                            format!("unknown comparison {s:?}; expected >, >=, <, <=, == or !="),
-                        );
-                        None
-                    }),
-                    Some(other) => {
-                        r.err(
-                            "condition.op",
-                            format!(
-                                "expected a string, found {}",
-                                heimsight_core::json_type_name(other)
-                            ),
-                        );
-                        None
-                    }
-                };
-                let threshold = match c.get("threshold") {
-                    Some(Value::Number(n)) => n.as_f64(),
-                    None => {
-                        r.err("condition.threshold", "is required");
-                        None
-                    }
-                    Some(other) => {
-                        r.err(
-                            "condition.threshold",
-                            format!(
-                                "expected a number, found {}",
-                                heimsight_core::json_type_name(other)
-                            ),
-                        );
-                        None
-                    }
-                };
-                for k in c.keys() {
-                    if k != "op" && k != "threshold" {
-                        r.err(&format!("condition.{k}"), "unknown field");
-                    }
-                }
-                match (op, threshold) {
-                    (Some(op), Some(threshold)) => Some(Condition { op, threshold }),
-                    _ => None,
-                }
-            }
-            Some(other) => {
-                r.err(
-                    "condition",
-                    format!(
-                        "expected an object {{\"op\": \">\", \"threshold\": 1}}, found {}",
-                        heimsight_core::json_type_name(other)
-                    ),
-                );
-                None
-            }
-        };
-
-        let kind = match kind_name.as_deref() {
-            None => None,
-            Some("threshold") => {
-                let query = r.required_string("query");
-                query.map(|q| {
-                    let mut q = with_select(&q);
-                    // A trailing comparison is the condition when the query is not valid with
-                    // it (else it belongs to a WHERE or HAVING), and the query without it is:
-                    // or at least parses, when the whole did not even parse (then the rest's
-                    // own mistakes are reported).
-                    if condition.is_none()
-                        && check_query(&q).is_err()
-                        && let Some((rest, c)) = split_trailing_condition(&q)
-                        && heimsight_query::parse(&rest).is_ok()
-                        && (check_query(&rest).is_ok() || heimsight_query::parse(&q).is_err())
-                    {
-                        q = rest;
-                        condition = Some(c);
-                    }
-                    match r.checks_meaning().then(|| check_query(&q)) {
-                        None => {}
-                        Some(Ok(checked)) => {
-                            if checked.statement.explain {
-                                r.err("query", "EXPLAIN cannot be alerted on");
-                            } else if !has_numeric_column(&checked) {
-                                r.err("query", "the query must return a numeric column (the value)");
-                            }
-                        }
-                        Some(Err(e)) => r.err("query", e),
-                    }
-                    if condition.is_none() && !r.any_problem(|f| f.starts_with("condition")) {
-                        r.err(
-                            "condition",
-                            "is required: {\"op\": \">\", \"threshold\": 0.9}, or end the query with a comparison such as `> 0.9`",
-                        );
-                    }
-                    RuleKind::Threshold { query: q }
-                })
-            }
-            Some("log_pattern") => {
-                let pattern = r.string("pattern").filter(|p| !p.trim().is_empty());
-                let filter = r.string("filter").filter(|p| !p.trim().is_empty());
-                let group_by = r.string_list("group_by");
-                if pattern.is_none() && filter.is_none() {
-                    r.err("pattern", "a log pattern rule needs `pattern` (full-text) or `filter` (a condition), or both");
-                }
-                if let Some(f) = &filter
-                    && r.checks_meaning()
-                    && let Err(e) = check_filter(Source::Logs, f)
-                {
-                    r.err("filter", e);
-                }
-                if let Some(p) = &pattern
-                    && r.checks_meaning()
-                    && let Err(e) = compile::check(compile::select(
-                        Source::Logs,
-                        vec![compile::value(compile::count_star())],
-                        vec![compile::full_text(p)],
-                        Vec::new(),
-                    ))
-                {
-                    r.err("pattern", e);
-                }
-                check_group_by(&mut r, Source::Logs, &group_by);
-                if condition.is_none() && !r.any_problem(|f| f.starts_with("condition")) {
-                    r.err(
-                        "condition",
-                        "is required, e.g. {\"op\": \">\", \"threshold\": 10}",
-                    );
-                }
-                Some(RuleKind::LogPattern {
-                    pattern,
-                    filter,
-                    group_by,
-                })
-            }
-            Some("trace") => {
-                let filter = r.string("filter").filter(|p| !p.trim().is_empty());
-                let group_by = r.string_list("group_by");
-                let measure = match r.string("measure") {
-                    None => Some(TraceMeasure::Percentile(99)),
-                    Some(m) => TraceMeasure::parse(&m).or_else(|| {
-                        r.err(
-                            "measure",
-                            format!("unknown measure {m:?}; expected p50, p90, p95, p99, avg, max, error_rate or count"),
-                        );
-                        None
-                    }),
-                };
-                if let Some(f) = &filter
-                    && r.checks_meaning()
-                    && let Err(e) = check_filter(Source::Spans, f)
-                {
-                    r.err("filter", e);
-                }
-                check_group_by(&mut r, Source::Spans, &group_by);
-                if condition.is_none() && !r.any_problem(|f| f.starts_with("condition")) {
-                    r.err("condition", "is required, e.g. {\"op\": \">\", \"threshold\": 500} (milliseconds for durations)");
-                }
-                measure.map(|measure| RuleKind::Trace {
-                    filter,
-                    measure,
-                    group_by,
-                })
-            }
-            Some("anomaly") => {
-                let query = r.required_string("query").map(|q| with_select(&q));
-                if let Some(q) = &query
-                    && r.checks_meaning()
-                {
-                    match check_query(q) {
-                        Ok(c) if !has_numeric_column(&c) => r.err(
-                            "query",
-                            "the query must return a numeric column (the value)",
-                        ),
-                        Ok(_) => {}
-                        Err(e) => r.err("query", e),
-                    }
-                }
-                let d = AnomalySettings::default();
-                let method = match r.string("method").as_deref() {
-                    None | Some("zscore") | Some("z-score") => AnomalyMethod::ZScore,
-                    Some("ewma") => AnomalyMethod::Ewma,
-                    Some(m) => {
-                        r.err(
-                            "method",
-                            format!("unknown method {m:?}; expected zscore or ewma"),
-                        );
-                        AnomalyMethod::ZScore
-                    }
-                };
-                let sensitivity = r.number("sensitivity").unwrap_or(d.sensitivity);
-                if !(sensitivity > 0.0 && sensitivity <= 100.0) {
-                    r.err(
-                        "sensitivity",
-                        "must be more than 0 and at most 100 (standard deviations)",
-                    );
-                }
-                let min_history = r.number("min_history").unwrap_or(f64::from(d.min_history));
-                let history = r.number("history").unwrap_or(f64::from(d.history));
-                if !(2.0..=10_000.0).contains(&min_history) || min_history.fract() != 0.0 {
-                    r.err("min_history", "must be a whole number from 2 to 10000");
-                }
-                if !(2.0..=10_000.0).contains(&history) || history.fract() != 0.0 {
-                    r.err("history", "must be a whole number from 2 to 10000");
-                }
-                let alpha = r.number("alpha").unwrap_or(d.alpha);
-                if !(alpha > 0.0 && alpha <= 1.0) {
-                    r.err("alpha", "must be more than 0 and at most 1");
-                }
-                let direction = match r.string("direction").as_deref() {
-                    None | Some("both") => Direction::Both,
-                    Some("above") | Some("up") => Direction::Above,
-                    Some("below") | Some("down") => Direction::Below,
-                    Some(x) => {
-                        r.err(
-                            "direction",
-                            format!("unknown direction {x:?}; expected above, below or both"),
-                        );
-                        Direction::Both
-                    }
-                };
-                query.map(|query| RuleKind::Anomaly {
-                    query,
-                    settings: AnomalySettings {
-                        method,
-                        sensitivity,
-                        min_history: min_history as u32,
-                        history: history as u32,
-                        alpha,
-                        direction,
-                    },
-                })
-            }
-            Some("absence") => {
-                let query = r.required_string("query").map(|q| with_select(&q));
-                if let Some(q) = &query
-                    && r.checks_meaning()
-                    && let Err(e) = check_query(q)
-                {
-                    r.err("query", e);
-                }
-                let absent_for = r.duration("absent_for");
-                if absent_for.is_none() && !r.any_problem(|f| f == "absent_for") {
-                    r.err(
-                        "absent_for",
-                        "is required: how long a series may be missing, e.g. \"10m\"",
-                    );
-                }
-                match (query, absent_for) {
-                    (Some(query), Some(absent_for)) if absent_for > 0 => {
-                        Some(RuleKind::Absence { query, absent_for })
-                    }
-                    (_, Some(a)) if a <= 0 => {
-                        r.err("absent_for", "must be more than 0");
-                        None
-                    }
-                    _ => None,
-                }
-            }
-            Some(other) => {
-                r.err(
-                    "kind",
-                    format!(
-                        "unknown rule kind {other:?}; expected one of {}",
-                        KINDS.join(", ")
-                    ),
-                );
-                None
-            }
-        };
-        // The other kinds' fields are unknown here only when the kind is known.
-        if kind.is_some() || kind_name.is_none() {
-            r.r.finish();
-        } else {
-            drop(r);
-        }
-        let mut errors = problems.0;
-        if matches!(
-            kind,
-            Some(RuleKind::Anomaly { .. }) | Some(RuleKind::Absence { .. })
-        ) && condition.is_some()
-        {
-            errors.push(FieldError::new(
-                "condition",
-                "anomaly and absence rules have no condition (they compare with history / look for missing data)",
-            ));
-        }
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        let (Some(name), Some(kind), Some(severity)) = (name, kind, severity) else {
-            return Err(vec![FieldError::new("", "invalid rule")]);
-        };
-        let compiled = compile(&kind);
-        Ok(Rule {
+    fn build(
+        spec: RuleSpec,
+        id: String,
+        created_at: Timestamp,
+        updated_at: Timestamp,
+        problems: Vec<FieldError>,
+    ) -> Rule {
+        let compiled = compile(&spec.kind);
+        Rule {
             id,
-            name,
-            description,
-            kind,
-            compiled,
-            condition,
-            window,
-            interval,
-            for_,
-            keep_firing_for,
-            severity,
-            labels,
-            annotations,
-            channels,
-            enabled,
+            spec,
             created_at,
             updated_at,
-        })
+            problems,
+            compiled,
+        }
     }
 
-    /// The JSON form (what the API returns and what is stored).
+    /// Why the rule as stored fails this version's checks; empty for a valid rule. A rule
+    /// with problems is not evaluated.
+    pub fn problems(&self) -> &[FieldError] {
+        &self.problems
+    }
+
+    /// Whether it runs: enabled and valid.
+    pub fn runs(&self) -> bool {
+        self.spec.enabled && self.problems.is_empty()
+    }
+
+    /// The JSON form that is stored: the settings with `id`, `created_at` and `updated_at`.
     pub fn to_json(&self) -> Value {
-        let mut v = json!({
-            "id": self.id,
-            "name": self.name,
-            "description": self.description,
-            "kind": self.kind.name(),
-            "window": fmt_duration(self.window),
-            "interval": fmt_duration(self.interval),
-            "for": fmt_duration(self.for_),
-            "keep_firing_for": fmt_duration(self.keep_firing_for),
-            "severity": self.severity.as_str(),
-            "labels": self.labels,
-            "annotations": self.annotations,
-            "channels": self.channels,
-            "enabled": self.enabled,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        });
-        let Some(obj) = v.as_object_mut() else {
-            return v;
-        };
-        if let Some(c) = &self.condition {
-            obj.insert(
-                "condition".into(),
-                json!({"op": c.op.as_str(), "threshold": c.threshold}),
-            );
-        }
-        match &self.kind {
-            RuleKind::Threshold { query } => {
-                obj.insert("query".into(), json!(query));
-            }
-            RuleKind::LogPattern {
-                pattern,
-                filter,
-                group_by,
-            } => {
-                obj.insert("pattern".into(), json!(pattern));
-                obj.insert("filter".into(), json!(filter));
-                obj.insert("group_by".into(), json!(group_by));
-            }
-            RuleKind::Trace {
-                filter,
-                measure,
-                group_by,
-            } => {
-                obj.insert("filter".into(), json!(filter));
-                obj.insert("measure".into(), json!(measure.as_str()));
-                obj.insert("group_by".into(), json!(group_by));
-            }
-            RuleKind::Anomaly { query, settings } => {
-                obj.insert("query".into(), json!(query));
-                obj.insert(
-                    "method".into(),
-                    json!(match settings.method {
-                        AnomalyMethod::ZScore => "zscore",
-                        AnomalyMethod::Ewma => "ewma",
-                    }),
-                );
-                obj.insert("sensitivity".into(), json!(settings.sensitivity));
-                obj.insert("min_history".into(), json!(settings.min_history));
-                obj.insert("history".into(), json!(settings.history));
-                obj.insert("alpha".into(), json!(settings.alpha));
-                obj.insert(
-                    "direction".into(),
-                    json!(match settings.direction {
-                        Direction::Above => "above",
-                        Direction::Below => "below",
-                        Direction::Both => "both",
-                    }),
-                );
-            }
-            RuleKind::Absence { query, absent_for } => {
-                obj.insert("query".into(), json!(query));
-                obj.insert("absent_for".into(), json!(fmt_duration(*absent_for)));
-            }
+        let mut v = self.spec.to_json();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("id".into(), json!(self.id));
+            o.insert("created_at".into(), json!(self.created_at));
+            o.insert("updated_at".into(), json!(self.updated_at));
         }
         v
     }
@@ -1023,39 +306,6 @@ fn compile(kind: &RuleKind) -> CompiledQuery {
     CompiledQuery::from_statement(compile::select(from, items, conds, groups))
 }
 
-/// A rule's filter on `from`: one condition that checks.
-fn check_filter(from: Source, filter: &str) -> Result<(), String> {
-    let cond = compile::condition(filter)?;
-    compile::check(compile::select(
-        from,
-        vec![compile::value(compile::count_star())],
-        vec![cond],
-        Vec::new(),
-    ))
-}
-
-fn check_group_by(r: &mut Reader<'_, '_>, from: Source, group_by: &[String]) {
-    if !r.checks_meaning() {
-        return;
-    }
-    for (i, g) in group_by.iter().enumerate() {
-        let checked = compile::condition(g).and_then(|e| {
-            compile::check(compile::select(
-                from,
-                vec![
-                    compile::group_item(g, &e),
-                    compile::value(compile::count_star()),
-                ],
-                Vec::new(),
-                vec![e],
-            ))
-        });
-        if let Err(e) = checked {
-            r.err(&format!("group_by[{i}]"), e);
-        }
-    }
-}
-
 fn has_numeric_column(c: &heimsight_query::ast::Checked) -> bool {
     use heimsight_query::schema::Type;
     c.columns.iter().any(|col| {
@@ -1066,24 +316,15 @@ fn has_numeric_column(c: &heimsight_query::ast::Checked) -> bool {
     })
 }
 
-fn valid_label_name(k: &str) -> bool {
-    let mut chars = k.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-}
-
-/// Formats nanoseconds as the shortest duration text: `1h30m`, `500ms`, `0s`
-/// ([`heimsight_core::Duration`]'s text form).
-pub fn fmt_duration(ns: i64) -> String {
-    heimsight_core::Duration::from_nanos(ns).to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const SEC: i64 = 1_000_000_000;
+
     fn rule(v: Value) -> Result<Rule, Vec<FieldError>> {
-        Rule::from_json(&v, "r1", Timestamp(1))
+        let spec = RuleSpec::from_json_with(&v, &QueryChecks)?;
+        Rule::new(&spec, "r1", Timestamp(1))
     }
 
     fn fields(errs: &[FieldError]) -> Vec<&str> {
@@ -1098,7 +339,7 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(
-            r.condition,
+            r.spec.condition,
             Some(Condition {
                 op: CmpOp::Gt,
                 threshold: 0.9
@@ -1108,10 +349,10 @@ mod tests {
             r.compiled_query(),
             "SELECT avg(value) FROM metrics WHERE name='cpu'"
         );
-        assert_eq!(r.severity, Severity::Warning);
-        assert_eq!(r.interval, 60 * SEC);
+        assert_eq!(r.spec.severity, heimsight_core::Severity::Warning);
+        assert_eq!(r.spec.interval, heimsight_core::Duration::from_secs(60));
         // Round trip through the stored form.
-        let back = Rule::from_json(&r.to_json(), "other", Timestamp(9)).unwrap();
+        let back = Rule::from_stored(&r.to_json()).unwrap();
         assert_eq!(back, r);
     }
 
@@ -1213,7 +454,7 @@ mod tests {
     }
 
     /// A stored rule is read for its shape: what only the query or template checkers refuse
-    /// still loads, what is malformed does not.
+    /// still loads (invalid, not run), what is malformed does not.
     #[test]
     fn stored_rules_are_read_for_their_shape_only() {
         let mut stored = rule(json!({
@@ -1225,14 +466,20 @@ mod tests {
         stored["filter"] = json!("nmae = 'GET /'");
         stored["group_by"] = json!(["servise"]);
         stored["annotations"]["summary"] = json!("{{ $value ");
-        let errs = Rule::from_json(&stored, "x", Timestamp(1)).unwrap_err();
+        let errs = RuleSpec::from_json_with(&stored, &QueryChecks).unwrap_err();
         assert_eq!(
             fields(&errs),
             ["annotations.summary", "filter", "group_by[0]"],
             "{errs:?}"
         );
+        // It loads, with those problems, and does not run.
         let r = Rule::from_stored(&stored).unwrap();
         assert_eq!(r.to_json()["filter"], "nmae = 'GET /'");
+        assert_eq!(fields(r.problems()), fields(&errs));
+        assert!(!r.runs());
+        // A newer version's field is ignored on load.
+        stored["from_the_future"] = json!(true);
+        assert_eq!(Rule::from_stored(&stored).unwrap(), r);
         stored["interval"] = json!("-1m");
         let errs = Rule::from_stored(&stored).unwrap_err();
         assert_eq!(fields(&errs), ["interval"], "{errs:?}");
@@ -1250,7 +497,7 @@ mod tests {
             r.compiled_query(),
             "SELECT service, count(*) AS value FROM logs WHERE MATCH('connection ''refused''') AND level = 'error' GROUP BY service"
         );
-        assert_eq!(r.condition.unwrap().op, CmpOp::Gt);
+        assert_eq!(r.spec.condition.unwrap().op, CmpOp::Gt);
         let t = rule(json!({
             "name": "slow", "kind": "trace", "filter": "name = 'GET /'",
             "measure": "p95", "condition": {"op": ">=", "threshold": 500}
@@ -1286,19 +533,11 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(
-            ok.kind,
+            ok.spec.kind,
             RuleKind::Absence {
                 query: "SELECT service, count(*) FROM logs GROUP BY service".into(),
-                absent_for: 600 * SEC
+                absent_for: heimsight_core::Duration::from_nanos(600 * SEC)
             }
         );
-    }
-
-    #[test]
-    fn durations_format_compactly() {
-        assert_eq!(fmt_duration(0), "0s");
-        assert_eq!(fmt_duration(90 * 60 * SEC), "1h30m");
-        assert_eq!(fmt_duration(500_000_000), "500ms");
-        assert_eq!(fmt_duration(86_400 * SEC + 5 * SEC), "1d5s");
     }
 }

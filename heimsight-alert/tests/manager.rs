@@ -8,9 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use heimsight_alert::{
-    AlertManager, DeliveryError, DeliveryFuture, ManagerConfig, Notifier, Transition,
+    AlertManager, DeliveryError, DeliveryFuture, ManagerConfig, Notifier, RuleKind, Transition,
 };
-use heimsight_core::api::{Alert, AlertState as State, HistoryEntry, Matcher, SilenceSpec};
+use heimsight_core::api::{
+    Alert, AlertState as State, HistoryEntry, Matcher, RuleSpec, RuleState, SilenceSpec,
+};
 use heimsight_core::{
     AlertStatus, Level, LogRecord, MatchOp, MetricPoint, Notification, Span, SpanId, StatusCode,
     Timestamp, TraceId,
@@ -105,6 +107,11 @@ fn gauge(name: &str, host: &str, at: i64, v: f64) -> MetricPoint {
     MetricPoint::gauge(name, labels, Timestamp(at), v)
 }
 
+/// A rule's JSON read for its shape (the manager checks the rest).
+fn spec(v: Value) -> RuleSpec {
+    RuleSpec::from_json(&v).unwrap()
+}
+
 fn cpu_rule(extra: Value) -> Value {
     let mut v = json!({
         "name": "High CPU", "kind": "threshold",
@@ -134,7 +141,9 @@ fn firing(
     let rec = Recorder::new();
     *rec.mode.lock().unwrap() = mode;
     let m = open(&store, &rec);
-    let rule = m.create_rule(&cpu_rule(json!({"for": "0s"}))).unwrap();
+    let rule = m
+        .create_rule(&spec(cpu_rule(json!({"for": "0s"}))))
+        .unwrap();
     store
         .append_points(vec![gauge("cpu", "web-1", T0, 0.95)])
         .unwrap();
@@ -163,7 +172,7 @@ async fn fires_after_for_groups_and_resolves_once() {
     let store = Arc::new(MemoryStore::new());
     let rec = Recorder::new();
     let m = open(&store, &rec);
-    let rule = m.create_rule(&cpu_rule(json!({}))).unwrap();
+    let rule = m.create_rule(&spec(cpu_rule(json!({})))).unwrap();
     store
         .append_points(vec![
             gauge("cpu", "web-1", T0, 0.95),
@@ -264,7 +273,9 @@ async fn silenced_alerts_change_state_but_send_nothing() {
     let store = Arc::new(MemoryStore::new());
     let rec = Recorder::new();
     let m = open(&store, &rec);
-    let rule = m.create_rule(&cpu_rule(json!({"for": "0s"}))).unwrap();
+    let rule = m
+        .create_rule(&spec(cpu_rule(json!({"for": "0s"}))))
+        .unwrap();
     m.create_silence(&SilenceSpec {
         matchers: vec![Matcher {
             name: "host".into(),
@@ -306,11 +317,11 @@ async fn a_failing_rule_does_not_stop_the_others() {
     let m = open(&store, &rec);
     // Valid, but fails when it runs: division by zero.
     let bad = m
-        .create_rule(&json!({"name": "broken", "kind": "threshold",
+        .create_rule(&spec(json!({"name": "broken", "kind": "threshold",
             "query": "SELECT count(*) / (count(*) - count(*)) AS value FROM logs", "condition": {"threshold": 1},
-            "interval": "1s"}))
+            "interval": "1s"})))
         .unwrap();
-    m.create_rule(&cpu_rule(json!({"for": "0s", "interval": "1s"})))
+    m.create_rule(&spec(cpu_rule(json!({"for": "0s", "interval": "1s"}))))
         .unwrap();
     let now = Timestamp::now();
     store
@@ -385,10 +396,10 @@ async fn log_trace_absence_and_anomaly_rules() {
 
     // Log pattern: more than 2 "refused" per service in 5 minutes.
     let logs = m
-        .create_rule(
-            &json!({"name": "refused", "kind": "log_pattern", "pattern": "refused",
+        .create_rule(&spec(
+            json!({"name": "refused", "kind": "log_pattern", "pattern": "refused",
             "group_by": ["service"], "condition": {"threshold": 2}}),
-        )
+        ))
         .unwrap();
     let mut recs = Vec::new();
     for (i, svc) in ["api", "api", "api", "db"].iter().enumerate() {
@@ -413,10 +424,10 @@ async fn log_trace_absence_and_anomaly_rules() {
 
     // Trace: error rate of checkout above 40%.
     let traces = m
-        .create_rule(
-            &json!({"name": "errors", "kind": "trace", "filter": "service = 'checkout'",
+        .create_rule(&spec(
+            json!({"name": "errors", "kind": "trace", "filter": "service = 'checkout'",
             "measure": "error_rate", "condition": {"op": ">", "threshold": 0.4}}),
-        )
+        ))
         .unwrap();
     let spans: Vec<Span> = (0..5)
         .map(|i| {
@@ -446,9 +457,9 @@ async fn log_trace_absence_and_anomaly_rules() {
 
     // Absence: billing logs stop.
     let absent = m
-        .create_rule(&json!({"name": "quiet", "kind": "absence", "absent_for": "30s",
+        .create_rule(&spec(json!({"name": "quiet", "kind": "absence", "absent_for": "30s",
             "query": "SELECT service, count(*) FROM logs WHERE service = 'billing' GROUP BY service",
-            "window": "10s"}))
+            "window": "10s"})))
         .unwrap();
     let mut r = LogRecord::new(Timestamp(T0 + 100 * S), Level::Info, "invoice sent");
     r.service = "billing".into();
@@ -474,8 +485,10 @@ async fn log_trace_absence_and_anomaly_rules() {
 
     // Anomaly: a steady series, then a spike; the baseline survives a restart.
     let anomaly = m
-        .create_rule(&json!({"name": "odd", "kind": "anomaly", "window": "10s",
-            "query": "SELECT avg(value) FROM metrics WHERE name = 'rps'", "min_history": 10}))
+        .create_rule(&spec(
+            json!({"name": "odd", "kind": "anomaly", "window": "10s",
+            "query": "SELECT avg(value) FROM metrics WHERE name = 'rps'", "min_history": 10}),
+        ))
         .unwrap();
     let base = T0 + 1000 * S;
     for i in 0..30 {
@@ -505,9 +518,10 @@ async fn log_trace_absence_and_anomaly_rules() {
     );
 }
 
-/// Stored rules are read back for their shape only: a rule that a stricter checker (a newer
+/// Stored rules are read back for their shape: a rule that a stricter checker (a newer
 /// version, or a query referring to a field that is gone) would refuse still loads, so the
-/// server starts, and its problem shows as the rule's last error when it runs.
+/// server starts; it shows as `invalid` with its problem as its last error, is not
+/// evaluated, and runs again once updated with a valid rule.
 #[tokio::test]
 async fn a_stored_rule_that_no_longer_checks_still_loads() {
     use heimsight_store::MetaStore;
@@ -515,16 +529,16 @@ async fn a_stored_rule_that_no_longer_checks_still_loads() {
     let rec = Recorder::new();
     let m = open(&store, &rec);
     let good = m
-        .create_rule(
-            &json!({"name": "errors", "kind": "log_pattern", "filter": "level = 'error'",
+        .create_rule(&spec(
+            json!({"name": "errors", "kind": "log_pattern", "filter": "level = 'error'",
             "condition": {"threshold": 1}, "interval": "1s"}),
-        )
+        ))
         .unwrap();
     // The same rule as stored, with a filter the checker refuses.
     let mut stored = json!(m.rule_view(&good));
     stored["filter"] = json!("levle = 'error'");
     assert!(
-        m.create_rule(&stored).is_err(),
+        m.create_rule(&spec(stored.clone())).is_err(),
         "the filter must be refused when a rule is created"
     );
     store
@@ -536,12 +550,30 @@ async fn a_stored_rule_that_no_longer_checks_still_loads() {
         .unwrap();
     drop(m);
     let m = open(&store, &rec);
-    let rule = m.rule(&good.id).unwrap();
-    assert_eq!(m.rule_view(&rule).text("filter"), "levle = 'error'");
-    assert_eq!(m.evaluate_due(Timestamp::now()), 1);
     let rule = m.rule_view(&m.rule(&good.id).unwrap());
     assert!(
-        rule.last_error.as_deref().unwrap().contains("levle"),
+        matches!(&rule.rule.kind, RuleKind::LogPattern { filter: Some(f), .. } if f == "levle = 'error'"),
         "{rule:?}"
     );
+    assert_eq!(rule.state, RuleState::Invalid);
+    let why = rule.last_error.as_deref().unwrap();
+    assert!(why.contains("filter") && why.contains("level"), "{why}");
+    assert_eq!(
+        m.evaluate_due(Timestamp::now()),
+        0,
+        "an invalid rule is not run"
+    );
+    // Updated with a valid filter, it runs again.
+    let mut fixed = rule.rule.clone();
+    fixed.kind = RuleKind::LogPattern {
+        pattern: None,
+        filter: Some("level = 'error'".into()),
+        group_by: Vec::new(),
+    };
+    m.update_rule(&good.id, &fixed).unwrap();
+    assert_eq!(
+        m.rule_view(&m.rule(&good.id).unwrap()).state,
+        RuleState::Inactive
+    );
+    assert_eq!(m.evaluate_due(Timestamp::now()), 1);
 }

@@ -198,13 +198,6 @@ pub(crate) fn cell(v: &Value) -> String {
     }
 }
 
-/// An array's items as cells joined by commas (`a,b,c`).
-pub(crate) fn join_list(v: &Value) -> String {
-    v.as_array()
-        .map(|a| a.iter().map(cell).collect::<Vec<_>>().join(","))
-        .unwrap_or_default()
-}
-
 /// Labels as `k=v` joined by `sep`, leaving out the keys in `skip`.
 pub(crate) fn pairs(
     labels: &std::collections::BTreeMap<String, String>,

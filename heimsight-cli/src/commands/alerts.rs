@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use super::{Ctx, key_value, read_object_file};
 use crate::args::Output;
 use crate::client::{ServerError, path_segment};
-use crate::output::{Color, Table, cell, join_list, number, pairs};
+use crate::output::{Color, Table, cell, number, pairs};
 
 /// `heimsight alerts …`.
 #[derive(Debug, Subcommand)]
@@ -245,22 +245,19 @@ pub(crate) async fn run(ctx: &Ctx, cmd: &AlertsCommand) -> Result<()> {
                 let since = alerts
                     .alerts
                     .iter()
-                    .filter(|a| a.rule_id == r.id() && a.state.as_str() == state)
+                    .filter(|a| a.rule_id == r.id && a.state.as_str() == state)
                     .map(|a| a.since)
                     .min();
                 let since_text = since.map(|t| t.to_rfc3339()).unwrap_or_default();
-                let severity = r.text("severity");
+                let severity = r.rule.severity.as_str();
                 t.colored_row(vec![
-                    (r.id().to_string(), Color::Blue),
-                    (r.name().to_string(), Color::None),
-                    (r.text("kind").to_string(), Color::None),
+                    (r.id.clone(), Color::Blue),
+                    (r.rule.name.clone(), Color::None),
+                    (r.rule.kind.name().to_string(), Color::None),
                     (state.to_string(), Color::of_level(state)),
                     (since_text, Color::Dim),
                     (severity.to_string(), Color::of_level(severity)),
-                    (
-                        join_list(r.rule.get("channels").unwrap_or(&Value::Null)),
-                        Color::None,
-                    ),
+                    (r.rule.channels.join(","), Color::None),
                 ]);
                 let mut row = serde_json::to_value(r)?;
                 row["since"] = json!(since);
@@ -275,7 +272,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: &AlertsCommand) -> Result<()> {
                 .get_as(
                     "/api/v1/alerts",
                     &[
-                        ("rule_id", rule.id().to_string()),
+                        ("rule_id", rule.id.clone()),
                         ("include_resolved", "true".into()),
                     ],
                 )
@@ -323,10 +320,10 @@ pub(crate) async fn run(ctx: &Ctx, cmd: &AlertsCommand) -> Result<()> {
             }
             // The rule's own settings (not the ones the server keeps), with the changes over
             // them.
-            let mut body = current.rule;
-            for kept in ["id", "created_at", "updated_at"] {
-                body.remove(kept);
-            }
+            let mut body = match current.rule.to_json() {
+                Value::Object(settings) => settings,
+                _ => Map::new(),
+            };
             body.extend(changes);
             let r = ctx
                 .api
@@ -491,7 +488,7 @@ fn alerts_table(alerts: &AlertsPage) -> Table {
 fn print_rule(ctx: &Ctx, out: &mut dyn Write, what: &str, r: &RuleView) -> Result<()> {
     match ctx.printer.format {
         Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(r)?)?,
-        _ => writeln!(out, "{what} rule {} ({}), {}", r.id(), r.name(), r.state)?,
+        _ => writeln!(out, "{what} rule {} ({}), {}", r.id, r.rule.name, r.state)?,
     }
     Ok(())
 }
@@ -519,17 +516,20 @@ fn invalid(e: anyhow::Error) -> anyhow::Error {
 /// The id of a rule given by id or name.
 async fn rule_id(ctx: &Ctx, rule: &str) -> Result<String> {
     let rules: RulesPage = ctx.api.get_as("/api/v1/alerts/rules", &[]).await?;
-    if let Some(r) = rules.rules.iter().find(|r| r.id() == rule) {
-        return Ok(r.id().to_string());
+    if let Some(r) = rules.rules.iter().find(|r| r.id == rule) {
+        return Ok(r.id.to_string());
     }
-    let named: Vec<&RuleView> = rules.rules.iter().filter(|r| r.name() == rule).collect();
+    let named: Vec<&RuleView> = rules.rules.iter().filter(|r| r.rule.name == rule).collect();
     match named.as_slice() {
-        [one] => Ok(one.id().to_string()),
+        [one] => Ok(one.id.clone()),
         [] => bail!("no rule with id or name {rule:?} (`heimsight alerts list` shows them)"),
         many => bail!(
             "{} rules are named {rule:?}; use an id: {}",
             many.len(),
-            many.iter().map(|r| r.id()).collect::<Vec<_>>().join(", ")
+            many.iter()
+                .map(|r| r.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }

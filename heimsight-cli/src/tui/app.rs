@@ -769,8 +769,8 @@ impl App {
             KeyCode::Char('s') => {
                 if let Some(r) = a.rules.get(a.selected) {
                     return vec![Request::Silence {
-                        rule_id: r.id().to_string(),
-                        rule_name: r.name().to_string(),
+                        rule_id: r.id.clone(),
+                        rule_name: r.rule.name.clone(),
                     }];
                 }
             }

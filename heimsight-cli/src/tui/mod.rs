@@ -201,8 +201,12 @@ mod tests {
         app.on_response(&reqs[2], Ok(json!({"names": ["cpu", "orders_total"]})));
         app.on_response(&reqs[3], Ok(json!({
             "rules": [{"id": "r1", "name": "High CPU", "kind": "threshold", "state": "firing", "severity": "critical",
+                       "query": "SELECT avg(value) FROM metrics WHERE name = 'cpu'", "condition": {"op": ">", "threshold": 0.9},
+                       "created_at": "2026-11-26T08:00:00Z", "updated_at": "2026-11-26T08:00:00Z",
                        "last_evaluation": "2026-11-26T09:00:00Z", "last_error": null, "compiled_query": "SELECT 1"},
                       {"id": "r2", "name": "Errors", "kind": "log_pattern", "state": "inactive", "severity": "warning",
+                       "filter": "level = 'error'", "condition": {"op": ">", "threshold": 10},
+                       "created_at": "2026-11-26T08:00:00Z", "updated_at": "2026-11-26T08:00:00Z",
                        "last_evaluation": null, "last_error": null, "compiled_query": "SELECT 2"}],
             "alerts": [{"fingerprint": "9f0c", "rule_id": "r1", "rule_name": "High CPU", "severity": "critical",
                         "state": "firing", "since": "2026-11-26T08:59:00.000000000Z", "active_at": null,

@@ -583,10 +583,10 @@ fn alerts(f: &mut Frame<'_>, app: &App, area: Rect) {
         Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
     let rows = a.rules.iter().map(|r| {
         let state = r.state.as_str();
-        let sev = r.text("severity");
+        let sev = r.rule.severity.as_str();
         Row::new(vec![
-            Cell::from(r.name().to_string()),
-            Cell::from(r.text("kind").to_string()),
+            Cell::from(r.rule.name.clone()),
+            Cell::from(r.rule.kind.name().to_string()),
             Cell::from(state).style(
                 Style::new()
                     .fg(level_color(state))

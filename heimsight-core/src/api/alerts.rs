@@ -314,16 +314,21 @@ pub enum RuleState {
     Firing,
     /// The rule is switched off.
     Disabled,
+    /// The rule as stored no longer passes the checks of this version (e.g. its query uses
+    /// something the query language no longer accepts): it is not evaluated, and its
+    /// `last_error` says why. Updating it with a valid rule makes it run again.
+    Invalid,
 }
 
 impl RuleState {
-    /// `inactive`, `pending`, `firing` or `disabled`.
+    /// `inactive`, `pending`, `firing`, `disabled` or `invalid`.
     pub fn as_str(self) -> &'static str {
         match self {
             RuleState::Inactive => "inactive",
             RuleState::Pending => "pending",
             RuleState::Firing => "firing",
             RuleState::Disabled => "disabled",
+            RuleState::Invalid => "invalid",
         }
     }
 }
@@ -334,65 +339,46 @@ impl std::fmt::Display for RuleState {
     }
 }
 
-/// A rule as the API shows it: its settings (as it was given, with defaults filled in) and
-/// how it is doing.
+/// A rule as the API shows it: its id and times, its settings (as it was given, with
+/// defaults filled in) and how it is doing.
 ///
 /// ```
-/// use heimsight_core::api::{RuleState, RuleView};
+/// use heimsight_core::api::{RuleKind, RuleState, RuleView};
 ///
 /// let r: RuleView = serde_json::from_str(
-///     r#"{"id": "r-1", "name": "errors", "kind": "log_pattern", "enabled": true,
+///     r#"{"id": "r-1", "name": "errors", "kind": "log_pattern", "filter": "level = 'error'",
+///         "condition": {"op": ">", "threshold": 10}, "enabled": true,
+///         "created_at": 1700000000000000000, "updated_at": 1700000000000000000,
 ///         "state": "pending", "last_evaluation": null, "last_error": null,
-///         "compiled_query": "SELECT count(*) FROM logs WHERE level = 'error'"}"#,
+///         "compiled_query": "SELECT count(*) AS value FROM logs WHERE level = 'error'"}"#,
 /// )?;
 /// assert_eq!(r.state, RuleState::Pending);
-/// assert_eq!(r.text("name"), "errors");
-/// assert_eq!(r.text("kind"), "log_pattern");
+/// assert_eq!((r.id.as_str(), r.rule.name.as_str()), ("r-1", "errors"));
+/// assert!(matches!(r.rule.kind, RuleKind::LogPattern { .. }));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RuleView {
-    /// The rule's settings: `id`, `name`, `kind`, `interval`, `condition`, … — what
-    /// `POST /api/v1/alerts/rules` takes, with every default filled in.
+    /// Its identifier.
+    pub id: String,
+    /// Its settings: what `POST /api/v1/alerts/rules` takes, with every default filled in.
     #[serde(flatten)]
-    pub rule: Map<String, Value>,
-    /// The most severe state of its instances, or `disabled`.
+    pub rule: crate::api::RuleSpec,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// When it was last changed.
+    pub updated_at: Timestamp,
+    /// The most severe state of its instances, `disabled`, or `invalid`.
     pub state: RuleState,
     /// When it last ran.
     #[serde(default)]
     pub last_evaluation: Option<Timestamp>,
-    /// Why its last run failed.
+    /// Why its last run failed, or why it is invalid.
     #[serde(default)]
     pub last_error: Option<String>,
     /// The query it runs.
     #[serde(default)]
     pub compiled_query: String,
-}
-
-impl RuleView {
-    /// A text setting (`id`, `name`, `kind`, `severity`, `interval`, …), empty when absent or
-    /// not text.
-    pub fn text(&self, key: &str) -> &str {
-        self.rule.get(key).and_then(Value::as_str).unwrap_or("")
-    }
-
-    /// The rule's id.
-    pub fn id(&self) -> &str {
-        self.text("id")
-    }
-
-    /// The rule's name.
-    pub fn name(&self) -> &str {
-        self.text("name")
-    }
-
-    /// Whether it is switched on (absent means on).
-    pub fn enabled(&self) -> bool {
-        self.rule
-            .get("enabled")
-            .and_then(Value::as_bool)
-            .unwrap_or(true)
-    }
 }
 
 /// `GET /api/v1/alerts/rules`.

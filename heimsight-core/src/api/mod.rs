@@ -147,6 +147,7 @@ impl QueryDiagnostic {
 
 mod admin;
 mod alerts;
+mod rule;
 mod signals;
 
 pub use admin::{
@@ -157,6 +158,10 @@ pub use alerts::{
     Alert, AlertState, AlertsPage, ChannelTestResult, ChannelView, ChannelsPage, Delivery,
     HistoryEntry, HistoryPage, Matcher, PreviewSample, RulePreview, RuleState, RuleView, RulesPage,
     SilenceSpec, SilenceStatus, SilenceView, SilencesPage, StateChange,
+};
+pub use rule::{
+    AnomalyMethod, AnomalySettings, CmpOp, Condition, Direction, KINDS, MAX_WINDOW, MIN_INTERVAL,
+    RuleChecks, RuleKind, RuleSpec, TraceMeasure,
 };
 pub use signals::{
     ColumnView, Float, LogsPage, MetricNames, PlanView, PointView, QueryAnswer, QueryRequest,

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use heimsight_alert::AlertManager;
+use heimsight_alert::{AlertManager, QueryChecks};
 use heimsight_core::Timestamp;
 use heimsight_core::api::{
-    AlertsPage, HistoryPage, RulePreview, RuleView, RulesPage, SilenceView, SilencesPage,
+    AlertsPage, HistoryPage, RulePreview, RuleSpec, RuleView, RulesPage, SilenceView, SilencesPage,
 };
 use serde_json::Value;
 
@@ -34,6 +34,14 @@ fn body_json(body: &[u8]) -> Result<Value, ApiError> {
     Ok(heimsight_ingest::json::parse_json(body)?)
 }
 
+/// A rule's JSON, read with every problem (shape and meaning) named by its field.
+fn rule_spec(v: &Value) -> Result<RuleSpec, heimsight_alert::Error> {
+    RuleSpec::from_json_with(v, &QueryChecks).map_err(|errors| heimsight_alert::Error::Invalid {
+        what: "rule",
+        errors,
+    })
+}
+
 pub(crate) async fn list_rules(State(state): State<AppState>) -> Json<RulesPage> {
     let m = &state.alerts;
     let rules = m.rules().iter().map(|r| m.rule_view(r)).collect();
@@ -45,7 +53,7 @@ pub(crate) async fn create_rule(
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<RuleView>), ApiError> {
     let v = body_json(&body)?;
-    let rule = with_manager(&state, move |m| m.create_rule(&v)).await?;
+    let rule = with_manager(&state, move |m| m.create_rule(&rule_spec(&v)?)).await?;
     Ok((StatusCode::CREATED, Json(state.alerts.rule_view(&rule))))
 }
 
@@ -63,7 +71,7 @@ pub(crate) async fn update_rule(
     JsonBody(body): JsonBody,
 ) -> Result<Json<RuleView>, ApiError> {
     let v = body_json(&body)?;
-    let rule = with_manager(&state, move |m| m.update_rule(&id, &v)).await?;
+    let rule = with_manager(&state, move |m| m.update_rule(&id, &rule_spec(&v)?)).await?;
     Ok(Json(state.alerts.rule_view(&rule)))
 }
 
@@ -80,7 +88,9 @@ pub(crate) async fn preview_rule(
     JsonBody(body): JsonBody,
 ) -> Result<Json<RulePreview>, ApiError> {
     let v = body_json(&body)?;
-    Ok(Json(with_manager(&state, move |m| m.preview(&v)).await?))
+    Ok(Json(
+        with_manager(&state, move |m| m.preview(&rule_spec(&v)?)).await?,
+    ))
 }
 
 const ALERT_PARAMS: &[&str] = &["state", "include_resolved", "rule_id"];

@@ -97,15 +97,15 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                     thead { tr { th { "state" } th { "name" } th { "kind" } th { "severity" } th { "last evaluation" } th {} } }
                     tbody {
                         @for r in &rules {
-                            @let id = r.id();
-                            tr data-rule=(r.name()) {
+                            @let id = &r.id;
+                            tr data-rule=(r.rule.name) {
                                 td { (state_badge(r.state.as_str())) }
                                 td {
-                                    a href={ "alerts/rules/" (id) } { (r.name()) }
+                                    a href={ "alerts/rules/" (id) } { (r.rule.name) }
                                     @if let Some(e) = &r.last_error { br; small.err-text { (e) } }
                                 }
-                                td { (r.text("kind")) }
-                                td { span class={ "sev sev-" (r.text("severity")) } { (r.text("severity")) } }
+                                td { (r.rule.kind.name()) }
+                                td { span class={ "sev sev-" (r.rule.severity.as_str()) } { (r.rule.severity.as_str()) } }
                                 td.muted { (r.last_evaluation.map(time_text).unwrap_or_default()) }
                                 td {
                                     form.inline method="post" action={ "alerts/rules/" (id) "/delete" }
@@ -680,12 +680,12 @@ pub(crate) async fn edit_form(State(state): State<AppState>, Path(id): Path<Stri
     let action = format!("alerts/rules/{id}");
     match api::get_rule(State(state.clone()), Path(id)).await {
         Ok(axum::Json(r)) => {
-            let title = format!("Edit rule {}", r.name());
+            let title = format!("Edit rule {}", r.rule.name);
             rule_form_page(
                 &state,
                 &action,
                 &title,
-                &RuleForm::from_rule(&Value::Object(r.rule)),
+                &RuleForm::from_rule(&r.rule.to_json()),
                 None,
                 None,
             )
