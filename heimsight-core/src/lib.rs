@@ -52,7 +52,7 @@ pub use json::{FieldReader, type_name as json_type_name};
 pub use log::{Level, LogRecord, Scope, TailCursor};
 pub use matcher::{MatchOp, split_matcher};
 pub use metric::{
-    Exemplar, ExpBuckets, ExpHistogramValue, HistogramValue, Labels, MetricKind, MetricPoint,
+    Agg, Exemplar, ExpBuckets, ExpHistogramValue, HistogramValue, Labels, MetricKind, MetricPoint,
     MetricValue, Quantile, SummaryValue, Temporality,
 };
 pub use span::{Span, SpanEvent, SpanKind, SpanLink, Status, StatusCode};

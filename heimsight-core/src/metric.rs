@@ -980,6 +980,73 @@ impl<'de> serde::Deserialize<'de> for MetricPoint {
     }
 }
 
+/// How the points of a window are combined.
+///
+/// Every point contributes [`MetricValue::scalar`]: the
+/// value of gauges and counters, the sum of histograms and summaries. NaN values are skipped
+/// by `avg`, `sum`, `min` and `max` (a window of only NaNs gives NaN) and counted by `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Agg {
+    /// Arithmetic mean.
+    Avg,
+    /// Sum.
+    Sum,
+    /// Smallest value.
+    Min,
+    /// Largest value.
+    Max,
+    /// Number of points.
+    Count,
+}
+
+impl Agg {
+    /// Every aggregation.
+    pub const ALL: [Agg; 5] = [Agg::Avg, Agg::Sum, Agg::Min, Agg::Max, Agg::Count];
+
+    /// Lower-case name (`avg`, `sum`, `min`, `max`, `count`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Agg::Avg => "avg",
+            Agg::Sum => "sum",
+            Agg::Min => "min",
+            Agg::Max => "max",
+            Agg::Count => "count",
+        }
+    }
+}
+
+impl fmt::Display for Agg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An aggregation name that is not one of [`Agg`]'s.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown aggregation {input:?}; expected one of avg, sum, min, max, count")]
+pub struct UnknownAgg {
+    /// The text that was given.
+    pub input: String,
+}
+
+impl std::str::FromStr for Agg {
+    type Err = UnknownAgg;
+
+    /// Parses a name, case-insensitively; `mean` is accepted for `avg`.
+    fn from_str(s: &str) -> Result<Self, UnknownAgg> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "avg" | "mean" => Ok(Agg::Avg),
+            "sum" => Ok(Agg::Sum),
+            "min" => Ok(Agg::Min),
+            "max" => Ok(Agg::Max),
+            "count" => Ok(Agg::Count),
+            _ => Err(UnknownAgg {
+                input: s.to_string(),
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

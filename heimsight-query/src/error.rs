@@ -5,11 +5,8 @@
 #[non_exhaustive]
 pub enum Error {
     /// An aggregation name that is not one of [`Agg`](crate::metrics::Agg)'s.
-    #[error("unknown aggregation {input:?}; expected one of avg, sum, min, max, count")]
-    UnknownAggregation {
-        /// The text that was given.
-        input: String,
-    },
+    #[error(transparent)]
+    UnknownAggregation(#[from] heimsight_core::metric::UnknownAgg),
 }
 
 /// Result type of `heimsight-query`.

@@ -6,72 +6,11 @@
 //! and windows without points are left out.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 
 use heimsight_core::Timestamp;
 use heimsight_store::Point;
 
-use crate::error::Error;
-
-/// How the points of a window are combined.
-///
-/// Every point contributes [`MetricValue::scalar`](heimsight_core::MetricValue::scalar): the
-/// value of gauges and counters, the sum of histograms and summaries. NaN values are skipped
-/// by `avg`, `sum`, `min` and `max` (a window of only NaNs gives NaN) and counted by `count`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Agg {
-    /// Arithmetic mean.
-    Avg,
-    /// Sum.
-    Sum,
-    /// Smallest value.
-    Min,
-    /// Largest value.
-    Max,
-    /// Number of points.
-    Count,
-}
-
-impl Agg {
-    /// Every aggregation.
-    pub const ALL: [Agg; 5] = [Agg::Avg, Agg::Sum, Agg::Min, Agg::Max, Agg::Count];
-
-    /// Lower-case name (`avg`, `sum`, `min`, `max`, `count`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Agg::Avg => "avg",
-            Agg::Sum => "sum",
-            Agg::Min => "min",
-            Agg::Max => "max",
-            Agg::Count => "count",
-        }
-    }
-}
-
-impl fmt::Display for Agg {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Agg {
-    type Err = Error;
-
-    /// Parses a name, case-insensitively; `mean` is accepted for `avg`.
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "avg" | "mean" => Ok(Agg::Avg),
-            "sum" => Ok(Agg::Sum),
-            "min" => Ok(Agg::Min),
-            "max" => Ok(Agg::Max),
-            "count" => Ok(Agg::Count),
-            _ => Err(Error::UnknownAggregation {
-                input: s.to_string(),
-            }),
-        }
-    }
-}
+pub use heimsight_core::metric::{Agg, UnknownAgg};
 
 #[derive(Debug, Clone, Copy)]
 struct Acc {

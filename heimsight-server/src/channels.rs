@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use heimsight_alert::{DeliveryError, DeliveryFuture, Notifier};
-use heimsight_core::api::{ChannelTestResult, ChannelView};
-use heimsight_core::{FieldError, FieldReader, Notification, Timestamp, ValidationErrors};
+use heimsight_core::api::{ChannelSpec, ChannelTestResult, ChannelView};
+use heimsight_core::{FieldError, Notification, Timestamp};
 use heimsight_notify::{Channel, ChannelSettings};
 use heimsight_store::Store;
-use serde_json::{Value, json};
+use serde_json::{Map, Value};
 
 use crate::api_error::ApiError;
 
@@ -30,6 +30,20 @@ impl std::fmt::Debug for Channels {
 
 fn invalid(message: &str, errors: Vec<FieldError>) -> ApiError {
     ApiError::invalid(message, errors)
+}
+
+/// A channel's settings read for its type; `previous` (on an update) keeps the secrets the
+/// settings leave out or send back masked.
+fn settings_of(
+    kind: &str,
+    settings: &Map<String, Value>,
+    previous: Option<&ChannelSettings>,
+) -> Result<ChannelSettings, Vec<FieldError>> {
+    let v = Value::Object(settings.clone());
+    match previous {
+        Some(old) => ChannelSettings::from_json_update(kind, &v, old),
+        None => ChannelSettings::from_json(kind, &v),
+    }
 }
 
 impl Channels {
@@ -58,45 +72,19 @@ impl Channels {
         Ok(self.list()?.into_iter().find(|c| c.name == id_or_name))
     }
 
-    /// Reads a channel body; `previous` is the channel's current settings on an update, whose
-    /// secrets are kept when the body leaves them out or sends them back masked.
-    fn parse(
+    /// Reads a channel body with every problem named by its field: its shape, then its
+    /// settings' for its type. `previous` is the channel's current settings on an update,
+    /// whose secrets are kept when the body leaves them out or sends them back masked.
+    pub(crate) fn read_spec(
         body: &Value,
         previous: Option<&ChannelSettings>,
-    ) -> Result<(String, ChannelSettings), ApiError> {
-        let mut problems = ValidationErrors::new();
-        let Some(mut r) = FieldReader::new(body, "", &mut problems, "") else {
-            return Err(invalid("invalid channel", problems.0));
-        };
-        let name = r.opt_str(&["name"]).map(|s| s.trim().to_string());
-        if name.as_deref().is_none_or(str::is_empty) && !r.has_problem("name") {
-            r.err("name", "is required");
-        }
-        let kind = r.opt_str(&["type"]);
-        if kind.is_none() && !r.has_problem("type") {
-            r.err(
-                "type",
-                "is required: webhook, slack, discord, email, pagerduty or opsgenie",
-            );
-        }
-        let empty = json!({});
-        let settings = r.get(&["settings"]).map_or(&empty, |(v, _)| v);
-        // Shown by the API; accepted back (PUT of a GET) and ignored.
-        r.allow(&["id", "created_at", "updated_at", "secure_fields"]);
-        r.finish();
-        let mut errors = problems.0;
-        let parsed = kind.map(|k| match previous {
-            Some(old) => ChannelSettings::from_json_update(&k, settings, old),
-            None => ChannelSettings::from_json(&k, settings),
-        });
-        match parsed {
-            Some(Ok(s)) if errors.is_empty() => Ok((name.unwrap_or_default(), s)),
-            Some(Err(mut e)) => {
-                errors.append(&mut e);
-                Err(invalid("invalid channel", errors))
-            }
-            _ => Err(invalid("invalid channel", errors)),
-        }
+    ) -> Result<ChannelSpec, ApiError> {
+        ChannelSpec::from_json_with(body, |kind, settings| {
+            settings_of(kind, settings, previous)
+                .err()
+                .unwrap_or_default()
+        })
+        .map_err(|e| invalid("invalid channel", e))
     }
 
     fn check_name_free(&self, name: &str, except: Option<&str>) -> Result<(), ApiError> {
@@ -122,9 +110,11 @@ impl Channels {
         Ok(self.store.meta_put(NS_CHANNELS, &ch.id, &bytes)?)
     }
 
-    /// Creates a channel from the API's JSON.
-    pub(crate) fn create(&self, body: &Value) -> Result<Channel, ApiError> {
-        let (name, settings) = Self::parse(body, None)?;
+    /// Creates a channel (its settings read by `heimsight-notify` for its type).
+    pub(crate) fn create(&self, spec: &ChannelSpec) -> Result<Channel, ApiError> {
+        let settings = settings_of(&spec.kind, &spec.settings, None)
+            .map_err(|e| invalid("invalid channel", e))?;
+        let name = spec.name.clone();
         self.check_name_free(&name, None)?;
         let now = Timestamp::now();
         // Creation time plus a process-wide sequence: two channels created in the same
@@ -144,13 +134,15 @@ impl Channels {
     }
 
     /// Replaces a channel's name and settings; secrets sent back masked are kept.
-    pub(crate) fn update(&self, id: &str, body: &Value) -> Result<Channel, ApiError> {
+    pub(crate) fn update(&self, id: &str, spec: &ChannelSpec) -> Result<Channel, ApiError> {
         let Some(old) = self.get(id)? else {
             return Err(ApiError::NotFound(format!(
                 "notification channel {id:?} not found"
             )));
         };
-        let (name, settings) = Self::parse(body, Some(&old.settings))?;
+        let settings = settings_of(&spec.kind, &spec.settings, Some(&old.settings))
+            .map_err(|e| invalid("invalid channel", e))?;
+        let name = spec.name.clone();
         self.check_name_free(&name, Some(&old.id))?;
         let ch = Channel {
             id: old.id,

@@ -986,6 +986,14 @@ async fn dashboards_are_validated_saved_updated_and_deleted() {
     let id = r.json["id"].as_str().unwrap().to_string();
     let got = app.get(&format!("/api/v1/dashboards/{id}")).await;
     assert_eq!(got.json["panels"][0]["labels"]["host"], "a");
+    // Defaults are shown filled in, and the answer sent back is accepted (id and times are
+    // ignored).
+    assert_eq!(got.json["panels"][0]["step"], "auto");
+    let r = app
+        .put(&format!("/api/v1/dashboards/{id}"), &got.json)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["panels"], got.json["panels"]);
     let r = app
         .put(
             &format!("/api/v1/dashboards/{id}"),

@@ -671,6 +671,100 @@ fn read_matcher(r: &mut FieldReader<'_, '_>, path: &str, m: &Value) -> Option<Ma
     })
 }
 
+/// `POST /api/v1/notifications/channels`: what a channel is made of — a name, a type
+/// (`webhook`, `slack`, `discord`, `email`, `pagerduty`, `opsgenie`) and the type's settings,
+/// which `heimsight-notify` reads (give its reader to [`ChannelSpec::from_json_with`] to have
+/// every problem at once).
+///
+/// ```
+/// use heimsight_core::api::ChannelSpec;
+/// use heimsight_core::FieldError;
+///
+/// let spec = ChannelSpec::from_json(&serde_json::json!(
+///     {"name": " ops ", "type": "slack", "settings": {"url": "https://hooks.slack.com/x"}}))?;
+/// assert_eq!((spec.name.as_str(), spec.kind.as_str()), ("ops", "slack"));
+///
+/// // The settings' problems come from the settings' reader, after the shape's.
+/// let errors = ChannelSpec::from_json_with(
+///     &serde_json::json!({"type": "slack", "settings": {}, "colour": "red"}),
+///     |_kind, settings| match settings.get("url") {
+///         Some(_) => Vec::new(),
+///         None => vec![FieldError::new("settings.url", "is required")],
+///     },
+/// ).unwrap_err();
+/// let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+/// assert_eq!(fields, ["name", "colour", "settings.url"]);
+/// # Ok::<(), Vec<FieldError>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChannelSpec {
+    /// Its name (unique; rules may name channels by it).
+    pub name: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The type's settings (URL, addresses, keys, …).
+    #[serde(default)]
+    pub settings: Map<String, Value>,
+}
+
+impl ChannelSpec {
+    /// Reads a channel's JSON for its shape, every problem named by its field: `name` and
+    /// `type` are required texts, `settings` an object (`{}` when absent). A channel as the
+    /// API shows it reads back (`id`, `created_at`, `updated_at` and `secure_fields` are
+    /// accepted and ignored).
+    pub fn from_json(v: &Value) -> Result<ChannelSpec, Vec<FieldError>> {
+        ChannelSpec::from_json_with(v, |_, _| Vec::new())
+    }
+
+    /// [`ChannelSpec::from_json`], with the settings checked by `check` (given the type and
+    /// the settings; it answers their problems, at `settings.…` paths) when the type is
+    /// known.
+    pub fn from_json_with(
+        v: &Value,
+        check: impl FnOnce(&str, &Map<String, Value>) -> Vec<FieldError>,
+    ) -> Result<ChannelSpec, Vec<FieldError>> {
+        let mut problems = ValidationErrors::new();
+        let Some(mut r) = FieldReader::new(v, "", &mut problems, "") else {
+            return Err(problems.0);
+        };
+        let name = r.opt_str(&["name"]).map(|s| s.trim().to_string());
+        if name.as_deref().is_none_or(str::is_empty) && !r.has_problem("name") {
+            r.err("name", "is required");
+        }
+        let kind = r.opt_str(&["type"]);
+        if kind.is_none() && !r.has_problem("type") {
+            r.err(
+                "type",
+                "is required: webhook, slack, discord, email, pagerduty or opsgenie",
+            );
+        }
+        let settings = match r.get(&["settings"]) {
+            None => Some(Map::new()),
+            Some((Value::Object(m), _)) => Some(m.clone()),
+            Some((other, _)) => {
+                r.wrong_type("settings", "an object", other);
+                None
+            }
+        };
+        // Shown by the API; accepted back (PUT of a GET) and ignored.
+        r.allow(&["id", "created_at", "updated_at", "secure_fields"]);
+        r.finish();
+        let mut errors = problems.0;
+        if let (Some(kind), Some(settings)) = (&kind, &settings) {
+            errors.extend(check(kind, settings));
+        }
+        match (name, kind, settings) {
+            (Some(name), Some(kind), Some(settings)) if errors.is_empty() => Ok(ChannelSpec {
+                name,
+                kind,
+                settings,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
 /// A notification channel as the API shows it (`/api/v1/notifications/channels`): its
 /// settings with every secret masked.
 ///

@@ -147,6 +147,7 @@ impl QueryDiagnostic {
 
 mod admin;
 mod alerts;
+mod dashboards;
 mod rule;
 mod signals;
 
@@ -155,10 +156,11 @@ pub use admin::{
     SignalStatsView, StatsView, StatusView,
 };
 pub use alerts::{
-    Alert, AlertState, AlertsPage, ChannelTestResult, ChannelView, ChannelsPage, Delivery,
-    HistoryEntry, HistoryPage, Matcher, PreviewSample, RulePreview, RuleState, RuleView, RulesPage,
-    SilenceSpec, SilenceStatus, SilenceView, SilencesPage, StateChange,
+    Alert, AlertState, AlertsPage, ChannelSpec, ChannelTestResult, ChannelView, ChannelsPage,
+    Delivery, HistoryEntry, HistoryPage, Matcher, PreviewSample, RulePreview, RuleState, RuleView,
+    RulesPage, SilenceSpec, SilenceStatus, SilenceView, SilencesPage, StateChange,
 };
+pub use dashboards::{Dashboard, DashboardSpec, DashboardsPage, MAX_PANELS, Panel};
 pub use rule::{
     AnomalyMethod, AnomalySettings, CmpOp, Condition, Direction, KINDS, MAX_WINDOW, MIN_INTERVAL,
     RuleChecks, RuleKind, RuleSpec, TraceMeasure,

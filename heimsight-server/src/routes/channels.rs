@@ -31,7 +31,7 @@ pub(crate) async fn create(
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<ChannelView>), ApiError> {
     let v = heimsight_ingest::json::parse_json(&body)?;
-    let ch = blocking(&state, move |c| c.create(&v)).await?;
+    let ch = blocking(&state, move |c| c.create(&Channels::read_spec(&v, None)?)).await?;
     Ok((StatusCode::CREATED, Json(Channels::view(&ch))))
 }
 
@@ -54,7 +54,11 @@ pub(crate) async fn update(
     JsonBody(body): JsonBody,
 ) -> Result<Json<ChannelView>, ApiError> {
     let v = heimsight_ingest::json::parse_json(&body)?;
-    let ch = blocking(&state, move |c| c.update(&id, &v)).await?;
+    let ch = blocking(&state, move |c| {
+        let previous = c.get(&id)?.map(|old| old.settings);
+        c.update(&id, &Channels::read_spec(&v, previous.as_ref())?)
+    })
+    .await?;
     Ok(Json(Channels::view(&ch)))
 }
 

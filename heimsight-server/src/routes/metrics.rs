@@ -46,7 +46,11 @@ pub(crate) async fn query(
         .into_iter()
         .map(|(k, v)| LabelMatcher::equal(k, v))
         .collect();
-    let agg = p.one("agg")?.map(str::parse::<Agg>).transpose()?;
+    let agg = p
+        .one("agg")?
+        .map(str::parse::<Agg>)
+        .transpose()
+        .map_err(heimsight_query::Error::from)?;
     let step = p.duration("step")?;
     if step.is_some() && agg.is_none() {
         return Err(ApiError::bad_param(

@@ -5,15 +5,14 @@
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
-use heimsight_core::api::SeriesAnswer;
+use heimsight_core::api::{Dashboard, Panel, SeriesAnswer};
+use heimsight_core::{Agg, Duration};
 use maud::{Markup, html};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::chart::{Line, bucket_width, line_chart};
 use super::layout::range_inputs;
-use super::{
-    Form, Nav, TimeRange, error_box, html_response, json_of, notice, qs, see_other, value_text,
-};
+use super::{Form, Nav, TimeRange, error_box, html_response, json_of, notice, qs, see_other};
 use crate::retention::format_duration;
 use crate::state::AppState;
 
@@ -22,91 +21,54 @@ const AGGS: [&str; 6] = ["avg", "sum", "min", "max", "count", "raw"];
 /// Steps offered; `auto` gives about 120 points over the range.
 const STEPS: [&str; 7] = ["auto", "10s", "30s", "1m", "5m", "15m", "1h"];
 
-/// One chart: a metric, label equality filters, aggregation and step.
-#[derive(Debug, Clone, Default)]
-struct Panel {
-    metric: String,
-    labels: Vec<(String, String)>,
-    agg: String,
-    step: String,
-    title: String,
+/// The chart picked in the page's form: `name`, `labels` (`host=a, region=eu`), `agg` and
+/// `step` (an unknown aggregation or step reads as the default: `avg`, `auto`).
+fn panel_from_form(f: &Form) -> Panel {
+    let mut p = Panel::new(f.str("name"));
+    p.labels = parse_labels(f.str("labels")).into_iter().collect();
+    p.agg = match f.get("agg").map(str::trim) {
+        Some("raw") => None,
+        Some(a) => Some(a.parse().unwrap_or(Agg::Avg)),
+        None => Some(Agg::Avg),
+    };
+    p.step = f
+        .get("step")
+        .and_then(|s| Duration::parse(s).ok())
+        .filter(|d| d.is_positive());
+    p
 }
 
-impl Panel {
-    /// From the page's form: `name`, `labels` (`host=a, region=eu`), `agg`, `step`.
-    fn from_form(f: &Form) -> Panel {
-        Panel {
-            metric: f.str("name").to_string(),
-            labels: parse_labels(f.str("labels")),
-            agg: f.get("agg").unwrap_or("avg").to_string(),
-            step: f.get("step").unwrap_or("auto").to_string(),
-            title: String::new(),
-        }
-    }
+fn labels_text(p: &Panel) -> String {
+    p.labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
-    /// From a dashboard's panel JSON.
-    fn from_json(v: &Value) -> Panel {
-        Panel {
-            metric: value_text(&v["metric"]),
-            labels: v["labels"]
-                .as_object()
-                .map(|m| m.iter().map(|(k, v)| (k.clone(), value_text(v))).collect())
-                .unwrap_or_default(),
-            agg: v["agg"].as_str().unwrap_or("avg").to_string(),
-            step: v["step"].as_str().unwrap_or("auto").to_string(),
-            title: value_text(&v["title"]),
-        }
-    }
+/// A compact encoding for a hidden form field: the panel's JSON.
+fn encode(p: &Panel) -> String {
+    p.to_json().to_string()
+}
 
-    fn to_json(&self) -> Value {
-        let labels: Map<String, Value> = self
-            .labels
-            .iter()
-            .map(|(k, v)| (k.clone(), json!(v)))
-            .collect();
-        let mut p = json!({"metric": self.metric, "agg": self.agg, "step": self.step});
-        if !labels.is_empty() {
-            p["labels"] = Value::Object(labels);
-        }
-        if !self.title.is_empty() {
-            p["title"] = json!(self.title);
-        }
-        p
-    }
+fn decode(s: &str) -> Option<Panel> {
+    serde_json::from_str::<Panel>(s)
+        .ok()
+        .filter(|p| !p.metric.is_empty())
+}
 
-    fn labels_text(&self) -> String {
-        self.labels
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+fn heading(p: &Panel) -> String {
+    if !p.title.is_empty() {
+        return p.title.clone();
     }
-
-    /// A compact encoding for a hidden form field: the panel's JSON.
-    fn encode(&self) -> String {
-        self.to_json().to_string()
+    let mut h = p.metric.clone();
+    if !p.labels.is_empty() {
+        h.push_str(&format!("{{{}}}", labels_text(p)));
     }
-
-    fn decode(s: &str) -> Option<Panel> {
-        serde_json::from_str::<Value>(s)
-            .ok()
-            .map(|v| Panel::from_json(&v))
-            .filter(|p| !p.metric.is_empty())
+    if let Some(agg) = p.agg {
+        h = format!("{agg}({h})");
     }
-
-    fn heading(&self) -> String {
-        if !self.title.is_empty() {
-            return self.title.clone();
-        }
-        let mut h = self.metric.clone();
-        if !self.labels.is_empty() {
-            h.push_str(&format!("{{{}}}", self.labels_text()));
-        }
-        if self.agg != "raw" {
-            h = format!("{}({h})", self.agg);
-        }
-        h
-    }
+    h
 }
 
 /// `host=a, region=eu` (or `host:a`) → pairs.
@@ -125,14 +87,10 @@ fn parse_labels(s: &str) -> Vec<(String, String)> {
 pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response {
     let form = Form::parse(raw.as_deref());
     let (range, range_problem) = TimeRange::from_form(&form);
-    let current = Panel::from_form(&form);
+    let current = panel_from_form(&form);
     // The panels of the dashboard being built (or opened).
-    let mut panels: Vec<Panel> = form
-        .all("panel")
-        .iter()
-        .filter_map(|p| Panel::decode(p))
-        .collect();
-    let mut dashboard: Option<Value> = None;
+    let mut panels: Vec<Panel> = form.all("panel").iter().filter_map(|p| decode(p)).collect();
+    let mut dashboard: Option<Dashboard> = None;
     let mut problems = Vec::new();
     if let Some(id) = form.get("dashboard") {
         match json_of(
@@ -141,10 +99,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
             Ok(d) => {
                 // `edited`: the panels of the form are the dashboard's, even when none are left.
                 if panels.is_empty() && form.get("edited").is_none() {
-                    panels = d["panels"]
-                        .as_array()
-                        .map(|a| a.iter().map(Panel::from_json).collect())
-                        .unwrap_or_default();
+                    panels = d.spec.panels.clone();
                 }
                 dashboard = Some(d);
             }
@@ -161,7 +116,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
     }
     let names = metric_names(&state, form.str("search")).await;
     let dashboards = json_of(crate::routes::dashboards::list(State(state.clone())).await)
-        .map(|v| v["dashboards"].as_array().cloned().unwrap_or_default())
+        .map(|page| page.dashboards)
         .unwrap_or_default();
     let mut charts = Vec::new();
     if !current.metric.is_empty() && form.get("add").is_none() {
@@ -171,9 +126,9 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
         charts.push((Some(i), chart(&state, &range, p).await));
     }
     let panel_inputs = html! {
-        @for p in &panels { input type="hidden" name="panel" value=(p.encode()); }
+        @for p in &panels { input type="hidden" name="panel" value=(encode(p)); }
         @if let Some(d) = &dashboard {
-            input type="hidden" name="dashboard" value=(value_text(&d["id"]));
+            input type="hidden" name="dashboard" value=(d.id);
             input type="hidden" name="edited" value="1";
         }
     };
@@ -195,13 +150,13 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                 @if dashboards.is_empty() { p.muted { "None saved yet." } }
                 ul.dashboards {
                     @for d in &dashboards {
-                        li { a href={ "metrics?" (qs(&[("dashboard", value_text(&d["id"]))])) "&" (qs(&range.link_pairs())) } { (value_text(&d["name"])) } }
+                        li { a href={ "metrics?" (qs(&[("dashboard", d.id.as_str())])) "&" (qs(&range.link_pairs())) } { (d.spec.name) } }
                     }
                 }
             }
             section.charts {
                 @if let Some(d) = &dashboard {
-                    h1 { "Dashboard: " (value_text(&d["name"])) }
+                    h1 { "Dashboard: " (d.spec.name) }
                 }
                 @if !current.metric.is_empty() {
                     form.filters method="get" action="metrics" {
@@ -209,12 +164,12 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                         (panel_inputs)
                         input type="hidden" name="name" value=(current.metric);
                         strong.metric-name { (current.metric) }
-                        input type="text" name="labels" value=(current.labels_text()) placeholder="label filters: host=a, region=eu" aria-label="Label filters";
+                        input type="text" name="labels" value=(labels_text(&current)) placeholder="label filters: host=a, region=eu" aria-label="Label filters";
                         select name="agg" aria-label="Aggregation" {
-                            @for a in AGGS { option value=(a) selected[a == current.agg] { (a) } }
+                            @for a in AGGS { option value=(a) selected[a == current.agg_name()] { (a) } }
                         }
                         select name="step" aria-label="Step" {
-                            @for s in STEPS { option value=(s) selected[s == current.step] { "step " (s) } }
+                            @for s in STEPS { option value=(s) selected[s == current.step_text()] { "step " (s) } }
                         }
                         button type="submit" { "Show" }
                         button type="submit" name="add" value="1" { "Add to dashboard" }
@@ -240,11 +195,11 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                         (range_inputs(&range))
                         (panel_inputs)
                         input type="text" name="dashboard_name" required placeholder="dashboard name"
-                            value=(dashboard.as_ref().map(|d| value_text(&d["name"])).unwrap_or_default()) aria-label="Dashboard name";
+                            value=(dashboard.as_ref().map(|d| d.spec.name.as_str()).unwrap_or_default()) aria-label="Dashboard name";
                         button type="submit" { @if dashboard.is_some() { "Save dashboard" } @else { "Save as dashboard" } }
                     }
                     @if let Some(d) = &dashboard {
-                        form.inline method="post" action={ "metrics/dashboards/" (value_text(&d["id"])) "/delete" } {
+                        form.inline method="post" action={ "metrics/dashboards/" (d.id) "/delete" } {
                             button.link.danger type="submit" { "Delete dashboard" }
                         }
                     }
@@ -254,17 +209,17 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
     };
     let mut keep = vec![
         ("name", current.metric.clone()),
-        ("labels", current.labels_text()),
+        ("labels", labels_text(&current)),
     ];
     if !current.metric.is_empty() {
-        keep.push(("agg", current.agg.clone()));
-        keep.push(("step", current.step.clone()));
+        keep.push(("agg", current.agg_name().to_string()));
+        keep.push(("step", current.step_text()));
     }
     for p in &panels {
-        keep.push(("panel", p.encode()));
+        keep.push(("panel", encode(p)));
     }
     if let Some(d) = &dashboard {
-        keep.push(("dashboard", value_text(&d["id"])));
+        keep.push(("dashboard", d.id.clone()));
     }
     super::page(&state, "Metrics", Nav::Metrics, &range, &keep, body).await
 }
@@ -286,14 +241,14 @@ fn names_list(
     names: &[String],
     range: &TimeRange,
     panels: &[Panel],
-    dashboard: Option<&Value>,
+    dashboard: Option<&Dashboard>,
 ) -> Markup {
     let mut carry: Vec<(&str, String)> = range.link_pairs();
     for p in panels {
-        carry.push(("panel", p.encode()));
+        carry.push(("panel", encode(p)));
     }
     if let Some(d) = dashboard {
-        carry.push(("dashboard", value_text(&d["id"])));
+        carry.push(("dashboard", d.id.clone()));
     }
     html! {
         @if names.is_empty() { li.muted { "No metrics." } }
@@ -310,11 +265,7 @@ pub(crate) async fn names_fragment(
 ) -> Response {
     let form = Form::parse(raw.as_deref());
     let (range, _) = TimeRange::from_form(&form);
-    let panels: Vec<Panel> = form
-        .all("panel")
-        .iter()
-        .filter_map(|p| Panel::decode(p))
-        .collect();
+    let panels: Vec<Panel> = form.all("panel").iter().filter_map(|p| decode(p)).collect();
     let names = metric_names(&state, form.str("search")).await;
     html_response(names_list(&names, &range, &panels, None))
 }
@@ -326,19 +277,18 @@ async fn chart(state: &AppState, range: &TimeRange, panel: &Panel) -> Markup {
     for (k, v) in &panel.labels {
         p.push(("label", format!("{k}:{v}")));
     }
-    if panel.agg != "raw" {
-        p.push(("agg", panel.agg.clone()));
-        let step = if panel.step == "auto" || panel.step.is_empty() {
-            format_duration(bucket_width(range.width(), 120))
-        } else {
-            panel.step.clone()
+    if let Some(agg) = panel.agg {
+        p.push(("agg", agg.as_str().to_string()));
+        let step = match panel.step {
+            Some(d) => d.to_string(),
+            None => format_duration(bucket_width(range.width(), 120)),
         };
         p.push(("step", step));
     }
     let answer =
         json_of(crate::routes::metrics::query(State(state.clone()), RawQuery(Some(qs(&p)))).await);
     html! {
-        h3 { (panel.heading()) }
+        h3 { (heading(panel)) }
         @match answer {
             Ok(v) => {
                 @let lines = lines_of(&v);
@@ -387,17 +337,21 @@ pub(crate) async fn save_dashboard(State(state): State<AppState>, body: Bytes) -
     let panels: Vec<Value> = form
         .all("panel")
         .iter()
-        .filter_map(|p| Panel::decode(p))
+        .filter_map(|p| decode(p))
         .map(|p| p.to_json())
         .collect();
+    // The form's fields, read as the API reads a dashboard's JSON (every problem named).
     let v = json!({"name": form.str("dashboard_name"), "panels": panels});
-    let saved = match form.get("dashboard") {
-        Some(id) => crate::routes::dashboards::update_value(&state, id.to_string(), &v).await,
-        None => crate::routes::dashboards::create_value(&state, &v).await,
+    let saved = match crate::routes::dashboards::read_spec(&v) {
+        Err(e) => Err(e),
+        Ok(spec) => match form.get("dashboard") {
+            Some(id) => crate::routes::dashboards::update_spec(&state, id.to_string(), spec).await,
+            None => crate::routes::dashboards::create_spec(&state, spec).await,
+        },
     };
     match saved {
         Ok(d) => {
-            let mut p = vec![("dashboard", value_text(&d["id"]))];
+            let mut p = vec![("dashboard", d.id)];
             p.extend(range.link_pairs());
             see_other(&format!("metrics?{}", qs(&p)))
         }
@@ -443,15 +397,14 @@ mod tests {
 
     #[test]
     fn panels_round_trip_through_their_encoding() {
-        let p = Panel {
-            metric: "cpu".into(),
-            labels: vec![("host".into(), "a".into())],
-            agg: "max".into(),
-            step: "1m".into(),
-            title: String::new(),
-        };
-        let back = Panel::decode(&p.encode()).map(|b| (b.metric, b.labels, b.agg, b.step));
-        assert_eq!(back, Some((p.metric, p.labels, p.agg, p.step)));
-        assert_eq!(Panel::decode("{}").map(|p| p.metric), None);
+        let mut p = Panel::new("cpu");
+        p.labels.insert("host".into(), "a".into());
+        p.agg = Some(Agg::Max);
+        p.step = Some(Duration::from_secs(60));
+        assert_eq!(decode(&encode(&p)), Some(p.clone()));
+        assert_eq!(heading(&p), "max(cpu{host=a})");
+        p.agg = None;
+        assert_eq!(decode(&encode(&p)), Some(p));
+        assert_eq!(decode("{}"), None);
     }
 }
