@@ -143,14 +143,12 @@ impl<'de> Deserialize<'de> for Panel {
         let mut errors = ValidationErrors::new();
         match Panel::read(&v, "", &mut errors, false) {
             Some(p) if errors.is_empty() => Ok(p),
-            _ => Err(serde::de::Error::custom(problems_text(&errors.0))),
+            _ => Err(serde::de::Error::custom(super::invalid_text(
+                "dashboard panel",
+                &errors.0,
+            ))),
         }
     }
-}
-
-fn problems_text(errors: &[FieldError]) -> String {
-    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
-    format!("invalid dashboard: {}", text.join("; "))
 }
 
 /// `POST /api/v1/dashboards`: a name and its panels (at most [`MAX_PANELS`]).

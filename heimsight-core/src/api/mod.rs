@@ -145,6 +145,13 @@ impl QueryDiagnostic {
     }
 }
 
+/// `invalid {what}: {field}: {reason}; …`: a spec's problems as one line (the error of a
+/// `Deserialize` that reads with a `FieldReader`).
+fn invalid_text(what: &str, errors: &[crate::FieldError]) -> String {
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    format!("invalid {what}: {}", text.join("; "))
+}
+
 mod admin;
 mod alerts;
 mod dashboards;

@@ -499,10 +499,8 @@ impl Serialize for RuleSpec {
 impl<'de> Deserialize<'de> for RuleSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = Value::deserialize(d)?;
-        RuleSpec::read_back(&v).map_err(|errors| {
-            let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            serde::de::Error::custom(format!("invalid rule: {}", text.join("; ")))
-        })
+        RuleSpec::read_back(&v)
+            .map_err(|errors| serde::de::Error::custom(super::invalid_text("rule", &errors)))
     }
 }
 
