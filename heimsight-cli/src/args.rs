@@ -108,6 +108,10 @@ pub(crate) enum Command {
     /// How long each signal is kept: get, or set at runtime.
     #[command(subcommand)]
     Retention(crate::commands::retention::RetentionCommand),
+    /// API keys: create (shown once), list, revoke; --data-dir works on a stopped server's
+    /// data directory (to make the first key).
+    #[command(subcommand)]
+    Keys(crate::commands::keys::KeysCommand),
     /// The CLI's own settings.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -196,6 +200,13 @@ pub(crate) struct ServeArgs {
         value_name = "DURATION"
     )]
     pub(crate) retention_check_interval: Option<String>,
+
+    /// Require an API key on every request (REST, OTLP over HTTP and gRPC, the web UI);
+    /// /health stays open. The administrator key in HEIMSIGHT_ADMIN_KEY (or the file named by
+    /// HEIMSIGHT_ADMIN_KEY_FILE) is accepted besides the keys made with `heimsight keys`
+    #[arg(long, env = "HEIMSIGHT_AUTH_ENABLED", value_name = "BOOL", num_args = 0..=1,
+          default_missing_value = "true")]
+    pub(crate) auth: Option<bool>,
 
     /// Print the effective settings (defaults, file, environment and flags merged) as TOML,
     /// and exit without starting the server.

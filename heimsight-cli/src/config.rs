@@ -59,6 +59,7 @@ pub(crate) fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
         retention_spans,
         retention_metrics,
         retention_check_interval,
+        auth,
         print_config: _,
     } = args;
     let mut problems = Vec::new();
@@ -71,6 +72,7 @@ pub(crate) fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
     set(&mut config.log_level, log_level);
     set(&mut server.max_body_bytes, max_body_bytes);
     set(&mut server.ingest_budget_bytes, ingest_budget_bytes);
+    set(&mut server.auth.enabled, auth);
     let mut duration = |what: &str, slot: &mut Duration, text: &Option<String>| {
         if let Some(text) = text {
             match Duration::parse(text) {

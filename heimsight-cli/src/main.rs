@@ -93,6 +93,7 @@ async fn remote(ctx: &commands::Ctx, command: Command) -> Result<()> {
         Command::Alerts(c) => alerts::run(ctx, &c).await,
         Command::Channels(c) => channels::run(ctx, &c).await,
         Command::Retention(c) => retention::run(ctx, &c).await,
+        Command::Keys(c) => keys::run(ctx, &c).await,
         Command::Serve(_)
         | Command::Completions { .. }
         | Command::Man { .. }

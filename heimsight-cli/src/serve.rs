@@ -32,12 +32,23 @@ pub(crate) async fn run(config: crate::config::ServeConfig) -> Result<()> {
     tracing::info!(data_dir = %config.data_dir.display(), "store opened");
     let store: Arc<dyn Store> = Arc::new(store);
 
+    let auth = config.server.auth.enabled;
     let listeners = Listeners::bind(&config.server).await?;
-    let server = HeimsightServer::builder()
+    let mut builder = HeimsightServer::builder()
         .store(store)
         .config(config.server)
-        .memory_probe(crate::memory::probe)
-        .build()?;
+        .memory_probe(crate::memory::probe);
+    if let Some(key) = admin_key()? {
+        builder = builder.admin_key(key);
+    }
+    let server = builder.build()?;
+    if auth {
+        let keys = server.api_keys().list().len();
+        tracing::info!(
+            keys,
+            "auth is on: every request needs an API key (make one with `heimsight keys create`)"
+        );
+    }
     let addrs = listeners.local_addrs()?;
     let show = |a: Option<std::net::SocketAddr>| a.map_or("off".to_string(), |a| a.to_string());
     // One line with every bound address (ports picked for port 0 included), for people and
@@ -52,6 +63,36 @@ pub(crate) async fn run(config: crate::config::ServeConfig) -> Result<()> {
     );
     server.serve_all(listeners, shutdown_signal()).await?;
     Ok(())
+}
+
+/// The administrator key of the environment: `HEIMSIGHT_ADMIN_KEY`, or the first line of the
+/// file named by `HEIMSIGHT_ADMIN_KEY_FILE` (for secrets mounted as files).
+fn admin_key() -> Result<Option<String>> {
+    if let Some(k) = std::env::var("HEIMSIGHT_ADMIN_KEY")
+        .ok()
+        .filter(|k| !k.trim().is_empty())
+    {
+        return Ok(Some(k.trim().to_string()));
+    }
+    match std::env::var_os("HEIMSIGHT_ADMIN_KEY_FILE") {
+        None => Ok(None),
+        Some(path) => {
+            let text = std::fs::read_to_string(&path).with_context(|| {
+                format!(
+                    "cannot read HEIMSIGHT_ADMIN_KEY_FILE {}",
+                    std::path::Path::new(&path).display()
+                )
+            })?;
+            let key = text.lines().next().unwrap_or("").trim().to_string();
+            if key.is_empty() {
+                anyhow::bail!(
+                    "HEIMSIGHT_ADMIN_KEY_FILE {} is empty",
+                    std::path::Path::new(&path).display()
+                );
+            }
+            Ok(Some(key))
+        }
+    }
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

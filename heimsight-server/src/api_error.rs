@@ -233,6 +233,18 @@ impl IntoResponse for ApiError {
                 axum::http::HeaderValue::from(retry_after_secs),
             );
         }
+        if let ApiError::Unauthorized(_) = self {
+            // Both schemes Heimsight takes: a bearer key, or basic auth with the key as
+            // password (what Grafana's data sources send).
+            res.headers_mut().append(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"heimsight\""),
+            );
+            res.headers_mut().append(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Basic realm=\"heimsight\""),
+            );
+        }
         res
     }
 }

@@ -66,6 +66,19 @@ pub struct ServerConfig {
     pub retention: RetentionConfig,
     /// How often expired data is deleted (`1m`; in files a duration such as `30s`).
     pub retention_check_interval: Duration,
+    /// Access control with API keys (`[auth]`).
+    pub auth: AuthConfig,
+}
+
+/// Access control with API keys (see [`auth`](crate::auth)): off by default, like Prometheus
+/// and Loki; when on, every route group and the OTLP/gRPC services need a key (`/health`
+/// stays open).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AuthConfig {
+    /// Whether requests need an API key (`HEIMSIGHT_AUTH_ENABLED`, `--auth`).
+    pub enabled: bool,
 }
 
 impl Default for ServerConfig {
@@ -79,6 +92,7 @@ impl Default for ServerConfig {
             ingest_budget_bytes: DEFAULT_INGEST_BUDGET_BYTES,
             retention: RetentionConfig::default(),
             retention_check_interval: Duration::from_secs(60),
+            auth: AuthConfig::default(),
         }
     }
 }

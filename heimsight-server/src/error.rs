@@ -31,6 +31,14 @@ pub enum Error {
     /// The store failed (e.g. flushing on shutdown).
     #[error("storage error: {0}")]
     Store(#[from] heimsight_store::Error),
+    /// A stored API key could not be read.
+    #[error("API key {id} is unreadable: {source}")]
+    KeyRecord {
+        /// The key's id.
+        id: String,
+        /// Why.
+        source: serde_json::Error,
+    },
     /// The alert manager or the notification sender could not start.
     #[error("alerting: {0}")]
     Alerting(String),

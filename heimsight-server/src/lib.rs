@@ -90,6 +90,7 @@
 //!   `heimsight` binary opens a RocksDB store and turns every feature on).
 
 mod api_error;
+pub mod auth;
 pub mod blocking;
 mod body;
 pub mod budget;
@@ -110,7 +111,7 @@ mod ui;
 
 pub use api_error::ApiError;
 pub use budget::{BudgetPermit, IngestBudget};
-pub use config::{RetentionConfig, ServerConfig};
+pub use config::{AuthConfig, RetentionConfig, ServerConfig};
 pub use error::{Error, Result};
 pub use layers::{AccessControl, RouteGroup};
 pub use retention::Retention;

@@ -43,6 +43,7 @@ pub struct HeimsightServerBuilder {
     notify: heimsight_notify::NotifierConfig,
     memory_probe: Option<MemoryProbe>,
     access: Option<Arc<dyn AccessControl>>,
+    admin_key: Option<String>,
 }
 
 /// Reports memory the store does not know about (for example the allocator's own figures),
@@ -55,6 +56,7 @@ impl std::fmt::Debug for HeimsightServerBuilder {
             .field("store", &self.store.as_ref().map(|_| "<store>"))
             .field("config", &self.config)
             .field("access_control", &self.access.is_some())
+            .field("admin_key", &self.admin_key.as_ref().map(|_| "<secret>"))
             .finish_non_exhaustive()
     }
 }
@@ -78,6 +80,14 @@ impl HeimsightServerBuilder {
     /// request (see [`AccessControl`]). Without one, every request is let through.
     pub fn access_control(mut self, control: impl AccessControl) -> Self {
         self.access = Some(Arc::new(control));
+        self
+    }
+
+    /// An administrator key accepted besides the stored ones when `auth.enabled` is on (what
+    /// `HEIMSIGHT_ADMIN_KEY` gives the `heimsight` binary): the way to make the first key. It
+    /// is never stored.
+    pub fn admin_key(mut self, key: impl Into<String>) -> Self {
+        self.admin_key = Some(key.into());
         self
     }
 
@@ -116,6 +126,21 @@ impl HeimsightServerBuilder {
         self.config.validate()?;
         let base_retention = self.config.retention.to_retention()?;
         let budget = IngestBudget::new(self.config.ingest_budget_bytes);
+        let mut keys = crate::auth::ApiKeys::open(Arc::clone(&store))?;
+        if let Some(k) = &self.admin_key {
+            keys = keys.with_bootstrap_admin(k);
+        }
+        let keys = Arc::new(keys);
+        // With `auth.enabled`, API keys guard every group unless the embedder brought its own
+        // access control.
+        let access = match self.access {
+            Some(a) => Some(a),
+            None if self.config.auth.enabled => {
+                Some(Arc::new(crate::auth::KeyAuth::new(Arc::clone(&keys)))
+                    as Arc<dyn AccessControl>)
+            }
+            None => None,
+        };
         #[cfg(feature = "alerting")]
         let (alerts, channels) = {
             let sender = heimsight_notify::Notifier::new(self.notify)
@@ -140,7 +165,8 @@ impl HeimsightServerBuilder {
                 alerts,
                 #[cfg(feature = "alerting")]
                 channels,
-                access: self.access,
+                access,
+                keys,
                 ingested: crate::ingest_stats::IngestStats::new(),
                 memory_probe: self.memory_probe,
             },
@@ -176,7 +202,7 @@ impl HeimsightServer {
         crate::routes::read(&self.state)
     }
 
-    /// The admin group: `/api/v1/retention`, `/api/v1/dashboards`, and with the `alerting`
+    /// The admin group: `/api/v1/retention`, `/api/v1/dashboards`, `/api/v1/keys`, and with the `alerting`
     /// feature `/api/v1/alerts…`, `/api/v1/silences…`, `/api/v1/notifications/channels…`.
     pub fn admin_routes(&self) -> Router {
         crate::routes::admin(&self.state)
@@ -218,6 +244,11 @@ impl HeimsightServer {
     #[cfg(feature = "alerting")]
     pub fn alerts(&self) -> &Arc<heimsight_alert::AlertManager> {
         &self.state.alerts
+    }
+
+    /// The API keys (`/api/v1/keys`): make, list and revoke them from code too.
+    pub fn api_keys(&self) -> &Arc<crate::auth::ApiKeys> {
+        &self.state.keys
     }
 
     /// The configuration.

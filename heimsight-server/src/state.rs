@@ -29,6 +29,8 @@ pub(crate) struct AppState {
     pub(crate) channels: crate::channels::Channels,
     /// Who may use which route group (none: everyone everything).
     pub(crate) access: Option<Arc<dyn crate::layers::AccessControl>>,
+    /// The API keys (`/api/v1/keys`; checked by the access control when auth is on).
+    pub(crate) keys: Arc<crate::auth::ApiKeys>,
     /// Records ingested since start, per signal.
     pub(crate) ingested: crate::ingest_stats::IngestStats,
     /// Extra memory figures for the status endpoint.

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
 mod alerts;
+mod auth;
 mod compose;
 mod otlp;
 mod query;

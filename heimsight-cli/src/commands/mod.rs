@@ -2,6 +2,7 @@
 
 pub(crate) mod alerts;
 pub(crate) mod channels;
+pub(crate) mod keys;
 pub(crate) mod logs;
 pub(crate) mod metrics;
 pub(crate) mod query;

@@ -155,6 +155,7 @@ fn invalid_text(what: &str, errors: &[crate::FieldError]) -> String {
 mod admin;
 mod alerts;
 mod dashboards;
+mod keys;
 mod rule;
 mod signals;
 
@@ -168,6 +169,7 @@ pub use alerts::{
     RulesPage, SilenceSpec, SilenceStatus, SilenceView, SilencesPage, StateChange,
 };
 pub use dashboards::{Dashboard, DashboardSpec, DashboardsPage, MAX_PANELS, Panel};
+pub use keys::{CreatedKey, KeyLimits, KeySpec, KeyView, KeysPage, Scope};
 pub use rule::{
     AnomalyMethod, AnomalySettings, CmpOp, Condition, Direction, KINDS, MAX_WINDOW, MIN_INTERVAL,
     RuleChecks, RuleKind, RuleSpec, TraceMeasure,

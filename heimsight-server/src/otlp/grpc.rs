@@ -32,8 +32,34 @@ pub(crate) fn routes(state: AppState) -> Routes {
         .add_service(Export::<METRICS>(state.clone()))
         .prepare()
         .into_axum_router()
-        .layer(axum::middleware::from_fn_with_state(state, budget_layer));
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            budget_layer,
+        ))
+        // Outside the budget: a request without access never reserves any.
+        .layer(axum::middleware::from_fn_with_state(state, access_layer));
     Routes::from(router)
+}
+
+/// Asks the server's access control (if any) about each call, as the ingest group: refusals
+/// are gRPC statuses (`UNAUTHENTICATED`, `PERMISSION_DENIED`, or `UNAVAILABLE` for limits),
+/// the headers being the call's metadata.
+async fn access_layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(control) = &state.access else {
+        return next.run(req).await;
+    };
+    let (parts, body) = req.into_parts();
+    if let Err(e) = control.check(crate::layers::RouteGroup::Ingest, &parts) {
+        let message = e.to_string();
+        let status = match e.status() {
+            axum::http::StatusCode::UNAUTHORIZED => tonic::Status::unauthenticated(message),
+            axum::http::StatusCode::FORBIDDEN => tonic::Status::permission_denied(message),
+            axum::http::StatusCode::TOO_MANY_REQUESTS => tonic::Status::unavailable(message),
+            _ => tonic::Status::internal(message),
+        };
+        return status.into_http::<Body>();
+    }
+    next.run(Request::from_parts(parts, body)).await
 }
 
 fn to_status(e: &ExportError) -> tonic::Status {

@@ -4,7 +4,7 @@
 
 use axum::Router;
 use axum::http::{Method, Uri};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 use crate::api_error::ApiError;
 use crate::layers::{
@@ -18,6 +18,7 @@ pub(crate) mod alerts;
 pub(crate) mod channels;
 pub(crate) mod dashboards;
 mod health;
+mod keys;
 pub(crate) mod logs;
 pub(crate) mod metrics;
 pub(crate) mod query;
@@ -73,8 +74,8 @@ pub(crate) fn read(state: &AppState) -> Router {
     finish(router, RouteGroup::Read, state).merge(health)
 }
 
-/// Admin: retention, dashboards, and with the `alerting` feature alert rules, active alerts,
-/// history, silences and notification channels.
+/// Admin: retention, dashboards, API keys, and with the `alerting` feature alert rules,
+/// active alerts, history, silences and notification channels.
 pub(crate) fn admin(state: &AppState) -> Router {
     let router = Router::new()
         .route(
@@ -90,7 +91,9 @@ pub(crate) fn admin(state: &AppState) -> Router {
             get(dashboards::get)
                 .put(dashboards::update)
                 .delete(dashboards::delete),
-        );
+        )
+        .route("/api/v1/keys", get(keys::list).post(keys::create))
+        .route("/api/v1/keys/{id}", delete(keys::revoke));
     #[cfg(feature = "alerting")]
     let router = router
         .route("/api/v1/alerts", get(alerts::list_alerts))

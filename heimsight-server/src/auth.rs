@@ -1,0 +1,435 @@
+//! API keys with scopes: [`ApiKeys`] keeps them (in the store's metadata, namespace
+//! [`NS_KEYS`], each as a SHA-256 hash of its secret, never the secret), and [`KeyAuth`] is the
+//! [`AccessControl`] that asks for one on every request when `auth.enabled` is on.
+//!
+//! A key reads `hsk_<id>_<secret>`: 12 hex digits that name the key, and 32 random bytes from
+//! the operating system (64 hex digits). It is shown once, when made. A request presents it as
+//! `Authorization: Bearer <key>`, `X-Api-Key: <key>`, HTTP basic auth with the key as the
+//! password (any user name: Grafana's data sources and many shippers only do basic auth), or
+//! the web UI's session cookie; OTLP/gRPC clients send the same headers as metadata.
+//!
+//! Scopes per route group: `ingest` for the ingest group (REST ingest, OTLP/HTTP, OTLP/gRPC),
+//! `read` for the read group and for `GET` of the admin group and the UI, `admin` for every
+//! change (and for `/api/v1/keys`). `admin` implies the others.
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use heimsight_core::api::{KeySpec, Scope};
+//! use heimsight_core::Timestamp;
+//! use heimsight_server::auth::ApiKeys;
+//! use heimsight_store::MemoryStore;
+//!
+//! let keys = ApiKeys::open(Arc::new(MemoryStore::new()))?;
+//! let made = keys.create(&KeySpec { name: "collector".into(), scopes: vec![Scope::Ingest],
+//!                                   ..KeySpec::default() })?;
+//! let who = keys.authenticate(&made.key, Timestamp::now()).expect("a key just made");
+//! assert_eq!(who.scopes, [Scope::Ingest]);
+//! keys.revoke(&made.view.id)?;
+//! assert!(keys.authenticate(&made.key, Timestamp::now()).is_none());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+use base64::Engine as _;
+use heimsight_core::Timestamp;
+use heimsight_core::api::{CreatedKey, KeySpec, KeyView, Scope};
+use heimsight_store::Store;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tracing::warn;
+
+use crate::api_error::ApiError;
+use crate::layers::{AccessControl, RouteGroup};
+
+/// Metadata namespace of the keys (key: the key's id).
+pub const NS_KEYS: &str = "auth.keys";
+
+/// The web UI's session cookie: it holds the key the user signed in with.
+pub const SESSION_COOKIE: &str = "heimsight_session";
+
+/// Every key begins with this.
+const PREFIX: &str = "hsk_";
+
+/// Seconds between two writes of a key's `last_used_at`.
+const LAST_USED_EVERY_S: i64 = 60;
+
+const NS_PER_S: i64 = 1_000_000_000;
+
+/// A key as stored: its settings and the hash of its secret.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredKey {
+    #[serde(flatten)]
+    view: KeyView,
+    /// Hex SHA-256 of the whole key.
+    sha256: String,
+}
+
+/// A key in memory.
+#[derive(Debug)]
+struct Entry {
+    view: KeyView,
+    hash: [u8; 32],
+    /// Unix seconds of the last use, to the minute (0: never).
+    last_used: AtomicI64,
+    /// What was last written to the store.
+    last_written: AtomicI64,
+}
+
+/// Who sent a request: the key's id, name and scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The key's id (`bootstrap` for the administrator key of the environment).
+    pub key_id: String,
+    /// The key's name.
+    pub name: String,
+    /// What it may do.
+    pub scopes: Vec<Scope>,
+}
+
+impl Principal {
+    /// Whether it may do what `needed` allows.
+    pub fn allows(&self, needed: Scope) -> bool {
+        self.scopes.iter().any(|s| s.allows(needed))
+    }
+}
+
+/// The API keys: made, listed and revoked through the store, checked from memory (a
+/// revocation takes effect at once, on every listener).
+pub struct ApiKeys {
+    store: Arc<dyn Store>,
+    keys: Arc<RwLock<BTreeMap<String, Arc<Entry>>>>,
+    /// SHA-256 of the administrator key given by the environment (`HEIMSIGHT_ADMIN_KEY`).
+    bootstrap: Option<[u8; 32]>,
+}
+
+impl std::fmt::Debug for ApiKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKeys")
+            .field("keys", &read_lock(&self.keys).len())
+            .field("bootstrap", &self.bootstrap.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn sha256(text: &str) -> [u8; 32] {
+    Sha256::digest(text.as_bytes()).into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    if text.len() != 64 {
+        return None;
+    }
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+fn random_hex(n: usize) -> Result<String, ApiError> {
+    let mut buf = vec![0u8; n];
+    getrandom::fill(&mut buf)
+        .map_err(|e| ApiError::Internal(format!("no randomness from the system: {e}")))?;
+    Ok(hex(&buf))
+}
+
+fn read_lock<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write_lock<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl ApiKeys {
+    /// Loads the keys kept in `store`.
+    pub fn open(store: Arc<dyn Store>) -> Result<ApiKeys, crate::Error> {
+        let mut keys = BTreeMap::new();
+        for (id, bytes) in store.meta_list(NS_KEYS)? {
+            let corrupt = |source| crate::Error::KeyRecord {
+                id: id.clone(),
+                source,
+            };
+            let stored: StoredKey = serde_json::from_slice(&bytes).map_err(corrupt)?;
+            let Some(hash) = unhex(&stored.sha256) else {
+                return Err(corrupt(serde::de::Error::custom(
+                    "sha256 is not 64 hex digits",
+                )));
+            };
+            let used = stored.view.last_used_at.map_or(0, |t| t.0 / NS_PER_S);
+            keys.insert(
+                id,
+                Arc::new(Entry {
+                    view: stored.view,
+                    hash,
+                    last_used: AtomicI64::new(used),
+                    last_written: AtomicI64::new(used),
+                }),
+            );
+        }
+        Ok(ApiKeys {
+            store,
+            keys: Arc::new(RwLock::new(keys)),
+            bootstrap: None,
+        })
+    }
+
+    /// Also accepts `key` as an administrator key (`HEIMSIGHT_ADMIN_KEY`): the way in before
+    /// any key exists. It is never stored; empty text is ignored.
+    pub fn with_bootstrap_admin(mut self, key: &str) -> ApiKeys {
+        let key = key.trim();
+        if !key.is_empty() {
+            self.bootstrap = Some(sha256(key));
+        }
+        self
+    }
+
+    /// Makes a key; its secret is in the answer, and nowhere else from then on.
+    pub fn create(&self, spec: &KeySpec) -> Result<CreatedKey, ApiError> {
+        if spec.name.trim().is_empty() || spec.scopes.is_empty() {
+            return Err(ApiError::invalid(
+                "invalid key",
+                vec![heimsight_core::FieldError::new(
+                    if spec.name.trim().is_empty() {
+                        "name"
+                    } else {
+                        "scopes"
+                    },
+                    "is required",
+                )],
+            ));
+        }
+        let id = random_hex(6)?;
+        let key = format!("{PREFIX}{id}_{}", random_hex(32)?);
+        let mut scopes = spec.scopes.clone();
+        scopes.sort();
+        scopes.dedup();
+        let view = KeyView {
+            id: id.clone(),
+            name: spec.name.trim().to_string(),
+            scopes,
+            created_at: Timestamp::now(),
+            last_used_at: None,
+            expires_at: spec.expires_at,
+            limits: spec.limits,
+        };
+        let hash = sha256(&key);
+        let stored = StoredKey {
+            view: view.clone(),
+            sha256: hex(&hash),
+        };
+        let bytes = serde_json::to_vec(&stored)
+            .map_err(|e| ApiError::Internal(format!("could not encode a key: {e}")))?;
+        self.store.meta_put(NS_KEYS, &id, &bytes)?;
+        write_lock(&self.keys).insert(
+            id,
+            Arc::new(Entry {
+                view: view.clone(),
+                hash,
+                last_used: AtomicI64::new(0),
+                last_written: AtomicI64::new(0),
+            }),
+        );
+        tracing::info!(id = %view.id, name = %view.name, scopes = ?view.scopes, "API key created");
+        Ok(CreatedKey { view, key })
+    }
+
+    /// Every key, oldest first.
+    pub fn list(&self) -> Vec<KeyView> {
+        let mut out: Vec<KeyView> = read_lock(&self.keys)
+            .values()
+            .map(|e| {
+                let mut v = e.view.clone();
+                let used = e.last_used.load(Ordering::Relaxed);
+                v.last_used_at = (used > 0).then(|| Timestamp(used * NS_PER_S));
+                v
+            })
+            .collect();
+        out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        out
+    }
+
+    /// Revokes a key at once; `Ok(false)` when there is none with that id.
+    pub fn revoke(&self, id: &str) -> Result<bool, ApiError> {
+        let found = write_lock(&self.keys).remove(id).is_some();
+        if found {
+            self.store.meta_delete(NS_KEYS, id)?;
+            tracing::info!(id, "API key revoked");
+        }
+        Ok(found)
+    }
+
+    /// Who `key` is, if it is a known, unexpired key (compared in constant time). Marks it
+    /// used (to the minute; the store is written at most once a minute per key).
+    pub fn authenticate(&self, key: &str, now: Timestamp) -> Option<Principal> {
+        let hash = sha256(key.trim());
+        if let Some(admin) = &self.bootstrap
+            && bool::from(admin.ct_eq(&hash))
+        {
+            return Some(Principal {
+                key_id: "bootstrap".into(),
+                name: "HEIMSIGHT_ADMIN_KEY".into(),
+                scopes: vec![Scope::Admin],
+            });
+        }
+        let id = key.trim().strip_prefix(PREFIX)?.split('_').next()?;
+        let entry = read_lock(&self.keys).get(id).cloned()?;
+        if !bool::from(entry.hash.ct_eq(&hash)) {
+            return None;
+        }
+        if entry.view.expires_at.is_some_and(|t| t <= now) {
+            return None;
+        }
+        let minute = now.0 / NS_PER_S / 60 * 60;
+        if entry.last_used.swap(minute, Ordering::Relaxed) != minute
+            && minute - entry.last_written.load(Ordering::Relaxed) >= LAST_USED_EVERY_S
+        {
+            entry.last_written.store(minute, Ordering::Relaxed);
+            self.write_last_used(&entry, minute);
+        }
+        Some(Principal {
+            key_id: entry.view.id.clone(),
+            name: entry.view.name.clone(),
+            scopes: entry.view.scopes.clone(),
+        })
+    }
+
+    /// Writes a key's last use, off the request's path when there is a runtime.
+    fn write_last_used(&self, entry: &Entry, minute: i64) {
+        let mut view = entry.view.clone();
+        view.last_used_at = Some(Timestamp(minute * NS_PER_S));
+        let stored = StoredKey {
+            view,
+            sha256: hex(&entry.hash),
+        };
+        let Ok(bytes) = serde_json::to_vec(&stored) else {
+            return;
+        };
+        let store = Arc::clone(&self.store);
+        let keys = Arc::clone(&self.keys);
+        let id = entry.view.id.clone();
+        let write = move || {
+            // Under the read lock, and only while the key is known: a revocation (which
+            // removes it under the write lock before deleting it) is never undone by a late
+            // write of its last use.
+            let known = read_lock(&keys);
+            if known.contains_key(&id)
+                && let Err(e) = store.meta_put(NS_KEYS, &id, &bytes)
+            {
+                warn!(id, error = %e, "could not record when an API key was last used");
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn_blocking(write);
+            }
+            Err(_) => write(),
+        }
+    }
+}
+
+/// The key a request presents: `Authorization: Bearer`, `X-Api-Key`, basic auth's password,
+/// or the UI's session cookie.
+pub fn presented_key(headers: &HeaderMap) -> Option<String> {
+    if let Some(auth) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let auth = auth.trim();
+        let (scheme, rest) = auth.split_once(' ').unwrap_or((auth, ""));
+        if scheme.eq_ignore_ascii_case("bearer") {
+            return Some(rest.trim().to_string());
+        }
+        if scheme.eq_ignore_ascii_case("basic") {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(rest.trim())
+                .ok()?;
+            let text = String::from_utf8(decoded).ok()?;
+            return text.split_once(':').map(|(_, pass)| pass.to_string());
+        }
+    }
+    if let Some(k) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        return Some(k.trim().to_string());
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            let (name, value) = c.trim().split_once('=')?;
+            (name == SESSION_COOKIE).then(|| value.to_string())
+        })
+        .filter(|k| !k.is_empty())
+}
+
+/// The scope a request to `group` needs: see the [module](self).
+pub fn needed_scope(group: RouteGroup, method: &Method, path: &str) -> Scope {
+    let reading = method == Method::GET || method == Method::HEAD;
+    match group {
+        RouteGroup::Ingest => Scope::Ingest,
+        RouteGroup::Read => Scope::Read,
+        RouteGroup::Admin if path.contains("/api/v1/keys") => Scope::Admin,
+        RouteGroup::Admin | RouteGroup::Ui if reading => Scope::Read,
+        RouteGroup::Admin | RouteGroup::Ui => Scope::Admin,
+    }
+}
+
+/// The [`AccessControl`] of API keys: 401 (with `WWW-Authenticate`) without a known key, 403
+/// naming the missing scope. Failed attempts are logged, never the key.
+#[derive(Debug, Clone)]
+pub struct KeyAuth {
+    keys: Arc<ApiKeys>,
+}
+
+impl KeyAuth {
+    /// Checks requests against `keys`.
+    pub fn new(keys: Arc<ApiKeys>) -> KeyAuth {
+        KeyAuth { keys }
+    }
+}
+
+impl AccessControl for KeyAuth {
+    fn check(&self, group: RouteGroup, request: &Parts) -> Result<(), ApiError> {
+        let path = request.uri.path();
+        let Some(key) = presented_key(&request.headers) else {
+            warn!(%group, method = %request.method, path, "request without an API key refused");
+            return Err(ApiError::Unauthorized(
+                "an API key is required: send `Authorization: Bearer <key>` (or X-Api-Key, or basic auth with the key as password)".into(),
+            ));
+        };
+        let Some(who) = self.keys.authenticate(&key, Timestamp::now()) else {
+            warn!(%group, method = %request.method, path, "request with an unknown, revoked or expired API key refused");
+            return Err(ApiError::Unauthorized(
+                "the API key is unknown, revoked or expired".into(),
+            ));
+        };
+        let needed = needed_scope(group, &request.method, path);
+        if who.allows(needed) {
+            Ok(())
+        } else {
+            warn!(%group, key = %who.key_id, %needed, path, "request refused: scope missing");
+            Err(ApiError::Forbidden(format!(
+                "the key {:?} lacks the `{needed}` scope that {} {path} needs (it has: {})",
+                who.name,
+                request.method,
+                who.scopes
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
+        }
+    }
+}

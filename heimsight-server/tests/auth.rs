@@ -1,0 +1,400 @@
+//! API keys with `auth.enabled`: every route of every group refuses a missing, unknown or
+//! revoked key (401 with `WWW-Authenticate`), refuses a key without the scope it needs (403
+//! naming it), and lets the right scope through; OTLP/gRPC answers with gRPC statuses.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use heimsight_server::{HeimsightServer, ServerConfig};
+use heimsight_store::MemoryStore;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use crate::util::{Reply, TRACE, TestApp};
+
+/// The administrator key of the environment (`HEIMSIGHT_ADMIN_KEY`).
+const BOOTSTRAP: &str = "test-bootstrap-admin-key-0123456789";
+
+fn secured() -> TestApp {
+    let mut config = ServerConfig::default();
+    config.auth.enabled = true;
+    let store: Arc<dyn heimsight_store::Store> = Arc::new(MemoryStore::new());
+    let server = HeimsightServer::builder()
+        .store(Arc::clone(&store))
+        .config(config)
+        .admin_key(BOOTSTRAP)
+        .build()
+        .unwrap();
+    TestApp {
+        router: server.router(),
+        server,
+        store,
+    }
+}
+
+/// How a request presents its key.
+#[derive(Clone, Copy)]
+enum Presented<'a> {
+    None,
+    Bearer(&'a str),
+    Header(&'a str),
+    Basic(&'a str),
+}
+
+async fn call(app: &TestApp, method: &str, uri: &str, key: Presented<'_>, body: &Value) -> Reply {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json");
+    req = match key {
+        Presented::None => req,
+        Presented::Bearer(k) => req.header("authorization", format!("Bearer {k}")),
+        Presented::Header(k) => req.header("x-api-key", k),
+        Presented::Basic(k) => {
+            use base64::Engine as _;
+            let token = base64::engine::general_purpose::STANDARD.encode(format!("grafana:{k}"));
+            req.header("authorization", format!("Basic {token}"))
+        }
+    };
+    let body = if body.is_null() {
+        Body::empty()
+    } else {
+        Body::from(body.to_string())
+    };
+    app.request(req.body(body).unwrap()).await
+}
+
+async fn make_key(app: &TestApp, name: &str, scopes: &[&str]) -> (String, String) {
+    let r = call(
+        app,
+        "POST",
+        "/api/v1/keys",
+        Presented::Bearer(BOOTSTRAP),
+        &json!({"name": name, "scopes": scopes}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let key = r.json["key"].as_str().unwrap().to_string();
+    assert!(key.starts_with("hsk_") && key.len() > 60, "{key}");
+    (r.json["id"].as_str().unwrap().to_string(), key)
+}
+
+/// Every route of the REST API, OTLP/HTTP and the UI, with the scope it needs. A route added
+/// to a group is protected by the group's layer; one added outside the groups would answer
+/// here without a key.
+fn routes() -> Vec<(&'static str, String, &'static str)> {
+    let mut r: Vec<(&str, String, &str)> = vec![
+        ("POST", "/api/v1/logs".into(), "ingest"),
+        ("POST", "/api/v1/metrics".into(), "ingest"),
+        ("POST", "/api/v1/traces".into(), "ingest"),
+        ("POST", "/v1/logs".into(), "ingest"),
+        ("POST", "/v1/traces".into(), "ingest"),
+        ("POST", "/v1/metrics".into(), "ingest"),
+        ("GET", "/api/v1/logs".into(), "read"),
+        ("GET", "/api/v1/metrics?name=cpu".into(), "read"),
+        ("GET", "/api/v1/metrics/names".into(), "read"),
+        ("GET", "/api/v1/traces".into(), "read"),
+        ("GET", format!("/api/v1/traces/{TRACE}"), "read"),
+        ("GET", "/api/v1/stats".into(), "read"),
+        ("GET", "/api/v1/status".into(), "read"),
+        (
+            "GET",
+            "/api/v1/query?q=SELECT%20count(*)%20FROM%20logs".into(),
+            "read",
+        ),
+        ("POST", "/api/v1/query".into(), "read"),
+        ("GET", "/api/v1/retention".into(), "read"),
+        ("PUT", "/api/v1/retention".into(), "admin"),
+        ("GET", "/api/v1/dashboards".into(), "read"),
+        ("POST", "/api/v1/dashboards".into(), "admin"),
+        ("GET", "/api/v1/dashboards/x".into(), "read"),
+        ("PUT", "/api/v1/dashboards/x".into(), "admin"),
+        ("DELETE", "/api/v1/dashboards/x".into(), "admin"),
+        ("GET", "/api/v1/keys".into(), "admin"),
+        ("POST", "/api/v1/keys".into(), "admin"),
+        ("DELETE", "/api/v1/keys/x".into(), "admin"),
+        ("GET", "/api/v1/alerts".into(), "read"),
+        ("GET", "/api/v1/alerts/history".into(), "read"),
+        ("GET", "/api/v1/alerts/rules".into(), "read"),
+        ("POST", "/api/v1/alerts/rules".into(), "admin"),
+        ("POST", "/api/v1/alerts/rules/preview".into(), "admin"),
+        ("GET", "/api/v1/alerts/rules/x".into(), "read"),
+        ("PUT", "/api/v1/alerts/rules/x".into(), "admin"),
+        ("DELETE", "/api/v1/alerts/rules/x".into(), "admin"),
+        ("GET", "/api/v1/silences".into(), "read"),
+        ("POST", "/api/v1/silences".into(), "admin"),
+        ("GET", "/api/v1/silences/x".into(), "read"),
+        ("DELETE", "/api/v1/silences/x".into(), "admin"),
+        ("GET", "/api/v1/notifications/channels".into(), "read"),
+        ("POST", "/api/v1/notifications/channels".into(), "admin"),
+        ("GET", "/api/v1/notifications/channels/x".into(), "read"),
+        ("PUT", "/api/v1/notifications/channels/x".into(), "admin"),
+        ("DELETE", "/api/v1/notifications/channels/x".into(), "admin"),
+        (
+            "POST",
+            "/api/v1/notifications/channels/x/test".into(),
+            "admin",
+        ),
+    ];
+    for page in [
+        "/ui/",
+        "/ui/logs",
+        "/ui/traces",
+        "/ui/metrics",
+        "/ui/query",
+        "/ui/alerts",
+        "/ui/alerts/new",
+        "/ui/status",
+    ] {
+        r.push(("GET", page.into(), "read"));
+    }
+    for form in [
+        "/ui/alerts/new",
+        "/ui/alerts/preview",
+        "/ui/alerts/silences",
+        "/ui/alerts/channels",
+        "/ui/metrics/dashboards",
+        "/ui/alerts/rules/x/delete",
+    ] {
+        r.push(("POST", form.into(), "admin"));
+    }
+    r
+}
+
+#[tokio::test]
+async fn every_route_needs_a_key_with_the_right_scope() {
+    let app = secured();
+    let (_, ingest) = make_key(&app, "collector", &["ingest"]).await;
+    let (_, read) = make_key(&app, "grafana", &["read"]).await;
+    let (_, admin) = make_key(&app, "ops", &["admin"]).await;
+    let unknown = format!("hsk_{}_{}", "0".repeat(12), "0".repeat(64));
+    // Every weaker key: admin needs more than read and more than ingest.
+    let lacking = |scope: &str| match scope {
+        "ingest" => vec![read.clone()],
+        "read" => vec![ingest.clone()],
+        _ => vec![ingest.clone(), read.clone()],
+    };
+    let having = |scope: &str| match scope {
+        "ingest" => ingest.as_str(),
+        "read" => read.as_str(),
+        _ => admin.as_str(),
+    };
+    for (method, path, scope) in routes() {
+        let body = json!({});
+        let r = call(&app, method, &path, Presented::None, &body).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path} without a key: {}",
+            r.text
+        );
+        let r2 = app
+            .router
+            .clone()
+            .oneshot(
+                Request::builder()
+                    .method(method)
+                    .uri(&path)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let challenges: Vec<_> = r2.headers().get_all("www-authenticate").iter().collect();
+        assert!(challenges.len() == 2, "{method} {path}: {challenges:?}");
+        let r = call(&app, method, &path, Presented::Bearer(&unknown), &body).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path} with an unknown key: {}",
+            r.text
+        );
+        for weaker in lacking(scope) {
+            let r = call(&app, method, &path, Presented::Bearer(&weaker), &body).await;
+            assert_eq!(
+                r.status,
+                StatusCode::FORBIDDEN,
+                "{method} {path} without {scope}: {}",
+                r.text
+            );
+            assert!(
+                r.error().contains(&format!("`{scope}` scope")),
+                "{}",
+                r.text
+            );
+        }
+        for key in [having(scope), admin.as_str(), BOOTSTRAP] {
+            let r = call(&app, method, &path, Presented::Bearer(key), &body).await;
+            assert!(
+                r.status != StatusCode::UNAUTHORIZED && r.status != StatusCode::FORBIDDEN,
+                "{method} {path} with {scope}: {} {}",
+                r.status,
+                r.text
+            );
+        }
+    }
+    // /health stays open, for load balancers and probes.
+    let r = call(&app, "GET", "/health", Presented::None, &Value::Null).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
+#[tokio::test]
+async fn keys_are_taken_in_every_form_and_revoked_at_once() {
+    let app = secured();
+    let (id, key) = make_key(&app, "shipper", &["ingest", "read"]).await;
+    for presented in [
+        Presented::Bearer(&key),
+        Presented::Header(&key),
+        Presented::Basic(&key),
+    ] {
+        let r = call(&app, "GET", "/api/v1/logs", presented, &Value::Null).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    // Listing shows the key, never its secret; its last use is recorded.
+    let r = call(
+        &app,
+        "GET",
+        "/api/v1/keys",
+        Presented::Bearer(BOOTSTRAP),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(!r.text.contains(&key[20..]), "{}", r.text);
+    let listed = r.json["keys"].as_array().unwrap();
+    let me = listed.iter().find(|k| k["id"] == id.as_str()).unwrap();
+    assert_eq!(me["scopes"], json!(["ingest", "read"]));
+    assert!(me["last_used_at"].is_string(), "{me}");
+    assert!(me.get("key").is_none());
+    // Nor is the secret in the store.
+    let stored = app.store.meta_list("auth.keys").unwrap();
+    assert!(
+        stored
+            .iter()
+            .all(|(_, v)| !String::from_utf8_lossy(v).contains(&key[20..]))
+    );
+
+    let r = call(
+        &app,
+        "DELETE",
+        &format!("/api/v1/keys/{id}"),
+        Presented::Bearer(BOOTSTRAP),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = call(
+        &app,
+        "GET",
+        "/api/v1/logs",
+        Presented::Bearer(&key),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "revoked: {}", r.text);
+    let r = call(
+        &app,
+        "DELETE",
+        &format!("/api/v1/keys/{id}"),
+        Presented::Bearer(BOOTSTRAP),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // An expired key is refused; bad bodies name their fields.
+    let r = call(
+        &app,
+        "POST",
+        "/api/v1/keys",
+        Presented::Bearer(BOOTSTRAP),
+        &json!({"name": "old", "scopes": ["read"], "expires_at": "2020-01-01T00:00:00Z"}),
+    )
+    .await;
+    let old = r.json["key"].as_str().unwrap().to_string();
+    let r = call(
+        &app,
+        "GET",
+        "/api/v1/logs",
+        Presented::Bearer(&old),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "expired: {}", r.text);
+    let r = call(
+        &app,
+        "POST",
+        "/api/v1/keys",
+        Presented::Bearer(BOOTSTRAP),
+        &json!({"scopes": ["root"], "expires_at": "soon"}),
+    )
+    .await;
+    crate::util::assert_client_error(&r, 400, &["name", "scopes[0]", "expires_at"]);
+}
+
+#[tokio::test]
+async fn keys_survive_a_restart_and_auth_is_off_by_default() {
+    let app = secured();
+    let (_, key) = make_key(&app, "collector", &["ingest"]).await;
+    // A second server over the same store (a restart) knows the key.
+    let mut config = ServerConfig::default();
+    config.auth.enabled = true;
+    let again = HeimsightServer::builder()
+        .store(Arc::clone(&app.store))
+        .config(config)
+        .build()
+        .unwrap();
+    let again = TestApp {
+        router: again.router(),
+        server: again,
+        store: Arc::clone(&app.store),
+    };
+    let r = call(
+        &again,
+        "POST",
+        "/api/v1/logs",
+        Presented::Bearer(&key),
+        &json!({"message": "m", "service": "api"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    // Without the setting, nothing needs a key.
+    let open = crate::util::app();
+    let r = call(&open, "GET", "/api/v1/logs", Presented::None, &Value::Null).await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
+/// OTLP/gRPC reads the key from the call's metadata and answers with gRPC statuses.
+#[tokio::test]
+async fn otlp_grpc_needs_an_ingest_key() {
+    let app = secured();
+    let (_, ingest) = make_key(&app, "collector", &["ingest"]).await;
+    let (_, read) = make_key(&app, "grafana", &["read"]).await;
+    let grpc = |key: Option<String>| {
+        let routes = app.server.otlp_grpc_routes();
+        async move {
+            let mut req =
+                Request::post("/opentelemetry.proto.collector.logs.v1.LogsService/Export")
+                    .header("content-type", "application/grpc")
+                    .header("te", "trailers");
+            if let Some(k) = key {
+                req = req.header("authorization", format!("Bearer {k}"));
+            }
+            // An empty ExportLogsServiceRequest: one frame of zero bytes.
+            let res = routes
+                .oneshot(req.body(Body::from(vec![0u8, 0, 0, 0, 0])).unwrap())
+                .await
+                .unwrap();
+            tonic::Status::from_header_map(res.headers()).map(|s| s.code())
+        }
+    };
+    assert_eq!(grpc(None).await, Some(tonic::Code::Unauthenticated));
+    assert_eq!(
+        grpc(Some("hsk_nope".into())).await,
+        Some(tonic::Code::Unauthenticated)
+    );
+    assert_eq!(grpc(Some(read)).await, Some(tonic::Code::PermissionDenied));
+    let ok = grpc(Some(ingest)).await;
+    assert!(ok.is_none() || ok == Some(tonic::Code::Ok), "{ok:?}");
+}
