@@ -873,3 +873,84 @@ fn otlp_records_without_body_or_names_read_back() {
         "{text}"
     );
 }
+
+/// `heimsight keys`: the first key made offline in a stopped server's data directory, then
+/// `serve --auth`: commands need `--api-key` with the right scope, keys are listed without
+/// their secrets and revoked at once.
+#[test]
+fn keys_made_offline_then_used_listed_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_arg = data.to_str().unwrap();
+    let made = json_of(
+        "http://127.0.0.1:9",
+        &[
+            "keys",
+            "create",
+            "--name",
+            "first",
+            "--scope",
+            "admin",
+            "--data-dir",
+            data_arg,
+        ],
+    );
+    let admin = made["key"].as_str().unwrap().to_string();
+    assert_eq!(made["scopes"], json!(["admin"]));
+    let listed = json_of(
+        "http://127.0.0.1:9",
+        &["keys", "list", "--data-dir", data_arg],
+    );
+    assert_eq!(listed["keys"][0]["name"], "first");
+    assert!(!listed.to_string().contains(&admin[20..]));
+
+    let server = Server::start_with(&data, &["--auth"]);
+    let url = server.url.as_str();
+    let err = fails(url, &["status"]);
+    assert!(err.contains("API key"), "{err}");
+    // Made through the API with the admin key; the table says it is shown once.
+    let text = ok(
+        url,
+        &[
+            "keys",
+            "create",
+            "--name",
+            "collector",
+            "--scope",
+            "ingest",
+            "--api-key",
+            &admin,
+            "-o",
+            "table",
+        ],
+    );
+    assert!(text.contains("not shown again"), "{text}");
+    // The key is a line of its own.
+    let ingest = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("hsk_"))
+        .unwrap()
+        .to_string();
+    let err = fails(url, &["status", "--api-key", &ingest]);
+    assert!(err.contains("`read` scope"), "{err}");
+    let table = ok(url, &["keys", "list", "--api-key", &admin, "-o", "table"]);
+    assert!(
+        table.contains("collector") && table.contains("first"),
+        "{table}"
+    );
+    assert!(!table.contains(&ingest[20..]), "{table}");
+    let id = json_of(url, &["keys", "list", "--api-key", &admin])["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "collector")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ok(url, &["status", "--api-key", &admin]);
+    ok(url, &["keys", "revoke", &id, "--api-key", &admin]);
+    let err = fails(url, &["logs", "--api-key", &ingest]);
+    assert!(err.contains("revoked"), "{err}");
+}

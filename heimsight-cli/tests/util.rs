@@ -58,6 +58,11 @@ impl Server {
     /// system picks, reads the bound addresses from its `listening` log line, and waits until
     /// it answers `/health`. Its output goes to `<data_dir>.<n>.log`.
     pub fn start(data_dir: &Path) -> Server {
+        Server::start_with(data_dir, &[])
+    }
+
+    /// [`Server::start`] with more arguments of `serve` (e.g. `--auth`).
+    pub fn start_with(data_dir: &Path, args: &[&str]) -> Server {
         let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let log = data_dir.with_extension(format!("{}.{n}.log", std::process::id()));
         let out = File::create(&log).unwrap();
@@ -67,6 +72,7 @@ impl Server {
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--log-level", "info"])
+            .args(args)
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out)

@@ -374,16 +374,21 @@ pub fn presented_key(headers: &HeaderMap) -> Option<String> {
         .filter(|k| !k.is_empty())
 }
 
-/// The scope a request to `group` needs: see the [module](self).
-pub fn needed_scope(group: RouteGroup, method: &Method, path: &str) -> Scope {
+/// The scope a request to `group` needs (see the [module](self)), or `None` for the few
+/// pages anyone may open: the UI's sign-in and sign-out and its static files (`path` as the
+/// UI's router sees it).
+pub fn needed_scope(group: RouteGroup, method: &Method, path: &str) -> Option<Scope> {
     let reading = method == Method::GET || method == Method::HEAD;
-    match group {
+    Some(match group {
+        RouteGroup::Ui if path == "/login" || path == "/logout" || path.starts_with("/static/") => {
+            return None;
+        }
         RouteGroup::Ingest => Scope::Ingest,
         RouteGroup::Read => Scope::Read,
         RouteGroup::Admin if path.contains("/api/v1/keys") => Scope::Admin,
         RouteGroup::Admin | RouteGroup::Ui if reading => Scope::Read,
         RouteGroup::Admin | RouteGroup::Ui => Scope::Admin,
-    }
+    })
 }
 
 /// The [`AccessControl`] of API keys: 401 (with `WWW-Authenticate`) without a known key, 403
@@ -403,6 +408,9 @@ impl KeyAuth {
 impl AccessControl for KeyAuth {
     fn check(&self, group: RouteGroup, request: &Parts) -> Result<(), ApiError> {
         let path = request.uri.path();
+        let Some(needed) = needed_scope(group, &request.method, path) else {
+            return Ok(());
+        };
         let Some(key) = presented_key(&request.headers) else {
             warn!(%group, method = %request.method, path, "request without an API key refused");
             return Err(ApiError::Unauthorized(
@@ -415,7 +423,6 @@ impl AccessControl for KeyAuth {
                 "the API key is unknown, revoked or expired".into(),
             ));
         };
-        let needed = needed_scope(group, &request.method, path);
         if who.allows(needed) {
             Ok(())
         } else {

@@ -182,34 +182,38 @@ async fn every_route_needs_a_key_with_the_right_scope() {
     };
     for (method, path, scope) in routes() {
         let body = json!({});
-        let r = call(&app, method, &path, Presented::None, &body).await;
-        assert_eq!(
-            r.status,
-            StatusCode::UNAUTHORIZED,
-            "{method} {path} without a key: {}",
-            r.text
-        );
-        let r2 = app
-            .router
-            .clone()
-            .oneshot(
-                Request::builder()
-                    .method(method)
-                    .uri(&path)
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        let challenges: Vec<_> = r2.headers().get_all("www-authenticate").iter().collect();
-        assert!(challenges.len() == 2, "{method} {path}: {challenges:?}");
-        let r = call(&app, method, &path, Presented::Bearer(&unknown), &body).await;
-        assert_eq!(
-            r.status,
-            StatusCode::UNAUTHORIZED,
-            "{method} {path} with an unknown key: {}",
-            r.text
-        );
+        // Refused without a key, or with an unknown one: 401 with both challenges, or for
+        // the UI's pages a redirect to its sign-in page.
+        let page = method == "GET" && path.starts_with("/ui/");
+        for key in [None, Some(unknown.as_str())] {
+            let mut req = Request::builder().method(method).uri(&path);
+            if let Some(k) = key {
+                req = req.header("authorization", format!("Bearer {k}"));
+            }
+            let res = app
+                .router
+                .clone()
+                .oneshot(req.body(Body::from(body.to_string())).unwrap())
+                .await
+                .unwrap();
+            if page {
+                assert_eq!(
+                    res.status(),
+                    StatusCode::SEE_OTHER,
+                    "{method} {path} {key:?}"
+                );
+                let to = res.headers()["location"].to_str().unwrap();
+                assert!(to.starts_with("/ui/login?next="), "{method} {path}: {to}");
+            } else {
+                assert_eq!(
+                    res.status(),
+                    StatusCode::UNAUTHORIZED,
+                    "{method} {path} {key:?}"
+                );
+                let challenges: Vec<_> = res.headers().get_all("www-authenticate").iter().collect();
+                assert_eq!(challenges.len(), 2, "{method} {path}: {challenges:?}");
+            }
+        }
         for weaker in lacking(scope) {
             let r = call(&app, method, &path, Presented::Bearer(&weaker), &body).await;
             assert_eq!(
@@ -397,4 +401,135 @@ async fn otlp_grpc_needs_an_ingest_key() {
     assert_eq!(grpc(Some(read)).await, Some(tonic::Code::PermissionDenied));
     let ok = grpc(Some(ingest)).await;
     assert!(ok.is_none() || ok == Some(tonic::Code::Ok), "{ok:?}");
+}
+
+/// The web UI: a browser without a key is sent to the sign-in page, which sets an
+/// `HttpOnly; SameSite=Strict` session cookie; admin actions show only to admin keys.
+#[tokio::test]
+async fn the_ui_signs_in_with_a_key_in_a_session_cookie() {
+    let app = secured();
+    let (_, read) = make_key(&app, "viewer", &["read"]).await;
+    let (_, admin) = make_key(&app, "ops", &["admin"]).await;
+    let raw = |method: &str, uri: &str, cookie: Option<&str>, body: &str| {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(c) = cookie {
+            req = req.header("cookie", format!("theme=dark; heimsight_session={c}"));
+        }
+        if method == "POST" {
+            req = req.header("content-type", "application/x-www-form-urlencoded");
+        }
+        app.router
+            .clone()
+            .oneshot(req.body(Body::from(body.to_string())).unwrap())
+    };
+    let header = |res: &axum::response::Response, name: &str| {
+        res.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    let text = |res: axum::response::Response| async move {
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+
+    let res = raw("GET", "/ui/alerts?range=6h", None, "").await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        header(&res, "location"),
+        "/ui/login?next=%2Fui%2Falerts%3Frange%3D6h"
+    );
+    let res = raw("GET", "/ui/login?next=%2Fui%2Falerts", None, "")
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = text(res).await;
+    assert!(
+        page.contains("name=\"key\"") && page.contains("value=\"/ui/alerts\""),
+        "{page}"
+    );
+    // The stylesheet of the sign-in page is open too.
+    let res = raw("GET", "/ui/static/app.css", None, "").await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let res = raw(
+        "POST",
+        "/ui/login",
+        None,
+        "key=hsk_wrong&next=%2Fui%2Falerts",
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(header(&res, "set-cookie").is_empty());
+    assert!(text(res).await.contains("unknown, revoked or expired"));
+
+    let body = format!("key={read}&next=%2Fui%2Falerts");
+    let res = raw("POST", "/ui/login", None, &body).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(header(&res, "location"), "/ui/alerts");
+    let cookie = header(&res, "set-cookie");
+    for part in [
+        &format!("heimsight_session={read}"),
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/ui/",
+    ] {
+        assert!(cookie.contains(part), "{part} in {cookie}");
+    }
+    // Signed in with a read key: the page, the key's name, no admin actions; posting is 403.
+    let res = raw("GET", "/ui/alerts", Some(&read), "").await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = text(res).await;
+    assert!(
+        page.contains("viewer") && page.contains("Sign out"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("New rule") && !page.contains("Add channel"),
+        "{page}"
+    );
+    let res = raw(
+        "POST",
+        "/ui/alerts/silences",
+        Some(&read),
+        "matchers=a%3Db&duration=1h",
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // An admin key sees them.
+    let page = text(raw("GET", "/ui/alerts", Some(&admin), "").await.unwrap()).await;
+    assert!(
+        page.contains("New rule") && page.contains("Add channel"),
+        "{page}"
+    );
+
+    // `next` only ever leads into the UI.
+    for next in [
+        "https%3A%2F%2Fevil.example%2F",
+        "%2F%2Fevil.example",
+        "%2Fapi%2Fv1%2Flogs",
+    ] {
+        let res = raw(
+            "POST",
+            "/ui/login",
+            None,
+            &format!("key={read}&next={next}"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(header(&res, "location"), "/ui/", "{next}");
+    }
+    // Signing out drops the cookie.
+    let res = raw("POST", "/ui/logout", Some(&read), "").await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(header(&res, "location"), "/ui/login");
+    let cookie = header(&res, "set-cookie");
+    assert!(
+        cookie.contains("heimsight_session=;") && cookie.contains("Max-Age=0"),
+        "{cookie}"
+    );
 }

@@ -140,10 +140,17 @@ pub(crate) fn admin(state: &AppState) -> Router {
 /// The web UI, at the root of the router (mount it under any path).
 #[cfg(feature = "ui")]
 pub(crate) fn ui(state: &AppState) -> Router {
-    let router = crate::ui::routes()
+    let router = crate::ui::routes(state)
         .layer(BodyLimitLayer::new(state.config.max_body_bytes))
         .with_state(state.clone());
-    finish(router, RouteGroup::Ui, state)
+    let router = match &state.access {
+        // A browser without a key goes to the sign-in page rather than a JSON 401.
+        Some(control) => router
+            .layer(AccessLayer::new(RouteGroup::Ui, control.clone()))
+            .layer(axum::middleware::from_fn(crate::ui::to_sign_in)),
+        None => router,
+    };
+    router.layer(RequestTracingLayer::new())
 }
 
 /// The reference server's router: every group, the UI under `/ui/` (and `/` redirecting

@@ -61,6 +61,8 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
     let channels = ch_api::list(State(state.clone()))
         .await
         .map(|page| page.0.channels);
+    // Admin actions (forms that change things) only for keys that may use them.
+    let admin = super::can_admin();
     let body = html! {
         @if let Some(m) = form.get("msg") { (notice(m)) }
         @if let Some(m) = form.get("err") { div.error role="alert" { (m) } }
@@ -90,7 +92,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
             }
         }
         section #rules {
-            h2 { "Rules " a.button href="alerts/new" { "New rule" } }
+            h2 { "Rules " @if admin { a.button href="alerts/new" { "New rule" } } }
             @if rules.is_empty() { p.empty { "No rules yet." } }
             @else {
                 table.rules {
@@ -108,9 +110,11 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                                 td { span class={ "sev sev-" (r.rule.severity.as_str()) } { (r.rule.severity.as_str()) } }
                                 td.muted { (r.last_evaluation.map(time_text).unwrap_or_default()) }
                                 td {
-                                    form.inline method="post" action={ "alerts/rules/" (id) "/delete" }
-                                        hx-confirm="Delete this rule?" {
-                                        button.link.danger type="submit" { "delete" }
+                                    @if admin {
+                                        form.inline method="post" action={ "alerts/rules/" (id) "/delete" }
+                                            hx-confirm="Delete this rule?" {
+                                            button.link.danger type="submit" { "delete" }
+                                        }
                                     }
                                 }
                             }
@@ -132,17 +136,19 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                                 td { (s.status.as_str()) }
                                 td { (time_text(s.ends_at)) }
                                 td { (s.comment) }
-                                td { form.inline method="post" action={ "alerts/silences/" (s.id) "/delete" } { button.link.danger type="submit" { "expire" } } }
+                                td { @if admin { form.inline method="post" action={ "alerts/silences/" (s.id) "/delete" } { button.link.danger type="submit" { "expire" } } } }
                             }
                         }
                     }
                 }
             }
-            form.filters method="post" action="alerts/silences" {
-                input type="text" name="matchers" required placeholder="matchers: alertname=High CPU, service=api" aria-label="Matchers";
-                input.short type="text" name="duration" value="2h" aria-label="Duration";
-                input type="text" name="comment" placeholder="comment" aria-label="Comment";
-                button type="submit" { "Silence" }
+            @if admin {
+                form.filters method="post" action="alerts/silences" {
+                    input type="text" name="matchers" required placeholder="matchers: alertname=High CPU, service=api" aria-label="Matchers";
+                    input.short type="text" name="duration" value="2h" aria-label="Duration";
+                    input type="text" name="comment" placeholder="comment" aria-label="Comment";
+                    button type="submit" { "Silence" }
+                }
             }
         }
         section #channels {
@@ -161,6 +167,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                                         td { (c.kind) }
                                         td.muted { (pairs_text(&c.settings, ", ")) }
                                         td {
+                                            @if admin {
                                             form.inline method="post" action={ "alerts/channels/" (id) "/test" }
                                                 hx-post={ "alerts/channels/" (id) "/test" } hx-target="next .result" hx-swap="innerHTML" {
                                                 button type="submit" { "Send test" }
@@ -168,6 +175,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                                             span.result {}
                                             form.inline method="post" action={ "alerts/channels/" (id) "/delete" } {
                                                 button.link.danger type="submit" { "delete" }
+                                            }
                                             }
                                         }
                                     }
@@ -178,6 +186,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                 }
                 Err(e) => (error_box(e)),
             }
+            @if admin {
             details.new-channel {
                 summary { "Add a channel" }
                 form.stack method="post" action="alerts/channels" {
@@ -187,6 +196,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                         textarea name="settings" rows="4" placeholder="url=https://hooks.slack.com/services/…" {} }
                     button type="submit" { "Add channel" }
                 }
+            }
             }
         }
         section #history {

@@ -94,6 +94,13 @@ pub(crate) async fn page(
                     div #status.status hx-get="status" hx-trigger="every 15s" hx-swap="innerHTML" {
                         (status)
                     }
+                    @if let Some(name) = super::session::signed_in_as() {
+                        form.inline.signed-in method="post" action="logout" {
+                            span.muted title="The API key you signed in with" { (name) }
+                            " "
+                            button.link type="submit" { "Sign out" }
+                        }
+                    }
                     button #theme.theme type="button" title="Switch between light and dark" aria-label="Switch theme" { "◐" }
                 }
                 form.range method="get" action=(nav.path()) {

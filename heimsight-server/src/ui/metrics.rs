@@ -190,7 +190,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                         }
                     }
                 }
-                @if !panels.is_empty() {
+                @if !panels.is_empty() && super::can_admin() {
                     form.filters method="post" action="metrics/dashboards" {
                         (range_inputs(&range))
                         (panel_inputs)

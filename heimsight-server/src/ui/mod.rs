@@ -30,9 +30,11 @@ mod layout;
 mod logs;
 mod metrics;
 mod query;
+mod session;
 mod traces;
 
 pub(crate) use layout::{Nav, page};
+pub(crate) use session::{can_admin, to_sign_in};
 
 /// htmx, from the npm package `htmx.org` (see `build.rs`); empty when it was not installed.
 static HTMX_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/htmx.min.js"));
@@ -51,8 +53,10 @@ tokio::task_local! {
 /// The routes of the UI, at the root of this router: mount it under any path
 /// (`.nest_service("/ui", …)` in the reference server, `.nest_service("/observability", …)` in an app of
 /// yours); its links are relative to where it is mounted.
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     let router = Router::new()
+        .route("/login", get(session::login_form).post(session::login))
+        .route("/logout", post(session::logout))
         .route("/", get(|| async { see_other("logs") }))
         .route("/status", get(layout::status_fragment))
         .route("/logs", get(logs::page))
@@ -89,6 +93,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/static/app.css", get(app_css))
         .fallback(not_found)
         .layer(from_fn(same_site_only))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session::viewer,
+        ))
         .layer(from_fn(mount_point))
 }
 
