@@ -68,27 +68,27 @@ pub(crate) async fn run(config: crate::config::ServeConfig) -> Result<()> {
 /// The administrator key of the environment: `HEIMSIGHT_ADMIN_KEY`, or the first line of the
 /// file named by `HEIMSIGHT_ADMIN_KEY_FILE` (for secrets mounted as files).
 fn admin_key() -> Result<Option<String>> {
-    if let Some(k) = std::env::var("HEIMSIGHT_ADMIN_KEY")
-        .ok()
+    admin_key_from(|name| std::env::var_os(name))
+}
+
+/// [`admin_key`] with the environment read through `var`.
+fn admin_key_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<Option<String>> {
+    if let Some(k) = var("HEIMSIGHT_ADMIN_KEY")
+        .and_then(|k| k.into_string().ok())
         .filter(|k| !k.trim().is_empty())
     {
         return Ok(Some(k.trim().to_string()));
     }
-    match std::env::var_os("HEIMSIGHT_ADMIN_KEY_FILE") {
+    match var("HEIMSIGHT_ADMIN_KEY_FILE") {
         None => Ok(None),
         Some(path) => {
+            let path = std::path::PathBuf::from(path);
             let text = std::fs::read_to_string(&path).with_context(|| {
-                format!(
-                    "cannot read HEIMSIGHT_ADMIN_KEY_FILE {}",
-                    std::path::Path::new(&path).display()
-                )
+                format!("cannot read HEIMSIGHT_ADMIN_KEY_FILE {}", path.display())
             })?;
             let key = text.lines().next().unwrap_or("").trim().to_string();
             if key.is_empty() {
-                anyhow::bail!(
-                    "HEIMSIGHT_ADMIN_KEY_FILE {} is empty",
-                    std::path::Path::new(&path).display()
-                );
+                anyhow::bail!("HEIMSIGHT_ADMIN_KEY_FILE {} is empty", path.display());
             }
             Ok(Some(key))
         }
@@ -120,5 +120,52 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => tracing::info!("received SIGINT"),
         _ = terminate => tracing::info!("received SIGTERM"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+
+    use super::*;
+
+    #[test]
+    fn the_admin_key_comes_from_the_variable_or_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("admin-key");
+        std::fs::write(&file, "  from-the-file \nsecond line\n").unwrap();
+        let env = |pairs: Vec<(&'static str, OsString)>| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.clone())
+            }
+        };
+        assert_eq!(admin_key_from(env(vec![])).unwrap(), None);
+        let both = env(vec![
+            ("HEIMSIGHT_ADMIN_KEY", " direct ".into()),
+            ("HEIMSIGHT_ADMIN_KEY_FILE", file.clone().into()),
+        ]);
+        assert_eq!(admin_key_from(both).unwrap().as_deref(), Some("direct"));
+        let from_file = env(vec![("HEIMSIGHT_ADMIN_KEY_FILE", file.clone().into())]);
+        assert_eq!(
+            admin_key_from(from_file).unwrap().as_deref(),
+            Some("from-the-file")
+        );
+        let missing = env(vec![(
+            "HEIMSIGHT_ADMIN_KEY_FILE",
+            dir.path().join("nope").into(),
+        )]);
+        let e = admin_key_from(missing).unwrap_err().to_string();
+        assert!(e.contains("HEIMSIGHT_ADMIN_KEY_FILE"), "{e}");
+        std::fs::write(&file, "\n").unwrap();
+        let empty = env(vec![("HEIMSIGHT_ADMIN_KEY_FILE", file.into())]);
+        assert!(
+            admin_key_from(empty)
+                .unwrap_err()
+                .to_string()
+                .contains("is empty")
+        );
     }
 }
