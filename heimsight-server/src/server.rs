@@ -133,6 +133,8 @@ impl HeimsightServerBuilder {
         let keys = Arc::new(keys);
         // With `auth.enabled`, API keys guard every group unless the embedder brought its own
         // access control.
+        // The UI's sign-in page and its views of the signed-in key belong to API keys only.
+        let key_auth = self.access.is_none() && self.config.auth.enabled;
         let access = match self.access {
             Some(a) => Some(a),
             None if self.config.auth.enabled => {
@@ -166,6 +168,7 @@ impl HeimsightServerBuilder {
                 #[cfg(feature = "alerting")]
                 channels,
                 access,
+                key_auth,
                 keys,
                 ingested: crate::ingest_stats::IngestStats::new(),
                 memory_probe: self.memory_probe,

@@ -11,7 +11,7 @@ use heimsight_store::MemoryStore;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use crate::util::{Reply, TRACE, TestApp};
+use crate::util::{Reply, TRACE, TestApp, app_of};
 
 /// The administrator key of the environment (`HEIMSIGHT_ADMIN_KEY`).
 const BOOTSTRAP: &str = "test-bootstrap-admin-key-0123456789";
@@ -19,18 +19,25 @@ const BOOTSTRAP: &str = "test-bootstrap-admin-key-0123456789";
 fn secured() -> TestApp {
     let mut config = ServerConfig::default();
     config.auth.enabled = true;
-    let store: Arc<dyn heimsight_store::Store> = Arc::new(MemoryStore::new());
     let server = HeimsightServer::builder()
-        .store(Arc::clone(&store))
+        .store(Arc::new(MemoryStore::new()))
         .config(config)
         .admin_key(BOOTSTRAP)
         .build()
         .unwrap();
-    TestApp {
-        router: server.router(),
-        server,
-        store,
-    }
+    app_of(server)
+}
+
+/// A request with the administrator key of the environment.
+async fn as_admin(app: &TestApp, method: &str, uri: &str, body: &Value) -> Reply {
+    call(app, method, uri, Presented::Bearer(BOOTSTRAP), body).await
+}
+
+/// The status of `GET uri` with `key`.
+async fn get_status(app: &TestApp, uri: &str, key: &str) -> StatusCode {
+    call(app, "GET", uri, Presented::Bearer(key), &Value::Null)
+        .await
+        .status
 }
 
 /// How a request presents its key.
@@ -66,11 +73,10 @@ async fn call(app: &TestApp, method: &str, uri: &str, key: Presented<'_>, body: 
 }
 
 async fn make_key(app: &TestApp, name: &str, scopes: &[&str]) -> (String, String) {
-    let r = call(
+    let r = as_admin(
         app,
         "POST",
         "/api/v1/keys",
-        Presented::Bearer(BOOTSTRAP),
         &json!({"name": name, "scopes": scopes}),
     )
     .await;
@@ -256,14 +262,7 @@ async fn keys_are_taken_in_every_form_and_revoked_at_once() {
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     }
     // Listing shows the key, never its secret; its last use is recorded.
-    let r = call(
-        &app,
-        "GET",
-        "/api/v1/keys",
-        Presented::Bearer(BOOTSTRAP),
-        &Value::Null,
-    )
-    .await;
+    let r = as_admin(&app, "GET", "/api/v1/keys", &Value::Null).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(!r.text.contains(&key[20..]), "{}", r.text);
     let listed = r.json["keys"].as_array().unwrap();
@@ -279,58 +278,34 @@ async fn keys_are_taken_in_every_form_and_revoked_at_once() {
             .all(|(_, v)| !String::from_utf8_lossy(v).contains(&key[20..]))
     );
 
-    let r = call(
-        &app,
-        "DELETE",
-        &format!("/api/v1/keys/{id}"),
-        Presented::Bearer(BOOTSTRAP),
-        &Value::Null,
-    )
-    .await;
+    let r = as_admin(&app, "DELETE", &format!("/api/v1/keys/{id}"), &Value::Null).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
-    let r = call(
-        &app,
-        "GET",
-        "/api/v1/logs",
-        Presented::Bearer(&key),
-        &Value::Null,
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "revoked: {}", r.text);
-    let r = call(
-        &app,
-        "DELETE",
-        &format!("/api/v1/keys/{id}"),
-        Presented::Bearer(BOOTSTRAP),
-        &Value::Null,
-    )
-    .await;
+    assert_eq!(
+        get_status(&app, "/api/v1/logs", &key).await,
+        StatusCode::UNAUTHORIZED,
+        "revoked"
+    );
+    let r = as_admin(&app, "DELETE", &format!("/api/v1/keys/{id}"), &Value::Null).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 
     // An expired key is refused; bad bodies name their fields.
-    let r = call(
+    let r = as_admin(
         &app,
         "POST",
         "/api/v1/keys",
-        Presented::Bearer(BOOTSTRAP),
         &json!({"name": "old", "scopes": ["read"], "expires_at": "2020-01-01T00:00:00Z"}),
     )
     .await;
     let old = r.json["key"].as_str().unwrap().to_string();
-    let r = call(
-        &app,
-        "GET",
-        "/api/v1/logs",
-        Presented::Bearer(&old),
-        &Value::Null,
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "expired: {}", r.text);
-    let r = call(
+    assert_eq!(
+        get_status(&app, "/api/v1/logs", &old).await,
+        StatusCode::UNAUTHORIZED,
+        "expired"
+    );
+    let r = as_admin(
         &app,
         "POST",
         "/api/v1/keys",
-        Presented::Bearer(BOOTSTRAP),
         &json!({"scopes": ["root"], "expires_at": "soon"}),
     )
     .await;
@@ -344,16 +319,13 @@ async fn keys_survive_a_restart_and_auth_is_off_by_default() {
     // A second server over the same store (a restart) knows the key.
     let mut config = ServerConfig::default();
     config.auth.enabled = true;
-    let again = HeimsightServer::builder()
-        .store(Arc::clone(&app.store))
-        .config(config)
-        .build()
-        .unwrap();
-    let again = TestApp {
-        router: again.router(),
-        server: again,
-        store: Arc::clone(&app.store),
-    };
+    let again = app_of(
+        HeimsightServer::builder()
+            .store(Arc::clone(&app.store))
+            .config(config)
+            .build()
+            .unwrap(),
+    );
     let r = call(
         &again,
         "POST",

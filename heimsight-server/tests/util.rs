@@ -34,14 +34,19 @@ pub fn app_with(config: ServerConfig) -> TestApp {
 
 pub fn app_on(store: Arc<dyn Store>, config: ServerConfig) -> TestApp {
     let server = HeimsightServer::builder()
-        .store(Arc::clone(&store))
+        .store(store)
         .config(config)
         .build()
         .unwrap();
+    app_of(server)
+}
+
+/// A test app of a server built by the test.
+pub fn app_of(server: HeimsightServer) -> TestApp {
     TestApp {
         router: server.router(),
+        store: Arc::clone(server.store()),
         server,
-        store,
     }
 }
 

@@ -144,11 +144,14 @@ pub(crate) fn ui(state: &AppState) -> Router {
         .layer(BodyLimitLayer::new(state.config.max_body_bytes))
         .with_state(state.clone());
     let router = match &state.access {
-        // A browser without a key goes to the sign-in page rather than a JSON 401.
-        Some(control) => router
-            .layer(AccessLayer::new(RouteGroup::Ui, control.clone()))
-            .layer(axum::middleware::from_fn(crate::ui::to_sign_in)),
+        Some(control) => router.layer(AccessLayer::new(RouteGroup::Ui, control.clone())),
         None => router,
+    };
+    // With API keys, a browser without one goes to the sign-in page rather than a JSON 401.
+    let router = if state.key_auth {
+        router.layer(axum::middleware::from_fn(crate::ui::to_sign_in))
+    } else {
+        router
     };
     router.layer(RequestTracingLayer::new())
 }

@@ -42,7 +42,7 @@ pub(crate) fn signed_in_as() -> Option<String> {
 
 /// Finds who the request comes from and runs it with them in [`VIEWER`].
 pub(crate) async fn viewer(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let who = if state.config.auth.enabled {
+    let who = if state.key_auth {
         let principal = presented_key(req.headers())
             .and_then(|k| state.keys.authenticate(&k, Timestamp::now()));
         Viewer {
