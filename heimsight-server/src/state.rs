@@ -31,6 +31,7 @@ pub(crate) struct AppState {
     pub(crate) access: Option<Arc<dyn crate::layers::AccessControl>>,
     /// Whether the access control is the API keys' (`auth.enabled` without an access control
     /// of the embedder's): the UI then has its sign-in page.
+    #[cfg_attr(not(feature = "ui"), allow(dead_code))]
     pub(crate) key_auth: bool,
     /// The API keys (`/api/v1/keys`; checked by the access control when auth is on).
     pub(crate) keys: Arc<crate::auth::ApiKeys>,
