@@ -73,12 +73,24 @@ pub struct ServerConfig {
 /// Access control with API keys (see [`auth`](crate::auth)): off by default, like Prometheus
 /// and Loki; when on, every route group and the OTLP/gRPC services need a key (`/health`
 /// stays open).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct AuthConfig {
     /// Whether requests need an API key (`HEIMSIGHT_AUTH_ENABLED`, `--auth`).
     pub enabled: bool,
+    /// Whether `GET /metrics` (the server's own metrics) is readable without a key, for
+    /// scrapers (default `true`); when `false` it needs a `read` key like the API.
+    pub metrics_public: bool,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            enabled: false,
+            metrics_public: true,
+        }
+    }
 }
 
 impl Default for ServerConfig {

@@ -106,6 +106,7 @@ pub mod retention;
 mod routes;
 mod server;
 mod state;
+mod telemetry;
 #[cfg(feature = "ui")]
 mod ui;
 

@@ -171,6 +171,7 @@ impl HeimsightServerBuilder {
                 key_auth,
                 keys,
                 ingested: crate::ingest_stats::IngestStats::new(),
+                metrics: crate::telemetry::ServerMetrics::new(),
                 memory_probe: self.memory_probe,
             },
         })

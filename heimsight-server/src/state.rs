@@ -35,6 +35,8 @@ pub(crate) struct AppState {
     pub(crate) key_auth: bool,
     /// The API keys (`/api/v1/keys`; checked by the access control when auth is on).
     pub(crate) keys: Arc<crate::auth::ApiKeys>,
+    /// The server's own metrics (`GET /metrics`).
+    pub(crate) metrics: Arc<crate::telemetry::ServerMetrics>,
     /// Records ingested since start, per signal.
     pub(crate) ingested: crate::ingest_stats::IngestStats,
     /// Extra memory figures for the status endpoint.

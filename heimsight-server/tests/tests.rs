@@ -7,6 +7,7 @@ mod auth;
 mod compose;
 mod otlp;
 mod query;
+mod telemetry;
 mod util;
 
 use axum::body::Body;

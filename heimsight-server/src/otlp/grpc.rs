@@ -50,6 +50,9 @@ async fn access_layer(State(state): State<AppState>, req: Request, next: Next) -
     };
     let (parts, body) = req.into_parts();
     if let Err(e) = control.check(crate::layers::RouteGroup::Ingest, &parts) {
+        state
+            .metrics
+            .auth_failure(crate::layers::RouteGroup::Ingest, e.status().as_u16());
         let message = e.to_string();
         let status = match e.status() {
             axum::http::StatusCode::UNAUTHORIZED => tonic::Status::unauthenticated(message),
@@ -126,6 +129,7 @@ impl<const S: u8> tonic::server::UnaryService<Bytes> for Export<S> {
         let state = self.0.clone();
         Box::pin(async move {
             let body = request.into_inner();
+            let size = body.len();
             let signal = Self::signal();
             let outcome = blocking(&state, move |store| {
                 store_body(store, signal, &body, Encoding::Protobuf)
@@ -134,6 +138,13 @@ impl<const S: u8> tonic::server::UnaryService<Bytes> for Export<S> {
             .map_err(|e| to_status(&e))?;
             outcome.log(signal, "otlp/grpc");
             state.ingested.add(signal.stored(), outcome.accepted);
+            state.metrics.ingested(
+                signal.stored(),
+                crate::telemetry::Protocol::OtlpGrpc,
+                outcome.accepted,
+                outcome.rejected,
+                size,
+            );
             let answer = match signal {
                 Signal::Logs => outcome.logs_response().encode_to_vec(),
                 Signal::Traces => outcome.traces_response().encode_to_vec(),

@@ -123,10 +123,18 @@ async fn export(state: AppState, signal: Signal, headers: &HeaderMap, body: Body
         Err(e) => return error_response(&e, Encoding::Json),
     };
     let ingested = state.ingested.clone();
+    let metrics = state.metrics.clone();
     match try_export(state, signal, headers, body, enc).await {
-        Ok(outcome) => {
+        Ok((outcome, size)) => {
             outcome.log(signal, "otlp/http");
             ingested.add(signal.stored(), outcome.accepted);
+            metrics.ingested(
+                signal.stored(),
+                crate::telemetry::Protocol::OtlpHttp,
+                outcome.accepted,
+                outcome.rejected,
+                size,
+            );
             (
                 StatusCode::OK,
                 [(CONTENT_TYPE, HeaderValue::from_static(enc.content_type()))],
@@ -147,7 +155,7 @@ async fn try_export(
     headers: &HeaderMap,
     body: Body,
     enc: Encoding,
-) -> Result<super::Outcome, ExportError> {
+) -> Result<(super::Outcome, usize), ExportError> {
     let coding = content_encoding(headers)?;
     let declared = headers
         .get(CONTENT_LENGTH)
@@ -155,6 +163,7 @@ async fn try_export(
         .and_then(|v| v.trim().parse::<u64>().ok());
     let limit = state.config.max_body_bytes;
     let (bytes, mut permit) = budget::read_body(body, &state.budget, limit, declared).await?;
+    let size = bytes.len();
     let budget = state.budget.clone();
     blocking(&state, move |store| {
         let body = match coding {
@@ -174,6 +183,7 @@ async fn try_export(
         outcome
     })
     .await
+    .map(|outcome| (outcome, size))
 }
 
 /// An error answer: the status code, and a `google.rpc.Status` in `enc`.

@@ -38,10 +38,11 @@ pub(crate) async fn ingest(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    let size = body.len();
     let receipt = state
         .blocking(move |store| heimsight_ingest::json::ingest_logs(store, &body))
         .await?;
-    ingest_response(&state, heimsight_store::Signal::Logs, receipt)
+    ingest_response(&state, heimsight_store::Signal::Logs, receipt, size)
 }
 
 pub(crate) async fn query(

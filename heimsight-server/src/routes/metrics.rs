@@ -24,10 +24,11 @@ pub(crate) async fn ingest(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    let size = body.len();
     let receipt = state
         .blocking(move |store| heimsight_ingest::json::ingest_points(store, &body))
         .await?;
-    ingest_response(&state, heimsight_store::Signal::Metrics, receipt)
+    ingest_response(&state, heimsight_store::Signal::Metrics, receipt, size)
 }
 
 pub(crate) async fn names(State(state): State<AppState>) -> Result<Json<MetricNames>, ApiError> {

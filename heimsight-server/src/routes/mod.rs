@@ -26,14 +26,23 @@ mod retention;
 pub(crate) mod stats;
 pub(crate) mod traces;
 
-/// The layers every group gets, outermost last: access control (when configured), then
-/// request tracing with the panic safety net.
+/// The layers every group gets, outermost last: access control (when configured), request
+/// metrics, then request tracing with the panic safety net.
 fn finish(router: Router, group: RouteGroup, state: &AppState) -> Router {
     let router = match &state.access {
         Some(control) => router.layer(AccessLayer::new(group, control.clone())),
         None => router,
     };
-    router.layer(RequestTracingLayer::new())
+    observed(router, group, state).layer(RequestTracingLayer::new())
+}
+
+/// Counts and times the group's requests for `/metrics` (refusals of access control
+/// included).
+fn observed(router: Router, group: RouteGroup, state: &AppState) -> Router {
+    router.layer(axum::middleware::from_fn_with_state(
+        (state.metrics.clone(), group),
+        crate::telemetry::observe,
+    ))
 }
 
 /// Ingest: `POST /api/v1/{logs,traces,metrics}` (JSON, through the body limit and the ingest
@@ -60,6 +69,16 @@ pub(crate) fn read(state: &AppState) -> Router {
     let health = Router::new()
         .route("/health", get(health::health))
         .layer(RequestTracingLayer::new());
+    // Scrapers read `/metrics` without a key unless `auth.metrics_public` is off; then it is
+    // a read route like the others.
+    let metrics = Router::new()
+        .route("/metrics", get(crate::telemetry::metrics))
+        .with_state(state.clone());
+    let (open, guarded) = if state.config.auth.metrics_public {
+        (metrics.layer(RequestTracingLayer::new()), Router::new())
+    } else {
+        (Router::new(), metrics)
+    };
     let router = Router::new()
         .route("/api/v1/logs", get(logs::query))
         .route("/api/v1/metrics", get(metrics::query))
@@ -70,8 +89,11 @@ pub(crate) fn read(state: &AppState) -> Router {
         .route("/api/v1/status", get(stats::status))
         .route("/api/v1/query", get(query::get).post(query::post))
         .layer(BodyLimitLayer::new(state.config.max_body_bytes))
-        .with_state(state.clone());
-    finish(router, RouteGroup::Read, state).merge(health)
+        .with_state(state.clone())
+        .merge(guarded);
+    finish(router, RouteGroup::Read, state)
+        .merge(health)
+        .merge(open)
 }
 
 /// Admin: retention, dashboards, API keys, and with the `alerting` feature alert rules,
@@ -153,7 +175,7 @@ pub(crate) fn ui(state: &AppState) -> Router {
     } else {
         router
     };
-    router.layer(RequestTracingLayer::new())
+    observed(router, RouteGroup::Ui, state).layer(RequestTracingLayer::new())
 }
 
 /// The reference server's router: every group, the UI under `/ui/` (and `/` redirecting

@@ -39,8 +39,16 @@ pub(crate) fn ingest_response(
     state: &AppState,
     signal: heimsight_store::Signal,
     r: Receipt,
+    bytes: usize,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     state.ingested.add(signal, r.accepted);
+    state.metrics.ingested(
+        signal,
+        crate::telemetry::Protocol::Json,
+        r.accepted,
+        r.rejected_items as u64,
+        bytes,
+    );
     if r.rejected_items == 0 {
         Ok((
             StatusCode::CREATED,
@@ -61,10 +69,11 @@ pub(crate) async fn ingest(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    let size = body.len();
     let receipt = state
         .blocking(move |store| heimsight_ingest::json::ingest_spans(store, &body))
         .await?;
-    ingest_response(&state, heimsight_store::Signal::Spans, receipt)
+    ingest_response(&state, heimsight_store::Signal::Spans, receipt, size)
 }
 
 pub(crate) async fn search(

@@ -1,0 +1,139 @@
+//! `GET /metrics`: the server's own metrics in the OpenMetrics text Prometheus scrapes.
+
+use axum::http::StatusCode;
+use heimsight_server::ServerConfig;
+use serde_json::json;
+
+use crate::util::{app, app_of, app_with};
+
+/// The value of the sample `name{labels}` (labels as written, in order), if present.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_count_ingestion_requests_and_show_the_store_and_the_process() {
+    let app = app();
+    let r = app
+        .post(
+            "/api/v1/logs",
+            &json!([
+                {"message": "a", "service": "api"},
+                {"message": "b", "service": "api"},
+                {"message": "", "service": "api"}
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let r = app
+        .send(
+            "POST",
+            "/v1/logs",
+            Some("application/json"),
+            json!({"resourceLogs": [{"scopeLogs": [{"logRecords": [
+                {"timeUnixNano": "1767225600000000000", "body": {"stringValue": "otlp"}}]}]}]})
+            .to_string(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    app.get("/api/v1/logs?limit=1").await;
+
+    let res = app.get("/metrics").await;
+    assert_eq!(res.status, StatusCode::OK);
+    let text = res.text;
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    let value =
+        |series: &str| sample(&text, series).unwrap_or_else(|| panic!("no {series} in:\n{text}"));
+    assert_eq!(
+        value(r#"heimsight_ingested_records_total{signal="logs",protocol="json"}"#),
+        2.0
+    );
+    assert_eq!(
+        value(r#"heimsight_rejected_records_total{signal="logs",reason="invalid"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(r#"heimsight_ingested_records_total{signal="logs",protocol="otlp_http"}"#),
+        1.0
+    );
+    assert!(value(r#"heimsight_ingested_bytes_total{signal="logs",protocol="json"}"#) > 50.0);
+    assert_eq!(
+        value(
+            r#"heimsight_http_requests_total{group="ingest",method="POST",route="/api/v1/logs",status="400"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            r#"heimsight_http_requests_total{group="read",method="GET",route="/api/v1/logs",status="200"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            r#"heimsight_http_request_duration_seconds_count{group="read",route="/api/v1/logs"}"#
+        ),
+        1.0
+    );
+    assert_eq!(value(r#"heimsight_stored_records{signal="logs"}"#), 3.0);
+    assert!(value("heimsight_process_resident_memory_bytes") > 1e6);
+    assert!(value("heimsight_process_open_fds") > 2.0);
+    assert!(
+        text.contains("# TYPE heimsight_process_cpu_seconds counter"),
+        "{text}"
+    );
+    assert!(text.contains("# TYPE heimsight_http_request_duration_seconds histogram"));
+}
+
+#[tokio::test]
+async fn metrics_are_public_by_default_and_count_refusals() {
+    let mut config = ServerConfig::default();
+    config.auth.enabled = true;
+    let app = app_with(config.clone());
+    assert_eq!(
+        app.get("/api/v1/logs").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let r = app.get("/metrics").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        sample(
+            &r.text,
+            r#"heimsight_auth_failures_total{group="read",reason="unauthenticated"}"#
+        ),
+        Some(1.0),
+        "{}",
+        r.text
+    );
+    // `auth.metrics_public = false`: a read key is needed.
+    config.auth.metrics_public = false;
+    let app = app_of(
+        heimsight_server::HeimsightServer::builder()
+            .store(std::sync::Arc::new(heimsight_store::MemoryStore::new()))
+            .config(config)
+            .admin_key("metrics-test-admin-key")
+            .build()
+            .unwrap(),
+    );
+    assert_eq!(app.get("/metrics").await.status, StatusCode::UNAUTHORIZED);
+    let read = app
+        .server
+        .api_keys()
+        .create(&heimsight_core::api::KeySpec {
+            name: "prometheus".into(),
+            scopes: vec![heimsight_core::api::Scope::Read],
+            ..Default::default()
+        })
+        .unwrap()
+        .key;
+    let r = app
+        .request(
+            axum::http::Request::get("/metrics")
+                .header("authorization", format!("Bearer {read}"))
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
