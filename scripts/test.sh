@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 bash scripts/browser-deps.sh
+bash scripts/prometheus-deps.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/heimsight-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 

@@ -954,3 +954,115 @@ fn keys_made_offline_then_used_listed_and_revoked() {
     let err = fails(url, &["logs", "--api-key", &ingest]);
     assert!(err.contains("revoked"), "{err}");
 }
+
+/// A real Prometheus (Debian's, fetched by `scripts/prometheus-deps.sh`) scrapes
+/// `heimsight serve`'s `/metrics` on loopback, and PromQL on it sees the ingest counter grow.
+#[test]
+#[ignore = "e2e: needs Debian's Prometheus (scripts/prometheus-deps.sh); scripts/test.sh runs it"]
+fn prometheus_scrapes_the_server_and_sees_ingestion_grow() {
+    let prometheus = std::env::var_os("HEIMSIGHT_PROMETHEUS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap())
+                .join(".cache/heimsight-prometheus")
+        })
+        .join("usr/bin/prometheus");
+    assert!(
+        prometheus.exists(),
+        "{} is missing: run scripts/prometheus-deps.sh",
+        prometheus.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let target = server.url.trim_start_matches("http://").to_string();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\n\
+             scrape_configs:\n  - job_name: heimsight\n    static_configs: [{{targets: [\"{target}\"]}}]\n"
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
+    let mut child = std::process::Command::new(&prometheus)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("tsdb").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    struct Kill<'a>(&'a mut std::process::Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _guard = Kill(&mut child);
+    let query = |q: &str| -> Option<f64> {
+        let encoded: String = q
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let r = client()
+            .get(format!(
+                "http://127.0.0.1:{port}/api/v1/query?query={encoded}"
+            ))
+            .send()
+            .ok()?;
+        let v: Value = r.json().ok()?;
+        v["data"]["result"][0]["value"][1].as_str()?.parse().ok()
+    };
+    let wait_for = |q: &str, what: &dyn Fn(f64) -> bool| -> f64 {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(v) = query(q)
+                && what(v)
+            {
+                return v;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Prometheus never answered {q} as expected; its log:\n{}",
+                std::fs::read_to_string(dir.path().join("prometheus.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    };
+    // Up, and scraping.
+    wait_for("up{job=\"heimsight\"}", &|v| v == 1.0);
+    let ingested = "sum(heimsight_ingested_records_total{signal=\"logs\"})";
+    let post = |n: usize| {
+        let body: Vec<Value> = (0..n)
+            .map(|i| json!({"message": format!("scrape me {i}"), "service": "prom-test"}))
+            .collect();
+        let r = client()
+            .post(format!("{}/api/v1/logs", server.url))
+            .json(&body)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    };
+    post(5);
+    let first = wait_for(ingested, &|v| v >= 5.0);
+    post(7);
+    let second = wait_for(ingested, &|v| v >= first + 7.0);
+    assert_eq!(second, 12.0);
+    // A histogram quantile of the server's request latencies is computable.
+    wait_for(
+        "histogram_quantile(0.99, sum by (le) (rate(heimsight_http_request_duration_seconds_bucket[1m])))",
+        &|v| v.is_finite() && v > 0.0,
+    );
+}
