@@ -33,6 +33,7 @@ pub(crate) async fn run(config: crate::config::ServeConfig) -> Result<()> {
     let store: Arc<dyn Store> = Arc::new(store);
 
     let auth = config.server.auth.enabled;
+    let metrics_public = config.server.auth.metrics_public;
     let listeners = Listeners::bind(&config.server).await?;
     let mut builder = HeimsightServer::builder()
         .store(store)
@@ -42,6 +43,11 @@ pub(crate) async fn run(config: crate::config::ServeConfig) -> Result<()> {
         builder = builder.admin_key(key);
     }
     let server = builder.build()?;
+    if !auth && !metrics_public {
+        tracing::warn!(
+            "auth.metrics_public = false has no effect while auth is off: /metrics is open like every endpoint"
+        );
+    }
     if auth {
         let keys = server.api_keys().list().len();
         tracing::info!(
@@ -71,8 +77,26 @@ fn admin_key() -> Result<Option<String>> {
     admin_key_from(|name| std::env::var_os(name))
 }
 
-/// [`admin_key`] with the environment read through `var`.
+/// Shortest administrator key accepted: it can be guessed at every endpoint.
+const MIN_ADMIN_KEY: usize = 24;
+
+/// [`admin_key`] with the environment read through `var`; a key shorter than
+/// [`MIN_ADMIN_KEY`] characters is refused.
 fn admin_key_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<Option<String>> {
+    let key = admin_key_text(var)?;
+    if let Some(k) = &key
+        && k.chars().count() < MIN_ADMIN_KEY
+    {
+        anyhow::bail!(
+            "the administrator key (HEIMSIGHT_ADMIN_KEY or its file) has {} characters; give at \
+             least {MIN_ADMIN_KEY}, e.g. `openssl rand -hex 32`",
+            k.chars().count()
+        );
+    }
+    Ok(key)
+}
+
+fn admin_key_text(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<Option<String>> {
     if let Some(k) = var("HEIMSIGHT_ADMIN_KEY")
         .and_then(|k| k.into_string().ok())
         .filter(|k| !k.trim().is_empty())
@@ -133,7 +157,7 @@ mod tests {
     fn the_admin_key_comes_from_the_variable_or_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("admin-key");
-        std::fs::write(&file, "  from-the-file \nsecond line\n").unwrap();
+        std::fs::write(&file, "  from-the-file-0123456789abcdef \nsecond line\n").unwrap();
         let env = |pairs: Vec<(&'static str, OsString)>| {
             move |name: &str| {
                 pairs
@@ -144,14 +168,23 @@ mod tests {
         };
         assert_eq!(admin_key_from(env(vec![])).unwrap(), None);
         let both = env(vec![
-            ("HEIMSIGHT_ADMIN_KEY", " direct ".into()),
+            (
+                "HEIMSIGHT_ADMIN_KEY",
+                " direct-0123456789abcdef0123 ".into(),
+            ),
             ("HEIMSIGHT_ADMIN_KEY_FILE", file.clone().into()),
         ]);
-        assert_eq!(admin_key_from(both).unwrap().as_deref(), Some("direct"));
+        assert_eq!(
+            admin_key_from(both).unwrap().as_deref(),
+            Some("direct-0123456789abcdef0123")
+        );
+        let short = env(vec![("HEIMSIGHT_ADMIN_KEY", "secret".into())]);
+        let e = admin_key_from(short).unwrap_err().to_string();
+        assert!(e.contains("at least 24"), "{e}");
         let from_file = env(vec![("HEIMSIGHT_ADMIN_KEY_FILE", file.clone().into())]);
         assert_eq!(
             admin_key_from(from_file).unwrap().as_deref(),
-            Some("from-the-file")
+            Some("from-the-file-0123456789abcdef")
         );
         let missing = env(vec![(
             "HEIMSIGHT_ADMIN_KEY_FILE",

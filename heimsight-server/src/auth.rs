@@ -210,6 +210,16 @@ impl ApiKeys {
                 )],
             ));
         }
+        let now = Timestamp::now();
+        if spec.expires_at.is_some_and(|t| t <= now) {
+            return Err(ApiError::invalid(
+                "invalid key",
+                vec![heimsight_core::FieldError::new(
+                    "expires_at",
+                    "is in the past; a key that expires must expire later than now",
+                )],
+            ));
+        }
         let id = random_hex(6)?;
         let key = format!("{PREFIX}{id}_{}", random_hex(32)?);
         let mut scopes = spec.scopes.clone();
@@ -219,7 +229,7 @@ impl ApiKeys {
             id: id.clone(),
             name: spec.name.trim().to_string(),
             scopes,
-            created_at: Timestamp::now(),
+            created_at: now,
             last_used_at: None,
             expires_at: spec.expires_at,
             limits: spec.limits,
@@ -262,12 +272,16 @@ impl ApiKeys {
 
     /// Revokes a key at once; `Ok(false)` when there is none with that id.
     pub fn revoke(&self, id: &str) -> Result<bool, ApiError> {
-        let found = write_lock(&self.keys).remove(id).is_some();
-        if found {
-            self.store.meta_delete(NS_KEYS, id)?;
-            tracing::info!(id, "API key revoked");
+        // Deleted from the store first, under the write lock: a failed delete leaves the key
+        // working (and the error says so) rather than gone until the next start.
+        let mut keys = write_lock(&self.keys);
+        if !keys.contains_key(id) {
+            return Ok(false);
         }
-        Ok(found)
+        self.store.meta_delete(NS_KEYS, id)?;
+        keys.remove(id);
+        tracing::info!(id, "API key revoked");
+        Ok(true)
     }
 
     /// Who `key` is, if it is a known, unexpired key (compared in constant time). Marks it
@@ -351,12 +365,14 @@ pub fn presented_key(headers: &HeaderMap) -> Option<String> {
         if scheme.eq_ignore_ascii_case("bearer") {
             return Some(rest.trim().to_string());
         }
-        if scheme.eq_ignore_ascii_case("basic") {
-            let decoded = base64::engine::general_purpose::STANDARD
+        if scheme.eq_ignore_ascii_case("basic")
+            && let Some(pass) = base64::engine::general_purpose::STANDARD
                 .decode(rest.trim())
-                .ok()?;
-            let text = String::from_utf8(decoded).ok()?;
-            return text.split_once(':').map(|(_, pass)| pass.to_string());
+                .ok()
+                .and_then(|d| String::from_utf8(d).ok())
+                .and_then(|t| t.split_once(':').map(|(_, pass)| pass.to_string()))
+        {
+            return Some(pass);
         }
     }
     if let Some(k) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {

@@ -38,6 +38,10 @@ async fn metrics_count_ingestion_requests_and_show_the_store_and_the_process() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     app.get("/api/v1/logs?limit=1").await;
+    // Methods the client makes up are one series, not one each.
+    for m in ["FOO1", "FOO2"] {
+        app.send(m, "/v1/logs", None, "").await;
+    }
 
     let res = app.get("/metrics").await;
     assert_eq!(res.status, StatusCode::OK);
@@ -77,6 +81,7 @@ async fn metrics_count_ingestion_requests_and_show_the_store_and_the_process() {
         1.0
     );
     assert_eq!(value(r#"heimsight_stored_records{signal="logs"}"#), 3.0);
+    assert!(!text.contains("FOO1"), "{text}");
     assert!(value("heimsight_process_resident_memory_bytes") > 1e6);
     assert!(value("heimsight_process_open_fds") > 2.0);
     assert!(

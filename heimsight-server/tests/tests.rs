@@ -1039,7 +1039,9 @@ async fn ui_pages_render_and_refuse_cross_site_posts() {
             .body(Body::from("matchers=alertname%3DX&duration=1h"))
             .unwrap()
     };
+    // Another site, or a sibling subdomain (same-site), may not post the UI's forms.
     assert_eq!(app.request(silence_from("cross-site")).await.status, 403);
+    assert_eq!(app.request(silence_from("same-site")).await.status, 403);
     assert!(
         app.get("/api/v1/silences").await.json["silences"]
             .as_array()

@@ -151,14 +151,15 @@ async fn not_found(uri: axum::http::Uri) -> Response {
     res
 }
 
-/// Refuses form posts that a browser says come from another site (`Sec-Fetch-Site:
-/// cross-site`), so that a page elsewhere cannot make a visitor's browser delete rules or
-/// channels through the UI's forms.
+/// Refuses form posts that a browser says come from anywhere but this origin
+/// (`Sec-Fetch-Site: cross-site` or `same-site` — a sibling subdomain is another site too), so
+/// that a page elsewhere cannot make a visitor's browser delete rules or channels through the
+/// UI's forms. Clients that send no such header (scripts, old browsers) are let through.
 async fn same_site_only(req: Request, next: Next) -> Response {
     let cross_site = req
         .headers()
         .get("sec-fetch-site")
-        .is_some_and(|v| v.as_bytes() == b"cross-site");
+        .is_some_and(|v| matches!(v.as_bytes(), b"cross-site" | b"same-site"));
     if req.method() != Method::GET && req.method() != Method::HEAD && cross_site {
         return (
             StatusCode::FORBIDDEN,
