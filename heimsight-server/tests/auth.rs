@@ -533,3 +533,34 @@ async fn the_ui_signs_in_with_a_key_in_a_session_cookie() {
         "{cookie}"
     );
 }
+
+/// The UI's live tail (Server-Sent Events) ends when the key that opened it is revoked.
+#[tokio::test]
+async fn a_live_tail_ends_when_its_key_is_revoked() {
+    use futures_util::StreamExt as _;
+    let app = secured();
+    let (id, key) = make_key(&app, "watcher", &["read"]).await;
+    let res = app
+        .router
+        .clone()
+        .oneshot(
+            Request::get("/ui/logs/tail")
+                .header("cookie", format!("heimsight_session={key}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut body = res.into_body().into_data_stream();
+    let first = body.next().await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&first).contains("event: ready"));
+    assert!(app.server.api_keys().revoke(&id).unwrap());
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(chunk) = body.next().await {
+            chunk.unwrap();
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the tail went on after the key was revoked");
+}

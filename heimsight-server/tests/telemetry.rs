@@ -100,17 +100,15 @@ async fn metrics_are_public_by_default_and_count_refusals() {
         app.get("/api/v1/logs").await.status,
         StatusCode::UNAUTHORIZED
     );
+    // A browser sent to the sign-in page is a refusal too.
+    assert_eq!(app.get("/ui/logs").await.status, StatusCode::SEE_OTHER);
     let r = app.get("/metrics").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert_eq!(
-        sample(
-            &r.text,
-            r#"heimsight_auth_failures_total{group="read",reason="unauthenticated"}"#
-        ),
-        Some(1.0),
-        "{}",
-        r.text
-    );
+    for group in ["read", "ui"] {
+        let series =
+            format!(r#"heimsight_auth_failures_total{{group="{group}",reason="unauthenticated"}}"#);
+        assert_eq!(sample(&r.text, &series), Some(1.0), "{series}: {}", r.text);
+    }
     // `auth.metrics_public = false`: a read key is needed.
     config.auth.metrics_public = false;
     let app = app_of(

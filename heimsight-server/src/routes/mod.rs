@@ -169,13 +169,15 @@ pub(crate) fn ui(state: &AppState) -> Router {
         Some(control) => router.layer(AccessLayer::new(RouteGroup::Ui, control.clone())),
         None => router,
     };
-    // With API keys, a browser without one goes to the sign-in page rather than a JSON 401.
+    // Metrics see the access control's answer (a 401 is an auth failure) before…
+    let router = observed(router, RouteGroup::Ui, state);
+    // …a browser without a key is sent to the sign-in page rather than given a JSON 401.
     let router = if state.key_auth {
         router.layer(axum::middleware::from_fn(crate::ui::to_sign_in))
     } else {
         router
     };
-    observed(router, RouteGroup::Ui, state).layer(RequestTracingLayer::new())
+    router.layer(RequestTracingLayer::new())
 }
 
 /// The reference server's router: every group, the UI under `/ui/` (and `/` redirecting

@@ -437,7 +437,13 @@ pub(crate) async fn tail(
     let since = last_event
         .or_else(|| form.get("since").and_then(|s| Timestamp::parse(s).ok()))
         .unwrap_or_else(Timestamp::now);
-    Sse::new(tail_stream(state, filters, since))
+    // With API keys, the tail lives only as long as the key that opened it.
+    let key = if state.key_auth {
+        crate::auth::presented_key(&headers)
+    } else {
+        None
+    };
+    Sse::new(tail_stream(state, filters, since, key))
         .keep_alive(KeepAlive::default())
         .into_response()
 }
@@ -450,12 +456,16 @@ struct TailState {
     cursor: TailCursor,
     queue: std::collections::VecDeque<Event>,
     first: bool,
+    /// The API key the tail was opened with: checked before each poll, so that a revoked or
+    /// expired key ends the stream.
+    key: Option<String>,
 }
 
 fn tail_stream(
     state: AppState,
     filters: Filters,
     since: Timestamp,
+    key: Option<String>,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let init = TailState {
         state,
@@ -464,6 +474,7 @@ fn tail_stream(
         cursor: TailCursor::default(),
         queue: Default::default(),
         first: true,
+        key,
     };
     futures_util::stream::unfold(init, |mut s| async move {
         if s.first {
@@ -475,6 +486,11 @@ fn tail_stream(
                 return Some((Ok(e), s));
             }
             tokio::time::sleep(TAIL_EVERY).await;
+            if let Some(k) = &s.key
+                && s.state.keys.authenticate(k, Timestamp::now()).is_none()
+            {
+                return None;
+            }
             let from = s.cursor.last().unwrap_or(s.since);
             match poll(&s.state, &s.filters, from).await {
                 Ok(logs) => {
