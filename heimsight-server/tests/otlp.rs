@@ -507,6 +507,28 @@ async fn otlp_http_undecodable_bodies_are_400_with_a_status() {
     assert_eq!(r.status, 200, "{}", r.text());
 }
 
+/// A span without a name is refused and says so in `partial_success` (never answered as if it
+/// were stored).
+#[tokio::test]
+async fn otlp_spans_without_a_name_are_reported_not_silently_dropped() {
+    let app = app();
+    let json = json!({"resourceSpans": [{"scopeSpans": [{"spans": [
+        {"traceId": TRACE, "spanId": "0102030405060708", "name": "",
+         "startTimeUnixNano": t(1).to_string(), "endTimeUnixNano": t(2).to_string()},
+        {"traceId": TRACE, "spanId": "0102030405060709", "name": "named",
+         "startTimeUnixNano": t(1).to_string(), "endTimeUnixNano": t(2).to_string()}]}]}]});
+    let r = export(&app.router, "/v1/traces", JSON, None, json.to_string()).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let stored = app.get(&format!("/api/v1/traces/{TRACE}")).await;
+    let count = stored.json["summary"]["span_count"].as_u64().unwrap_or(0);
+    let j = r.json();
+    let rejected: u64 = j["partialSuccess"]["rejectedSpans"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    assert_eq!(count + rejected, 2, "answer {j}, stored {}", stored.text);
+}
+
 #[tokio::test]
 async fn otlp_http_partial_success_keeps_the_good_records() {
     let app = app();
