@@ -270,6 +270,18 @@ impl ApiKeys {
         out
     }
 
+    /// The own limits of the key `id`, if it has any.
+    pub fn limits(&self, id: &str) -> Option<heimsight_core::api::KeyLimits> {
+        read_lock(&self.keys).get(id).and_then(|e| e.view.limits)
+    }
+
+    /// Whether any key has limits of its own.
+    pub fn any_limits(&self) -> bool {
+        read_lock(&self.keys)
+            .values()
+            .any(|e| e.view.limits.is_some())
+    }
+
     /// Revokes a key at once; `Ok(false)` when there is none with that id.
     pub fn revoke(&self, id: &str) -> Result<bool, ApiError> {
         // Deleted from the store first, under the write lock: a failed delete leaves the key

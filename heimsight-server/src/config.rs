@@ -68,6 +68,8 @@ pub struct ServerConfig {
     pub retention_check_interval: Duration,
     /// Access control with API keys (`[auth]`).
     pub auth: AuthConfig,
+    /// Rate limits and quotas per client (`[rate_limit]`; unlimited unless set).
+    pub rate_limit: crate::limits::RateLimitConfig,
 }
 
 /// Access control with API keys (see [`auth`](crate::auth)): off by default, like Prometheus
@@ -105,6 +107,7 @@ impl Default for ServerConfig {
             retention: RetentionConfig::default(),
             retention_check_interval: Duration::from_secs(60),
             auth: AuthConfig::default(),
+            rate_limit: crate::limits::RateLimitConfig::default(),
         }
     }
 }

@@ -100,6 +100,7 @@ pub mod config;
 pub mod error;
 mod ingest_stats;
 pub mod layers;
+pub mod limits;
 pub mod otlp;
 mod params;
 pub mod retention;
@@ -115,6 +116,7 @@ pub use budget::{BudgetPermit, IngestBudget};
 pub use config::{AuthConfig, RetentionConfig, ServerConfig};
 pub use error::{Error, Result};
 pub use layers::{AccessControl, RouteGroup};
+pub use limits::RateLimitConfig;
 pub use retention::Retention;
 pub use server::{
     BackgroundTasks, BoundAddrs, HeimsightServer, HeimsightServerBuilder, Listeners, MemoryProbe,

@@ -135,6 +135,12 @@ impl HeimsightServerBuilder {
         // access control.
         // The UI's sign-in page and its views of the signed-in key belong to API keys only.
         let key_auth = self.access.is_none() && self.config.auth.enabled;
+        // Clients are told apart by their key when keys are checked, else by address.
+        let limits = Arc::new(crate::limits::RateLimits::new(
+            self.config.rate_limit.clone(),
+            key_auth.then(|| Arc::clone(&keys)),
+            self.config.max_body_bytes,
+        ));
         let access = match self.access {
             Some(a) => Some(a),
             None if self.config.auth.enabled => {
@@ -172,6 +178,7 @@ impl HeimsightServerBuilder {
                 keys,
                 ingested: crate::ingest_stats::IngestStats::new(),
                 metrics: crate::telemetry::ServerMetrics::new(),
+                limits,
                 memory_probe: self.memory_probe,
             },
         })
@@ -427,9 +434,13 @@ impl HeimsightServer {
         } = listeners;
         // Serves a router until shutdown; when it ends (for any reason) the others stop too.
         let spawn_http = |listener: TcpListener, router: Router| {
-            let served = axum::serve(listener, router)
-                .with_graceful_shutdown(stopped(stop_rx.clone()))
-                .into_future();
+            // With the client's address, which rate limits go by when there are no keys.
+            let served = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(stopped(stop_rx.clone()))
+            .into_future();
             let stop_tx = Arc::clone(&stop_tx);
             tokio::spawn(async move {
                 let r = served.await.map_err(Error::from);

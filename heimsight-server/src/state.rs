@@ -35,6 +35,8 @@ pub(crate) struct AppState {
     pub(crate) key_auth: bool,
     /// The API keys (`/api/v1/keys`; checked by the access control when auth is on).
     pub(crate) keys: Arc<crate::auth::ApiKeys>,
+    /// Rate limits and quotas per client.
+    pub(crate) limits: Arc<crate::limits::RateLimits>,
     /// The server's own metrics (`GET /metrics`).
     pub(crate) metrics: Arc<crate::telemetry::ServerMetrics>,
     /// Records ingested since start, per signal.

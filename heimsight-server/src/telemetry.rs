@@ -111,6 +111,7 @@ pub(crate) struct ServerMetrics {
     rules: Gauge,
     keys: Gauge,
     auth_failures: Family<AuthLabels, Counter>,
+    rate_limited: Family<AuthLabels, Counter>,
     resident: Gauge,
     open_fds: Gauge,
     cpu_seconds: Counter<f64, AtomicU64>,
@@ -143,6 +144,7 @@ impl ServerMetrics {
             rules: Gauge::default(),
             keys: Gauge::default(),
             auth_failures: Family::default(),
+            rate_limited: Family::default(),
             resident: Gauge::default(),
             open_fds: Gauge::default(),
             cpu_seconds: Counter::default(),
@@ -203,6 +205,11 @@ impl ServerMetrics {
             "auth_failures",
             "Requests refused by access control, by route group and reason (unauthenticated, forbidden)",
             m.auth_failures.clone(),
+        );
+        registry.register(
+            "rate_limited_requests",
+            "Requests refused by rate limits, by route group and limit (requests, ingest bytes, concurrent queries)",
+            m.rate_limited.clone(),
         );
         registry.register(
             "uptime_seconds",
@@ -269,6 +276,16 @@ impl ServerMetrics {
             .get_or_create(&AuthLabels {
                 group: group.as_str(),
                 reason,
+            })
+            .inc();
+    }
+
+    /// Counts a request refused by a rate limit.
+    pub(crate) fn rate_limited(&self, group: RouteGroup, what: &'static str) {
+        self.rate_limited
+            .get_or_create(&AuthLabels {
+                group: group.as_str(),
+                reason: what,
             })
             .inc();
     }

@@ -5,6 +5,7 @@
 mod alerts;
 mod auth;
 mod compose;
+mod limits;
 mod otlp;
 mod query;
 mod telemetry;

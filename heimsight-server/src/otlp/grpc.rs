@@ -45,11 +45,10 @@ pub(crate) fn routes(state: AppState) -> Routes {
 /// are gRPC statuses (`UNAUTHENTICATED`, `PERMISSION_DENIED`, or `UNAVAILABLE` for limits),
 /// the headers being the call's metadata.
 async fn access_layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(control) = &state.access else {
-        return next.run(req).await;
-    };
-    let (parts, body) = req.into_parts();
-    if let Err(e) = control.check(crate::layers::RouteGroup::Ingest, &parts) {
+    let (mut parts, body) = req.into_parts();
+    if let Some(control) = &state.access
+        && let Err(e) = control.check(crate::layers::RouteGroup::Ingest, &parts)
+    {
         state
             .metrics
             .auth_failure(crate::layers::RouteGroup::Ingest, e.status().as_u16());
@@ -62,7 +61,30 @@ async fn access_layer(State(state): State<AppState>, req: Request, next: Next) -
         };
         return status.into_http::<Body>();
     }
+    if state.limits.any() {
+        let client = state.limits.client(&parts);
+        // Request rate now; the bytes once the message is read (gRPC sends no length).
+        if let Err(l) = state.limits.check(&client, None) {
+            return limited(&state, &client, &l).into_http::<Body>();
+        }
+        parts.extensions.insert(Client(client));
+    }
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// Who sent a call, for its rate limits (set by [`access_layer`] when limits are on).
+#[derive(Debug, Clone)]
+struct Client(String);
+
+/// `UNAVAILABLE` with `RetryInfo`: what OTLP exporters retry after.
+fn limited(state: &AppState, client: &str, l: &crate::limits::Limited) -> tonic::Status {
+    state
+        .metrics
+        .rate_limited(crate::layers::RouteGroup::Ingest, l.what);
+    let rpc = super::rpc::Status::new(super::rpc::code::UNAVAILABLE, l.message(client))
+        .with_retry_after(l.retry_after_secs);
+    let details = Bytes::from(rpc.encode_to_vec());
+    tonic::Status::with_details(tonic::Code::Unavailable, rpc.message, details)
 }
 
 fn to_status(e: &ExportError) -> tonic::Status {
@@ -128,8 +150,14 @@ impl<const S: u8> tonic::server::UnaryService<Bytes> for Export<S> {
     fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
         let state = self.0.clone();
         Box::pin(async move {
+            let client = request.extensions().get::<Client>().cloned();
             let body = request.into_inner();
             let size = body.len();
+            if let Some(Client(client)) = &client
+                && let Err(l) = state.limits.check_bytes(client, size as u64)
+            {
+                return Err(limited(&state, client, &l));
+            }
             let signal = Self::signal();
             let outcome = blocking(&state, move |store| {
                 store_body(store, signal, &body, Encoding::Protobuf)

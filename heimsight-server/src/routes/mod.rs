@@ -29,11 +29,73 @@ pub(crate) mod traces;
 /// The layers every group gets, outermost last: access control (when configured), request
 /// metrics, then request tracing with the panic safety net.
 fn finish(router: Router, group: RouteGroup, state: &AppState) -> Router {
+    let router = limited(router, group, state);
     let router = match &state.access {
         Some(control) => router.layer(AccessLayer::new(group, control.clone())),
         None => router,
     };
     observed(router, group, state).layer(RequestTracingLayer::new())
+}
+
+/// The group's requests through the client's rate limits (after access control: a refused
+/// request costs no tokens), when any are set.
+fn limited(router: Router, group: RouteGroup, state: &AppState) -> Router {
+    if !state.limits.any() {
+        return router;
+    }
+    router.layer(axum::middleware::from_fn_with_state(
+        (state.clone(), group),
+        rate_limit,
+    ))
+}
+
+/// Takes a request's tokens from its client's buckets (and a query slot for
+/// `/api/v1/query`), or answers 429 with `Retry-After`.
+async fn rate_limit(
+    axum::extract::State((state, group)): axum::extract::State<(AppState, RouteGroup)>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let (parts, body) = req.into_parts();
+    let client = state.limits.client(&parts);
+    // The body's size: its declared length, or what the body knows of itself.
+    let bytes = (group == RouteGroup::Ingest)
+        .then(|| {
+            use axum::body::HttpBody as _;
+            parts
+                .headers
+                .get(axum::http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .or_else(|| body.size_hint().exact())
+        })
+        .flatten();
+    let refuse = |limited: crate::limits::Limited| {
+        state.metrics.rate_limited(group, limited.what);
+        ApiError::TooManyRequests {
+            message: limited.message(&client),
+            retry_after_secs: limited.retry_after_secs,
+        }
+        .into_response()
+    };
+    if let Err(l) = state.limits.check(&client, bytes) {
+        return refuse(l);
+    }
+    let query = parts
+        .extensions
+        .get::<axum::extract::MatchedPath>()
+        .is_some_and(|p| p.as_str() == "/api/v1/query");
+    let _slot = if query {
+        match state.limits.query_slot(&client).await {
+            Ok(slot) => slot,
+            Err(l) => return refuse(l),
+        }
+    } else {
+        None
+    };
+    next.run(axum::extract::Request::from_parts(parts, body))
+        .await
 }
 
 /// Counts and times the group's requests for `/metrics` (refusals of access control
