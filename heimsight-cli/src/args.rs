@@ -208,6 +208,32 @@ pub(crate) struct ServeArgs {
           default_missing_value = "true")]
     pub(crate) auth: Option<bool>,
 
+    /// Whether GET /metrics is readable without a key when auth is on [default: true]
+    #[arg(long, env = "HEIMSIGHT_AUTH_METRICS_PUBLIC", value_name = "BOOL")]
+    pub(crate) auth_metrics_public: Option<bool>,
+
+    /// Requests per second per client (per API key with --auth, else per address)
+    /// [default: unlimited]
+    #[arg(
+        long,
+        env = "HEIMSIGHT_RATE_LIMIT_REQUESTS_PER_SECOND",
+        value_name = "N"
+    )]
+    pub(crate) rate_limit_requests_per_second: Option<f64>,
+
+    /// Ingested request bytes per second per client [default: unlimited]
+    #[arg(
+        long,
+        env = "HEIMSIGHT_RATE_LIMIT_INGEST_BYTES_PER_SECOND",
+        value_name = "BYTES"
+    )]
+    pub(crate) rate_limit_ingest_bytes_per_second: Option<u64>,
+
+    /// Queries (/api/v1/query) one client runs at once; more wait up to 2 s, then 429
+    /// [default: unlimited]
+    #[arg(long, env = "HEIMSIGHT_RATE_LIMIT_QUERY_CONCURRENCY", value_name = "N")]
+    pub(crate) rate_limit_query_concurrency: Option<usize>,
+
     /// Print the effective settings (defaults, file, environment and flags merged) as TOML,
     /// and exit without starting the server.
     #[arg(long)]

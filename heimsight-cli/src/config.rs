@@ -60,6 +60,10 @@ pub(crate) fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
         retention_metrics,
         retention_check_interval,
         auth,
+        auth_metrics_public,
+        rate_limit_requests_per_second,
+        rate_limit_ingest_bytes_per_second,
+        rate_limit_query_concurrency,
         print_config: _,
     } = args;
     let mut problems = Vec::new();
@@ -73,6 +77,17 @@ pub(crate) fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
     set(&mut server.max_body_bytes, max_body_bytes);
     set(&mut server.ingest_budget_bytes, ingest_budget_bytes);
     set(&mut server.auth.enabled, auth);
+    set(&mut server.auth.metrics_public, auth_metrics_public);
+    let limits = &mut server.rate_limit;
+    if rate_limit_requests_per_second.is_some() {
+        limits.requests_per_second = *rate_limit_requests_per_second;
+    }
+    if rate_limit_ingest_bytes_per_second.is_some() {
+        limits.ingest_bytes_per_second = *rate_limit_ingest_bytes_per_second;
+    }
+    if rate_limit_query_concurrency.is_some() {
+        limits.query_concurrency = *rate_limit_query_concurrency;
+    }
     let mut duration = |what: &str, slot: &mut Duration, text: &Option<String>| {
         if let Some(text) = text {
             match Duration::parse(text) {

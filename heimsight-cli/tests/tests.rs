@@ -239,7 +239,7 @@ fn settings_come_from_defaults_file_env_and_flags_in_that_order() {
     let mut f = std::fs::File::create(&file).unwrap();
     writeln!(
         f,
-        "host = \"127.0.0.2\"\nport = 9001\nlog_level = \"debug\"\n[retention]\nlogs = \"2d\"\nspans = \"3d\""
+        "host = \"127.0.0.2\"\nport = 9001\nlog_level = \"debug\"\n[retention]\nlogs = \"2d\"\nspans = \"3d\"\n[rate_limit]\nrequests_per_second = 5.0\nquery_concurrency = 2"
     )
     .unwrap();
     let out = heimsight()
@@ -250,11 +250,16 @@ fn settings_come_from_defaults_file_env_and_flags_in_that_order() {
             "warn",
             "--retention-spans",
             "4d",
+            "--auth",
+            "--rate-limit-query-concurrency",
+            "3",
         ])
         .env("HEIMSIGHT_CONFIG", &file)
         .env("HEIMSIGHT_PORT", "9002")
         .env("HEIMSIGHT_LOG_LEVEL", "error")
         .env("HEIMSIGHT_RETENTION_LOGS", "5d")
+        .env("HEIMSIGHT_RATE_LIMIT_INGEST_BYTES_PER_SECOND", "1000000")
+        .env("HEIMSIGHT_AUTH_METRICS_PUBLIC", "false")
         .output()
         .unwrap();
     assert!(
@@ -270,6 +275,15 @@ fn settings_come_from_defaults_file_env_and_flags_in_that_order() {
     assert_eq!(config["retention"]["spans"].as_str(), Some("4d")); // flag over file
     assert_eq!(config["retention"]["metrics"].as_str(), Some("30d")); // default
     assert_eq!(config["data_dir"].as_str(), Some("./data")); // default
+    assert_eq!(config["auth"]["enabled"].as_bool(), Some(true)); // flag
+    assert_eq!(config["auth"]["metrics_public"].as_bool(), Some(false)); // env
+    let limits = &config["rate_limit"];
+    assert_eq!(limits["requests_per_second"].as_float(), Some(5.0)); // file
+    assert_eq!(
+        limits["ingest_bytes_per_second"].as_integer(),
+        Some(1_000_000)
+    ); // env
+    assert_eq!(limits["query_concurrency"].as_integer(), Some(3)); // flag over file
 }
 
 #[test]
@@ -304,15 +318,21 @@ fn invalid_settings_fail_before_anything_starts() {
         .args(["serve", "--retention-logs", "forever", "--port"])
         .arg(port.to_string())
         .env("HEIMSIGHT_MAX_BODY_BYTES", "0")
+        .env("HEIMSIGHT_RATE_LIMIT_REQUESTS_PER_SECOND", "-1")
+        .env("HEIMSIGHT_RATE_LIMIT_QUERY_CONCURRENCY", "0")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.starts_with("error: invalid configuration"), "{err}");
-    assert!(
-        err.contains("retention.logs") && err.contains("max_body_bytes"),
-        "{err}"
-    );
+    for what in [
+        "retention.logs",
+        "max_body_bytes",
+        "rate_limit.requests_per_second",
+        "rate_limit.query_concurrency",
+    ] {
+        assert!(err.contains(what), "{what}: {err}");
+    }
     // A port that is not a number is a usage error, from the parser.
     let out = heimsight()
         .args(["serve", "--port", "eighty"])

@@ -279,6 +279,20 @@ impl ServerConfig {
         if let Err(p) = positive("retention_check_interval", self.retention_check_interval) {
             problems.push(p);
         }
+        let limits = &self.rate_limit;
+        if let Some(r) = limits.requests_per_second
+            && !(r > 0.0 && r.is_finite())
+        {
+            problems.push(format!(
+                "rate_limit.requests_per_second: must be more than 0, found {r}"
+            ));
+        }
+        if limits.ingest_bytes_per_second == Some(0) {
+            problems.push("rate_limit.ingest_bytes_per_second: must be at least 1".into());
+        }
+        if limits.query_concurrency == Some(0) {
+            problems.push("rate_limit.query_concurrency: must be at least 1".into());
+        }
         if problems.is_empty() {
             Ok(())
         } else {
