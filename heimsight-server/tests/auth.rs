@@ -500,11 +500,26 @@ async fn the_ui_signs_in_with_a_key_in_a_session_cookie() {
     .await
     .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let form = text(raw("GET", "/ui/alerts/new", Some(&read), "").await.unwrap()).await;
+    assert!(
+        form.contains("Read only") && !form.contains("Save rule"),
+        "{form}"
+    );
     // An admin key sees them.
     let page = text(raw("GET", "/ui/alerts", Some(&admin), "").await.unwrap()).await;
     assert!(
         page.contains("New rule") && page.contains("Add channel"),
         "{page}"
+    );
+    let form = text(
+        raw("GET", "/ui/alerts/new", Some(&admin), "")
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        form.contains("Save rule") && !form.contains("Read only"),
+        "{form}"
     );
 
     // `next` only ever leads into the UI.

@@ -577,10 +577,14 @@ async fn rule_form_page(
                 span.field-error role="alert" { (field) ": " (reason) }
             }
             div #preview { @if let Some(x) = extra { (x) } }
-            div.buttons {
-                button type="submit" name="action" value="save" { "Save rule" }
-                button type="submit" name="action" value="preview" hx-post="alerts/preview" hx-target="#preview" hx-swap="innerHTML" { "Preview" }
-                a href="alerts" { "Cancel" }
+            @if super::can_admin() {
+                div.buttons {
+                    button type="submit" name="action" value="save" { "Save rule" }
+                    button type="submit" name="action" value="preview" hx-post="alerts/preview" hx-target="#preview" hx-swap="innerHTML" { "Preview" }
+                    a href="alerts" { "Cancel" }
+                }
+            } @else {
+                p.muted { "Read only: changing rules needs an admin key. " a href="alerts" { "Back" } }
             }
         }
     };
