@@ -39,6 +39,7 @@ use axum::http::{HeaderMap, Method, header};
 use base64::Engine as _;
 use heimsight_core::Timestamp;
 use heimsight_core::api::{CreatedKey, KeySpec, KeyView, Scope};
+use heimsight_core::ids::{hex_decode, hex_encode};
 use heimsight_store::Store;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -122,26 +123,11 @@ fn sha256(text: &str) -> [u8; 32] {
     Sha256::digest(text.as_bytes()).into()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    if text.len() != 64 {
-        return None;
-    }
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
-
 fn random_hex(n: usize) -> Result<String, ApiError> {
     let mut buf = vec![0u8; n];
     getrandom::fill(&mut buf)
         .map_err(|e| ApiError::Internal(format!("no randomness from the system: {e}")))?;
-    Ok(hex(&buf))
+    Ok(hex_encode(&buf))
 }
 
 fn read_lock<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -162,11 +148,8 @@ impl ApiKeys {
                 source,
             };
             let stored: StoredKey = serde_json::from_slice(&bytes).map_err(corrupt)?;
-            let Some(hash) = unhex(&stored.sha256) else {
-                return Err(corrupt(serde::de::Error::custom(
-                    "sha256 is not 64 hex digits",
-                )));
-            };
+            let hash = hex_decode::<32>(&stored.sha256)
+                .map_err(|e| corrupt(serde::de::Error::custom(format!("sha256: {e}"))))?;
             let used = stored.view.last_used_at.map_or(0, |t| t.0 / NS_PER_S);
             keys.insert(
                 id,
@@ -237,7 +220,7 @@ impl ApiKeys {
         let hash = sha256(&key);
         let stored = StoredKey {
             view: view.clone(),
-            sha256: hex(&hash),
+            sha256: hex_encode(&hash),
         };
         let bytes = serde_json::to_vec(&stored)
             .map_err(|e| ApiError::Internal(format!("could not encode a key: {e}")))?;
@@ -253,6 +236,11 @@ impl ApiKeys {
         );
         tracing::info!(id = %view.id, name = %view.name, scopes = ?view.scopes, "API key created");
         Ok(CreatedKey { view, key })
+    }
+
+    /// How many keys there are.
+    pub fn count(&self) -> usize {
+        read_lock(&self.keys).len()
     }
 
     /// Every key, oldest first.
@@ -273,13 +261,6 @@ impl ApiKeys {
     /// The own limits of the key `id`, if it has any.
     pub fn limits(&self, id: &str) -> Option<heimsight_core::api::KeyLimits> {
         read_lock(&self.keys).get(id).and_then(|e| e.view.limits)
-    }
-
-    /// Whether any key has limits of its own.
-    pub fn any_limits(&self) -> bool {
-        read_lock(&self.keys)
-            .values()
-            .any(|e| e.view.limits.is_some())
     }
 
     /// Revokes a key at once; `Ok(false)` when there is none with that id.
@@ -337,7 +318,7 @@ impl ApiKeys {
         view.last_used_at = Some(Timestamp(minute * NS_PER_S));
         let stored = StoredKey {
             view,
-            sha256: hex(&entry.hash),
+            sha256: hex_encode(&entry.hash),
         };
         let Ok(bytes) = serde_json::to_vec(&stored) else {
             return;

@@ -115,12 +115,13 @@ impl RateLimits {
         }
     }
 
-    /// Whether any limit is set (else every check passes at once).
-    pub fn any(&self) -> bool {
+    /// Whether requests go through the buckets at all: when a default is set, or when
+    /// clients are keys (any key, made now or later, may have limits of its own).
+    pub fn active(&self) -> bool {
         self.config.requests_per_second.is_some()
             || self.config.ingest_bytes_per_second.is_some()
             || self.config.query_concurrency.is_some()
-            || self.keys.as_ref().is_some_and(|k| k.any_limits())
+            || self.keys.is_some()
     }
 
     /// Who a request is, for its limits: `key:<id>` when keys tell clients apart, else

@@ -352,7 +352,7 @@ impl ServerMetrics {
             self.rules.set(i64::try_from(rules).unwrap_or(i64::MAX));
         }
         self.keys
-            .set(i64::try_from(state.keys.list().len()).unwrap_or(i64::MAX));
+            .set(i64::try_from(state.keys.count()).unwrap_or(i64::MAX));
         self.uptime.set(self.started.elapsed().as_secs_f64());
         let p = process_figures();
         if let Some(rss) = p.resident {
@@ -392,13 +392,7 @@ struct Process {
 }
 
 fn process_figures() -> Process {
-    let resident = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with("VmRSS:"))?.to_string();
-            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-            Some(kib * 1024)
-        });
+    let resident = crate::routes::stats::rss_bytes();
     let open_fds = std::fs::read_dir("/proc/self/fd")
         .ok()
         .map(|d| d.count() as u64);

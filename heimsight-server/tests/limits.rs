@@ -139,3 +139,37 @@ async fn otlp_grpc_over_the_rate_is_unavailable() {
     assert!(second.message().contains("rate limit"), "{second:?}");
     assert!(!second.details().is_empty(), "RetryInfo is in the details");
 }
+
+/// Without any default limit, a key made after the start with limits of its own is held to
+/// them (the buckets are in front of every request as soon as keys are in use).
+#[tokio::test]
+async fn a_key_made_later_with_its_own_limits_is_held_to_them() {
+    let mut config = ServerConfig::default();
+    config.auth.enabled = true;
+    let app = app_of(
+        HeimsightServer::builder()
+            .store(Arc::new(MemoryStore::new()))
+            .config(config)
+            .build()
+            .unwrap(),
+    );
+    let key = app
+        .server
+        .api_keys()
+        .create(&KeySpec {
+            name: "slow".into(),
+            scopes: vec![Scope::Read],
+            expires_at: None,
+            limits: Some(KeyLimits {
+                requests_per_second: Some(1.0),
+                ingest_bytes_per_second: None,
+            }),
+        })
+        .unwrap()
+        .key;
+    assert_eq!(get_with(&app, Some(&key)).await.status, StatusCode::OK);
+    assert_eq!(
+        get_with(&app, Some(&key)).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}

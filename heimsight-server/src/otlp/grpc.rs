@@ -61,7 +61,7 @@ async fn access_layer(State(state): State<AppState>, req: Request, next: Next) -
         };
         return status.into_http::<Body>();
     }
-    if state.limits.any() {
+    if state.limits.active() {
         let client = state.limits.client(&parts);
         // Request rate now; the bytes once the message is read (gRPC sends no length).
         if let Err(l) = state.limits.check(&client, None) {

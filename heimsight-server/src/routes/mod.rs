@@ -40,7 +40,7 @@ fn finish(router: Router, group: RouteGroup, state: &AppState) -> Router {
 /// The group's requests through the client's rate limits (after access control: a refused
 /// request costs no tokens), when any are set.
 fn limited(router: Router, group: RouteGroup, state: &AppState) -> Router {
-    if !state.limits.any() {
+    if !state.limits.active() {
         return router;
     }
     router.layer(axum::middleware::from_fn_with_state(

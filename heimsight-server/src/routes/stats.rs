@@ -51,7 +51,7 @@ fn named_bytes(pairs: Vec<(&'static str, u64)>) -> std::collections::BTreeMap<St
 }
 
 /// The process's resident memory (Linux: `VmRSS` of `/proc/self/status`), else `null`.
-fn rss_bytes() -> Option<u64> {
+pub(crate) fn rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
