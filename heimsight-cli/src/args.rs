@@ -48,6 +48,11 @@ pub(crate) struct Global {
     )]
     pub(crate) api_key: Option<String>,
 
+    /// PEM file of the certificate authority that signed an https:// server's certificate,
+    /// trusted besides the usual public roots (for self-signed or private-CA servers)
+    #[arg(long, global = true, env = "HEIMSIGHT_CA_CERT", value_name = "FILE")]
+    pub(crate) ca_cert: Option<PathBuf>,
+
     /// Client config file of named servers [default: ~/.config/heimsight/cli.toml]
     #[arg(
         long,
@@ -233,6 +238,15 @@ pub(crate) struct ServeArgs {
     /// [default: unlimited]
     #[arg(long, env = "HEIMSIGHT_RATE_LIMIT_QUERY_CONCURRENCY", value_name = "N")]
     pub(crate) rate_limit_query_concurrency: Option<usize>,
+
+    /// PEM certificate chain to serve HTTPS and gRPC over TLS on every port (with --tls-key);
+    /// reloaded when the file changes or on SIGHUP
+    #[arg(long, env = "HEIMSIGHT_TLS_CERT", value_name = "FILE")]
+    pub(crate) tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1)
+    #[arg(long, env = "HEIMSIGHT_TLS_KEY", value_name = "FILE")]
+    pub(crate) tls_key: Option<PathBuf>,
 
     /// Print the effective settings (defaults, file, environment and flags merged) as TOML,
     /// and exit without starting the server.

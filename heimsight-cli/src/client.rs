@@ -27,6 +27,7 @@ pub(crate) const DEFAULT_URL: &str = "http://localhost:8080";
 /// [servers.prod]
 /// url = "https://heimsight.example.com"
 /// api_key = "…"
+/// ca_cert = "/etc/heimsight/ca.pem"
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,9 +46,13 @@ pub(crate) struct ClientConfig {
 pub(crate) struct ServerEntry {
     /// Base URL of its API.
     pub(crate) url: String,
-    /// Sent as `Authorization: Bearer <key>` (for a proxy in front of the server).
+    /// Sent as `Authorization: Bearer <key>`.
     #[serde(default)]
     pub(crate) api_key: Option<String>,
+    /// PEM file of the certificate authority of an `https://` server (besides the public
+    /// roots).
+    #[serde(default)]
+    pub(crate) ca_cert: Option<PathBuf>,
 }
 
 /// The file `--client-config` names, else `$XDG_CONFIG_HOME/heimsight/cli.toml`, else
@@ -89,6 +94,8 @@ pub(crate) struct Target {
     pub(crate) url: String,
     /// The API key, if any.
     pub(crate) api_key: Option<String>,
+    /// A certificate authority trusted for `https://` besides the public roots.
+    pub(crate) ca_cert: Option<PathBuf>,
     /// `--url`, `--server NAME`, `default server NAME`, or `built-in default`.
     pub(crate) source: String,
     /// The client config file read, if any.
@@ -120,23 +127,27 @@ pub(crate) fn target(global: &Global) -> Result<Target> {
             }
         }
     };
-    let (url, mut api_key, source) = if let Some(url) = &global.url {
-        (url.clone(), None, "--url".to_string())
+    let (url, mut api_key, mut ca_cert, source) = if let Some(url) = &global.url {
+        (url.clone(), None, None, "--url".to_string())
     } else if let Some(name) = &global.server {
         let (s, how) = named(name, "--server")?;
-        (s.url, s.api_key, how)
+        (s.url, s.api_key, s.ca_cert, how)
     } else if let Some(name) = &config.default {
         let (s, how) = named(name, "default server")?;
-        (s.url, s.api_key, how)
+        (s.url, s.api_key, s.ca_cert, how)
     } else {
         (
             DEFAULT_URL.to_string(),
+            None,
             None,
             "built-in default".to_string(),
         )
     };
     if global.api_key.is_some() {
         api_key.clone_from(&global.api_key);
+    }
+    if global.ca_cert.is_some() {
+        ca_cert.clone_from(&global.ca_cert);
     }
     let url = url.trim_end_matches('/').to_string();
     let parsed = reqwest::Url::parse(&url)
@@ -147,9 +158,47 @@ pub(crate) fn target(global: &Global) -> Result<Target> {
     Ok(Target {
         url,
         api_key,
+        ca_cert,
         source,
         config_file,
     })
+}
+
+/// The TLS settings of the client: rustls on *ring*, the Mozilla roots (`webpki-roots`) and
+/// the certificates of `ca_cert` (a PEM file) if given.
+pub(crate) fn tls_config(ca_cert: Option<&std::path::Path>) -> Result<rustls::ClientConfig> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_cert {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("cannot read the CA certificate {}", path.display()))?;
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| anyhow!("the CA certificate {} is not PEM: {e}", path.display()))?;
+        if certs.is_empty() {
+            bail!(
+                "the CA certificate {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                path.display()
+            );
+        }
+        for cert in certs {
+            roots
+                .add(cert)
+                .map_err(|e| anyhow!("the CA certificate {} is unusable: {e}", path.display()))?;
+        }
+    }
+    Ok(
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .context("TLS setup")?
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    )
 }
 
 /// A client of one Heimsight server's REST API.
@@ -179,9 +228,11 @@ impl std::fmt::Display for ServerError {
 impl std::error::Error for ServerError {}
 
 impl Api {
-    /// A client of `target`, giving up on a request after `timeout`.
+    /// A client of `target`, giving up on a request after `timeout`. `https://` trusts the
+    /// Mozilla roots and the target's `ca_cert`.
     pub(crate) fn new(target: Target, timeout: Duration) -> Result<Self> {
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls_config(target.ca_cert.as_deref())?)
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("heimsight-cli/", env!("CARGO_PKG_VERSION")))

@@ -64,6 +64,8 @@ pub(crate) fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
         rate_limit_requests_per_second,
         rate_limit_ingest_bytes_per_second,
         rate_limit_query_concurrency,
+        tls_cert,
+        tls_key,
         print_config: _,
     } = args;
     let mut problems = Vec::new();
@@ -87,6 +89,12 @@ pub(crate) fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
     }
     if rate_limit_query_concurrency.is_some() {
         limits.query_concurrency = *rate_limit_query_concurrency;
+    }
+    if tls_cert.is_some() {
+        server.tls.cert.clone_from(tls_cert);
+    }
+    if tls_key.is_some() {
+        server.tls.key.clone_from(tls_key);
     }
     let mut duration = |what: &str, slot: &mut Duration, text: &Option<String>| {
         if let Some(text) = text {

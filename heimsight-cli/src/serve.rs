@@ -33,7 +33,15 @@ pub(crate) async fn run(config: crate::config::ServeConfig) -> Result<()> {
     let store: Arc<dyn Store> = Arc::new(store);
 
     let auth = config.server.auth.enabled;
+    let scheme = if config.server.tls.enabled() {
+        "https"
+    } else {
+        "http"
+    };
     let metrics_public = config.server.auth.metrics_public;
+    // A certificate that cannot be used is refused before anything is bound (the server
+    // reads it again when it starts serving).
+    heimsight_server::tls::TlsCertificates::from_config(&config.server.tls)?;
     let listeners = Listeners::bind(&config.server).await?;
     let mut builder = HeimsightServer::builder()
         .store(store)
@@ -64,7 +72,7 @@ pub(crate) async fn run(config: crate::config::ServeConfig) -> Result<()> {
         otlp_grpc = %show(addrs.otlp_grpc),
         otlp_http = %show(addrs.otlp_http),
         version = env!("CARGO_PKG_VERSION"),
-        "Heimsight listening on http://{}",
+        "Heimsight listening on {scheme}://{}",
         addrs.http
     );
     server.serve_all(listeners, shutdown_signal()).await?;

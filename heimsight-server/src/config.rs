@@ -70,6 +70,39 @@ pub struct ServerConfig {
     pub auth: AuthConfig,
     /// Rate limits and quotas per client (`[rate_limit]`; unlimited unless set).
     pub rate_limit: crate::limits::RateLimitConfig,
+    /// TLS on every listener (`[tls]`; plain HTTP and gRPC unless a certificate is given).
+    pub tls: TlsConfig,
+}
+
+/// TLS on every listener (see [`tls`](crate::tls)): HTTPS for the REST API, the web UI and
+/// OTLP/HTTP, gRPC over TLS for OTLP/gRPC. Off unless both files are given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TlsConfig {
+    /// PEM certificate chain, the server's certificate first (`HEIMSIGHT_TLS_CERT`,
+    /// `--tls-cert`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert: Option<std::path::PathBuf>,
+    /// PEM private key of the certificate: PKCS#8, PKCS#1 or SEC1 (`HEIMSIGHT_TLS_KEY`,
+    /// `--tls-key`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<std::path::PathBuf>,
+}
+
+impl TlsConfig {
+    /// TLS with the certificate chain in `cert` and its key in `key` (PEM files).
+    pub fn new(cert: impl Into<std::path::PathBuf>, key: impl Into<std::path::PathBuf>) -> Self {
+        TlsConfig {
+            cert: Some(cert.into()),
+            key: Some(key.into()),
+        }
+    }
+
+    /// Whether TLS is on (both files given).
+    pub fn enabled(&self) -> bool {
+        self.cert.is_some() && self.key.is_some()
+    }
 }
 
 /// Access control with API keys (see [`auth`](crate::auth)): off by default, like Prometheus
@@ -108,6 +141,7 @@ impl Default for ServerConfig {
             retention_check_interval: Duration::from_secs(60),
             auth: AuthConfig::default(),
             rate_limit: crate::limits::RateLimitConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -152,6 +186,12 @@ impl ServerConfig {
     /// With [`retention`](Self::retention).
     pub fn with_retention(mut self, retention: RetentionConfig) -> Self {
         self.retention = retention;
+        self
+    }
+
+    /// With [`tls`](Self::tls).
+    pub fn with_tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = tls;
         self
     }
 
@@ -292,6 +332,19 @@ impl ServerConfig {
         }
         if limits.query_concurrency == Some(0) {
             problems.push("rate_limit.query_concurrency: must be at least 1".into());
+        }
+        match (&self.tls.cert, &self.tls.key) {
+            (Some(_), None) => problems.push(
+                "tls.key: a certificate (tls.cert) is given without its private key \
+                 (HEIMSIGHT_TLS_KEY, --tls-key)"
+                    .into(),
+            ),
+            (None, Some(_)) => problems.push(
+                "tls.cert: a private key (tls.key) is given without its certificate \
+                 (HEIMSIGHT_TLS_CERT, --tls-cert)"
+                    .into(),
+            ),
+            _ => {}
         }
         if problems.is_empty() {
             Ok(())

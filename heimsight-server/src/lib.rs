@@ -108,12 +108,13 @@ mod routes;
 mod server;
 mod state;
 mod telemetry;
+pub mod tls;
 #[cfg(feature = "ui")]
 mod ui;
 
 pub use api_error::ApiError;
 pub use budget::{BudgetPermit, IngestBudget};
-pub use config::{AuthConfig, RetentionConfig, ServerConfig};
+pub use config::{AuthConfig, RetentionConfig, ServerConfig, TlsConfig};
 pub use error::{Error, Result};
 pub use layers::{AccessControl, RouteGroup};
 pub use limits::RateLimitConfig;

@@ -394,10 +394,17 @@ impl HeimsightServer {
     /// `shutdown` completes (or one of them fails), then stops accepting on all of them, lets
     /// requests in flight finish, stops the retention task and flushes the store. This is what
     /// `heimsight serve` runs.
+    ///
+    /// With a certificate in the configuration ([`TlsConfig`](crate::TlsConfig)) every
+    /// listener serves TLS only (HTTPS, gRPC over TLS), and the certificate is reloaded when
+    /// its files change or on `SIGHUP` (see [`tls`](crate::tls)); a certificate that cannot be
+    /// read is an error before anything is served.
     pub async fn serve_all<F>(self, listeners: Listeners, shutdown: F) -> Result<()>
     where
         F: Future<Output = ()> + Send + 'static,
     {
+        let tls = crate::tls::TlsCertificates::from_config(&self.state.config.tls)
+            .map_err(|e| Error::Config(vec![format!("tls: {e}")]))?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stop_tx = Arc::new(stop_tx);
         let background = {
@@ -426,6 +433,9 @@ impl HeimsightServer {
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|stop| *stop).await;
         };
+        if let Some(certs) = &tls {
+            tokio::spawn(certs.clone().watch(stopped(stop_rx.clone())));
+        }
 
         let Listeners {
             http,
@@ -435,12 +445,31 @@ impl HeimsightServer {
         // Serves a router until shutdown; when it ends (for any reason) the others stop too.
         let spawn_http = |listener: TcpListener, router: Router| {
             // With the client's address, which rate limits go by when there are no keys.
-            let served = axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .with_graceful_shutdown(stopped(stop_rx.clone()))
-            .into_future();
+            let served: std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> =
+                match &tls {
+                    None => Box::pin(
+                        axum::serve(
+                            listener,
+                            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+                        )
+                        .with_graceful_shutdown(stopped(stop_rx.clone()))
+                        .into_future(),
+                    ),
+                    Some(certs) => {
+                        use axum::serve::ListenerExt;
+                        let router = router.layer(axum::Extension(crate::tls::ServedOverTls));
+                        Box::pin(
+                            axum::serve(
+                                crate::tls::TlsListener::new(listener, certs.http_config())
+                                    .tap_io(|_| {}),
+                                router
+                                    .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+                            )
+                            .with_graceful_shutdown(stopped(stop_rx.clone()))
+                            .into_future(),
+                        )
+                    }
+                };
             let stop_tx = Arc::clone(&stop_tx);
             tokio::spawn(async move {
                 let r = served.await.map_err(Error::from);
@@ -454,20 +483,28 @@ impl HeimsightServer {
             let routes = self.otlp_grpc_routes();
             let stop = stopped(stop_rx.clone());
             let stop_tx = Arc::clone(&stop_tx);
+            let grpc_tls = tls.as_ref().map(crate::tls::TlsCertificates::grpc_config);
             tokio::spawn(async move {
-                let incoming =
-                    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
                 // HTTP/2 flow-control windows sized for OTLP batches (hundreds of KiB each,
                 // several in flight on one connection), so a client does not wait for window
                 // updates mid-request. tonic buffers each whole message before decoding it
                 // anyway (up to the size limit), so this adds no memory per request.
-                let r = tonic::transport::Server::builder()
+                let router = tonic::transport::Server::builder()
                     .initial_stream_window_size(GRPC_STREAM_WINDOW)
                     .initial_connection_window_size(GRPC_CONNECTION_WINDOW)
-                    .add_routes(routes)
-                    .serve_with_incoming_shutdown(incoming, stop)
-                    .await
-                    .map_err(|e| Error::Grpc(e.to_string()));
+                    .add_routes(routes);
+                let r = match grpc_tls {
+                    None => {
+                        let incoming = tonic::transport::server::TcpIncoming::from(listener)
+                            .with_nodelay(Some(true));
+                        router.serve_with_incoming_shutdown(incoming, stop).await
+                    }
+                    Some(config) => {
+                        let incoming = crate::tls::grpc_incoming(listener, config);
+                        router.serve_with_incoming_shutdown(incoming, stop).await
+                    }
+                }
+                .map_err(|e| Error::Grpc(e.to_string()));
                 let _ = stop_tx.send(true);
                 r
             })

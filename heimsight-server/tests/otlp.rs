@@ -65,7 +65,7 @@ fn resource(service: &str) -> Option<Resource> {
     })
 }
 
-fn logs_request(service: &str, messages: &[&str]) -> ExportLogsServiceRequest {
+pub(crate) fn logs_request(service: &str, messages: &[&str]) -> ExportLogsServiceRequest {
     let records = messages
         .iter()
         .enumerate()
@@ -596,21 +596,29 @@ async fn the_otlp_http_router_serves_only_v1() {
 // OTLP/gRPC over loopback
 
 /// A server on loopback: the three listeners on free ports, until dropped.
-struct Running {
-    server: HeimsightServer,
-    app: TestApp,
-    http: String,
-    grpc: String,
-    otlp_http: String,
+pub(crate) struct Running {
+    pub(crate) server: HeimsightServer,
+    pub(crate) app: TestApp,
+    /// `127.0.0.1:port` of the HTTP API.
+    pub(crate) http: String,
+    /// `http://127.0.0.1:port` of OTLP/gRPC.
+    pub(crate) grpc: String,
+    /// `127.0.0.1:port` of OTLP/HTTP.
+    pub(crate) otlp_http: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     serving: Option<tokio::task::JoinHandle<heimsight_server::Result<()>>>,
 }
 
-async fn running(config: ServerConfig) -> Running {
+pub(crate) async fn running(config: ServerConfig) -> Running {
+    running_app(app_with(loopback(config))).await
+}
+
+/// `config` on loopback, every port free, keeping the fixtures' data.
+pub(crate) fn loopback(config: ServerConfig) -> ServerConfig {
     // The fixtures are dated 2026-01-01: keep them from the retention task that `serve_all`
     // runs at once.
     let keep: heimsight_core::Duration = "36500d".parse().unwrap();
-    let config = config
+    config
         .with_host("127.0.0.1")
         .with_port(0)
         .with_otlp_grpc_port(0)
@@ -620,9 +628,12 @@ async fn running(config: ServerConfig) -> Running {
                 .with_logs(keep)
                 .with_spans(keep)
                 .with_metrics(keep),
-        );
-    let app = app_with(config.clone());
-    let listeners = Listeners::bind(&config).await.unwrap();
+        )
+}
+
+/// Serves `app`'s server on the listeners of its configuration (see [`loopback`]).
+pub(crate) async fn running_app(app: TestApp) -> Running {
+    let listeners = Listeners::bind(app.server.config()).await.unwrap();
     let addrs = listeners.local_addrs().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(app.server.clone().serve_all(listeners, async {
@@ -641,7 +652,7 @@ async fn running(config: ServerConfig) -> Running {
 
 impl Running {
     /// Stops every listener and waits for the graceful shutdown to finish.
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         self.stop.take().unwrap().send(()).unwrap();
         tokio::time::timeout(Duration::from_secs(10), self.serving.take().unwrap())
             .await

@@ -9,6 +9,7 @@ mod limits;
 mod otlp;
 mod query;
 mod telemetry;
+mod tls;
 mod util;
 
 use axum::body::Body;

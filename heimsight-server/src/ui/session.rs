@@ -1,8 +1,9 @@
 //! Signing in to the web UI when `auth.enabled` is on: `login` takes an API key and keeps it
-//! in an `HttpOnly; SameSite=Strict` session cookie (`Secure` behind HTTPS), `logout` drops
+//! in an `HttpOnly; SameSite=Strict` session cookie (`Secure` over HTTPS, ours or a proxy's), `logout` drops
 //! it. A browser without a key is sent to `login` ([`to_sign_in`]); pages show admin actions
 //! only to admin keys ([`can_admin`]).
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Request, State};
 use axum::http::header::{LOCATION, SET_COOKIE};
@@ -16,6 +17,7 @@ use maud::{DOCTYPE, Markup, html};
 use super::{Form, base_href, html_response, mount_prefix, qs};
 use crate::auth::{SESSION_COOKIE, presented_key};
 use crate::state::AppState;
+use crate::tls::ServedOverTls;
 
 /// Who is looking at a page.
 #[derive(Debug, Clone, Default)]
@@ -89,10 +91,16 @@ fn next_page(next: &str) -> String {
     if ok { next.to_string() } else { base }
 }
 
-fn cookie(headers: &HeaderMap, value: &str, max_age: Option<u32>) -> HeaderValue {
-    let secure = headers
-        .get("x-forwarded-proto")
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+/// Whether the browser reached us over HTTPS: our own TLS, or a proxy's
+/// (`X-Forwarded-Proto: https`).
+fn over_https(tls: Option<&Extension<ServedOverTls>>, headers: &HeaderMap) -> bool {
+    tls.is_some()
+        || headers
+            .get("x-forwarded-proto")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
+}
+
+fn cookie(secure: bool, value: &str, max_age: Option<u32>) -> HeaderValue {
     let mut c = format!(
         "{SESSION_COOKIE}={value}; Path={}; HttpOnly; SameSite=Strict",
         base_href()
@@ -146,6 +154,7 @@ pub(crate) async fn login_form(raw: axum::extract::RawQuery) -> Response {
 /// `POST login`: checks the key; on success sets the session cookie and goes to `next`.
 pub(crate) async fn login(
     State(state): State<AppState>,
+    tls: Option<Extension<ServedOverTls>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -168,18 +177,22 @@ pub(crate) async fn login(
     if let Ok(v) = HeaderValue::from_str(&next_page(form.str("next"))) {
         res.headers_mut().insert(LOCATION, v);
     }
-    res.headers_mut()
-        .insert(SET_COOKIE, cookie(&headers, key.trim(), None));
+    res.headers_mut().insert(
+        SET_COOKIE,
+        cookie(over_https(tls.as_ref(), &headers), key.trim(), None),
+    );
     res
 }
 
 /// `POST logout`: drops the session cookie.
-pub(crate) async fn logout(headers: HeaderMap) -> Response {
+pub(crate) async fn logout(tls: Option<Extension<ServedOverTls>>, headers: HeaderMap) -> Response {
     let mut res = StatusCode::SEE_OTHER.into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("{}login", base_href())) {
         res.headers_mut().insert(LOCATION, v);
     }
-    res.headers_mut()
-        .insert(SET_COOKIE, cookie(&headers, "", Some(0)));
+    res.headers_mut().insert(
+        SET_COOKIE,
+        cookie(over_https(tls.as_ref(), &headers), "", Some(0)),
+    );
     res
 }
