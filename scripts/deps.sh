@@ -12,6 +12,8 @@ command -v c++ >/dev/null 2>&1 || need+=(g++)
 # A libclang that bindgen can load (not libclang-cpp, which only looks alike): see find-libclang.sh.
 bash scripts/find-libclang.sh >/dev/null || need+=(libclang-dev clang)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+# The TLS tests make their certificates with the openssl command.
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing build dependencies: ${need[*]}" >&2

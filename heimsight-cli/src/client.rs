@@ -376,7 +376,10 @@ impl Api {
 
     fn unreachable(&self, e: &reqwest::Error) -> anyhow::Error {
         let reason = error_chain(e);
-        let hint = if e.is_connect() {
+        let hint = if reason.contains("certificate") {
+            " (the server's TLS certificate is not trusted: give the certificate authority that \
+             signed it with --ca-cert or HEIMSIGHT_CA_CERT)"
+        } else if e.is_connect() {
             " (is the server running? start one with `heimsight serve`, or point --url or \
              HEIMSIGHT_URL at yours)"
         } else {

@@ -1066,3 +1066,119 @@ fn prometheus_scrapes_the_server_and_sees_ingestion_grow() {
         &|v| v.is_finite() && v > 0.0,
     );
 }
+
+/// The subject of the certificate `addr` presents (for `localhost`), read with `openssl`.
+fn served_subject(addr: &str) -> String {
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "openssl s_client -connect {addr} -servername localhost </dev/null 2>/dev/null \
+             | openssl x509 -noout -subject"
+        ))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// `serve --tls-cert --tls-key`: the CLI talks to `https://` with the server's certificate
+/// authority (`--ca-cert`, `HEIMSIGHT_CA_CERT` or `ca_cert` of a named server), refuses it
+/// without and says what to do, and `SIGHUP` reloads a renewed certificate without a restart.
+#[test]
+fn a_tls_server_is_used_over_https_with_its_ca_and_reloads_on_sighup() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new();
+    let mut server = Server::start_tls(&dir.path().join("data"), &pki, "first", &[]);
+    let url = server.url.clone();
+    assert!(url.starts_with("https://localhost:"), "{url}");
+    let ca = pki.ca().display().to_string();
+    let status = json_of(&url, &["status", "--ca-cert", &ca]);
+    assert_eq!(status["url"], url.as_str(), "{status}");
+    let out = heimsight()
+        .args(["status", "--url", &url])
+        .env("HEIMSIGHT_CA_CERT", &ca)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = fails(&url, &["status"]);
+    assert!(
+        err.contains("certificate") && err.contains("--ca-cert"),
+        "{err}"
+    );
+    // Plain http:// to the TLS port gets nowhere.
+    let plain = url.replace("https://", "http://");
+    assert!(!run(&plain, &["status"]).status.success());
+    // A named server of the client config with its ca_cert.
+    let config = dir.path().join("cli.toml");
+    std::fs::write(
+        &config,
+        format!("default = \"tls\"\n[servers.tls]\nurl = \"{url}\"\nca_cert = \"{ca}\"\n"),
+    )
+    .unwrap();
+    let out = heimsight()
+        .args(["status", "-o", "json", "--client-config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A renewed certificate written over the files, then SIGHUP: served without a restart.
+    let addr = url.trim_start_matches("https://").to_string();
+    assert!(served_subject(&addr).contains("CN = first"));
+    let (cert, key) = (pki.file("first.pem"), pki.file("first.key"));
+    let (new_cert, new_key) = pki.server("renewed");
+    std::fs::copy(&new_key, &key).unwrap();
+    std::fs::copy(&new_cert, &cert).unwrap();
+    server.signal("HUP");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(server.output().contains("SIGHUP: TLS certificate reloaded")
+        && served_subject(&addr).contains("CN = renewed"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "not reloaded on SIGHUP within 10 s:\n{}",
+            server.output()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(server.running(), "SIGHUP stopped the server");
+    ok(&url, &["status", "--ca-cert", &ca]);
+
+    // Unusable TLS settings stop `serve` before it listens, naming the problem.
+    let out = heimsight()
+        .args(["serve", "--port", "0", "--tls-cert"])
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("tls.key"), "{err}");
+    let out = heimsight()
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--otlp-grpc-port",
+            "0",
+            "--otlp-http-port",
+            "0",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path().join("other"))
+        .arg("--tls-cert")
+        .arg(dir.path().join("nowhere.pem"))
+        .arg("--tls-key")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nowhere.pem"), "{err}");
+}

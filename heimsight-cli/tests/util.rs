@@ -47,6 +47,8 @@ pub struct Server {
     pub otlp_grpc: String,
     /// `host:port` of OTLP/HTTP.
     pub otlp_http: String,
+    /// The certificate authority of its TLS certificate (servers started with TLS).
+    pub ca: Option<PathBuf>,
     log: PathBuf,
 }
 
@@ -63,6 +65,25 @@ impl Server {
 
     /// [`Server::start`] with more arguments of `serve` (e.g. `--auth`).
     pub fn start_with(data_dir: &Path, args: &[&str]) -> Server {
+        Server::start_full(data_dir, args, None)
+    }
+
+    /// [`Server::start`] with TLS: the certificate and key of `pki`'s server certificate
+    /// `name`. [`url`](Self::url) is `https://localhost:port`.
+    pub fn start_tls(data_dir: &Path, pki: &Pki, name: &str, args: &[&str]) -> Server {
+        let (cert, key) = pki.server(name);
+        let mut all = vec![
+            "--tls-cert".to_string(),
+            cert.display().to_string(),
+            "--tls-key".to_string(),
+            key.display().to_string(),
+        ];
+        all.extend(args.iter().map(ToString::to_string));
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        Server::start_full(data_dir, &all, Some(pki.ca()))
+    }
+
+    fn start_full(data_dir: &Path, args: &[&str], ca: Option<PathBuf>) -> Server {
         let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let log = data_dir.with_extension(format!("{}.{n}.log", std::process::id()));
         let out = File::create(&log).unwrap();
@@ -83,6 +104,7 @@ impl Server {
             url: String::new(),
             otlp_grpc: String::new(),
             otlp_http: String::new(),
+            ca,
             log,
         };
         server.wait_listening();
@@ -105,7 +127,12 @@ impl Server {
                         .unwrap_or_else(|| panic!("no {name}= in {line:?}"))
                         .to_string()
                 };
-                self.url = format!("http://{}", field("http"));
+                self.url = if line.contains("listening on https://") {
+                    let port = field("http").rsplit(':').next().unwrap().to_string();
+                    format!("https://localhost:{port}")
+                } else {
+                    format!("http://{}", field("http"))
+                };
                 self.otlp_grpc = field("otlp_grpc");
                 self.otlp_http = field("otlp_http");
                 return;
@@ -122,7 +149,7 @@ impl Server {
     }
 
     fn wait_healthy(&mut self) {
-        let client = client();
+        let client = self.client();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(r) = client.get(format!("{}/health", self.url)).send()
@@ -140,6 +167,38 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// A client of this server (trusting its certificate authority, if it has TLS).
+    pub fn client(&self) -> reqwest::blocking::Client {
+        match &self.ca {
+            None => client(),
+            Some(ca) => {
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                reqwest::blocking::Client::builder()
+                    .add_root_certificate(
+                        reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap(),
+                    )
+                    .timeout(Duration::from_secs(30))
+                    .build()
+                    .unwrap()
+            }
+        }
+    }
+
+    /// Sends `signal` (e.g. `HUP`) to the server process.
+    pub fn signal(&self, signal: &str) {
+        let id = self.child.as_ref().unwrap().id().to_string();
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &id])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        self.child.as_mut().unwrap().try_wait().unwrap().is_none()
     }
 
     /// What the server printed so far.
@@ -218,4 +277,109 @@ pub fn python() -> &'static str {
         );
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     })
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the openssl command (Debian package openssl) runs");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A certificate authority made with `openssl`, and server certificates it signs.
+pub struct Pki {
+    dir: tempfile::TempDir,
+}
+
+impl Pki {
+    /// A new certificate authority (`ca.pem`).
+    pub fn new() -> Pki {
+        let dir = tempfile::tempdir().unwrap();
+        openssl(
+            dir.path(),
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=Heimsight Test CA",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+            ],
+        );
+        Pki { dir }
+    }
+
+    /// The certificate authority's certificate (PEM).
+    pub fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    /// A file of the authority's directory (`name.pem`, `name.key` of [`server`](Self::server)).
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// A server certificate for `localhost` and 127.0.0.1, signed by the authority:
+    /// `name.pem` and its key `name.key`.
+    pub fn server(&self, name: &str) -> (PathBuf, PathBuf) {
+        let key = format!("{name}.key");
+        let csr = format!("{name}.csr");
+        let pem = format!("{name}.pem");
+        let dir = self.dir.path();
+        openssl(
+            dir,
+            &[
+                "req",
+                "-new",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                &key,
+                "-subj",
+                &format!("/CN={name}"),
+                "-out",
+                &csr,
+            ],
+        );
+        std::fs::write(
+            dir.join("san.ext"),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                "san.ext",
+                "-out",
+                &pem,
+            ],
+        );
+        (dir.join(pem), dir.join(key))
+    }
 }

@@ -11,6 +11,7 @@ object with the ids it generated; exits non-zero if any export failed.
 import argparse
 import json
 import logging
+import os
 import sys
 
 from opentelemetry import metrics, trace
@@ -42,13 +43,22 @@ def checked(exporter):
     return exporter
 
 
+# Seconds each export may take, retries included (SDK_TEST_TIMEOUT; shorter where a test
+# expects the export to fail).
+TIMEOUT = float(os.environ.get("SDK_TEST_TIMEOUT", "10"))
+
+
 def exporters(transport, endpoint):
     if transport == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
-        kw = dict(endpoint=endpoint, insecure=True, timeout=10)
+        # https:// endpoints use TLS, trusting OTEL_EXPORTER_OTLP_CERTIFICATE as a user
+        # would configure it; anything else is plain gRPC.
+        kw = dict(endpoint=endpoint, timeout=TIMEOUT)
+        if not endpoint.startswith("https://"):
+            kw["insecure"] = True
         return OTLPSpanExporter(**kw), OTLPLogExporter(**kw), OTLPMetricExporter(**kw)
     from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
@@ -56,9 +66,9 @@ def exporters(transport, endpoint):
 
     base = endpoint.rstrip("/")
     return (
-        OTLPSpanExporter(endpoint=f"{base}/v1/traces", timeout=10),
-        OTLPLogExporter(endpoint=f"{base}/v1/logs", timeout=10),
-        OTLPMetricExporter(endpoint=f"{base}/v1/metrics", timeout=10),
+        OTLPSpanExporter(endpoint=f"{base}/v1/traces", timeout=TIMEOUT),
+        OTLPLogExporter(endpoint=f"{base}/v1/logs", timeout=TIMEOUT),
+        OTLPMetricExporter(endpoint=f"{base}/v1/metrics", timeout=TIMEOUT),
     )
 
 
