@@ -10,6 +10,7 @@ use crate::Timestamp;
 
 /// How urgent an alert is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// For information; nobody needs to act now.
@@ -49,6 +50,7 @@ impl std::fmt::Display for Severity {
 
 /// Whether a notification announces a problem or its end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum AlertStatus {
     /// The condition holds (after its `for` duration).
@@ -76,6 +78,7 @@ impl std::fmt::Display for AlertStatus {
 /// One alert instance in a notification: a rule and one label set (one row of its query's
 /// `GROUP BY`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertInstance {
     /// Stable identity of the rule + label set (hex), the deduplication key.
     pub fingerprint: String,
@@ -96,6 +99,7 @@ pub struct AlertInstance {
 /// A notification: the alerts of one rule that changed state in one evaluation, sent once
 /// to each of the rule's channels.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Notification {
     /// Unique id of this notification (receivers may use it to drop duplicates).
     pub id: String,

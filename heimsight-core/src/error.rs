@@ -7,6 +7,7 @@ use std::fmt;
 /// Paths use dots for object fields and brackets for array items, relative to the value being
 /// validated: `attributes.http.status`, `events[2].timestamp`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// Path of the offending field (empty for the value as a whole).
     pub field: String,
@@ -36,6 +37,7 @@ impl fmt::Display for FieldError {
 
 /// Every problem found in one value. Never empty when returned as an error.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct ValidationErrors(pub Vec<FieldError>);
 

@@ -40,6 +40,8 @@ mod json;
 pub mod log;
 pub mod matcher;
 pub mod metric;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod span;
 pub mod time;
 

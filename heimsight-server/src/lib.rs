@@ -101,6 +101,7 @@ pub mod error;
 mod ingest_stats;
 pub mod layers;
 pub mod limits;
+pub mod openapi;
 pub mod otlp;
 mod params;
 pub mod retention;

@@ -110,6 +110,7 @@ fn routes() -> Vec<(&'static str, String, &'static str)> {
             "read",
         ),
         ("POST", "/api/v1/query".into(), "read"),
+        ("GET", "/api/v1/openapi.json".into(), "read"),
         ("GET", "/api/v1/retention".into(), "read"),
         ("PUT", "/api/v1/retention".into(), "admin"),
         ("GET", "/api/v1/dashboards".into(), "read"),
@@ -166,6 +167,36 @@ fn routes() -> Vec<(&'static str, String, &'static str)> {
         r.push(("POST", form.into(), "admin"));
     }
     r
+}
+
+/// The table above holds every `/api/v1/` route the router has (found in the router itself),
+/// so a route added later is checked too.
+#[tokio::test]
+async fn the_route_table_has_every_api_route() {
+    let app = crate::util::app();
+    let table = routes();
+    let matches = |template: &str, path: &str| {
+        let path = path.split('?').next().unwrap();
+        let (t, p): (Vec<&str>, Vec<&str>) =
+            (template.split('/').collect(), path.split('/').collect());
+        t.len() == p.len() && t.iter().zip(&p).all(|(t, p)| t.starts_with('{') || t == p)
+    };
+    let mut missing = Vec::new();
+    for template in crate::openapi::router_paths(&app) {
+        for method in crate::openapi::router_methods(&app, &template).await {
+            let method = method.to_uppercase();
+            if !table
+                .iter()
+                .any(|(m, p, _)| *m == method && matches(&template, p))
+            {
+                missing.push(format!("{method} {template}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "routes not in the auth test's table: {missing:?}"
+    );
 }
 
 #[tokio::test]

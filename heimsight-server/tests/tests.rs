@@ -6,6 +6,7 @@ mod alerts;
 mod auth;
 mod compose;
 mod limits;
+mod openapi;
 mod otlp;
 mod query;
 mod telemetry;

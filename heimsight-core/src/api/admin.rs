@@ -8,6 +8,7 @@ use crate::{Duration, Timestamp};
 
 /// `GET /health`: `{"status": "ok", "version": "0.1.0"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// `ok` while the server runs.
     pub status: String,
@@ -32,6 +33,7 @@ impl Health {
 
 /// The answer to a batch that was stored whole: `{"accepted": 3}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Accepted {
     /// Records stored.
     pub accepted: usize,
@@ -39,6 +41,7 @@ pub struct Accepted {
 
 /// One value per signal: logs, spans, metric points.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PerSignal<T> {
     /// Log records.
     pub logs: T,
@@ -76,6 +79,7 @@ impl<T> PerSignal<T> {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatsView {
     /// Per signal.
     #[serde(flatten)]
@@ -86,6 +90,7 @@ pub struct StatsView {
 
 /// What the store holds of one signal.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignalStatsView {
     /// Records stored.
     pub records: u64,
@@ -104,6 +109,7 @@ pub struct SignalStatsView {
 
 /// `GET /api/v1/status`: version, start, ingest since the start, memory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusView {
     /// The server's version.
     pub version: String,
@@ -119,6 +125,7 @@ pub struct StatusView {
 
 /// Records of one signal ingested since the start.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IngestRate {
     /// Records since the start.
     pub total: u64,
@@ -128,6 +135,7 @@ pub struct IngestRate {
 
 /// Memory the server uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemoryView {
     /// Resident memory of the process, where the system tells.
     #[serde(default)]
@@ -154,6 +162,7 @@ pub struct MemoryView {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RetentionView {
     /// Log records.
     pub logs: Duration,
@@ -211,6 +220,7 @@ impl RetentionView {
 /// # Ok::<(), Vec<heimsight_core::FieldError>>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RetentionUpdate {
     /// Log records.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -12,6 +12,7 @@ use crate::{AlertStatus, FieldError, FieldReader, MatchOp, Severity, Timestamp, 
 /// Where an alert instance (a rule and one label set) is in its life: inactive → pending →
 /// firing → resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum AlertState {
     /// The condition does not hold.
@@ -58,6 +59,7 @@ impl std::fmt::Display for AlertState {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Alert {
     /// Stable identity of the rule + label set (hex).
     pub fingerprint: String,
@@ -98,6 +100,7 @@ pub struct Alert {
 
 /// `GET /api/v1/alerts`: the instances, most severe state first.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertsPage {
     /// The instances.
     pub alerts: Vec<Alert>,
@@ -122,6 +125,7 @@ pub struct AlertsPage {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum HistoryEntry {
     /// An instance changed state.
@@ -176,6 +180,7 @@ impl HistoryEntry {
 
 /// An alert instance's change of state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StateChange {
     /// When.
     pub at: Timestamp,
@@ -202,6 +207,7 @@ pub struct StateChange {
 
 /// The outcome of delivering one notification to one channel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Delivery {
     /// When.
     pub at: Timestamp,
@@ -227,6 +233,7 @@ pub struct Delivery {
 
 /// `GET /api/v1/alerts/history`: entries, newest first.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryPage {
     /// The entries.
     pub history: Vec<HistoryEntry>,
@@ -234,6 +241,7 @@ pub struct HistoryPage {
 
 /// One label matcher as the API writes it: `{"name": "service", "value": "api", "op": "="}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Matcher {
     /// The label.
     pub name: String,
@@ -246,6 +254,7 @@ pub struct Matcher {
 
 /// Where a silence is in its time window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SilenceStatus {
     /// It has not started yet.
@@ -275,6 +284,7 @@ impl std::fmt::Display for SilenceStatus {
 
 /// A silence as the API shows it (and as it is stored).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SilenceView {
     /// Its id.
     pub id: String,
@@ -296,6 +306,7 @@ pub struct SilenceView {
 
 /// `GET /api/v1/silences`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SilencesPage {
     /// Every silence, expired ones too until deleted.
     pub silences: Vec<SilenceView>,
@@ -304,6 +315,7 @@ pub struct SilencesPage {
 /// A rule's state as the API shows it: the most severe state of its instances, or
 /// `disabled`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum RuleState {
     /// No instance is pending or firing.
@@ -358,6 +370,7 @@ impl std::fmt::Display for RuleState {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuleView {
     /// Its identifier.
     pub id: String,
@@ -383,6 +396,7 @@ pub struct RuleView {
 
 /// `GET /api/v1/alerts/rules`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RulesPage {
     /// Every rule.
     pub rules: Vec<RuleView>,
@@ -390,6 +404,7 @@ pub struct RulesPage {
 
 /// `POST /api/v1/alerts/rules/preview`: what a rule would see if it ran now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RulePreview {
     /// The query it runs.
     pub query: String,
@@ -401,6 +416,7 @@ pub struct RulePreview {
 
 /// One label set of a preview.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PreviewSample {
     /// The sample's labels.
     #[serde(default)]
@@ -437,6 +453,7 @@ pub struct PreviewSample {
 /// # Ok::<(), Vec<heimsight_core::FieldError>>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SilenceSpec {
     /// All must match an alert's labels (at least one).
     pub matchers: Vec<Matcher>,
@@ -697,6 +714,7 @@ fn read_matcher(r: &mut FieldReader<'_, '_>, path: &str, m: &Value) -> Option<Ma
 /// # Ok::<(), Vec<FieldError>>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChannelSpec {
     /// Its name (unique; rules may name channels by it).
     pub name: String,
@@ -781,6 +799,7 @@ impl ChannelSpec {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChannelView {
     /// Its id.
     pub id: String,
@@ -820,6 +839,7 @@ impl ChannelView {
 
 /// `GET /api/v1/notifications/channels`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChannelsPage {
     /// Every channel.
     pub channels: Vec<ChannelView>,
@@ -828,6 +848,7 @@ pub struct ChannelsPage {
 /// `POST /api/v1/notifications/channels/{id}/test`: the receiver's answer to a test
 /// notification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChannelTestResult {
     /// Always `true` (a failed test is an error answer).
     pub ok: bool,

@@ -171,6 +171,7 @@ impl<'de> Deserialize<'de> for Panel {
 /// # Ok::<(), Vec<heimsight_core::FieldError>>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DashboardSpec {
     /// Its name.
     pub name: String,
@@ -239,6 +240,7 @@ impl DashboardSpec {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Dashboard {
     /// Its identifier.
     pub id: String,
@@ -253,6 +255,7 @@ pub struct Dashboard {
 
 /// `GET /api/v1/dashboards`: every dashboard, by name.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DashboardsPage {
     /// The dashboards.
     pub dashboards: Vec<Dashboard>,

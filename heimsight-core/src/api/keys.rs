@@ -9,6 +9,7 @@ use crate::{FieldError, FieldReader, Timestamp, ValidationErrors};
 
 /// What a key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// Write telemetry (REST ingest, OTLP over HTTP and gRPC) and nothing else.
@@ -52,6 +53,7 @@ impl std::fmt::Display for Scope {
 
 /// Limits of one key, over the server's defaults (`[rate_limit]`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyLimits {
     /// Requests per second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,6 +80,7 @@ pub struct KeyLimits {
 /// # Ok::<(), Vec<heimsight_core::FieldError>>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeySpec {
     /// What the key is for (`otel-collector`, `grafana`).
     pub name: String,
@@ -183,6 +186,7 @@ impl KeySpec {
 
 /// A key as the API shows it (`GET /api/v1/keys`): never the secret.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyView {
     /// Its identifier (also the part of the key before its secret).
     pub id: String,
@@ -205,6 +209,7 @@ pub struct KeyView {
 
 /// `POST /api/v1/keys`'s answer: the key, shown this once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedKey {
     /// The key as listed from now on.
     #[serde(flatten)]
@@ -215,6 +220,7 @@ pub struct CreatedKey {
 
 /// `GET /api/v1/keys`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeysPage {
     /// Every key, oldest first.
     pub keys: Vec<KeyView>,

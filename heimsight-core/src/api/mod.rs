@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// What went wrong, in one line.
     pub error: String,
@@ -64,6 +65,7 @@ impl ErrorBody {
 /// One problem of an invalid object (`field` is its path, `""` for the whole) or of an item of
 /// a batch (`index` is its position).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorItem {
     /// Position of the item in a batch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -101,6 +103,7 @@ impl From<&crate::FieldError> for ErrorItem {
 
 /// One problem of a query in the query language, located in its text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueryDiagnostic {
     /// Line of the problem (from 1).
     pub line: usize,

@@ -26,6 +26,7 @@ use crate::{Duration, LogRecord, Span, Timestamp, TraceId};
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(bound(deserialize = "R: Deserialize<'de>"))]
 pub struct LogsPage<R = LogRecord> {
     /// The records of the page, in the order asked for.
@@ -40,6 +41,7 @@ pub struct LogsPage<R = LogRecord> {
 
 /// One trace as search results show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TraceSummary {
     /// The trace.
     pub trace_id: TraceId,
@@ -63,6 +65,7 @@ pub struct TraceSummary {
 
 /// `GET /api/v1/traces`: the traces found, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TracesPage {
     /// The traces.
     pub traces: Vec<TraceSummary>,
@@ -74,6 +77,7 @@ pub struct TracesPage {
     serialize = "S: Serialize, R: Serialize",
     deserialize = "S: serde::de::DeserializeOwned, R: Deserialize<'de>"
 ))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TraceDetail<S = Span, R = LogRecord> {
     /// The trace.
     pub trace_id: TraceId,
@@ -82,6 +86,7 @@ pub struct TraceDetail<S = Span, R = LogRecord> {
     /// Every span, by start time.
     pub spans: Vec<S>,
     /// The spans as a forest: spans whose parent is not stored are roots.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<SpanNode>))]
     pub tree: Vec<SpanNode<S>>,
     /// The trace's logs, oldest first (at most a thousand).
     pub logs: Vec<R>,
@@ -144,6 +149,7 @@ impl<'de, S: serde::de::DeserializeOwned> Deserialize<'de> for SpanNode<S> {
 
 /// `GET /api/v1/metrics/names`: every metric name, sorted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricNames {
     /// The names.
     pub names: Vec<String>,
@@ -151,6 +157,7 @@ pub struct MetricNames {
 
 /// `GET /api/v1/metrics`: the series found with their points; with `agg`, one point per `step`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SeriesAnswer {
     /// The series.
     pub series: Vec<SeriesView>,
@@ -164,6 +171,7 @@ pub struct SeriesAnswer {
 
 /// One series and its points.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SeriesView {
     /// Metric name.
     pub name: String,
@@ -181,6 +189,7 @@ pub struct SeriesView {
 /// other fields of histograms and summaries (`buckets`, `sum`, `count`, `quantiles`, …) as
 /// they are stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PointView {
     /// When.
     pub timestamp: Timestamp,
@@ -262,6 +271,7 @@ impl<'de> Deserialize<'de> for Float {
 /// `POST /api/v1/query` (and `GET` with `query=`): the result columns and rows, what the run
 /// cost, and the plan it followed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueryAnswer {
     /// The result columns.
     pub columns: Vec<ColumnView>,
@@ -293,6 +303,7 @@ impl QueryAnswer {
 /// A result column: its name and type (`string`, `int`, `float`, `bool`, `timestamp`,
 /// `duration`, `map`, `any`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ColumnView {
     /// Name (the alias, or the expression's text).
     pub name: String,
@@ -303,6 +314,7 @@ pub struct ColumnView {
 
 /// What a query run cost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueryStats {
     /// Records read from the store.
     pub rows_scanned: u64,
@@ -316,6 +328,7 @@ pub struct QueryStats {
 
 /// How a query reads the store and what it does after (what `EXPLAIN` shows).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(no_recursion))]
 pub struct PlanView {
     /// The source read: `logs`, `spans` or `metrics`.
     pub source: String,
@@ -430,6 +443,7 @@ impl<'de> Deserialize<'de> for TimeRef {
 /// # Ok::<(), Vec<heimsight_core::FieldError>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueryRequest {
     /// The query text.
     pub query: String,

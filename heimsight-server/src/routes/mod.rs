@@ -150,6 +150,7 @@ pub(crate) fn read(state: &AppState) -> Router {
         .route("/api/v1/stats", get(stats::stats))
         .route("/api/v1/status", get(stats::status))
         .route("/api/v1/query", get(query::get).post(query::post))
+        .route("/api/v1/openapi.json", get(openapi_json))
         .layer(BodyLimitLayer::new(state.config.max_body_bytes))
         .with_state(state.clone())
         .merge(guarded);
@@ -280,4 +281,20 @@ async fn not_found(method: Method, uri: Uri) -> ApiError {
 
 async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::MethodNotAllowed(format!("method {method} is not allowed on {}", uri.path()))
+}
+
+/// `GET /api/v1/openapi.json`: the OpenAPI document of the REST API (made once).
+async fn openapi_json() -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(|| {
+        crate::openapi::openapi()
+            .to_json()
+            .unwrap_or_else(|e| format!("{{\"error\": \"the document does not serialize: {e}\"}}"))
+    });
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        doc.clone(),
+    )
+        .into_response()
 }
