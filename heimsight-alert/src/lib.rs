@@ -79,7 +79,8 @@ pub mod template;
 pub use compile::CompiledQuery;
 pub use error::{Error, Result};
 pub use manager::{
-    AlertManager, DeliveryError, DeliveryFuture, ManagerConfig, Notifier, OutboxEntry, RuleHealth,
+    AlertManager, DeliveryError, DeliveryFuture, Evaluation, EvaluationObserver, ManagerConfig,
+    Notifier, OutboxEntry, RuleHealth,
 };
 pub use rule::{CmpOp, Condition, QueryChecks, Rule, RuleKind, RuleSpec};
 pub use silence::Silence;

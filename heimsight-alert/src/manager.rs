@@ -198,7 +198,24 @@ pub struct AlertManager {
     in_flight: Mutex<HashSet<String>>,
     /// Rules are evaluated one at a time (the store is the shared resource).
     eval_lock: Mutex<()>,
+    /// Told about every evaluation (see [`AlertManager::observe_evaluations`]).
+    observer: std::sync::OnceLock<EvaluationObserver>,
 }
+
+/// One rule evaluation, as told to an [`EvaluationObserver`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct Evaluation<'a> {
+    /// The rule's kind (`threshold`, `log_pattern`, `trace`, `anomaly`, `absence`).
+    pub kind: &'a str,
+    /// How long the evaluation took (running the query and applying the result).
+    pub duration: Duration,
+    /// Whether it succeeded (a failure is in the rule's health).
+    pub ok: bool,
+}
+
+/// Told about every rule evaluation, e.g. to count and time them for `/metrics`.
+pub type EvaluationObserver = Arc<dyn Fn(&Evaluation<'_>) + Send + Sync>;
 
 impl std::fmt::Debug for AlertManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -311,6 +328,7 @@ impl AlertManager {
             seq: AtomicU64::new(0),
             in_flight: Mutex::new(HashSet::new()),
             eval_lock: Mutex::new(()),
+            observer: std::sync::OnceLock::new(),
         }))
     }
 
@@ -541,6 +559,12 @@ impl AlertManager {
         })
     }
 
+    /// Calls `observer` after every rule evaluation from now on (once per manager: `false` when
+    /// one is already set).
+    pub fn observe_evaluations(&self, observer: EvaluationObserver) -> bool {
+        self.observer.set(observer).is_ok()
+    }
+
     /// Evaluates every enabled, valid rule whose time has come; returns how many ran. Rule errors
     /// are recorded in the rule's health and never stop the other rules.
     pub fn evaluate_due(&self, now: Timestamp) -> usize {
@@ -581,9 +605,19 @@ impl AlertManager {
         let started = std::time::Instant::now();
         let result = evaluate(&*self.store, &rule, now);
         let elapsed = started.elapsed().as_secs_f64() * 1e3;
+        let observe = |ok: bool| {
+            if let Some(f) = self.observer.get() {
+                f(&Evaluation {
+                    kind: rule.spec.kind.name(),
+                    duration: started.elapsed(),
+                    ok,
+                });
+            }
+        };
         let samples = match result {
             Ok(s) => s,
             Err(e) => {
+                observe(false);
                 let mut g = self.lock();
                 g.health.insert(
                     rule.id.clone(),
@@ -597,6 +631,7 @@ impl AlertManager {
             }
         };
         let out = self.apply(&rule, samples, now);
+        observe(out.is_ok());
         let mut g = self.lock();
         g.health.insert(
             rule.id.clone(),

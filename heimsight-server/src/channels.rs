@@ -20,6 +20,8 @@ pub(crate) const NS_CHANNELS: &str = "notify.channels";
 pub(crate) struct Channels {
     store: Arc<dyn Store>,
     sender: heimsight_notify::Notifier,
+    /// Deliveries are counted by channel type and outcome.
+    metrics: Arc<crate::telemetry::ServerMetrics>,
 }
 
 impl std::fmt::Debug for Channels {
@@ -47,8 +49,16 @@ fn settings_of(
 }
 
 impl Channels {
-    pub(crate) fn new(store: Arc<dyn Store>, sender: heimsight_notify::Notifier) -> Self {
-        Channels { store, sender }
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        sender: heimsight_notify::Notifier,
+        metrics: Arc<crate::telemetry::ServerMetrics>,
+    ) -> Self {
+        Channels {
+            store,
+            sender,
+            metrics,
+        }
     }
 
     /// Every channel, by id.
@@ -237,15 +247,23 @@ impl Notifier for Channels {
                     message: format!("notification channel {channel_id:?} no longer exists"),
                 });
             };
+            let kind = ch.settings.kind();
             match self.sender.send(&ch.settings, n).await {
-                Ok(d) => Ok(match d.status {
-                    Some(s) => format!("{} answered {s}", ch.settings.kind()),
-                    None => format!("{}: {}", ch.settings.kind(), d.detail),
-                }),
-                Err(e) => Err(DeliveryError {
-                    retryable: e.retryable,
-                    message: e.to_string(),
-                }),
+                Ok(d) => {
+                    self.metrics.notification(kind, "sent");
+                    Ok(match d.status {
+                        Some(s) => format!("{kind} answered {s}"),
+                        None => format!("{kind}: {}", d.detail),
+                    })
+                }
+                Err(e) => {
+                    self.metrics
+                        .notification(kind, if e.retryable { "retried" } else { "failed" });
+                    Err(DeliveryError {
+                        retryable: e.retryable,
+                        message: e.to_string(),
+                    })
+                }
             }
         })
     }

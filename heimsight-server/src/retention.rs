@@ -165,18 +165,26 @@ pub(crate) fn update(
 /// One retention pass: deletes, for every signal, the data older than now minus its time to
 /// live. Returns the number of records removed (an estimate for some backends).
 pub fn enforce(store: &dyn Store, base: Retention) -> heimsight_store::Result<u64> {
+    Ok(enforce_each(store, base)?.iter().map(|(_, n)| n).sum())
+}
+
+/// [`enforce`], with the records removed per signal.
+pub fn enforce_each(
+    store: &dyn Store,
+    base: Retention,
+) -> heimsight_store::Result<Vec<(Signal, u64)>> {
     let r = effective(store, base)?;
     let now = Timestamp::now();
-    let mut total = 0;
+    let mut removed_each = Vec::new();
     for s in Signal::ALL {
         let cutoff = now.saturating_add(-r.get(s));
         let removed = store.delete_before(s, cutoff)?;
         if removed > 0 {
             tracing::info!(signal = s.as_str(), removed, cutoff = %cutoff.to_rfc3339(), "deleted expired data");
         }
-        total += removed;
+        removed_each.push((s, removed));
     }
-    Ok(total)
+    Ok(removed_each)
 }
 
 #[cfg(test)]

@@ -149,17 +149,21 @@ impl HeimsightServerBuilder {
             }
             None => None,
         };
+        let metrics = crate::telemetry::ServerMetrics::new();
         #[cfg(feature = "alerting")]
         let (alerts, channels) = {
             let sender = heimsight_notify::Notifier::new(self.notify)
                 .map_err(|e| Error::Alerting(e.to_string()))?;
-            let channels = crate::channels::Channels::new(Arc::clone(&store), sender);
+            let channels =
+                crate::channels::Channels::new(Arc::clone(&store), sender, Arc::clone(&metrics));
             let alerts = heimsight_alert::AlertManager::open(
                 Arc::clone(&store),
                 Arc::new(channels.clone()),
                 self.alerting,
             )
             .map_err(|e| Error::Alerting(e.to_string()))?;
+            let observed = Arc::clone(&metrics);
+            alerts.observe_evaluations(Arc::new(move |e| observed.evaluation(e)));
             (alerts, channels)
         };
         Ok(HeimsightServer {
@@ -177,7 +181,7 @@ impl HeimsightServerBuilder {
                 key_auth,
                 keys,
                 ingested: crate::ingest_stats::IngestStats::new(),
-                metrics: crate::telemetry::ServerMetrics::new(),
+                metrics,
                 limits,
                 memory_probe: self.memory_probe,
             },
@@ -292,9 +296,13 @@ impl HeimsightServer {
     pub async fn enforce_retention(&self) -> Result<u64> {
         let base = self.state.base_retention;
         let store = Arc::clone(&self.state.store);
-        crate::blocking::run(move || retention::enforce(&*store, base))
+        let removed = crate::blocking::run(move || retention::enforce_each(&*store, base))
             .await?
-            .map_err(Error::from)
+            .map_err(Error::from)?;
+        for (signal, n) in &removed {
+            self.state.metrics.retention_deleted(*signal, *n);
+        }
+        Ok(removed.iter().map(|(_, n)| n).sum())
     }
 
     /// Enforces retention at once, then every `retention_check_interval` (and right after a

@@ -1,7 +1,8 @@
 //! The server's own metrics, served at `GET /metrics` in the text format Prometheus scrapes
 //! (OpenMetrics), built with `prometheus-client`: what was ingested and refused, how requests
-//! went, what is stored, the memory the parts hold, the alerting outbox, and the process's
-//! resident memory, CPU time and open files.
+//! and queries went, what is stored, the store's merges and compactions, retention deletes,
+//! alert evaluations and notifications, the memory the parts hold, the alerting outbox, and
+//! the process's resident memory, CPU time and open files.
 //!
 //! Counters are kept as things happen ([`ServerMetrics::ingested`], the request layer of every
 //! route group); figures the server already has elsewhere (stored bytes, memory parts, the
@@ -90,6 +91,28 @@ struct PartLabel {
     part: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabel {
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EvalLabels {
+    kind: String,
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NotifyLabels {
+    channel_type: String,
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WorkLabel {
+    work: &'static str,
+}
+
 fn latency_histogram() -> Histogram {
     // 0.5 ms … ~16 s.
     Histogram::new(exponential_buckets(0.0005, 2.0, 16))
@@ -112,6 +135,17 @@ pub(crate) struct ServerMetrics {
     keys: Gauge,
     auth_failures: Family<AuthLabels, Counter>,
     rate_limited: Family<AuthLabels, Counter>,
+    queries: Family<ResultLabel, Counter>,
+    query_latency: Family<ResultLabel, Histogram, fn() -> Histogram>,
+    query_rows_scanned: Counter,
+    retention_deleted: Family<SignalLabel, Counter>,
+    evaluations: Family<EvalLabels, Counter>,
+    evaluation_latency: Family<EvalLabels, Histogram, fn() -> Histogram>,
+    notifications: Family<NotifyLabels, Counter>,
+    store_work: Family<WorkLabel, Counter>,
+    /// The store's counters already counted (they are read at scrape time).
+    store_work_seen: Mutex<heimsight_store::StoreActivity>,
+    store_busy: Family<WorkLabel, Gauge>,
     resident: Gauge,
     open_fds: Gauge,
     cpu_seconds: Counter<f64, AtomicU64>,
@@ -145,6 +179,16 @@ impl ServerMetrics {
             keys: Gauge::default(),
             auth_failures: Family::default(),
             rate_limited: Family::default(),
+            queries: Family::default(),
+            query_latency: Family::new_with_constructor(latency_histogram),
+            query_rows_scanned: Counter::default(),
+            retention_deleted: Family::default(),
+            evaluations: Family::default(),
+            evaluation_latency: Family::new_with_constructor(latency_histogram),
+            notifications: Family::default(),
+            store_work: Family::default(),
+            store_work_seen: Mutex::new(heimsight_store::StoreActivity::default()),
+            store_busy: Family::default(),
             resident: Gauge::default(),
             open_fds: Gauge::default(),
             cpu_seconds: Counter::default(),
@@ -212,6 +256,51 @@ impl ServerMetrics {
             m.rate_limited.clone(),
         );
         registry.register(
+            "queries",
+            "Queries of the query language run (/api/v1/query), by result (ok, error)",
+            m.queries.clone(),
+        );
+        registry.register(
+            "query_duration_seconds",
+            "Time to run queries of the query language, by result",
+            m.query_latency.clone(),
+        );
+        registry.register(
+            "query_rows_scanned",
+            "Rows the store read to answer queries of the query language",
+            m.query_rows_scanned.clone(),
+        );
+        registry.register(
+            "retention_deleted_records",
+            "Records deleted by retention, by signal (an estimate for some backends)",
+            m.retention_deleted.clone(),
+        );
+        registry.register(
+            "alert_evaluations",
+            "Alert rule evaluations, by rule kind and result (ok, error)",
+            m.evaluations.clone(),
+        );
+        registry.register(
+            "alert_evaluation_duration_seconds",
+            "Time to evaluate alert rules, by rule kind and result",
+            m.evaluation_latency.clone(),
+        );
+        registry.register(
+            "notifications",
+            "Notification delivery attempts, by channel type and outcome (sent; failed: given up; retried: will be tried again)",
+            m.notifications.clone(),
+        );
+        registry.register(
+            "store_background_work",
+            "Background work the store has done: log block merges, log blocks merged away, metric chunk cuts",
+            m.store_work.clone(),
+        );
+        registry.register(
+            "store_background_running",
+            "Background work of the storage engine under way (compactions, flushes) and compaction bytes pending",
+            m.store_busy.clone(),
+        );
+        registry.register(
             "uptime_seconds",
             "Seconds since the server started",
             m.uptime.clone(),
@@ -265,6 +354,50 @@ impl ServerMetrics {
         }
     }
 
+    /// Counts and times a query of the query language.
+    pub(crate) fn query(&self, ok: bool, seconds: f64, rows_scanned: u64) {
+        let label = ResultLabel {
+            result: if ok { "ok" } else { "error" },
+        };
+        self.queries.get_or_create(&label).inc();
+        self.query_latency.get_or_create(&label).observe(seconds);
+        self.query_rows_scanned.inc_by(rows_scanned);
+    }
+
+    /// Counts records deleted by retention.
+    pub(crate) fn retention_deleted(&self, signal: heimsight_store::Signal, records: u64) {
+        self.retention_deleted
+            .get_or_create(&SignalLabel {
+                signal: signal_name(signal),
+            })
+            .inc_by(records);
+    }
+
+    /// Counts and times an alert rule evaluation.
+    #[cfg(feature = "alerting")]
+    pub(crate) fn evaluation(&self, e: &heimsight_alert::Evaluation<'_>) {
+        let labels = EvalLabels {
+            kind: e.kind.to_string(),
+            result: if e.ok { "ok" } else { "error" },
+        };
+        self.evaluations.get_or_create(&labels).inc();
+        self.evaluation_latency
+            .get_or_create(&labels)
+            .observe(e.duration.as_secs_f64());
+    }
+
+    /// Counts a notification delivery attempt through a channel of type `channel_type`:
+    /// `sent`, `retried` (failed, will be tried again) or `failed` (given up).
+    #[cfg(feature = "alerting")]
+    pub(crate) fn notification(&self, channel_type: &str, outcome: &'static str) {
+        self.notifications
+            .get_or_create(&NotifyLabels {
+                channel_type: channel_type.to_string(),
+                outcome,
+            })
+            .inc();
+    }
+
     /// Counts a request refused by access control.
     pub(crate) fn auth_failure(&self, group: RouteGroup, status: u16) {
         let reason = if status == 401 {
@@ -309,9 +442,46 @@ impl ServerMetrics {
 
     /// Reads what is read at scrape time and encodes everything.
     async fn render(&self, state: &AppState) -> Result<String, ApiError> {
-        let (stats, memory) = state
-            .blocking(|store| Ok::<_, ApiError>((store.stats(), store.memory())))
+        let (stats, memory, activity) = state
+            .blocking(|store| Ok::<_, ApiError>((store.stats(), store.memory(), store.activity())))
             .await?;
+        {
+            let mut seen = self
+                .store_work_seen
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            for (work, now, before) in [
+                ("log_merges", activity.log_merges, seen.log_merges),
+                (
+                    "log_blocks_merged",
+                    activity.log_blocks_merged,
+                    seen.log_blocks_merged,
+                ),
+                (
+                    "metric_chunk_cuts",
+                    activity.metric_chunk_cuts,
+                    seen.metric_chunk_cuts,
+                ),
+            ] {
+                // Created at 0 so that the series exists before the first merge.
+                self.store_work
+                    .get_or_create(&WorkLabel { work })
+                    .inc_by(now.saturating_sub(before));
+            }
+            *seen = activity;
+        }
+        for (work, value) in [
+            ("compactions", activity.compactions_running),
+            ("flushes", activity.flushes_running),
+            (
+                "pending_compaction_bytes",
+                activity.pending_compaction_bytes,
+            ),
+        ] {
+            self.store_busy
+                .get_or_create(&WorkLabel { work })
+                .set(i64::try_from(value).unwrap_or(i64::MAX));
+        }
         let stats = stats?;
         for s in [
             heimsight_store::Signal::Logs,

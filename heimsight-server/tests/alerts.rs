@@ -414,6 +414,31 @@ async fn threshold_rule_fires_resolves_retries_and_survives_a_restart() {
         3,
         "two failed attempts, then the delivery"
     );
+    // /metrics counts the evaluations and the delivery attempts by channel type.
+    let metrics = client
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |series: &str| {
+        crate::telemetry::sample(&metrics, series)
+            .unwrap_or_else(|| panic!("no {series} in:\n{metrics}"))
+    };
+    assert_eq!(
+        value(r#"heimsight_notifications_total{channel_type="webhook",outcome="retried"}"#),
+        2.0
+    );
+    assert!(
+        value(r#"heimsight_notifications_total{channel_type="webhook",outcome="sent"}"#) >= 1.0
+    );
+    assert!(value(r#"heimsight_alert_evaluations_total{kind="threshold",result="ok"}"#) >= 2.0);
+    assert!(
+        value(r#"heimsight_alert_evaluation_duration_seconds_count{kind="threshold",result="ok"}"#)
+            >= 2.0
+    );
 
     // Restart while firing: no duplicate.
     stop.send(()).unwrap();

@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::util::{app, app_of, app_with};
 
 /// The value of the sample `name{labels}` (labels as written, in order), if present.
-fn sample(text: &str, series: &str) -> Option<f64> {
+pub(crate) fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
@@ -139,4 +139,57 @@ async fn metrics_are_public_by_default_and_count_refusals() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
+/// Queries (ok and refused, timed, rows scanned), retention deletes and the store's background
+/// work are counted.
+#[tokio::test]
+async fn metrics_count_queries_retention_deletes_and_store_work() {
+    let app = app();
+    let month_ago = heimsight_core::Timestamp::now()
+        .saturating_add(-30 * 86_400 * 1_000_000_000)
+        .to_rfc3339();
+    let r = app
+        .post(
+            "/api/v1/logs",
+            &json!([
+                {"message": "old", "service": "api", "timestamp": month_ago},
+                {"message": "new", "service": "api"},
+                {"message": "newer", "service": "api"}
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = app
+        .get("/api/v1/query?query=SELECT%20message%20FROM%20logs&start=now-60d")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = app.get("/api/v1/query?query=SELEKT%20nothing").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    // The month-old record is past the default 7 days of logs.
+    assert_eq!(app.server.enforce_retention().await.unwrap(), 1);
+
+    let text = app.get("/metrics").await.text;
+    let value =
+        |series: &str| sample(&text, series).unwrap_or_else(|| panic!("no {series} in:\n{text}"));
+    assert_eq!(value(r#"heimsight_queries_total{result="ok"}"#), 1.0);
+    assert_eq!(value(r#"heimsight_queries_total{result="error"}"#), 1.0);
+    assert_eq!(
+        value(r#"heimsight_query_duration_seconds_count{result="ok"}"#),
+        1.0
+    );
+    assert!(value("heimsight_query_rows_scanned_total") >= 3.0);
+    assert_eq!(
+        value(r#"heimsight_retention_deleted_records_total{signal="logs"}"#),
+        1.0
+    );
+    // The memory store does no background work, but the series are there from the start.
+    assert_eq!(
+        value(r#"heimsight_store_background_work_total{work="log_merges"}"#),
+        0.0
+    );
+    assert_eq!(
+        value(r#"heimsight_store_background_running{work="compactions"}"#),
+        0.0
+    );
 }

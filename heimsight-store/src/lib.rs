@@ -44,8 +44,8 @@ pub use memory::MemoryStore;
 pub use query::{
     LabelMatcher, LogCount, LogCountRow, LogCounter, LogFields, LogFilter, LogPage, LogQuery,
     LogScan, MatchOp, Order, Point, Series, SeriesPoints, SeriesQuery, Signal, SignalStats,
-    SpanRow, SpanScan, StoreStats, TimeRange, TraceQuery, TraceSummary, attributes_have_phrase,
-    contains_ci, has_phrase, record_has_phrase, split_matcher,
+    SpanRow, SpanScan, StoreActivity, StoreStats, TimeRange, TraceQuery, TraceSummary,
+    attributes_have_phrase, contains_ci, has_phrase, record_has_phrase, split_matcher,
 };
 #[cfg(feature = "rocksdb")]
 pub use rocks::{Durability, RocksStore, RocksStoreBuilder};

@@ -1070,6 +1070,25 @@ pub struct SignalStats {
     pub newest: Option<Timestamp>,
 }
 
+/// The store's background work so far (counters since it was opened) and now (gauges), for
+/// monitoring such as `/metrics`. Backends fill what they have; the rest stays 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct StoreActivity {
+    /// Merges of small log blocks into larger ones done.
+    pub log_merges: u64,
+    /// Log blocks merged away by those merges.
+    pub log_blocks_merged: u64,
+    /// Metric head chunks cut and written.
+    pub metric_chunk_cuts: u64,
+    /// Compactions of the storage engine running now.
+    pub compactions_running: u64,
+    /// Memtable flushes of the storage engine running now.
+    pub flushes_running: u64,
+    /// Bytes the storage engine estimates it still has to compact.
+    pub pending_compaction_bytes: u64,
+}
+
 /// Statistics of a whole store.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct StoreStats {

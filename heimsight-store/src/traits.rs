@@ -254,6 +254,12 @@ pub trait Maintenance: Send + Sync {
     fn memory(&self) -> Vec<(&'static str, u64)> {
         Vec::new()
     }
+
+    /// The store's background work: merges and compactions done and under way. The default
+    /// reports none.
+    fn activity(&self) -> crate::StoreActivity {
+        crate::StoreActivity::default()
+    }
 }
 
 /// Everything a Heimsight store does. Implemented automatically for any type implementing

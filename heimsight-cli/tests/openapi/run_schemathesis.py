@@ -16,8 +16,10 @@ What it checks, on every response (Schemathesis 4.x check names):
                                (formats such as date-time are validated too)
 
 Generation is deterministic (Hypothesis' derandomized mode: the same document gives the same
-requests on every run), bounded per operation by --max-examples in the fuzzing phase; the
-coverage phase adds a fixed set of boundary and invalid values of each parameter. The
+requests on every run, but for values Schemathesis picks up from the server's earlier answers,
+such as real trace ids, which --no-response-values turns off), bounded per operation by
+--max-examples in the fuzzing phase; the coverage phase adds a fixed set of boundary and
+invalid values of each parameter. The
 stateful phase (chains of calls through links) is off unless --phases names it.
 
 Schemathesis runs in a fresh temporary directory with a config file of its own, so nothing
@@ -59,6 +61,11 @@ enabled = false
 [warnings]
 fail-on = [{fail_on}]
 """
+# Values seen in earlier answers (ids, trace ids) are not reused in later requests.
+NO_RESPONSE_VALUES = "".join(
+    f"\n[phases.{phase}.extra-data-sources]\nresponses = false\n"
+    for phase in ("examples", "coverage", "fuzzing")
+)
 
 
 def main() -> int:
@@ -93,6 +100,12 @@ def main() -> int:
         default=[],
         metavar="RE",
         help="leave out the operations whose path template matches (repeatable)",
+    )
+    ap.add_argument(
+        "--no-response-values",
+        action="store_true",
+        help="do not reuse values from earlier answers (real ids, trace ids) in requests: "
+        "the requests then depend on nothing but the document",
     )
     ap.add_argument("--request-timeout", type=float, default=30.0, help="seconds per request (default 30)")
     ap.add_argument("--report-dir", help="also write JUnit XML and NDJSON reports here")
@@ -159,6 +172,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="heimsight-schemathesis-") as work:
         with open(os.path.join(work, "schemathesis.toml"), "w") as f:
             f.write(CONFIG.format(fail_on=", ".join(f'"{w}"' for w in FAIL_ON_WARNINGS)))
+            if args.no_response_values:
+                f.write(NO_RESPONSE_VALUES)
         started = time.monotonic()
         code = subprocess.call(cmd, cwd=work, env=env, stdin=subprocess.DEVNULL)
         elapsed = time.monotonic() - started

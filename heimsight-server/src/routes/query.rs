@@ -110,6 +110,7 @@ fn limits(timeout_ms: Option<u64>, max_rows: Option<u64>) -> Result<Limits, ApiE
 }
 
 async fn run(state: AppState, p: QueryParams) -> Result<Json<QueryAnswer>, ApiError> {
+    let started = std::time::Instant::now();
     let out = state
         .blocking(move |store| {
             let req = Request::new(&p.query)
@@ -118,7 +119,18 @@ async fn run(state: AppState, p: QueryParams) -> Result<Json<QueryAnswer>, ApiEr
                 .with_limits(p.limits);
             heimsight_query::run(store, &req).map_err(query_error)
         })
-        .await?;
+        .await;
+    let seconds = started.elapsed().as_secs_f64();
+    let out = match out {
+        Ok(out) => {
+            state.metrics.query(true, seconds, out.result.rows_scanned);
+            out
+        }
+        Err(e) => {
+            state.metrics.query(false, seconds, 0);
+            return Err(e);
+        }
+    };
     tracing::debug!(
         rows = out.result.rows.len(),
         scanned = out.result.rows_scanned,

@@ -341,6 +341,10 @@ impl Inner {
             self.unpublish(&mut map, k);
         }
         self.publish(&mut map, new_blocks);
+        self.log_merges
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.log_blocks_merged
+            .fetch_add(group.len() as u64, std::sync::atomic::Ordering::Relaxed);
         tracing::debug!(
             blocks = group.len(),
             records = recs.len(),
@@ -919,6 +923,21 @@ mod tests {
                 .unwrap();
         }
         store.append_logs(logs(5 * HOUR, 250, "beta")).unwrap();
+    }
+
+    #[test]
+    fn merges_are_counted_in_the_stores_activity() {
+        use crate::Maintenance as _;
+        let tmp = tempfile::tempdir().unwrap();
+        let store = RocksStore::builder(tmp.path())
+            .background_merge(false)
+            .open()
+            .unwrap();
+        assert_eq!(store.activity().log_merges, 0);
+        fill(&store);
+        let a = store.activity();
+        assert!(a.log_merges >= 1, "{a:?}");
+        assert!(a.log_blocks_merged >= 2 * a.log_merges, "{a:?}");
     }
 
     #[test]

@@ -474,6 +474,8 @@ impl Inner {
             }
             return Err(e);
         }
+        self.metric_cuts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(true)
     }
 

@@ -217,6 +217,11 @@ pub(crate) struct Inner {
     pub(crate) blooms: bloom_cache::BloomCache,
     /// Bloom filters read from disk because they were not cached.
     pub(crate) bloom_loads: AtomicU64,
+    /// Log block merges done, and the blocks they merged away (for `activity`).
+    pub(crate) log_merges: AtomicU64,
+    pub(crate) log_blocks_merged: AtomicU64,
+    /// Metric head cuts written (for `activity`).
+    pub(crate) metric_cuts: AtomicU64,
     pub(crate) block_seq: AtomicU64,
     /// Serializes block merges.
     merge_lock: Mutex<()>,
@@ -404,6 +409,9 @@ impl RocksStore {
             blocks: RwLock::new(BTreeMap::new()),
             blooms: bloom_cache::BloomCache::new(b.bloom_cache_bytes),
             bloom_loads: AtomicU64::new(0),
+            log_merges: AtomicU64::new(0),
+            log_blocks_merged: AtomicU64::new(0),
+            metric_cuts: AtomicU64::new(0),
             block_seq: AtomicU64::new(0),
             merge_lock: Mutex::new(()),
             span_lock: Mutex::new(()),
@@ -707,6 +715,29 @@ impl Maintenance for RocksStore {
             Signal::Logs => self.inner.delete_logs_before(cutoff.0),
             Signal::Spans => self.inner.delete_spans_before(cutoff.0),
             Signal::Metrics => self.inner.delete_points_before(cutoff.0),
+        }
+    }
+
+    fn activity(&self) -> crate::StoreActivity {
+        let i = &self.inner;
+        let prop =
+            |name: &str| -> u64 { i.db.property_int_value(name).ok().flatten().unwrap_or(0) };
+        crate::StoreActivity {
+            log_merges: i.log_merges.load(Ordering::Relaxed),
+            log_blocks_merged: i.log_blocks_merged.load(Ordering::Relaxed),
+            metric_chunk_cuts: i.metric_cuts.load(Ordering::Relaxed),
+            compactions_running: prop("rocksdb.num-running-compactions"),
+            flushes_running: prop("rocksdb.num-running-flushes"),
+            pending_compaction_bytes: ALL_CFS
+                .iter()
+                .filter_map(|n| i.cf(n).ok())
+                .map(|cf| {
+                    i.db.property_int_value_cf(cf, "rocksdb.estimate-pending-compaction-bytes")
+                        .ok()
+                        .flatten()
+                        .unwrap_or(0)
+                })
+                .sum(),
         }
     }
 
