@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates (once) a Python virtualenv with the test peers pinned in
 # heimsight-cli/tests/otel_sdk/requirements.txt (the OpenTelemetry SDK and OTLP exporters, the
-# aiosmtpd SMTP server), and prints the path of its python.
+# aiosmtpd SMTP server, the pyte terminal emulator, Schemathesis), and prints the path of its
+# python.
 #
 # The venv lives outside the clone: $HEIMSIGHT_VENV, default
 # ~/.cache/heimsight-venv-<hash of the requirements>, so clones or worktrees with different

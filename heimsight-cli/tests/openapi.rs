@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use util::*;
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const OTHER_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
 
 /// Operations left out of the run. Sending a test notification makes the server call the
 /// channel's destination (a webhook URL, an SMTP host, PagerDuty's or Opsgenie's API), and
@@ -30,8 +31,11 @@ const EXCLUDED_PATHS: &[&str] = &[r"^/api/v1/notifications/channels/\{[^}]+\}/te
 /// The whole run's bound (it takes well under a minute); past it the driver is killed.
 const RUN_LIMIT: Duration = Duration::from_secs(600);
 
-/// A few logs (one in a trace), the trace's spans and metric points, so that reads have
-/// something to answer with.
+/// A little of everything, so that reads answer with every shape a document must describe:
+/// logs with and without a trace, typed attributes, a bare record (no level, service or
+/// timestamp: `unspecified`, `unknown_service`, the arrival time); a trace of two spans with a
+/// status, an event and a link, and a one-span trace with nothing optional; counters, gauges
+/// (`NaN` and `+Inf` among them), a histogram and a summary.
 fn ingest(server: &Server) {
     let now = Timestamp::now();
     let ts = |offset_ms: i64| now.saturating_add(offset_ms * 1_000_000).to_rfc3339();
@@ -56,20 +60,29 @@ fn ingest(server: &Server) {
             {"timestamp": ts(-2000), "level": "error", "message": "payment declined",
              "service": "shop", "trace_id": TRACE, "span_id": "00f067aa0ba902b8"},
             {"timestamp": ts(-1000), "level": "warn", "message": "retrying payment",
-             "service": "payments", "attributes": {"attempt": 2}},
+             "service": "payments",
+             "attributes": {"attempt": 2, "ratio": 0.5, "cached": true, "tags": ["a", "b"]},
+             "resource": {"host.name": "web-1"}},
+            {"message": "bare record"},
         ]),
-        3,
+        4,
     );
     post(
         "/api/v1/traces",
         json!([
             {"trace_id": TRACE, "span_id": "00f067aa0ba902b7", "name": "POST /orders",
-             "service": "shop", "kind": "server", "start_time": ts(-2500), "end_time": ts(-1500)},
+             "service": "shop", "kind": "server", "start_time": ts(-2500), "end_time": ts(-1500),
+             "attributes": {"http.status_code": 402}},
             {"trace_id": TRACE, "span_id": "00f067aa0ba902b8", "parent_span_id": "00f067aa0ba902b7",
-             "name": "charge", "service": "payments", "start_time": ts(-2400),
-             "end_time": ts(-1600), "status": {"code": "error", "message": "declined"}},
+             "name": "charge", "service": "payments", "kind": "client", "start_time": ts(-2400),
+             "end_time": ts(-1600), "status": {"code": "error", "message": "declined"},
+             "events": [{"name": "card declined", "timestamp": ts(-1700),
+                         "attributes": {"attempt": 2}}],
+             "links": [{"trace_id": OTHER_TRACE, "span_id": "b7ad6b7169203331"}]},
+            {"trace_id": OTHER_TRACE, "span_id": "b7ad6b7169203331", "name": "bare span",
+             "start_time": ts(-1200), "duration_ns": 1000},
         ]),
-        2,
+        3,
     );
     post(
         "/api/v1/metrics",
@@ -79,9 +92,31 @@ fn ingest(server: &Server) {
             {"name": "orders_total", "type": "counter", "value": 2, "timestamp": ts(-1000),
              "labels": {"shop": "eu"}},
             {"name": "queue_depth", "type": "gauge", "value": 7.5, "timestamp": ts(-1000)},
+            {"name": "temperature", "type": "gauge", "value": "NaN", "timestamp": ts(-2000)},
+            {"name": "temperature", "type": "gauge", "value": "+Inf", "timestamp": ts(-1000)},
+            {"name": "http_request_duration_seconds", "type": "histogram",
+             "labels": {"route": "/checkout"}, "timestamp": ts(-1000),
+             "buckets": [{"le": 0.1, "count": 80}, {"le": 0.5, "count": 15},
+                         {"le": "+Inf", "count": 5}],
+             "sum": 14.2, "count": 100},
+            {"name": "rpc_latency", "type": "summary", "timestamp": ts(-1000), "sum": 3.5,
+             "count": 10,
+             "quantiles": [{"quantile": 0.5, "value": 0.2}, {"quantile": 0.99, "value": 0.9}]},
         ]),
-        3,
+        7,
     );
+}
+
+/// The last `n` warnings and errors the server logged (where the cause of a 5xx would show).
+fn server_problems(log: &str, n: usize) -> String {
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+        .collect();
+    if lines.is_empty() {
+        return "(none)".to_string();
+    }
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// The last `n` lines of `text`.
@@ -157,9 +192,9 @@ fn schemathesis_finds_no_server_error_or_schema_break() {
     assert!(
         status.success() && running,
         "Schemathesis found problems ({status}; the server is {}):\n{output}\n\
-         ---- the server's last log lines ----\n{}",
+         ---- the server's last warnings and errors ----\n{}",
         if running { "still running" } else { "gone" },
-        tail(&server.output(), 60)
+        server_problems(&server.output(), 40)
     );
     eprintln!("{}", tail(&output, 3));
 }

@@ -150,7 +150,7 @@ schema!(
         "properties": {
             "timestamp": time(),
             "observed_timestamp": time(),
-            "level": {"type": "string", "enum": ["trace", "debug", "info", "warn", "error", "fatal"]},
+            "level": {"type": "string", "enum": ["unspecified", "trace", "debug", "info", "warn", "error", "fatal"]},
             "severity_number": {"type": "integer", "minimum": 0, "maximum": 24},
             "severity_text": {"type": "string"},
             "message": {"type": "string"},
