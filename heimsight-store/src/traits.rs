@@ -246,7 +246,9 @@ pub trait Maintenance: Send + Sync {
     /// Sizes and ages per signal.
     fn stats(&self) -> Result<StoreStats>;
 
-    /// Flushes buffered data so that it survives power loss (fsync), e.g. before shutdown.
+    /// Flushes buffered data so that it survives power loss (fsync), e.g. before shutdown; a
+    /// backend with a write-ahead log also writes what only the log holds to its data files,
+    /// so that the next open replays nothing.
     fn flush(&self) -> Result<()>;
 
     /// Memory the store holds, by part, in bytes (caches, write buffers, in-memory indexes),

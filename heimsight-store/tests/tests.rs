@@ -120,6 +120,59 @@ mod rocksdb_persistence {
         assert!(store.get_trace(&trace_id(12345)).unwrap().is_empty());
     }
 
+    /// Bytes of the RocksDB write-ahead log files in `dir`.
+    fn wal_bytes(dir: &std::path::Path) -> u64 {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+            .map(|e| e.metadata().unwrap().len())
+            .sum()
+    }
+
+    /// `flush` (what a clean shutdown does) leaves nothing in the write-ahead log: every
+    /// signal's data is in SST files and the next open replays nothing.
+    #[test]
+    fn flush_empties_the_write_ahead_log() {
+        let tmp = tempfile::tempdir().unwrap();
+        {
+            let store = RocksStore::builder(tmp.path())
+                .background_merge(false)
+                .open()
+                .unwrap();
+            for batch in 0..20 {
+                let logs: Vec<_> = (0..100)
+                    .map(|i| {
+                        let mut l = full_log();
+                        l.body = format!("request {batch}-{i} took {} ms", i * 7919 % 1000);
+                        l
+                    })
+                    .collect();
+                store.append_logs(logs).unwrap();
+            }
+            store.append_spans(vec![full_span()]).unwrap();
+            store
+                .append_points(vec![MetricPoint::gauge(
+                    "g",
+                    Labels::new(),
+                    Timestamp(T0),
+                    1.5,
+                )])
+                .unwrap();
+            let before = wal_bytes(tmp.path());
+            assert!(before > 20_000, "the appends are in the WAL: {before} bytes");
+            store.flush().unwrap();
+            assert!(
+                wal_bytes(tmp.path()) < 4096,
+                "{} bytes of WAL left after flush",
+                wal_bytes(tmp.path())
+            );
+        }
+        let store = RocksStore::open(tmp.path()).unwrap();
+        assert_eq!(store.query_logs(&LogQuery::default()).unwrap().total, 2000);
+        assert_eq!(store.stats().unwrap().metrics.records, 1);
+    }
+
     #[test]
     fn a_newer_format_is_refused() {
         let tmp = tempfile::tempdir().unwrap();

@@ -809,8 +809,21 @@ impl Maintenance for RocksStore {
         })
     }
 
+    /// Syncs the WAL, then writes every column family's memtable to SST files (waiting for
+    /// it), so that the WAL holds nothing the next open would have to replay.
     fn flush(&self) -> Result<()> {
-        self.inner.db.flush_wal(true).map_err(rocks_err)?;
-        self.inner.db.flush().map_err(rocks_err)
+        let i = &self.inner;
+        i.db.flush_wal(true).map_err(rocks_err)?;
+        let cfs = ALL_CFS
+            .iter()
+            .map(|n| i.cf(n))
+            .collect::<Result<Vec<_>>>()?;
+        let refs: Vec<&_> = cfs.iter().collect();
+        let mut opts = rocksdb::FlushOptions::default();
+        opts.set_wait(true);
+        i.db.flush_cfs_opt(&refs, &opts).map_err(rocks_err)?;
+        // The default column family (unused, so empty) too: a WAL is kept until every column
+        // family has flushed past it.
+        i.db.flush_opt(&opts).map_err(rocks_err)
     }
 }
