@@ -1133,7 +1133,7 @@ fn a_tls_server_is_used_over_https_with_its_ca_and_reloads_on_sighup() {
     let addr = url.trim_start_matches("https://").to_string();
     assert!(served_subject(&addr).contains("CN = first"));
     let (cert, key) = (pki.file("first.pem"), pki.file("first.key"));
-    let (new_cert, new_key) = pki.server("renewed");
+    let (new_cert, new_key) = pki.server("renewed", false);
     std::fs::copy(&new_key, &key).unwrap();
     std::fs::copy(&new_cert, &cert).unwrap();
     server.signal("HUP");

@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "../../heimsight-server/tests/pki.rs"]
+mod pki;
+pub use pki::Pki;
+
 /// Path of the binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_heimsight");
 
@@ -71,7 +75,7 @@ impl Server {
     /// [`Server::start`] with TLS: the certificate and key of `pki`'s server certificate
     /// `name`. [`url`](Self::url) is `https://localhost:port`.
     pub fn start_tls(data_dir: &Path, pki: &Pki, name: &str, args: &[&str]) -> Server {
-        let (cert, key) = pki.server(name);
+        let (cert, key) = pki.server(name, false);
         let mut all = vec![
             "--tls-cert".to_string(),
             cert.display().to_string(),
@@ -277,109 +281,4 @@ pub fn python() -> &'static str {
         );
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     })
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the openssl command (Debian package openssl) runs");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A certificate authority made with `openssl`, and server certificates it signs.
-pub struct Pki {
-    dir: tempfile::TempDir,
-}
-
-impl Pki {
-    /// A new certificate authority (`ca.pem`).
-    pub fn new() -> Pki {
-        let dir = tempfile::tempdir().unwrap();
-        openssl(
-            dir.path(),
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=Heimsight Test CA",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-            ],
-        );
-        Pki { dir }
-    }
-
-    /// The certificate authority's certificate (PEM).
-    pub fn ca(&self) -> PathBuf {
-        self.dir.path().join("ca.pem")
-    }
-
-    /// A file of the authority's directory (`name.pem`, `name.key` of [`server`](Self::server)).
-    pub fn file(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// A server certificate for `localhost` and 127.0.0.1, signed by the authority:
-    /// `name.pem` and its key `name.key`.
-    pub fn server(&self, name: &str) -> (PathBuf, PathBuf) {
-        let key = format!("{name}.key");
-        let csr = format!("{name}.csr");
-        let pem = format!("{name}.pem");
-        let dir = self.dir.path();
-        openssl(
-            dir,
-            &[
-                "req",
-                "-new",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                &key,
-                "-subj",
-                &format!("/CN={name}"),
-                "-out",
-                &csr,
-            ],
-        );
-        std::fs::write(
-            dir.join("san.ext"),
-            "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
-        )
-        .unwrap();
-        openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                "2",
-                "-extfile",
-                "san.ext",
-                "-out",
-                &pem,
-            ],
-        );
-        (dir.join(pem), dir.join(key))
-    }
 }

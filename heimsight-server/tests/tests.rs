@@ -8,6 +8,7 @@ mod compose;
 mod limits;
 mod openapi;
 mod otlp;
+mod pki;
 mod query;
 mod telemetry;
 mod tls;

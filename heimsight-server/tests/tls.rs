@@ -2,8 +2,6 @@
 //! HTTPS for the API, the web UI and OTLP/HTTP, gRPC over TLS, no plain-text fallback,
 //! certificate reload when the files change, and clear errors for unusable files.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,133 +14,14 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 
 use crate::otlp::{logs_request, loopback, running_app};
+use crate::pki::Pki;
 use crate::util::app_of;
 
 const ADMIN: &str = "tls-test-admin-key-0123456789abcdef";
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the openssl command (Debian package openssl) runs");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A certificate authority and server certificates it signed, made with `openssl`.
-struct Pki {
-    dir: tempfile::TempDir,
-}
-
-impl Pki {
-    fn new() -> Pki {
-        let dir = tempfile::tempdir().unwrap();
-        openssl(
-            dir.path(),
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=Heimsight Test CA",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-            ],
-        );
-        Pki { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// A server certificate for `localhost` and 127.0.0.1 named `name`, signed by the CA:
-    /// `name.pem` and `name.key` (an RSA key in PKCS#8, or with `ec` a P-256 key in SEC1).
-    fn server(&self, name: &str, ec: bool) -> (PathBuf, PathBuf) {
-        let key = format!("{name}.key");
-        let csr = format!("{name}.csr");
-        let pem = format!("{name}.pem");
-        if ec {
-            openssl(
-                self.dir.path(),
-                &[
-                    "ecparam",
-                    "-name",
-                    "prime256v1",
-                    "-genkey",
-                    "-noout",
-                    "-out",
-                    &key,
-                ],
-            );
-        } else {
-            openssl(
-                self.dir.path(),
-                &[
-                    "genpkey",
-                    "-algorithm",
-                    "RSA",
-                    "-pkeyopt",
-                    "rsa_keygen_bits:2048",
-                    "-out",
-                    &key,
-                ],
-            );
-        }
-        openssl(
-            self.dir.path(),
-            &[
-                "req",
-                "-new",
-                "-key",
-                &key,
-                "-subj",
-                &format!("/CN={name}"),
-                "-out",
-                &csr,
-            ],
-        );
-        std::fs::write(
-            self.path("san.ext"),
-            "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
-        )
-        .unwrap();
-        openssl(
-            self.dir.path(),
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                "2",
-                "-extfile",
-                "san.ext",
-                "-out",
-                &pem,
-            ],
-        );
-        (self.path(&pem), self.path(&key))
-    }
-
-    fn ca_der(&self) -> CertificateDer<'static> {
-        CertificateDer::from_pem_file(self.path("ca.pem")).unwrap()
-    }
+/// The authority's certificate as rustls takes it.
+fn ca_der(pki: &Pki) -> CertificateDer<'static> {
+    CertificateDer::from_pem_file(pki.ca()).unwrap()
 }
 
 fn client_config(ca: Option<CertificateDer<'static>>, alpn: &[&[u8]]) -> rustls::ClientConfig {
@@ -212,7 +91,7 @@ async fn every_listener_serves_tls_and_reloads_the_certificate() {
     let api = format!("https://localhost:{}", port(&srv.http));
     let otlp_http = format!("https://localhost:{}", port(&srv.otlp_http));
     let grpc = format!("https://localhost:{}", port(&srv.grpc));
-    let client = https_client(Some(pki.ca_der()));
+    let client = https_client(Some(ca_der(&pki)));
 
     // HTTPS: the API (with a key), /health, OTLP/HTTP on both listeners.
     let r = client.get(format!("{api}/health")).send().await.unwrap();
@@ -242,7 +121,7 @@ async fn every_listener_serves_tls_and_reloads_the_certificate() {
         .tls_config(
             tonic::transport::ClientTlsConfig::new()
                 .ca_certificate(tonic::transport::Certificate::from_pem(
-                    std::fs::read(pki.path("ca.pem")).unwrap(),
+                    std::fs::read(pki.ca()).unwrap(),
                 ))
                 .domain_name("localhost"),
         )
@@ -273,9 +152,9 @@ async fn every_listener_serves_tls_and_reloads_the_certificate() {
     assert_eq!(body["logs"].as_array().unwrap().len(), 2, "{body}");
 
     // ALPN: HTTP/1.1 on the HTTP listeners, h2 on gRPC.
-    let (_, alpn) = presented(&srv.http, pki.ca_der(), &[b"h2", b"http/1.1"]).await;
+    let (_, alpn) = presented(&srv.http, ca_der(&pki), &[b"h2", b"http/1.1"]).await;
     assert_eq!(alpn.as_deref(), Some(&b"http/1.1"[..]));
-    let (_, alpn) = presented(&srv.grpc["http://".len()..], pki.ca_der(), &[b"h2"]).await;
+    let (_, alpn) = presented(&srv.grpc["http://".len()..], ca_der(&pki), &[b"h2"]).await;
     assert_eq!(alpn.as_deref(), Some(&b"h2"[..]));
 
     // No plain text on any port, and no certificate a client does not trust.
@@ -317,16 +196,16 @@ async fn every_listener_serves_tls_and_reloads_the_certificate() {
     // connections within a few seconds; the first one is no longer presented.
     let first = CertificateDer::from_pem_file(&cert).unwrap();
     let (next_cert, next_key) = pki.server("second", true);
-    assert_eq!(presented(&srv.http, pki.ca_der(), &[]).await.0, first);
+    assert_eq!(presented(&srv.http, ca_der(&pki), &[]).await.0, first);
     std::fs::copy(&next_key, &key).unwrap();
     std::fs::copy(&next_cert, &cert).unwrap();
     let second = CertificateDer::from_pem_file(&next_cert).unwrap();
     let mut served = Vec::new();
     for _ in 0..100 {
         served = vec![
-            presented(&srv.http, pki.ca_der(), &[]).await.0,
-            presented(&srv.otlp_http, pki.ca_der(), &[]).await.0,
-            presented(&srv.grpc["http://".len()..], pki.ca_der(), &[b"h2"])
+            presented(&srv.http, ca_der(&pki), &[]).await.0,
+            presented(&srv.otlp_http, ca_der(&pki), &[]).await.0,
+            presented(&srv.grpc["http://".len()..], ca_der(&pki), &[b"h2"])
                 .await
                 .0,
         ];
@@ -351,13 +230,13 @@ async fn unusable_certificates_are_named_and_a_failed_reload_keeps_the_old_one()
     let pki = Pki::new();
     let (cert, key) = pki.server("good", false);
     let (_, other_key) = pki.server("other", true);
-    let missing = pki.path("missing.pem");
+    let missing = pki.file("missing.pem");
     let e = TlsCertificates::load(&missing, &key).unwrap_err();
     assert!(matches!(e, TlsError::Read { .. }), "{e:?}");
     assert!(e.to_string().contains("missing.pem"), "{e}");
 
-    std::fs::write(pki.path("junk.pem"), "not a certificate\n").unwrap();
-    let e = TlsCertificates::load(pki.path("junk.pem"), &key).unwrap_err();
+    std::fs::write(pki.file("junk.pem"), "not a certificate\n").unwrap();
+    let e = TlsCertificates::load(pki.file("junk.pem"), &key).unwrap_err();
     assert!(
         e.to_string().contains("junk.pem") && e.to_string().contains("no PEM certificate"),
         "{e}"
@@ -384,7 +263,7 @@ async fn unusable_certificates_are_named_and_a_failed_reload_keeps_the_old_one()
 
     // Half of a rotation (a new key, the old certificate) is refused; the old pair stays.
     let certs = TlsCertificates::load(&cert, &key).unwrap();
-    let copy = pki.path("copy.key");
+    let copy = pki.file("copy.key");
     std::fs::copy(&key, &copy).unwrap();
     let certs_copy = TlsCertificates::load(&cert, &copy).unwrap();
     std::fs::copy(&other_key, &copy).unwrap();
@@ -402,6 +281,6 @@ async fn unusable_certificates_are_named_and_a_failed_reload_keeps_the_old_one()
         let (tcp, _) = listener.accept().await.unwrap();
         let _ = acceptor.accept(tcp).await;
     });
-    let (got, _) = presented(&addr, pki.ca_der(), &[]).await;
+    let (got, _) = presented(&addr, ca_der(&pki), &[]).await;
     assert_eq!(got, CertificateDer::from_pem_file(&cert).unwrap());
 }

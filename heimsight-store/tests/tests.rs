@@ -160,7 +160,10 @@ mod rocksdb_persistence {
                 )])
                 .unwrap();
             let before = wal_bytes(tmp.path());
-            assert!(before > 20_000, "the appends are in the WAL: {before} bytes");
+            assert!(
+                before > 20_000,
+                "the appends are in the WAL: {before} bytes"
+            );
             store.flush().unwrap();
             assert!(
                 wal_bytes(tmp.path()) < 4096,
