@@ -103,6 +103,9 @@ cargo clippy --locked -p heimsight-server --no-default-features -- -D warnings
 cargo clippy --locked -p heimsight-server --no-default-features --features ui -- -D warnings
 cargo clippy --locked -p heimsight-server --no-default-features --features alerting -- -D warnings
 
+step "cargo doc (no broken or ambiguous links)"
+RUSTDOCFLAGS="-D warnings" cargo doc --locked --workspace --no-deps
+
 step "cargo build --examples"
 cargo build --locked --workspace --examples
 

@@ -2,7 +2,7 @@
 //! durable notification outbox, all kept in the store's metadata namespaces.
 //!
 //! Each evaluation writes the instances' new states, the anomaly baselines, the history and
-//! the outbox entries of its notifications in ONE [`MetaStore::meta_write`], so a crash
+//! the outbox entries of its notifications in ONE [`MetaStore::meta_write`](heimsight_store::MetaStore::meta_write), so a crash
 //! leaves either the old state (the next evaluation redoes the transition) or the new state
 //! with its notifications queued: a restart neither fires twice nor forgets. Delivery reads
 //! the outbox, sends through a [`Notifier`], and removes an entry only once it was delivered

@@ -58,7 +58,7 @@ pub struct Statement {
     pub select: Select,
 }
 
-/// A statement that passed the checker ([`crate::check`]), normalized for the planner and
+/// A statement that passed the checker ([`check`](mod@crate::check)), normalized for the planner and
 /// executor:
 /// - column names are canonical ([`crate::schema`] aliases replaced), `labels.x` is
 ///   [`ColumnRef::Attribute`];

@@ -1,6 +1,6 @@
 //! Problems found in a query, with their position, for people and for programs.
 //!
-//! Both the parser ([`crate::parser`]) and the checker ([`crate::check`]) report problems
+//! Both the parser ([`crate::parser`]) and the checker ([`check`](mod@crate::check)) report problems
 //! as [`Diagnostic`]s, gathered in [`Diagnostics`] (the error type of both). Each one names
 //! the place (byte range, 1-based line and column), what was found there, what was expected
 //! and, when there is an obvious fix, a hint:

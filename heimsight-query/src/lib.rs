@@ -47,7 +47,7 @@
 //!
 //! # Feature flags
 //!
-//! - `testkit`: [`testkit`], the golden queries with their recorded results, which any
+//! - `testkit`: `testkit`, the golden queries with their recorded results, which any
 //!   [`Queryable`] store must answer the same way.
 
 pub mod ast;

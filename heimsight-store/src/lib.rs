@@ -24,8 +24,8 @@
 //! # Feature flags
 //!
 //! - `rocksdb` (default): [`RocksStore`], the embedded persistent backend.
-//! - `testkit`: [`testkit`], the compliance suite every backend passes, and the
-//!   [`compliance_suite!`] macro that runs it as tests of another backend.
+//! - `testkit`: `testkit`, the compliance suite every backend passes, and the
+//!   `compliance_suite!` macro that runs it as tests of another backend.
 //!
 //! Crates that only need the traits depend on this one with `default-features = false`.
 

@@ -983,7 +983,7 @@ pub struct SeriesQuery {
     pub name: Option<String>,
     /// Further matchers; all must hold.
     pub matchers: Vec<LabelMatcher>,
-    /// Points in this range (and, for [`MetricStore::series`], series with points in it).
+    /// Points in this range (and, for [`MetricStore::series`](crate::MetricStore::series), series with points in it).
     pub range: TimeRange,
     /// At most this many series (0: no limit).
     pub limit: usize,

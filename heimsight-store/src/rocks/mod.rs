@@ -5,7 +5,7 @@
 //! | column family | key | value |
 //! |---|---|---|
 //! | `default` | `heimsight.format` | format version (u32 BE) |
-//! | `log_blocks` | hour (u32 BE) · min ts · block seq (u64 BE) | a [block](block) of up to 16,384 records, column by column, each zstd-compressed |
+//! | `log_blocks` | hour (u32 BE) · min ts · block seq (u64 BE) | a block of up to 16,384 records, column by column, each zstd-compressed |
 //! | `log_summaries` | same key | block summary: time range, per-service level counts, records per second, Bloom filter of tokens, attribute pairs and trace ids |
 //! | `spans` | day (u32 BE) · trace id · span id | one span |
 //! | `traces` | day · start ts · trace id | trace summary (for searches, newest first) |
