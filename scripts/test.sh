@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every check CI runs: formatting, clippy, all tests and doc-tests, the examples and the
+# Runs every check CI runs: formatting, clippy, the docs, all tests and doc-tests, the examples and the
 # dependency-direction rules of ARCHITECTURE.md. Installs what the build needs when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -120,7 +120,7 @@ impl SpanStore for MemoryStore {
             .traces
             .values()
             .filter_map(|spans| TraceSummary::from_spans(spans))
-            .filter(|t| t.matches(q))
+            .filter(|t| q.matches(t))
             .collect();
         out.sort_by(|a, b| {
             b.start_time

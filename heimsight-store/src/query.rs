@@ -758,76 +758,20 @@ impl Default for TraceQuery {
     }
 }
 
-/// A trace at a glance.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TraceSummary {
-    /// The trace.
-    pub trace_id: TraceId,
-    /// The root span's service (the earliest span's, when the root is missing).
-    pub root_service: String,
-    /// The root span's name (the earliest span's, when the root is missing).
-    pub root_name: String,
-    /// Earliest span start.
-    pub start_time: Timestamp,
-    /// Latest span end minus earliest start, in nanoseconds.
-    pub duration_ns: i64,
-    /// Number of spans stored.
-    pub span_count: u64,
-    /// Distinct services, sorted.
-    pub services: Vec<String>,
-    /// Distinct span names, sorted.
-    pub operations: Vec<String>,
-    /// True when some span has status error.
-    pub error: bool,
-}
+/// A trace at a glance (the API's shape, built with `TraceSummary::from_spans`).
+pub use heimsight_core::api::TraceSummary;
 
-impl TraceSummary {
-    /// Builds the summary of a trace from its spans (`None` when there are none).
-    pub fn from_spans(spans: &[Span]) -> Option<TraceSummary> {
-        let first = spans.first()?;
-        let mut start = first.start_time;
-        let mut end = first.end_time;
-        let mut root: Option<&Span> = None;
-        let mut earliest = first;
-        let mut services = std::collections::BTreeSet::new();
-        let mut operations = std::collections::BTreeSet::new();
-        let mut error = false;
-        for s in spans {
-            start = start.min(s.start_time);
-            end = end.max(s.end_time);
-            if s.start_time < earliest.start_time {
-                earliest = s;
-            }
-            if s.parent_span_id.is_none() && root.is_none_or(|r| s.start_time < r.start_time) {
-                root = Some(s);
-            }
-            services.insert(s.service.clone());
-            operations.insert(s.name.clone());
-            error |= s.status.code == heimsight_core::StatusCode::Error;
-        }
-        let head = root.unwrap_or(earliest);
-        Some(TraceSummary {
-            trace_id: first.trace_id,
-            root_service: head.service.clone(),
-            root_name: head.name.clone(),
-            start_time: start,
-            duration_ns: end.0.saturating_sub(start.0),
-            span_count: spans.len() as u64,
-            services: services.into_iter().collect(),
-            operations: operations.into_iter().collect(),
-            error,
-        })
-    }
-
-    /// The reference semantics of [`TraceQuery`] (all but the limit).
-    pub fn matches(&self, q: &TraceQuery) -> bool {
-        q.range.contains(self.start_time)
-            && q.service.as_ref().is_none_or(|s| self.services.contains(s))
-            && q.operation
+impl TraceQuery {
+    /// The reference semantics of a trace query (all but the limit): whether `t` matches.
+    pub fn matches(&self, t: &TraceSummary) -> bool {
+        self.range.contains(t.start_time)
+            && self.service.as_ref().is_none_or(|s| t.services.contains(s))
+            && self
+                .operation
                 .as_ref()
-                .is_none_or(|o| self.operations.contains(o))
-            && q.min_duration.is_none_or(|d| self.duration_ns >= d)
-            && q.max_duration.is_none_or(|d| self.duration_ns <= d)
+                .is_none_or(|o| t.operations.contains(o))
+            && self.min_duration.is_none_or(|d| t.duration_ns >= d)
+            && self.max_duration.is_none_or(|d| t.duration_ns <= d)
     }
 }
 

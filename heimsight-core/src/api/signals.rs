@@ -63,6 +63,45 @@ pub struct TraceSummary {
     pub error: bool,
 }
 
+impl TraceSummary {
+    /// Builds the summary of a trace from its spans (`None` when there are none).
+    pub fn from_spans(spans: &[crate::Span]) -> Option<TraceSummary> {
+        let first = spans.first()?;
+        let mut start = first.start_time;
+        let mut end = first.end_time;
+        let mut root: Option<&crate::Span> = None;
+        let mut earliest = first;
+        let mut services = std::collections::BTreeSet::new();
+        let mut operations = std::collections::BTreeSet::new();
+        let mut error = false;
+        for s in spans {
+            start = start.min(s.start_time);
+            end = end.max(s.end_time);
+            if s.start_time < earliest.start_time {
+                earliest = s;
+            }
+            if s.parent_span_id.is_none() && root.is_none_or(|r| s.start_time < r.start_time) {
+                root = Some(s);
+            }
+            services.insert(s.service.clone());
+            operations.insert(s.name.clone());
+            error |= s.status.code == crate::StatusCode::Error;
+        }
+        let head = root.unwrap_or(earliest);
+        Some(TraceSummary {
+            trace_id: first.trace_id,
+            root_service: head.service.clone(),
+            root_name: head.name.clone(),
+            start_time: start,
+            duration_ns: end.0.saturating_sub(start.0),
+            span_count: spans.len() as u64,
+            services: services.into_iter().collect(),
+            operations: operations.into_iter().collect(),
+            error,
+        })
+    }
+}
+
 /// `GET /api/v1/traces`: the traces found, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

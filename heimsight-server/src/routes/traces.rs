@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use heimsight_core::api::{self, Accepted, SpanNode, TraceDetail, TracesPage};
+use heimsight_core::api::{Accepted, SpanNode, TraceDetail, TracesPage};
 use heimsight_core::{Span, SpanId, TraceId};
 use heimsight_ingest::Receipt;
 use heimsight_store::{LogFilter, LogQuery, Order, TraceQuery, TraceSummary};
@@ -121,9 +121,7 @@ pub(crate) async fn search(
         traces.retain(|t| t.error == error);
         traces.truncate(limit);
     }
-    Ok(Json(TracesPage {
-        traces: traces.iter().map(summary_view).collect(),
-    }))
+    Ok(Json(TracesPage { traces }))
 }
 
 pub(crate) async fn trace(
@@ -157,26 +155,12 @@ pub(crate) async fn trace(
     let tree = span_tree(&spans);
     Ok(Json(TraceDetail {
         trace_id,
-        summary: summary_view(&summary),
+        summary,
         spans,
         tree,
         logs: logs.logs,
         logs_total: logs.total,
     }))
-}
-
-fn summary_view(t: &TraceSummary) -> api::TraceSummary {
-    api::TraceSummary {
-        trace_id: t.trace_id,
-        root_service: t.root_service.clone(),
-        root_name: t.root_name.clone(),
-        start_time: t.start_time,
-        duration_ns: t.duration_ns,
-        span_count: t.span_count,
-        services: t.services.clone(),
-        operations: t.operations.clone(),
-        error: t.error,
-    }
 }
 
 /// The spans as a forest: each span with its `children`, ordered by start time. Spans

@@ -721,7 +721,7 @@ impl SpanStore for RocksStore {
                     reason: e,
                 })?;
                 let summary = TraceAgg::decode(v)?.summary(tid);
-                if summary.matches(q) {
+                if q.matches(&summary) {
                     out.push(summary);
                     if out.len() >= q.limit {
                         break;
