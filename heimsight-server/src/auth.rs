@@ -30,7 +30,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -57,6 +57,15 @@ pub const SESSION_COOKIE: &str = "heimsight_session";
 
 /// Every key begins with this.
 const PREFIX: &str = "hsk_";
+
+/// Every web UI session token begins with this.
+const SESSION_PREFIX: &str = "hss_";
+
+/// How long a web UI session lasts after signing in.
+pub const SESSION_LIFETIME: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
+
+/// Most web UI sessions kept at once; past it the oldest is dropped.
+const MAX_SESSIONS: usize = 10_000;
 
 /// Seconds between two writes of a key's `last_used_at`.
 const LAST_USED_EVERY_S: i64 = 60;
@@ -108,6 +117,21 @@ pub struct ApiKeys {
     keys: Arc<RwLock<BTreeMap<String, Arc<Entry>>>>,
     /// SHA-256 of the administrator key given by the environment (`HEIMSIGHT_ADMIN_KEY`).
     bootstrap: Option<[u8; 32]>,
+    /// Web UI sessions, by SHA-256 of their token: the key they were opened with (as its
+    /// hash: a revoked key ends its sessions) and when they end. In memory only: a restart
+    /// signs everybody out.
+    sessions: std::sync::Mutex<HashMap<[u8; 32], Session>>,
+}
+
+/// A web UI session.
+#[derive(Debug, Clone)]
+struct Session {
+    /// SHA-256 of the key signed in with.
+    key_hash: [u8; 32],
+    /// The key's id (`None`: the administrator key of the environment).
+    key_id: Option<String>,
+    /// When it ends (Unix nanoseconds).
+    ends: i64,
 }
 
 impl std::fmt::Debug for ApiKeys {
@@ -165,6 +189,7 @@ impl ApiKeys {
             store,
             keys: Arc::new(RwLock::new(keys)),
             bootstrap: None,
+            sessions: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -277,12 +302,89 @@ impl ApiKeys {
         Ok(true)
     }
 
-    /// Who `key` is, if it is a known, unexpired key (compared in constant time). Marks it
-    /// used (to the minute; the store is written at most once a minute per key).
+    /// Who `key` is, if it is a known, unexpired key (compared in constant time), or a web UI
+    /// session token (see [`open_session`](Self::open_session)) of one. Marks the key used (to
+    /// the minute; the store is written at most once a minute per key).
     pub fn authenticate(&self, key: &str, now: Timestamp) -> Option<Principal> {
-        let hash = sha256(key.trim());
+        let key = key.trim();
+        if key.starts_with(SESSION_PREFIX) {
+            let session = {
+                let mut sessions = self
+                    .sessions
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let token = sha256(key);
+                match sessions.get(&token) {
+                    Some(s) if s.ends > now.0 => s.clone(),
+                    Some(_) => {
+                        sessions.remove(&token);
+                        return None;
+                    }
+                    None => return None,
+                }
+            };
+            return self.check_hash(session.key_id.as_deref(), &session.key_hash, now);
+        }
+        let hash = sha256(key);
+        if key.starts_with(PREFIX) {
+            let id = key.strip_prefix(PREFIX)?.split('_').next()?;
+            self.check_hash(Some(id), &hash, now)
+        } else {
+            self.check_hash(None, &hash, now)
+        }
+    }
+
+    /// Signs in to the web UI with `key`: a session token for the UI's cookie, valid for
+    /// [`SESSION_LIFETIME`] and only while the key is (revoking it ends the session). The
+    /// cookie never holds the key itself. `None` when the key is not accepted.
+    pub fn open_session(&self, key: &str, now: Timestamp) -> Result<Option<String>, ApiError> {
+        let key = key.trim();
+        if key.starts_with(SESSION_PREFIX) || self.authenticate(key, now).is_none() {
+            return Ok(None);
+        }
+        let key_id = key
+            .strip_prefix(PREFIX)
+            .and_then(|k| k.split('_').next())
+            .map(str::to_string);
+        let token = format!("{SESSION_PREFIX}{}", random_hex(32)?);
+        let ends = now.0.saturating_add(SESSION_LIFETIME.as_nanos() as i64);
+        let mut sessions = self
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        sessions.retain(|_, s| s.ends > now.0);
+        if sessions.len() >= MAX_SESSIONS
+            && let Some(oldest) = sessions.iter().min_by_key(|(_, s)| s.ends).map(|(k, _)| *k)
+        {
+            sessions.remove(&oldest);
+        }
+        sessions.insert(
+            sha256(&token),
+            Session {
+                key_hash: sha256(key),
+                key_id,
+                ends,
+            },
+        );
+        Ok(Some(token))
+    }
+
+    /// Ends a web UI session (signing out); anything else is ignored.
+    pub fn close_session(&self, token: &str) {
+        let token = token.trim();
+        if token.starts_with(SESSION_PREFIX) {
+            self.sessions
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&sha256(token));
+        }
+    }
+
+    /// The key of `id` (`None`: the administrator key of the environment) if its hash is
+    /// `hash` and it has not expired.
+    fn check_hash(&self, id: Option<&str>, hash: &[u8; 32], now: Timestamp) -> Option<Principal> {
         if let Some(admin) = &self.bootstrap
-            && bool::from(admin.ct_eq(&hash))
+            && bool::from(admin.ct_eq(hash))
         {
             return Some(Principal {
                 key_id: "bootstrap".into(),
@@ -290,9 +392,8 @@ impl ApiKeys {
                 scopes: vec![Scope::Admin],
             });
         }
-        let id = key.trim().strip_prefix(PREFIX)?.split('_').next()?;
-        let entry = read_lock(&self.keys).get(id).cloned()?;
-        if !bool::from(entry.hash.ct_eq(&hash)) {
+        let entry = read_lock(&self.keys).get(id?).cloned()?;
+        if !bool::from(entry.hash.ct_eq(hash)) {
             return None;
         }
         if entry.view.expires_at.is_some_and(|t| t <= now) {

@@ -503,15 +503,24 @@ async fn the_ui_signs_in_with_a_key_in_a_session_cookie() {
     assert_eq!(header(&res, "location"), "/ui/alerts");
     let cookie = header(&res, "set-cookie");
     for part in [
-        &format!("heimsight_session={read}"),
+        "heimsight_session=hss_",
         "HttpOnly",
         "SameSite=Strict",
         "Path=/ui/",
     ] {
         assert!(cookie.contains(part), "{part} in {cookie}");
     }
+    // The cookie holds a session token, never the key.
+    assert!(!cookie.contains(&read), "{cookie}");
+    let session = cookie
+        .strip_prefix("heimsight_session=")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     // Signed in with a read key: the page, the key's name, no admin actions; posting is 403.
-    let res = raw("GET", "/ui/alerts", Some(&read), "").await.unwrap();
+    let res = raw("GET", "/ui/alerts", Some(&session), "").await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let page = text(res).await;
     assert!(
@@ -569,8 +578,9 @@ async fn the_ui_signs_in_with_a_key_in_a_session_cookie() {
         .unwrap();
         assert_eq!(header(&res, "location"), "/ui/", "{next}");
     }
-    // Signing out drops the cookie.
-    let res = raw("POST", "/ui/logout", Some(&read), "").await.unwrap();
+    // Signing out ends the session on the server and drops the cookie: the old cookie is
+    // worth nothing.
+    let res = raw("POST", "/ui/logout", Some(&session), "").await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(header(&res, "location"), "/ui/login");
     let cookie = header(&res, "set-cookie");
@@ -578,6 +588,46 @@ async fn the_ui_signs_in_with_a_key_in_a_session_cookie() {
         cookie.contains("heimsight_session=;") && cookie.contains("Max-Age=0"),
         "{cookie}"
     );
+    let res = raw("GET", "/ui/alerts", Some(&session), "").await.unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "a closed session still works"
+    );
+    assert!(header(&res, "location").starts_with("/ui/login"));
+    // Revoking the key ends its sessions at once.
+    let (id, doomed) = make_key(&app, "doomed", &["read"]).await;
+    let res = raw("POST", "/ui/login", None, &format!("key={doomed}"))
+        .await
+        .unwrap();
+    let cookie = header(&res, "set-cookie");
+    let session = cookie
+        .strip_prefix("heimsight_session=")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let res = raw("GET", "/ui/alerts", Some(&session), "").await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let r = as_admin(&app, "DELETE", &format!("/api/v1/keys/{id}"), &Value::Null).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let res = raw("GET", "/ui/alerts", Some(&session), "").await.unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "a revoked key's session still works"
+    );
+    // A made-up session token is nobody.
+    let res = raw(
+        "GET",
+        "/ui/alerts",
+        Some(&format!("hss_{}", "0".repeat(64))),
+        "",
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
 }
 
 /// The UI's live tail (Server-Sent Events) ends when the key that opened it is revoked.

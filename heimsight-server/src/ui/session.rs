@@ -1,6 +1,6 @@
-//! Signing in to the web UI when `auth.enabled` is on: `login` takes an API key and keeps it
-//! in an `HttpOnly; SameSite=Strict` session cookie (`Secure` over HTTPS, ours or a proxy's), `logout` drops
-//! it. A browser without a key is sent to `login` ([`to_sign_in`]); pages show admin actions
+//! Signing in to the web UI when `auth.enabled` is on: `login` takes an API key and keeps a
+//! session token (never the key) in an `HttpOnly; SameSite=Strict` session cookie (`Secure`
+//! over HTTPS, ours or a proxy's), `logout` ends the session and drops it. A browser without a key is sent to `login` ([`to_sign_in`]); pages show admin actions
 //! only to admin keys ([`can_admin`]).
 
 use axum::Extension;
@@ -160,10 +160,17 @@ pub(crate) async fn login(
 ) -> Response {
     let form = Form::parse(std::str::from_utf8(&body).ok());
     let key = form.str("key");
+    let now = Timestamp::now();
     let who = (!key.is_empty())
-        .then(|| state.keys.authenticate(key, Timestamp::now()))
+        .then(|| state.keys.authenticate(key, now))
         .flatten();
-    let Some(who) = who else {
+    // The cookie holds a session token, never the key.
+    let session = match who.as_ref().map(|_| state.keys.open_session(key, now)) {
+        Some(Ok(token)) => token,
+        Some(Err(e)) => return e.into_response(),
+        None => None,
+    };
+    let (Some(who), Some(session)) = (who, session) else {
         tracing::warn!("web UI sign-in with an unknown, revoked or expired API key refused");
         let mut res = html_response(login_page(
             form.str("next"),
@@ -179,13 +186,21 @@ pub(crate) async fn login(
     }
     res.headers_mut().insert(
         SET_COOKIE,
-        cookie(over_https(tls.as_ref(), &headers), key.trim(), None),
+        cookie(over_https(tls.as_ref(), &headers), &session, None),
     );
     res
 }
 
-/// `POST logout`: drops the session cookie.
-pub(crate) async fn logout(tls: Option<Extension<ServedOverTls>>, headers: HeaderMap) -> Response {
+/// `POST logout`: ends the session and drops its cookie.
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    tls: Option<Extension<ServedOverTls>>,
+    headers: HeaderMap,
+) -> Response {
+    // Ended on the server too: the old cookie is worth nothing from now on.
+    if let Some(token) = session_cookie(&headers) {
+        state.keys.close_session(&token);
+    }
     let mut res = StatusCode::SEE_OTHER.into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("{}login", base_href())) {
         res.headers_mut().insert(LOCATION, v);
@@ -195,4 +210,17 @@ pub(crate) async fn logout(tls: Option<Extension<ServedOverTls>>, headers: Heade
         cookie(over_https(tls.as_ref(), &headers), "", Some(0)),
     );
     res
+}
+
+/// The value of the session cookie, if the request has one.
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == SESSION_COOKIE).then(|| value.to_string())
+        })
 }
