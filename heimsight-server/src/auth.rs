@@ -502,16 +502,52 @@ pub fn needed_scope(group: RouteGroup, method: &Method, path: &str) -> Option<Sc
 }
 
 /// The [`AccessControl`] of API keys: 401 (with `WWW-Authenticate`) without a known key, 403
-/// naming the missing scope. Failed attempts are logged, never the key.
+/// naming the missing scope. Failed attempts are logged, never the key, at most one line a
+/// second per kind of failure (with the number left out since), so that a client retrying
+/// without a key or guessing keys cannot flood the log; `/metrics` counts every one.
 #[derive(Debug, Clone)]
 pub struct KeyAuth {
     keys: Arc<ApiKeys>,
+    logged: Arc<FailureLog>,
 }
 
 impl KeyAuth {
     /// Checks requests against `keys`.
     pub fn new(keys: Arc<ApiKeys>) -> KeyAuth {
-        KeyAuth { keys }
+        KeyAuth {
+            keys,
+            logged: Arc::default(),
+        }
+    }
+}
+
+/// When each kind of failure was last logged (Unix seconds) and how many were not logged
+/// since.
+#[derive(Debug, Default)]
+struct FailureLog {
+    last: [AtomicI64; 3],
+    skipped: [std::sync::atomic::AtomicU64; 3],
+}
+
+impl FailureLog {
+    /// Whether to log a failure of `kind` now; `Some(n)`: log it, `n` were left out before.
+    fn admit(&self, kind: usize) -> Option<u64> {
+        self.admit_at(kind, Timestamp::now().0 / NS_PER_S)
+    }
+
+    /// [`admit`](Self::admit) at `now` (Unix seconds).
+    fn admit_at(&self, kind: usize, now: i64) -> Option<u64> {
+        let last = self.last[kind].load(Ordering::Relaxed);
+        if now > last
+            && self.last[kind]
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            Some(self.skipped[kind].swap(0, Ordering::Relaxed))
+        } else {
+            self.skipped[kind].fetch_add(1, Ordering::Relaxed);
+            None
+        }
     }
 }
 
@@ -522,13 +558,17 @@ impl AccessControl for KeyAuth {
             return Ok(());
         };
         let Some(key) = presented_key(&request.headers) else {
-            warn!(%group, method = %request.method, path, "request without an API key refused");
+            if let Some(skipped) = self.logged.admit(0) {
+                warn!(%group, method = %request.method, path, skipped, "request without an API key refused");
+            }
             return Err(ApiError::Unauthorized(
                 "an API key is required: send `Authorization: Bearer <key>` (or X-Api-Key, or basic auth with the key as password)".into(),
             ));
         };
         let Some(who) = self.keys.authenticate(&key, Timestamp::now()) else {
-            warn!(%group, method = %request.method, path, "request with an unknown, revoked or expired API key refused");
+            if let Some(skipped) = self.logged.admit(1) {
+                warn!(%group, method = %request.method, path, skipped, "request with an unknown, revoked or expired API key refused");
+            }
             return Err(ApiError::Unauthorized(
                 "the API key is unknown, revoked or expired".into(),
             ));
@@ -536,7 +576,9 @@ impl AccessControl for KeyAuth {
         if who.allows(needed) {
             Ok(())
         } else {
-            warn!(%group, key = %who.key_id, %needed, path, "request refused: scope missing");
+            if let Some(skipped) = self.logged.admit(2) {
+                warn!(%group, key = %who.key_id, %needed, path, skipped, "request refused: scope missing");
+            }
             Err(ApiError::Forbidden(format!(
                 "the key {:?} lacks the `{needed}` scope that {} {path} needs (it has: {})",
                 who.name,
@@ -548,5 +590,25 @@ impl AccessControl for KeyAuth {
                     .join(", ")
             )))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::FailureLog;
+
+    #[test]
+    fn failures_are_logged_once_a_second_per_kind_with_the_count_left_out() {
+        let log = FailureLog::default();
+        assert_eq!(log.admit_at(1, 100), Some(0));
+        assert_eq!(log.admit_at(1, 100), None);
+        assert_eq!(log.admit_at(1, 100), None);
+        // Another kind has its own second.
+        assert_eq!(log.admit_at(0, 100), Some(0));
+        assert_eq!(log.admit_at(1, 101), Some(2));
+        assert_eq!(log.admit_at(1, 101), None);
+        assert_eq!(log.admit_at(1, 105), Some(1));
     }
 }
