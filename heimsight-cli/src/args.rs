@@ -170,6 +170,13 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "HEIMSIGHT_DATA_DIR", value_name = "DIR")]
     pub(crate) data_dir: Option<PathBuf>,
 
+    /// When an acknowledged write is safe: wal (in the write-ahead log: survives a killed
+    /// process), sync (fsynced before the answer: survives power loss, slowest) or
+    /// periodic:<duration> (fsynced every interval, e.g. periodic:100ms: power loss costs at
+    /// most that much) [default: wal]
+    #[arg(long, env = "HEIMSIGHT_DURABILITY", value_name = "MODE")]
+    pub(crate) durability: Option<String>,
+
     /// How much the server logs: error, warn, info, debug or trace, or a tracing filter such
     /// as "info,heimsight_store=debug" [default: info]
     #[arg(long, env = "HEIMSIGHT_LOG_LEVEL", value_name = "LEVEL")]

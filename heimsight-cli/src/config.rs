@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use heimsight_core::Duration;
 use heimsight_server::ServerConfig;
+use heimsight_store::Durability;
 use serde::Serialize;
 
 use crate::args::ServeArgs;
@@ -21,6 +22,9 @@ use crate::args::ServeArgs;
 pub(crate) struct ServeConfig {
     /// Directory of the embedded RocksDB store.
     pub(crate) data_dir: PathBuf,
+    /// When an acknowledged write is safe (`wal`, `sync`, `periodic:<duration>`).
+    #[serde(serialize_with = "as_text")]
+    pub(crate) durability: Durability,
     /// Log filter: a level (`error`, `warn`, `info`, `debug`, `trace`) or `tracing` directives
     /// such as `info,heimsight_store=debug`.
     pub(crate) log_level: String,
@@ -33,6 +37,7 @@ impl Default for ServeConfig {
     fn default() -> Self {
         ServeConfig {
             data_dir: PathBuf::from("./data"),
+            durability: Durability::Wal,
             log_level: "info".into(),
             server: ServerConfig::default(),
         }
@@ -52,6 +57,7 @@ pub(crate) fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
         otlp_grpc_port,
         otlp_http_port,
         data_dir,
+        durability,
         log_level,
         max_body_bytes,
         ingest_budget_bytes,
@@ -95,6 +101,12 @@ pub(crate) fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
     }
     if tls_key.is_some() {
         server.tls.key.clone_from(tls_key);
+    }
+    if let Some(text) = durability {
+        match text.parse() {
+            Ok(d) => config.durability = d,
+            Err(e) => problems.push(format!("durability: {e}")),
+        }
     }
     let mut duration = |what: &str, slot: &mut Duration, text: &Option<String>| {
         if let Some(text) = text {
@@ -143,6 +155,10 @@ pub(crate) fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
     Ok(config)
 }
 
+fn as_text<S: serde::Serializer>(d: &Durability, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(d)
+}
+
 fn set<T: Clone>(slot: &mut T, value: &Option<T>) {
     if let Some(v) = value {
         *slot = v.clone();
@@ -161,6 +177,16 @@ fn load_file(path: &Path) -> Result<ServeConfig> {
         config.data_dir = v
             .try_into()
             .context("data_dir: expected a path")
+            .with_context(invalid)?;
+    }
+    if let Some(v) = table.remove("durability") {
+        let text: String = v
+            .try_into()
+            .context("durability: expected a string such as \"wal\"")
+            .with_context(invalid)?;
+        config.durability = text
+            .parse()
+            .map_err(|e| anyhow::anyhow!("durability: {e}"))
             .with_context(invalid)?;
     }
     if let Some(v) = table.remove("log_level") {
@@ -227,6 +253,41 @@ mod tests {
         assert_eq!(c.server.retention.logs.to_string(), "3d");
         assert_eq!(c.server.retention.spans.to_string(), "7d");
         assert_eq!(c.server.host, "0.0.0.0");
+    }
+
+    #[test]
+    fn durability_comes_from_the_file_or_the_flag_and_is_checked() {
+        use std::time::Duration;
+        assert_eq!(ServeConfig::default().durability, Durability::Wal);
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(file, "durability = \"sync\"").unwrap();
+        let path = file.path().to_str().unwrap();
+        let c = resolve(&serve_args(&["--config", path])).unwrap();
+        assert_eq!(c.durability, Durability::Sync);
+        let c = resolve(&serve_args(&[
+            "--config",
+            path,
+            "--durability",
+            "periodic:250ms",
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.durability,
+            Durability::Periodic(Duration::from_millis(250))
+        );
+        // Printed as it is written.
+        let printed = toml::to_string(&c).unwrap();
+        assert!(
+            printed.contains("durability = \"periodic:250ms\""),
+            "{printed}"
+        );
+        for bad in ["fsync", "periodic:0s", "periodic:soon"] {
+            let err = resolve(&serve_args(&["--durability", bad])).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("durability") && format!("{err:#}").contains(bad),
+                "{bad}: {err:#}"
+            );
+        }
     }
 
     #[test]

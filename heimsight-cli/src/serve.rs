@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use heimsight_server::{HeimsightServer, Listeners};
-use heimsight_store::{Durability, RocksStore, Store};
+use heimsight_store::{RocksStore, Store};
 
 /// Opens the store, starts the server and serves until SIGINT or SIGTERM.
 pub(crate) async fn run(config: crate::config::ServeConfig) -> Result<()> {
@@ -17,10 +17,9 @@ pub(crate) async fn run(config: crate::config::ServeConfig) -> Result<()> {
         .init();
 
     let data_dir = config.data_dir.clone();
+    let durability = config.durability;
     let store = heimsight_server::blocking::run(move || {
-        RocksStore::builder(&data_dir)
-            .durability(Durability::Wal)
-            .open()
+        RocksStore::builder(&data_dir).durability(durability).open()
     })
     .await?
     .with_context(|| {
@@ -29,7 +28,7 @@ pub(crate) async fn run(config: crate::config::ServeConfig) -> Result<()> {
             config.data_dir.display()
         )
     })?;
-    tracing::info!(data_dir = %config.data_dir.display(), "store opened");
+    tracing::info!(data_dir = %config.data_dir.display(), %durability, "store opened");
     let store: Arc<dyn Store> = Arc::new(store);
 
     let auth = config.server.auth.enabled;

@@ -97,6 +97,56 @@ pub enum Durability {
     Periodic(Duration),
 }
 
+/// `wal`, `sync` or `periodic:<duration>` (e.g. `periodic:100ms`).
+///
+/// ```
+/// use heimsight_store::Durability;
+/// use std::time::Duration;
+///
+/// assert_eq!("periodic:100ms".parse::<Durability>(), Ok(Durability::Periodic(Duration::from_millis(100))));
+/// assert_eq!(Durability::Sync.to_string(), "sync");
+/// assert!("fsync".parse::<Durability>().unwrap_err().contains("wal, sync or periodic"));
+/// ```
+impl std::str::FromStr for Durability {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Durability, String> {
+        let s = s.trim();
+        match s.to_ascii_lowercase().as_str() {
+            "wal" => return Ok(Durability::Wal),
+            "sync" => return Ok(Durability::Sync),
+            _ => {}
+        }
+        let bad = || {
+            format!(
+                "{s:?} is not a durability: expected wal, sync or periodic:<duration> (e.g. periodic:100ms)"
+            )
+        };
+        let every = s
+            .split_once(':')
+            .filter(|(mode, _)| mode.eq_ignore_ascii_case("periodic"))
+            .ok_or_else(bad)?
+            .1;
+        let d = heimsight_core::Duration::parse(every).map_err(|e| format!("{}: {e}", bad()))?;
+        match d.to_std() {
+            Some(d) if !d.is_zero() => Ok(Durability::Periodic(d)),
+            _ => Err(format!("{}: the interval must be positive", bad())),
+        }
+    }
+}
+
+impl std::fmt::Display for Durability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Durability::Wal => f.write_str("wal"),
+            Durability::Sync => f.write_str("sync"),
+            Durability::Periodic(d) => {
+                write!(f, "periodic:{}", heimsight_core::Duration::from_std(*d))
+            }
+        }
+    }
+}
+
 /// Options of a [`RocksStore`]; see [`RocksStore::builder`].
 #[derive(Debug, Clone)]
 pub struct RocksStoreBuilder {
