@@ -172,7 +172,7 @@ pub(crate) struct ServeArgs {
 
     /// When an acknowledged write is safe: wal (in the write-ahead log: survives a killed
     /// process), sync (fsynced before the answer: survives power loss, slowest) or
-    /// periodic:<duration> (fsynced every interval, e.g. periodic:100ms: power loss costs at
+    /// periodic:DURATION (fsynced every interval, e.g. periodic:100ms: power loss costs at
     /// most that much) [default: wal]
     #[arg(long, env = "HEIMSIGHT_DURABILITY", value_name = "MODE")]
     pub(crate) durability: Option<String>,
