@@ -434,6 +434,15 @@ async fn otlp_grpc_needs_an_ingest_key() {
     assert!(ok.is_none() || ok == Some(tonic::Code::Ok), "{ok:?}");
 }
 
+/// The session token a `Set-Cookie` of the sign-in page sets.
+fn session_of(set_cookie: &str) -> String {
+    set_cookie
+        .strip_prefix("heimsight_session=")
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_else(|| panic!("no session cookie in {set_cookie:?}"))
+        .to_string()
+}
+
 /// The web UI: a browser without a key is sent to the sign-in page, which sets an
 /// `HttpOnly; SameSite=Strict` session cookie; admin actions show only to admin keys.
 #[tokio::test]
@@ -512,13 +521,7 @@ async fn the_ui_signs_in_with_a_key_in_a_session_cookie() {
     }
     // The cookie holds a session token, never the key.
     assert!(!cookie.contains(&read), "{cookie}");
-    let session = cookie
-        .strip_prefix("heimsight_session=")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let session = session_of(&cookie);
     // Signed in with a read key: the page, the key's name, no admin actions; posting is 403.
     let res = raw("GET", "/ui/alerts", Some(&session), "").await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
@@ -601,13 +604,7 @@ async fn the_ui_signs_in_with_a_key_in_a_session_cookie() {
         .await
         .unwrap();
     let cookie = header(&res, "set-cookie");
-    let session = cookie
-        .strip_prefix("heimsight_session=")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let session = session_of(&cookie);
     let res = raw("GET", "/ui/alerts", Some(&session), "").await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let r = as_admin(&app, "DELETE", &format!("/api/v1/keys/{id}"), &Value::Null).await;
