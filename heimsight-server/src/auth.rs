@@ -516,7 +516,7 @@ impl KeyAuth {
     pub fn new(keys: Arc<ApiKeys>) -> KeyAuth {
         KeyAuth {
             keys,
-            logged: Arc::default(),
+            logged: Arc::new(FailureLog::new()),
         }
     }
 }
@@ -524,14 +524,27 @@ impl KeyAuth {
 /// When each kind of failure was last logged (Unix seconds) and how many were not logged
 /// since.
 #[derive(Debug, Default)]
-struct FailureLog {
+pub(crate) struct FailureLog {
     last: [AtomicI64; 3],
     skipped: [std::sync::atomic::AtomicU64; 3],
 }
 
 impl FailureLog {
-    /// Whether to log a failure of `kind` now; `Some(n)`: log it, `n` were left out before.
-    fn admit(&self, kind: usize) -> Option<u64> {
+    /// Nothing logged yet.
+    pub(crate) const fn new() -> FailureLog {
+        FailureLog {
+            last: [AtomicI64::new(0), AtomicI64::new(0), AtomicI64::new(0)],
+            skipped: [
+                std::sync::atomic::AtomicU64::new(0),
+                std::sync::atomic::AtomicU64::new(0),
+                std::sync::atomic::AtomicU64::new(0),
+            ],
+        }
+    }
+
+    /// Whether to log a failure of `kind` (0, 1 or 2) now; `Some(n)`: log it, `n` were left
+    /// out before.
+    pub(crate) fn admit(&self, kind: usize) -> Option<u64> {
         self.admit_at(kind, Timestamp::now().0 / NS_PER_S)
     }
 

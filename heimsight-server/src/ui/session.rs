@@ -171,7 +171,14 @@ pub(crate) async fn login(
         None => None,
     };
     let (Some(who), Some(session)) = (who, session) else {
-        tracing::warn!("web UI sign-in with an unknown, revoked or expired API key refused");
+        // At most a line a second, however fast keys are tried.
+        static FAILURES: crate::auth::FailureLog = crate::auth::FailureLog::new();
+        if let Some(skipped) = FAILURES.admit(0) {
+            tracing::warn!(
+                skipped,
+                "web UI sign-in with an unknown, revoked or expired API key refused"
+            );
+        }
         let mut res = html_response(login_page(
             form.str("next"),
             Some("That key is unknown, revoked or expired."),
