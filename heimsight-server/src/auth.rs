@@ -309,10 +309,7 @@ impl ApiKeys {
         let key = key.trim();
         if key.starts_with(SESSION_PREFIX) {
             let session = {
-                let mut sessions = self
-                    .sessions
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut sessions = self.sessions();
                 let token = sha256(key);
                 match sessions.get(&token) {
                     Some(s) if s.ends > now.0 => s.clone(),
@@ -325,33 +322,33 @@ impl ApiKeys {
             };
             return self.check_hash(session.key_id.as_deref(), &session.key_hash, now);
         }
-        let hash = sha256(key);
-        if key.starts_with(PREFIX) {
-            let id = key.strip_prefix(PREFIX)?.split('_').next()?;
-            self.check_hash(Some(id), &hash, now)
-        } else {
-            self.check_hash(None, &hash, now)
-        }
+        self.check_hash(key_id(key), &sha256(key), now)
     }
 
-    /// Signs in to the web UI with `key`: a session token for the UI's cookie, valid for
-    /// [`SESSION_LIFETIME`] and only while the key is (revoking it ends the session). The
-    /// cookie never holds the key itself. `None` when the key is not accepted.
-    pub fn open_session(&self, key: &str, now: Timestamp) -> Result<Option<String>, ApiError> {
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Session>> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Signs in to the web UI with `key`: who it is and a session token for the UI's cookie,
+    /// valid for [`SESSION_LIFETIME`] and only while the key is (revoking it ends the
+    /// session). The cookie never holds the key itself. `None` when the key is not accepted.
+    pub fn open_session(
+        &self,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<Option<(Principal, String)>, ApiError> {
         let key = key.trim();
-        if key.starts_with(SESSION_PREFIX) || self.authenticate(key, now).is_none() {
+        if key.starts_with(SESSION_PREFIX) {
             return Ok(None);
         }
-        let key_id = key
-            .strip_prefix(PREFIX)
-            .and_then(|k| k.split('_').next())
-            .map(str::to_string);
+        let Some(who) = self.authenticate(key, now) else {
+            return Ok(None);
+        };
         let token = format!("{SESSION_PREFIX}{}", random_hex(32)?);
         let ends = now.0.saturating_add(SESSION_LIFETIME.as_nanos() as i64);
-        let mut sessions = self
-            .sessions
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut sessions = self.sessions();
         sessions.retain(|_, s| s.ends > now.0);
         if sessions.len() >= MAX_SESSIONS
             && let Some(oldest) = sessions.iter().min_by_key(|(_, s)| s.ends).map(|(k, _)| *k)
@@ -362,21 +359,18 @@ impl ApiKeys {
             sha256(&token),
             Session {
                 key_hash: sha256(key),
-                key_id,
+                key_id: key_id(key).map(str::to_string),
                 ends,
             },
         );
-        Ok(Some(token))
+        Ok(Some((who, token)))
     }
 
     /// Ends a web UI session (signing out); anything else is ignored.
     pub fn close_session(&self, token: &str) {
         let token = token.trim();
         if token.starts_with(SESSION_PREFIX) {
-            self.sessions
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .remove(&sha256(token));
+            self.sessions().remove(&sha256(token));
         }
     }
 
@@ -472,6 +466,11 @@ pub fn presented_key(headers: &HeaderMap) -> Option<String> {
     if let Some(k) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
         return Some(k.trim().to_string());
     }
+    session_cookie(headers)
+}
+
+/// The value of the web UI's session cookie, if the request has a non-empty one.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -482,6 +481,11 @@ pub fn presented_key(headers: &HeaderMap) -> Option<String> {
             (name == SESSION_COOKIE).then(|| value.to_string())
         })
         .filter(|k| !k.is_empty())
+}
+
+/// The id of a made key (`hsk_<id>_<secret>`); `None` for any other text.
+fn key_id(key: &str) -> Option<&str> {
+    key.strip_prefix(PREFIX)?.split('_').next()
 }
 
 /// The scope a request to `group` needs (see the [module](self)), or `None` for the few

@@ -1,7 +1,8 @@
 //! Signing in to the web UI when `auth.enabled` is on: `login` takes an API key and keeps a
 //! session token (never the key) in an `HttpOnly; SameSite=Strict` session cookie (`Secure`
-//! over HTTPS, ours or a proxy's), `logout` ends the session and drops it. A browser without a key is sent to `login` ([`to_sign_in`]); pages show admin actions
-//! only to admin keys ([`can_admin`]).
+//! over HTTPS, ours or a proxy's), `logout` ends the session and drops it. A browser without
+//! a key is sent to `login` ([`to_sign_in`]); pages show admin actions only to admin keys
+//! ([`can_admin`]).
 
 use axum::Extension;
 use axum::body::Bytes;
@@ -160,17 +161,16 @@ pub(crate) async fn login(
 ) -> Response {
     let form = Form::parse(std::str::from_utf8(&body).ok());
     let key = form.str("key");
-    let now = Timestamp::now();
-    let who = (!key.is_empty())
-        .then(|| state.keys.authenticate(key, now))
-        .flatten();
     // The cookie holds a session token, never the key.
-    let session = match who.as_ref().map(|_| state.keys.open_session(key, now)) {
-        Some(Ok(token)) => token,
-        Some(Err(e)) => return e.into_response(),
-        None => None,
+    let opened = if key.is_empty() {
+        None
+    } else {
+        match state.keys.open_session(key, Timestamp::now()) {
+            Ok(o) => o,
+            Err(e) => return e.into_response(),
+        }
     };
-    let (Some(who), Some(session)) = (who, session) else {
+    let Some((who, session)) = opened else {
         // At most a line a second, however fast keys are tried.
         static FAILURES: crate::auth::FailureLog = crate::auth::FailureLog::new();
         if let Some(skipped) = FAILURES.admit(0) {
@@ -205,7 +205,7 @@ pub(crate) async fn logout(
     headers: HeaderMap,
 ) -> Response {
     // Ended on the server too: the old cookie is worth nothing from now on.
-    if let Some(token) = session_cookie(&headers) {
+    if let Some(token) = crate::auth::session_cookie(&headers) {
         state.keys.close_session(&token);
     }
     let mut res = StatusCode::SEE_OTHER.into_response();
@@ -217,17 +217,4 @@ pub(crate) async fn logout(
         cookie(over_https(tls.as_ref(), &headers), "", Some(0)),
     );
     res
-}
-
-/// The value of the session cookie, if the request has one.
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            let (name, value) = pair.trim().split_once('=')?;
-            (name == SESSION_COOKIE).then(|| value.to_string())
-        })
 }
