@@ -325,6 +325,20 @@ impl ApiKeys {
         self.check_hash(key_id(key), &sha256(key), now)
     }
 
+    /// The id of the key behind an accepted `presented` key or UI session token
+    /// (`bootstrap` for the administrator key of the environment), e.g. to tell clients apart.
+    pub fn client_id(&self, presented: &str) -> String {
+        let presented = presented.trim();
+        if presented.starts_with(SESSION_PREFIX) {
+            return self
+                .sessions()
+                .get(&sha256(presented))
+                .and_then(|s| s.key_id.clone())
+                .unwrap_or_else(|| "bootstrap".into());
+        }
+        key_id(presented).unwrap_or("bootstrap").to_string()
+    }
+
     fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Session>> {
         self.sessions
             .lock()

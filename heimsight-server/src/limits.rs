@@ -127,14 +127,10 @@ impl RateLimits {
     /// Who a request is, for its limits: `key:<id>` when keys tell clients apart, else
     /// `ip:<address>` (or `anonymous` when the address is unknown).
     pub fn client(&self, parts: &Parts) -> String {
-        if self.keys.is_some()
+        if let Some(keys) = &self.keys
             && let Some(k) = presented_key(&parts.headers)
         {
-            let id = k
-                .strip_prefix("hsk_")
-                .and_then(|rest| rest.split('_').next())
-                .unwrap_or("bootstrap");
-            return format!("key:{id}");
+            return format!("key:{}", keys.client_id(&k));
         }
         let ip = parts
             .extensions
@@ -205,8 +201,7 @@ impl RateLimits {
 
     fn take_bytes(b: &Buckets, bytes: u64) -> Result<(), Limited> {
         if let Some(r) = &b.bytes {
-            let n = bytes;
-            let cells = NonZeroU32::new(u32::try_from(n.max(1)).unwrap_or(u32::MAX))
+            let cells = NonZeroU32::new(u32::try_from(bytes.max(1)).unwrap_or(u32::MAX))
                 .unwrap_or(NonZeroU32::MIN);
             match r.check_n(cells) {
                 Ok(Ok(())) => {}
