@@ -122,16 +122,8 @@ struct Common;
 
 impl Modify for Common {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        // `ErrorBody` itself is among `ApiDoc`'s components.
         let components = doc.components.get_or_insert_with(Default::default);
-        components.schemas.insert(
-            "ErrorBody".to_string(),
-            <ErrorBody as PartialSchema>::schema(),
-        );
-        let mut error_schemas = Vec::new();
-        <ErrorBody as ToSchema>::schemas(&mut error_schemas);
-        for (name, schema) in error_schemas {
-            components.schemas.entry(name).or_insert(schema);
-        }
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(
