@@ -294,7 +294,7 @@ async fn openapi_json() -> axum::response::Response {
     });
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
-        doc.clone(),
+        doc.as_str(),
     )
         .into_response()
 }
