@@ -15,8 +15,9 @@ use crate::error::{Error, Result};
 use crate::hash::FastHash;
 use crate::query::{LogFilter, contains_ci, is_token_char, tokenize};
 
-/// Format version of a block.
-const BLOCK_VERSION: u8 = 1;
+/// Format version of blocks written: 2 stores the row-heavy columns in frames (see
+/// [`framed`]); 1 is still read.
+const BLOCK_VERSION: u8 = 2;
 /// Format version of a block summary: 2 added the per-second counts and attribute-value
 /// tokens, 3 a flag saying whether the tokens are there; 1 and 2 are still read.
 const SUMMARY_VERSION: u8 = 3;
@@ -471,6 +472,95 @@ fn bitmap_get(bm: &[u8], i: usize) -> bool {
     bm.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0)
 }
 
+/// Rows per frame of the row-heavy columns of a version 2 block (see [`framed`]).
+pub(crate) const FRAME_ROWS: usize = 1024;
+
+/// True for the columns a version 2 block stores in frames of [`FRAME_ROWS`] rows, each
+/// compressed on its own, so that building a few records decompresses one frame per column
+/// rather than whole columns. The other columns (timestamps, levels, services, and the
+/// dictionaries of resources and scopes) are read whole by every query of a block anyway.
+fn framed(id: u8) -> bool {
+    matches!(id, C_OBS | C_BODY | C_ATTRS | C_TRACE | C_SPAN | C_MISC)
+}
+
+/// Encodes one of the row-heavy columns (see [`framed`]) of `recs`.
+fn encode_rows(id: u8, recs: &[LogRecord]) -> Vec<u8> {
+    let n = recs.len();
+    let mut w = Writer::default();
+    match id {
+        C_OBS => {
+            for r in recs {
+                let obs = if r.observed_timestamp.0 == 0 {
+                    0
+                } else {
+                    let d = r.observed_timestamp.0.wrapping_sub(r.timestamp.0);
+                    (((d << 1) ^ (d >> 63)) as u64).wrapping_add(1)
+                };
+                w.varint(obs);
+            }
+        }
+        C_BODY => {
+            // Lengths, then bytes.
+            for r in recs {
+                w.varint(r.body.len() as u64);
+            }
+            for r in recs {
+                w.raw(r.body.as_bytes());
+            }
+        }
+        C_ATTRS => {
+            // One stream per key: presence bitmap then the values of present rows. One pass
+            // over the records fills every key's stream; keys are then written in sorted order.
+            let mut streams: HashMap<&str, (Vec<u8>, Writer), FastHash> = HashMap::default();
+            for (i, r) in recs.iter().enumerate() {
+                for (k, v) in &r.attributes {
+                    let (bm, vw) = streams
+                        .entry(k.as_str())
+                        .or_insert_with(|| (vec![0u8; n.div_ceil(8)], Writer::default()));
+                    bitmap_set(bm, i);
+                    vw.value(v);
+                }
+            }
+            let mut keys: Vec<(&str, (Vec<u8>, Writer))> = streams.into_iter().collect();
+            keys.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            w.varint(keys.len() as u64);
+            for (k, (bm, vals)) in &keys {
+                w.str(k);
+                w.raw(bm);
+                w.raw(&vals.buf);
+            }
+        }
+        C_TRACE | C_SPAN => {
+            // Presence bitmap, then the ids of present rows.
+            let id_of = |r: &LogRecord| -> Option<Vec<u8>> {
+                if id == C_TRACE {
+                    r.trace_id.as_ref().map(|t| t.as_bytes().to_vec())
+                } else {
+                    r.span_id.as_ref().map(|s| s.as_bytes().to_vec())
+                }
+            };
+            let mut bm = vec![0u8; n.div_ceil(8)];
+            let mut ids = Vec::new();
+            for (i, r) in recs.iter().enumerate() {
+                if let Some(b) = id_of(r) {
+                    bitmap_set(&mut bm, i);
+                    ids.extend_from_slice(&b);
+                }
+            }
+            w.raw(&bm);
+            w.raw(&ids);
+        }
+        C_MISC => {
+            for r in recs {
+                w.varint(u64::from(r.flags));
+                w.varint(u64::from(r.dropped_attributes_count));
+            }
+        }
+        _ => {}
+    }
+    w.buf
+}
+
 /// Encodes records (sorted by timestamp) into a block at a zstd level. Returns the block, its
 /// summary and the summary's Bloom filter; `attr_tokens`: whether the filter gets the tokens
 /// of string attribute values (see [`BlockSummary::attr_tokens`]).
@@ -479,21 +569,25 @@ pub(crate) fn encode_block(
     level: i32,
     attr_tokens: bool,
 ) -> Result<(Vec<u8>, BlockSummary, Bloom)> {
+    encode_block_version(recs, level, attr_tokens, BLOCK_VERSION)
+}
+
+/// [`encode_block`] in a given block format version (1: every column whole; 2: the
+/// row-heavy columns in frames). Only tests write version 1, to check it is still read.
+fn encode_block_version(
+    recs: &[LogRecord],
+    level: i32,
+    attr_tokens: bool,
+    version: u8,
+) -> Result<(Vec<u8>, BlockSummary, Bloom)> {
     let n = recs.len();
     let mut cols: Vec<Writer> = (0..N_COLS).map(|_| Writer::default()).collect();
 
-    // Timestamps and observed timestamps.
+    // Timestamps and levels.
     let mut prev = 0i64;
     for r in recs {
         cols[C_TS as usize].zigzag(r.timestamp.0.wrapping_sub(prev));
         prev = r.timestamp.0;
-        let obs = if r.observed_timestamp.0 == 0 {
-            0
-        } else {
-            let d = r.observed_timestamp.0.wrapping_sub(r.timestamp.0);
-            (((d << 1) ^ (d >> 63)) as u64).wrapping_add(1)
-        };
-        cols[C_OBS as usize].varint(obs);
         cols[C_SEV as usize].u8(r.severity_number);
     }
 
@@ -512,36 +606,6 @@ pub(crate) fn encode_block(
     };
     dict_col(C_SEVTEXT, &|r| r.severity_text.as_str());
     dict_col(C_SERVICE, &|r| r.service.as_str());
-
-    // Bodies: lengths, then bytes.
-    for r in recs {
-        cols[C_BODY as usize].varint(r.body.len() as u64);
-    }
-    for r in recs {
-        cols[C_BODY as usize].raw(r.body.as_bytes());
-    }
-
-    // Attributes, one stream per key: presence bitmap then the values of present rows. One
-    // pass over the records fills every key's stream; keys are then written in sorted order.
-    let mut streams: HashMap<&str, (Vec<u8>, Writer), FastHash> = HashMap::default();
-    for (i, r) in recs.iter().enumerate() {
-        for (k, v) in &r.attributes {
-            let (bm, w) = streams
-                .entry(k.as_str())
-                .or_insert_with(|| (vec![0u8; n.div_ceil(8)], Writer::default()));
-            bitmap_set(bm, i);
-            w.value(v);
-        }
-    }
-    let mut keys: Vec<(&str, (Vec<u8>, Writer))> = streams.into_iter().collect();
-    keys.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let w = &mut cols[C_ATTRS as usize];
-    w.varint(keys.len() as u64);
-    for (k, (bm, vals)) in &keys {
-        w.str(k);
-        w.raw(bm);
-        w.raw(&vals.buf);
-    }
 
     // Resources and scopes: dictionaries of encoded values. Neighbouring records usually
     // share them, so the previous record's entry is tried before the map.
@@ -583,44 +647,37 @@ pub(crate) fn encode_block(
         }
     }
 
-    // Trace and span ids: presence bitmap, then the ids of present rows.
-    let mut bm_t = vec![0u8; n.div_ceil(8)];
-    let mut bm_s = vec![0u8; n.div_ceil(8)];
-    for (i, r) in recs.iter().enumerate() {
-        if r.trace_id.is_some() {
-            bitmap_set(&mut bm_t, i);
-        }
-        if r.span_id.is_some() {
-            bitmap_set(&mut bm_s, i);
-        }
-    }
-    cols[C_TRACE as usize].raw(&bm_t);
-    cols[C_SPAN as usize].raw(&bm_s);
-    for r in recs {
-        if let Some(t) = &r.trace_id {
-            cols[C_TRACE as usize].raw(t.as_bytes());
-        }
-        if let Some(s) = &r.span_id {
-            cols[C_SPAN as usize].raw(s.as_bytes());
-        }
-        cols[C_MISC as usize].varint(u64::from(r.flags));
-        cols[C_MISC as usize].varint(u64::from(r.dropped_attributes_count));
-    }
-
-    // Assemble: header, then each column compressed.
+    // Assemble: header, then each column compressed (version 2: the row-heavy ones frame by
+    // frame, with the count of frames first).
     let min_ts = recs.first().map_or(0, |r| r.timestamp.0);
     let max_ts = recs.last().map_or(0, |r| r.timestamp.0);
     let mut out = Writer::with_capacity(n * 48);
-    out.u8(BLOCK_VERSION);
+    out.u8(version);
     out.varint(n as u64);
     out.zigzag(min_ts);
     out.zigzag(max_ts);
+    if version >= 2 {
+        out.varint(FRAME_ROWS as u64);
+    }
     out.varint(N_COLS as u64);
-    for (id, c) in cols.iter().enumerate() {
-        let z = compress(&c.buf, level)?;
-        out.u8(id as u8);
-        out.varint(c.buf.len() as u64);
-        out.bytes(&z);
+    for id in 0..N_COLS as u8 {
+        out.u8(id);
+        if framed(id) && version >= 2 {
+            out.varint(n.div_ceil(FRAME_ROWS) as u64);
+            for chunk in recs.chunks(FRAME_ROWS) {
+                let raw = encode_rows(id, chunk);
+                out.varint(raw.len() as u64);
+                out.bytes(&compress(&raw, level)?);
+            }
+        } else {
+            let raw = if framed(id) {
+                encode_rows(id, recs)
+            } else {
+                std::mem::take(&mut cols[id as usize].buf)
+            };
+            out.varint(raw.len() as u64);
+            out.bytes(&compress(&raw, level)?);
+        }
     }
 
     // Summary.
@@ -708,47 +765,146 @@ impl Need {
     }
 }
 
-/// A parsed block whose columns are decompressed on demand.
+/// One compressed frame of a column: rows `start..start + rows`, `raw_len` bytes once
+/// decompressed, stored at `at..at + len` of the block.
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    start: usize,
+    rows: usize,
+    raw_len: usize,
+    at: usize,
+    len: usize,
+}
+
+/// A parsed block whose columns are decompressed on demand, frame by frame (a column of a
+/// version 1 block, and a column a version 2 block keeps whole, is one frame of every row).
 #[derive(Debug)]
 pub(crate) struct Block {
     pub(crate) count: usize,
-    cols: Vec<Option<(usize, Vec<u8>)>>,
+    raw: Vec<u8>,
+    /// Per column, its frames in row order (empty: the column is missing).
+    cols: Vec<Vec<Frame>>,
+}
+
+/// The lengths of a body frame of `n` rows turned into offsets (`n + 1` of them), and the
+/// bytes of the bodies.
+fn body_offsets(data: &[u8], n: usize) -> Result<(Vec<usize>, &[u8])> {
+    let mut r = Reader::new(data, "log bodies");
+    let mut offsets = Vec::with_capacity(n + 1);
+    let mut at = 0usize;
+    for _ in 0..n {
+        offsets.push(at);
+        at = at
+            .checked_add(r.len()?)
+            .ok_or_else(|| r.corrupt("body lengths"))?;
+    }
+    offsets.push(at);
+    Ok((offsets, r.take(at)?))
 }
 
 impl Block {
     pub(crate) fn parse(raw: &[u8]) -> Result<Block> {
-        let mut r = Reader::new(raw, "log block");
+        let raw = raw.to_vec();
+        let mut r = Reader::new(&raw, "log block");
         let v = r.u8()?;
-        if v != BLOCK_VERSION {
+        if !(1..=BLOCK_VERSION).contains(&v) {
             return Err(r.corrupt(format!("unknown block version {v}")));
         }
         let count = r.len()?;
         let _min = r.zigzag()?;
         let _max = r.zigzag()?;
+        let frame_rows = if v >= 2 { r.len()? } else { count };
+        if v >= 2 && frame_rows == 0 {
+            return Err(r.corrupt("frames of no rows"));
+        }
         let ncols = r.len()?;
-        let mut cols: Vec<Option<(usize, Vec<u8>)>> = (0..N_COLS).map(|_| None).collect();
+        let base = raw.as_ptr() as usize;
+        let mut cols: Vec<Vec<Frame>> = (0..N_COLS).map(|_| Vec::new()).collect();
         for _ in 0..ncols {
-            let id = r.u8()? as usize;
-            let raw_len = usize::try_from(r.varint()?).map_err(|_| r.corrupt("len"))?;
-            let z = r.bytes()?;
-            if id < N_COLS {
-                cols[id] = Some((raw_len, z.to_vec()));
+            let id = r.u8()?;
+            let in_frames = v >= 2 && framed(id);
+            let (nframes, rows_per) = if in_frames {
+                let n = r.len()?;
+                if n != count.div_ceil(frame_rows) {
+                    return Err(r.corrupt(format!("column {id}: {n} frames")));
+                }
+                (n, frame_rows)
+            } else {
+                (1, count)
+            };
+            let mut frames = Vec::with_capacity(nframes);
+            for f in 0..nframes {
+                let raw_len = usize::try_from(r.varint()?).map_err(|_| r.corrupt("len"))?;
+                let z = r.bytes()?;
+                let start = f * rows_per;
+                frames.push(Frame {
+                    start,
+                    rows: rows_per.min(count - start),
+                    raw_len,
+                    at: z.as_ptr() as usize - base,
+                    len: z.len(),
+                });
+            }
+            if let Some(c) = cols.get_mut(id as usize) {
+                *c = frames;
             }
         }
-        Ok(Block { count, cols })
+        Ok(Block { count, raw, cols })
     }
 
-    fn column(&self, id: u8) -> Result<Vec<u8>> {
-        let Some((raw_len, z)) = &self.cols[id as usize] else {
-            return Err(Error::Corrupt {
-                what: "log block",
-                reason: format!("column {id} missing"),
-            });
-        };
-        zstd::bulk::decompress(z, *raw_len).map_err(|e| Error::Corrupt {
+    fn missing(id: u8) -> Error {
+        Error::Corrupt {
+            what: "log block",
+            reason: format!("column {id} missing"),
+        }
+    }
+
+    fn decompress(&self, id: u8, f: &Frame) -> Result<Vec<u8>> {
+        let z = &self.raw[f.at..f.at + f.len];
+        zstd::bulk::decompress(z, f.raw_len).map_err(|e| Error::Corrupt {
             what: "log block",
             reason: format!("column {id}: {e}"),
         })
+    }
+
+    /// A column kept whole (one frame of every row).
+    fn column(&self, id: u8) -> Result<Vec<u8>> {
+        match self.cols[id as usize].as_slice() {
+            [f] if f.rows == self.count => self.decompress(id, f),
+            [] if self.count == 0 => Ok(Vec::new()),
+            [] => Err(Self::missing(id)),
+            _ => Err(Error::Corrupt {
+                what: "log block",
+                reason: format!("column {id} is in frames"),
+            }),
+        }
+    }
+
+    /// Calls `f(data, start, n, k)` for each frame of column `id` holding some of `rows`
+    /// (ascending): the frame's data decompressed, its first row and its number of rows, and
+    /// the range of `rows` in it. Frames without any of `rows` are not decompressed.
+    fn each_frame(
+        &self,
+        id: u8,
+        rows: &[usize],
+        mut f: impl FnMut(&[u8], usize, usize, std::ops::Range<usize>) -> Result<()>,
+    ) -> Result<()> {
+        let frames = &self.cols[id as usize];
+        if frames.is_empty() && !rows.is_empty() {
+            return Err(Self::missing(id));
+        }
+        let mut k = 0;
+        for fr in frames {
+            let k0 = k;
+            while k < rows.len() && rows[k] < fr.start + fr.rows {
+                k += 1;
+            }
+            if k > k0 {
+                let data = self.decompress(id, fr)?;
+                f(&data, fr.start, fr.rows, k0..k)?;
+            }
+        }
+        Ok(())
     }
 
     /// Decodes the cheap columns (timestamps, levels, services) of every row.
@@ -839,7 +995,7 @@ impl Block {
                 Ok(words.iter().any(|w| contains_ci(s, w)))
             }
         };
-        // A whole column without any of the words (ASCII) needs no closer look.
+        // A whole frame without any of the words (ASCII) needs no closer look.
         let may_hold = |col: &[u8]| {
             !(ascii_words && col.is_ascii()) || {
                 let lower = col.to_ascii_lowercase();
@@ -848,25 +1004,31 @@ impl Block {
                     .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
             }
         };
-        let raw = self.column(C_ATTRS)?;
-        let mut r = Reader::new(&raw, "log attributes");
-        let nk = if may_hold(&raw) { r.len()? } else { 0 };
-        for _ in 0..nk {
-            r.bytes()?; // the key
-            let bm = r.take(n.div_ceil(8))?;
-            for (i, h) in hit.iter_mut().enumerate() {
-                if !bitmap_get(bm, i) {
-                    continue;
-                }
-                if r.peek_u8()? == 0 {
-                    r.u8()?;
-                    *h |= holds_bytes(r.bytes()?)?;
-                } else {
-                    // Only top-level strings are searched, as in `attributes_have_phrase`.
-                    r.value()?;
+        self.each_frame(C_ATTRS, rows, |data, start, fn_rows, _| {
+            if !may_hold(data) {
+                return Ok(());
+            }
+            let mut r = Reader::new(data, "log attributes");
+            let nk = r.len()?;
+            for _ in 0..nk {
+                r.bytes()?; // the key
+                let bm = r.take(fn_rows.div_ceil(8))?;
+                for i in 0..fn_rows {
+                    if !bitmap_get(bm, i) {
+                        continue;
+                    }
+                    if r.peek_u8()? == 0 {
+                        r.u8()?;
+                        let h = holds_bytes(r.bytes()?)?;
+                        hit[start + i] |= h;
+                    } else {
+                        // Only top-level strings are searched, as in `attributes_have_phrase`.
+                        r.skip_value()?;
+                    }
                 }
             }
-        }
+            Ok(())
+        })?;
         // Resources: each distinct one is tested once.
         let raw = self.column(C_RESOURCE)?;
         if may_hold(&raw) {
@@ -897,56 +1059,50 @@ impl Block {
 
     /// Keeps the `rows` (ascending row numbers) whose body passes the filter's message
     /// conditions (`contains`, `terms`), reading the body column in place without building
-    /// records.
+    /// records, and only the frames holding some of `rows`.
     ///
-    /// When the column is ASCII and the conditions name an ASCII word, one search for that
-    /// word over the whole lower-cased column finds the few rows worth testing: a body
+    /// When a frame is ASCII and the conditions name an ASCII word, one search for that
+    /// word over the whole lower-cased frame finds the few rows worth testing: a body
     /// that passes contains every such word, case-insensitively, within its own bytes.
     pub(crate) fn filter_bodies(&self, rows: Vec<usize>, f: &LogFilter) -> Result<Vec<usize>> {
-        if rows.is_empty() {
-            return Ok(rows);
-        }
-        let raw = self.column(C_BODY)?;
-        let mut r = Reader::new(&raw, "log bodies");
-        let mut lens = Vec::with_capacity(self.count);
-        for _ in 0..self.count {
-            lens.push(r.len()?);
-        }
-        let mut offsets = Vec::with_capacity(self.count + 1);
-        let mut at = 0usize;
-        for len in &lens {
-            offsets.push(at);
-            at = at
-                .checked_add(*len)
-                .ok_or_else(|| r.corrupt("body lengths"))?;
-        }
-        offsets.push(at);
-        let bodies = r.take(at)?;
-        let rows = match body_needle(f) {
-            Some(needle) if bodies.is_ascii() => {
-                let lower = bodies.to_ascii_lowercase();
-                let mut hits: Vec<usize> = Vec::new();
-                for pos in memchr::memmem::find_iter(&lower, needle.as_bytes()) {
-                    // The body holding `pos`; the word must end inside it too.
-                    let row = offsets.partition_point(|&o| o <= pos) - 1;
-                    if pos + needle.len() <= offsets[row + 1] && hits.last() != Some(&row) {
-                        hits.push(row);
-                    }
-                }
-                intersect_sorted(&rows, &hits)
-            }
-            _ => rows,
-        };
+        let needle = body_needle(f);
         let mut out = Vec::new();
-        for row in rows {
-            let b = bodies
-                .get(offsets[row]..offsets[row + 1])
-                .ok_or_else(|| r.corrupt("body out of range"))?;
-            let text = std::str::from_utf8(b).map_err(|_| r.corrupt("invalid UTF-8 in body"))?;
-            if f.matches_body(text) {
-                out.push(row);
+        self.each_frame(C_BODY, &rows, |data, start, n, k| {
+            let (offsets, bodies) = body_offsets(data, n)?;
+            let mine: Vec<usize> = rows[k].iter().map(|r| r - start).collect();
+            let cands = match &needle {
+                Some(needle) if bodies.is_ascii() => {
+                    let lower = bodies.to_ascii_lowercase();
+                    let mut hits: Vec<usize> = Vec::new();
+                    for pos in memchr::memmem::find_iter(&lower, needle.as_bytes()) {
+                        // The body holding `pos`; the word must end inside it too.
+                        let row = offsets.partition_point(|&o| o <= pos) - 1;
+                        if pos + needle.len() <= offsets[row + 1] && hits.last() != Some(&row) {
+                            hits.push(row);
+                        }
+                    }
+                    intersect_sorted(&mine, &hits)
+                }
+                _ => mine,
+            };
+            for rel in cands {
+                let b =
+                    bodies
+                        .get(offsets[rel]..offsets[rel + 1])
+                        .ok_or_else(|| Error::Corrupt {
+                            what: "log bodies",
+                            reason: "body out of range".into(),
+                        })?;
+                let text = std::str::from_utf8(b).map_err(|_| Error::Corrupt {
+                    what: "log bodies",
+                    reason: "invalid UTF-8 in body".into(),
+                })?;
+                if f.matches_body(text) {
+                    out.push(start + rel);
+                }
             }
-        }
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -971,43 +1127,50 @@ impl Block {
         if rows.is_empty() {
             return Ok(out);
         }
-        let n = self.count;
+        let corrupt = |what: &'static str, reason: &str| Error::Corrupt {
+            what,
+            reason: reason.into(),
+        };
         if need.body {
-            let raw = self.column(C_BODY)?;
-            let mut r = Reader::new(&raw, "log bodies");
-            let mut lens = Vec::with_capacity(n);
-            for _ in 0..n {
-                lens.push(r.len()?);
-            }
-            let mut want = rows.iter().zip(out.iter_mut()).peekable();
-            for (i, len) in lens.iter().enumerate() {
-                let b = r.take(*len)?;
-                if let Some((_, rec)) = want.next_if(|(row, _)| **row == i) {
-                    rec.body = std::str::from_utf8(b)
-                        .map_err(|_| r.corrupt("invalid UTF-8 in body"))?
+            self.each_frame(C_BODY, rows, |data, start, n, k| {
+                let (offsets, bodies) = body_offsets(data, n)?;
+                for j in k {
+                    let rel = rows[j] - start;
+                    let b = bodies
+                        .get(offsets[rel]..offsets[rel + 1])
+                        .ok_or_else(|| corrupt("log bodies", "body out of range"))?;
+                    out[j].body = std::str::from_utf8(b)
+                        .map_err(|_| corrupt("log bodies", "invalid UTF-8 in body"))?
                         .to_string();
                 }
-            }
+                Ok(())
+            })?;
         }
         if need.attrs {
-            let raw = self.column(C_ATTRS)?;
-            let mut r = Reader::new(&raw, "log attributes");
-            let nk = r.len()?;
-            for _ in 0..nk {
-                let key = r.string()?;
-                let bm = r.take(n.div_ceil(8))?;
-                let mut want = rows.iter().zip(out.iter_mut()).peekable();
-                for i in 0..n {
-                    if !bitmap_get(bm, i) {
-                        continue;
-                    }
-                    let v = r.value()?;
-                    while want.next_if(|(row, _)| **row < i).is_some() {}
-                    if let Some((_, rec)) = want.next_if(|(row, _)| **row == i) {
-                        rec.attributes.insert(key.clone(), v);
+            self.each_frame(C_ATTRS, rows, |data, start, n, k| {
+                let mut r = Reader::new(data, "log attributes");
+                let nk = r.len()?;
+                for _ in 0..nk {
+                    let key = r.str()?;
+                    let bm = r.take(n.div_ceil(8))?;
+                    let mut j = k.start;
+                    for i in 0..n {
+                        if !bitmap_get(bm, i) {
+                            continue;
+                        }
+                        while j < k.end && rows[j] - start < i {
+                            j += 1;
+                        }
+                        if j < k.end && rows[j] - start == i {
+                            let v = r.value()?;
+                            out[j].attributes.insert(key.to_string(), v);
+                        } else {
+                            r.skip_value()?;
+                        }
                     }
                 }
-            }
+                Ok(())
+            })?;
             self.dict_values(
                 C_RESOURCE,
                 rows,
@@ -1017,36 +1180,41 @@ impl Block {
             )?;
         }
         if need.trace || need.all {
-            let raw = self.column(C_TRACE)?;
-            let mut r = Reader::new(&raw, "log trace ids");
-            let bm = r.take(n.div_ceil(8))?.to_vec();
-            let mut want = rows.iter().zip(out.iter_mut()).peekable();
-            for i in 0..n {
-                if !bitmap_get(&bm, i) {
-                    continue;
-                }
-                let b = r.take(16)?;
-                while want.next_if(|(row, _)| **row < i).is_some() {}
-                if let Some((_, rec)) = want.next_if(|(row, _)| **row == i) {
-                    rec.trace_id = Some(TraceId::from_slice(b).map_err(|e| r.corrupt(e))?);
-                }
+            for (id, width) in [(C_TRACE, 16usize), (C_SPAN, 8)] {
+                self.each_frame(id, rows, |data, start, n, k| {
+                    let mut r = Reader::new(data, "log trace and span ids");
+                    let bm = r.take(n.div_ceil(8))?;
+                    let ids = r.take(data.len() - n.div_ceil(8))?;
+                    // The ids of present rows, in order: a row's is after those of the
+                    // present rows before it.
+                    let mut j = k.start;
+                    let mut seen = 0usize;
+                    for i in 0..n {
+                        if !bitmap_get(bm, i) {
+                            continue;
+                        }
+                        while j < k.end && rows[j] - start < i {
+                            j += 1;
+                        }
+                        if j < k.end && rows[j] - start == i {
+                            let b = ids
+                                .get(seen * width..(seen + 1) * width)
+                                .ok_or_else(|| r.corrupt("id out of range"))?;
+                            if id == C_TRACE {
+                                out[j].trace_id =
+                                    Some(TraceId::from_slice(b).map_err(|e| r.corrupt(e))?);
+                            } else {
+                                out[j].span_id =
+                                    Some(SpanId::from_slice(b).map_err(|e| r.corrupt(e))?);
+                            }
+                        }
+                        seen += 1;
+                    }
+                    Ok(())
+                })?;
             }
         }
         if need.trace || need.all {
-            let raw = self.column(C_SPAN)?;
-            let mut r = Reader::new(&raw, "log span ids");
-            let bm = r.take(n.div_ceil(8))?.to_vec();
-            let mut want = rows.iter().zip(out.iter_mut()).peekable();
-            for i in 0..n {
-                if !bitmap_get(&bm, i) {
-                    continue;
-                }
-                let b = r.take(8)?;
-                while want.next_if(|(row, _)| **row < i).is_some() {}
-                if let Some((_, rec)) = want.next_if(|(row, _)| **row == i) {
-                    rec.span_id = Some(SpanId::from_slice(b).map_err(|e| r.corrupt(e))?);
-                }
-            }
             self.dict_values(
                 C_SCOPE,
                 rows,
@@ -1054,30 +1222,38 @@ impl Block {
                 |r| r.scope(),
                 |rec, v: Scope| rec.scope = v,
             )?;
-            let raw = self.column(C_OBS)?;
-            let mut r = Reader::new(&raw, "log observed timestamps");
-            let mut want = rows.iter().zip(out.iter_mut()).peekable();
-            for i in 0..n {
-                let v = r.varint()?;
-                if let Some((_, rec)) = want.next_if(|(row, _)| **row == i)
-                    && v != 0
-                {
-                    let z = v - 1;
-                    let delta = ((z >> 1) as i64) ^ -((z & 1) as i64);
-                    rec.observed_timestamp = Timestamp(rec.timestamp.0.wrapping_add(delta));
+            self.each_frame(C_OBS, rows, |data, start, n, k| {
+                let mut r = Reader::new(data, "log observed timestamps");
+                let mut j = k.start;
+                for i in 0..n {
+                    let v = r.varint()?;
+                    if j < k.end && rows[j] - start == i {
+                        if v != 0 {
+                            let z = v - 1;
+                            let delta = ((z >> 1) as i64) ^ -((z & 1) as i64);
+                            out[j].observed_timestamp =
+                                Timestamp(out[j].timestamp.0.wrapping_add(delta));
+                        }
+                        j += 1;
+                    }
                 }
-            }
-            let raw = self.column(C_MISC)?;
-            let mut r = Reader::new(&raw, "log flags");
-            let mut want = rows.iter().zip(out.iter_mut()).peekable();
-            for i in 0..n {
-                let flags = r.varint()?;
-                let dropped = r.varint()?;
-                if let Some((_, rec)) = want.next_if(|(row, _)| **row == i) {
-                    rec.flags = u32::try_from(flags).unwrap_or(u32::MAX);
-                    rec.dropped_attributes_count = u32::try_from(dropped).unwrap_or(u32::MAX);
+                Ok(())
+            })?;
+            self.each_frame(C_MISC, rows, |data, start, n, k| {
+                let mut r = Reader::new(data, "log flags");
+                let mut j = k.start;
+                for i in 0..n {
+                    let flags = r.varint()?;
+                    let dropped = r.varint()?;
+                    if j < k.end && rows[j] - start == i {
+                        out[j].flags = u32::try_from(flags).unwrap_or(u32::MAX);
+                        out[j].dropped_attributes_count =
+                            u32::try_from(dropped).unwrap_or(u32::MAX);
+                        j += 1;
+                    }
                 }
-            }
+                Ok(())
+            })?;
         }
         Ok(out)
     }
@@ -1389,6 +1565,137 @@ mod tests {
             assert!(BlockSummary::decode(&raw[..cut], true).is_err());
             assert!(BlockSummary::decode(&raw[..cut], false).is_err());
             let _ = decode_bloom(&raw[..cut]);
+        }
+    }
+
+    /// Records over several frames: varied attributes (of every type), traces on some rows,
+    /// resources and scopes that change, flags, observed times, non-ASCII text.
+    fn framed_records(n: usize) -> Vec<LogRecord> {
+        (0..n)
+            .map(|i| {
+                let body = match i % 5 {
+                    0 => format!("payment {i} failed: ledger imbalance"),
+                    1 => format!("GET /orders/{i} 200"),
+                    2 => format!("Straße {i} gesperrt"),
+                    3 => String::new(),
+                    _ => format!("cache miss key=user:{i}"),
+                };
+                let mut r = LogRecord::new(Timestamp(1_000 + i as i64), Level::Info, body);
+                r.service = format!("svc-{}", i % 3);
+                if i % 4 == 0 {
+                    r.attributes
+                        .insert("user".into(), format!("u{}", i % 7).into());
+                }
+                if i % 6 == 1 {
+                    r.attributes
+                        .insert("n".into(), AttributeValue::Int(i as i64));
+                    r.attributes.insert(
+                        "list".into(),
+                        AttributeValue::Array(vec![AttributeValue::Double(0.5), "x".into()]),
+                    );
+                }
+                if i % 7 == 2 {
+                    r.trace_id = Some(TraceId([(i % 251) as u8 + 1; 16]));
+                }
+                if i % 5 == 3 {
+                    r.span_id = Some(SpanId([(i % 13) as u8 + 1; 8]));
+                }
+                r.resource
+                    .insert("pod".into(), format!("pod-{}", i / 700).into());
+                r.scope.name = format!("scope-{}", i % 2);
+                r.flags = (i % 3) as u32;
+                r.dropped_attributes_count = (i % 2) as u32;
+                if i % 2 == 0 {
+                    r.observed_timestamp = Timestamp(2_000 + i as i64);
+                }
+                r
+            })
+            .collect()
+    }
+
+    #[test]
+    fn framed_blocks_and_version_1_blocks_read_the_same() {
+        let n = 2 * FRAME_ROWS + 300;
+        let recs = framed_records(n);
+        let row_sets: Vec<Vec<usize>> = vec![
+            (0..n).collect(),
+            vec![0],
+            vec![n - 1],
+            vec![3, FRAME_ROWS - 1, FRAME_ROWS, FRAME_ROWS + 7, n - 2],
+            (0..n).step_by(97).collect(),
+        ];
+        let filters = [
+            LogFilter {
+                terms: vec!["imbalance".into()],
+                ..Default::default()
+            },
+            LogFilter {
+                contains: Some("STRASSE".into()),
+                ..Default::default()
+            },
+            LogFilter {
+                contains: Some("straße 2".into()),
+                ..Default::default()
+            },
+            LogFilter {
+                terms: vec!["u3".into()],
+                ..Default::default()
+            },
+        ];
+        for version in [1, 2] {
+            let (raw, _, _) = encode_block_version(&recs, 1, true, version).unwrap();
+            let block = Block::parse(&raw).unwrap();
+            let cheap = block.cheap().unwrap();
+            for rows in &row_sets {
+                let want: Vec<LogRecord> = rows.iter().map(|&i| recs[i].clone()).collect();
+                let got = block.records(&cheap, rows, Need::ALL).unwrap();
+                assert_eq!(got, want, "version {version}, rows {rows:?}");
+                let bodies = block
+                    .records(
+                        &cheap,
+                        rows,
+                        Need {
+                            body: true,
+                            attrs: false,
+                            trace: false,
+                            all: false,
+                        },
+                    )
+                    .unwrap();
+                assert!(bodies.iter().zip(&want).all(|(g, w)| g.body == w.body));
+                for f in &filters {
+                    let want: Vec<usize> = rows
+                        .iter()
+                        .copied()
+                        .filter(|&i| f.matches_body(&recs[i].body))
+                        .collect();
+                    assert_eq!(block.filter_bodies(rows.clone(), f).unwrap(), want);
+                }
+                let words = vec!["u3".to_string()];
+                let want: Vec<usize> =
+                    rows.iter()
+                        .copied()
+                        .filter(|&i| {
+                            recs[i].attributes.values().chain(recs[i].resource.values()).any(
+                            |v| matches!(v, AttributeValue::String(s) if contains_ci(s, "u3")),
+                        )
+                        })
+                        .collect();
+                assert_eq!(block.rows_with_attr_words(rows, &words).unwrap(), want);
+            }
+        }
+        // Frames make the block a little larger, not much.
+        let v1 = encode_block_version(&recs, 3, true, 1).unwrap().0.len();
+        let v2 = encode_block_version(&recs, 3, true, 2).unwrap().0.len();
+        assert!(v2 < v1 * 2, "{v2} vs {v1}");
+        // A cut-off framed block is an error, never a panic.
+        let (raw, _, _) = encode_block(&recs, 1, true).unwrap();
+        for cut in (0..raw.len()).step_by(raw.len() / 50 + 1) {
+            let res = Block::parse(&raw[..cut]).and_then(|b| {
+                let cheap = b.cheap()?;
+                b.records(&cheap, &[0, n - 1], Need::ALL)
+            });
+            assert!(res.is_err(), "cut at {cut}");
         }
     }
 

@@ -232,6 +232,42 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// Skips one value without building it.
+    pub(crate) fn skip_value(&mut self) -> Result<()> {
+        self.skip_value_depth(0)
+    }
+
+    fn skip_value_depth(&mut self, depth: u32) -> Result<()> {
+        if depth > 64 {
+            return Err(self.corrupt("attribute nesting too deep"));
+        }
+        match self.u8()? {
+            0 | 5 => {
+                self.bytes()?;
+            }
+            1 | 2 => {}
+            3 => {
+                self.varint()?;
+            }
+            4 => {
+                self.take(8)?;
+            }
+            6 => {
+                for _ in 0..self.len()? {
+                    self.skip_value_depth(depth + 1)?;
+                }
+            }
+            7 => {
+                for _ in 0..self.len()? {
+                    self.bytes()?;
+                    self.skip_value_depth(depth + 1)?;
+                }
+            }
+            t => return Err(self.corrupt(format!("unknown value tag {t}"))),
+        }
+        Ok(())
+    }
+
     pub(crate) fn attributes(&mut self) -> Result<Attributes> {
         self.attributes_depth(0)
     }
