@@ -19,8 +19,9 @@ use crate::query::{LogFilter, contains_ci, is_token_char, tokenize};
 /// [`framed`]); 1 is still read.
 const BLOCK_VERSION: u8 = 2;
 /// Format version of a block summary: 2 added the per-second counts and attribute-value
-/// tokens, 3 a flag saying whether the tokens are there; 1 and 2 are still read.
-const SUMMARY_VERSION: u8 = 3;
+/// tokens, 3 a flag saying whether the tokens are there, 4 one saying whether the block has
+/// a term index; 1 to 3 are still read.
+const SUMMARY_VERSION: u8 = 4;
 /// Nanoseconds per second.
 const NS_PER_SEC: i64 = 1_000_000_000;
 
@@ -61,6 +62,8 @@ pub(crate) struct BlockSummary {
     /// version 1 summaries never had them; full-text terms then search the block's attribute
     /// columns.
     pub(crate) attr_tokens: bool,
+    /// Whether the block has a term index (see `terms`): blocks written by merges do.
+    pub(crate) indexed: bool,
 }
 
 /// The longest lower-case word every body passing `f`'s message conditions contains: the
@@ -81,7 +84,7 @@ fn body_needle(f: &LogFilter) -> Option<String> {
 }
 
 /// The values in both ascending lists.
-fn intersect_sorted(a: &[usize], b: &[usize]) -> Vec<usize> {
+pub(crate) fn intersect_sorted(a: &[usize], b: &[usize]) -> Vec<usize> {
     let (mut i, mut j, mut out) = (0, 0, Vec::new());
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {
@@ -234,6 +237,7 @@ impl BlockSummary {
         if self.seconds.is_some() {
             w.bytes(seconds);
             w.u8(u8::from(self.attr_tokens));
+            w.u8(u8::from(self.indexed));
         }
         w.buf
     }
@@ -274,6 +278,7 @@ impl BlockSummary {
             2 => true,
             _ => r.u8()? != 0,
         };
+        let indexed = v >= 4 && r.u8()? != 0;
         let summary = BlockSummary {
             min_ts,
             max_ts,
@@ -282,6 +287,7 @@ impl BlockSummary {
             bytes,
             seconds,
             attr_tokens,
+            indexed,
         };
         Ok((summary, bloom))
     }
@@ -728,6 +734,7 @@ fn encode_block_version(
         bytes: out.buf.len() as u32,
         seconds: Some(seconds_histogram(recs.iter().map(|r| r.timestamp.0))),
         attr_tokens,
+        indexed: false,
     };
     Ok((out.buf, summary, bloom))
 }
@@ -1537,6 +1544,23 @@ mod tests {
             BlockSummary::decode(&untokenized.encode(&ubloom), true).unwrap(),
             (untokenized, Some(ubloom))
         );
+
+        // The term index flag survives the round trip, and a version-3 summary (written
+        // before it, one byte shorter) decodes as a block without an index.
+        let indexed = BlockSummary {
+            indexed: true,
+            ..summary.clone()
+        };
+        let raw_indexed = indexed.encode(&bloom);
+        assert_eq!(
+            BlockSummary::decode(&raw_indexed, true).unwrap(),
+            (indexed, Some(bloom.clone()))
+        );
+        let mut raw_v3 = raw_indexed.clone();
+        raw_v3[0] = 3;
+        raw_v3.pop();
+        let (v3, _) = BlockSummary::decode(&raw_v3, false).unwrap();
+        assert!(!v3.indexed && v3.attr_tokens);
 
         // A version-1 summary (no per-second counts) still decodes, without them.
         let old = BlockSummary {

@@ -9,10 +9,11 @@ use heimsight_core::Level;
 use heimsight_core::LogRecord;
 use rocksdb::{ReadOptions, Snapshot, WriteBatch};
 
-use super::block::{self, Block, BlockSummary, Cheap, Need};
+use super::block::{self, Block, BlockSummary, Cheap, Need, intersect_sorted};
 use super::bloom::Bloom;
 use super::codec::ts_key;
-use super::{CF_LOG_BLOCKS, CF_LOG_SUMMARIES, Inner, RocksStore, hour_of, rocks_err};
+use super::terms;
+use super::{CF_LOG_BLOCKS, CF_LOG_SUMMARIES, CF_LOG_TERMS, Inner, RocksStore, hour_of, rocks_err};
 use crate::error::{Error, Result};
 use crate::query::{
     LogCount, LogCountRow, LogCounter, LogFields, LogFilter, LogPage, LogQuery, LogScan, Order,
@@ -164,6 +165,7 @@ impl Inner {
     ) -> Result<Vec<(Key, Arc<BlockSummary>)>> {
         let cf_b = self.cf(CF_LOG_BLOCKS)?;
         let cf_s = self.cf(CF_LOG_SUMMARIES)?;
+        let cf_t = self.cf(CF_LOG_TERMS)?;
         let mut out = Vec::new();
         let mut start = 0;
         while start < recs.len() {
@@ -177,10 +179,19 @@ impl Inner {
             }
             let chunk = &recs[start..end];
             let attr_tokens = merged || chunk.len() >= MERGE_BELOW as usize;
-            let (raw, summary, bloom) = block::encode_block(chunk, level, attr_tokens)?;
+            let (raw, mut summary, bloom) = block::encode_block(chunk, level, attr_tokens)?;
             let seq = self.block_seq.fetch_add(1, Ordering::SeqCst);
             let key = block_key(hour, summary.min_ts, seq);
             batch.put_cf(cf_b, key, raw);
+            // Blocks that stay (merged, or large enough not to be merged) get a term index.
+            if attr_tokens {
+                for (suffix, value) in terms::build(chunk) {
+                    let mut k = key.to_vec();
+                    k.extend_from_slice(&suffix);
+                    batch.put_cf(cf_t, k, value);
+                }
+                summary.indexed = true;
+            }
             batch.put_cf(cf_s, key, summary.encode(&bloom));
             out.push((key, Arc::new(summary)));
             start = end;
@@ -331,9 +342,14 @@ impl Inner {
         let new_blocks = self.add_blocks(&mut batch, &recs, self.merge_level, true)?;
         let cf_b = self.cf(CF_LOG_BLOCKS)?;
         let cf_s = self.cf(CF_LOG_SUMMARIES)?;
-        for (k, _) in &group {
+        let cf_t = self.cf(CF_LOG_TERMS)?;
+        for (k, s) in &group {
             batch.delete_cf(cf_b, k);
             batch.delete_cf(cf_s, k);
+            if s.indexed {
+                let (from, to) = terms::block_range(k);
+                batch.delete_range_cf(cf_t, from, to);
+            }
         }
         let mut map = self.blocks.write().unwrap_or_else(PoisonError::into_inner);
         self.write(batch)?;
@@ -357,15 +373,16 @@ impl Inner {
         let cutoff_hour = hour_of(cutoff);
         let cf_b = self.cf(CF_LOG_BLOCKS)?;
         let cf_s = self.cf(CF_LOG_SUMMARIES)?;
+        let cf_t = self.cf(CF_LOG_TERMS)?;
         let _guard = self
             .merge_lock
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let mut map = self.blocks.write().unwrap_or_else(PoisonError::into_inner);
-        let doomed: Vec<Key> = map
+        let doomed: Vec<(Key, bool)> = map
             .iter()
             .filter(|(k, s)| key_hour(k) < cutoff_hour || s.max_ts < cutoff)
-            .map(|(k, _)| *k)
+            .map(|(k, s)| (*k, s.indexed))
             .collect();
         if doomed.is_empty() {
             return Ok(0);
@@ -376,13 +393,18 @@ impl Inner {
         let to = cutoff_hour.to_be_bytes();
         batch.delete_range_cf(cf_b, from, to);
         batch.delete_range_cf(cf_s, from, to);
-        for k in doomed.iter().filter(|k| key_hour(k) >= cutoff_hour) {
+        batch.delete_range_cf(cf_t, from, to);
+        for (k, indexed) in doomed.iter().filter(|(k, _)| key_hour(k) >= cutoff_hour) {
             batch.delete_cf(cf_b, k);
             batch.delete_cf(cf_s, k);
+            if *indexed {
+                let (from, to) = terms::block_range(k);
+                batch.delete_range_cf(cf_t, from, to);
+            }
         }
         self.write(batch)?;
         let mut removed = 0u64;
-        for k in &doomed {
+        for (k, _) in &doomed {
             if let Some(s) = self.unpublish(&mut map, k) {
                 removed += u64::from(s.count);
             }
@@ -391,9 +413,138 @@ impl Inner {
         if cutoff_hour > 0 {
             self.db
                 .compact_range_cf(cf_b, Some(&from[..]), Some(&to[..]));
+            self.db
+                .compact_range_cf(cf_t, Some(&from[..]), Some(&to[..]));
         }
         Ok(removed)
     }
+}
+
+/// Reads the term indexes of blocks (see `terms`) at a query's snapshot, with one iterator
+/// for the whole query.
+struct TermReader<'a> {
+    it: rocksdb::DBRawIteratorWithThreadMode<'a, rocksdb::DB>,
+}
+
+impl<'a> TermReader<'a> {
+    fn new(i: &'a Inner, snapshot: &Snapshot<'a>) -> Result<Self> {
+        let mut ro = ReadOptions::default();
+        ro.set_snapshot(snapshot);
+        Ok(TermReader {
+            it: i.db.raw_iterator_cf_opt(i.cf(CF_LOG_TERMS)?, ro),
+        })
+    }
+
+    /// True when the iterator sits on a group of `block` in namespace `ns`.
+    fn on(&self, block: &Key, ns: u8) -> Result<bool> {
+        if !self.it.valid() {
+            self.it.status().map_err(rocks_err)?;
+            return Ok(false);
+        }
+        Ok(self.it.key().is_some_and(|k| {
+            k.len() > block.len() && k[..block.len()] == block[..] && k[block.len()] == ns
+        }))
+    }
+
+    /// The rows (ascending) of `block` holding `term` in namespace `ns`.
+    fn rows(&mut self, block: &Key, ns: u8, term: &[u8], n_rows: usize) -> Result<Vec<usize>> {
+        self.it.seek_for_prev(terms::seek_key(block, ns, term));
+        if !self.on(block, ns)? {
+            return Ok(Vec::new());
+        }
+        let value = self.it.value().unwrap_or_default();
+        let rows = match terms::find(value, term)? {
+            Some(p) => p.rows()?,
+            None => Vec::new(),
+        };
+        terms::check_rows(&rows, n_rows)?;
+        Ok(rows)
+    }
+
+    /// The rows (ascending) of `block` with a message word containing `needle`.
+    fn rows_with_substring(
+        &mut self,
+        block: &Key,
+        needle: &[u8],
+        n_rows: usize,
+    ) -> Result<Vec<usize>> {
+        self.it.seek(terms::seek_key(block, terms::NS_WORDS, b""));
+        let mut out = Vec::new();
+        let finder = memchr::memmem::Finder::new(needle);
+        while self.on(block, terms::NS_WORDS)? {
+            let value = self.it.value().unwrap_or_default();
+            terms::for_each_entry(value, &mut |t, p| {
+                if finder.find(t).is_some() {
+                    p.rows_into(&mut out)?;
+                }
+                Ok(true)
+            })?;
+            self.it.next();
+        }
+        out.sort_unstable();
+        out.dedup();
+        terms::check_rows(&out, n_rows)?;
+        Ok(out)
+    }
+}
+
+/// What a block's term index says about `f`'s words, word substrings and trace ids: the rows
+/// (ascending) that may pass them, and whether exactly those rows pass every condition of
+/// `f` but time, service and level (then the block's columns need no test). `None` when the
+/// block has no index, or nothing of `f` can be answered by it, or `f`'s terms may sit in the
+/// block's attribute values (the index holds message words only).
+fn index_rows(
+    tr: &mut TermReader<'_>,
+    c: &Candidate,
+    f: &LogFilter,
+) -> Result<Option<(Vec<usize>, bool)>> {
+    if !c.summary.indexed || (c.terms_in_attrs && !f.terms.is_empty()) {
+        return Ok(None);
+    }
+    let n = c.summary.count as usize;
+    let mut acc: Option<Vec<usize>> = None;
+    let mut exact = f.attributes.is_empty();
+    let and = |acc: Option<Vec<usize>>, rows: Vec<usize>| match acc {
+        None => Some(rows),
+        Some(a) => Some(intersect_sorted(&a, &rows)),
+    };
+    for t in &f.terms {
+        let words: Vec<String> = tokenize(t).collect();
+        // A phrase of several words needs their order checked in the message.
+        exact &= words.len() <= 1;
+        for w in words {
+            acc = and(acc, tr.rows(&c.key, terms::NS_WORDS, w.as_bytes(), n)?);
+        }
+    }
+    if let Some(needle) = &f.contains {
+        let needle = needle.to_lowercase();
+        if needle.is_empty() {
+        } else if index_answers_contains(&needle) {
+            acc = and(acc, tr.rows_with_substring(&c.key, needle.as_bytes(), n)?);
+        } else {
+            exact = false;
+        }
+    }
+    if !f.trace_ids.is_empty() {
+        let mut rows = Vec::new();
+        for t in &f.trace_ids {
+            rows.extend(tr.rows(&c.key, terms::NS_TRACES, t.as_bytes(), n)?);
+        }
+        rows.sort_unstable();
+        rows.dedup();
+        acc = and(acc, rows);
+    }
+    Ok(acc.map(|rows| (rows, exact)))
+}
+
+/// True when the term index answers `message CONTAINS needle` (lower-cased): the needle is
+/// ASCII letters, digits and `_` only, so every match lies inside one word. Other needles are
+/// searched in the messages.
+pub(crate) fn index_answers_contains(needle: &str) -> bool {
+    !needle.is_empty()
+        && needle
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// A decoded block with the rows that match the query.
@@ -465,11 +616,18 @@ impl LogStore for RocksStore {
         }
         let f = &q.filter;
         let (cands, snapshot) = i.candidates(start, end, f)?;
+        let mut tr = TermReader::new(i, &snapshot)?;
         let mut counter = LogCounter::default();
         let mut to_read = Vec::new();
         for c in &cands {
             if !count_from_summary(q, &c.summary, start, end, &mut counter)? {
-                to_read.push(c);
+                let indexed = index_rows(&mut tr, c, f)?;
+                if let Some((rows, true)) = &indexed
+                    && count_from_index(q, &c.summary, start, end, rows.len(), &mut counter)
+                {
+                    continue;
+                }
+                to_read.push((c, indexed));
             }
         }
         if !counter.is_empty() && !visit(counter.take()) {
@@ -479,10 +637,13 @@ impl LogStore for RocksStore {
         ro.set_snapshot(&snapshot);
         // Per block: counts by (service index, level, bucket), then one row per group.
         let mut groups: HashMap<(u32, Level, i64), u64> = HashMap::new();
-        for c in to_read {
+        for (c, indexed) in to_read {
+            if indexed.as_ref().is_some_and(|(rows, _)| rows.is_empty()) {
+                continue;
+            }
             let block = i.read_block(&c.key, &ro)?;
             let cheap = block.cheap()?;
-            let rows = filtered_rows(&block, &cheap, start, end, f, c.terms_in_attrs)?;
+            let rows = filtered_rows(&block, &cheap, start, end, f, c.terms_in_attrs, indexed)?;
             for row in rows {
                 let service = if q.by_service {
                     cheap.service_index(row)
@@ -538,7 +699,8 @@ fn text_candidates(block: &Block, rows: Vec<usize>, f: &LogFilter) -> Result<Vec
     Ok(out)
 }
 
-/// The rows of a block in `[start, end)` passing `f`, in block order.
+/// The rows of a block in `[start, end)` passing `f`, in block order; `indexed`: what the
+/// block's term index says (see [`index_rows`]).
 fn filtered_rows(
     block: &Block,
     cheap: &Cheap,
@@ -546,8 +708,15 @@ fn filtered_rows(
     end: i64,
     f: &LogFilter,
     terms_in_attrs: bool,
+    indexed: Option<(Vec<usize>, bool)>,
 ) -> Result<Vec<usize>> {
     let mut rows = cheap.candidate_rows(start, end, f);
+    if let Some((ix, exact)) = indexed {
+        rows = intersect_sorted(&rows, &ix);
+        if exact {
+            return Ok(rows);
+        }
+    }
     if rows.is_empty() {
         return Ok(rows);
     }
@@ -610,6 +779,34 @@ fn count_from_summary(
     })
 }
 
+/// Adds the `n` records of a block that pass the filter's text and trace conditions, as its
+/// term index counted them exactly, to `counter`, when nothing else needs the block: it lies
+/// wholly in the range and in one time bucket, and neither the filter nor the grouping names
+/// services or levels. Returns false when the block must be read.
+fn count_from_index(
+    q: &LogCount,
+    s: &BlockSummary,
+    start: i64,
+    end: i64,
+    n: usize,
+    counter: &mut LogCounter,
+) -> bool {
+    let f = &q.filter;
+    let by_row_fields =
+        q.by_service || q.by_level || !f.services.is_empty() || !f.levels.is_empty();
+    if by_row_fields
+        || s.min_ts < start
+        || s.max_ts >= end
+        || q.bucket_of(s.min_ts) != q.bucket_of(s.max_ts)
+    {
+        return false;
+    }
+    if n > 0 {
+        counter.add(q, "", Level::Unspecified, s.min_ts, n as u64);
+    }
+    true
+}
+
 /// Nanoseconds per second.
 const NS_PER_SEC: i64 = 1_000_000_000;
 
@@ -636,14 +833,21 @@ impl RocksStore {
         let (cands, snapshot) = i.candidates(start, end, f)?;
         let mut ro = ReadOptions::default();
         ro.set_snapshot(&snapshot);
+        let mut tr = TermReader::new(i, &snapshot)?;
 
-        let mut hits: HashMap<usize, Hit> = HashMap::new();
-        let decode = |idx: usize| -> Result<Hit> {
+        // `None` for a block of no matching record, which the term index may tell without
+        // reading the block.
+        let mut hits: HashMap<usize, Option<Hit>> = HashMap::new();
+        let mut decode = |idx: usize| -> Result<Option<Hit>> {
             let c = &cands[idx];
+            let indexed = index_rows(&mut tr, c, f)?;
+            if indexed.as_ref().is_some_and(|(rows, _)| rows.is_empty()) {
+                return Ok(None);
+            }
             let block = i.read_block(&c.key, &ro)?;
             let cheap = block.cheap()?;
-            let rows = filtered_rows(&block, &cheap, start, end, f, c.terms_in_attrs)?;
-            Ok(Hit { block, cheap, rows })
+            let rows = filtered_rows(&block, &cheap, start, end, f, c.terms_in_attrs, indexed)?;
+            Ok(Some(Hit { block, cheap, rows }))
         };
 
         // The total: from summaries where a block lies wholly in range and the filter only
@@ -660,7 +864,7 @@ impl RocksStore {
                 total += s.count_service_level(f);
             } else {
                 let hit = decode(idx)?;
-                total += hit.rows.len() as u64;
+                total += hit.as_ref().map_or(0, |h| h.rows.len() as u64);
                 hits.insert(idx, hit);
             }
         }
@@ -695,7 +899,9 @@ impl RocksStore {
                 if let std::collections::hash_map::Entry::Vacant(e) = hits.entry(idx) {
                     e.insert(decode(idx)?);
                 }
-                let hit = &hits[&idx];
+                let Some(hit) = &hits[&idx] else {
+                    continue;
+                };
                 picked.extend(hit.rows.iter().map(|&r| (hit.cheap.ts[r], idx, r)));
                 sort(&mut picked);
                 picked.truncate(want);
@@ -711,7 +917,9 @@ impl RocksStore {
         let mut built: HashMap<(usize, usize), LogRecord> = HashMap::new();
         for (idx, mut rows) in by_block {
             rows.sort_unstable();
-            let hit = &hits[&idx];
+            let Some(hit) = hits.get(&idx).and_then(Option::as_ref) else {
+                continue;
+            };
             let recs = hit.block.records(&hit.cheap, &rows, need_out)?;
             built.extend(rows.into_iter().map(|r| (idx, r)).zip(recs));
         }
@@ -744,17 +952,28 @@ impl RocksStore {
         }
         let mut ro = ReadOptions::default();
         ro.set_snapshot(&snapshot);
+        let mut tr = TermReader::new(i, &snapshot)?;
         for c in &cands {
+            let indexed = index_rows(&mut tr, c, f)?;
+            if indexed.as_ref().is_some_and(|(rows, _)| rows.is_empty()) {
+                continue;
+            }
             let block = i.read_block(&c.key, &ro)?;
             let cheap = block.cheap()?;
             let mut rows = cheap.candidate_rows(start, end, f);
+            let mut exact = false;
+            if let Some((ix, e)) = indexed {
+                rows = intersect_sorted(&rows, &ix);
+                exact = e;
+            }
             if rows.is_empty() {
                 continue;
             }
             let need_f = need_for(f, c.terms_in_attrs);
             // Message conditions alone are tested on the body column in place.
             let body_only = need_f.body && !need_f.attrs && !need_f.trace;
-            if body_only {
+            if exact {
+            } else if body_only {
                 rows = block.filter_bodies(rows, f)?;
             } else if !f.terms.is_empty() {
                 rows = text_candidates(&block, rows, f)?;
@@ -769,7 +988,7 @@ impl RocksStore {
                 all: need_out.all,
             };
             let mut recs = block.records(&cheap, &rows, need)?;
-            if !(need_f.is_cheap() || body_only) {
+            if !(need_f.is_cheap() || body_only || exact) {
                 recs.retain(|r| f.matches(r));
             }
             // `records` wants rows in block order; the batch goes out in time order.
@@ -923,6 +1142,213 @@ mod tests {
                 .unwrap();
         }
         store.append_logs(logs(5 * HOUR, 250, "beta")).unwrap();
+    }
+
+    /// Records for the term index: a rare word in several cases and inside longer words, a
+    /// phrase, non-ASCII text, a word found only in an attribute, traces; over two hours, in
+    /// more than one frame per block.
+    fn term_logs() -> Vec<LogRecord> {
+        (0..6000usize)
+            .map(|i| {
+                let body = match i % 97 {
+                    0 => format!("fatal: ledger imbalance detected for batch {i}"),
+                    1 => format!("Ledger IMBALANCE in batch {}", i / 10),
+                    2 => format!("books imbalanced after batch {i}"),
+                    3 => "reimbalance scheduled".to_string(),
+                    4 => "Straße gesperrt: imbalance".to_string(),
+                    5 => String::new(),
+                    _ => format!("GET /orders/{i} took {}ms", i % 89),
+                };
+                let level = if i % 97 < 2 {
+                    Level::Fatal
+                } else {
+                    Level::Info
+                };
+                let mut r = LogRecord::new(Timestamp(i as i64 * 1_300_000_000), level, body);
+                r.service = ["api", "db", "web"][i % 3].into();
+                if i % 211 == 0 {
+                    r.attributes.insert("note".into(), "audit imbalance".into());
+                }
+                if i % 4 == 0 {
+                    r.trace_id = Some(TraceId([(i % 200) as u8 + 1; 16]));
+                }
+                r
+            })
+            .collect()
+    }
+
+    #[test]
+    fn term_indexes_answer_every_query_as_the_records_do() {
+        let recs = term_logs();
+        let open = |dir: &std::path::Path| {
+            let store = RocksStore::builder(dir)
+                .background_merge(false)
+                .open()
+                .unwrap();
+            for batch in recs.chunks(500) {
+                store.append_logs(batch.to_vec()).unwrap();
+            }
+            store
+        };
+        let (tmp_a, tmp_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        // Before: small appended blocks, without term indexes. After: merged, indexed.
+        let before = open(tmp_a.path());
+        let after = open(tmp_b.path());
+        after.inner.merge_all().unwrap();
+        {
+            let map = before.inner.blocks.read().unwrap();
+            assert!(map.values().all(|s| !s.indexed));
+            let map = after.inner.blocks.read().unwrap();
+            assert!(map.values().filter(|s| s.indexed).count() >= 2);
+        }
+        let mut all = recs.clone();
+        all.reverse();
+        let trace = |b: u8| TraceId([b; 16]);
+        let term = |t: &str| LogFilter {
+            terms: vec![t.into()],
+            ..Default::default()
+        };
+        let contains = |c: &str| LogFilter {
+            contains: Some(c.into()),
+            ..Default::default()
+        };
+        let filters = vec![
+            term("imbalance"),
+            term("IMBALANCE"),
+            term("ledger imbalance"),
+            term("imbalanced"),
+            term("nothere"),
+            term("audit"),
+            LogFilter {
+                terms: vec!["imbalance".into(), "batch".into()],
+                levels: vec![Level::Fatal],
+                ..Default::default()
+            },
+            contains("imbalance"),
+            contains("Imbal"),
+            contains("imbalance detected"),
+            contains("straße"),
+            contains("zzz"),
+            LogFilter {
+                trace_ids: [trace(1)].into(),
+                ..Default::default()
+            },
+            LogFilter {
+                trace_ids: [trace(5), trace(9), trace(250)].into(),
+                services: vec!["api".into()],
+                ..Default::default()
+            },
+            LogFilter {
+                trace_ids: [trace(1)].into(),
+                terms: vec!["imbalance".into()],
+                ..Default::default()
+            },
+            LogFilter {
+                contains: Some("imbalance".into()),
+                attributes: vec![("note".into(), "audit imbalance".into())],
+                ..Default::default()
+            },
+        ];
+        let ranges = [
+            TimeRange::ALL,
+            TimeRange::new(Timestamp(1_000_000_000_000), Timestamp(5_000_000_000_000)),
+        ];
+        for f in &filters {
+            for range in ranges {
+                let want: Vec<LogRecord> = all
+                    .iter()
+                    .filter(|r| range.contains(r.timestamp) && f.matches(r))
+                    .cloned()
+                    .collect();
+                assert!(want.len() < all.len(), "{f:?} should not match everything");
+                for store in [&before, &after] {
+                    let page = store
+                        .query_logs(&LogQuery {
+                            range,
+                            filter: f.clone(),
+                            limit: usize::MAX,
+                            ..LogQuery::default()
+                        })
+                        .unwrap();
+                    assert_eq!(page.total, want.len() as u64, "{f:?}");
+                    assert_eq!(page.logs, want, "{f:?}");
+                    for (order, limit) in [(Order::NewestFirst, 7), (Order::OldestFirst, 3)] {
+                        let mut page = Vec::new();
+                        store
+                            .scan_logs(
+                                &LogScan {
+                                    range,
+                                    filter: f.clone(),
+                                    order,
+                                    limit,
+                                    ..LogScan::default()
+                                },
+                                &mut |b| {
+                                    page.extend(b);
+                                    true
+                                },
+                            )
+                            .unwrap();
+                        let mut expect = want.clone();
+                        if order == Order::OldestFirst {
+                            expect.reverse();
+                        }
+                        expect.truncate(limit);
+                        assert_eq!(page, expect, "{f:?} {order:?}");
+                    }
+                    let mut scanned = Vec::new();
+                    store
+                        .scan_logs(
+                            &LogScan {
+                                range,
+                                filter: f.clone(),
+                                ..LogScan::default()
+                            },
+                            &mut |b| {
+                                scanned.extend(b);
+                                true
+                            },
+                        )
+                        .unwrap();
+                    scanned.sort_by_key(|r| std::cmp::Reverse(r.timestamp));
+                    assert_eq!(scanned, want, "{f:?}");
+                    for (by_service, bucket) in [(false, None), (true, Some(HOUR / 6))] {
+                        let mut counted: HashMap<(Option<String>, Option<i64>), u64> =
+                            HashMap::new();
+                        store
+                            .count_logs(
+                                &LogCount {
+                                    range,
+                                    filter: f.clone(),
+                                    by_service,
+                                    by_level: false,
+                                    bucket,
+                                },
+                                &mut |rows| {
+                                    for r in rows {
+                                        *counted
+                                            .entry((r.service, r.bucket.map(|b| b.0)))
+                                            .or_default() += r.count;
+                                    }
+                                    true
+                                },
+                            )
+                            .unwrap();
+                        let mut expect: HashMap<(Option<String>, Option<i64>), u64> =
+                            HashMap::new();
+                        for r in &want {
+                            let key = (
+                                by_service.then(|| r.service.clone()),
+                                bucket.map(|b| r.timestamp.0 - r.timestamp.0.rem_euclid(b)),
+                            );
+                            *expect.entry(key).or_default() += 1;
+                        }
+                        counted.retain(|_, n| *n > 0);
+                        assert_eq!(counted, expect, "{f:?} by_service={by_service}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -33,6 +33,7 @@ mod head;
 mod logs;
 mod metrics;
 mod spans;
+mod terms;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -57,6 +58,7 @@ const FORMAT_KEY: &[u8] = b"heimsight.format";
 
 const CF_LOG_BLOCKS: &str = "log_blocks";
 const CF_LOG_SUMMARIES: &str = "log_summaries";
+const CF_LOG_TERMS: &str = "log_terms";
 const CF_SPANS: &str = "spans";
 const CF_TRACES: &str = "traces";
 const CF_TRACE_STARTS: &str = "trace_starts";
@@ -66,9 +68,10 @@ const CF_POINTS: &str = "points";
 const CF_POINT_LOG: &str = "point_log";
 const CF_META: &str = "meta";
 /// Every column family.
-const ALL_CFS: [&str; 10] = [
+const ALL_CFS: [&str; 11] = [
     CF_LOG_BLOCKS,
     CF_LOG_SUMMARIES,
+    CF_LOG_TERMS,
     CF_SPANS,
     CF_TRACES,
     CF_TRACE_STARTS,
@@ -833,7 +836,7 @@ impl Maintenance for RocksStore {
             let blocks = i.blocks.read().unwrap_or_else(PoisonError::into_inner);
             SignalStats {
                 records: blocks.values().map(|b| u64::from(b.count)).sum(),
-                bytes: i.cf_bytes(&[CF_LOG_BLOCKS, CF_LOG_SUMMARIES]),
+                bytes: i.cf_bytes(&[CF_LOG_BLOCKS, CF_LOG_SUMMARIES, CF_LOG_TERMS]),
                 oldest: blocks.values().map(|b| b.min_ts).min().map(Timestamp),
                 newest: blocks.values().map(|b| b.max_ts).max().map(Timestamp),
             }
