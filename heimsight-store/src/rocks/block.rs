@@ -350,11 +350,17 @@ impl BlockSummary {
     /// False when `bloom`, the block's filter, shows that no record of the block can pass
     /// the filter's terms, attribute pairs or trace ids: the part of block pruning that needs
     /// it (always true when [`needs_bloom`] is false).
+    ///
+    /// The filter of a block with a term index holds no message words nor trace ids (the
+    /// index answers for them, exactly): for such a block, only attribute values are tested.
     pub(crate) fn bloom_may_match(&self, bloom: &Bloom, f: &LogFilter) -> bool {
-        for term in &f.terms {
-            if !Self::may_hold(bloom, bloom::SEED_TOKEN, term) && !self.attrs_may_hold(bloom, term)
-            {
-                return false;
+        if !self.indexed {
+            for term in &f.terms {
+                if !Self::may_hold(bloom, bloom::SEED_TOKEN, term)
+                    && !self.attrs_may_hold(bloom, term)
+                {
+                    return false;
+                }
             }
         }
         for (k, v) in &f.attributes {
@@ -362,7 +368,8 @@ impl BlockSummary {
                 return false;
             }
         }
-        if !f.trace_ids.is_empty()
+        if !self.indexed
+            && !f.trace_ids.is_empty()
             && !f
                 .trace_ids
                 .iter()
@@ -434,6 +441,13 @@ fn seeded_token_hashes(seed: u64, text: &str, scratch: &mut String, out: &mut Ve
 thread_local! {
     /// A zstd compressor per thread and level, so appends do not create a context per column.
     static COMPRESSOR: std::cell::RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+thread_local! {
+    /// A zstd decompressor per thread: creating one per frame costs more than decompressing
+    /// a small frame.
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
         const { std::cell::RefCell::new(None) };
 }
 
@@ -569,13 +583,16 @@ fn encode_rows(id: u8, recs: &[LogRecord]) -> Vec<u8> {
 
 /// Encodes records (sorted by timestamp) into a block at a zstd level. Returns the block, its
 /// summary and the summary's Bloom filter; `attr_tokens`: whether the filter gets the tokens
-/// of string attribute values (see [`BlockSummary::attr_tokens`]).
+/// of string attribute values (see [`BlockSummary::attr_tokens`]); `indexed`: whether the
+/// block gets a term index (written by the caller), which then stands in for the message
+/// words and trace ids in the filter (see [`BlockSummary::bloom_may_match`]).
 pub(crate) fn encode_block(
     recs: &[LogRecord],
     level: i32,
     attr_tokens: bool,
+    indexed: bool,
 ) -> Result<(Vec<u8>, BlockSummary, Bloom)> {
-    encode_block_version(recs, level, attr_tokens, BLOCK_VERSION)
+    encode_block_version(recs, level, attr_tokens, indexed, BLOCK_VERSION)
 }
 
 /// [`encode_block`] in a given block format version (1: every column whole; 2: the
@@ -584,6 +601,7 @@ fn encode_block_version(
     recs: &[LogRecord],
     level: i32,
     attr_tokens: bool,
+    indexed: bool,
     version: u8,
 ) -> Result<(Vec<u8>, BlockSummary, Bloom)> {
     let n = recs.len();
@@ -708,7 +726,9 @@ fn encode_block_version(
         };
         services[si].1[li] += 1;
         last_service = si;
-        token_hashes(&r.body, &mut scratch, &mut hashes);
+        if !indexed {
+            token_hashes(&r.body, &mut scratch, &mut hashes);
+        }
         for (k, v) in r.attributes.iter().chain(r.resource.iter()) {
             let pair = attr_value_hash(k, v, &mut scratch);
             hashes.push(pair);
@@ -719,7 +739,7 @@ fn encode_block_version(
                 seeded_token_hashes(bloom::SEED_ATTR_TOKEN, s, &mut scratch, &mut hashes);
             }
         }
-        if let Some(t) = &r.trace_id {
+        if let Some(t) = r.trace_id.as_ref().filter(|_| !indexed) {
             hashes.push(bloom::hash(bloom::SEED_TRACE, t.as_bytes()));
         }
     }
@@ -734,7 +754,7 @@ fn encode_block_version(
         bytes: out.buf.len() as u32,
         seconds: Some(seconds_histogram(recs.iter().map(|r| r.timestamp.0))),
         attr_tokens,
-        indexed: false,
+        indexed,
     };
     Ok((out.buf, summary, bloom))
 }
@@ -786,11 +806,35 @@ struct Frame {
 /// A parsed block whose columns are decompressed on demand, frame by frame (a column of a
 /// version 1 block, and a column a version 2 block keeps whole, is one frame of every row).
 #[derive(Debug)]
-pub(crate) struct Block {
+pub(crate) struct Block<'a> {
     pub(crate) count: usize,
-    raw: Vec<u8>,
+    raw: BlockBytes<'a>,
     /// Per column, its frames in row order (empty: the column is missing).
     cols: Vec<Vec<Frame>>,
+}
+
+/// The stored bytes of a block: pinned where RocksDB holds them (no copy), or (in tests)
+/// copied.
+enum BlockBytes<'a> {
+    #[cfg(test)]
+    Owned(Vec<u8>),
+    Pinned(rocksdb::DBPinnableSlice<'a>),
+}
+
+impl std::fmt::Debug for BlockBytes<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} bytes", self.as_ref().len())
+    }
+}
+
+impl AsRef<[u8]> for BlockBytes<'_> {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            #[cfg(test)]
+            BlockBytes::Owned(v) => v,
+            BlockBytes::Pinned(p) => p,
+        }
+    }
 }
 
 /// The lengths of a body frame of `n` rows turned into offsets (`n + 1` of them), and the
@@ -809,54 +853,77 @@ fn body_offsets(data: &[u8], n: usize) -> Result<(Vec<usize>, &[u8])> {
     Ok((offsets, r.take(at)?))
 }
 
-impl Block {
-    pub(crate) fn parse(raw: &[u8]) -> Result<Block> {
-        let raw = raw.to_vec();
-        let mut r = Reader::new(&raw, "log block");
-        let v = r.u8()?;
-        if !(1..=BLOCK_VERSION).contains(&v) {
-            return Err(r.corrupt(format!("unknown block version {v}")));
-        }
-        let count = r.len()?;
-        let _min = r.zigzag()?;
-        let _max = r.zigzag()?;
-        let frame_rows = if v >= 2 { r.len()? } else { count };
-        if v >= 2 && frame_rows == 0 {
-            return Err(r.corrupt("frames of no rows"));
-        }
-        let ncols = r.len()?;
-        let base = raw.as_ptr() as usize;
-        let mut cols: Vec<Vec<Frame>> = (0..N_COLS).map(|_| Vec::new()).collect();
-        for _ in 0..ncols {
-            let id = r.u8()?;
-            let in_frames = v >= 2 && framed(id);
-            let (nframes, rows_per) = if in_frames {
-                let n = r.len()?;
-                if n != count.div_ceil(frame_rows) {
-                    return Err(r.corrupt(format!("column {id}: {n} frames")));
-                }
-                (n, frame_rows)
-            } else {
-                (1, count)
-            };
-            let mut frames = Vec::with_capacity(nframes);
-            for f in 0..nframes {
-                let raw_len = usize::try_from(r.varint()?).map_err(|_| r.corrupt("len"))?;
-                let z = r.bytes()?;
-                let start = f * rows_per;
-                frames.push(Frame {
-                    start,
-                    rows: rows_per.min(count - start),
-                    raw_len,
-                    at: z.as_ptr() as usize - base,
-                    len: z.len(),
-                });
+/// The row count and the frames of every column of a stored block.
+fn parse_frames(raw: &[u8]) -> Result<(usize, Vec<Vec<Frame>>)> {
+    let mut r = Reader::new(raw, "log block");
+    let v = r.u8()?;
+    if !(1..=BLOCK_VERSION).contains(&v) {
+        return Err(r.corrupt(format!("unknown block version {v}")));
+    }
+    let count = r.len()?;
+    let _min = r.zigzag()?;
+    let _max = r.zigzag()?;
+    let frame_rows = if v >= 2 { r.len()? } else { count };
+    if v >= 2 && frame_rows == 0 {
+        return Err(r.corrupt("frames of no rows"));
+    }
+    let ncols = r.len()?;
+    let base = raw.as_ptr() as usize;
+    let mut cols: Vec<Vec<Frame>> = (0..N_COLS).map(|_| Vec::new()).collect();
+    for _ in 0..ncols {
+        let id = r.u8()?;
+        let in_frames = v >= 2 && framed(id);
+        let (nframes, rows_per) = if in_frames {
+            let n = r.len()?;
+            if n != count.div_ceil(frame_rows) {
+                return Err(r.corrupt(format!("column {id}: {n} frames")));
             }
-            if let Some(c) = cols.get_mut(id as usize) {
-                *c = frames;
-            }
+            (n, frame_rows)
+        } else {
+            (1, count)
+        };
+        let mut frames = Vec::with_capacity(nframes);
+        for f in 0..nframes {
+            let raw_len = usize::try_from(r.varint()?).map_err(|_| r.corrupt("len"))?;
+            let z = r.bytes()?;
+            let start = f * rows_per;
+            frames.push(Frame {
+                start,
+                rows: rows_per.min(count - start),
+                raw_len,
+                at: z.as_ptr() as usize - base,
+                len: z.len(),
+            });
         }
-        Ok(Block { count, raw, cols })
+        if let Some(c) = cols.get_mut(id as usize) {
+            *c = frames;
+        }
+    }
+    Ok((count, cols))
+}
+
+#[cfg(test)]
+impl Block<'static> {
+    /// Parses a block from a copy of its bytes.
+    pub(crate) fn parse(raw: &[u8]) -> Result<Self> {
+        let (count, cols) = parse_frames(raw)?;
+        Ok(Block {
+            count,
+            raw: BlockBytes::Owned(raw.to_vec()),
+            cols,
+        })
+    }
+}
+
+impl<'a> Block<'a> {
+    /// Parses a block in place, where RocksDB pinned it.
+    pub(crate) fn from_pinned(raw: rocksdb::DBPinnableSlice<'a>) -> Result<Self> {
+        let (count, cols) = parse_frames(&raw)?;
+        Ok(Block {
+            count,
+            raw: BlockBytes::Pinned(raw),
+            cols,
+        })
     }
 
     fn missing(id: u8) -> Error {
@@ -867,10 +934,20 @@ impl Block {
     }
 
     fn decompress(&self, id: u8, f: &Frame) -> Result<Vec<u8>> {
-        let z = &self.raw[f.at..f.at + f.len];
-        zstd::bulk::decompress(z, f.raw_len).map_err(|e| Error::Corrupt {
+        let z = &self.raw.as_ref()[f.at..f.at + f.len];
+        let corrupt = |e: std::io::Error| Error::Corrupt {
             what: "log block",
             reason: format!("column {id}: {e}"),
+        };
+        DECOMPRESSOR.with(|d| {
+            let mut d = d.borrow_mut();
+            if d.is_none() {
+                *d = Some(zstd::bulk::Decompressor::new().map_err(corrupt)?);
+            }
+            match d.as_mut() {
+                Some(d) => d.decompress(z, f.raw_len).map_err(corrupt),
+                None => Err(Error::backend("zstd", "no decompressor")),
+            }
         })
     }
 
@@ -1431,7 +1508,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, b)| LogRecord::new(Timestamp(i as i64), Level::Info, *b))
                 .collect();
-            let (raw, _, _) = encode_block(&recs, 1, true).unwrap();
+            let (raw, _, _) = encode_block(&recs, 1, true, false).unwrap();
             let block = Block::parse(&raw).unwrap();
             let all: Vec<usize> = (0..recs.len()).collect();
             for f in &filters {
@@ -1476,7 +1553,7 @@ mod tests {
             }
             recs.push(r);
         }
-        let (raw, _, _) = encode_block(&recs, 1, true).unwrap();
+        let (raw, _, _) = encode_block(&recs, 1, true, false).unwrap();
         let block = Block::parse(&raw).unwrap();
         let all: Vec<usize> = (0..recs.len()).collect();
         for words in [
@@ -1519,7 +1596,7 @@ mod tests {
             .iter()
             .map(|t| LogRecord::new(Timestamp(*t), Level::Info, "x"))
             .collect();
-        let (_, summary, bloom) = encode_block(&recs, 1, true).unwrap();
+        let (_, summary, bloom) = encode_block(&recs, 1, true, false).unwrap();
         let mut seen = Vec::new();
         assert!(
             summary
@@ -1538,7 +1615,7 @@ mod tests {
         assert_eq!(decode_bloom(&raw).unwrap(), bloom);
 
         // Without attribute-value tokens, the flag survives the round trip.
-        let (_, untokenized, ubloom) = encode_block(&recs, 1, false).unwrap();
+        let (_, untokenized, ubloom) = encode_block(&recs, 1, false, false).unwrap();
         assert!(!untokenized.attr_tokens);
         assert_eq!(
             BlockSummary::decode(&untokenized.encode(&ubloom), true).unwrap(),
@@ -1576,7 +1653,7 @@ mod tests {
 
         // Counts that do not add up to the block's records are refused.
         recs.pop();
-        let (_, fewer, _) = encode_block(&recs, 1, true).unwrap();
+        let (_, fewer, _) = encode_block(&recs, 1, true, false).unwrap();
         let forged = BlockSummary {
             seconds: fewer.seconds,
             ..summary.clone()
@@ -1667,7 +1744,7 @@ mod tests {
             },
         ];
         for version in [1, 2] {
-            let (raw, _, _) = encode_block_version(&recs, 1, true, version).unwrap();
+            let (raw, _, _) = encode_block_version(&recs, 1, true, false, version).unwrap();
             let block = Block::parse(&raw).unwrap();
             let cheap = block.cheap().unwrap();
             for rows in &row_sets {
@@ -1709,11 +1786,17 @@ mod tests {
             }
         }
         // Frames make the block a little larger, not much.
-        let v1 = encode_block_version(&recs, 3, true, 1).unwrap().0.len();
-        let v2 = encode_block_version(&recs, 3, true, 2).unwrap().0.len();
+        let v1 = encode_block_version(&recs, 3, true, false, 1)
+            .unwrap()
+            .0
+            .len();
+        let v2 = encode_block_version(&recs, 3, true, false, 2)
+            .unwrap()
+            .0
+            .len();
         assert!(v2 < v1 * 2, "{v2} vs {v1}");
         // A cut-off framed block is an error, never a panic.
-        let (raw, _, _) = encode_block(&recs, 1, true).unwrap();
+        let (raw, _, _) = encode_block(&recs, 1, true, false).unwrap();
         for cut in (0..raw.len()).step_by(raw.len() / 50 + 1) {
             let res = Block::parse(&raw[..cut]).and_then(|b| {
                 let cheap = b.cheap()?;
@@ -1750,7 +1833,7 @@ mod tests {
             r.observed_timestamp = Timestamp(900 + i);
             recs.push(r);
         }
-        let (raw, summary, bloom) = encode_block(&recs, 3, true).unwrap();
+        let (raw, summary, bloom) = encode_block(&recs, 3, true, false).unwrap();
         assert_eq!(
             BlockSummary::decode(&summary.encode(&bloom), true).unwrap(),
             (summary.clone(), Some(bloom.clone()))

@@ -156,6 +156,13 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Reads a varint and returns its encoded bytes.
+    pub(crate) fn varint_raw(&mut self) -> Result<&'a [u8]> {
+        let start = self.pos;
+        self.varint()?;
+        Ok(&self.buf[start..self.pos])
+    }
+
     pub(crate) fn len(&mut self) -> Result<usize> {
         let n = self.varint()?;
         let n = usize::try_from(n).map_err(|_| self.corrupt("length overflow"))?;

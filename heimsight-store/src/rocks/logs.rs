@@ -179,18 +179,18 @@ impl Inner {
             }
             let chunk = &recs[start..end];
             let attr_tokens = merged || chunk.len() >= MERGE_BELOW as usize;
-            let (raw, mut summary, bloom) = block::encode_block(chunk, level, attr_tokens)?;
+            // Blocks that stay (merged, or large enough not to be merged) get a term index.
+            let indexed = attr_tokens;
+            let (raw, summary, bloom) = block::encode_block(chunk, level, attr_tokens, indexed)?;
             let seq = self.block_seq.fetch_add(1, Ordering::SeqCst);
             let key = block_key(hour, summary.min_ts, seq);
             batch.put_cf(cf_b, key, raw);
-            // Blocks that stay (merged, or large enough not to be merged) get a term index.
-            if attr_tokens {
+            if indexed {
                 for (suffix, value) in terms::build(chunk) {
                     let mut k = key.to_vec();
                     k.extend_from_slice(&suffix);
                     batch.put_cf(cf_t, k, value);
                 }
-                summary.indexed = true;
             }
             batch.put_cf(cf_s, key, summary.encode(&bloom));
             out.push((key, Arc::new(summary)));
@@ -248,7 +248,7 @@ impl Inner {
         Ok((out, snapshot))
     }
 
-    fn read_block(&self, key: &Key, ro: &ReadOptions) -> Result<Block> {
+    fn read_block(&self, key: &Key, ro: &ReadOptions) -> Result<Block<'_>> {
         let cf = self.cf(CF_LOG_BLOCKS)?;
         let raw = self
             .db
@@ -258,7 +258,7 @@ impl Inner {
                 what: "log block",
                 reason: "block listed in summaries is missing".into(),
             })?;
-        Block::parse(&raw)
+        Block::from_pinned(raw)
     }
 
     pub(crate) fn merge_loop(self: Arc<Self>) {
@@ -548,8 +548,8 @@ pub(crate) fn index_answers_contains(needle: &str) -> bool {
 }
 
 /// A decoded block with the rows that match the query.
-struct Hit {
-    block: Block,
+struct Hit<'a> {
+    block: Block<'a>,
     cheap: Cheap,
     rows: Vec<usize>,
 }
@@ -681,7 +681,7 @@ fn need_for(f: &LogFilter, terms_in_attrs: bool) -> Need {
 /// The `rows` that may pass `f`'s full-text terms: those whose message passes every
 /// message condition, and those with an attribute value holding the longest word of some
 /// term (a term matched in an attribute value holds all its words there).
-fn text_candidates(block: &Block, rows: Vec<usize>, f: &LogFilter) -> Result<Vec<usize>> {
+fn text_candidates(block: &Block<'_>, rows: Vec<usize>, f: &LogFilter) -> Result<Vec<usize>> {
     let words: Vec<String> = f
         .terms
         .iter()
@@ -702,7 +702,7 @@ fn text_candidates(block: &Block, rows: Vec<usize>, f: &LogFilter) -> Result<Vec
 /// The rows of a block in `[start, end)` passing `f`, in block order; `indexed`: what the
 /// block's term index says (see [`index_rows`]).
 fn filtered_rows(
-    block: &Block,
+    block: &Block<'_>,
     cheap: &Cheap,
     start: i64,
     end: i64,
@@ -837,8 +837,8 @@ impl RocksStore {
 
         // `None` for a block of no matching record, which the term index may tell without
         // reading the block.
-        let mut hits: HashMap<usize, Option<Hit>> = HashMap::new();
-        let mut decode = |idx: usize| -> Result<Option<Hit>> {
+        let mut hits: HashMap<usize, Option<Hit<'_>>> = HashMap::new();
+        let mut decode = |idx: usize| -> Result<Option<Hit<'_>>> {
             let c = &cands[idx];
             let indexed = index_rows(&mut tr, c, f)?;
             if indexed.as_ref().is_some_and(|(rows, _)| rows.is_empty()) {
@@ -847,7 +847,8 @@ impl RocksStore {
             let block = i.read_block(&c.key, &ro)?;
             let cheap = block.cheap()?;
             let rows = filtered_rows(&block, &cheap, start, end, f, c.terms_in_attrs, indexed)?;
-            Ok(Some(Hit { block, cheap, rows }))
+            // A block without matches is not kept (nor its bytes pinned).
+            Ok((!rows.is_empty()).then_some(Hit { block, cheap, rows }))
         };
 
         // The total: from summaries where a block lies wholly in range and the filter only

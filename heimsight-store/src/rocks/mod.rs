@@ -413,6 +413,21 @@ impl RocksStore {
             }
             o
         };
+        // The term index: zstd at every level, in data blocks of 16 KiB so that its small
+        // values compress together (a lookup reads one such block).
+        let terms_cf = || {
+            let mut o = Options::default();
+            let mut t = BlockBasedOptions::default();
+            t.set_block_cache(&cache);
+            t.set_bloom_filter(10.0, false);
+            t.set_cache_index_and_filter_blocks(true);
+            t.set_block_size(16 << 10);
+            o.set_block_based_table_factory(&t);
+            o.set_write_buffer_size(b.write_buffer_bytes);
+            o.set_compression_type(DBCompressionType::Zstd);
+            o.set_bottommost_compression_type(DBCompressionType::Zstd);
+            o
+        };
         // No RocksDB compression for log blocks (the store compresses them itself), their
         // summaries and the short-lived point log; spans and points get prefix extractors
         // for their key layouts.
@@ -421,6 +436,7 @@ impl RocksStore {
             .map(|&name| {
                 let options = match name {
                     CF_LOG_BLOCKS | CF_LOG_SUMMARIES | CF_POINT_LOG => cf(false, None),
+                    CF_LOG_TERMS => terms_cf(),
                     CF_SPANS => cf(true, Some(20)),
                     CF_POINTS => cf(true, Some(12)),
                     _ => cf(true, None),

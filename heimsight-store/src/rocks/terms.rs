@@ -80,10 +80,14 @@ impl Postings<'_> {
     }
 }
 
+/// Postings are stored as a tag (count << 1 | dense), then: for one row, the row; for a
+/// bitmap or a list of gaps, its length and bytes.
 fn encode_postings(w: &mut Writer, rows: &[u32], n_rows: usize) {
     let dense = rows.len() > n_rows / 8;
     w.varint(((rows.len() as u64) << 1) | u64::from(dense));
-    if dense {
+    if let ([row], false) = (rows, dense) {
+        w.varint(u64::from(*row));
+    } else if dense {
         let mut bm = vec![0u8; n_rows.div_ceil(8)];
         for &r in rows {
             bm[r as usize / 8] |= 1 << (r % 8);
@@ -193,7 +197,11 @@ pub(crate) fn for_each_entry(
         term.truncate(shared);
         term.extend_from_slice(r.bytes()?);
         let tag = r.varint()?;
-        let raw = r.bytes()?;
+        let raw = if tag == 2 {
+            r.varint_raw()?
+        } else {
+            r.bytes()?
+        };
         let postings = Postings {
             count: usize::try_from(tag >> 1).map_err(|_| r.corrupt("count"))?,
             dense: tag & 1 == 1,
@@ -219,7 +227,11 @@ pub(crate) fn find<'a>(value: &'a [u8], term: &[u8]) -> Result<Option<Postings<'
         cur.truncate(shared);
         cur.extend_from_slice(r.bytes()?);
         let tag = r.varint()?;
-        let raw = r.bytes()?;
+        let raw = if tag == 2 {
+            r.varint_raw()?
+        } else {
+            r.bytes()?
+        };
         match cur.as_slice().cmp(term) {
             std::cmp::Ordering::Less => {}
             std::cmp::Ordering::Equal => {
