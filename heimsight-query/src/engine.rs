@@ -251,6 +251,9 @@ pub struct Plan {
     pub steps: Vec<String>,
     /// Plans of the subqueries, run first.
     pub subqueries: Vec<Plan>,
+    /// How the store serves the pushed conditions, as it says
+    /// ([`LogStore::explain_log_filter`](heimsight_store::LogStore::explain_log_filter)).
+    pub store: Vec<String>,
 }
 
 impl Plan {
@@ -267,6 +270,9 @@ impl Plan {
             out.push(format!("{pad}{step}"));
         }
         out.push(format!("{pad}{}", describe_access(&self.access)));
+        for s in &self.store {
+            out.push(format!("{pad}  store: {s}"));
+        }
         for p in &self.pushed {
             out.push(format!("{pad}  pushed down: {p}"));
         }
@@ -283,7 +289,10 @@ impl Plan {
     pub fn to_api(&self) -> heimsight_core::api::PlanView {
         heimsight_core::api::PlanView {
             source: self.source.as_str().into(),
-            access: describe_access(&self.access),
+            access: std::iter::once(describe_access(&self.access))
+                .chain(self.store.iter().cloned())
+                .collect::<Vec<_>>()
+                .join("; "),
             pushed: self.pushed.clone(),
             residual: self.residual.clone(),
             steps: self.steps.clone(),
@@ -595,6 +604,11 @@ fn run_statement<S: Queryable + ?Sized>(
         deadline: Some(deadline),
     };
     if explain {
+        planned.plan.store = match &planned.plan.access {
+            Access::Logs(scan) => store.explain_log_filter(&scan.filter),
+            Access::CountLogs(count) => store.explain_log_filter(&count.filter),
+            Access::Spans(_) | Access::Metrics(_) => Vec::new(),
+        };
         let rows = planned
             .plan
             .lines()
@@ -1016,6 +1030,7 @@ fn plan_where(select: &Select, req: &Request<'_>, ctx: &EvalContext) -> Planned 
             residual,
             steps: Vec::new(),
             subqueries: Vec::new(),
+            store: Vec::new(),
         },
         range,
     }

@@ -147,6 +147,53 @@ async fn query_endpoint_answers_columns_rows_stats_and_plan() {
         text.contains("filtered after reading: message LIKE '%GET%'"),
         "{text}"
     );
+
+    // And how the store finds words: from its term index, or by scanning the messages when a
+    // substring is not part of one word.
+    let explain = |q: &str| {
+        let app = &app;
+        let q = format!("EXPLAIN {q}");
+        async move {
+            let r = app.post("/api/v1/query", &json!({ "query": q })).await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            (
+                r.json["rows"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|row| row[0].as_str().unwrap().to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                r.json["plan"]["access"].as_str().unwrap().to_string(),
+            )
+        }
+    };
+    let (text, access) = explain(
+        "SELECT * FROM logs WHERE MATCH('refused') AND message CONTAINS 'conn' ORDER BY timestamp DESC LIMIT 5",
+    )
+    .await;
+    assert!(
+        text.contains("store: MATCH('refused'): rows from the term index (postings)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("store: message CONTAINS 'conn': rows from the term index"),
+        "{text}"
+    );
+    assert!(access.contains("term index"), "{access}");
+    let (text, _) =
+        explain("SELECT count(*) FROM logs WHERE message CONTAINS 'connection refused'").await;
+    assert!(
+        text.contains("store: message CONTAINS 'connection refused': scan of the messages"),
+        "{text}"
+    );
+    let (text, _) =
+        explain("SELECT count(*) FROM logs WHERE trace_id = '0af7651916cd43dd8448eb211c80319c'")
+            .await;
+    assert!(
+        text.contains("store: trace_id: rows from the term index"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -7,8 +7,8 @@ use heimsight_core::{LogRecord, MetricPoint, Span, Timestamp, TraceId};
 
 use crate::error::Result;
 use crate::query::{
-    Interner, LogCount, LogCountRow, LogCounter, LogFields, LogPage, LogQuery, LogScan, Order,
-    Series, SeriesPoints, SeriesQuery, Signal, SpanRow, SpanScan, StoreStats, TraceQuery,
+    Interner, LogCount, LogCountRow, LogCounter, LogFields, LogFilter, LogPage, LogQuery, LogScan,
+    Order, Series, SeriesPoints, SeriesQuery, Signal, SpanRow, SpanScan, StoreStats, TraceQuery,
     TraceSummary,
 };
 
@@ -58,6 +58,14 @@ pub trait LogStore: Send + Sync {
     /// partial counts (equal keys add up) until everything was counted or `visit` returns
     /// false.
     ///
+    /// How this store finds the records passing `filter`'s full-text, substring and trace
+    /// conditions, one line per condition, for `EXPLAIN` (say, "from the term index" or "scan of
+    /// the messages"). The default says nothing.
+    fn explain_log_filter(&self, filter: &LogFilter) -> Vec<String> {
+        let _ = filter;
+        Vec::new()
+    }
+
     /// The default counts the records of [`scan_logs`](Self::scan_logs), batch by batch;
     /// backends override it to count from summaries without reading records.
     fn count_logs(

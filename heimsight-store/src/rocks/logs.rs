@@ -603,6 +603,45 @@ impl LogStore for RocksStore {
         self.scan_all(scan, need_out, visit)
     }
 
+    fn explain_log_filter(&self, f: &LogFilter) -> Vec<String> {
+        let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+        let mut out = Vec::new();
+        for t in &f.terms {
+            match tokenize(t).count() {
+                0 => {}
+                1 => out.push(format!(
+                    "MATCH({}): rows from the term index (postings) of merged blocks; Bloom \
+                     filters and a scan of the messages in blocks not merged yet, and for \
+                     attribute values",
+                    quote(t)
+                )),
+                _ => out.push(format!(
+                    "MATCH({}): rows holding every word from the term index, the phrase then \
+                     checked in those messages only",
+                    quote(t)
+                )),
+            }
+        }
+        if let Some(c) = &f.contains {
+            if index_answers_contains(&c.to_lowercase()) {
+                out.push(format!(
+                    "message CONTAINS {}: rows from the term index (the words holding it)",
+                    quote(c)
+                ));
+            } else if !c.is_empty() {
+                out.push(format!(
+                    "message CONTAINS {}: scan of the messages (not part of a single word, \
+                     so the term index cannot answer it)",
+                    quote(c)
+                ));
+            }
+        }
+        if !f.trace_ids.is_empty() {
+            out.push("trace_id: rows from the term index (postings) of merged blocks".into());
+        }
+        out
+    }
+
     fn count_logs(
         &self,
         q: &LogCount,
