@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use heimsight_core::{
     AttributeValue, Attributes, Level, LogRecord, Scope, SpanId, Timestamp, TraceId,
@@ -11,13 +12,15 @@ use heimsight_core::{
 
 use super::bloom::{self, Bloom};
 use super::codec::{Reader, Writer};
+use super::dict::ColumnDicts;
 use crate::error::{Error, Result};
 use crate::hash::FastHash;
 use crate::query::{LogFilter, contains_ci, is_token_char, tokenize};
 
 /// Format version of blocks written: 2 stores the row-heavy columns in frames (see
-/// [`framed`]); 1 is still read.
-const BLOCK_VERSION: u8 = 2;
+/// [`framed`]), 3 names the zstd dictionaries of those frames (see `dict`); 1 and 2 are still
+/// read.
+const BLOCK_VERSION: u8 = 3;
 /// Format version of a block summary: 2 added the per-second counts and attribute-value
 /// tokens, 3 a flag saying whether the tokens are there, 4 one saying whether the block has
 /// a term index; 1 to 3 are still read.
@@ -37,7 +40,7 @@ const C_SCOPE: u8 = 8;
 const C_TRACE: u8 = 9;
 const C_SPAN: u8 = 10;
 const C_MISC: u8 = 11;
-const N_COLS: usize = 12;
+pub(crate) const N_COLS: usize = 12;
 
 /// Bloom filter bits per distinct key (about 1% false positives).
 const BLOOM_BITS_PER_KEY: usize = 10;
@@ -449,6 +452,10 @@ thread_local! {
     /// a small frame.
     static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
         const { std::cell::RefCell::new(None) };
+    /// Another, for frames with a dictionary (set before each use), so that the first one
+    /// never holds a dictionary.
+    static DICT_DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 fn compress(data: &[u8], level: i32) -> Result<Vec<u8>> {
@@ -586,13 +593,26 @@ fn encode_rows(id: u8, recs: &[LogRecord]) -> Vec<u8> {
 /// of string attribute values (see [`BlockSummary::attr_tokens`]); `indexed`: whether the
 /// block gets a term index (written by the caller), which then stands in for the message
 /// words and trace ids in the filter (see [`BlockSummary::bloom_may_match`]).
+///
+/// `dicts`: the dictionaries to compress the frames of messages and attributes with.
 pub(crate) fn encode_block(
     recs: &[LogRecord],
     level: i32,
     attr_tokens: bool,
     indexed: bool,
+    dicts: Option<&ColumnDicts>,
 ) -> Result<(Vec<u8>, BlockSummary, Bloom)> {
-    encode_block_version(recs, level, attr_tokens, indexed, BLOCK_VERSION)
+    encode_block_version(recs, level, attr_tokens, indexed, BLOCK_VERSION, dicts)
+}
+
+/// What a dictionary for column `col` is sampled from (see [`ColumnDicts::sample`]): the
+/// encoded column of `recs` for messages and attributes; nothing for the other columns (ids
+/// are random, the rest small).
+pub(crate) fn dict_content(col: u8, recs: &[LogRecord]) -> Vec<u8> {
+    match col {
+        C_BODY | C_ATTRS => encode_rows(col, recs),
+        _ => Vec::new(),
+    }
 }
 
 /// [`encode_block`] in a given block format version (1: every column whole; 2: the
@@ -603,6 +623,7 @@ fn encode_block_version(
     attr_tokens: bool,
     indexed: bool,
     version: u8,
+    dicts: Option<&ColumnDicts>,
 ) -> Result<(Vec<u8>, BlockSummary, Bloom)> {
     let n = recs.len();
     let mut cols: Vec<Writer> = (0..N_COLS).map(|_| Writer::default()).collect();
@@ -683,15 +704,27 @@ fn encode_block_version(
     if version >= 2 {
         out.varint(FRAME_ROWS as u64);
     }
+    let dicts = dicts.filter(|_| version >= 3);
+    if version >= 3 {
+        out.varint(u64::from(dicts.map_or(0, |d| d.id)));
+    }
     out.varint(N_COLS as u64);
+    let zerr = |e: std::io::Error| Error::backend("zstd", e);
     for id in 0..N_COLS as u8 {
         out.u8(id);
         if framed(id) && version >= 2 {
             out.varint(n.div_ceil(FRAME_ROWS) as u64);
+            let mut with_dict = match dicts.and_then(|d| d.raw(id)) {
+                Some(d) => Some(zstd::bulk::Compressor::with_dictionary(level, d).map_err(zerr)?),
+                None => None,
+            };
             for chunk in recs.chunks(FRAME_ROWS) {
                 let raw = encode_rows(id, chunk);
                 out.varint(raw.len() as u64);
-                out.bytes(&compress(&raw, level)?);
+                match with_dict.as_mut() {
+                    Some(c) => out.bytes(&c.compress(&raw).map_err(zerr)?),
+                    None => out.bytes(&compress(&raw, level)?),
+                }
             }
         } else {
             let raw = if framed(id) {
@@ -809,6 +842,8 @@ struct Frame {
 pub(crate) struct Block<'a> {
     pub(crate) count: usize,
     raw: BlockBytes<'a>,
+    /// The dictionaries its framed columns were compressed with.
+    dicts: Option<Arc<ColumnDicts>>,
     /// Per column, its frames in row order (empty: the column is missing).
     cols: Vec<Vec<Frame>>,
 }
@@ -853,8 +888,9 @@ fn body_offsets(data: &[u8], n: usize) -> Result<(Vec<usize>, &[u8])> {
     Ok((offsets, r.take(at)?))
 }
 
-/// The row count and the frames of every column of a stored block.
-fn parse_frames(raw: &[u8]) -> Result<(usize, Vec<Vec<Frame>>)> {
+/// The row count, the dictionary id (0: none) and the frames of every column of a stored
+/// block.
+fn parse_frames(raw: &[u8]) -> Result<(usize, u32, Vec<Vec<Frame>>)> {
     let mut r = Reader::new(raw, "log block");
     let v = r.u8()?;
     if !(1..=BLOCK_VERSION).contains(&v) {
@@ -867,6 +903,11 @@ fn parse_frames(raw: &[u8]) -> Result<(usize, Vec<Vec<Frame>>)> {
     if v >= 2 && frame_rows == 0 {
         return Err(r.corrupt("frames of no rows"));
     }
+    let dict_id = if v >= 3 {
+        u32::try_from(r.varint()?).map_err(|_| r.corrupt("dictionary id"))?
+    } else {
+        0
+    };
     let ncols = r.len()?;
     let base = raw.as_ptr() as usize;
     let mut cols: Vec<Vec<Frame>> = (0..N_COLS).map(|_| Vec::new()).collect();
@@ -899,28 +940,55 @@ fn parse_frames(raw: &[u8]) -> Result<(usize, Vec<Vec<Frame>>)> {
             *c = frames;
         }
     }
-    Ok((count, cols))
+    Ok((count, dict_id, cols))
+}
+
+/// The dictionaries of a block's id, found by `lookup`; an error for an id not found.
+fn block_dicts(
+    id: u32,
+    lookup: &dyn Fn(u32) -> Option<Arc<ColumnDicts>>,
+) -> Result<Option<Arc<ColumnDicts>>> {
+    if id == 0 {
+        return Ok(None);
+    }
+    lookup(id).map(Some).ok_or_else(|| Error::Corrupt {
+        what: "log block",
+        reason: format!("unknown dictionary {id}"),
+    })
 }
 
 #[cfg(test)]
 impl Block<'static> {
-    /// Parses a block from a copy of its bytes.
+    /// Parses a block from a copy of its bytes (without dictionaries).
     pub(crate) fn parse(raw: &[u8]) -> Result<Self> {
-        let (count, cols) = parse_frames(raw)?;
+        Self::parse_with(raw, &|_| None)
+    }
+
+    /// Parses a block from a copy of its bytes, its dictionaries found by `lookup`.
+    pub(crate) fn parse_with(
+        raw: &[u8],
+        lookup: &dyn Fn(u32) -> Option<Arc<ColumnDicts>>,
+    ) -> Result<Self> {
+        let (count, dict_id, cols) = parse_frames(raw)?;
         Ok(Block {
             count,
             raw: BlockBytes::Owned(raw.to_vec()),
+            dicts: block_dicts(dict_id, lookup)?,
             cols,
         })
     }
 }
 
 impl<'a> Block<'a> {
-    /// Parses a block in place, where RocksDB pinned it.
-    pub(crate) fn from_pinned(raw: rocksdb::DBPinnableSlice<'a>) -> Result<Self> {
-        let (count, cols) = parse_frames(&raw)?;
+    /// Parses a block in place, where RocksDB pinned it; its dictionaries found by `lookup`.
+    pub(crate) fn from_pinned(
+        raw: rocksdb::DBPinnableSlice<'a>,
+        lookup: &dyn Fn(u32) -> Option<Arc<ColumnDicts>>,
+    ) -> Result<Self> {
+        let (count, dict_id, cols) = parse_frames(&raw)?;
         Ok(Block {
             count,
+            dicts: block_dicts(dict_id, lookup)?,
             raw: BlockBytes::Pinned(raw),
             cols,
         })
@@ -939,13 +1007,28 @@ impl<'a> Block<'a> {
             what: "log block",
             reason: format!("column {id}: {e}"),
         };
-        DECOMPRESSOR.with(|d| {
+        let dict = self
+            .dicts
+            .as_ref()
+            .filter(|_| framed(id))
+            .and_then(|d| d.decoder(id));
+        let local = if dict.is_some() {
+            &DICT_DECOMPRESSOR
+        } else {
+            &DECOMPRESSOR
+        };
+        local.with(|d| {
             let mut d = d.borrow_mut();
             if d.is_none() {
                 *d = Some(zstd::bulk::Decompressor::new().map_err(corrupt)?);
             }
             match d.as_mut() {
-                Some(d) => d.decompress(z, f.raw_len).map_err(corrupt),
+                Some(d) => {
+                    if let Some(dict) = dict {
+                        d.set_prepared_dictionary(dict).map_err(corrupt)?;
+                    }
+                    d.decompress(z, f.raw_len).map_err(corrupt)
+                }
                 None => Err(Error::backend("zstd", "no decompressor")),
             }
         })
@@ -1508,7 +1591,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, b)| LogRecord::new(Timestamp(i as i64), Level::Info, *b))
                 .collect();
-            let (raw, _, _) = encode_block(&recs, 1, true, false).unwrap();
+            let (raw, _, _) = encode_block(&recs, 1, true, false, None).unwrap();
             let block = Block::parse(&raw).unwrap();
             let all: Vec<usize> = (0..recs.len()).collect();
             for f in &filters {
@@ -1553,7 +1636,7 @@ mod tests {
             }
             recs.push(r);
         }
-        let (raw, _, _) = encode_block(&recs, 1, true, false).unwrap();
+        let (raw, _, _) = encode_block(&recs, 1, true, false, None).unwrap();
         let block = Block::parse(&raw).unwrap();
         let all: Vec<usize> = (0..recs.len()).collect();
         for words in [
@@ -1596,7 +1679,7 @@ mod tests {
             .iter()
             .map(|t| LogRecord::new(Timestamp(*t), Level::Info, "x"))
             .collect();
-        let (_, summary, bloom) = encode_block(&recs, 1, true, false).unwrap();
+        let (_, summary, bloom) = encode_block(&recs, 1, true, false, None).unwrap();
         let mut seen = Vec::new();
         assert!(
             summary
@@ -1615,7 +1698,7 @@ mod tests {
         assert_eq!(decode_bloom(&raw).unwrap(), bloom);
 
         // Without attribute-value tokens, the flag survives the round trip.
-        let (_, untokenized, ubloom) = encode_block(&recs, 1, false, false).unwrap();
+        let (_, untokenized, ubloom) = encode_block(&recs, 1, false, false, None).unwrap();
         assert!(!untokenized.attr_tokens);
         assert_eq!(
             BlockSummary::decode(&untokenized.encode(&ubloom), true).unwrap(),
@@ -1653,7 +1736,7 @@ mod tests {
 
         // Counts that do not add up to the block's records are refused.
         recs.pop();
-        let (_, fewer, _) = encode_block(&recs, 1, true, false).unwrap();
+        let (_, fewer, _) = encode_block(&recs, 1, true, false, None).unwrap();
         let forged = BlockSummary {
             seconds: fewer.seconds,
             ..summary.clone()
@@ -1743,9 +1826,21 @@ mod tests {
                 ..Default::default()
             },
         ];
-        for version in [1, 2] {
-            let (raw, _, _) = encode_block_version(&recs, 1, true, false, version).unwrap();
-            let block = Block::parse(&raw).unwrap();
+        // Dictionaries sampled from other records of the same kind.
+        let dicts = Arc::new(ColumnDicts::sample(
+            7,
+            &framed_records(3000)[1000..],
+            &dict_content,
+            N_COLS,
+        ));
+        assert!(dicts.raw(C_BODY).is_some() && dicts.raw(C_ATTRS).is_some());
+        assert!(dicts.raw(C_TS).is_none() && dicts.raw(C_TRACE).is_none());
+        let stored = ColumnDicts::decode(7, &dicts.encode()).unwrap();
+        assert_eq!(stored.raw(C_BODY), dicts.raw(C_BODY));
+        let lookup = |id: u32| (id == 7).then(|| stored.clone());
+        for (version, with) in [(1, None), (2, None), (3, None), (3, Some(&*dicts))] {
+            let (raw, _, _) = encode_block_version(&recs, 1, true, false, version, with).unwrap();
+            let block = Block::parse_with(&raw, &lookup).unwrap();
             let cheap = block.cheap().unwrap();
             for rows in &row_sets {
                 let want: Vec<LogRecord> = rows.iter().map(|&i| recs[i].clone()).collect();
@@ -1786,17 +1881,27 @@ mod tests {
             }
         }
         // Frames make the block a little larger, not much.
-        let v1 = encode_block_version(&recs, 3, true, false, 1)
+        let v1 = encode_block_version(&recs, 3, true, false, 1, None)
             .unwrap()
             .0
             .len();
-        let v2 = encode_block_version(&recs, 3, true, false, 2)
+        let v2 = encode_block_version(&recs, 3, true, false, 2, None)
             .unwrap()
             .0
             .len();
         assert!(v2 < v1 * 2, "{v2} vs {v1}");
+        // The dictionaries win back some of what frames cost.
+        let v3 = encode_block_version(&recs, 3, true, false, 3, Some(&dicts))
+            .unwrap()
+            .0
+            .len();
+        assert!(v3 < v2, "{v3} vs {v2}");
+        // A block naming a dictionary that is not there is an error, not a panic.
+        let (raw, _, _) = encode_block(&recs, 1, true, false, Some(&dicts)).unwrap();
+        let err = Block::parse(&raw).unwrap_err().to_string();
+        assert!(err.contains("unknown dictionary 7"), "{err}");
         // A cut-off framed block is an error, never a panic.
-        let (raw, _, _) = encode_block(&recs, 1, true, false).unwrap();
+        let (raw, _, _) = encode_block(&recs, 1, true, false, None).unwrap();
         for cut in (0..raw.len()).step_by(raw.len() / 50 + 1) {
             let res = Block::parse(&raw[..cut]).and_then(|b| {
                 let cheap = b.cheap()?;
@@ -1833,7 +1938,7 @@ mod tests {
             r.observed_timestamp = Timestamp(900 + i);
             recs.push(r);
         }
-        let (raw, summary, bloom) = encode_block(&recs, 3, true, false).unwrap();
+        let (raw, summary, bloom) = encode_block(&recs, 3, true, false, None).unwrap();
         assert_eq!(
             BlockSummary::decode(&summary.encode(&bloom), true).unwrap(),
             (summary.clone(), Some(bloom.clone()))

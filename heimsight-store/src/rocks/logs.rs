@@ -12,6 +12,7 @@ use rocksdb::{ReadOptions, Snapshot, WriteBatch};
 use super::block::{self, Block, BlockSummary, Cheap, Need, intersect_sorted};
 use super::bloom::Bloom;
 use super::codec::ts_key;
+use super::dict::{self, ColumnDicts};
 use super::terms;
 use super::{CF_LOG_BLOCKS, CF_LOG_SUMMARIES, CF_LOG_TERMS, Inner, RocksStore, hour_of, rocks_err};
 use crate::error::{Error, Result};
@@ -66,7 +67,61 @@ struct Candidate {
     terms_in_attrs: bool,
 }
 
+/// Blocks written to a batch, and the dictionaries made for them (see [`Inner::add_blocks`]).
+type NewBlocks = (Vec<(Key, Arc<BlockSummary>)>, Option<Arc<ColumnDicts>>);
+
+/// Blocks that stay get a dictionary made from their records when none exists yet, if they
+/// hold at least this many records.
+const DICT_MIN_RECORDS: usize = 4096;
+
 impl Inner {
+    /// Loads the zstd dictionaries of log block frames.
+    pub(crate) fn load_log_dicts(&self) -> Result<()> {
+        let mut dicts = self
+            .log_dicts
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mode = rocksdb::IteratorMode::From(dict::KEY_PREFIX, rocksdb::Direction::Forward);
+        for item in self.db.iterator(mode) {
+            let (k, v) = item.map_err(rocks_err)?;
+            let Some(id) = k.strip_prefix(dict::KEY_PREFIX) else {
+                break;
+            };
+            let id = <[u8; 4]>::try_from(id)
+                .map(u32::from_be_bytes)
+                .map_err(|_| Error::Corrupt {
+                    what: "log block dictionary key",
+                    reason: format!("length {}", k.len()),
+                })?;
+            dicts.0.insert(id, ColumnDicts::decode(id, &v)?);
+            dicts.1 = dicts.1.max(id);
+            self.log_dict_seq.fetch_max(id + 1, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+
+    /// Publishes a dictionary written with the blocks that first use it: new blocks use it
+    /// from now on. Called before those blocks are published.
+    fn publish_dict(&self, d: Option<Arc<ColumnDicts>>) {
+        if let Some(d) = d {
+            let mut dicts = self
+                .log_dicts
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            dicts.1 = dicts.1.max(d.id);
+            dicts.0.insert(d.id, d);
+        }
+    }
+
+    /// The dictionaries of an id, if loaded.
+    fn dict(&self, id: u32) -> Option<Arc<ColumnDicts>> {
+        let dicts = self
+            .log_dicts
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        dicts.0.get(&id).cloned()
+    }
+
     /// Loads every block summary into memory without its Bloom filter, and warms the Bloom
     /// cache with the filters of the newest blocks until one does not fit. Returns the
     /// bytes the summaries take in memory (about).
@@ -156,13 +211,25 @@ impl Inner {
     /// Encodes sorted records into blocks (one or more per hour) and adds them to a batch.
     /// `merged`: the blocks come from a merge (else from an append, whose small blocks the
     /// merge rewrites soon, so their summaries skip the attribute-value tokens).
+    ///
+    /// Blocks that stay are compressed with the current frame dictionaries; when there are none
+    /// yet, new ones are made from the first such block and written in the same batch, and
+    /// returned to be published ([`Inner::publish_dict`]) once the batch is written.
     fn add_blocks(
         &self,
         batch: &mut WriteBatch,
         recs: &[LogRecord],
         level: i32,
         merged: bool,
-    ) -> Result<Vec<(Key, Arc<BlockSummary>)>> {
+    ) -> Result<NewBlocks> {
+        let mut current = {
+            let dicts = self
+                .log_dicts
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            dicts.0.get(&dicts.1).cloned()
+        };
+        let mut new_dict = None;
         let cf_b = self.cf(CF_LOG_BLOCKS)?;
         let cf_s = self.cf(CF_LOG_SUMMARIES)?;
         let cf_t = self.cf(CF_LOG_TERMS)?;
@@ -181,7 +248,21 @@ impl Inner {
             let attr_tokens = merged || chunk.len() >= MERGE_BELOW as usize;
             // Blocks that stay (merged, or large enough not to be merged) get a term index.
             let indexed = attr_tokens;
-            let (raw, summary, bloom) = block::encode_block(chunk, level, attr_tokens, indexed)?;
+            if indexed && current.is_none() && chunk.len() >= DICT_MIN_RECORDS {
+                let id = self.log_dict_seq.fetch_add(1, Ordering::SeqCst);
+                let d = Arc::new(ColumnDicts::sample(
+                    id,
+                    chunk,
+                    &block::dict_content,
+                    block::N_COLS,
+                ));
+                batch.put(dict::key(id), d.encode());
+                current = Some(d.clone());
+                new_dict = Some(d);
+            }
+            let dicts = current.as_deref().filter(|_| indexed);
+            let (raw, summary, bloom) =
+                block::encode_block(chunk, level, attr_tokens, indexed, dicts)?;
             let seq = self.block_seq.fetch_add(1, Ordering::SeqCst);
             let key = block_key(hour, summary.min_ts, seq);
             batch.put_cf(cf_b, key, raw);
@@ -196,7 +277,7 @@ impl Inner {
             out.push((key, Arc::new(summary)));
             start = end;
         }
-        Ok(out)
+        Ok((out, new_dict))
     }
 
     /// The blocks that may hold records of `[start, end)` passing `f` (in key order), and a
@@ -258,7 +339,7 @@ impl Inner {
                 what: "log block",
                 reason: "block listed in summaries is missing".into(),
             })?;
-        Block::from_pinned(raw)
+        Block::from_pinned(raw, &|id| self.dict(id))
     }
 
     pub(crate) fn merge_loop(self: Arc<Self>) {
@@ -339,7 +420,7 @@ impl Inner {
         }
         recs.sort_by_key(|r| r.timestamp);
         let mut batch = WriteBatch::default();
-        let new_blocks = self.add_blocks(&mut batch, &recs, self.merge_level, true)?;
+        let (new_blocks, new_dict) = self.add_blocks(&mut batch, &recs, self.merge_level, true)?;
         let cf_b = self.cf(CF_LOG_BLOCKS)?;
         let cf_s = self.cf(CF_LOG_SUMMARIES)?;
         let cf_t = self.cf(CF_LOG_TERMS)?;
@@ -356,6 +437,7 @@ impl Inner {
         for (k, _) in &group {
             self.unpublish(&mut map, k);
         }
+        self.publish_dict(new_dict);
         self.publish(&mut map, new_blocks);
         self.log_merges
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -562,12 +644,13 @@ impl LogStore for RocksStore {
         logs.sort_by_key(|r| r.timestamp);
         let i = &self.inner;
         let mut batch = WriteBatch::default();
-        let blocks = i.add_blocks(&mut batch, &logs, WRITE_ZSTD_LEVEL, false)?;
+        let (blocks, new_dict) = i.add_blocks(&mut batch, &logs, WRITE_ZSTD_LEVEL, false)?;
         let small = blocks.iter().any(|(_, s)| s.count < MERGE_BELOW);
         {
             // Write and publish under the lock, so queries see blocks and summaries agree.
             let mut map = i.blocks.write().unwrap_or_else(PoisonError::into_inner);
             i.write(batch)?;
+            i.publish_dict(new_dict);
             i.publish(&mut map, blocks);
         }
         if small {
@@ -1389,6 +1472,61 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn frame_dictionaries_are_made_once_and_survive_a_restart() {
+        let tmp = tempfile::tempdir().unwrap();
+        let open = || {
+            RocksStore::builder(tmp.path())
+                .background_merge(false)
+                .open()
+                .unwrap()
+        };
+        // Records a tenth of a second apart: 12,000 in the first 20 minutes.
+        let recs: Vec<LogRecord> = logs(0, 12_000, "alpha")
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut r)| {
+                r.timestamp = Timestamp(i as i64 * 100_000_000);
+                r
+            })
+            .collect();
+        let dict_ids = |store: &RocksStore| {
+            let d = store.inner.log_dicts.read().unwrap();
+            let mut ids: Vec<u32> = d.0.keys().copied().collect();
+            ids.sort_unstable();
+            (ids, d.1)
+        };
+        let all = {
+            let store = open();
+            for batch in recs[..8000].chunks(1000) {
+                store.append_logs(batch.to_vec()).unwrap();
+            }
+            assert_eq!(dict_ids(&store), (vec![], 0), "appends alone make none");
+            store.inner.merge_all().unwrap();
+            assert_eq!(dict_ids(&store), (vec![1], 1));
+            let all = all_records(&store);
+            assert_eq!(all.len(), 8000);
+            check_queries(&store, &all);
+            all
+        };
+        let store = open();
+        assert_eq!(dict_ids(&store), (vec![1], 1), "loaded at open");
+        assert_eq!(all_records(&store), all);
+        check_queries(&store, &all);
+        // Later blocks use the same dictionaries: no new ones.
+        for batch in recs[8000..].chunks(1000) {
+            store.append_logs(batch.to_vec()).unwrap();
+        }
+        store.inner.merge_all().unwrap();
+        assert_eq!(dict_ids(&store), (vec![1], 1));
+        let all = all_records(&store);
+        assert_eq!(all.len(), 12_000);
+        drop(store);
+        let store = open();
+        assert_eq!(all_records(&store), all);
+        check_queries(&store, &all);
     }
 
     #[test]

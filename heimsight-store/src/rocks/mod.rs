@@ -29,13 +29,14 @@ mod block;
 mod bloom;
 mod bloom_cache;
 mod codec;
+mod dict;
 mod head;
 mod logs;
 mod metrics;
 mod spans;
 mod terms;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
@@ -270,6 +271,12 @@ pub(crate) struct Inner {
     pub(crate) blooms: bloom_cache::BloomCache,
     /// Bloom filters read from disk because they were not cached.
     pub(crate) bloom_loads: AtomicU64,
+    /// The zstd dictionaries of log block frames by id (see `dict`), and the id of the one
+    /// new blocks use (0: none yet). Written under `blocks`' write lock, before the blocks
+    /// that use them are published.
+    pub(crate) log_dicts: RwLock<(HashMap<u32, Arc<dict::ColumnDicts>>, u32)>,
+    /// The next dictionary id.
+    pub(crate) log_dict_seq: std::sync::atomic::AtomicU32,
     /// Log block merges done, and the blocks they merged away (for `activity`).
     pub(crate) log_merges: AtomicU64,
     pub(crate) log_blocks_merged: AtomicU64,
@@ -478,6 +485,8 @@ impl RocksStore {
             blocks: RwLock::new(BTreeMap::new()),
             blooms: bloom_cache::BloomCache::new(b.bloom_cache_bytes),
             bloom_loads: AtomicU64::new(0),
+            log_dicts: RwLock::new((HashMap::new(), 0)),
+            log_dict_seq: std::sync::atomic::AtomicU32::new(1),
             log_merges: AtomicU64::new(0),
             log_blocks_merged: AtomicU64::new(0),
             metric_cuts: AtomicU64::new(0),
@@ -496,6 +505,7 @@ impl RocksStore {
             stop: AtomicBool::new(false),
             wake: (Mutex::new(false), Condvar::new()),
         });
+        inner.load_log_dicts()?;
         let summary_bytes = inner.load_blocks()?;
         inner.load_parts()?;
         inner.build_span_index()?;
