@@ -2,7 +2,8 @@
 # The log benchmark of issue 18, repeatable: loads the realistic data set (9 M logs by default)
 # into a fresh `heimsight serve` over OTLP/HTTP with the shared load driver, waits until the
 # store's merges are done, stops it cleanly (which writes the memtables to SST files) to measure
-# the bytes on disk per log, starts it again on the same data and reports the median time of
+# the bytes on disk per log (as left, and after `heimsight compact`), starts it again on the same
+# data and reports the median time of
 # each query of the table (warm: 5 runs after one warm-up), and the ingest rate.
 #
 #   OTLP_LOAD=~/.cache/otlp-load/release/otlp-load scripts/bench-logs.sh
@@ -83,6 +84,9 @@ stop
 sst=$(find "$data/db" -name '*.sst' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
 wal=$(find "$data/db" -name '*.log' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
 all=$(du -sb "$data/db" | cut -f1)
+# The same once RocksDB has dropped what merges replaced (which it does lazily).
+"$HEIMSIGHT" compact --data-dir "$data/db" -o json >&2
+compacted=$(find "$data/db" -name '*.sst' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
 start
 
 # The median of RUNS timed runs (after a warm-up) of one query, in ms.
@@ -107,10 +111,11 @@ echo "| count of logs with the word | $(time_query "SELECT count(*) FROM logs WH
 echo "| newest 100 in a 10 s window | $(time_query "SELECT * FROM logs ORDER BY timestamp DESC LIMIT 100" ${d}02:29:00Z ${d}02:29:10Z) ms |"
 echo "| logs of one trace id (count) | $(time_query "SELECT count(*) FROM logs WHERE trace_id = 'ed04c5d9874f0d18225bd81ad54eed05'" ${d}00:00:00Z ${d}03:00:00Z) ms |"
 echo "| per-minute counts over the last hour | $(time_query "SELECT bucket(timestamp, 1m) AS minute, count(*) AS n FROM logs GROUP BY minute ORDER BY minute" ${d}01:30:00Z ${d}02:30:00Z) ms |"
-python3 - "$sst" "$all" "$wal" "$TOTAL" "$rate" "$rss" <<'EOF'
+python3 - "$sst" "$all" "$wal" "$TOTAL" "$rate" "$rss" "$compacted" <<'EOF'
 import sys
-sst, total, wal, n, rate, rss = (int(x or 0) for x in sys.argv[1:])
+sst, total, wal, n, rate, rss, compacted = (int(x or 0) for x in sys.argv[1:])
 print(f"| bytes on disk per log (SST files) | {sst / n:.1f} B |")
+print(f"| the same after `heimsight compact` | {compacted / n:.1f} B |")
 print(f"| bytes per log, whole data directory without the WAL | {(total - wal) / n:.1f} B (WAL after the clean stop: {wal / 1e6:.1f} MB) |")
 print(f"| OTLP/HTTP logs/s (driver on the same machine, -c 4) | {rate / 1000:.1f} k/s (server RSS after loading {rss / 1024:.0f} MiB) |")
 EOF

@@ -117,6 +117,14 @@ pub(crate) enum Command {
     /// data directory (to make the first key).
     #[command(subcommand)]
     Keys(crate::commands::keys::KeysCommand),
+    /// Compact a stopped server's data directory: merge every small log block and rewrite the
+    /// database files, giving back the space of merged, replaced and expired data at once
+    /// instead of bit by bit. Prints the directory's size before and after.
+    Compact {
+        /// The data directory (of a server that is not running)
+        #[arg(long, value_name = "DIR", env = "HEIMSIGHT_DATA_DIR")]
+        data_dir: PathBuf,
+    },
     /// The CLI's own settings.
     #[command(subcommand)]
     Config(ConfigCommand),

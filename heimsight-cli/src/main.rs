@@ -59,6 +59,9 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Man { dir } => man(dir.as_deref()),
+        Command::Compact { data_dir } => {
+            compact(&data_dir, output::Printer::new(&cli.global).format)
+        }
         Command::Config(args::ConfigCommand::Show) => config_show(&cli.global),
         Command::Tui => {
             let global = cli.global;
@@ -79,6 +82,64 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// Bytes of the files under `dir`.
+fn dir_bytes(dir: &std::path::Path) -> Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        total += if meta.is_dir() {
+            dir_bytes(&entry.path())?
+        } else {
+            meta.len()
+        };
+    }
+    Ok(total)
+}
+
+/// `heimsight compact`: opens a stopped server's store, compacts it and reports the sizes.
+fn compact(dir: &std::path::Path, format: args::Output) -> Result<()> {
+    use anyhow::Context as _;
+    let before = dir_bytes(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    let started = std::time::Instant::now();
+    {
+        let _spinner = output::spinner("compacting");
+        let store = heimsight_store::RocksStore::builder(dir)
+            .background_merge(false)
+            .open()
+            .with_context(|| {
+                format!(
+                    "cannot open the data directory {} (is a server still running on it?)",
+                    dir.display()
+                )
+            })?;
+        store.compact()?;
+        heimsight_store::Maintenance::flush(&store)?;
+    }
+    let after = dir_bytes(dir)?;
+    let secs = started.elapsed().as_secs_f64();
+    let mut out = std::io::stdout().lock();
+    match format {
+        args::Output::Json => writeln!(
+            out,
+            "{}",
+            serde_json::json!({"data_dir": dir, "bytes_before": before, "bytes_after": after, "seconds": secs})
+        )?,
+        args::Output::Csv => {
+            writeln!(out, "data_dir,bytes_before,bytes_after,seconds")?;
+            writeln!(out, "{},{before},{after},{secs:.1}", dir.display())?;
+        }
+        args::Output::Table => writeln!(
+            out,
+            "compacted {} in {secs:.1} s: {:.1} MB → {:.1} MB",
+            dir.display(),
+            before as f64 / 1e6,
+            after as f64 / 1e6
+        )?,
+    }
+    Ok(())
+}
+
 /// The commands that talk to a server.
 async fn remote(ctx: &commands::Ctx, command: Command) -> Result<()> {
     use commands::*;
@@ -95,6 +156,7 @@ async fn remote(ctx: &commands::Ctx, command: Command) -> Result<()> {
         Command::Retention(c) => retention::run(ctx, &c).await,
         Command::Keys(c) => keys::run(ctx, &c).await,
         Command::Serve(_)
+        | Command::Compact { .. }
         | Command::Completions { .. }
         | Command::Man { .. }
         | Command::Config(_)

@@ -901,8 +901,8 @@ impl Maintenance for RocksStore {
         let mut opts = rocksdb::FlushOptions::default();
         opts.set_wait(true);
         i.db.flush_cfs_opt(&refs, &opts).map_err(rocks_err)?;
-        // The default column family (unused, so empty) too: a WAL is kept until every column
-        // family has flushed past it.
+        // The default column family (the format key and the log block dictionaries) too: a
+        // WAL is kept until every column family has flushed past it.
         i.db.flush_opt(&opts).map_err(rocks_err)
     }
 }
