@@ -82,25 +82,11 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Bytes of the files under `dir`.
-fn dir_bytes(dir: &std::path::Path) -> Result<u64> {
-    let mut total = 0;
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let meta = entry.metadata()?;
-        total += if meta.is_dir() {
-            dir_bytes(&entry.path())?
-        } else {
-            meta.len()
-        };
-    }
-    Ok(total)
-}
-
 /// `heimsight compact`: opens a stopped server's store, compacts it and reports the sizes.
 fn compact(dir: &std::path::Path, format: args::Output) -> Result<()> {
     use anyhow::Context as _;
-    let before = dir_bytes(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    let before = heimsight_store::RocksStore::dir_bytes(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?;
     let started = std::time::Instant::now();
     {
         let _spinner = output::spinner("compacting");
@@ -116,7 +102,7 @@ fn compact(dir: &std::path::Path, format: args::Output) -> Result<()> {
         store.compact()?;
         heimsight_store::Maintenance::flush(&store)?;
     }
-    let after = dir_bytes(dir)?;
+    let after = heimsight_store::RocksStore::dir_bytes(dir)?;
     let secs = started.elapsed().as_secs_f64();
     let mut out = std::io::stdout().lock();
     match format {

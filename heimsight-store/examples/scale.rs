@@ -196,26 +196,11 @@ impl Opened {
         match self {
             Opened::Memory(_) => Ok(None),
             #[cfg(feature = "rocksdb")]
-            Opened::Rocks(_) => Ok(Some(dir_bytes(dir)?)),
+            Opened::Rocks(_) => Ok(Some(heimsight_store::RocksStore::dir_bytes(dir)?)),
         }
     }
 }
 
-fn dir_bytes(dir: &Path) -> std::io::Result<u64> {
-    let mut total = 0;
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let meta = entry.metadata()?;
-        total += if meta.is_dir() {
-            dir_bytes(&entry.path())?
-        } else {
-            meta.len()
-        };
-    }
-    Ok(total)
-}
-
-/// Deletes `dir` only when it is empty or holds a RocksDB database (a `CURRENT` file).
 fn prepare_dir(dir: &Path) -> AnyResult<()> {
     if !dir.exists() {
         return Ok(());

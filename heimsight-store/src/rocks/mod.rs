@@ -579,6 +579,22 @@ impl RocksStore {
         Ok(())
     }
 
+    /// Bytes of the files under a data directory (of an open store or not): what it takes on
+    /// disk, as `du` counts file sizes.
+    pub fn dir_bytes(dir: &Path) -> std::io::Result<u64> {
+        let mut total = 0;
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let meta = entry.metadata()?;
+            total += if meta.is_dir() {
+                Self::dir_bytes(&entry.path())?
+            } else {
+                meta.len()
+            };
+        }
+        Ok(total)
+    }
+
     /// The directory of the database.
     pub fn path(&self) -> &Path {
         self.inner.db.path()

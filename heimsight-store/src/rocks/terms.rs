@@ -180,6 +180,28 @@ fn groups(ns: u8, entries: &[(&[u8], Vec<u32>)], n_rows: usize, out: &mut Vec<(V
     }
 }
 
+/// Reads the next entry of a group: its term into `term` (which holds the previous one, for
+/// the shared prefix), and its postings.
+fn next_entry<'a>(r: &mut Reader<'a>, term: &mut Vec<u8>) -> Result<Postings<'a>> {
+    let shared = r.len()?;
+    if shared > term.len() {
+        return Err(r.corrupt("shared prefix longer than the previous term"));
+    }
+    term.truncate(shared);
+    term.extend_from_slice(r.bytes()?);
+    let tag = r.varint()?;
+    let raw = if tag == 2 {
+        r.varint_raw()?
+    } else {
+        r.bytes()?
+    };
+    Ok(Postings {
+        count: usize::try_from(tag >> 1).map_err(|_| r.corrupt("count"))?,
+        dense: tag & 1 == 1,
+        raw,
+    })
+}
+
 /// Calls `f(term, postings)` for each entry of a stored group, in order; stops early when
 /// `f` returns false. Returns whether it went through every entry.
 pub(crate) fn for_each_entry(
@@ -190,23 +212,7 @@ pub(crate) fn for_each_entry(
     let n = r.len()?;
     let mut term: Vec<u8> = Vec::with_capacity(64);
     for _ in 0..n {
-        let shared = r.len()?;
-        if shared > term.len() {
-            return Err(r.corrupt("shared prefix longer than the previous term"));
-        }
-        term.truncate(shared);
-        term.extend_from_slice(r.bytes()?);
-        let tag = r.varint()?;
-        let raw = if tag == 2 {
-            r.varint_raw()?
-        } else {
-            r.bytes()?
-        };
-        let postings = Postings {
-            count: usize::try_from(tag >> 1).map_err(|_| r.corrupt("count"))?,
-            dense: tag & 1 == 1,
-            raw,
-        };
+        let postings = next_entry(&mut r, &mut term)?;
         if !f(&term, postings)? {
             return Ok(false);
         }
@@ -220,27 +226,10 @@ pub(crate) fn find<'a>(value: &'a [u8], term: &[u8]) -> Result<Option<Postings<'
     let n = r.len()?;
     let mut cur: Vec<u8> = Vec::with_capacity(64);
     for _ in 0..n {
-        let shared = r.len()?;
-        if shared > cur.len() {
-            return Err(r.corrupt("shared prefix longer than the previous term"));
-        }
-        cur.truncate(shared);
-        cur.extend_from_slice(r.bytes()?);
-        let tag = r.varint()?;
-        let raw = if tag == 2 {
-            r.varint_raw()?
-        } else {
-            r.bytes()?
-        };
+        let postings = next_entry(&mut r, &mut cur)?;
         match cur.as_slice().cmp(term) {
             std::cmp::Ordering::Less => {}
-            std::cmp::Ordering::Equal => {
-                return Ok(Some(Postings {
-                    count: usize::try_from(tag >> 1).map_err(|_| r.corrupt("count"))?,
-                    dense: tag & 1 == 1,
-                    raw,
-                }));
-            }
+            std::cmp::Ordering::Equal => return Ok(Some(postings)),
             std::cmp::Ordering::Greater => return Ok(None),
         }
     }
