@@ -252,7 +252,7 @@ pub struct Plan {
     /// Plans of the subqueries, run first.
     pub subqueries: Vec<Plan>,
     /// How the store serves the pushed conditions, as it says
-    /// ([`LogStore::explain_log_filter`](heimsight_store::LogStore::explain_log_filter)).
+    /// ([`LogStore::explain_log_filter`]).
     pub store: Vec<String>,
 }
 
