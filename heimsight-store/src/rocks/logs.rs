@@ -95,7 +95,8 @@ impl Inner {
                 })?;
             dicts.0.insert(id, ColumnDicts::decode(id, &v)?);
             dicts.1 = dicts.1.max(id);
-            self.log_dict_seq.fetch_max(id + 1, Ordering::SeqCst);
+            self.log_dict_seq
+                .fetch_max(id.saturating_add(1), Ordering::SeqCst);
         }
         Ok(())
     }
@@ -598,10 +599,14 @@ fn index_rows(
             acc = and(acc, tr.rows(&c.key, terms::NS_WORDS, w.as_bytes(), n)?);
         }
     }
-    if let Some(needle) = &f.contains {
-        let needle = needle.to_lowercase();
-        if needle.is_empty() {
-        } else if index_answers_contains(&needle) {
+    // An empty `CONTAINS` matches every message.
+    if let Some(needle) = f
+        .contains
+        .as_ref()
+        .map(|c| c.to_lowercase())
+        .filter(|c| !c.is_empty())
+    {
+        if index_answers_contains(&needle) {
             acc = and(acc, tr.rows_with_substring(&c.key, needle.as_bytes(), n)?);
         } else {
             exact = false;

@@ -134,11 +134,8 @@ pub(crate) fn build(recs: &[LogRecord]) -> Vec<(Vec<u8>, Vec<u8>)> {
         }
     }
     let mut out = Vec::new();
-    let mut words: Vec<(&[u8], Vec<u32>)> = words
-        .iter()
-        .map(|(k, v)| (k.as_bytes(), v.clone()))
-        .collect();
-    words.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut words: Vec<(Cow<'_, str>, Vec<u32>)> = words.into_iter().collect();
+    words.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     groups(NS_WORDS, &words, n, &mut out);
     let mut traces: Vec<(&[u8], Vec<u32>)> = traces.into_iter().collect();
     traces.sort_unstable_by(|a, b| a.0.cmp(b.0));
@@ -146,16 +143,42 @@ pub(crate) fn build(recs: &[LogRecord]) -> Vec<(Vec<u8>, Vec<u8>)> {
     out
 }
 
+/// The bytes of an entry's key: a word or a trace id.
+trait KeyBytes {
+    fn key_bytes(&self) -> &[u8];
+}
+
+impl KeyBytes for Cow<'_, str> {
+    fn key_bytes(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl KeyBytes for &[u8] {
+    fn key_bytes(&self) -> &[u8] {
+        self
+    }
+}
+
 /// Cuts sorted entries into groups (see the module's documentation).
-fn groups(ns: u8, entries: &[(&[u8], Vec<u32>)], n_rows: usize, out: &mut Vec<(Vec<u8>, Vec<u8>)>) {
+fn groups<K: KeyBytes>(
+    ns: u8,
+    entries: &[(K, Vec<u32>)],
+    n_rows: usize,
+    out: &mut Vec<(Vec<u8>, Vec<u8>)>,
+) {
     let mut start = 0;
     while start < entries.len() {
         let mut w = Writer::default();
         let mut body = Writer::default();
         let mut end = start;
         let mut prev: &[u8] = &[];
-        while end < entries.len() && end - start < GROUP_ENTRIES && body.buf.len() < GROUP_BYTES {
+        let full = |end: usize, body: &Writer| {
+            end - start >= GROUP_ENTRIES || body.buf.len() >= GROUP_BYTES
+        };
+        while end < entries.len() && !full(end, &body) {
             let (key, rows) = &entries[end];
+            let key = key.key_bytes();
             let shared = if end == start {
                 0
             } else {
@@ -172,9 +195,10 @@ fn groups(ns: u8, entries: &[(&[u8], Vec<u32>)], n_rows: usize, out: &mut Vec<(V
         }
         w.varint((end - start) as u64);
         w.raw(&body.buf);
-        let mut k = Vec::with_capacity(1 + entries[start].0.len());
+        let first = entries[start].0.key_bytes();
+        let mut k = Vec::with_capacity(1 + first.len());
         k.push(ns);
-        k.extend_from_slice(entries[start].0);
+        k.extend_from_slice(first);
         out.push((k, w.buf));
         start = end;
     }
