@@ -1827,12 +1827,7 @@ mod tests {
             },
         ];
         // Dictionaries sampled from other records of the same kind.
-        let dicts = Arc::new(ColumnDicts::sample(
-            7,
-            &framed_records(3000)[1000..],
-            &dict_content,
-            N_COLS,
-        ));
+        let dicts = Arc::new(ColumnDicts::sample(7, &framed_records(3000)[1000..]));
         assert!(dicts.raw(C_BODY).is_some() && dicts.raw(C_ATTRS).is_some());
         assert!(dicts.raw(C_TS).is_none() && dicts.raw(C_TRACE).is_none());
         let stored = ColumnDicts::decode(7, &dicts.encode()).unwrap();

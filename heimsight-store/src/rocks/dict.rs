@@ -14,6 +14,7 @@ use std::sync::Arc;
 use heimsight_core::LogRecord;
 use zstd::dict::DecoderDictionary;
 
+use super::block::{N_COLS, dict_content};
 use super::codec::{Reader, Writer};
 use crate::error::Result;
 
@@ -54,24 +55,19 @@ impl ColumnDicts {
         ColumnDicts { id, raw, dec }
     }
 
-    /// Dictionaries sampled from `recs` for the columns `sample` makes content for (it returns
-    /// the encoded column of the records it is given, or nothing for columns left without).
-    pub(crate) fn sample(
-        id: u32,
-        recs: &[LogRecord],
-        sample: &dyn Fn(u8, &[LogRecord]) -> Vec<u8>,
-        n_cols: usize,
-    ) -> Self {
-        let raw = (0..n_cols as u8)
+    /// Dictionaries sampled from `recs` for the columns that get one (see
+    /// [`dict_content`]).
+    pub(crate) fn sample(id: u32, recs: &[LogRecord]) -> Self {
+        let raw = (0..N_COLS as u8)
             .map(|col| {
-                let full = sample(col, recs).len();
+                let full = dict_content(col, recs).len();
                 if full == 0 {
                     return Vec::new();
                 }
                 // Every k-th record, so the sample spans the whole block.
                 let step = (full / BUDGET).max(1);
                 let picked: Vec<LogRecord> = recs.iter().step_by(step).cloned().collect();
-                let mut d = sample(col, &picked);
+                let mut d = dict_content(col, &picked);
                 d.truncate(BUDGET);
                 d
             })

@@ -93,8 +93,7 @@ impl Inner {
                     what: "log block dictionary key",
                     reason: format!("length {}", k.len()),
                 })?;
-            dicts.0.insert(id, ColumnDicts::decode(id, &v)?);
-            dicts.1 = dicts.1.max(id);
+            dicts.insert(id, ColumnDicts::decode(id, &v)?);
             self.log_dict_seq
                 .fetch_max(id.saturating_add(1), Ordering::SeqCst);
         }
@@ -109,8 +108,7 @@ impl Inner {
                 .log_dicts
                 .write()
                 .unwrap_or_else(PoisonError::into_inner);
-            dicts.1 = dicts.1.max(d.id);
-            dicts.0.insert(d.id, d);
+            dicts.insert(d.id, d);
         }
     }
 
@@ -120,7 +118,16 @@ impl Inner {
             .log_dicts
             .read()
             .unwrap_or_else(PoisonError::into_inner);
-        dicts.0.get(&id).cloned()
+        dicts.get(&id).cloned()
+    }
+
+    /// The dictionaries new blocks use: the newest (highest id), if any.
+    pub(crate) fn current_dict(&self) -> Option<Arc<ColumnDicts>> {
+        let dicts = self
+            .log_dicts
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        dicts.values().max_by_key(|d| d.id).cloned()
     }
 
     /// Loads every block summary into memory without its Bloom filter, and warms the Bloom
@@ -223,13 +230,7 @@ impl Inner {
         level: i32,
         merged: bool,
     ) -> Result<NewBlocks> {
-        let mut current = {
-            let dicts = self
-                .log_dicts
-                .read()
-                .unwrap_or_else(PoisonError::into_inner);
-            dicts.0.get(&dicts.1).cloned()
-        };
+        let mut current = self.current_dict();
         let mut new_dict = None;
         let cf_b = self.cf(CF_LOG_BLOCKS)?;
         let cf_s = self.cf(CF_LOG_SUMMARIES)?;
@@ -251,12 +252,7 @@ impl Inner {
             let indexed = attr_tokens;
             if indexed && current.is_none() && chunk.len() >= DICT_MIN_RECORDS {
                 let id = self.log_dict_seq.fetch_add(1, Ordering::SeqCst);
-                let d = Arc::new(ColumnDicts::sample(
-                    id,
-                    chunk,
-                    &block::dict_content,
-                    block::N_COLS,
-                ));
+                let d = Arc::new(ColumnDicts::sample(id, chunk));
                 batch.put(dict::key(id), d.encode());
                 current = Some(d.clone());
                 new_dict = Some(d);
@@ -1100,11 +1096,13 @@ impl RocksStore {
             let need_f = need_for(f, c.terms_in_attrs);
             // Message conditions alone are tested on the body column in place.
             let body_only = need_f.body && !need_f.attrs && !need_f.trace;
-            if exact {
-            } else if body_only {
-                rows = block.filter_bodies(rows, f)?;
-            } else if !f.terms.is_empty() {
-                rows = text_candidates(&block, rows, f)?;
+            // Rows the term index gave exactly need no test.
+            if !exact {
+                if body_only {
+                    rows = block.filter_bodies(rows, f)?;
+                } else if !f.terms.is_empty() {
+                    rows = text_candidates(&block, rows, f)?;
+                }
             }
             if rows.is_empty() {
                 continue;
@@ -1209,6 +1207,18 @@ mod tests {
             .logs
     }
 
+    /// Every record `scan` gives, batch after batch.
+    fn scanned(store: &RocksStore, scan: &LogScan) -> Vec<LogRecord> {
+        let mut out = Vec::new();
+        store
+            .scan_logs(scan, &mut |b| {
+                out.extend(b);
+                true
+            })
+            .unwrap();
+        out
+    }
+
     /// Checks every filter of [`queries`] against the reference semantics over `all`.
     fn check_queries(store: &RocksStore, all: &[LogRecord]) {
         for f in queries() {
@@ -1222,19 +1232,13 @@ mod tests {
                 .unwrap();
             assert_eq!(page.total, want.len() as u64, "{f:?}");
             assert_eq!(page.logs, want, "{f:?}");
-            let mut scanned = Vec::new();
-            store
-                .scan_logs(
-                    &LogScan {
-                        filter: f.clone(),
-                        ..LogScan::default()
-                    },
-                    &mut |b| {
-                        scanned.extend(b);
-                        true
-                    },
-                )
-                .unwrap();
+            let mut scanned = scanned(
+                store,
+                &LogScan {
+                    filter: f.clone(),
+                    ..LogScan::default()
+                },
+            );
             scanned.sort_by_key(|r| std::cmp::Reverse(r.timestamp));
             assert_eq!(scanned.len(), want.len(), "{f:?}");
             let mut counted = 0;
@@ -1401,22 +1405,16 @@ mod tests {
                     assert_eq!(page.total, want.len() as u64, "{f:?}");
                     assert_eq!(page.logs, want, "{f:?}");
                     for (order, limit) in [(Order::NewestFirst, 7), (Order::OldestFirst, 3)] {
-                        let mut page = Vec::new();
-                        store
-                            .scan_logs(
-                                &LogScan {
-                                    range,
-                                    filter: f.clone(),
-                                    order,
-                                    limit,
-                                    ..LogScan::default()
-                                },
-                                &mut |b| {
-                                    page.extend(b);
-                                    true
-                                },
-                            )
-                            .unwrap();
+                        let page = scanned(
+                            store,
+                            &LogScan {
+                                range,
+                                filter: f.clone(),
+                                order,
+                                limit,
+                                ..LogScan::default()
+                            },
+                        );
                         let mut expect = want.clone();
                         if order == Order::OldestFirst {
                             expect.reverse();
@@ -1424,20 +1422,14 @@ mod tests {
                         expect.truncate(limit);
                         assert_eq!(page, expect, "{f:?} {order:?}");
                     }
-                    let mut scanned = Vec::new();
-                    store
-                        .scan_logs(
-                            &LogScan {
-                                range,
-                                filter: f.clone(),
-                                ..LogScan::default()
-                            },
-                            &mut |b| {
-                                scanned.extend(b);
-                                true
-                            },
-                        )
-                        .unwrap();
+                    let mut scanned = scanned(
+                        store,
+                        &LogScan {
+                            range,
+                            filter: f.clone(),
+                            ..LogScan::default()
+                        },
+                    );
                     scanned.sort_by_key(|r| std::cmp::Reverse(r.timestamp));
                     assert_eq!(scanned, want, "{f:?}");
                     for (by_service, bucket) in [(false, None), (true, Some(HOUR / 6))] {
@@ -1498,10 +1490,16 @@ mod tests {
             })
             .collect();
         let dict_ids = |store: &RocksStore| {
-            let d = store.inner.log_dicts.read().unwrap();
-            let mut ids: Vec<u32> = d.0.keys().copied().collect();
+            let mut ids: Vec<u32> = store
+                .inner
+                .log_dicts
+                .read()
+                .unwrap()
+                .keys()
+                .copied()
+                .collect();
             ids.sort_unstable();
-            (ids, d.1)
+            (ids, store.inner.current_dict().map_or(0, |d| d.id))
         };
         let all = {
             let store = open();

@@ -271,10 +271,10 @@ pub(crate) struct Inner {
     pub(crate) blooms: bloom_cache::BloomCache,
     /// Bloom filters read from disk because they were not cached.
     pub(crate) bloom_loads: AtomicU64,
-    /// The zstd dictionaries of log block frames by id (see `dict`), and the id of the one
-    /// new blocks use (0: none yet). Written under `blocks`' write lock, before the blocks
-    /// that use them are published.
-    pub(crate) log_dicts: RwLock<(HashMap<u32, Arc<dict::ColumnDicts>>, u32)>,
+    /// The zstd dictionaries of log block frames by id (see `dict`); new blocks use the one
+    /// of the highest id. Written under `blocks`' write lock, before the blocks that use them
+    /// are published.
+    pub(crate) log_dicts: RwLock<HashMap<u32, Arc<dict::ColumnDicts>>>,
     /// The next dictionary id.
     pub(crate) log_dict_seq: std::sync::atomic::AtomicU32,
     /// Log block merges done, and the blocks they merged away (for `activity`).
@@ -485,7 +485,7 @@ impl RocksStore {
             blocks: RwLock::new(BTreeMap::new()),
             blooms: bloom_cache::BloomCache::new(b.bloom_cache_bytes),
             bloom_loads: AtomicU64::new(0),
-            log_dicts: RwLock::new((HashMap::new(), 0)),
+            log_dicts: RwLock::new(HashMap::new()),
             log_dict_seq: std::sync::atomic::AtomicU32::new(1),
             log_merges: AtomicU64::new(0),
             log_blocks_merged: AtomicU64::new(0),
