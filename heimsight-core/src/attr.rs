@@ -11,6 +11,11 @@ use crate::json::type_name;
 /// Attributes: keys to typed values, sorted by key.
 pub type Attributes = BTreeMap<String, AttributeValue>;
 
+/// Attributes shared by many records, such as a resource: every record of one OTLP resource
+/// points at the same map, so converting, copying and dropping records does not copy it.
+/// Change one record's with [`Arc::make_mut`](std::sync::Arc::make_mut).
+pub type SharedAttributes = std::sync::Arc<Attributes>;
+
 /// An attribute value with OTLP's `AnyValue` types.
 ///
 /// In JSON, strings, booleans, arrays and objects map to themselves; integral numbers become

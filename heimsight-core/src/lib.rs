@@ -46,7 +46,7 @@ pub mod span;
 pub mod time;
 
 pub use alert::{AlertInstance, AlertStatus, Notification, Severity};
-pub use attr::{AttributeValue, Attributes};
+pub use attr::{AttributeValue, Attributes, SharedAttributes};
 pub use duration::Duration;
 pub use error::{Error, FieldError, Result, ValidationErrors};
 pub use ids::{SpanId, TraceId};

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde_json::{Map, Value};
 
-use crate::attr::{Attributes, attributes_from_json, attributes_to_json};
+use crate::attr::{Attributes, SharedAttributes, attributes_from_json, attributes_to_json};
 use crate::error::ValidationErrors;
 use crate::ids::{SpanId, TraceId};
 use crate::json::FieldReader;
@@ -193,10 +193,10 @@ pub struct LogRecord {
     pub service: String,
     /// Record attributes.
     pub attributes: Attributes,
-    /// Resource attributes.
-    pub resource: Attributes,
-    /// Instrumentation scope.
-    pub scope: Scope,
+    /// Resource attributes (shared by the records of one resource).
+    pub resource: SharedAttributes,
+    /// Instrumentation scope (shared by the records of one scope).
+    pub scope: std::sync::Arc<Scope>,
     /// Trace the record belongs to.
     pub trace_id: Option<TraceId>,
     /// Span the record belongs to.
@@ -217,8 +217,8 @@ impl Default for LogRecord {
             body: String::new(),
             service: UNKNOWN_SERVICE.to_string(),
             attributes: Attributes::new(),
-            resource: Attributes::new(),
-            scope: Scope::default(),
+            resource: SharedAttributes::default(),
+            scope: std::sync::Arc::default(),
             trace_id: None,
             span_id: None,
             flags: 0,
@@ -496,10 +496,10 @@ impl LogRecord {
             rec.attributes = attributes_from_json(a, "attributes", errors);
         }
         if let Some(a) = res {
-            rec.resource = attributes_from_json(a, "resource", errors);
+            rec.resource = attributes_from_json(a, "resource", errors).into();
         }
         if let Some(s) = scope {
-            rec.scope = Scope::from_json(s, "scope", errors);
+            rec.scope = Scope::from_json(s, "scope", errors).into();
         }
         rec.service = service_name(service, &rec.resource);
         if bad_time {

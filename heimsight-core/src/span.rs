@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::attr::{Attributes, attributes_from_json, attributes_to_json};
+use crate::attr::{Attributes, SharedAttributes, attributes_from_json, attributes_to_json};
 use crate::error::ValidationErrors;
 use crate::ids::{SpanId, TraceId};
 use crate::json::{FieldReader, join, type_name};
@@ -179,10 +179,10 @@ pub struct Span {
     pub status: Status,
     /// Span attributes.
     pub attributes: Attributes,
-    /// Resource attributes.
-    pub resource: Attributes,
-    /// Instrumentation scope.
-    pub scope: Scope,
+    /// Resource attributes (shared by the records of one resource).
+    pub resource: SharedAttributes,
+    /// Instrumentation scope (shared by the records of one scope).
+    pub scope: std::sync::Arc<Scope>,
     /// Events.
     pub events: Vec<SpanEvent>,
     /// Links.
@@ -252,8 +252,8 @@ impl Span {
             end_time,
             status: Status::default(),
             attributes: Attributes::new(),
-            resource: Attributes::new(),
-            scope: Scope::default(),
+            resource: SharedAttributes::default(),
+            scope: std::sync::Arc::default(),
             events: Vec::new(),
             links: Vec::new(),
             trace_state: String::new(),
@@ -525,8 +525,8 @@ impl Span {
             end_time,
             status,
             attributes,
-            resource,
-            scope,
+            resource: resource.into(),
+            scope: scope.into(),
             events,
             links,
             trace_state,

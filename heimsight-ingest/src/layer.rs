@@ -101,8 +101,8 @@ use std::time::{Duration, Instant};
 
 use heimsight_core::log::UNKNOWN_SERVICE;
 use heimsight_core::{
-    AttributeValue, Attributes, LogRecord, Scope, Span, SpanEvent, SpanId, SpanKind, SpanLink,
-    Status, StatusCode, Timestamp, TraceId,
+    AttributeValue, Attributes, LogRecord, Scope, SharedAttributes, Span, SpanEvent, SpanId,
+    SpanKind, SpanLink, Status, StatusCode, Timestamp, TraceId,
 };
 use heimsight_store::{LogStore, SpanStore};
 use tracing::field::{Field, Visit};
@@ -242,7 +242,7 @@ impl HeimsightLayerBuilder {
         }
         let layer = HeimsightLayer {
             service: self.service,
-            resource,
+            resource: resource.into(),
             min_level: self.min_level,
             tx: tx.clone(),
             shared: shared.clone(),
@@ -704,7 +704,8 @@ impl SpanData {
             scope: Scope {
                 name: target.to_string(),
                 ..Scope::default()
-            },
+            }
+            .into(),
             events: self.events,
             links: self.links,
             trace_state: String::new(),
@@ -736,7 +737,7 @@ fn parse_kind(s: &str) -> Option<SpanKind> {
 #[derive(Debug)]
 pub struct HeimsightLayer {
     service: String,
-    resource: Attributes,
+    resource: SharedAttributes,
     min_level: Level,
     tx: SyncSender<Msg>,
     shared: Arc<Shared>,
@@ -923,7 +924,8 @@ where
             scope: Scope {
                 name: meta.target().to_string(),
                 ..Scope::default()
-            },
+            }
+            .into(),
             trace_id: ids.map(|(t, _)| t),
             span_id: ids.map(|(_, s)| s),
             flags: if ids.is_some() { SAMPLED } else { 0 },

@@ -417,11 +417,12 @@ mod tests {
             severity_text: "WARN".into(),
             service: "api".into(),
             attributes: attrs(&[("http.method", "GET".into()), ("n", 3i64.into())]),
-            resource: attrs(&[("host.name", "h1".into())]),
+            resource: attrs(&[("host.name", "h1".into())]).into(),
             scope: Scope {
                 name: "lib".into(),
                 ..Scope::default()
-            },
+            }
+            .into(),
             trace_id: Some(TraceId([1; 16])),
             span_id: Some(SpanId([2; 8])),
             flags: 1,
@@ -444,11 +445,12 @@ mod tests {
                 message: "db timeout".into(),
             },
             attributes: attrs(&[("http.status_code", 500i64.into())]),
-            resource: attrs(&[("host.name", "h1".into())]),
+            resource: attrs(&[("host.name", "h1".into())]).into(),
             scope: Scope {
                 name: "lib".into(),
                 ..Scope::default()
-            },
+            }
+            .into(),
             events: Vec::new(),
             links: Vec::new(),
             trace_state: "k=v".into(),

@@ -141,7 +141,7 @@ fn logs() -> Vec<LogRecord> {
             LogRecord {
                 service: service.into(),
                 attributes,
-                resource: attrs(&[("host.name", AttributeValue::from(host))]),
+                resource: attrs(&[("host.name", AttributeValue::from(host))]).into(),
                 trace_id: trace,
                 span_id: trace.map(|_| SpanId([i as u8 + 1; 8])),
                 ..LogRecord::new(Timestamp(T0 + i as i64 * 10 * SEC), level, msg)
@@ -176,7 +176,7 @@ fn span(
             message: status.1.into(),
         },
         attributes: Attributes::new(),
-        resource: Attributes::new(),
+        resource: Attributes::new().into(),
         scope: Default::default(),
         events: Vec::new(),
         links: Vec::new(),

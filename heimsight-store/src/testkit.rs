@@ -15,11 +15,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
 use heimsight_core::{
-    AttributeValue, HistogramValue, Labels, Level, LogRecord, MetricKind, MetricPoint, MetricValue,
-    Scope, Span, SpanEvent, SpanId, SpanKind, SpanLink, Status, StatusCode, Temporality, Timestamp,
-    TraceId,
+    AttributeValue, Attributes, HistogramValue, Labels, Level, LogRecord, MetricKind, MetricPoint,
+    MetricValue, Scope, Span, SpanEvent, SpanId, SpanKind, SpanLink, Status, StatusCode,
+    Temporality, Timestamp, TraceId,
 };
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::{
     LabelMatcher, LogCount, LogFields, LogFilter, LogQuery, LogScan, LogStore, MatchOp,
@@ -100,12 +101,13 @@ pub fn full_log() -> LogRecord {
         body: "connection refused: übel ✓".into(),
         service: "api".into(),
         attributes,
-        resource,
+        resource: resource.into(),
         scope: Scope {
             name: "my.lib".into(),
             version: "1.2.3".into(),
             attributes: [("scope.attr".to_string(), AttributeValue::Int(7))].into(),
-        },
+        }
+        .into(),
         trace_id: Some(trace_id(42)),
         span_id: Some(span_id(7)),
         flags: 1,
@@ -133,12 +135,14 @@ pub fn full_span() -> Span {
             AttributeValue::from("/users/{id}"),
         )]
         .into(),
-        resource: [("service.name".to_string(), AttributeValue::from("api"))].into(),
+        resource: Attributes::from([("service.name".to_string(), AttributeValue::from("api"))])
+            .into(),
         scope: Scope {
             name: "tracer".into(),
             version: "0.1".into(),
             attributes: Default::default(),
-        },
+        }
+        .into(),
         events: vec![SpanEvent {
             timestamp: Timestamp(T0 + 100),
             name: "exception".into(),
@@ -186,7 +190,7 @@ fn span(
         status: Status::default(),
         attributes: Default::default(),
         resource: Default::default(),
-        scope: Scope::default(),
+        scope: Default::default(),
         events: vec![],
         links: vec![],
         trace_state: String::new(),
@@ -297,7 +301,7 @@ pub fn log_filters(store: &dyn Store) {
         .insert("http.status".into(), AttributeValue::Int(503));
     a.trace_id = Some(trace_id(1));
     let mut b = log(T0 + SEC, Level::Info, "api", "user 42 logged in");
-    b.resource.insert("host.name".into(), "web-2".into());
+    Arc::make_mut(&mut b.resource).insert("host.name".into(), "web-2".into());
     let mut c = log(
         T0 + 2 * SEC,
         Level::Error,
@@ -306,7 +310,7 @@ pub fn log_filters(store: &dyn Store) {
     );
     c.attributes
         .insert("http.status".into(), AttributeValue::Int(504));
-    c.resource.insert("host.name".into(), "web-2".into());
+    Arc::make_mut(&mut c.resource).insert("host.name".into(), "web-2".into());
     let d = log(
         T0 + 3 * SEC,
         Level::Warn,

@@ -1,6 +1,10 @@
 //! OTLP logs to and from [`LogRecord`]s.
 
-use heimsight_core::{AttributeValue, LogRecord, Timestamp, log::service_name};
+use std::sync::Arc;
+
+use heimsight_core::{
+    AttributeValue, LogRecord, Scope, SharedAttributes, Timestamp, log::service_name,
+};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value};
 use opentelemetry_proto::tonic::logs::v1 as pb;
@@ -27,18 +31,19 @@ pub const BODY_VALUE: &str = "otel.body";
 pub fn logs_from_otlp(req: &ExportLogsServiceRequest, now: Timestamp) -> Converted<LogRecord> {
     let mut out = Converted::default();
     for (ri, rl) in req.resource_logs.iter().enumerate() {
-        let resource = resource_from_otlp(rl.resource.as_ref(), &rl.schema_url);
+        let resource =
+            SharedAttributes::new(resource_from_otlp(rl.resource.as_ref(), &rl.schema_url));
         let service = service_name(None, &resource);
         for (si, sl) in rl.scope_logs.iter().enumerate() {
-            let scope = scope_from_otlp(sl.scope.as_ref(), &sl.schema_url);
+            let scope = std::sync::Arc::new(scope_from_otlp(sl.scope.as_ref(), &sl.schema_url));
+            let from = Source {
+                service: &service,
+                resource: &resource,
+                scope: &scope,
+            };
             for (li, lr) in sl.log_records.iter().enumerate() {
-                match record(lr, now) {
-                    Ok(mut r) => {
-                        r.service.clone_from(&service);
-                        r.resource.clone_from(&resource);
-                        r.scope.clone_from(&scope);
-                        out.items.push(r);
-                    }
+                match record(lr, now, &from) {
+                    Ok(r) => out.items.push(r),
                     Err(e) => out.reject(format!(
                         "resource_logs[{ri}].scope_logs[{si}].log_records[{li}].{e}"
                     )),
@@ -49,7 +54,14 @@ pub fn logs_from_otlp(req: &ExportLogsServiceRequest, now: Timestamp) -> Convert
     out
 }
 
-fn record(lr: &pb::LogRecord, now: Timestamp) -> Result<LogRecord, String> {
+/// What the records of one scope share.
+struct Source<'a> {
+    service: &'a str,
+    resource: &'a SharedAttributes,
+    scope: &'a Arc<Scope>,
+}
+
+fn record(lr: &pb::LogRecord, now: Timestamp, from: &Source<'_>) -> Result<LogRecord, String> {
     let ts = time("time_unix_nano", lr.time_unix_nano)?;
     let observed = time("observed_time_unix_nano", lr.observed_time_unix_nano)?;
     let timestamp = match (ts, observed) {
@@ -107,7 +119,9 @@ fn record(lr: &pb::LogRecord, now: Timestamp) -> Result<LogRecord, String> {
         span_id: span,
         flags: lr.flags,
         dropped_attributes_count: lr.dropped_attributes_count,
-        ..LogRecord::default()
+        service: from.service.to_owned(),
+        resource: from.resource.clone(),
+        scope: from.scope.clone(),
     })
 }
 

@@ -1,5 +1,6 @@
 //! OTLP traces to and from [`Span`]s.
 
+use heimsight_core::SharedAttributes;
 use heimsight_core::log::service_name;
 use heimsight_core::{Span, SpanEvent, SpanKind, SpanLink, Status, StatusCode, Timestamp};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -19,16 +20,17 @@ use super::common::{
 pub fn spans_from_otlp(req: &ExportTraceServiceRequest) -> Converted<Span> {
     let mut out = Converted::default();
     for (ri, rs) in req.resource_spans.iter().enumerate() {
-        let resource = resource_from_otlp(rs.resource.as_ref(), &rs.schema_url);
+        let resource =
+            SharedAttributes::new(resource_from_otlp(rs.resource.as_ref(), &rs.schema_url));
         let service = service_name(None, &resource);
         for (si, ss) in rs.scope_spans.iter().enumerate() {
-            let scope = scope_from_otlp(ss.scope.as_ref(), &ss.schema_url);
+            let scope = std::sync::Arc::new(scope_from_otlp(ss.scope.as_ref(), &ss.schema_url));
             for (pi, sp) in ss.spans.iter().enumerate() {
                 match span(sp) {
                     Ok(mut s) => {
                         s.service.clone_from(&service);
-                        s.resource.clone_from(&resource);
-                        s.scope.clone_from(&scope);
+                        s.resource = resource.clone();
+                        s.scope = scope.clone();
                         out.items.push(s);
                     }
                     Err(e) => out.reject(format!(

@@ -652,34 +652,51 @@ fn encode_block_version(
     dict_col(C_SEVTEXT, &|r| r.severity_text.as_str());
     dict_col(C_SERVICE, &|r| r.service.as_str());
 
-    // Resources and scopes: dictionaries of encoded values. Neighbouring records usually
-    // share them, so the previous record's entry is tried before the map.
+    // Resources and scopes: dictionaries of encoded values. Records usually share them (often
+    // the very same map, see `SharedAttributes`), so a value seen at the same address is not
+    // encoded again; neighbours' entries are tried before the map. `first_of_resource`: whether a record is the first
+    // with its resource (the Bloom filter takes each resource's pairs once).
+    let mut first_of_resource = vec![false; n];
     for id in [C_RESOURCE, C_SCOPE] {
         let mut map: HashMap<Vec<u8>, u32, FastHash> = HashMap::default();
         let mut items: Vec<Vec<u8>> = Vec::new();
         let mut idx: Vec<u32> = Vec::with_capacity(n);
         let mut scratch = Writer::default();
-        let mut last: Option<u32> = None;
-        for r in recs {
+        // Entries by the address of the shared value: the records hold their `Arc`s while
+        // this runs, so an address stands for one value.
+        let mut by_ptr: HashMap<usize, u32, FastHash> = HashMap::default();
+        for (row, r) in recs.iter().enumerate() {
+            let ptr = if id == C_RESOURCE {
+                Arc::as_ptr(&r.resource) as usize
+            } else {
+                Arc::as_ptr(&r.scope) as usize
+            };
+            if let Some(&i) = by_ptr.get(&ptr) {
+                idx.push(i);
+                continue;
+            }
             scratch.buf.clear();
             if id == C_RESOURCE {
                 scratch.attributes(&r.resource);
             } else {
                 scratch.scope(&r.scope);
             }
-            let i = match last {
-                Some(l) if items[l as usize] == scratch.buf => l,
+            let i = match idx.last() {
+                Some(&l) if items[l as usize] == scratch.buf => l,
                 _ => match map.get(scratch.buf.as_slice()) {
                     Some(&i) => i,
                     None => {
                         let i = items.len() as u32;
                         items.push(scratch.buf.clone());
                         map.insert(scratch.buf.clone(), i);
+                        if id == C_RESOURCE {
+                            first_of_resource[row] = true;
+                        }
                         i
                     }
                 },
             };
-            last = Some(i);
+            by_ptr.insert(ptr, i);
             idx.push(i);
         }
         let w = &mut cols[id as usize];
@@ -745,7 +762,7 @@ fn encode_block_version(
     // Attribute pairs whose value was already tokenized: most values repeat within a block.
     let mut tokenized: std::collections::HashSet<u64, FastHash> =
         std::collections::HashSet::default();
-    for r in recs {
+    for (row, r) in recs.iter().enumerate() {
         let li = r.level().index();
         let si = match services.get(last_service) {
             Some((s, _)) if *s == r.service => last_service,
@@ -762,7 +779,12 @@ fn encode_block_version(
         if !indexed {
             token_hashes(&r.body, &mut scratch, &mut hashes);
         }
-        for (k, v) in r.attributes.iter().chain(r.resource.iter()) {
+        let resource = if first_of_resource[row] {
+            Some(r.resource.iter())
+        } else {
+            None
+        };
+        for (k, v) in r.attributes.iter().chain(resource.into_iter().flatten()) {
             let pair = attr_value_hash(k, v, &mut scratch);
             hashes.push(pair);
             if attr_tokens
@@ -1342,8 +1364,8 @@ impl<'a> Block<'a> {
                 C_RESOURCE,
                 rows,
                 &mut out,
-                |r| r.attributes(),
-                |rec, v: Attributes| rec.resource = v,
+                |r| r.attributes().map(Arc::new),
+                |rec, v: Arc<Attributes>| rec.resource = v,
             )?;
         }
         if need.trace || need.all {
@@ -1386,8 +1408,8 @@ impl<'a> Block<'a> {
                 C_SCOPE,
                 rows,
                 &mut out,
-                |r| r.scope(),
-                |rec, v: Scope| rec.scope = v,
+                |r| r.scope().map(Arc::new),
+                |rec, v: Arc<Scope>| rec.scope = v,
             )?;
             self.each_frame(C_OBS, rows, |data, start, n, k| {
                 let mut r = Reader::new(data, "log observed timestamps");
@@ -1627,7 +1649,7 @@ mod tests {
                     r.attributes.insert("n".into(), AttributeValue::Int(i));
                 }
                 2 => {
-                    r.resource.insert("host.name".into(), "zeta-host".into());
+                    Arc::make_mut(&mut r.resource).insert("host.name".into(), "zeta-host".into());
                 }
                 3 => {
                     r.attributes.insert("city".into(), "Straße".into());
@@ -1784,9 +1806,9 @@ mod tests {
                 if i % 5 == 3 {
                     r.span_id = Some(SpanId([(i % 13) as u8 + 1; 8]));
                 }
-                r.resource
+                Arc::make_mut(&mut r.resource)
                     .insert("pod".into(), format!("pod-{}", i / 700).into());
-                r.scope.name = format!("scope-{}", i % 2);
+                Arc::make_mut(&mut r.scope).name = format!("scope-{}", i % 2);
                 r.flags = (i % 3) as u32;
                 r.dropped_attributes_count = (i % 2) as u32;
                 if i % 2 == 0 {
@@ -1929,7 +1951,7 @@ mod tests {
                 r.trace_id = Some(TraceId([7; 16]));
                 r.span_id = Some(SpanId([i as u8 + 1; 8]));
             }
-            r.resource.insert("host".into(), "h".into());
+            Arc::make_mut(&mut r.resource).insert("host".into(), "h".into());
             r.observed_timestamp = Timestamp(900 + i);
             recs.push(r);
         }

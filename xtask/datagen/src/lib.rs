@@ -1139,7 +1139,7 @@ struct Pod {
     host: String,
     region: &'static str,
     pid: u32,
-    resource: Attributes,
+    resource: heimsight_core::SharedAttributes,
     /// Metric timestamps of this pod are late by this much.
     scrape_offset_ns: i64,
 }
@@ -1175,7 +1175,7 @@ fn topology(rng: &mut SplitMix64, pods_per_service: usize) -> Vec<Pod> {
                 host,
                 region,
                 pid: rng.range(1, 64) as u32,
-                resource,
+                resource: resource.into(),
                 scrape_offset_ns: rng.below(2_000) as i64 * 1_000_000,
             });
         }
@@ -1795,7 +1795,8 @@ impl Generator {
                 name: scope.to_string(),
                 version: String::new(),
                 attributes: Attributes::new(),
-            },
+            }
+            .into(),
             events,
             links: Vec::new(),
             trace_state: String::new(),
