@@ -19,17 +19,17 @@ fuzz_target!(|data: &[u8]| {
     match (selector >> 1) % 3 {
         0 => {
             if let Ok(req) = otlp::decode_logs(body, enc) {
-                let c = otlp::logs_from_otlp(&req, Timestamp(1));
+                let c = otlp::logs_from_otlp(req, Timestamp(1));
                 let _ = c.error_message();
-                let again = otlp::logs_from_otlp(&otlp::logs_to_otlp(&c.items), Timestamp(1));
+                let again = otlp::logs_from_otlp(otlp::logs_to_otlp(&c.items), Timestamp(1));
                 assert_eq!(again.rejected, 0, "{}", again.error_message());
                 assert_eq!(again.items, c.items);
             }
         }
         1 => {
             if let Ok(req) = otlp::decode_traces(body, enc) {
-                let c = otlp::spans_from_otlp(&req);
-                let again = otlp::spans_from_otlp(&otlp::spans_to_otlp(&c.items));
+                let c = otlp::spans_from_otlp(req);
+                let again = otlp::spans_from_otlp(otlp::spans_to_otlp(&c.items));
                 assert_eq!(again.rejected, 0, "{}", again.error_message());
                 assert_eq!(again.items, c.items);
             }

@@ -1,6 +1,8 @@
 //! Pieces shared by the three signals: attribute values, ids, resources and scopes.
 
-use heimsight_core::{AttributeValue, Attributes, Scope, SpanId, TraceId};
+use std::sync::Arc;
+
+use heimsight_core::{AttributeValue, Attributes, Scope, SharedAttributes, SpanId, TraceId};
 use opentelemetry_proto::tonic::common::v1::{
     AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList, any_value,
 };
@@ -14,6 +16,13 @@ pub const RESOURCE_DROPPED: &str = "otel.resource.dropped_attributes_count";
 pub const SCOPE_SCHEMA_URL: &str = "otel.scope.schema_url";
 /// Scope attribute holding a scope's `dropped_attributes_count` (only when non-zero).
 pub const SCOPE_DROPPED: &str = "otel.scope.dropped_attributes_count";
+
+/// What the records (or spans) of one OTLP scope share.
+pub(crate) struct Source<'a> {
+    pub(crate) service: &'a str,
+    pub(crate) resource: &'a SharedAttributes,
+    pub(crate) scope: &'a Arc<Scope>,
+}
 
 /// Converts an OTLP `AnyValue`. An empty value (no variant set) becomes an empty string;
 /// string-table references (used only by profiles) become their integer index.
@@ -32,6 +41,25 @@ pub fn value_from_otlp(v: &AnyValue) -> AttributeValue {
             AttributeValue::KvList(attributes_from_otlp(&kv.values))
         }
         Some(any_value::Value::StringValueStrindex(i)) => AttributeValue::Int(i64::from(*i)),
+    }
+}
+
+/// [`value_from_otlp`] taking the value: strings and bytes are moved, not copied.
+pub fn value_from_otlp_owned(v: AnyValue) -> AttributeValue {
+    match v.value {
+        None => AttributeValue::String(String::new()),
+        Some(any_value::Value::StringValue(s)) => AttributeValue::String(s),
+        Some(any_value::Value::BoolValue(b)) => AttributeValue::Bool(b),
+        Some(any_value::Value::IntValue(i)) => AttributeValue::Int(i),
+        Some(any_value::Value::DoubleValue(d)) => AttributeValue::Double(d),
+        Some(any_value::Value::BytesValue(b)) => AttributeValue::Bytes(b),
+        Some(any_value::Value::ArrayValue(a)) => {
+            AttributeValue::Array(a.values.into_iter().map(value_from_otlp_owned).collect())
+        }
+        Some(any_value::Value::KvlistValue(kv)) => {
+            AttributeValue::KvList(attributes_from_otlp_owned(kv.values))
+        }
+        Some(any_value::Value::StringValueStrindex(i)) => AttributeValue::Int(i64::from(i)),
     }
 }
 
@@ -62,6 +90,18 @@ pub fn attributes_from_otlp(kvs: &[KeyValue]) -> Attributes {
                 .as_ref()
                 .map_or(AttributeValue::String(String::new()), value_from_otlp);
             (kv.key.clone(), v)
+        })
+        .collect()
+}
+
+/// [`attributes_from_otlp`] taking the pairs: keys and values are moved, not copied.
+pub fn attributes_from_otlp_owned(kvs: Vec<KeyValue>) -> Attributes {
+    kvs.into_iter()
+        .map(|kv| {
+            let v = kv
+                .value
+                .map_or(AttributeValue::String(String::new()), value_from_otlp_owned);
+            (kv.key, v)
         })
         .collect()
 }

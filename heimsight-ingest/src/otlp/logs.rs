@@ -2,18 +2,16 @@
 
 use std::sync::Arc;
 
-use heimsight_core::{
-    AttributeValue, LogRecord, Scope, SharedAttributes, Timestamp, log::service_name,
-};
+use heimsight_core::{AttributeValue, LogRecord, SharedAttributes, Timestamp, log::service_name};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value};
 use opentelemetry_proto::tonic::logs::v1 as pb;
 
 use super::Converted;
 use super::common::{
-    attributes_from_otlp, attributes_to_otlp, group_by_resource_and_scope, resource_from_otlp,
-    resource_to_otlp, scope_from_otlp, scope_to_otlp, span_id, time, time_to_otlp, trace_id,
-    value_from_otlp, value_to_otlp,
+    Source, attributes_from_otlp_owned, attributes_to_otlp, group_by_resource_and_scope,
+    resource_from_otlp, resource_to_otlp, scope_from_otlp, scope_to_otlp, span_id, time,
+    time_to_otlp, trace_id, value_from_otlp_owned, value_to_otlp,
 };
 
 /// Attribute holding a log record's `event_name` (only when non-empty).
@@ -28,20 +26,23 @@ pub const BODY_VALUE: &str = "otel.body";
 /// A record is rejected (and counted in [`Converted::rejected`]) when a trace or span id has
 /// the wrong length, a span id comes without a trace id, its severity number is outside
 /// 0–24, or a time is out of range.
-pub fn logs_from_otlp(req: &ExportLogsServiceRequest, now: Timestamp) -> Converted<LogRecord> {
+///
+/// The request is taken by value: strings and attribute values move into the records
+/// rather than being copied (a request is converted once).
+pub fn logs_from_otlp(req: ExportLogsServiceRequest, now: Timestamp) -> Converted<LogRecord> {
     let mut out = Converted::default();
-    for (ri, rl) in req.resource_logs.iter().enumerate() {
+    for (ri, rl) in req.resource_logs.into_iter().enumerate() {
         let resource =
             SharedAttributes::new(resource_from_otlp(rl.resource.as_ref(), &rl.schema_url));
         let service = service_name(None, &resource);
-        for (si, sl) in rl.scope_logs.iter().enumerate() {
-            let scope = std::sync::Arc::new(scope_from_otlp(sl.scope.as_ref(), &sl.schema_url));
+        for (si, sl) in rl.scope_logs.into_iter().enumerate() {
+            let scope = Arc::new(scope_from_otlp(sl.scope.as_ref(), &sl.schema_url));
             let from = Source {
                 service: &service,
                 resource: &resource,
                 scope: &scope,
             };
-            for (li, lr) in sl.log_records.iter().enumerate() {
+            for (li, lr) in sl.log_records.into_iter().enumerate() {
                 match record(lr, now, &from) {
                     Ok(r) => out.items.push(r),
                     Err(e) => out.reject(format!(
@@ -54,14 +55,7 @@ pub fn logs_from_otlp(req: &ExportLogsServiceRequest, now: Timestamp) -> Convert
     out
 }
 
-/// What the records of one scope share.
-struct Source<'a> {
-    service: &'a str,
-    resource: &'a SharedAttributes,
-    scope: &'a Arc<Scope>,
-}
-
-fn record(lr: &pb::LogRecord, now: Timestamp, from: &Source<'_>) -> Result<LogRecord, String> {
+fn record(lr: pb::LogRecord, now: Timestamp, from: &Source<'_>) -> Result<LogRecord, String> {
     let ts = time("time_unix_nano", lr.time_unix_nano)?;
     let observed = time("observed_time_unix_nano", lr.observed_time_unix_nano)?;
     let timestamp = match (ts, observed) {
@@ -89,30 +83,27 @@ fn record(lr: &pb::LogRecord, now: Timestamp, from: &Source<'_>) -> Result<LogRe
     if span.is_some() && trace.is_none() {
         return Err("trace_id: required when span_id is set".into());
     }
-    let mut attributes = attributes_from_otlp(&lr.attributes);
-    let body = match &lr.body {
+    let mut attributes = attributes_from_otlp_owned(lr.attributes);
+    let body = match lr.body {
         None | Some(AnyValue { value: None }) => String::new(),
         Some(AnyValue {
             value: Some(any_value::Value::StringValue(s)),
-        }) => s.clone(),
+        }) => s,
         Some(v) => {
-            let typed = value_from_otlp(v);
+            let typed = value_from_otlp_owned(v);
             let text = typed.to_text();
             attributes.insert(BODY_VALUE.into(), typed);
             text
         }
     };
     if !lr.event_name.is_empty() {
-        attributes.insert(
-            EVENT_NAME.into(),
-            AttributeValue::String(lr.event_name.clone()),
-        );
+        attributes.insert(EVENT_NAME.into(), AttributeValue::String(lr.event_name));
     }
     Ok(LogRecord {
         timestamp,
         observed_timestamp: Timestamp(observed),
         severity_number,
-        severity_text: lr.severity_text.clone(),
+        severity_text: lr.severity_text,
         body,
         attributes,
         trace_id: trace,

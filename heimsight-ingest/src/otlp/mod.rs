@@ -28,7 +28,7 @@
 //!     ]}]
 //! }]}"#;
 //! let req = otlp::decode_logs(body, Encoding::Json)?;
-//! let logs = otlp::logs_from_otlp(&req, Timestamp::now());
+//! let logs = otlp::logs_from_otlp(req, Timestamp::now());
 //! assert_eq!(logs.items.len(), 1);
 //! assert_eq!(logs.items[0].service, "api");
 //! assert_eq!(logs.items[0].body, "connection refused");

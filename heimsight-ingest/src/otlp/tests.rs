@@ -123,7 +123,7 @@ fn logs_request() -> ExportLogsServiceRequest {
 #[test]
 fn logs_round_trip_field_for_field() {
     let req = logs_request();
-    let conv = logs_from_otlp(&req, Timestamp(1));
+    let conv = logs_from_otlp(req.clone(), Timestamp(1));
     assert_eq!(conv.rejected, 0, "{}", conv.error_message());
     assert_eq!(conv.items.len(), 3);
     let first = &conv.items[0];
@@ -206,7 +206,7 @@ fn traces_request() -> ExportTraceServiceRequest {
 #[test]
 fn traces_round_trip_field_for_field() {
     let req = traces_request();
-    let conv = spans_from_otlp(&req);
+    let conv = spans_from_otlp(req.clone());
     assert_eq!(conv.rejected, 0, "{}", conv.error_message());
     let root = &conv.items[0];
     assert_eq!(root.kind, SpanKind::Server);
@@ -415,7 +415,7 @@ fn bad_records_are_rejected_one_by_one() {
         start_time_unix_nano: 0,
         ..good.clone()
     });
-    let conv = spans_from_otlp(&req);
+    let conv = spans_from_otlp(req);
     assert_eq!(conv.items.len(), 2);
     assert_eq!(conv.rejected, 3);
     let msg = conv.error_message();
@@ -452,10 +452,10 @@ fn bad_records_are_rejected_one_by_one() {
 fn empty_any_value_body_is_an_empty_body() {
     let mut req = logs_request();
     req.resource_logs[0].scope_logs[0].log_records[0].body = Some(AnyValue { value: None });
-    let conv = logs_from_otlp(&req, Timestamp(1));
+    let conv = logs_from_otlp(req, Timestamp(1));
     assert_eq!(conv.items[0].body, "");
     assert!(!conv.items[0].attributes.contains_key(logs::BODY_VALUE));
-    let again = logs_from_otlp(&logs_to_otlp(&conv.items), Timestamp(1));
+    let again = logs_from_otlp(logs_to_otlp(&conv.items), Timestamp(1));
     assert_eq!(again.items, conv.items);
 }
 
@@ -476,7 +476,7 @@ fn logs_without_time_use_observed_then_now() {
             ..lpb::ResourceLogs::default()
         }],
     };
-    let conv = logs_from_otlp(&req, Timestamp(42));
+    let conv = logs_from_otlp(req, Timestamp(42));
     assert_eq!(conv.items[0].timestamp, Timestamp(T as i64));
     assert_eq!(conv.items[1].timestamp, Timestamp(42));
     assert_eq!(conv.items[1].service, heimsight_core::log::UNKNOWN_SERVICE);
@@ -524,7 +524,7 @@ fn spec_example_json_decodes() {
       }]
     }"#;
     let req = decode_traces(body, Encoding::Json).unwrap();
-    let conv = spans_from_otlp(&req);
+    let conv = spans_from_otlp(req);
     assert_eq!(conv.rejected, 0, "{}", conv.error_message());
     let sp = &conv.items[0];
     assert_eq!(sp.trace_id.to_hex(), "5b8efff798038103d269b633813fc60c");

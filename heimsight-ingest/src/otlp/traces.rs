@@ -1,5 +1,7 @@
 //! OTLP traces to and from [`Span`]s.
 
+use std::sync::Arc;
+
 use heimsight_core::SharedAttributes;
 use heimsight_core::log::service_name;
 use heimsight_core::{Span, SpanEvent, SpanKind, SpanLink, Status, StatusCode, Timestamp};
@@ -8,8 +10,9 @@ use opentelemetry_proto::tonic::trace::v1 as pb;
 
 use super::Converted;
 use super::common::{
-    attributes_from_otlp, attributes_to_otlp, group_by_resource_and_scope, resource_from_otlp,
-    resource_to_otlp, scope_from_otlp, scope_to_otlp, span_id, time, time_to_otlp, trace_id,
+    Source, attributes_from_otlp_owned, attributes_to_otlp, group_by_resource_and_scope,
+    resource_from_otlp, resource_to_otlp, scope_from_otlp, scope_to_otlp, span_id, time,
+    time_to_otlp, trace_id,
 };
 
 /// Converts an export request to spans.
@@ -17,22 +20,25 @@ use super::common::{
 /// A span is rejected (and counted in [`Converted::rejected`]) when its trace or span id is
 /// missing or has the wrong length, its name is empty, its kind or status code is unknown,
 /// a time is zero or out of range, or it ends before it starts.
-pub fn spans_from_otlp(req: &ExportTraceServiceRequest) -> Converted<Span> {
+///
+/// The request is taken by value: strings and attribute values move into the spans rather
+/// than being copied (a request is converted once).
+pub fn spans_from_otlp(req: ExportTraceServiceRequest) -> Converted<Span> {
     let mut out = Converted::default();
-    for (ri, rs) in req.resource_spans.iter().enumerate() {
+    for (ri, rs) in req.resource_spans.into_iter().enumerate() {
         let resource =
             SharedAttributes::new(resource_from_otlp(rs.resource.as_ref(), &rs.schema_url));
         let service = service_name(None, &resource);
-        for (si, ss) in rs.scope_spans.iter().enumerate() {
-            let scope = std::sync::Arc::new(scope_from_otlp(ss.scope.as_ref(), &ss.schema_url));
-            for (pi, sp) in ss.spans.iter().enumerate() {
-                match span(sp) {
-                    Ok(mut s) => {
-                        s.service.clone_from(&service);
-                        s.resource = resource.clone();
-                        s.scope = scope.clone();
-                        out.items.push(s);
-                    }
+        for (si, ss) in rs.scope_spans.into_iter().enumerate() {
+            let scope = Arc::new(scope_from_otlp(ss.scope.as_ref(), &ss.schema_url));
+            let from = Source {
+                service: &service,
+                resource: &resource,
+                scope: &scope,
+            };
+            for (pi, sp) in ss.spans.into_iter().enumerate() {
+                match span(sp, &from) {
+                    Ok(s) => out.items.push(s),
                     Err(e) => out.reject(format!(
                         "resource_spans[{ri}].scope_spans[{si}].spans[{pi}].{e}"
                     )),
@@ -56,7 +62,7 @@ fn required_time(field: &str, t: u64) -> Result<Timestamp, String> {
     Ok(ts)
 }
 
-fn span(sp: &pb::Span) -> Result<Span, String> {
+fn span(sp: pb::Span, from: &Source<'_>) -> Result<Span, String> {
     let trace = trace_id("trace_id", &sp.trace_id)?.ok_or("trace_id: missing")?;
     let id = span_id("span_id", &sp.span_id)?.ok_or("span_id: missing")?;
     let parent = span_id("parent_span_id", &sp.parent_span_id)?;
@@ -75,7 +81,7 @@ fn span(sp: &pb::Span) -> Result<Span, String> {
     if parent == Some(id) {
         return Err("parent_span_id: a span cannot be its own parent".into());
     }
-    let status = match &sp.status {
+    let status = match sp.status {
         None => Status::default(),
         Some(st) => Status {
             code: u64::try_from(st.code)
@@ -84,27 +90,27 @@ fn span(sp: &pb::Span) -> Result<Span, String> {
                 .ok_or_else(|| {
                     format!("status.code: {} is not a known status code (0-2)", st.code)
                 })?,
-            message: st.message.clone(),
+            message: st.message,
         },
     };
     let mut events = Vec::with_capacity(sp.events.len());
-    for (i, ev) in sp.events.iter().enumerate() {
+    for (i, ev) in sp.events.into_iter().enumerate() {
         events.push(SpanEvent {
             timestamp: required_time(&format!("events[{i}].time_unix_nano"), ev.time_unix_nano)?,
-            name: ev.name.clone(),
-            attributes: attributes_from_otlp(&ev.attributes),
+            name: ev.name,
+            attributes: attributes_from_otlp_owned(ev.attributes),
             dropped_attributes_count: ev.dropped_attributes_count,
         });
     }
     let mut links = Vec::with_capacity(sp.links.len());
-    for (i, l) in sp.links.iter().enumerate() {
+    for (i, l) in sp.links.into_iter().enumerate() {
         links.push(SpanLink {
             trace_id: trace_id(&format!("links[{i}].trace_id"), &l.trace_id)?
                 .ok_or_else(|| format!("links[{i}].trace_id: missing"))?,
             span_id: span_id(&format!("links[{i}].span_id"), &l.span_id)?
                 .ok_or_else(|| format!("links[{i}].span_id: missing"))?,
-            trace_state: l.trace_state.clone(),
-            attributes: attributes_from_otlp(&l.attributes),
+            trace_state: l.trace_state,
+            attributes: attributes_from_otlp_owned(l.attributes),
             dropped_attributes_count: l.dropped_attributes_count,
             flags: l.flags,
         });
@@ -113,18 +119,18 @@ fn span(sp: &pb::Span) -> Result<Span, String> {
         trace_id: trace,
         span_id: id,
         parent_span_id: parent,
-        name: sp.name.clone(),
+        name: sp.name,
         kind,
-        service: String::new(),
+        service: from.service.to_owned(),
         start_time: start,
         end_time: end,
         status,
-        attributes: attributes_from_otlp(&sp.attributes),
-        resource: Default::default(),
-        scope: Default::default(),
+        attributes: attributes_from_otlp_owned(sp.attributes),
+        resource: from.resource.clone(),
+        scope: from.scope.clone(),
         events,
         links,
-        trace_state: sp.trace_state.clone(),
+        trace_state: sp.trace_state,
         flags: sp.flags,
         dropped_attributes_count: sp.dropped_attributes_count,
         dropped_events_count: sp.dropped_events_count,

@@ -276,7 +276,7 @@ fn decode_error(e: heimsight_ingest::Error, signal: Signal, enc: Encoding) -> Ex
 /// Converts and stores a logs request.
 pub(crate) fn store_logs(
     store: &dyn Store,
-    req: &ExportLogsServiceRequest,
+    req: ExportLogsServiceRequest,
 ) -> Result<Outcome, ExportError> {
     let c = otlp::logs_from_otlp(req, Timestamp::now());
     let outcome = Outcome::of(&c);
@@ -289,7 +289,7 @@ pub(crate) fn store_logs(
 /// Converts and stores a traces request.
 pub(crate) fn store_spans(
     store: &dyn Store,
-    req: &ExportTraceServiceRequest,
+    req: ExportTraceServiceRequest,
 ) -> Result<Outcome, ExportError> {
     let c = otlp::spans_from_otlp(req);
     let outcome = Outcome::of(&c);
@@ -321,8 +321,8 @@ pub(crate) fn store_body(
 ) -> Result<Outcome, ExportError> {
     let err = |e| decode_error(e, signal, enc);
     match signal {
-        Signal::Logs => store_logs(store, &otlp::decode_logs(body, enc).map_err(err)?),
-        Signal::Traces => store_spans(store, &otlp::decode_traces(body, enc).map_err(err)?),
+        Signal::Logs => store_logs(store, otlp::decode_logs(body, enc).map_err(err)?),
+        Signal::Traces => store_spans(store, otlp::decode_traces(body, enc).map_err(err)?),
         Signal::Metrics => store_points(store, &otlp::decode_metrics(body, enc).map_err(err)?),
     }
 }

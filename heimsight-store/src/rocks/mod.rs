@@ -275,6 +275,9 @@ pub(crate) struct Inner {
     /// of the highest id. Written under `blocks`' write lock, before the blocks that use them
     /// are published.
     pub(crate) log_dicts: RwLock<HashMap<u32, Arc<dict::ColumnDicts>>>,
+    /// Span resources by id, as stored once for the spans that refer to them (see
+    /// `spans::ResourceRef`); capped, read back from the store when missing.
+    pub(crate) span_resources: RwLock<HashMap<[u8; 16], heimsight_core::SharedAttributes>>,
     /// The next dictionary id.
     pub(crate) log_dict_seq: std::sync::atomic::AtomicU32,
     /// Log block merges done, and the blocks they merged away (for `activity`).
@@ -486,6 +489,7 @@ impl RocksStore {
             blooms: bloom_cache::BloomCache::new(b.bloom_cache_bytes),
             bloom_loads: AtomicU64::new(0),
             log_dicts: RwLock::new(HashMap::new()),
+            span_resources: RwLock::new(HashMap::new()),
             log_dict_seq: std::sync::atomic::AtomicU32::new(1),
             log_merges: AtomicU64::new(0),
             log_blocks_merged: AtomicU64::new(0),

@@ -2,11 +2,12 @@
 //! index (by day, service and start time, holding the fields most queries read).
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::PoisonError;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError};
 
 use heimsight_core::{
-    Span, SpanEvent, SpanId, SpanKind, SpanLink, Status, StatusCode, Timestamp, TraceId,
+    SharedAttributes, Span, SpanEvent, SpanId, SpanKind, SpanLink, Status, StatusCode, Timestamp,
+    TraceId,
 };
 use rocksdb::{Direction, IteratorMode, ReadOptions, Snapshot, WriteBatch};
 
@@ -15,11 +16,29 @@ use super::{
     CF_META, CF_SPAN_INDEX, CF_SPANS, CF_TRACE_STARTS, CF_TRACES, DAY_NS, Inner, META_INTERNAL,
     RocksStore, day_of, meta_key, rocks_err,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::hash::FastHash;
 use crate::query::{Interner, SpanRow, SpanScan, TraceQuery, TraceSummary};
 use crate::traits::SpanStore;
 
-const SPAN_VERSION: u8 = 1;
+/// Version 1 holds the resource attributes in every span; version 2 refers to them by id
+/// (see [`ResourceRef`]).
+const SPAN_VERSION: u8 = 2;
+
+/// Resources kept in memory by id before the map is emptied (they are read back on demand):
+/// bounds the memory of an estate whose pods churn.
+const MAX_CACHED_RESOURCES: usize = 10_000;
+
+/// The id of a span resource: the 128-bit xxh3 of its encoding. Spans of version 2 hold it in
+/// place of the resource's attributes, which are stored once under [`resource_key`].
+type ResourceRef = [u8; 16];
+
+/// Where a span resource is stored (default column family).
+fn resource_key(id: &ResourceRef) -> Vec<u8> {
+    let mut k = b"heimsight.span_resource.".to_vec();
+    k.extend_from_slice(id);
+    k
+}
 /// Span names kept per trace summary (for operation searches).
 const MAX_OPERATIONS: usize = 256;
 
@@ -175,9 +194,16 @@ fn kind_from(n: u8) -> SpanKind {
     SpanKind::from_number(u64::from(n)).unwrap_or_default()
 }
 
-pub(crate) fn encode_span(s: &Span) -> Vec<u8> {
+/// Encodes a span whose resource is stored under `resource` (version 2).
+pub(crate) fn encode_span(s: &Span, resource: &ResourceRef) -> Vec<u8> {
+    encode_span_version(s, SPAN_VERSION, Some(resource))
+}
+
+/// Encodes a span in a version: 1 with its resource inline (only tests write it, to check it
+/// is still read), 2 with `resource`.
+fn encode_span_version(s: &Span, version: u8, resource: Option<&ResourceRef>) -> Vec<u8> {
     let mut w = Writer::with_capacity(256);
-    w.u8(SPAN_VERSION);
+    w.u8(version);
     w.raw(s.trace_id.as_bytes());
     w.raw(s.span_id.as_bytes());
     match &s.parent_span_id {
@@ -195,7 +221,10 @@ pub(crate) fn encode_span(s: &Span) -> Vec<u8> {
     w.u8(s.status.code as u8);
     w.str(&s.status.message);
     w.attributes(&s.attributes);
-    w.attributes(&s.resource);
+    match resource {
+        Some(id) if version >= 2 => w.raw(id),
+        _ => w.attributes(&s.resource),
+    }
     w.scope(&s.scope);
     w.varint(s.events.len() as u64);
     for e in &s.events {
@@ -230,10 +259,14 @@ fn u32_of(r: &mut Reader<'_>) -> Result<u32> {
     u32::try_from(v).map_err(|_| r.corrupt("value out of range"))
 }
 
-pub(crate) fn decode_span(b: &[u8]) -> Result<Span> {
+/// Decodes a span; `resource` finds the resource of a version 2 span by its id.
+fn decode_span(
+    b: &[u8],
+    resource: &dyn Fn(&ResourceRef) -> Result<SharedAttributes>,
+) -> Result<Span> {
     let mut r = Reader::new(b, "span");
     let v = r.u8()?;
-    if v != SPAN_VERSION {
+    if v == 0 || v > SPAN_VERSION {
         return Err(r.corrupt(format!("unknown span version {v}")));
     }
     let trace_id = TraceId::from_slice(r.take(16)?).map_err(|e| r.corrupt(e))?;
@@ -250,7 +283,15 @@ pub(crate) fn decode_span(b: &[u8]) -> Result<Span> {
     let code = StatusCode::from_number(u64::from(r.u8()?)).unwrap_or_default();
     let message = r.string()?;
     let attributes = r.attributes()?;
-    let resource = r.attributes()?;
+    let resource = if v >= 2 {
+        let id: ResourceRef = r
+            .take(16)?
+            .try_into()
+            .map_err(|_| r.corrupt("resource id"))?;
+        resource(&id)?
+    } else {
+        SharedAttributes::new(r.attributes()?)
+    };
     let scope = r.scope()?;
     let n = r.len()?;
     let mut events = Vec::with_capacity(n.min(1024));
@@ -286,7 +327,7 @@ pub(crate) fn decode_span(b: &[u8]) -> Result<Span> {
         end_time: Timestamp(end),
         status: Status { code, message },
         attributes,
-        resource: resource.into(),
+        resource,
         scope: scope.into(),
         events,
         links,
@@ -426,6 +467,50 @@ impl TraceAgg {
 }
 
 impl Inner {
+    /// Decodes a stored span, finding its resource by id (see [`ResourceRef`]).
+    fn decode_span(&self, b: &[u8]) -> Result<Span> {
+        decode_span(b, &|id| self.span_resource(id))
+    }
+
+    /// The span resource stored under `id`: from memory, else read (and kept).
+    fn span_resource(&self, id: &ResourceRef) -> Result<SharedAttributes> {
+        if let Some(r) = self
+            .span_resources
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+        {
+            return Ok(r.clone());
+        }
+        let raw = self
+            .db
+            .get_pinned(resource_key(id))
+            .map_err(rocks_err)?
+            .ok_or_else(|| Error::Corrupt {
+                what: "span",
+                reason: "the span's resource is not stored".into(),
+            })?;
+        let r = SharedAttributes::new(Reader::new(&raw, "span resource").attributes()?);
+        self.remember_resources(vec![(*id, r.clone())]);
+        Ok(r)
+    }
+
+    /// Keeps stored span resources in memory (the map is emptied when it grows past
+    /// [`MAX_CACHED_RESOURCES`]: what it held is read back when needed).
+    fn remember_resources(&self, items: Vec<(ResourceRef, SharedAttributes)>) {
+        if items.is_empty() {
+            return;
+        }
+        let mut m = self
+            .span_resources
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if m.len() + items.len() > MAX_CACHED_RESOURCES {
+            m.clear();
+        }
+        m.extend(items);
+    }
+
     /// Adds every stored span to the span index, once (stores written before the index
     /// existed); later appends keep it complete.
     pub(crate) fn build_span_index(&self) -> Result<()> {
@@ -442,7 +527,7 @@ impl Inner {
         let mut indexed = 0u64;
         for item in self.db.iterator_cf(cf_spans, IteratorMode::Start) {
             let (_, v) = item.map_err(rocks_err)?;
-            let s = decode_span(&v)?;
+            let s = self.decode_span(&v)?;
             batch.put_cf(cf_index, index_key(&s), index_value(&s));
             indexed += 1;
             if batch.len() >= 10_000 {
@@ -547,7 +632,7 @@ impl Inner {
                     .batched_multi_get_cf_opt(cf_spans, keys.iter(), false, &ro);
                 for v in got {
                     if let Some(v) = v.map_err(rocks_err)? {
-                        let s = decode_span(&v)?;
+                        let s = self.decode_span(&v)?;
                         if scan.matches(&s) {
                             batch.push(s);
                         }
@@ -649,13 +734,40 @@ impl SpanStore for RocksStore {
             batch.put_cf(cf_starts, tid.as_bytes(), &key[..12]);
         }
         let cf_index = i.cf(CF_SPAN_INDEX)?;
-        for s in &spans {
-            batch.put_cf(
-                cf_spans,
-                span_key(day_of(s.start_time.0), &s.trace_id, &s.span_id),
-                encode_span(s),
-            );
-            batch.put_cf(cf_index, index_key(s), index_value(s));
+        // Each resource is stored once: spans refer to it by id. The ids of the batch's
+        // resources by the address of the shared map (spans of one request share it), and the
+        // resources this batch stores, which join the known ones once it is written.
+        let mut ids: HashMap<usize, ResourceRef, FastHash> = HashMap::default();
+        let mut stored: Vec<(ResourceRef, SharedAttributes)> = Vec::new();
+        {
+            let known = i
+                .span_resources
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            let mut w = Writer::default();
+            for s in &spans {
+                let ptr = Arc::as_ptr(&s.resource) as usize;
+                let id = match ids.get(&ptr) {
+                    Some(id) => *id,
+                    None => {
+                        w.buf.clear();
+                        w.attributes(&s.resource);
+                        let id = xxhash_rust::xxh3::xxh3_128(&w.buf).to_be_bytes();
+                        if !known.contains_key(&id) && !stored.iter().any(|(k, _)| *k == id) {
+                            batch.put(resource_key(&id), &w.buf);
+                            stored.push((id, s.resource.clone()));
+                        }
+                        ids.insert(ptr, id);
+                        id
+                    }
+                };
+                batch.put_cf(
+                    cf_spans,
+                    span_key(day_of(s.start_time.0), &s.trace_id, &s.span_id),
+                    encode_span(s, &id),
+                );
+                batch.put_cf(cf_index, index_key(s), index_value(s));
+            }
         }
         i.add_parts(
             &mut batch,
@@ -663,7 +775,9 @@ impl SpanStore for RocksStore {
             &i.span_parts,
             spans.iter().map(|s| s.start_time.0),
         )?;
-        i.write(batch)
+        i.write(batch)?;
+        i.remember_resources(stored);
+        Ok(())
     }
 
     fn get_trace(&self, trace_id: &TraceId) -> Result<Vec<Span>> {
@@ -690,7 +804,7 @@ impl SpanStore for RocksStore {
                 if !k.starts_with(&prefix) {
                     break;
                 }
-                out.push(decode_span(&v)?);
+                out.push(i.decode_span(&v)?);
             }
         }
         out.sort_by_key(|s| (s.start_time, s.span_id));
@@ -772,7 +886,7 @@ impl SpanStore for RocksStore {
             let mut batch = Vec::with_capacity(SCAN_BATCH);
             while it.valid() {
                 if let Some(v) = it.value() {
-                    let s = decode_span(v)?;
+                    let s = i.decode_span(v)?;
                     if scan.matches(&s) {
                         batch.push(s);
                         if batch.len() >= SCAN_BATCH && !visit(std::mem::take(&mut batch)) {
@@ -974,6 +1088,73 @@ mod tests {
             .unwrap();
         assert_eq!(found.len(), 2000);
         assert!(found.iter().all(|t| t.span_count == 2), "{:?}", found[0]);
+    }
+
+    /// Spans store their resource once, by id: two requests' worth of spans of two resources
+    /// leave two stored resources, every span reads back with its own resource after a
+    /// restart (nothing in memory), and spans written by version 1 (resource inline) still read.
+    #[test]
+    fn span_resources_are_stored_once_and_read_back_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let resource = |pod: &str| -> SharedAttributes {
+            Arc::new(
+                [
+                    ("service.name".to_string(), "api".into()),
+                    ("k8s.pod.name".to_string(), pod.into()),
+                ]
+                .into(),
+            )
+        };
+        let (a, b) = (resource("api-1"), resource("api-2"));
+        let mut want = Vec::new();
+        {
+            let store = RocksStore::open(dir.path()).unwrap();
+            for request in 0..2u8 {
+                // Each request's spans share a map, as OTLP conversion makes them.
+                let (a, b) = if request == 0 {
+                    (a.clone(), b.clone())
+                } else {
+                    (Arc::new((*a).clone()), Arc::new((*b).clone()))
+                };
+                let spans: Vec<Span> = (1..=10u8)
+                    .map(|n| {
+                        let mut s = span(n + 10 * request, "api", DAY_NS + i64::from(n));
+                        s.resource = if n % 2 == 0 { a.clone() } else { b.clone() };
+                        s
+                    })
+                    .collect();
+                store.append_spans(spans.clone()).unwrap();
+                want.extend(spans);
+            }
+            // A span of version 1, as older stores hold them.
+            let mut old = span(99, "api", DAY_NS + 99);
+            old.resource = resource("api-old");
+            let i = &store.inner;
+            i.db.put_cf(
+                i.cf(CF_SPANS).unwrap(),
+                span_key(day_of(old.start_time.0), &old.trace_id, &old.span_id),
+                encode_span_version(&old, 1, None),
+            )
+            .unwrap();
+            want.push(old);
+            let stored = i
+                .db
+                .prefix_iterator(b"heimsight.span_resource.")
+                .filter_map(|kv| kv.ok())
+                .take_while(|(k, _)| k.starts_with(b"heimsight.span_resource."))
+                .count();
+            assert_eq!(stored, 2, "one stored resource per distinct resource");
+        }
+        let store = RocksStore::open(dir.path()).unwrap();
+        assert!(store.inner.span_resources.read().unwrap().is_empty());
+        for w in &want {
+            let got = store.get_trace(&w.trace_id).unwrap();
+            assert_eq!(got, vec![w.clone()], "span {}", w.span_id);
+        }
+        // Spans of one resource share one map once read.
+        let x = store.get_trace(&want[1].trace_id).unwrap();
+        let y = store.get_trace(&want[3].trace_id).unwrap();
+        assert!(Arc::ptr_eq(&x[0].resource, &y[0].resource));
     }
 
     #[test]

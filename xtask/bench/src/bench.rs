@@ -892,12 +892,12 @@ mod tests {
                 BenchSignal::Logs => {
                     let req =
                         otlp::decode_logs(pb, Encoding::Protobuf).unwrap_or_else(|e| panic!("{e}"));
-                    otlp::logs_from_otlp(&req, Timestamp(1)).items.len()
+                    otlp::logs_from_otlp(req, Timestamp(1)).items.len()
                 }
                 BenchSignal::Traces => {
                     let req = otlp::decode_traces(pb, Encoding::Protobuf)
                         .unwrap_or_else(|e| panic!("{e}"));
-                    otlp::spans_from_otlp(&req).items.len()
+                    otlp::spans_from_otlp(req).items.len()
                 }
                 BenchSignal::Metrics => {
                     let req = otlp::decode_metrics(pb, Encoding::Protobuf)
