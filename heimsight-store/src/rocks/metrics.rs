@@ -36,15 +36,22 @@ pub(crate) struct Registry {
 
 /// A hash of a series' name and labels, for lookups that need not compare whole label sets.
 fn fingerprint(name: &str, labels: &Labels) -> u64 {
-    let mut h = xxhash_rust::xxh3::Xxh3::new();
-    h.update(name.as_bytes());
-    for (k, v) in labels {
-        h.update(&[0xff]);
-        h.update(k.as_bytes());
-        h.update(&[0xfe]);
-        h.update(v.as_bytes());
+    // One-shot xxh3 over the bytes gathered in a buffer: the same digest as feeding the parts
+    // to a streaming hasher one by one, at a fraction of the cost for short parts.
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    h.digest()
+    BUF.with_borrow_mut(|b| {
+        b.clear();
+        b.extend_from_slice(name.as_bytes());
+        for (k, v) in labels {
+            b.push(0xff);
+            b.extend_from_slice(k.as_bytes());
+            b.push(0xfe);
+            b.extend_from_slice(v.as_bytes());
+        }
+        xxhash_rust::xxh3::xxh3_64(b)
+    })
 }
 
 /// The id of the series of `p` among `ids`, if one of them is it.
