@@ -1137,12 +1137,11 @@ mod tests {
             )
             .unwrap();
             want.push(old);
-            let stored = i
-                .db
-                .prefix_iterator(b"heimsight.span_resource.")
-                .filter_map(|kv| kv.ok())
-                .take_while(|(k, _)| k.starts_with(b"heimsight.span_resource."))
-                .count();
+            let stored =
+                i.db.prefix_iterator(b"heimsight.span_resource.")
+                    .filter_map(|kv| kv.ok())
+                    .take_while(|(k, _)| k.starts_with(b"heimsight.span_resource."))
+                    .count();
             assert_eq!(stored, 2, "one stored resource per distinct resource");
         }
         let store = RocksStore::open(dir.path()).unwrap();
