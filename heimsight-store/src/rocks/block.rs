@@ -654,8 +654,9 @@ fn encode_block_version(
 
     // Resources and scopes: dictionaries of encoded values. Records usually share them (often
     // the very same map, see `SharedAttributes`), so a value seen at the same address is not
-    // encoded again; neighbours' entries are tried before the map. `first_of_resource`: whether a record is the first
-    // with its resource (the Bloom filter takes each resource's pairs once).
+    // encoded again; neighbours' entries are tried before the map. `first_of_resource`:
+    // whether a record is the first with its resource (the Bloom filter takes each
+    // resource's pairs once).
     let mut first_of_resource = vec![false; n];
     for id in [C_RESOURCE, C_SCOPE] {
         let mut map: HashMap<Vec<u8>, u32, FastHash> = HashMap::default();
