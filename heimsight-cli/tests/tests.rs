@@ -412,18 +412,13 @@ fn compact_merges_a_stopped_servers_blocks_and_keeps_every_record() {
         all(&store)
     };
     assert_eq!(before.len(), 4000);
-    let out = heimsight()
-        .args(["compact", "--data-dir"])
-        .arg(&data)
-        .args(["-o", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = stdout_of(
+        heimsight()
+            .args(["compact", "--data-dir"])
+            .arg(&data)
+            .args(["-o", "json"]),
     );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let (b, a) = (
         report["bytes_before"].as_u64().unwrap(),
         report["bytes_after"].as_u64().unwrap(),

@@ -25,6 +25,18 @@ pub fn heimsight() -> Command {
     cmd
 }
 
+/// Runs `cmd` and returns its standard output; fails the test, showing the command's standard
+/// error, when it does not succeed.
+pub fn stdout_of(cmd: &mut Command) -> Vec<u8> {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// A port nobody listens on right now.
 /// This crate's directory, read when the test runs (cargo sets it for test processes), so a
 /// test binary built in another checkout still finds the files of this one.

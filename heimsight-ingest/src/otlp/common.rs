@@ -27,21 +27,7 @@ pub(crate) struct Source<'a> {
 /// Converts an OTLP `AnyValue`. An empty value (no variant set) becomes an empty string;
 /// string-table references (used only by profiles) become their integer index.
 pub fn value_from_otlp(v: &AnyValue) -> AttributeValue {
-    match &v.value {
-        None => AttributeValue::String(String::new()),
-        Some(any_value::Value::StringValue(s)) => AttributeValue::String(s.clone()),
-        Some(any_value::Value::BoolValue(b)) => AttributeValue::Bool(*b),
-        Some(any_value::Value::IntValue(i)) => AttributeValue::Int(*i),
-        Some(any_value::Value::DoubleValue(d)) => AttributeValue::Double(*d),
-        Some(any_value::Value::BytesValue(b)) => AttributeValue::Bytes(b.clone()),
-        Some(any_value::Value::ArrayValue(a)) => {
-            AttributeValue::Array(a.values.iter().map(value_from_otlp).collect())
-        }
-        Some(any_value::Value::KvlistValue(kv)) => {
-            AttributeValue::KvList(attributes_from_otlp(&kv.values))
-        }
-        Some(any_value::Value::StringValueStrindex(i)) => AttributeValue::Int(i64::from(*i)),
-    }
+    value_from_otlp_owned(v.clone())
 }
 
 /// [`value_from_otlp`] taking the value: strings and bytes are moved, not copied.
@@ -83,15 +69,7 @@ pub fn value_to_otlp(v: &AttributeValue) -> AnyValue {
 
 /// Converts OTLP key/value pairs; when a key repeats, the last value wins.
 pub fn attributes_from_otlp(kvs: &[KeyValue]) -> Attributes {
-    kvs.iter()
-        .map(|kv| {
-            let v = kv
-                .value
-                .as_ref()
-                .map_or(AttributeValue::String(String::new()), value_from_otlp);
-            (kv.key.clone(), v)
-        })
-        .collect()
+    attributes_from_otlp_owned(kvs.to_vec())
 }
 
 /// [`attributes_from_otlp`] taking the pairs: keys and values are moved, not copied.

@@ -654,9 +654,9 @@ fn encode_block_version(
 
     // Resources and scopes: dictionaries of encoded values. Records usually share them (often
     // the very same map, see `SharedAttributes`), so a value seen at the same address is not
-    // encoded again; neighbours' entries are tried before the map. `first_of_resource`:
-    // whether a record is the first with its resource (the Bloom filter takes each
-    // resource's pairs once).
+    // encoded again; other values are found by their encoding. `first_of_resource`: whether
+    // a record is the first with its resource (the Bloom filter takes each resource's pairs
+    // once).
     let mut first_of_resource = vec![false; n];
     for id in [C_RESOURCE, C_SCOPE] {
         let mut map: HashMap<Vec<u8>, u32, FastHash> = HashMap::default();
@@ -682,20 +682,17 @@ fn encode_block_version(
             } else {
                 scratch.scope(&r.scope);
             }
-            let i = match idx.last() {
-                Some(&l) if items[l as usize] == scratch.buf => l,
-                _ => match map.get(scratch.buf.as_slice()) {
-                    Some(&i) => i,
-                    None => {
-                        let i = items.len() as u32;
-                        items.push(scratch.buf.clone());
-                        map.insert(scratch.buf.clone(), i);
-                        if id == C_RESOURCE {
-                            first_of_resource[row] = true;
-                        }
-                        i
+            let i = match map.get(scratch.buf.as_slice()) {
+                Some(&i) => i,
+                None => {
+                    let i = items.len() as u32;
+                    items.push(scratch.buf.clone());
+                    map.insert(scratch.buf.clone(), i);
+                    if id == C_RESOURCE {
+                        first_of_resource[row] = true;
                     }
-                },
+                    i
+                }
             };
             by_ptr.insert(ptr, i);
             idx.push(i);
