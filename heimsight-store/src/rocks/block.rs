@@ -10,6 +10,7 @@ use heimsight_core::{
     AttributeValue, Attributes, Level, LogRecord, Scope, SpanId, Timestamp, TraceId,
 };
 
+use super::attrs;
 use super::bloom::{self, Bloom};
 use super::codec::{Reader, Writer};
 use super::dict::ColumnDicts;
@@ -18,9 +19,9 @@ use crate::hash::FastHash;
 use crate::query::{LogFilter, contains_ci, is_token_char, tokenize};
 
 /// Format version of blocks written: 2 stores the row-heavy columns in frames (see
-/// [`framed`]), 3 names the zstd dictionaries of those frames (see `dict`); 1 and 2 are still
-/// read.
-const BLOCK_VERSION: u8 = 3;
+/// [`framed`]), 3 names the zstd dictionaries of those frames (see `dict`), 4 stores
+/// attributes typed (see `attrs`); 1 to 3 are still read.
+pub(crate) const BLOCK_VERSION: u8 = 4;
 /// Format version of a block summary: 2 added the per-second counts and attribute-value
 /// tokens, 3 a flag saying whether the tokens are there, 4 one saying whether the block has
 /// a term index; 1 to 3 are still read.
@@ -510,8 +511,9 @@ fn framed(id: u8) -> bool {
     matches!(id, C_OBS | C_BODY | C_ATTRS | C_TRACE | C_SPAN | C_MISC)
 }
 
-/// Encodes one of the row-heavy columns (see [`framed`]) of `recs`.
-fn encode_rows(id: u8, recs: &[LogRecord]) -> Vec<u8> {
+/// Encodes one of the row-heavy columns (see [`framed`]) of `recs`, for a block of format
+/// `version`.
+fn encode_rows(id: u8, recs: &[LogRecord], version: u8) -> Vec<u8> {
     let n = recs.len();
     let mut w = Writer::default();
     match id {
@@ -535,6 +537,7 @@ fn encode_rows(id: u8, recs: &[LogRecord]) -> Vec<u8> {
                 w.raw(r.body.as_bytes());
             }
         }
+        C_ATTRS if version >= 4 => attrs::encode_frame(recs, &mut w),
         C_ATTRS => {
             // One stream per key: presence bitmap then the values of present rows. One pass
             // over the records fills every key's stream; keys are then written in sorted order.
@@ -608,16 +611,16 @@ pub(crate) fn encode_block(
 /// What a dictionary for column `col` is sampled from (see [`ColumnDicts::sample`]): the
 /// encoded column of `recs` for messages and attributes; nothing for the other columns (ids
 /// are random, the rest small).
-pub(crate) fn dict_content(col: u8, recs: &[LogRecord]) -> Vec<u8> {
+pub(crate) fn dict_content(col: u8, recs: &[LogRecord], version: u8) -> Vec<u8> {
     match col {
-        C_BODY | C_ATTRS => encode_rows(col, recs),
+        C_BODY | C_ATTRS => encode_rows(col, recs, version),
         _ => Vec::new(),
     }
 }
 
 /// [`encode_block`] in a given block format version (1: every column whole; 2: the
 /// row-heavy columns in frames). Only tests write version 1, to check it is still read.
-fn encode_block_version(
+pub(crate) fn encode_block_version(
     recs: &[LogRecord],
     level: i32,
     attr_tokens: bool,
@@ -734,7 +737,7 @@ fn encode_block_version(
                 None => None,
             };
             for chunk in recs.chunks(FRAME_ROWS) {
-                let raw = encode_rows(id, chunk);
+                let raw = encode_rows(id, chunk, version);
                 out.varint(raw.len() as u64);
                 match with_dict.as_mut() {
                     Some(c) => out.bytes(&c.compress(&raw).map_err(zerr)?),
@@ -743,7 +746,7 @@ fn encode_block_version(
             }
         } else {
             let raw = if framed(id) {
-                encode_rows(id, recs)
+                encode_rows(id, recs, version)
             } else {
                 std::mem::take(&mut cols[id as usize].buf)
             };
@@ -861,6 +864,8 @@ struct Frame {
 #[derive(Debug)]
 pub(crate) struct Block<'a> {
     pub(crate) count: usize,
+    /// The block's format version.
+    version: u8,
     raw: BlockBytes<'a>,
     /// The dictionaries its framed columns were compressed with.
     dicts: Option<Arc<ColumnDicts>>,
@@ -908,9 +913,9 @@ fn body_offsets(data: &[u8], n: usize) -> Result<(Vec<usize>, &[u8])> {
     Ok((offsets, r.take(at)?))
 }
 
-/// The row count, the dictionary id (0: none) and the frames of every column of a stored
-/// block.
-fn parse_frames(raw: &[u8]) -> Result<(usize, u32, Vec<Vec<Frame>>)> {
+/// The format version, the row count, the dictionary id (0: none) and the frames of every
+/// column of a stored block.
+fn parse_frames(raw: &[u8]) -> Result<(u8, usize, u32, Vec<Vec<Frame>>)> {
     let mut r = Reader::new(raw, "log block");
     let v = r.u8()?;
     if !(1..=BLOCK_VERSION).contains(&v) {
@@ -960,7 +965,7 @@ fn parse_frames(raw: &[u8]) -> Result<(usize, u32, Vec<Vec<Frame>>)> {
             *c = frames;
         }
     }
-    Ok((count, dict_id, cols))
+    Ok((v, count, dict_id, cols))
 }
 
 /// The dictionaries of a block's id, found by `lookup`; an error for an id not found.
@@ -989,9 +994,10 @@ impl Block<'static> {
         raw: &[u8],
         lookup: &dyn Fn(u32) -> Option<Arc<ColumnDicts>>,
     ) -> Result<Self> {
-        let (count, dict_id, cols) = parse_frames(raw)?;
+        let (version, count, dict_id, cols) = parse_frames(raw)?;
         Ok(Block {
             count,
+            version,
             raw: BlockBytes::Owned(raw.to_vec()),
             dicts: block_dicts(dict_id, lookup)?,
             cols,
@@ -1005,13 +1011,23 @@ impl<'a> Block<'a> {
         raw: rocksdb::DBPinnableSlice<'a>,
         lookup: &dyn Fn(u32) -> Option<Arc<ColumnDicts>>,
     ) -> Result<Self> {
-        let (count, dict_id, cols) = parse_frames(&raw)?;
+        let (version, count, dict_id, cols) = parse_frames(&raw)?;
         Ok(Block {
             count,
+            version,
             dicts: block_dicts(dict_id, lookup)?,
             raw: BlockBytes::Pinned(raw),
             cols,
         })
+    }
+
+    /// Compressed bytes of each column (all its frames).
+    #[cfg(test)]
+    pub(crate) fn column_sizes(&self) -> Vec<usize> {
+        self.cols
+            .iter()
+            .map(|fr| fr.iter().map(|f| f.len).sum())
+            .collect()
     }
 
     fn missing(id: u8) -> Error {
@@ -1192,6 +1208,21 @@ impl<'a> Block<'a> {
             }
         };
         self.each_frame(C_ATTRS, rows, |data, start, fn_rows, _| {
+            if self.version >= 4 {
+                for s in attrs::parse_frame(data, fn_rows)? {
+                    if s.strings_in_payload() && !may_hold(s.payload()) {
+                        continue;
+                    }
+                    s.for_each_text(fn_rows, |i, t| {
+                        if let attrs::Text::Str(b) = t {
+                            let h = holds_bytes(b)?;
+                            hit[start + i] |= h;
+                        }
+                        Ok(())
+                    })?;
+                }
+                return Ok(());
+            }
             if !may_hold(data) {
                 return Ok(());
             }
@@ -1335,6 +1366,23 @@ impl<'a> Block<'a> {
         }
         if need.attrs {
             self.each_frame(C_ATTRS, rows, |data, start, n, k| {
+                if self.version >= 4 {
+                    // `k`'s rows relative to the frame, and the record of each.
+                    let mut at = vec![usize::MAX; n];
+                    for j in k.clone() {
+                        at[rows[j] - start] = j;
+                    }
+                    for s in attrs::parse_frame(data, n)? {
+                        s.for_each(
+                            n,
+                            |i| at[i] != usize::MAX,
+                            |i, v| {
+                                out[at[i]].attributes.insert(s.key.to_string(), v);
+                            },
+                        )?;
+                    }
+                    return Ok(());
+                }
                 let mut r = Reader::new(data, "log attributes");
                 let nk = r.len()?;
                 for _ in 0..nk {
@@ -1798,6 +1846,29 @@ mod tests {
                         AttributeValue::Array(vec![AttributeValue::Double(0.5), "x".into()]),
                     );
                 }
+                // Values of the typed attribute encodings (block version 4).
+                if i % 3 == 0 {
+                    r.attributes.insert(
+                        "req".into(),
+                        format!("{:016x}", (i as u64).wrapping_mul(2_654_435_761)).into(),
+                    );
+                }
+                if i % 2 == 0 {
+                    let ms = (i as f64 * 0.37 * 1000.0).round() / 1000.0;
+                    r.attributes.insert("ms".into(), AttributeValue::Double(ms));
+                }
+                if i % 5 == 1 {
+                    r.attributes
+                        .insert("ip".into(), format!("10.0.{}.{}", i % 256, i % 200).into());
+                }
+                if i % 9 == 0 {
+                    r.attributes
+                        .insert("ok".into(), AttributeValue::Bool(i % 2 == 0));
+                }
+                if i % 4 == 1 {
+                    r.attributes
+                        .insert("acct".into(), format!("acct_{i}").into());
+                }
                 if i % 7 == 2 {
                     r.trace_id = Some(TraceId([(i % 251) as u8 + 1; 16]));
                 }
@@ -1853,7 +1924,15 @@ mod tests {
         let stored = ColumnDicts::decode(7, &dicts.encode()).unwrap();
         assert_eq!(stored.raw(C_BODY), dicts.raw(C_BODY));
         let lookup = |id: u32| (id == 7).then(|| stored.clone());
-        for (version, with) in [(1, None), (2, None), (3, None), (3, Some(&*dicts))] {
+        let versions = [
+            (1, None),
+            (2, None),
+            (3, None),
+            (3, Some(&*dicts)),
+            (4, None),
+            (4, Some(&*dicts)),
+        ];
+        for (version, with) in versions {
             let (raw, _, _) = encode_block_version(&recs, 1, true, false, version, with).unwrap();
             let block = Block::parse_with(&raw, &lookup).unwrap();
             let cheap = block.cheap().unwrap();
@@ -1882,17 +1961,26 @@ mod tests {
                         .collect();
                     assert_eq!(block.filter_bodies(rows.clone(), f).unwrap(), want);
                 }
-                let words = vec!["u3".to_string()];
-                let want: Vec<usize> =
-                    rows.iter()
+                // Words in plain strings, in a hex id, an address and a prefixed number.
+                let id_part = match &recs[(n - 1) / 3 * 3].attributes["req"] {
+                    AttributeValue::String(s) => s[3..9].to_string(),
+                    _ => unreachable!(),
+                };
+                for word in ["u3", id_part.as_str(), "0.17.1", "acct_41"] {
+                    let want: Vec<usize> = rows
+                        .iter()
                         .copied()
                         .filter(|&i| {
                             recs[i].attributes.values().chain(recs[i].resource.values()).any(
-                            |v| matches!(v, AttributeValue::String(s) if contains_ci(s, "u3")),
-                        )
+                                |v| matches!(v, AttributeValue::String(s) if contains_ci(s, word)),
+                            )
                         })
                         .collect();
-                assert_eq!(block.rows_with_attr_words(rows, &words).unwrap(), want);
+                    let got = block
+                        .rows_with_attr_words(rows, &[word.to_string()])
+                        .unwrap();
+                    assert_eq!(got, want, "version {version}, word {word}");
+                }
             }
         }
         // Frames make the block a little larger, not much.

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use heimsight_core::LogRecord;
 use zstd::dict::DecoderDictionary;
 
-use super::block::{N_COLS, dict_content};
+use super::block::{BLOCK_VERSION, N_COLS, dict_content};
 use super::codec::{Reader, Writer};
 use crate::error::Result;
 
@@ -58,16 +58,21 @@ impl ColumnDicts {
     /// Dictionaries sampled from `recs` for the columns that get one (see
     /// [`dict_content`]).
     pub(crate) fn sample(id: u32, recs: &[LogRecord]) -> Self {
+        Self::sample_version(id, recs, BLOCK_VERSION)
+    }
+
+    /// [`ColumnDicts::sample`] for blocks of format `version`.
+    pub(crate) fn sample_version(id: u32, recs: &[LogRecord], version: u8) -> Self {
         let raw = (0..N_COLS as u8)
             .map(|col| {
-                let full = dict_content(col, recs).len();
+                let full = dict_content(col, recs, version).len();
                 if full == 0 {
                     return Vec::new();
                 }
                 // Every k-th record, so the sample spans the whole block.
                 let step = (full / BUDGET).max(1);
                 let picked: Vec<LogRecord> = recs.iter().step_by(step).cloned().collect();
-                let mut d = dict_content(col, &picked);
+                let mut d = dict_content(col, &picked, version);
                 d.truncate(BUDGET);
                 d
             })

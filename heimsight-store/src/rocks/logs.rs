@@ -326,7 +326,7 @@ impl Inner {
         Ok((out, snapshot))
     }
 
-    fn read_block(&self, key: &Key, ro: &ReadOptions) -> Result<Block<'_>> {
+    pub(crate) fn read_block(&self, key: &Key, ro: &ReadOptions) -> Result<Block<'_>> {
         let cf = self.cf(CF_LOG_BLOCKS)?;
         let raw = self
             .db

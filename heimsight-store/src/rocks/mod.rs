@@ -25,6 +25,7 @@
 //! atomic `WriteBatch` through the WAL: when an append returns, the data survives a crash of
 //! the process; with [`Durability::Sync`] also of the machine.
 
+mod attrs;
 mod block;
 mod bloom;
 mod bloom_cache;
@@ -33,6 +34,8 @@ mod dict;
 mod head;
 mod logs;
 mod metrics;
+#[cfg(test)]
+mod report;
 mod spans;
 mod terms;
 

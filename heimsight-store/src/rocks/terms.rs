@@ -82,7 +82,7 @@ impl Postings<'_> {
 
 /// Postings are stored as a tag (count << 1 | dense), then: for one row, the row; for a
 /// bitmap or a list of gaps, its length and bytes.
-fn encode_postings(w: &mut Writer, rows: &[u32], n_rows: usize) {
+pub(crate) fn encode_postings(w: &mut Writer, rows: &[u32], n_rows: usize) {
     let dense = rows.len() > n_rows / 8;
     w.varint(((rows.len() as u64) << 1) | u64::from(dense));
     if let ([row], false) = (rows, dense) {
