@@ -337,21 +337,35 @@ impl<'a> KeyStream<'a> {
         self.payload
     }
 
-    /// Calls `f(row, value)` for each row of `0..n` having the key, in order, with the
-    /// value decoded only when `want(row)`.
-    pub(crate) fn for_each(
+    /// Calls `f(k, value)` for each `k` whose row `rows[k]` (ascending, of a frame of `n`
+    /// rows) has the key. The values of other rows are skipped, many at a time, without
+    /// being decoded.
+    pub(crate) fn for_each_at(
         &self,
         n: usize,
-        mut want: impl FnMut(usize) -> bool,
+        rows: &[usize],
         mut f: impl FnMut(usize, AttributeValue),
     ) -> Result<()> {
         let mut c = Cursor::new(self)?;
-        for row in self.rows(n) {
-            if want(row) {
-                f(row, c.value()?);
-            } else {
-                c.skip()?;
+        // The cursor's place among the rows having the key, and the frame row it is at.
+        let (mut cur, mut cur_row) = (0usize, 0usize);
+        for (k, &row) in rows.iter().enumerate() {
+            if row >= n || row < cur_row {
+                return Err(c.r.corrupt("rows out of order or range"));
             }
+            let j = match self.bitmap {
+                None => row,
+                Some(bm) => {
+                    if !bitmap_get(bm, row) {
+                        continue;
+                    }
+                    cur + (cur_row..row).filter(|&i| bitmap_get(bm, i)).count()
+                }
+            };
+            c.skip_n(j - cur)?;
+            f(k, c.value()?);
+            cur = j + 1;
+            cur_row = row + 1;
         }
         Ok(())
     }
@@ -522,23 +536,42 @@ impl<'a> Cursor<'a> {
     }
 
     fn skip(&mut self) -> Result<()> {
-        match self.kind {
-            STR | DICT => {
-                self.str_bytes()?;
-            }
-            HEX => {
-                self.r.take(self.width)?;
-            }
-            IPV4 => {
-                self.r.take(4)?;
-            }
-            INT | DEC | PREFIX_NUM => {
-                self.r.varint()?;
-            }
-            BOOL => {}
-            _ => self.r.skip_value()?,
+        self.skip_n(1)
+    }
+
+    /// Skips the next `k` values.
+    fn skip_n(&mut self, k: usize) -> Result<()> {
+        if k == 0 {
+            return Ok(());
         }
-        self.at += 1;
+        let too_many = |r: &Reader<'_>| r.corrupt("more values than the stream holds");
+        match self.kind {
+            STR => {
+                let mut total = 0usize;
+                for _ in 0..k {
+                    total = total
+                        .checked_add(self.aux.len()?)
+                        .ok_or_else(|| too_many(&self.aux))?;
+                }
+                self.r.take(total)?;
+            }
+            DICT if !self.wide => {
+                self.r.take(k)?;
+            }
+            HEX | IPV4 => {
+                let width = if self.kind == HEX { self.width } else { 4 };
+                let bytes = width.checked_mul(k).ok_or_else(|| too_many(&self.r))?;
+                self.r.take(bytes)?;
+            }
+            DICT | INT | DEC | PREFIX_NUM => self.r.skip_varints(k)?,
+            BOOL => {}
+            _ => {
+                for _ in 0..k {
+                    self.r.skip_value()?;
+                }
+            }
+        }
+        self.at += k;
         Ok(())
     }
 }
@@ -567,13 +600,22 @@ mod tests {
             .collect();
         let mut out = vec![Attributes::new(); recs.len()];
         for s in &streams {
-            s.for_each(
-                recs.len(),
-                |_| true,
-                |row, v| {
-                    out[row].insert(s.key.to_string(), v);
-                },
-            )
+            let all: Vec<usize> = (0..recs.len()).collect();
+            s.for_each_at(recs.len(), &all, |row, v| {
+                out[row].insert(s.key.to_string(), v);
+            })
+            .unwrap();
+            // Every few rows: the same values.
+            let some: Vec<usize> = (0..recs.len()).filter(|i| i % 7 == 3).collect();
+            s.for_each_at(recs.len(), &some, |k, v| {
+                let want = &recs[some[k]].attributes[s.key];
+                match (want, &v) {
+                    (AttributeValue::Double(a), AttributeValue::Double(b)) => {
+                        assert_eq!(a.to_bits(), b.to_bits(), "{}", s.key);
+                    }
+                    _ => assert_eq!(want, &v, "{}", s.key),
+                }
+            })
             .unwrap();
         }
         (out, kinds)
@@ -718,7 +760,7 @@ mod tests {
         for cut in 0..w.buf.len() {
             if let Ok(streams) = parse_frame(&w.buf[..cut], recs.len()) {
                 for s in streams {
-                    let _ = s.for_each(recs.len(), |_| true, |_, _| {});
+                    let _ = s.for_each_at(recs.len(), &[0, 3, 49], |_, _| {});
                 }
             }
         }
@@ -727,7 +769,7 @@ mod tests {
             b[i] ^= 0xff;
             if let Ok(streams) = parse_frame(&b, recs.len()) {
                 for s in streams {
-                    let _ = s.for_each(recs.len(), |_| true, |_, _| {});
+                    let _ = s.for_each_at(recs.len(), &[0, 3, 49], |_, _| {});
                     let _ = s.for_each_text(recs.len(), |_, _| Ok(()));
                 }
             }

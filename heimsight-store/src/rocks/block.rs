@@ -500,8 +500,51 @@ fn bitmap_get(bm: &[u8], i: usize) -> bool {
     bm.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0)
 }
 
+/// Whether the row indexes into a dictionary of `entries` are single bytes: in blocks of
+/// version 4 when there are at most 256 entries (else, and before, varints).
+fn narrow_indexes(entries: usize, version: u8) -> bool {
+    version >= 4 && entries <= 256
+}
+
+/// Writes the row indexes into a dictionary column of `entries` (see [`narrow_indexes`]).
+fn write_indexes(w: &mut Writer, idx: &[u32], entries: usize, version: u8) {
+    if narrow_indexes(entries, version) {
+        w.buf.extend(idx.iter().map(|&i| i as u8));
+    } else {
+        for &i in idx {
+            w.varint(u64::from(i));
+        }
+    }
+}
+
+/// Reads one row index into a dictionary column of `entries` (see [`narrow_indexes`]),
+/// checked against `entries`.
+fn read_index(r: &mut Reader<'_>, entries: usize, version: u8) -> Result<usize> {
+    let i = if narrow_indexes(entries, version) {
+        r.u8()? as usize
+    } else {
+        r.len()?
+    };
+    if i >= entries {
+        return Err(r.corrupt("dictionary index out of range"));
+    }
+    Ok(i)
+}
+
 /// Rows per frame of the row-heavy columns of a version 2 block (see [`framed`]).
 pub(crate) const FRAME_ROWS: usize = 1024;
+/// Rows per frame of messages in a version 4 block: smaller, since a page of records read
+/// from many blocks decompresses one message frame per record.
+const BODY_FRAME_ROWS: usize = 256;
+
+/// Rows per frame of column `id` (framed) in a block of format `version`.
+fn frame_rows_of(id: u8, version: u8) -> usize {
+    if version >= 4 && id == C_BODY {
+        BODY_FRAME_ROWS
+    } else {
+        FRAME_ROWS
+    }
+}
 
 /// True for the columns a version 2 block stores in frames of [`FRAME_ROWS`] rows, each
 /// compressed on its own, so that building a few records decompresses one frame per column
@@ -648,9 +691,7 @@ pub(crate) fn encode_block_version(
         for s in &d.items {
             w.str(s);
         }
-        for i in idx {
-            w.varint(u64::from(i));
-        }
+        write_indexes(w, &idx, d.items.len(), version);
     };
     dict_col(C_SEVTEXT, &|r| r.severity_text.as_str());
     dict_col(C_SERVICE, &|r| r.service.as_str());
@@ -705,9 +746,7 @@ pub(crate) fn encode_block_version(
         for it in &items {
             w.bytes(it);
         }
-        for i in idx {
-            w.varint(u64::from(i));
-        }
+        write_indexes(w, &idx, items.len(), version);
     }
 
     // Assemble: header, then each column compressed (version 2: the row-heavy ones frame by
@@ -731,12 +770,16 @@ pub(crate) fn encode_block_version(
     for id in 0..N_COLS as u8 {
         out.u8(id);
         if framed(id) && version >= 2 {
-            out.varint(n.div_ceil(FRAME_ROWS) as u64);
+            let frame_rows = frame_rows_of(id, version);
+            if version >= 4 {
+                out.varint(frame_rows as u64);
+            }
+            out.varint(n.div_ceil(frame_rows) as u64);
             let mut with_dict = match dicts.and_then(|d| d.raw(id)) {
                 Some(d) => Some(zstd::bulk::Compressor::with_dictionary(level, d).map_err(zerr)?),
                 None => None,
             };
-            for chunk in recs.chunks(FRAME_ROWS) {
+            for chunk in recs.chunks(frame_rows) {
                 let raw = encode_rows(id, chunk, version);
                 out.varint(raw.len() as u64);
                 match with_dict.as_mut() {
@@ -940,6 +983,11 @@ fn parse_frames(raw: &[u8]) -> Result<(u8, usize, u32, Vec<Vec<Frame>>)> {
         let id = r.u8()?;
         let in_frames = v >= 2 && framed(id);
         let (nframes, rows_per) = if in_frames {
+            // Version 4 gives each column's rows per frame.
+            let frame_rows = if v >= 4 { r.len()? } else { frame_rows };
+            if frame_rows == 0 {
+                return Err(r.corrupt("frames of no rows"));
+            }
             let n = r.len()?;
             if n != count.div_ceil(frame_rows) {
                 return Err(r.corrupt(format!("column {id}: {n} frames")));
@@ -1129,14 +1177,20 @@ impl<'a> Block<'a> {
             });
         }
         let (sevtext_dict, sevtext) = self.dict(C_SEVTEXT)?;
-        let levels = (0..n)
-            .map(|i| {
-                if sev[i] != 0 {
-                    Level::from_severity_number(sev[i])
+        // Levels by severity number, and by text for rows without a number.
+        let by_number: Vec<Level> = (0..=u8::MAX).map(Level::from_severity_number).collect();
+        let by_text: Vec<Level> = sevtext_dict
+            .iter()
+            .map(|t| t.parse().unwrap_or(Level::Unspecified))
+            .collect();
+        let levels = sev
+            .iter()
+            .zip(&sevtext)
+            .map(|(&number, &text)| {
+                if number != 0 {
+                    by_number[number as usize]
                 } else {
-                    sevtext_dict[sevtext[i] as usize]
-                        .parse()
-                        .unwrap_or(Level::Unspecified)
+                    by_text[text as usize]
                 }
             })
             .collect();
@@ -1162,11 +1216,7 @@ impl<'a> Block<'a> {
         }
         let mut idx = Vec::with_capacity(self.count);
         for _ in 0..self.count {
-            let i = u32::try_from(r.varint()?).map_err(|_| r.corrupt("index"))?;
-            if i as usize >= nd {
-                return Err(r.corrupt("dictionary index out of range"));
-            }
-            idx.push(i);
+            idx.push(read_index(&mut r, nd, self.version)? as u32);
         }
         Ok((dict, idx))
     }
@@ -1264,8 +1314,7 @@ impl<'a> Block<'a> {
                 dict.push(holds);
             }
             for h in hit.iter_mut() {
-                let idx = r.varint()? as usize;
-                *h |= *dict.get(idx).ok_or_else(|| r.corrupt("dictionary index"))?;
+                *h |= dict[read_index(&mut r, nd, self.version)?];
             }
         }
         Ok(rows
@@ -1367,19 +1416,12 @@ impl<'a> Block<'a> {
         if need.attrs {
             self.each_frame(C_ATTRS, rows, |data, start, n, k| {
                 if self.version >= 4 {
-                    // `k`'s rows relative to the frame, and the record of each.
-                    let mut at = vec![usize::MAX; n];
-                    for j in k.clone() {
-                        at[rows[j] - start] = j;
-                    }
+                    // `k`'s rows relative to the frame.
+                    let mine: Vec<usize> = rows[k.clone()].iter().map(|r| r - start).collect();
                     for s in attrs::parse_frame(data, n)? {
-                        s.for_each(
-                            n,
-                            |i| at[i] != usize::MAX,
-                            |i, v| {
-                                out[at[i]].attributes.insert(s.key.to_string(), v);
-                            },
-                        )?;
+                        s.for_each_at(n, &mine, |j, v| {
+                            out[k.start + j].attributes.insert(s.key.to_string(), v);
+                        })?;
                     }
                     return Ok(());
                 }
@@ -1504,17 +1546,39 @@ impl<'a> Block<'a> {
         let raw = self.column(id)?;
         let mut r = Reader::new(&raw, "log dictionary values");
         let nd = r.len()?;
-        let mut dict = Vec::with_capacity(nd.min(self.count + 1));
+        // The entries' bytes; an entry is decoded when a wanted row first uses it.
+        let mut entries: Vec<(&[u8], Option<T>)> = Vec::with_capacity(nd.min(self.count + 1));
         for _ in 0..nd {
-            let b = r.bytes()?;
-            let mut inner = Reader::new(b, "log dictionary value");
-            dict.push(read(&mut inner)?);
+            entries.push((r.bytes()?, None));
+        }
+        if narrow_indexes(nd, self.version) {
+            // One byte per row: read the wanted rows' directly.
+            let idx = r.take(self.count)?;
+            for (&row, rec) in rows.iter().zip(out.iter_mut()) {
+                let i = *idx.get(row).ok_or_else(|| r.corrupt("row out of range"))? as usize;
+                let (b, v) = entries
+                    .get_mut(i)
+                    .ok_or_else(|| r.corrupt("dictionary index out of range"))?;
+                let v = match v {
+                    Some(v) => v,
+                    None => v.insert(read(&mut Reader::new(b, "log dictionary value"))?),
+                };
+                set(rec, v.clone());
+            }
+            return Ok(());
         }
         let mut want = rows.iter().zip(out.iter_mut()).peekable();
         for i in 0..self.count {
-            let idx = r.varint()? as usize;
+            if want.peek().is_none() {
+                break;
+            }
+            let idx = read_index(&mut r, nd, self.version)?;
             if let Some((_, rec)) = want.next_if(|(row, _)| **row == i) {
-                let v = dict.get(idx).ok_or_else(|| r.corrupt("dictionary index"))?;
+                let (b, v) = &mut entries[idx];
+                let v = match v {
+                    Some(v) => v,
+                    None => v.insert(read(&mut Reader::new(b, "log dictionary value"))?),
+                };
                 set(rec, v.clone());
             }
         }
@@ -1549,19 +1613,42 @@ impl Cheap {
 
     /// Rows in `[start, end)` whose service and level pass the filter.
     pub(crate) fn candidate_rows(&self, start: i64, end: i64, f: &LogFilter) -> Vec<usize> {
+        self.keep_rows(0..self.ts.len(), start, end, f)
+    }
+
+    /// The `rows` in `[start, end)` whose service and level pass the filter.
+    pub(crate) fn keep_rows(
+        &self,
+        rows: impl Iterator<Item = usize>,
+        start: i64,
+        end: i64,
+        f: &LogFilter,
+    ) -> Vec<usize> {
+        let n = self.ts.len();
+        if f.services.is_empty() && f.levels.is_empty() {
+            if self.ts.first().is_some_and(|&t| t >= start)
+                && self.ts.last().is_some_and(|&t| t < end)
+            {
+                // Timestamps are sorted: every row is in range.
+                return rows.filter(|&i| i < n).collect();
+            }
+            return rows
+                .filter(|&i| self.ts.get(i).is_some_and(|&t| t >= start && t < end))
+                .collect();
+        }
         let allowed: Vec<bool> = self
             .service_dict
             .iter()
             .map(|s| f.services.is_empty() || f.services.contains(s))
             .collect();
-        (0..self.ts.len())
-            .filter(|&i| {
-                self.ts[i] >= start
-                    && self.ts[i] < end
-                    && allowed[self.service[i] as usize]
-                    && (f.levels.is_empty() || f.levels.contains(&self.levels[i]))
-            })
-            .collect()
+        rows.filter(|&i| {
+            i < n
+                && self.ts[i] >= start
+                && self.ts[i] < end
+                && allowed[self.service[i] as usize]
+                && (f.levels.is_empty() || f.levels.contains(&self.levels[i]))
+        })
+        .collect()
     }
 }
 

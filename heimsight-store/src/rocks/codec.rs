@@ -156,6 +156,22 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Skips `k` varints without decoding them.
+    pub(crate) fn skip_varints(&mut self, k: usize) -> Result<()> {
+        let mut left = k;
+        let rest = &self.buf[self.pos.min(self.buf.len())..];
+        for (i, &b) in rest.iter().enumerate() {
+            if b < 0x80 {
+                left -= 1;
+                if left == 0 {
+                    self.pos += i + 1;
+                    return Ok(());
+                }
+            }
+        }
+        Err(self.corrupt("unexpected end"))
+    }
+
     /// Reads a varint and returns its encoded bytes.
     pub(crate) fn varint_raw(&mut self) -> Result<&'a [u8]> {
         let start = self.pos;

@@ -833,13 +833,16 @@ fn filtered_rows(
     terms_in_attrs: bool,
     indexed: Option<(Vec<usize>, bool)>,
 ) -> Result<Vec<usize>> {
-    let mut rows = cheap.candidate_rows(start, end, f);
-    if let Some((ix, exact)) = indexed {
-        rows = intersect_sorted(&rows, &ix);
-        if exact {
-            return Ok(rows);
+    let mut rows = match indexed {
+        Some((ix, exact)) => {
+            let rows = cheap.keep_rows(ix.into_iter(), start, end, f);
+            if exact {
+                return Ok(rows);
+            }
+            rows
         }
-    }
+        None => cheap.candidate_rows(start, end, f),
+    };
     if rows.is_empty() {
         return Ok(rows);
     }
