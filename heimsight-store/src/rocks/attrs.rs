@@ -250,12 +250,26 @@ fn hex_width(strs: &[&str]) -> Option<usize> {
     ok.then_some(len / 2)
 }
 
-/// The address, when `s` is an IPv4 address written exactly as it is printed back.
+/// The address, when `s` is an IPv4 address written exactly as it is printed back: four
+/// decimal numbers up to 255 without leading zeros, joined by dots.
 fn ipv4(s: &str) -> Option<[u8; 4]> {
-    let a: std::net::Ipv4Addr = s.parse().ok()?;
-    let mut back = String::with_capacity(15);
-    let _ = write!(back, "{a}");
-    (back == s).then(|| a.octets())
+    let mut out = [0u8; 4];
+    let mut parts = s.split('.');
+    for o in &mut out {
+        let p = parts.next()?.as_bytes();
+        if p.is_empty() || p.len() > 3 || (p.len() > 1 && p[0] == b'0') {
+            return None;
+        }
+        let mut v = 0u32;
+        for &b in p {
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + u32::from(b - b'0');
+        }
+        *o = u8::try_from(v).ok()?;
+    }
+    parts.next().is_none().then_some(out)
 }
 
 /// The common prefix when every string is that prefix (not ending in a digit) followed by a
@@ -715,6 +729,26 @@ mod tests {
             for (r, got) in recs.iter().zip(&out) {
                 assert_eq!(r.attributes, *got, "{k}");
             }
+        }
+    }
+
+    #[test]
+    fn only_canonical_dotted_quads_are_addresses() {
+        assert_eq!(ipv4("10.0.255.1"), Some([10, 0, 255, 1]));
+        assert_eq!(ipv4("0.0.0.0"), Some([0, 0, 0, 0]));
+        for bad in [
+            "10.0.0",
+            "10.0.0.1.2",
+            "10.0.0.256",
+            "10.0.0.01",
+            "10..0.1",
+            "1a.0.0.1",
+            "",
+            "+1.0.0.1",
+            "10.0.0.1 ",
+            "1000.0.0.1",
+        ] {
+            assert_eq!(ipv4(bad), None, "{bad}");
         }
     }
 

@@ -648,7 +648,10 @@ pub(crate) fn encode_block(
     indexed: bool,
     dicts: Option<&ColumnDicts>,
 ) -> Result<(Vec<u8>, BlockSummary, Bloom)> {
-    encode_block_version(recs, level, attr_tokens, indexed, BLOCK_VERSION, dicts)
+    // Blocks without a term index are appended ones, which a merge soon rewrites: they take
+    // the cheaper version 3 encoding of attributes.
+    let version = if indexed { BLOCK_VERSION } else { 3 };
+    encode_block_version(recs, level, attr_tokens, indexed, version, dicts)
 }
 
 /// What a dictionary for column `col` is sampled from (see [`ColumnDicts::sample`]): the
