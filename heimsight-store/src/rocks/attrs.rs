@@ -683,20 +683,25 @@ mod tests {
                 }
             }
         }
-        let kind = |k: &str| kinds.iter().find(|(n, _)| n == k).unwrap().1;
-        assert_eq!(kind("id"), HEX);
-        assert_eq!(kind("method"), DICT);
-        assert_eq!(kind("user"), PREFIX_NUM);
-        assert_eq!(kind("ip"), IPV4);
-        assert_eq!(kind("status"), INT);
-        assert_eq!(kind("ms"), DEC);
-        assert_eq!(kind("ratio"), GENERIC);
-        assert_eq!(kind("free"), STR);
-        assert_eq!(kind("mixed"), GENERIC);
-        assert_eq!(kind("arr"), GENERIC);
-        assert_eq!(kind("hit"), BOOL);
-        assert_eq!(kind("neg0"), GENERIC);
-        assert_eq!(kind("nan"), GENERIC);
+        let want = [
+            ("id", HEX),
+            ("method", DICT),
+            ("user", PREFIX_NUM),
+            ("ip", IPV4),
+            ("status", INT),
+            ("ms", DEC),
+            ("ratio", GENERIC),
+            ("free", STR),
+            ("mixed", GENERIC),
+            ("arr", GENERIC),
+            ("hit", BOOL),
+            ("neg0", GENERIC),
+            ("nan", GENERIC),
+        ];
+        for (k, kind) in want {
+            let got = kinds.iter().find(|(n, _)| n == k).unwrap().1;
+            assert_eq!(got, kind, "{k}");
+        }
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! Storage report (development tool, ignored test): bytes per log by column.
+//! Storage report (development tool, an ignored test): bytes per log by column, per
+//! attribute key and for the term index, of a stopped server's data directory, and the blocks
+//! re-encoded in versions 3 and 4. See `docs/plans/log-search.md` (session 16) for the command.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::collections::BTreeMap;
