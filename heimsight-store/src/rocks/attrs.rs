@@ -90,61 +90,54 @@ pub(crate) fn encode_frame(recs: &[LogRecord], w: &mut Writer) {
     }
 }
 
+/// The values as `T`, when `get` gives one for every value.
+fn all_of<'a, T>(
+    vals: &[&'a AttributeValue],
+    get: impl Fn(&'a AttributeValue) -> Option<T>,
+) -> Option<Vec<T>> {
+    vals.iter().map(|v| get(v)).collect()
+}
+
 /// Encodes values in the best-suited kind; returns the kind.
 fn encode_values(vals: &[&AttributeValue], w: &mut Writer) -> u8 {
-    let first = vals.first().map(|v| std::mem::discriminant(*v));
-    let same = vals
-        .iter()
-        .all(|v| Some(std::mem::discriminant(*v)) == first);
-    if same {
-        match vals.first() {
-            Some(AttributeValue::String(_)) => {
-                let strs: Vec<&str> = vals
-                    .iter()
-                    .map(|v| match v {
-                        AttributeValue::String(s) => s.as_str(),
-                        _ => "",
-                    })
-                    .collect();
-                return encode_strings(&strs, w);
-            }
-            Some(AttributeValue::Int(_)) => {
-                for v in vals {
-                    if let AttributeValue::Int(i) = v {
-                        w.zigzag(*i);
-                    }
-                }
-                return INT;
-            }
-            Some(AttributeValue::Bool(_)) => {
-                let mut bm = vec![0u8; vals.len().div_ceil(8)];
-                for (i, v) in vals.iter().enumerate() {
-                    if matches!(v, AttributeValue::Bool(true)) {
-                        bm[i / 8] |= 1 << (i % 8);
-                    }
-                }
-                w.raw(&bm);
-                return BOOL;
-            }
-            Some(AttributeValue::Double(_)) => {
-                let ds: Vec<f64> = vals
-                    .iter()
-                    .map(|v| match v {
-                        AttributeValue::Double(d) => *d,
-                        _ => 0.0,
-                    })
-                    .collect();
-                if let Some(scale) = decimal_scale(&ds) {
-                    w.u8(scale);
-                    let p = POW10[scale as usize];
-                    for d in ds {
-                        w.zigzag((d * p).round() as i64);
-                    }
-                    return DEC;
-                }
-            }
-            _ => {}
+    use AttributeValue as V;
+    if let Some(strs) = all_of(vals, |v| match v {
+        V::String(s) => Some(s.as_str()),
+        _ => None,
+    }) {
+        return encode_strings(&strs, w);
+    }
+    if let Some(ints) = all_of(vals, |v| match v {
+        V::Int(i) => Some(*i),
+        _ => None,
+    }) {
+        for i in ints {
+            w.zigzag(i);
         }
+        return INT;
+    }
+    if let Some(bools) = all_of(vals, |v| match v {
+        V::Bool(b) => Some(*b),
+        _ => None,
+    }) {
+        let mut bm = vec![0u8; bools.len().div_ceil(8)];
+        for (i, _) in bools.iter().enumerate().filter(|(_, b)| **b) {
+            bm[i / 8] |= 1 << (i % 8);
+        }
+        w.raw(&bm);
+        return BOOL;
+    }
+    if let Some(ds) = all_of(vals, |v| match v {
+        V::Double(d) => Some(*d),
+        _ => None,
+    }) && let Some(scale) = decimal_scale(&ds)
+    {
+        w.u8(scale);
+        let p = POW10[scale as usize];
+        for d in ds {
+            w.zigzag((d * p).round() as i64);
+        }
+        return DEC;
     }
     for v in vals {
         w.value(v);
@@ -412,7 +405,7 @@ impl<'a> KeyStream<'a> {
                     }
                 }
                 _ => {
-                    c.skip()?;
+                    c.skip_n(1)?;
                     f(row, Text::Other)?;
                 }
             }
@@ -547,10 +540,6 @@ impl<'a> Cursor<'a> {
         };
         self.at += 1;
         Ok(v)
-    }
-
-    fn skip(&mut self) -> Result<()> {
-        self.skip_n(1)
     }
 
     /// Skips the next `k` values.

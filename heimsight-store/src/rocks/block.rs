@@ -1180,8 +1180,7 @@ impl<'a> Block<'a> {
             });
         }
         let (sevtext_dict, sevtext) = self.dict(C_SEVTEXT)?;
-        // Levels by severity number, and by text for rows without a number.
-        let by_number: Vec<Level> = (0..=u8::MAX).map(Level::from_severity_number).collect();
+        // Levels by severity number, and by text (parsed once per entry) for rows without one.
         let by_text: Vec<Level> = sevtext_dict
             .iter()
             .map(|t| t.parse().unwrap_or(Level::Unspecified))
@@ -1191,7 +1190,7 @@ impl<'a> Block<'a> {
             .zip(&sevtext)
             .map(|(&number, &text)| {
                 if number != 0 {
-                    by_number[number as usize]
+                    Level::from_severity_number(number)
                 } else {
                     by_text[text as usize]
                 }
@@ -1554,36 +1553,37 @@ impl<'a> Block<'a> {
         for _ in 0..nd {
             entries.push((r.bytes()?, None));
         }
+        // The entry of each wanted row: read directly when indexes are single bytes, else by
+        // walking the indexes up to the last wanted row.
+        let mut of_rows = Vec::with_capacity(rows.len());
         if narrow_indexes(nd, self.version) {
-            // One byte per row: read the wanted rows' directly.
             let idx = r.take(self.count)?;
-            for (&row, rec) in rows.iter().zip(out.iter_mut()) {
+            for &row in rows {
                 let i = *idx.get(row).ok_or_else(|| r.corrupt("row out of range"))? as usize;
-                let (b, v) = entries
-                    .get_mut(i)
-                    .ok_or_else(|| r.corrupt("dictionary index out of range"))?;
-                let v = match v {
-                    Some(v) => v,
-                    None => v.insert(read(&mut Reader::new(b, "log dictionary value"))?),
-                };
-                set(rec, v.clone());
+                if i >= nd {
+                    return Err(r.corrupt("dictionary index out of range"));
+                }
+                of_rows.push(i);
             }
-            return Ok(());
+        } else {
+            let mut want = rows.iter().peekable();
+            for i in 0..self.count {
+                if want.peek().is_none() {
+                    break;
+                }
+                let idx = read_index(&mut r, nd, self.version)?;
+                if want.next_if(|row| **row == i).is_some() {
+                    of_rows.push(idx);
+                }
+            }
         }
-        let mut want = rows.iter().zip(out.iter_mut()).peekable();
-        for i in 0..self.count {
-            if want.peek().is_none() {
-                break;
-            }
-            let idx = read_index(&mut r, nd, self.version)?;
-            if let Some((_, rec)) = want.next_if(|(row, _)| **row == i) {
-                let (b, v) = &mut entries[idx];
-                let v = match v {
-                    Some(v) => v,
-                    None => v.insert(read(&mut Reader::new(b, "log dictionary value"))?),
-                };
-                set(rec, v.clone());
-            }
+        for (rec, idx) in out.iter_mut().zip(of_rows) {
+            let (b, v) = &mut entries[idx];
+            let v = match v {
+                Some(v) => v,
+                None => v.insert(read(&mut Reader::new(b, "log dictionary value"))?),
+            };
+            set(rec, v.clone());
         }
         Ok(())
     }

@@ -158,6 +158,9 @@ impl<'a> Reader<'a> {
 
     /// Skips `k` varints without decoding them.
     pub(crate) fn skip_varints(&mut self, k: usize) -> Result<()> {
+        if k == 0 {
+            return Ok(());
+        }
         let mut left = k;
         let rest = &self.buf[self.pos.min(self.buf.len())..];
         for (i, &b) in rest.iter().enumerate() {

@@ -1,210 +1,228 @@
-//! Storage report (development tool, an ignored test): bytes per log by column, per
-//! attribute key and for the term index, of a stopped server's data directory, and the blocks
-//! re-encoded in versions 3 and 4. See `docs/plans/log-search.md` (session 16) for the command.
+//! Storage report, a development tool: bytes per log by block column, per attribute key and
+//! for the term index, and the blocks re-encoded in versions 3 and 4. Its test builds a small
+//! store and checks the report's accounts; with `HEIMSIGHT_REPORT_DIR` set to a stopped
+//! server's data directory it prints the report of that directory instead (see
+//! `docs/plans/log-search.md`, session 16, for the command).
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use heimsight_core::{AttributeValue, LogRecord};
 use rocksdb::ReadOptions;
 
 use super::RocksStore;
 use super::block::{self, Need};
+use super::codec::Writer;
+use super::dict::ColumnDicts;
 use super::terms;
 
-fn z(data: &[u8], level: i32) -> usize {
-    zstd::bulk::compress(data, level).unwrap().len()
+/// Names of the block columns, by column id.
+const COLUMNS: [&str; block::N_COLS] = [
+    "ts", "obs", "sev", "sevtext", "service", "body", "attrs", "resource", "scope", "trace",
+    "span", "misc",
+];
+
+/// Term index entries by kind: words of one row holding a digit (numbers, ids), other words
+/// of one row, words of several rows, trace ids.
+const TERM_KINDS: [&str; 4] = [
+    "one-row words with a digit",
+    "other one-row words",
+    "words of several rows",
+    "trace ids",
+];
+
+/// What a store's log blocks are made of, in bytes.
+#[derive(Debug, Default)]
+struct Report {
+    blocks: usize,
+    logs: u64,
+    /// Stored bytes per column (all frames).
+    columns: [u64; block::N_COLS],
+    /// The blocks re-encoded in versions 3 and 4 (dictionaries sampled from the first).
+    reencoded: [u64; 2],
+    /// Per attribute key, its values tagged and compressed frame by frame (zstd 3, no
+    /// dictionary).
+    per_key: BTreeMap<String, u64>,
+    /// Term index entries by kind (see [`TERM_KINDS`]): count, and bytes compressed (zstd 3).
+    terms: [(u64, u64); 4],
+    /// Size of the SST files of the log column families.
+    cfs: Vec<(&'static str, u64)>,
 }
 
-fn attr_streams(recs: &[LogRecord]) -> BTreeMap<String, Vec<AttributeValue>> {
-    let mut m: BTreeMap<String, Vec<AttributeValue>> = BTreeMap::new();
-    for r in recs {
-        for (k, v) in &r.attributes {
-            m.entry(k.clone()).or_default().push(v.clone());
-        }
-    }
-    m
+fn zstd3(data: &[u8]) -> u64 {
+    zstd::bulk::compress(data, 3).unwrap().len() as u64
 }
 
-#[test]
-#[ignore = "development tool: HEIMSIGHT_REPORT_DIR=<data dir of a stopped server>"]
-fn storage_report() {
-    let Ok(dir) = std::env::var("HEIMSIGHT_REPORT_DIR") else {
-        return;
-    };
-    let store = RocksStore::builder(&dir).open().unwrap();
+fn report(store: &RocksStore) -> Report {
     let inner = &store.inner;
-    let keys: Vec<_> = inner
-        .blocks
-        .read()
-        .unwrap()
-        .iter()
-        .map(|(k, s)| (*k, s.count))
-        .collect();
-    let mut total = 0u64;
-    let mut col_bytes = [0u64; block::N_COLS];
-    let mut per_key_cur: BTreeMap<String, u64> = BTreeMap::new();
-    let mut terms_raw = [0u64; 4];
-    let mut terms_z = [0u64; 4];
-    let mut digit_singles = 0u64;
-    let mut pure_singles = 0u64;
-    let mut pure_bytes = 0u64;
-    let mut samples: Vec<String> = Vec::new();
-    // Posting bytes of words (raw): all, and with identical lists stored once.
-    let mut post_all = 0u64;
-    let mut post_dedup = 0u64;
-    let mut word_bytes = 0u64;
+    let keys: Vec<_> = inner.blocks.read().unwrap().keys().copied().collect();
+    let mut rep = Report {
+        blocks: keys.len(),
+        ..Report::default()
+    };
     let ro = ReadOptions::default();
-    let limit: usize = std::env::var("HEIMSIGHT_REPORT_BLOCKS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(usize::MAX);
-    let mut reenc = [0u64; 2];
-    let mut dicts: Option<[super::dict::ColumnDicts; 2]> = None;
-    for (key, count) in keys.iter().take(limit) {
-        total += u64::from(*count);
+    let mut dicts: Option<[ColumnDicts; 2]> = None;
+    for key in &keys {
         let b = inner.read_block(key, &ro).unwrap();
         for (c, bytes) in b.column_sizes().iter().enumerate() {
-            col_bytes[c] += *bytes as u64;
+            rep.columns[c] += *bytes as u64;
         }
-        let cheap = b.cheap().unwrap();
         let rows: Vec<usize> = (0..b.count).collect();
-        let recs = b.records(&cheap, &rows, Need::ALL).unwrap();
+        let recs = b.records(&b.cheap().unwrap(), &rows, Need::ALL).unwrap();
+        rep.logs += recs.len() as u64;
         let d = dicts.get_or_insert_with(|| {
             [
-                super::dict::ColumnDicts::sample_version(1, &recs, 3),
-                super::dict::ColumnDicts::sample_version(2, &recs, 4),
+                ColumnDicts::sample_version(1, &recs, 3),
+                ColumnDicts::sample_version(2, &recs, 4),
             ]
         });
         for (i, v) in [3u8, 4].into_iter().enumerate() {
             let (raw, _, _) =
                 block::encode_block_version(&recs, 3, true, true, v, Some(&d[i])).unwrap();
-            reenc[i] += raw.len() as u64;
+            rep.reencoded[i] += raw.len() as u64;
         }
-        for chunk in recs.chunks(block::FRAME_ROWS) {
-            for (k, vals) in attr_streams(chunk) {
-                let mut w = super::codec::Writer::default();
-                for v in &vals {
-                    w.value(v);
-                }
-                *per_key_cur.entry(k).or_default() += z(&w.buf, 3) as u64;
-            }
-        }
-        // Term index: singletons (one row), other words, trace ids.
-        let mut seen: std::collections::HashSet<Vec<usize>> = std::collections::HashSet::new();
-        for (suffix, value) in terms::build(&recs) {
-            if suffix[0] == terms::NS_WORDS {
-                terms::for_each_entry(&value, &mut |term, p| {
-                    let rows = p.rows()?;
-                    let rows32: Vec<u32> = rows.iter().map(|&r| r as u32).collect();
-                    let mut w = super::codec::Writer::default();
-                    terms::encode_postings(&mut w, &rows32, recs.len());
-                    post_all += w.buf.len() as u64;
-                    word_bytes += term.len() as u64 + 1;
-                    if rows.len() > 1 && !seen.insert(rows) {
-                        post_dedup += 2;
-                    } else {
-                        post_dedup += w.buf.len() as u64;
-                    }
-                    Ok(true)
-                })
-                .unwrap();
-            }
-            let ns = suffix[0];
-            let mut single = super::codec::Writer::default();
-            let mut dsingle = super::codec::Writer::default();
-            let mut multi = super::codec::Writer::default();
-            terms::for_each_entry(&value, &mut |term, p| {
-                let rows = p.rows()?;
-                let digit = term.iter().any(u8::is_ascii_digit);
-                if rows.len() == 1 && digit {
-                    digit_singles += 1;
-                    if term.iter().all(u8::is_ascii_digit) {
-                        pure_singles += 1;
-                        pure_bytes += term.len() as u64;
-                    } else if samples.len() < 30 && digit_singles.is_multiple_of(97) {
-                        samples.push(String::from_utf8_lossy(term).to_string());
-                    }
-                }
-                let w = match (rows.len() == 1, digit) {
-                    (true, true) => &mut dsingle,
-                    (true, false) => &mut single,
-                    _ => &mut multi,
-                };
-                w.bytes(term);
-                for r in rows {
-                    w.varint(r as u64);
-                }
-                Ok(true)
-            })
-            .unwrap();
-            if ns == terms::NS_TRACES {
-                terms_raw[2] += value.len() as u64;
-                terms_z[2] += z(&value, 3) as u64;
-            } else {
-                terms_raw[0] += single.buf.len() as u64;
-                terms_z[0] += z(&single.buf, 3) as u64;
-                terms_raw[1] += multi.buf.len() as u64;
-                terms_z[1] += z(&multi.buf, 3) as u64;
-                terms_raw[3] += dsingle.buf.len() as u64;
-                terms_z[3] += z(&dsingle.buf, 3) as u64;
-            }
-        }
+        add_keys(&mut rep.per_key, &recs);
+        add_terms(&mut rep.terms, &recs);
     }
-    let per = |b: u64| b as f64 / total as f64;
-    println!("blocks {} logs {total}", keys.len().min(limit));
-    let names = [
-        "ts", "obs", "sev", "sevtext", "service", "body", "attrs", "resource", "scope", "trace",
-        "span", "misc",
-    ];
-    let sum: u64 = col_bytes.iter().sum();
-    println!("block columns: {:.2} B/log", per(sum));
-    println!(
-        "re-encoded: version 3 {:.2} B/log, version 4 {:.2} B/log",
-        per(reenc[0]),
-        per(reenc[1])
-    );
-    for (n, b) in names.iter().zip(col_bytes) {
-        println!("  {n:10} {:.2}", per(b));
-    }
-    println!("attributes per key (zstd 3, frame alone, no dict):");
-    for (k, b) in &per_key_cur {
-        println!("  {k:28} {:.2}", per(*b));
-    }
-    println!(
-        "terms (raw/zstd3 per group): digit singles {:.2}/{:.2} ({:.2} per log) other singles {:.2}/{:.2} multi {:.2}/{:.2} traces {:.2}/{:.2}",
-        per(terms_raw[3]),
-        per(terms_z[3]),
-        per(digit_singles),
-        per(terms_raw[0]),
-        per(terms_z[0]),
-        per(terms_raw[1]),
-        per(terms_z[1]),
-        per(terms_raw[2]),
-        per(terms_z[2])
-    );
-    println!(
-        "word postings raw {:.2} B/log, identical lists once {:.2}; words {:.2}",
-        per(post_all),
-        per(post_dedup),
-        per(word_bytes)
-    );
-    println!(
-        "pure-digit singles {:.2} per log ({:.2} bytes); others e.g. {samples:?}",
-        per(pure_singles),
-        per(pure_bytes)
-    );
     for cf in [
         super::CF_LOG_BLOCKS,
         super::CF_LOG_SUMMARIES,
         super::CF_LOG_TERMS,
     ] {
-        let h = inner.cf(cf).unwrap();
-        let v = inner
+        let bytes = inner
             .db
-            .property_int_value_cf(h, "rocksdb.total-sst-files-size")
+            .property_int_value_cf(inner.cf(cf).unwrap(), "rocksdb.total-sst-files-size")
             .unwrap()
             .unwrap_or(0);
-        println!("cf {cf}: {:.2} B/log", per(v));
+        rep.cfs.push((cf, bytes));
     }
+    rep
+}
+
+/// Adds each attribute key's values of `recs`, tagged and compressed frame by frame.
+fn add_keys(per_key: &mut BTreeMap<String, u64>, recs: &[LogRecord]) {
+    for chunk in recs.chunks(block::FRAME_ROWS) {
+        let mut streams: BTreeMap<&str, Writer> = BTreeMap::new();
+        for r in chunk {
+            for (k, v) in &r.attributes {
+                streams.entry(k).or_default().value(v);
+            }
+        }
+        for (k, w) in streams {
+            *per_key.entry(k.to_string()).or_default() += zstd3(&w.buf);
+        }
+    }
+}
+
+/// Adds the term index entries of `recs` by kind: each kind's entries (term, then rows)
+/// compressed together per group.
+fn add_terms(totals: &mut [(u64, u64); 4], recs: &[LogRecord]) {
+    for (suffix, value) in terms::build(recs) {
+        let mut kinds: [Writer; 4] = Default::default();
+        let mut counts = [0u64; 4];
+        terms::for_each_entry(&value, &mut |term, p| {
+            let rows = p.rows()?;
+            let kind = match (suffix[0] == terms::NS_TRACES, rows.len() == 1) {
+                (true, _) => 3,
+                (false, true) if term.iter().any(u8::is_ascii_digit) => 0,
+                (false, true) => 1,
+                (false, false) => 2,
+            };
+            counts[kind] += 1;
+            kinds[kind].bytes(term);
+            for r in rows {
+                kinds[kind].varint(r as u64);
+            }
+            Ok(true)
+        })
+        .unwrap();
+        for (i, w) in kinds.iter().enumerate() {
+            totals[i].0 += counts[i];
+            if !w.buf.is_empty() {
+                totals[i].1 += zstd3(&w.buf);
+            }
+        }
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let per = |b: u64| b as f64 / self.logs.max(1) as f64;
+        writeln!(f, "blocks {} logs {}", self.blocks, self.logs)?;
+        let sum: u64 = self.columns.iter().sum();
+        writeln!(f, "block columns: {:.2} B/log", per(sum))?;
+        for (n, b) in COLUMNS.iter().zip(self.columns) {
+            writeln!(f, "  {n:10} {:.2}", per(b))?;
+        }
+        writeln!(
+            f,
+            "re-encoded: version 3 {:.2} B/log, version 4 {:.2} B/log",
+            per(self.reencoded[0]),
+            per(self.reencoded[1])
+        )?;
+        writeln!(
+            f,
+            "attributes per key (tagged, zstd 3 per frame, no dictionary):"
+        )?;
+        for (k, b) in &self.per_key {
+            writeln!(f, "  {k:28} {:.2}", per(*b))?;
+        }
+        writeln!(f, "term index entries (per log: entries, zstd 3 bytes):")?;
+        for (name, (n, b)) in TERM_KINDS.iter().zip(self.terms) {
+            writeln!(f, "  {name:28} {:.2} {:.2}", per(n), per(b))?;
+        }
+        for (cf, b) in &self.cfs {
+            writeln!(f, "cf {cf}: {:.2} B/log", per(*b))?;
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn storage_report_accounts_for_every_log() {
+    use crate::traits::LogStore;
+    use heimsight_core::{Level, Timestamp};
+
+    if let Ok(dir) = std::env::var("HEIMSIGHT_REPORT_DIR") {
+        print!("{}", report(&RocksStore::builder(&dir).open().unwrap()));
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let store = RocksStore::open(tmp.path()).unwrap();
+    let t0 = 1_764_028_800_000_000_000i64; // 2025-11-25T00:00:00Z
+    for batch in 0..3i64 {
+        let recs: Vec<LogRecord> = (0..4000i64)
+            .map(|j| {
+                let i = batch * 4000 + j;
+                let mut r = LogRecord::new(
+                    Timestamp(t0 + i * 1_000_000),
+                    Level::Info,
+                    format!("request {i} done in {}ms", i % 97),
+                );
+                let id = format!("{:016x}", (i as u64).wrapping_mul(2_654_435_761));
+                r.attributes.insert("request.id".into(), id.into());
+                let ms = ((i % 977) as f64 * 1.37 * 1000.0).round() / 1000.0;
+                r.attributes
+                    .insert("duration_ms".into(), AttributeValue::Double(ms));
+                r
+            })
+            .collect();
+        store.append_logs(recs).unwrap();
+    }
+    store.inner.merge_all().unwrap();
+    let rep = report(&store);
+    assert_eq!(rep.logs, 12_000);
+    assert_eq!(rep.blocks, store.inner.blocks.read().unwrap().len());
+    assert!(rep.columns.iter().all(|&b| b > 0), "{rep}");
+    assert!(
+        rep.per_key.keys().eq(["duration_ms", "request.id"]),
+        "{rep}"
+    );
+    // Hex ids and decimals are what version 4 stores more compactly than version 3.
+    assert!(rep.reencoded[1] < rep.reencoded[0], "{rep}");
+    // Every message has its own request number (a word of one row with a digit), and
+    // shares "request", "done" and "in" with the others.
+    assert!(rep.terms[0].0 >= 12_000, "{rep}");
+    assert!(rep.terms[2].0 >= 3, "{rep}");
 }
