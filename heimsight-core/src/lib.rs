@@ -54,8 +54,8 @@ pub use json::{FieldReader, type_name as json_type_name};
 pub use log::{Level, LogRecord, Scope, TailCursor};
 pub use matcher::{MatchOp, split_matcher};
 pub use metric::{
-    Agg, Exemplar, ExpBuckets, ExpHistogramValue, HistogramValue, Labels, MetricKind, MetricPoint,
-    MetricValue, Quantile, SummaryValue, Temporality,
+    Agg, Exemplar, ExpBuckets, ExpHistogramValue, HistogramValue, Labels, MergedLabels, MetricKind,
+    MetricPoint, MetricValue, PointGroup, Quantile, SummaryValue, Temporality,
 };
 pub use span::{Span, SpanEvent, SpanKind, SpanLink, Status, StatusCode};
 pub use time::{Timestamp, parse_duration_nanos};

@@ -699,6 +699,109 @@ impl MetricPoint {
     }
 }
 
+/// Metric points that share labels, as an OTLP request sends them: the resource's attributes
+/// and the instrumentation scope once, then every data point with its own attributes.
+///
+/// A point's series labels are the group's [`labels`](Self::labels) with the point's own
+/// [`MetricPoint::labels`] over them: on the same name the point's value wins. Stores take
+/// groups so they can find a point's series without building (and later dropping) a copy of the
+/// shared labels for every point.
+///
+/// ```
+/// use heimsight_core::{Labels, MetricPoint, PointGroup, Timestamp};
+///
+/// let shared = Labels::from([("service.name".to_string(), "checkout".to_string())]);
+/// let own = Labels::from([("route".to_string(), "/pay".to_string())]);
+/// let group = PointGroup {
+///     labels: shared,
+///     points: vec![MetricPoint::gauge("queue_depth", own, Timestamp(1), 4.0)],
+/// };
+/// let points = group.into_points();
+/// assert_eq!(points[0].labels.len(), 2);
+/// assert_eq!(points[0].labels["service.name"], "checkout");
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PointGroup {
+    /// Labels every point of the group has (unless the point sets the same name itself).
+    pub labels: Labels,
+    /// The points, each with only its own labels.
+    pub points: Vec<MetricPoint>,
+}
+
+impl PointGroup {
+    /// A group of points whose labels are complete (no shared labels).
+    pub fn of_points(points: Vec<MetricPoint>) -> PointGroup {
+        PointGroup {
+            labels: Labels::new(),
+            points,
+        }
+    }
+
+    /// The series labels of `p` (one of this group's points), sorted by name, without
+    /// building them.
+    pub fn labels_of<'a>(&'a self, p: &'a MetricPoint) -> MergedLabels<'a> {
+        MergedLabels {
+            shared: self.labels.iter().peekable(),
+            own: p.labels.iter().peekable(),
+        }
+    }
+
+    /// The series labels of `p` (one of this group's points).
+    pub fn series_labels(&self, p: &MetricPoint) -> Labels {
+        if self.labels.is_empty() {
+            return p.labels.clone();
+        }
+        self.labels_of(p)
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// The points with their complete series labels.
+    pub fn into_points(self) -> Vec<MetricPoint> {
+        if self.labels.is_empty() {
+            return self.points;
+        }
+        let shared = self.labels;
+        self.points
+            .into_iter()
+            .map(|mut p| {
+                let mut labels = shared.clone();
+                labels.append(&mut p.labels);
+                p.labels = labels;
+                p
+            })
+            .collect()
+    }
+}
+
+/// The labels of a point in a [`PointGroup`], sorted by name: the shared ones with the
+/// point's own over them. Made by [`PointGroup::labels_of`].
+#[derive(Debug, Clone)]
+pub struct MergedLabels<'a> {
+    shared: std::iter::Peekable<std::collections::btree_map::Iter<'a, String, String>>,
+    own: std::iter::Peekable<std::collections::btree_map::Iter<'a, String, String>>,
+}
+
+impl<'a> Iterator for MergedLabels<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let next = match (self.shared.peek(), self.own.peek()) {
+            (Some((a, _)), Some((b, _))) => match a.cmp(b) {
+                std::cmp::Ordering::Less => self.shared.next(),
+                std::cmp::Ordering::Equal => {
+                    self.shared.next();
+                    self.own.next()
+                }
+                std::cmp::Ordering::Greater => self.own.next(),
+            },
+            (Some(_), None) => self.shared.next(),
+            (None, _) => self.own.next(),
+        };
+        next.map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
 /// The sum of counts, saturating instead of overflowing (counts come from the network).
 fn saturating_sum(counts: &[u64]) -> u64 {
     counts.iter().fold(0u64, |a, c| a.saturating_add(*c))
@@ -1102,5 +1205,52 @@ mod tests {
             fields.contains(&"name") && fields.contains(&"type") && fields.contains(&"labels"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_groups_points_have_the_shared_labels_with_their_own_over_them() {
+        let labels = |pairs: &[(&str, &str)]| -> Labels {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let group = PointGroup {
+            labels: labels(&[("b", "shared"), ("d", "shared"), ("host", "h1")]),
+            points: vec![
+                MetricPoint::gauge(
+                    "x",
+                    labels(&[("a", "1"), ("d", "own"), ("z", "9")]),
+                    Timestamp(1),
+                    1.0,
+                ),
+                MetricPoint::gauge("x", Labels::new(), Timestamp(1), 2.0),
+            ],
+        };
+        let first: Vec<_> = group.labels_of(&group.points[0]).collect();
+        assert_eq!(
+            first,
+            [
+                ("a", "1"),
+                ("b", "shared"),
+                ("d", "own"),
+                ("host", "h1"),
+                ("z", "9")
+            ]
+        );
+        let second: Vec<_> = group.labels_of(&group.points[1]).collect();
+        assert_eq!(second, [("b", "shared"), ("d", "shared"), ("host", "h1")]);
+        let built: Vec<Labels> = group
+            .points
+            .iter()
+            .map(|p| group.series_labels(p))
+            .collect();
+        let flat = group.clone().into_points();
+        assert_eq!(flat[0].labels, built[0]);
+        assert_eq!(flat[1].labels, built[1]);
+        assert_eq!(flat[0].labels["d"], "own");
+        let alone = PointGroup::of_points(flat.clone());
+        assert_eq!(alone.labels_of(&flat[0]).count(), 5);
+        assert_eq!(alone.into_points(), flat);
     }
 }

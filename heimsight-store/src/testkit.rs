@@ -16,8 +16,8 @@
 
 use heimsight_core::{
     AttributeValue, Attributes, HistogramValue, Labels, Level, LogRecord, MetricKind, MetricPoint,
-    MetricValue, Scope, Span, SpanEvent, SpanId, SpanKind, SpanLink, Status, StatusCode,
-    Temporality, Timestamp, TraceId,
+    MetricValue, PointGroup, Scope, Span, SpanEvent, SpanId, SpanKind, SpanLink, Status,
+    StatusCode, Temporality, Timestamp, TraceId,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -972,20 +972,27 @@ pub fn traces(store: &dyn Store) {
 /// Metric points: series, label matchers, time ranges, kinds and values.
 pub fn metrics(store: &dyn Store) {
     let mut pts = Vec::new();
+    // The later half of the `cpu` points come in a group sharing `dc` (and a `host` that each
+    // point's own `host` overrides): they must land in the same two series.
+    let mut grouped = PointGroup {
+        labels: labels(&[("dc", "x"), ("host", "shared")]),
+        points: Vec::new(),
+    };
     for i in 0..10 {
         let t = Timestamp(T0 + i * 10 * SEC);
-        pts.push(MetricPoint::gauge(
-            "cpu",
-            labels(&[("host", "a"), ("dc", "x")]),
-            t,
-            i as f64,
-        ));
-        pts.push(MetricPoint::gauge(
-            "cpu",
-            labels(&[("host", "b"), ("dc", "x")]),
-            t,
-            10.0 + i as f64,
-        ));
+        let cpu = |host, v| {
+            if i < 5 {
+                MetricPoint::gauge("cpu", labels(&[("host", host), ("dc", "x")]), t, v)
+            } else {
+                MetricPoint::gauge("cpu", labels(&[("host", host)]), t, v)
+            }
+        };
+        let (a, b) = (cpu("a", i as f64), cpu("b", 10.0 + i as f64));
+        if i < 5 {
+            pts.extend([a, b]);
+        } else {
+            grouped.points.extend([a, b]);
+        }
         pts.push(MetricPoint::counter(
             "requests_total",
             labels(&[("code", "200")]),
@@ -996,6 +1003,7 @@ pub fn metrics(store: &dyn Store) {
     // Out of order, and one overwrite of an existing point.
     pts.reverse();
     store.append_points(pts).unwrap();
+    store.append_point_groups(vec![grouped]).unwrap();
     store
         .append_points(vec![MetricPoint::gauge(
             "cpu",

@@ -3,7 +3,7 @@
 //! The traits are synchronous: the embedded backends answer from local disk or memory, and
 //! async callers (the server) run them on a blocking thread pool.
 
-use heimsight_core::{LogRecord, MetricPoint, Span, Timestamp, TraceId};
+use heimsight_core::{LogRecord, MetricPoint, PointGroup, Span, Timestamp, TraceId};
 
 use crate::error::Result;
 use crate::query::{
@@ -159,6 +159,19 @@ pub trait MetricStore: Send + Sync {
     /// Appends points. Durable and visible when `Ok`. A point with the same series and
     /// timestamp as a stored one replaces it.
     fn append_points(&self, points: Vec<MetricPoint>) -> Result<()>;
+
+    /// Appends groups of points that share labels (see [`PointGroup`]), as
+    /// [`append_points`](Self::append_points) would append the groups' points with their
+    /// complete labels. Stores override it to find series without building each point's
+    /// labels; the default builds them.
+    fn append_point_groups(&self, groups: Vec<PointGroup>) -> Result<()> {
+        self.append_points(
+            groups
+                .into_iter()
+                .flat_map(PointGroup::into_points)
+                .collect(),
+        )
+    }
 
     /// Series matching name and matchers that have at least one point in the range, sorted by
     /// name then labels.

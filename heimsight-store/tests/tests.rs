@@ -65,7 +65,7 @@ mod rocksdb_compacted {
 #[cfg(feature = "rocksdb")]
 mod rocksdb_persistence {
     use super::compliance::{self, T0, full_log, full_span, trace_id};
-    use heimsight_core::{Labels, MetricPoint, Timestamp};
+    use heimsight_core::{Labels, MetricPoint, PointGroup, Timestamp};
     use heimsight_store::{
         Error, LogQuery, LogStore, Maintenance, MetaStore, MetricStore, RocksStore, SeriesQuery,
         SpanStore, TraceQuery,
@@ -256,6 +256,61 @@ mod rocksdb_persistence {
         let store = RocksStore::open(tmp.path()).unwrap();
         want.push((30, 5.0));
         assert_eq!(values(&store), want);
+    }
+
+    /// Requests appending the same new series at once (their series are looked up before
+    /// the append lock is taken) make one series each, with every point, before and after a
+    /// reopen.
+    #[test]
+    fn concurrent_appends_of_new_series_make_each_series_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let shared: Labels = [("service.name".to_string(), "api".to_string())].into();
+        {
+            let store = RocksStore::open(tmp.path()).unwrap();
+            std::thread::scope(|s| {
+                for t in 0..4i64 {
+                    let (store, shared) = (&store, &shared);
+                    s.spawn(move || {
+                        for round in 0..50i64 {
+                            let points = (0..20)
+                                .map(|k| {
+                                    // New series every round, for the threads to race on.
+                                    let own = [
+                                        ("k".to_string(), k.to_string()),
+                                        ("round".to_string(), round.to_string()),
+                                    ]
+                                    .into();
+                                    let ts = Timestamp(T0 + t);
+                                    MetricPoint::gauge("c", own, ts, 1.0)
+                                })
+                                .collect();
+                            let group = PointGroup {
+                                labels: shared.clone(),
+                                points,
+                            };
+                            store.append_point_groups(vec![group]).unwrap();
+                        }
+                    });
+                }
+            });
+            let series = store
+                .query_points(&SeriesQuery::default().with_name("c"))
+                .unwrap();
+            assert_eq!(series.len(), 1000);
+            assert!(series.iter().all(|s| s.points.len() == 4));
+            assert!(
+                series
+                    .iter()
+                    .all(|s| s.series.labels["service.name"] == "api")
+            );
+        }
+        let store = RocksStore::open(tmp.path()).unwrap();
+        let series = store
+            .query_points(&SeriesQuery::default().with_name("c"))
+            .unwrap();
+        assert_eq!(series.len(), 1000);
+        assert!(series.iter().all(|s| s.points.len() == 4));
+        assert_eq!(store.stats().unwrap().series, 1000);
     }
 
     fn rocksdb_raw_open(path: &std::path::Path) -> rocksdb::DB {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use heimsight_core::{
     AttributeValue, Exemplar, ExpBuckets, ExpHistogramValue, HistogramValue, Labels, MetricKind,
-    MetricPoint, MetricValue, Quantile, SummaryValue, Temporality, Timestamp,
+    MetricPoint, MetricValue, PointGroup, Quantile, SummaryValue, Temporality, Timestamp,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue, any_value};
@@ -31,13 +31,30 @@ pub const SCOPE_VERSION: &str = "otel.scope.version";
 /// OTLP data point flag: the point has no recorded value (a staleness marker).
 const NO_RECORDED_VALUE: u32 = 1;
 
-/// Converts an export request to metric points.
+/// Converts an export request to metric points with their complete labels.
 ///
 /// A data point is rejected (and counted in [`Converted::rejected`]) when the metric has no
 /// name or no data, a sum or histogram has no aggregation temporality, its time is zero or
 /// out of range, a number point has no value, histogram buckets and bounds disagree, or an
 /// exemplar's ids have the wrong length.
 pub fn points_from_otlp(req: &ExportMetricsServiceRequest) -> Converted<MetricPoint> {
+    let c = point_groups_from_otlp(req);
+    Converted {
+        items: c
+            .items
+            .into_iter()
+            .flat_map(PointGroup::into_points)
+            .collect(),
+        rejected: c.rejected,
+        messages: c.messages,
+    }
+}
+
+/// Converts an export request to groups of metric points, one per resource and scope: the
+/// group's labels are the resource's attributes and the scope, each point's labels its own
+/// attributes (see [`PointGroup`]). The same points as [`points_from_otlp`] without a copy
+/// of the shared labels per point; [`Converted::rejected`] counts data points.
+pub fn point_groups_from_otlp(req: &ExportMetricsServiceRequest) -> Converted<PointGroup> {
     let mut out = Converted::default();
     for (ri, rm) in req.resource_metrics.iter().enumerate() {
         let resource = resource_from_otlp(rm.resource.as_ref(), &rm.schema_url);
@@ -55,9 +72,16 @@ pub fn points_from_otlp(req: &ExportMetricsServiceRequest) -> Converted<MetricPo
                     scope_labels.insert(SCOPE_VERSION.into(), s.version.clone());
                 }
             }
+            let mut points = Vec::new();
             for (mi, m) in sm.metrics.iter().enumerate() {
                 let at = format!("resource_metrics[{ri}].scope_metrics[{si}].metrics[{mi}]");
-                metric(m, &scope_labels, &at, &mut out);
+                metric(m, &scope_labels, &at, &mut points, &mut out);
+            }
+            if !points.is_empty() {
+                out.items.push(PointGroup {
+                    labels: scope_labels,
+                    points,
+                });
             }
         }
     }
@@ -100,7 +124,8 @@ impl Meta<'_> {
         if t == 0 {
             return Err("time_unix_nano: missing (0)".into());
         }
-        let mut labels = self.base.clone();
+        // The point's own labels; the shared ones are its group's.
+        let mut labels = Labels::new();
         for kv in attrs {
             let text = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
                 Some(any_value::Value::StringValue(s)) => s.clone(),
@@ -127,6 +152,13 @@ impl Meta<'_> {
             flags,
         };
         if flags & NO_RECORDED_VALUE == 0 {
+            if self.base.contains_key("") {
+                // Checked with the shared labels, which the point does not hold.
+                let mut whole = p.clone();
+                whole.labels = self.base.clone();
+                whole.labels.extend(p.labels.clone());
+                whole.validate().map_err(|e| e.to_string())?;
+            }
             p.validate().map_err(|e| e.to_string())?;
         }
         Ok(p)
@@ -153,7 +185,13 @@ fn number(v: Option<&pb::number_data_point::Value>, flags: u32) -> Result<f64, S
     }
 }
 
-fn metric(m: &pb::Metric, base: &Labels, at: &str, out: &mut Converted<MetricPoint>) {
+fn metric(
+    m: &pb::Metric,
+    base: &Labels,
+    at: &str,
+    points: &mut Vec<MetricPoint>,
+    out: &mut Converted<PointGroup>,
+) {
     use pb::metric::Data;
     if m.name.trim().is_empty() {
         out.reject(format!("{at}.name: must not be empty"));
@@ -189,7 +227,7 @@ fn metric(m: &pb::Metric, base: &Labels, at: &str, out: &mut Converted<MetricPoi
         base,
     };
     let mut push = |i: usize, field: &str, r: Result<MetricPoint, String>| match r {
-        Ok(p) => out.items.push(p),
+        Ok(p) => points.push(p),
         Err(e) => out.reject(format!("{at}.{field}.data_points[{i}].{e}")),
     };
     match data {

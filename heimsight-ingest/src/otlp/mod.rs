@@ -43,7 +43,7 @@ pub mod metrics;
 pub mod traces;
 
 pub use logs::{logs_from_otlp, logs_to_otlp};
-pub use metrics::{points_from_otlp, points_to_otlp};
+pub use metrics::{point_groups_from_otlp, points_from_otlp, points_to_otlp};
 pub use opentelemetry_proto::tonic as proto;
 pub use traces::{spans_from_otlp, spans_to_otlp};
 

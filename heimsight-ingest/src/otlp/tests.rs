@@ -355,6 +355,66 @@ fn metrics_request() -> ExportMetricsServiceRequest {
 }
 
 #[test]
+fn metric_groups_share_resource_and_scope_labels_and_flatten_to_the_same_points() {
+    let mut req = metrics_request();
+    // A point attribute named like a resource attribute wins over it.
+    let Some(mpb::metric::Data::Gauge(g)) =
+        &mut req.resource_metrics[0].scope_metrics[0].metrics[0].data
+    else {
+        panic!("the first metric is a gauge")
+    };
+    g.data_points[0].attributes.push(kv(
+        "service.name",
+        any_value::Value::StringValue("own".into()),
+    ));
+    let groups = point_groups_from_otlp(&req);
+    assert_eq!(groups.rejected, 0, "{}", groups.error_message());
+    assert_eq!(groups.items.len(), 1, "one resource with one scope");
+    let group = &groups.items[0];
+    assert_eq!(group.labels["service.name"], "checkout");
+    assert_eq!(group.labels[metrics::SCOPE_NAME], "meter");
+    assert_eq!(group.points.len(), 5);
+    let gauge = &group.points[0];
+    assert_eq!(
+        gauge.labels.len(),
+        2,
+        "only its own labels: {:?}",
+        gauge.labels
+    );
+    assert_eq!(gauge.labels["cpu"], "0");
+
+    let flat = points_from_otlp(&req);
+    assert_eq!(
+        groups
+            .items
+            .clone()
+            .into_iter()
+            .flat_map(|g| g.into_points())
+            .collect::<Vec<_>>(),
+        flat.items
+    );
+    assert_eq!(flat.items[0].labels["service.name"], "own");
+    assert_eq!(flat.items[1].labels["service.name"], "checkout");
+
+    // A resource attribute with an empty name rejects every point, as a point's own would.
+    req.resource_metrics[0]
+        .resource
+        .as_mut()
+        .unwrap()
+        .attributes
+        .push(kv("", any_value::Value::StringValue("x".into())));
+    let bad = point_groups_from_otlp(&req);
+    assert_eq!(bad.rejected, 5);
+    assert!(bad.items.is_empty());
+    assert!(
+        bad.error_message()
+            .contains("label names must not be empty"),
+        "{}",
+        bad.error_message()
+    );
+}
+
+#[test]
 fn metrics_round_trip_every_kind() {
     let req = metrics_request();
     let conv = points_from_otlp(&req);

@@ -304,10 +304,15 @@ pub(crate) fn store_points(
     store: &dyn Store,
     req: &ExportMetricsServiceRequest,
 ) -> Result<Outcome, ExportError> {
-    let c = otlp::points_from_otlp(req);
-    let outcome = Outcome::of(&c);
+    let c = otlp::point_groups_from_otlp(req);
+    let outcome = Outcome {
+        accepted: c.items.iter().map(|g| g.points.len()).sum(),
+        ..Outcome::of(&c)
+    };
     if !c.items.is_empty() {
-        store.append_points(c.items).map_err(ExportError::Store)?;
+        store
+            .append_point_groups(c.items)
+            .map_err(ExportError::Store)?;
     }
     Ok(outcome)
 }

@@ -2,13 +2,14 @@
 //! compressed chunks keyed by day, series and sequence (see [`super::head`]).
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use heimsight_core::{
     Exemplar, ExpBuckets, ExpHistogramValue, HistogramValue, Labels, MetricKind, MetricPoint,
-    MetricValue, Quantile, SpanId, SummaryValue, Temporality, Timestamp, TraceId,
+    MetricValue, PointGroup, Quantile, SpanId, SummaryValue, Temporality, Timestamp, TraceId,
 };
 use rocksdb::{IteratorMode, ReadOptions, WriteBatch};
 
@@ -24,45 +25,58 @@ use crate::traits::MetricStore;
 
 const SERIES_VERSION: u8 = 1;
 
+/// The bytes of a [`series_key`], kept for each known series.
+type SeriesKey = Box<[u8]>;
+
 /// Every series, by id and by (name, labels).
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
     by_key: BTreeMap<(String, Labels), u64>,
     by_id: HashMap<u64, Series>,
-    /// Ids by [`fingerprint`] of name and labels (several on a hash collision).
-    by_hash: HashMap<u64, Vec<u64>>,
+    /// Ids with their [`series_key`], by the key's hash (several on a hash collision). The
+    /// key is one allocation, so checking a candidate reads a few adjacent cache lines rather
+    /// than every label string of the series.
+    by_hash: HashMap<u64, Vec<(u64, SeriesKey)>>,
     next_id: u64,
 }
 
-/// A hash of a series' name and labels, for lookups that need not compare whole label sets.
-fn fingerprint(name: &str, labels: &Labels) -> u64 {
-    // One-shot xxh3 over the bytes gathered in a buffer: the same digest as feeding the parts
-    // to a streaming hasher one by one, at a fraction of the cost for short parts.
-    thread_local! {
-        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+/// Writes the bytes that identify a series: its name, then each label (sorted by name) as
+/// `0xff` name `0xfe` value. The separators never occur in UTF-8, so two series have the same
+/// key only when they are the same series.
+fn series_key<'a>(out: &mut Vec<u8>, name: &str, labels: impl Iterator<Item = (&'a str, &'a str)>) {
+    out.clear();
+    out.extend_from_slice(name.as_bytes());
+    for (k, v) in labels {
+        out.push(0xff);
+        out.extend_from_slice(k.as_bytes());
+        out.push(0xfe);
+        out.extend_from_slice(v.as_bytes());
     }
-    BUF.with_borrow_mut(|b| {
-        b.clear();
-        b.extend_from_slice(name.as_bytes());
-        for (k, v) in labels {
-            b.push(0xff);
-            b.extend_from_slice(k.as_bytes());
-            b.push(0xfe);
-            b.extend_from_slice(v.as_bytes());
-        }
-        xxhash_rust::xxh3::xxh3_64(b)
-    })
 }
 
-/// The id of the series of `p` among `ids`, if one of them is it.
-fn find_id<'a>(
-    ids: Option<&Vec<u64>>,
-    p: &MetricPoint,
-    series: impl Fn(u64) -> Option<&'a Series>,
-) -> Option<u64> {
-    ids?.iter()
-        .copied()
-        .find(|id| series(*id).is_some_and(|s| s.name == p.name && s.labels == p.labels))
+/// The hash of a [`series_key`].
+fn key_hash(key: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(key)
+}
+
+/// The labels of a stored series as the pairs [`series_key`] takes.
+fn pairs(labels: &Labels) -> impl Iterator<Item = (&str, &str)> {
+    labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+}
+
+/// Every point of `groups` with its group.
+fn points_of(groups: &[PointGroup]) -> impl Iterator<Item = (&PointGroup, &MetricPoint)> {
+    groups
+        .iter()
+        .flat_map(|g| g.points.iter().map(move |p| (g, p)))
+}
+
+/// The series of `p`, a point of `g`, with its complete labels.
+fn series_of(g: &PointGroup, p: &MetricPoint) -> Series {
+    Series {
+        labels: g.series_labels(p),
+        ..Series::of(p)
+    }
 }
 
 /// True when a known series already has the point's kind and metadata.
@@ -79,13 +93,18 @@ impl Registry {
         self.by_id.len()
     }
 
+    /// The id of the series whose [`series_key`] is `key` (with hash `hash`), if known.
+    fn find(&self, hash: u64, key: &[u8]) -> Option<u64> {
+        let ids = self.by_hash.get(&hash)?;
+        ids.iter().find(|(_, k)| **k == *key).map(|(id, _)| *id)
+    }
+
     fn insert(&mut self, id: u64, s: Series) {
-        let ids = self
-            .by_hash
-            .entry(fingerprint(&s.name, &s.labels))
-            .or_default();
-        if !ids.contains(&id) {
-            ids.push(id);
+        let mut key = Vec::new();
+        series_key(&mut key, &s.name, pairs(&s.labels));
+        let ids = self.by_hash.entry(key_hash(&key)).or_default();
+        if !ids.iter().any(|(known, _)| *known == id) {
+            ids.push((id, key.into_boxed_slice()));
         }
         self.by_key.insert((s.name.clone(), s.labels.clone()), id);
         self.by_id.insert(id, s);
@@ -675,59 +694,81 @@ fn merge_heads(older: &mut Head, newer: Head) {
 
 impl MetricStore for RocksStore {
     fn append_points(&self, points: Vec<MetricPoint>) -> Result<()> {
-        if points.is_empty() {
+        self.append_point_groups(vec![PointGroup::of_points(points)])
+    }
+
+    fn append_point_groups(&self, groups: Vec<PointGroup>) -> Result<()> {
+        let n: usize = groups.iter().map(|g| g.points.len()).sum();
+        if n == 0 {
             return Ok(());
         }
         let i = &self.inner;
         let cf_series = i.cf(CF_SERIES)?;
+        // Before taking the append lock (so concurrent requests do this in parallel): each
+        // point's encoding, and the id of its series when the series is known; the keys of the
+        // series that were not, to look for again under the lock.
+        let mut encs = Writer::with_capacity(n * 24);
+        let mut found: Vec<(Option<u64>, u64, Range<usize>, usize)> = Vec::with_capacity(n);
+        let mut unknown: Vec<u8> = Vec::new();
+        {
+            let reg = i.registry.read().unwrap_or_else(PoisonError::into_inner);
+            let mut key = Vec::with_capacity(256);
+            for (g, p) in points_of(&groups) {
+                series_key(&mut key, &p.name, g.labels_of(p));
+                let hash = key_hash(&key);
+                let id = reg.find(hash, &key);
+                let at = unknown.len();
+                if id.is_none() {
+                    unknown.extend_from_slice(&key);
+                }
+                encode_point(&mut encs, p);
+                found.push((id, hash, at..unknown.len(), encs.buf.len()));
+            }
+        }
         let _g = i.point_lock.lock().unwrap_or_else(PoisonError::into_inner);
         let mut batch = WriteBatch::default();
         // Series written by this batch, latest version by id.
         let mut new_series: HashMap<u64, Series> = HashMap::new();
         // The log entry: per point its series id, timestamp and encoding; `spans` remembers
         // where each encoding is, for the head.
-        let mut log = Writer::with_capacity(16 + points.len() * 16);
-        head::encode_log_entry(&mut log, points.len());
-        let mut spans: Vec<(u64, i64, usize, usize)> = Vec::with_capacity(points.len());
-        let mut enc = Writer::with_capacity(64);
+        let mut log = Writer::with_capacity(16 + n * 16 + encs.buf.len());
+        head::encode_log_entry(&mut log, n);
+        let mut spans: Vec<(u64, i64, usize, usize)> = Vec::with_capacity(n);
         {
             let reg = i.registry.read().unwrap_or_else(PoisonError::into_inner);
-            // Series first seen in this batch, by fingerprint.
-            let mut local: HashMap<u64, Vec<u64>> = HashMap::new();
+            // Series first seen in this batch: ids and where their keys are, by hash.
+            let mut local: HashMap<u64, Vec<(u64, Range<usize>)>> = HashMap::new();
             let mut next = reg.next_id;
-            for p in &points {
-                let fp = fingerprint(&p.name, &p.labels);
-                // The latest version of a series: written earlier in this batch, or known.
-                let latest = |id: u64| new_series.get(&id).or_else(|| reg.by_id.get(&id));
-                let found = find_id(reg.by_hash.get(&fp), p, |id| reg.by_id.get(&id))
-                    .or_else(|| find_id(local.get(&fp), p, latest));
-                let id = match found {
-                    Some(id) => {
-                        if !latest(id).is_some_and(|s| same_meta(s, p)) {
-                            let s = Series::of(p);
-                            batch.put_cf(cf_series, id.to_be_bytes(), encode_series(&s));
-                            new_series.insert(id, s);
-                        }
-                        id
-                    }
-                    None => {
-                        let id = next;
+            let mut start = 0;
+            for ((g, p), (id, hash, key, end)) in points_of(&groups).zip(found) {
+                let id = id.unwrap_or_else(|| {
+                    // Another request may have added the series since.
+                    let k = &unknown[key.clone()];
+                    let here = local.get(&hash).and_then(|ids| {
+                        ids.iter()
+                            .find(|(_, r)| unknown[r.clone()] == *k)
+                            .map(|(id, _)| *id)
+                    });
+                    reg.find(hash, k).or(here).unwrap_or_else(|| {
                         next += 1;
-                        local.entry(fp).or_default().push(id);
-                        let s = Series::of(p);
-                        batch.put_cf(cf_series, id.to_be_bytes(), encode_series(&s));
-                        new_series.insert(id, s);
-                        id
-                    }
-                };
-                enc.buf.clear();
-                encode_point(&mut enc, p);
+                        local.entry(hash).or_default().push((next - 1, key));
+                        next - 1
+                    })
+                });
+                // The latest version of the series: written earlier in this batch, or known.
+                let latest = new_series.get(&id).or_else(|| reg.by_id.get(&id));
+                if !latest.is_some_and(|s| same_meta(s, p)) {
+                    let s = series_of(g, p);
+                    batch.put_cf(cf_series, id.to_be_bytes(), encode_series(&s));
+                    new_series.insert(id, s);
+                }
                 log.varint(id);
                 log.zigzag(p.timestamp.0);
-                log.varint(enc.buf.len() as u64);
+                log.varint((end - start) as u64);
                 let at = log.buf.len();
-                log.raw(&enc.buf);
+                log.raw(&encs.buf[start..end]);
                 spans.push((id, p.timestamp.0, at, log.buf.len()));
+                start = end;
             }
         }
         let seq = i.point_seq.fetch_add(1, Ordering::SeqCst);
@@ -736,7 +777,7 @@ impl MetricStore for RocksStore {
             &mut batch,
             "points",
             &i.point_parts,
-            points.iter().map(|p| p.timestamp.0),
+            spans.iter().map(|&(_, ts, _, _)| ts),
         )?;
         i.write(batch)?;
         {
