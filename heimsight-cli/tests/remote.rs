@@ -980,7 +980,11 @@ fn prometheus_scrapes_the_server_and_sees_ingestion_grow() {
         &config,
         format!(
             "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\n\
-             scrape_configs:\n  - job_name: heimsight\n    static_configs: [{{targets: [\"{target}\"]}}]\n"
+             scrape_configs:\n  - job_name: heimsight\n    static_configs: [{{targets: [\"{target}\"]}}]\n\
+             remote_write:\n  - url: {url}/prometheus/api/v1/write\n\
+             \x20   queue_config: {{batch_send_deadline: 1s}}\n\
+             \x20   metadata_config: {{send_interval: 1s}}\n",
+            url = server.url
         ),
     )
     .unwrap();
@@ -1065,6 +1069,42 @@ fn prometheus_scrapes_the_server_and_sees_ingestion_grow() {
         "histogram_quantile(0.99, sum by (le) (rate(heimsight_http_request_duration_seconds_bucket[1m])))",
         &|v| v.is_finite() && v > 0.0,
     );
+
+    // Prometheus forwards what it scraped to Heimsight over remote write: the same series,
+    // with the job and instance Prometheus gave them, reach the same value there.
+    let latest = |name: &str, labels: &[(&str, &str)]| -> Option<(Value, f64)> {
+        let mut url = format!("{}/api/v1/metrics?name={name}", server.url);
+        for (k, v) in labels {
+            url.push_str(&format!("&label={k}:{v}"));
+        }
+        let v: Value = client().get(url).send().ok()?.json().ok()?;
+        let series = &v["series"][0];
+        let value = series["points"].as_array()?.last()?["value"].as_f64()?;
+        Some((series["labels"].clone(), value))
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (labels, _) = loop {
+        match latest(
+            "heimsight_ingested_records_total",
+            &[("signal", "logs"), ("protocol", "json")],
+        ) {
+            Some((labels, v)) if v == 12.0 => break (labels, v),
+            other => assert!(
+                Instant::now() < deadline,
+                "remote write never brought the ingest counter to 12 (last: {other:?}); \
+                 Prometheus's log:\n{}",
+                std::fs::read_to_string(dir.path().join("prometheus.log")).unwrap_or_default()
+            ),
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert_eq!(labels["job"], "heimsight", "{labels}");
+    assert_eq!(labels["instance"], target.as_str(), "{labels}");
+    let (_, up) = latest("up", &[("job", "heimsight")]).expect("the up series, remote written");
+    assert_eq!(up, 1.0);
+    // And Prometheus saw its remote write answered without failures.
+    let failed = query("sum(prometheus_remote_storage_samples_failed_total)").unwrap_or(0.0);
+    assert_eq!(failed, 0.0);
 }
 
 /// The subject of the certificate `addr` presents (for `localhost`), read with `openssl`.

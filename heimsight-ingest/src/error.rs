@@ -41,6 +41,12 @@ pub enum Error {
         /// What the decoder found wrong.
         reason: String,
     },
+    /// The body is not valid Snappy (block format), or would decompress to more than allowed.
+    #[error("malformed snappy: {reason}")]
+    MalformedSnappy {
+        /// What the decompressor found wrong.
+        reason: String,
+    },
     /// Storing the accepted items failed.
     #[error("storing the accepted items failed: {0}")]
     Store(#[from] heimsight_store::Error),

@@ -3,7 +3,7 @@
 //!
 //! That is the plain-JSON bodies of the REST API ([`json`]), where a body is one JSON object
 //! or an array of them, and OpenTelemetry export requests in protobuf or OTLP JSON
-//! ([`otlp`]). A body that cannot be read at all is an [`Error`]; items with problems
+//! ([`otlp`]), and Prometheus remote write ([`prometheus`]). A body that cannot be read at all is an [`Error`]; items with problems
 //! are reported one [`ItemError`] per problem, with the item's index and the field path, while
 //! the valid items of the same body are still accepted.
 //!
@@ -55,6 +55,7 @@ pub mod error;
 pub mod json;
 pub mod layer;
 pub mod otlp;
+pub mod prometheus;
 
 pub use error::{Error, Result};
 pub use json::{Batch, ItemError, Receipt};

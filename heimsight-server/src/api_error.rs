@@ -291,7 +291,7 @@ impl From<crate::budget::BodyError> for ApiError {
         match e {
             BodyError::TooLarge {
                 limit,
-                which: Limit::Body | Limit::Decompressed,
+                which: Limit::Body,
             } => ApiError::PayloadTooLarge { limit },
             e @ BodyError::TooLarge { .. } => ApiError::RequestTooLarge(e.message()),
             e @ BodyError::Throttled { .. } => ApiError::TooManyRequests {

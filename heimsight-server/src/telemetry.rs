@@ -37,6 +37,8 @@ pub(crate) enum Protocol {
     OtlpHttp,
     /// OTLP over gRPC.
     OtlpGrpc,
+    /// Prometheus remote write.
+    PrometheusRemoteWrite,
 }
 
 impl Protocol {
@@ -45,6 +47,7 @@ impl Protocol {
             Protocol::Json => "json",
             Protocol::OtlpHttp => "otlp_http",
             Protocol::OtlpGrpc => "otlp_grpc",
+            Protocol::PrometheusRemoteWrite => "prometheus_remote_write",
         }
     }
 }

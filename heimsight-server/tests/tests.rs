@@ -9,6 +9,7 @@ mod limits;
 mod openapi;
 mod otlp;
 mod pki;
+mod prometheus;
 mod query;
 mod telemetry;
 mod tls;

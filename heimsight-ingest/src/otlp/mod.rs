@@ -114,7 +114,12 @@ impl<T> Default for Converted<T> {
 
 impl<T> Converted<T> {
     pub(crate) fn reject(&mut self, message: String) {
-        self.rejected += 1;
+        self.reject_n(1, message);
+    }
+
+    /// Counts `n` rejected records with one reason.
+    pub(crate) fn reject_n(&mut self, n: u64, message: String) {
+        self.rejected += n;
         if self.messages.len() < MAX_MESSAGES {
             self.messages.push(message);
         }

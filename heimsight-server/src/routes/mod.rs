@@ -21,6 +21,7 @@ mod health;
 mod keys;
 pub(crate) mod logs;
 pub(crate) mod metrics;
+pub(crate) mod prometheus;
 pub(crate) mod query;
 mod retention;
 pub(crate) mod stats;
@@ -108,8 +109,8 @@ fn observed(router: Router, group: RouteGroup, state: &AppState) -> Router {
 }
 
 /// Ingest: `POST /api/v1/{logs,traces,metrics}` (JSON, through the body limit and the ingest
-/// budget) and OTLP/HTTP (`POST /v1/{logs,traces,metrics}`, which budget and limit bodies
-/// themselves).
+/// budget), OTLP/HTTP (`POST /v1/{logs,traces,metrics}`) and Prometheus remote write
+/// (`POST /prometheus/api/v1/write`); the last two budget and limit bodies themselves.
 pub(crate) fn ingest(state: &AppState) -> Router {
     let limit = state.config.max_body_bytes;
     let rest = Router::new()
@@ -121,7 +122,15 @@ pub(crate) fn ingest(state: &AppState) -> Router {
         .layer(IngestBudgetLayer::new(state.budget.clone(), limit))
         .with_state(state.clone());
     let otlp = crate::otlp::http::routes().with_state(state.clone());
-    finish(rest.merge(otlp), RouteGroup::Ingest, state)
+    // Remote write reads its body itself (the budget pays for the decompressed size too).
+    let remote_write = Router::new()
+        .route("/prometheus/api/v1/write", post(prometheus::write))
+        .with_state(state.clone());
+    finish(
+        rest.merge(otlp).merge(remote_write),
+        RouteGroup::Ingest,
+        state,
+    )
 }
 
 /// Read: `GET /api/v1/{logs,traces,traces/{id},metrics,metrics/names}`, `/api/v1/query`
