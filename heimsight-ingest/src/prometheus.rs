@@ -86,15 +86,16 @@ pub mod proto {
         pub histograms: Vec<Vec<u8>>,
     }
 
-    /// A label.
+    /// A label. Name and value are protobuf strings, held as bytes that share the decoded
+    /// body's buffer (no allocation per label); they are checked to be UTF-8 when converted.
     #[derive(Clone, PartialEq, prost::Message)]
     pub struct Label {
         /// Name.
-        #[prost(string, tag = "1")]
-        pub name: String,
+        #[prost(bytes = "bytes", tag = "1")]
+        pub name: prost::bytes::Bytes,
         /// Value.
-        #[prost(string, tag = "2")]
-        pub value: String,
+        #[prost(bytes = "bytes", tag = "2")]
+        pub value: prost::bytes::Bytes,
     }
 
     /// A sample.
@@ -189,9 +190,11 @@ pub fn decode_write_request(body: &[u8], max_bytes: usize) -> Result<proto::Writ
         .map_err(|e| Error::MalformedSnappy {
             reason: e.to_string(),
         })?;
-    proto::WriteRequest::decode(raw.as_slice()).map_err(|e| Error::MalformedProtobuf {
-        what: "WriteRequest",
-        reason: e.to_string(),
+    proto::WriteRequest::decode(prost::bytes::Bytes::from(raw)).map_err(|e| {
+        Error::MalformedProtobuf {
+            what: "WriteRequest",
+            reason: e.to_string(),
+        }
     })
 }
 
@@ -243,25 +246,31 @@ pub fn points_from_write_request(req: &proto::WriteRequest) -> Converted<PointGr
     out
 }
 
+/// The text of a label's name or value.
+fn text<'a>(b: &'a [u8], what: &str) -> std::result::Result<&'a str, String> {
+    std::str::from_utf8(b).map_err(|_| format!("a label {what} is not valid UTF-8"))
+}
+
 /// The metric name and the other labels of a series, or what is wrong with them.
 fn series_labels(pairs: &[proto::Label]) -> std::result::Result<(String, Labels), String> {
     let mut name = None;
     let mut labels = Labels::new();
     for l in pairs {
-        if l.name.is_empty() {
+        let (k, v) = (text(&l.name, "name")?, text(&l.value, "value")?);
+        if k.is_empty() {
             return Err("a label has an empty name".into());
         }
-        if l.name == NAME_LABEL {
-            if name.replace(l.value.clone()).is_some() {
+        if k == NAME_LABEL {
+            if name.replace(v.to_string()).is_some() {
                 return Err(format!("label {NAME_LABEL} appears twice"));
             }
             continue;
         }
-        if l.value.is_empty() {
+        if v.is_empty() {
             continue;
         }
-        if labels.insert(l.name.clone(), l.value.clone()).is_some() {
-            return Err(format!("label {:?} appears twice", l.name));
+        if labels.insert(k.to_string(), v.to_string()).is_some() {
+            return Err(format!("label {k:?} appears twice"));
         }
     }
     match name {
@@ -295,6 +304,89 @@ pub fn metadata_from_write_request(req: &proto::WriteRequest) -> Vec<Metadata> {
             unit: m.unit.clone(),
         })
         .collect()
+}
+
+/// Writes metric points as Prometheus would send them: one series per number point;
+/// histograms as `_bucket` series with cumulative counts by `le` (`+Inf` last), `_sum` and
+/// `_count`; summaries as series by `quantile`, `_sum` and `_count`; exponential histograms as
+/// `_sum` and `_count`. Points with no recorded value become staleness markers. For load
+/// drivers and tests; labels are taken as they are (no renaming).
+pub fn points_to_write_request(points: &[MetricPoint]) -> proto::WriteRequest {
+    use heimsight_core::MetricValue;
+    let mut out = proto::WriteRequest::default();
+    for p in points {
+        let ts = p.timestamp.0 / 1_000_000;
+        let mut push = |suffix: &str, extra: Option<(&str, String)>, value: f64| {
+            let value = if p.flags & NO_RECORDED_VALUE != 0 {
+                f64::from_bits(STALE_NAN)
+            } else {
+                value
+            };
+            let mut labels: Vec<proto::Label> = p
+                .labels
+                .iter()
+                .map(|(k, v)| proto::Label {
+                    name: k.clone().into(),
+                    value: v.clone().into(),
+                })
+                .collect();
+            labels.push(proto::Label {
+                name: NAME_LABEL.into(),
+                value: format!("{}{suffix}", p.name).into(),
+            });
+            if let Some((k, v)) = extra {
+                labels.push(proto::Label {
+                    name: k.to_string().into(),
+                    value: v.into(),
+                });
+            }
+            labels.sort_by(|a, b| a.name.cmp(&b.name));
+            out.timeseries.push(proto::TimeSeries {
+                labels,
+                samples: vec![proto::Sample {
+                    value,
+                    timestamp: ts,
+                }],
+                ..proto::TimeSeries::default()
+            });
+        };
+        match &p.value {
+            MetricValue::Number(v) => push("", None, *v),
+            MetricValue::Histogram(h) => {
+                let mut cumulative = 0u64;
+                for (i, c) in h.counts.iter().enumerate() {
+                    cumulative = cumulative.saturating_add(*c);
+                    let le = h
+                        .bounds
+                        .get(i)
+                        .map_or_else(|| "+Inf".to_string(), |b| b.to_string());
+                    push("_bucket", Some(("le", le)), cumulative as f64);
+                }
+                push("_sum", None, h.sum.unwrap_or(0.0));
+                push("_count", None, h.count as f64);
+            }
+            MetricValue::Summary(s) => {
+                for q in &s.quantiles {
+                    push("", Some(("quantile", q.quantile.to_string())), q.value);
+                }
+                push("_sum", None, s.sum);
+                push("_count", None, s.count as f64);
+            }
+            MetricValue::ExponentialHistogram(h) => {
+                push("_sum", None, h.sum.unwrap_or(0.0));
+                push("_count", None, h.count as f64);
+            }
+        }
+    }
+    out
+}
+
+/// Compresses a write request as remote write sends it (Snappy block format).
+pub fn encode_write_request(req: &proto::WriteRequest) -> Vec<u8> {
+    // Compressing into a buffer sized by `max_compress_len` cannot fail.
+    snap::raw::Encoder::new()
+        .compress_vec(&req.encode_to_vec())
+        .unwrap_or_default()
 }
 
 /// The metadata store namespace of metric families' metadata, by family name (JSON of
@@ -366,8 +458,8 @@ mod tests {
 
     fn label(n: &str, v: &str) -> Label {
         Label {
-            name: n.into(),
-            value: v.into(),
+            name: n.to_string().into(),
+            value: v.to_string().into(),
         }
     }
 
@@ -418,6 +510,16 @@ mod tests {
                     vec![label("__name__", "late")],
                     &[(i64::MAX, 1.0), (5, 2.0)],
                 ),
+                series(
+                    vec![
+                        label("__name__", "bytes"),
+                        Label {
+                            name: "v".into(),
+                            value: prost::bytes::Bytes::from_static(b"\xff"),
+                        },
+                    ],
+                    &[(1_000, 1.0)],
+                ),
             ],
             metadata: vec![MetricMetadata {
                 r#type: 1,
@@ -430,7 +532,7 @@ mod tests {
         // (NaN is not equal to itself: the encodings are compared.)
         assert_eq!(decoded.encode_to_vec(), req.encode_to_vec());
         let c = points_from_write_request(&decoded);
-        assert_eq!(c.rejected, 2 + 1 + 1 + 1, "{:?}", c.messages);
+        assert_eq!(c.rejected, 2 + 1 + 1 + 1 + 1, "{:?}", c.messages);
         let msgs = c.error_message();
         assert!(msgs.contains("timeseries[1]: no __name__ label"), "{msgs}");
         assert!(
@@ -443,6 +545,10 @@ mod tests {
         );
         assert!(
             msgs.contains("timeseries[4].samples[0]: series late"),
+            "{msgs}"
+        );
+        assert!(
+            msgs.contains("timeseries[5]: a label value is not valid UTF-8"),
             "{msgs}"
         );
         assert_eq!(c.items.len(), 2);
@@ -526,6 +632,55 @@ mod tests {
         assert_eq!(
             store_write_request(&store, &req).unwrap().metadata_changed,
             0
+        );
+    }
+
+    #[test]
+    fn points_written_as_prometheus_sends_them_read_back() {
+        use heimsight_core::{HistogramValue, MetricKind, MetricValue};
+        let labels: Labels = [("job".to_string(), "api".to_string())].into();
+        let gauge = MetricPoint::gauge("temp", labels.clone(), Timestamp(5_000_000), 21.5);
+        let hist = MetricPoint {
+            kind: MetricKind::Histogram,
+            value: MetricValue::Histogram(HistogramValue {
+                bounds: vec![0.1, 1.0],
+                counts: vec![3, 2, 1],
+                sum: Some(2.5),
+                count: 6,
+                min: None,
+                max: None,
+            }),
+            ..MetricPoint::gauge("lat", labels, Timestamp(5_000_000), 0.0)
+        };
+        let req = points_to_write_request(&[gauge, hist]);
+        let back = decode_write_request(&encode_write_request(&req), 1 << 20).unwrap();
+        let c = points_from_write_request(&back);
+        assert_eq!(c.rejected, 0, "{:?}", c.messages);
+        let got: Vec<(String, Option<String>, f64)> = c
+            .items
+            .iter()
+            .map(|g| {
+                let p = &g.points[0];
+                assert_eq!(p.timestamp, Timestamp(5_000_000));
+                assert_eq!(g.labels["job"], "api");
+                (
+                    p.name.clone(),
+                    g.labels.get("le").cloned(),
+                    p.value.scalar(),
+                )
+            })
+            .collect();
+        let le = |s: &str| Some(s.to_string());
+        assert_eq!(
+            got,
+            [
+                ("temp".to_string(), None, 21.5),
+                ("lat_bucket".to_string(), le("0.1"), 3.0),
+                ("lat_bucket".to_string(), le("1"), 5.0),
+                ("lat_bucket".to_string(), le("+Inf"), 6.0),
+                ("lat_sum".to_string(), None, 2.5),
+                ("lat_count".to_string(), None, 6.0),
+            ]
         );
     }
 }

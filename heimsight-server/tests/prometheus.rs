@@ -16,8 +16,8 @@ fn series(labels: &[(&str, &str)], samples: &[(i64, f64)]) -> TimeSeries {
         labels: labels
             .iter()
             .map(|(n, v)| Label {
-                name: (*n).into(),
-                value: (*v).into(),
+                name: n.to_string().into(),
+                value: v.to_string().into(),
             })
             .collect(),
         samples: samples

@@ -61,12 +61,16 @@ pub(crate) enum BenchProtocol {
     OtlpJson,
     /// OTLP/gRPC (--url e.g. http://127.0.0.1:4317).
     OtlpGrpc,
+    /// Prometheus remote write 1.0: Snappy protobuf to `/prometheus/api/v1/write` (metrics
+    /// only, histograms as `_bucket`/`_sum`/`_count` series; --url is the API's base URL).
+    PrometheusRemoteWrite,
 }
 
 impl BenchProtocol {
     fn path(self, signal: BenchSignal) -> &'static str {
         match (self, signal) {
             (BenchProtocol::Rest, s) => s.path(),
+            (BenchProtocol::PrometheusRemoteWrite, _) => "/prometheus/api/v1/write",
             (_, BenchSignal::Logs) => "/v1/logs",
             (_, BenchSignal::Traces) => "/v1/traces",
             (_, BenchSignal::Metrics) => "/v1/metrics",
@@ -75,7 +79,7 @@ impl BenchProtocol {
 
     fn default_url(self) -> &'static str {
         match self {
-            BenchProtocol::Rest => "http://127.0.0.1:8080",
+            BenchProtocol::Rest | BenchProtocol::PrometheusRemoteWrite => "http://127.0.0.1:8080",
             BenchProtocol::OtlpHttp | BenchProtocol::OtlpJson => "http://127.0.0.1:4318",
             BenchProtocol::OtlpGrpc => "http://127.0.0.1:4317",
         }
@@ -251,7 +255,20 @@ pub(crate) async fn run(args: BenchArgs) -> Result<()> {
     } else {
         None
     };
-    if !args.dry_run && args.protocol == BenchProtocol::Rest {
+    if args.protocol == BenchProtocol::PrometheusRemoteWrite {
+        if args.signal != BenchSignal::Metrics {
+            bail!("--protocol prometheus-remote-write sends metrics only (--signal metrics)");
+        }
+        if args.gzip {
+            bail!("remote write bodies are Snappy-compressed; --gzip does not apply");
+        }
+    }
+    if !args.dry_run
+        && matches!(
+            args.protocol,
+            BenchProtocol::Rest | BenchProtocol::PrometheusRemoteWrite
+        )
+    {
         let health = format!("{base}/health");
         let resp = client
             .get(&health)
@@ -565,7 +582,14 @@ fn encode(generator: &mut Generator, signal: BenchSignal, batch: usize, how: How
             points.len()
         }
     };
+    let mut records = records;
     let payload = match how.protocol {
+        BenchProtocol::PrometheusRemoteWrite => {
+            let req = heimsight_ingest::prometheus::points_to_write_request(&points);
+            // Records are samples: a histogram point is several.
+            records = req.timeseries.iter().map(|t| t.samples.len()).sum();
+            Payload::Http(heimsight_ingest::prometheus::encode_write_request(&req))
+        }
         BenchProtocol::Rest => {
             let items: Vec<serde_json::Value> = match signal {
                 BenchSignal::Logs => logs.iter().map(|r| r.to_json()).collect(),
@@ -601,7 +625,11 @@ fn encode(generator: &mut Generator, signal: BenchSignal, batch: usize, how: How
     let (payload, len) = match payload {
         Payload::Http(bytes) => {
             let len = bytes.len() as u64;
-            let bytes = if how.gzip && how.protocol != BenchProtocol::Rest {
+            let bytes = if how.gzip
+                && !matches!(
+                    how.protocol,
+                    BenchProtocol::Rest | BenchProtocol::PrometheusRemoteWrite
+                ) {
                 gzip(&bytes)?
             } else {
                 bytes
@@ -749,12 +777,17 @@ async fn post(
     c.sent.fetch_add(records, Ordering::Relaxed);
     c.bytes.fetch_add(len, Ordering::Relaxed);
     let content_type = match protocol {
-        BenchProtocol::OtlpHttp => "application/x-protobuf",
+        BenchProtocol::OtlpHttp | BenchProtocol::PrometheusRemoteWrite => "application/x-protobuf",
         _ => "application/json",
     };
     let mut req = client
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, content_type);
+    if protocol == BenchProtocol::PrometheusRemoteWrite {
+        req = req
+            .header(reqwest::header::CONTENT_ENCODING, "snappy")
+            .header("X-Prometheus-Remote-Write-Version", "0.1.0");
+    }
     if gzip && protocol != BenchProtocol::Rest {
         req = req.header(reqwest::header::CONTENT_ENCODING, "gzip");
     }
@@ -783,6 +816,9 @@ async fn post(
         serde_json::from_slice::<serde_json::Value>(&text)
             .ok()
             .and_then(|v| v.get("accepted").and_then(serde_json::Value::as_u64))
+    } else if status.is_success() && protocol == BenchProtocol::PrometheusRemoteWrite {
+        // 2xx: every sample stored (refusals are 400s).
+        Some(records)
     } else if status.is_success() {
         let rejected = otlp_rejected(url, protocol == BenchProtocol::OtlpJson, &text);
         Some(records - rejected.unwrap_or(0).min(records))
@@ -907,6 +943,30 @@ mod tests {
             };
             assert_eq!(n as u64, body.records, "{signal:?}");
         }
+    }
+
+    #[test]
+    fn remote_write_bodies_decode_to_as_many_samples() {
+        let mut g = Generator::with_config(1, driver_config(BenchSignal::Metrics));
+        let how = How {
+            protocol: BenchProtocol::PrometheusRemoteWrite,
+            gzip: false,
+        };
+        let body = encode(&mut g, BenchSignal::Metrics, 100, how).unwrap_or_else(|e| panic!("{e}"));
+        let Payload::Http(bytes) = &body.payload else {
+            panic!("remote write bodies are HTTP bodies");
+        };
+        let req = heimsight_ingest::prometheus::decode_write_request(bytes, 64 << 20)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let c = heimsight_ingest::prometheus::points_from_write_request(&req);
+        assert_eq!(c.rejected, 0, "{:?}", c.messages);
+        let samples: usize = c.items.iter().map(|g| g.points.len()).sum();
+        assert_eq!(samples as u64, body.records);
+        assert!(
+            body.records >= 100,
+            "{} samples from 100 points",
+            body.records
+        );
     }
 
     #[test]
