@@ -221,6 +221,15 @@ pub(crate) struct ServeArgs {
     )]
     pub(crate) retention_check_interval: Option<String>,
 
+    /// How much older than its series' newest sample a Prometheus remote write sample may be
+    /// and still be taken; older ones are refused [default: 10m]
+    #[arg(
+        long,
+        env = "HEIMSIGHT_METRICS_OUT_OF_ORDER_WINDOW",
+        value_name = "DURATION"
+    )]
+    pub(crate) metrics_out_of_order_window: Option<String>,
+
     /// Require an API key on every request (REST, OTLP over HTTP and gRPC, the web UI);
     /// /health stays open. The administrator key in HEIMSIGHT_ADMIN_KEY (or the file named by
     /// HEIMSIGHT_ADMIN_KEY_FILE) is accepted besides the keys made with `heimsight keys`

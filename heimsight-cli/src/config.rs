@@ -65,6 +65,7 @@ pub(crate) fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
         retention_spans,
         retention_metrics,
         retention_check_interval,
+        metrics_out_of_order_window,
         auth,
         auth_metrics_public,
         rate_limit_requests_per_second,
@@ -131,6 +132,11 @@ pub(crate) fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
         "retention_check_interval",
         &mut server.retention_check_interval,
         retention_check_interval,
+    );
+    duration(
+        "metrics_out_of_order_window",
+        &mut server.metrics_out_of_order_window,
+        metrics_out_of_order_window,
     );
 
     match config.server.validate() {

@@ -281,6 +281,16 @@ fn series_labels(pairs: &[proto::Label]) -> std::result::Result<(String, Labels)
     }
 }
 
+/// A group's series as Prometheus writes it: `name{label="value", …}`.
+fn series_name(g: &PointGroup) -> String {
+    let name = g.points.first().map_or("", |p| p.name.as_str());
+    if g.labels.is_empty() {
+        return name.to_string();
+    }
+    let labels: Vec<String> = g.labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    format!("{name}{{{}}}", labels.join(", "))
+}
+
 /// The metric families' metadata a write request carries (Prometheus sends it in requests of
 /// its own, once a minute by default).
 pub fn metadata_from_write_request(req: &proto::WriteRequest) -> Vec<Metadata> {
@@ -406,18 +416,31 @@ pub struct Stored {
     pub metadata_changed: usize,
 }
 
-/// Converts a write request and stores its valid samples and its metadata. Samples that were
-/// refused are counted in [`Stored::rejected`]; the others are stored all the same.
+/// Converts a write request and stores its valid samples and its metadata, the way
+/// Prometheus takes samples (see
+/// [`MetricStore::append_point_groups_checked`](heimsight_store::MetricStore::append_point_groups_checked)):
+/// a sample more than `out_of_order_window_ns` older than its series' newest, or with another
+/// value at a timestamp the series has, is refused; an exact duplicate is dropped silently.
+/// Samples that were refused are counted in [`Stored::rejected`], with the series they belong
+/// to; the others are stored all the same.
 pub fn store_write_request(
     store: &dyn heimsight_store::Store,
     req: &proto::WriteRequest,
+    out_of_order_window_ns: i64,
 ) -> Result<Stored> {
-    let c = points_from_write_request(req);
-    let accepted = c.items.iter().map(|g| g.points.len()).sum();
-    let error_message = c.error_message();
+    let mut c = points_from_write_request(req);
+    let mut accepted: usize = c.items.iter().map(|g| g.points.len()).sum();
     if !c.items.is_empty() {
-        store.append_point_groups(c.items)?;
+        let groups = std::mem::take(&mut c.items);
+        // The series of refused points, named as Prometheus names them.
+        let names: Vec<String> = groups.iter().map(series_name).collect();
+        let refused = store.append_point_groups_checked(groups, out_of_order_window_ns)?;
+        accepted -= refused.len();
+        for r in refused {
+            c.reject(format!("series {}: {}", names[r.group], r.reason));
+        }
     }
+    let error_message = c.error_message();
     let mut ops = Vec::new();
     for m in metadata_from_write_request(req) {
         let value = serde_json::to_vec(&m).unwrap_or_default();
@@ -455,6 +478,9 @@ mod tests {
 
     use super::proto::{Label, MetricMetadata, Sample, TimeSeries, WriteRequest};
     use super::*;
+
+    /// Ten minutes, in nanoseconds.
+    const WINDOW: i64 = 600_000_000_000;
 
     fn label(n: &str, v: &str) -> Label {
         Label {
@@ -615,7 +641,7 @@ mod tests {
                 unit: String::new(),
             }],
         };
-        let stored = store_write_request(&store, &req).unwrap();
+        let stored = store_write_request(&store, &req, WINDOW).unwrap();
         assert_eq!((stored.accepted, stored.rejected), (2, 1));
         assert!(stored.error_message.contains("no __name__"), "{stored:?}");
         assert_eq!(stored.metadata_changed, 1);
@@ -630,7 +656,9 @@ mod tests {
         assert_eq!(stored_metadata(&store).unwrap()[0].kind, "gauge");
         // The same metadata again changes nothing.
         assert_eq!(
-            store_write_request(&store, &req).unwrap().metadata_changed,
+            store_write_request(&store, &req, WINDOW)
+                .unwrap()
+                .metadata_changed,
             0
         );
     }

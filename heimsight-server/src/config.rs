@@ -66,6 +66,9 @@ pub struct ServerConfig {
     pub retention: RetentionConfig,
     /// How often expired data is deleted (`1m`; in files a duration such as `30s`).
     pub retention_check_interval: Duration,
+    /// How much older than its series' newest sample a Prometheus remote write sample may be
+    /// and still be taken (`10m`); older ones are refused, as Prometheus refuses them.
+    pub metrics_out_of_order_window: Duration,
     /// Access control with API keys (`[auth]`).
     pub auth: AuthConfig,
     /// Rate limits and quotas per client (`[rate_limit]`; unlimited unless set).
@@ -139,6 +142,7 @@ impl Default for ServerConfig {
             ingest_budget_bytes: DEFAULT_INGEST_BUDGET_BYTES,
             retention: RetentionConfig::default(),
             retention_check_interval: Duration::from_secs(60),
+            metrics_out_of_order_window: Duration::from_secs(600),
             auth: AuthConfig::default(),
             rate_limit: crate::limits::RateLimitConfig::default(),
             tls: TlsConfig::default(),

@@ -170,3 +170,40 @@ async fn remote_write_bodies_over_the_limit_are_413() {
         r.text
     );
 }
+
+#[tokio::test]
+async fn remote_write_refuses_other_values_and_old_samples_naming_the_series() {
+    let app = app();
+    let up = |samples: &[(i64, f64)]| WriteRequest {
+        timeseries: vec![series(&[("__name__", "up"), ("job", "node")], samples)],
+        metadata: vec![],
+    };
+    let r = write(&app, snappy(&up(&[(ms(1000), 1.0), (ms(2000), 1.0)]))).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    // Prometheus sends a batch again after a timeout: the exact duplicates are dropped silently.
+    let r = write(&app, snappy(&up(&[(ms(1000), 1.0), (ms(2000), 1.0)]))).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    // Another value at a stored timestamp, and a sample far older than the window (10m).
+    let r = write(
+        &app,
+        snappy(&up(&[
+            (ms(2000), 0.0),
+            (ms(2000 - 700), 1.0),
+            (ms(2001), 1.0),
+        ])),
+    )
+    .await;
+    assert_client_error(
+        &r,
+        400,
+        &[
+            "2 sample(s) refused, 1 stored",
+            "series up{job=\"node\"}",
+            "duplicate sample",
+            "too old",
+        ],
+    );
+    let r = app.get("/api/v1/metrics?name=up").await;
+    let points = r.json["series"][0]["points"].as_array().unwrap().len();
+    assert_eq!(points, 3, "{}", r.text);
+}

@@ -29,6 +29,7 @@
 //!
 //! Crates that only need the traits depend on this one with `default-features = false`.
 
+mod checked;
 pub mod error;
 mod hash;
 pub mod memory;
@@ -49,4 +50,6 @@ pub use query::{
 };
 #[cfg(feature = "rocksdb")]
 pub use rocks::{Durability, RocksStore, RocksStoreBuilder};
-pub use traits::{LogStore, Maintenance, MetaOp, MetaStore, MetricStore, SpanStore, Store};
+pub use traits::{
+    LogStore, Maintenance, MetaOp, MetaStore, MetricStore, RefusedPoint, SpanStore, Store,
+};

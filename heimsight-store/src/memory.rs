@@ -4,14 +4,18 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use heimsight_core::{Labels, LogRecord, MetricPoint, Span, Timestamp, TraceId};
+use heimsight_core::{
+    Labels, LogRecord, MetricPoint, MetricValue, PointGroup, Span, Timestamp, TraceId,
+};
 
 use crate::error::Result;
 use crate::query::{
     LogPage, LogQuery, Order, Point, Series, SeriesPoints, SeriesQuery, Signal, SignalStats,
     SpanScan, StoreStats, TraceQuery, TraceSummary,
 };
-use crate::traits::{LogStore, Maintenance, MetaOp, MetaStore, MetricStore, SpanStore};
+use crate::traits::{
+    LogStore, Maintenance, MetaOp, MetaStore, MetricStore, RefusedPoint, SpanStore,
+};
 
 type SeriesKey = (String, Labels);
 
@@ -166,6 +170,54 @@ impl MetricStore for MemoryStore {
             entry.1.insert(p.timestamp.0, Point::of(&p));
         }
         Ok(())
+    }
+
+    fn append_point_groups_checked(
+        &self,
+        groups: Vec<PointGroup>,
+        window_ns: i64,
+    ) -> Result<Vec<RefusedPoint>> {
+        let mut g = self.write();
+        let mut refused = Vec::new();
+        for (gi, group) in groups.iter().enumerate() {
+            for (pi, p) in group.points.iter().enumerate() {
+                let key = (p.name.clone(), group.series_labels(p));
+                let point = Point::of(p);
+                let stored = g.series.get(&key).map(|(_, points)| points);
+                let newest = stored
+                    .and_then(|points| points.last_key_value())
+                    .map(|(t, q)| (*t, same_point(q, &point)));
+                let at_t = || {
+                    stored
+                        .and_then(|points| points.get(&p.timestamp.0))
+                        .map(|q| same_point(q, &point))
+                };
+                match crate::checked::verdict(p.timestamp.0, newest, at_t, window_ns) {
+                    crate::checked::Verdict::Take => {
+                        let labels = key.1.clone();
+                        let entry = g.series.entry(key).or_insert_with(|| {
+                            let series = Series {
+                                labels,
+                                ..Series::of(p)
+                            };
+                            (series, BTreeMap::new())
+                        });
+                        entry.0 = Series {
+                            labels: entry.0.labels.clone(),
+                            ..Series::of(p)
+                        };
+                        entry.1.insert(p.timestamp.0, point);
+                    }
+                    crate::checked::Verdict::Drop => {}
+                    crate::checked::Verdict::Refuse(reason) => refused.push(RefusedPoint {
+                        group: gi,
+                        point: pi,
+                        reason,
+                    }),
+                }
+            }
+        }
+        Ok(refused)
     }
 
     fn series(&self, q: &SeriesQuery) -> Result<Vec<Series>> {
@@ -324,5 +376,19 @@ impl Maintenance for MemoryStore {
 
     fn flush(&self) -> Result<()> {
         Ok(())
+    }
+}
+
+/// Whether two stored points are the same (numbers by their bits, so NaNs and staleness
+/// markers compare equal to themselves).
+fn same_point(a: &Point, b: &Point) -> bool {
+    match (&a.value, &b.value) {
+        (MetricValue::Number(x), MetricValue::Number(y)) => {
+            x.to_bits() == y.to_bits()
+                && a.start_timestamp == b.start_timestamp
+                && a.flags == b.flags
+                && a.exemplars == b.exemplars
+        }
+        _ => a == b,
     }
 }

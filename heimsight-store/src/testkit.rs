@@ -969,6 +969,74 @@ pub fn traces(store: &dyn Store) {
     assert_eq!(s1[0].span_count, 2);
 }
 
+/// Checked appends (Prometheus's rules): newer points taken, exact duplicates dropped, other
+/// values at a stored timestamp and points older than the out-of-order window refused.
+pub fn checked_metric_appends(store: &dyn Store) {
+    const WINDOW: i64 = 600 * SEC;
+    let shared = labels(&[("job", "node")]);
+    let at =
+        |secs: i64, v: f64| MetricPoint::gauge("up", Labels::new(), Timestamp(T0 + secs * SEC), v);
+    let append = |points: Vec<MetricPoint>| -> Vec<String> {
+        let group = PointGroup {
+            labels: shared.clone(),
+            points,
+        };
+        store
+            .append_point_groups_checked(vec![group], WINDOW)
+            .unwrap()
+            .into_iter()
+            .map(|r| format!("{}: {}", r.point, r.reason))
+            .collect()
+    };
+    assert!(append(vec![at(1000, 1.0), at(2000, 2.0)]).is_empty());
+    // The same newest point again: dropped silently. Another value there: refused.
+    assert!(append(vec![at(2000, 2.0)]).is_empty());
+    let r = append(vec![at(2000, 3.0)]);
+    assert!(
+        r.len() == 1 && r[0].starts_with("0: duplicate sample for timestamp"),
+        "{r:?}"
+    );
+    // Out of order within the window: taken; then the same again dropped, another refused.
+    assert!(append(vec![at(1500, 1.5)]).is_empty());
+    assert!(append(vec![at(1500, 1.5)]).is_empty());
+    let r = append(vec![at(1500, 9.0), at(2001, 4.0)]);
+    assert!(r.len() == 1 && r[0].starts_with("0: duplicate"), "{r:?}");
+    // Older than the window: refused, naming how much older.
+    let r = append(vec![at(2001 - 601, 5.0)]);
+    assert!(
+        r.len() == 1 && r[0].contains("too old") && r[0].contains("10m"),
+        "{r:?}"
+    );
+    // Plain appends count as the newest point too.
+    store
+        .append_points(vec![MetricPoint::gauge(
+            "up",
+            shared.clone(),
+            Timestamp(T0 + 3000 * SEC),
+            6.0,
+        )])
+        .unwrap();
+    let r = append(vec![at(3000, 7.0)]);
+    assert!(r.len() == 1 && r[0].contains("duplicate"), "{r:?}");
+    let got: Vec<(i64, f64)> = store
+        .query_points(&SeriesQuery::default().with_name("up"))
+        .unwrap()
+        .into_iter()
+        .flat_map(|s| s.points)
+        .map(|p| ((p.timestamp.0 - T0) / SEC, p.value.scalar()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (1000, 1.0),
+            (1500, 1.5),
+            (2000, 2.0),
+            (2001, 4.0),
+            (3000, 6.0)
+        ]
+    );
+}
+
 /// Metric points: series, label matchers, time ranges, kinds and values.
 pub fn metrics(store: &dyn Store) {
     let mut pts = Vec::new();
@@ -1316,6 +1384,10 @@ macro_rules! compliance_suite {
             #[test]
             fn metrics() {
                 run(compliance::metrics)
+            }
+            #[test]
+            fn checked_metric_appends() {
+                run(compliance::checked_metric_appends)
             }
             #[test]
             fn meta() {

@@ -173,6 +173,26 @@ pub trait MetricStore: Send + Sync {
         )
     }
 
+    /// Appends groups of points the way Prometheus's TSDB takes samples, and returns the points
+    /// it refused (the others are appended):
+    /// - a point newer than its series' newest point, or of a series without points, is taken;
+    /// - a point at the newest point's timestamp is dropped when it is the same (an exact
+    ///   duplicate) and refused when it differs;
+    /// - an older point is dropped when the series has the same point at its timestamp (a
+    ///   batch sent again), refused when it has another one there, and otherwise taken when it
+    ///   is at most `out_of_order_window_ns` older than the series' newest and refused when it
+    ///   is older still.
+    ///
+    /// RocksDB keeps each series' newest point in memory (rebuilt from the point log at open:
+    /// after a restart, a series whose points were all cut into chunks is checked again from
+    /// its next point), and looks for points at an older timestamp among those not yet cut
+    /// into chunks.
+    fn append_point_groups_checked(
+        &self,
+        groups: Vec<PointGroup>,
+        out_of_order_window_ns: i64,
+    ) -> Result<Vec<RefusedPoint>>;
+
     /// Series matching name and matchers that have at least one point in the range, sorted by
     /// name then labels.
     fn series(&self, query: &SeriesQuery) -> Result<Vec<Series>>;
@@ -183,6 +203,17 @@ pub trait MetricStore: Send + Sync {
 
     /// Every metric name, sorted.
     fn metric_names(&self) -> Result<Vec<String>>;
+}
+
+/// A point [`MetricStore::append_point_groups_checked`] refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedPoint {
+    /// Index of its group.
+    pub group: usize,
+    /// Index of the point in its group.
+    pub point: usize,
+    /// Why, in words (without the series: the caller has it).
+    pub reason: String,
 }
 
 /// A small key/value store for metadata: settings, alert rules, channels, state, outbox.

@@ -313,6 +313,43 @@ mod rocksdb_persistence {
         assert_eq!(store.stats().unwrap().series, 1000);
     }
 
+    /// Checked appends know each series' newest point after a reopen (from the point log), and
+    /// a log entry some of whose points were refused replays as what was taken.
+    #[test]
+    fn checked_appends_survive_a_reopen() {
+        const WINDOW: i64 = 600_000_000_000;
+        let tmp = tempfile::tempdir().unwrap();
+        let group = |points: Vec<MetricPoint>| {
+            vec![PointGroup {
+                labels: Labels::new(),
+                points,
+            }]
+        };
+        {
+            let store = RocksStore::open(tmp.path()).unwrap();
+            let r = store
+                .append_point_groups_checked(group(vec![gauge(10, 1.0), gauge(20, 2.0)]), WINDOW)
+                .unwrap();
+            assert!(r.is_empty(), "{r:?}");
+            // One refused (another value at 20), one dropped (the same at 10), one taken.
+            let r = store
+                .append_point_groups_checked(
+                    group(vec![gauge(20, 9.0), gauge(10, 1.0), gauge(30, 3.0)]),
+                    WINDOW,
+                )
+                .unwrap();
+            assert_eq!(r.len(), 1, "{r:?}");
+            assert_eq!((r[0].point, r[0].reason.contains("duplicate")), (0, true));
+        }
+        let store = RocksStore::open(tmp.path()).unwrap();
+        assert_eq!(values(&store), [(10, 1.0), (20, 2.0), (30, 3.0)]);
+        let r = store
+            .append_point_groups_checked(group(vec![gauge(30, 4.0), gauge(30, 3.0)]), WINDOW)
+            .unwrap();
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(values(&store), [(10, 1.0), (20, 2.0), (30, 3.0)]);
+    }
+
     fn rocksdb_raw_open(path: &std::path::Path) -> rocksdb::DB {
         let cfs = rocksdb::DB::list_cf(&rocksdb::Options::default(), path).unwrap();
         rocksdb::DB::open_cf(&rocksdb::Options::default(), path, cfs).unwrap()

@@ -50,11 +50,12 @@ pub(crate) async fn write(
             });
         }
     }
+    let window = state.config.metrics_out_of_order_window.as_nanos();
     let stored = state
         .blocking(move |store| {
             let _permit = permit;
             let req = prometheus::decode_write_request(&bytes, limit)?;
-            prometheus::store_write_request(store, &req)
+            prometheus::store_write_request(store, &req, window)
         })
         .await?;
     state

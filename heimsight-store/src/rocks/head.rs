@@ -68,6 +68,14 @@ impl HeadSeries {
         out
     }
 
+    /// The encoding of the last-written point at `ts`, if any.
+    pub(crate) fn last_at(&self, ts: i64) -> Option<&[u8]> {
+        (0..self.len())
+            .rev()
+            .find(|&i| self.ts[i] == ts)
+            .map(|i| self.get(i).1)
+    }
+
     /// The points in `[start, end)` in arrival order: timestamp and encoded point.
     pub(crate) fn points_in(&self, start: i64, end: i64) -> impl Iterator<Item = (i64, &[u8])> {
         (0..self.len())

@@ -21,9 +21,28 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::query::{Point, Series, SeriesPoints, SeriesQuery};
-use crate::traits::MetricStore;
+use crate::traits::{MetricStore, RefusedPoint};
 
 const SERIES_VERSION: u8 = 1;
+
+/// The newest point of each series that had one since the store opened (from appends and
+/// the replayed point log): its timestamp and the hash of its encoding. Checked appends
+/// compare points with it; it is also the lock that serializes appends.
+#[derive(Debug, Default)]
+pub(crate) struct Newest(HashMap<u64, (i64, u64)>);
+
+impl Newest {
+    /// Notes a point of series `id` at `t` whose encoding hashes to `hash`.
+    pub(crate) fn note(&mut self, id: u64, t: i64, hash: u64) {
+        match self.0.get_mut(&id) {
+            Some(x) if x.0 > t => {}
+            Some(x) => *x = (t, hash),
+            None => {
+                self.0.insert(id, (t, hash));
+            }
+        }
+    }
+}
 
 /// The bytes of a [`series_key`], kept for each known series.
 type SeriesKey = Box<[u8]>;
@@ -64,11 +83,16 @@ fn pairs(labels: &Labels) -> impl Iterator<Item = (&str, &str)> {
     labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))
 }
 
-/// Every point of `groups` with its group.
-fn points_of(groups: &[PointGroup]) -> impl Iterator<Item = (&PointGroup, &MetricPoint)> {
-    groups
-        .iter()
-        .flat_map(|g| g.points.iter().map(move |p| (g, p)))
+/// Every point of `groups`: group index, index in the group, group, point.
+fn points_of(
+    groups: &[PointGroup],
+) -> impl Iterator<Item = (usize, usize, &PointGroup, &MetricPoint)> {
+    groups.iter().enumerate().flat_map(|(gi, g)| {
+        g.points
+            .iter()
+            .enumerate()
+            .map(move |(pi, p)| (gi, pi, g, p))
+    })
 }
 
 /// The series of `p`, a point of `g`, with its complete labels.
@@ -428,6 +452,179 @@ impl Inner {
         Ok(())
     }
 
+    /// Appends groups of points; with `check` (an out-of-order window), as
+    /// [`MetricStore::append_point_groups_checked`] says, returning the refused points.
+    fn append_groups(
+        &self,
+        groups: Vec<PointGroup>,
+        check: Option<i64>,
+    ) -> Result<Vec<RefusedPoint>> {
+        let n: usize = groups.iter().map(|g| g.points.len()).sum();
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let i = self;
+        let cf_series = i.cf(CF_SERIES)?;
+        // Before taking the append lock (so concurrent requests do this in parallel): each
+        // point's encoding, and the id of its series when the series is known; the keys of the
+        // series that were not, to look for again under the lock.
+        let mut encs = Writer::with_capacity(n * 24);
+        let mut found: Vec<(Option<u64>, u64, Range<usize>, usize)> = Vec::with_capacity(n);
+        let mut unknown: Vec<u8> = Vec::new();
+        {
+            let reg = i.registry.read().unwrap_or_else(PoisonError::into_inner);
+            let mut key = Vec::with_capacity(256);
+            for (_, _, g, p) in points_of(&groups) {
+                series_key(&mut key, &p.name, g.labels_of(p));
+                let hash = key_hash(&key);
+                let id = reg.find(hash, &key);
+                let at = unknown.len();
+                if id.is_none() {
+                    unknown.extend_from_slice(&key);
+                }
+                encode_point(&mut encs, p);
+                found.push((id, hash, at..unknown.len(), encs.buf.len()));
+            }
+        }
+        let mut newest = i.point_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut refused = Vec::new();
+        // Newest point per series among those this batch takes: (timestamp, encoding's hash).
+        let mut taken: HashMap<u64, (i64, u64)> = HashMap::new();
+        let mut batch = WriteBatch::default();
+        // Series written by this batch, latest version by id.
+        let mut new_series: HashMap<u64, Series> = HashMap::new();
+        // The log entry: per point its series id, timestamp and encoding; `spans` remembers
+        // where each encoding is, for the head.
+        let mut log = Writer::with_capacity(16 + n * 16 + encs.buf.len());
+        head::encode_log_entry(&mut log, n);
+        let mut spans: Vec<(u64, i64, usize, usize)> = Vec::with_capacity(n);
+        {
+            let reg = i.registry.read().unwrap_or_else(PoisonError::into_inner);
+            // Series first seen in this batch: ids and where their keys are, by hash.
+            let mut local: HashMap<u64, Vec<(u64, Range<usize>)>> = HashMap::new();
+            let mut next = reg.next_id;
+            let heads = check.map(|_| i.heads.read().unwrap_or_else(PoisonError::into_inner));
+            let mut start = 0;
+            for ((gi, pi, g, p), (id, hash, key, end)) in points_of(&groups).zip(found) {
+                let id = id.unwrap_or_else(|| {
+                    // Another request may have added the series since.
+                    let k = &unknown[key.clone()];
+                    let here = local.get(&hash).and_then(|ids| {
+                        ids.iter()
+                            .find(|(_, r)| unknown[r.clone()] == *k)
+                            .map(|(id, _)| *id)
+                    });
+                    reg.find(hash, k).or(here).unwrap_or_else(|| {
+                        next += 1;
+                        local.entry(hash).or_default().push((next - 1, key));
+                        next - 1
+                    })
+                });
+                let enc = &encs.buf[start..end];
+                let t = p.timestamp.0;
+                let enc_hash = key_hash(enc);
+                if let (Some(window), Some(heads)) = (check, &heads) {
+                    let prior = taken.get(&id).or_else(|| newest.0.get(&id));
+                    let at_t = || {
+                        let live = heads.live.series.get(&id);
+                        let cutting = heads.cutting.as_ref().and_then(|c| c.series.get(&id));
+                        [live, cutting]
+                            .into_iter()
+                            .flatten()
+                            .find_map(|s| s.last_at(t))
+                            .map(|e| e == enc)
+                    };
+                    let prior = prior.map(|&(ts, h)| (ts, h == enc_hash));
+                    match crate::checked::verdict(t, prior, at_t, window) {
+                        crate::checked::Verdict::Take => {}
+                        crate::checked::Verdict::Drop => {
+                            start = end;
+                            continue;
+                        }
+                        crate::checked::Verdict::Refuse(reason) => {
+                            refused.push(RefusedPoint {
+                                group: gi,
+                                point: pi,
+                                reason,
+                            });
+                            start = end;
+                            continue;
+                        }
+                    }
+                }
+                match taken.get_mut(&id) {
+                    Some(x) if x.0 > t => {}
+                    Some(x) => *x = (t, enc_hash),
+                    None => {
+                        taken.insert(id, (t, enc_hash));
+                    }
+                }
+                // The latest version of the series: written earlier in this batch, or known.
+                let latest = new_series.get(&id).or_else(|| reg.by_id.get(&id));
+                if !latest.is_some_and(|s| same_meta(s, p)) {
+                    let s = series_of(g, p);
+                    batch.put_cf(cf_series, id.to_be_bytes(), encode_series(&s));
+                    new_series.insert(id, s);
+                }
+                log.varint(id);
+                log.zigzag(t);
+                log.varint(enc.len() as u64);
+                let at = log.buf.len();
+                log.raw(enc);
+                spans.push((id, t, at, log.buf.len()));
+                start = end;
+            }
+        }
+        if spans.is_empty() {
+            return Ok(refused);
+        }
+        if spans.len() < n {
+            // Points were left out: the entry's count says how many there are.
+            let mut head_len = Writer::default();
+            head::encode_log_entry(&mut head_len, n);
+            let mut fixed = Writer::with_capacity(log.buf.len());
+            head::encode_log_entry(&mut fixed, spans.len());
+            // The count is a varint: fewer points take no more bytes.
+            let shift = head_len.buf.len() - fixed.buf.len();
+            fixed.raw(&log.buf[head_len.buf.len()..]);
+            for s in &mut spans {
+                s.2 -= shift;
+                s.3 -= shift;
+            }
+            log = fixed;
+        }
+        let seq = i.point_seq.fetch_add(1, Ordering::SeqCst);
+        batch.put_cf(i.cf(CF_POINT_LOG)?, seq.to_be_bytes(), &log.buf);
+        i.add_parts(
+            &mut batch,
+            "points",
+            &i.point_parts,
+            spans.iter().map(|&(_, ts, _, _)| ts),
+        )?;
+        i.write(batch)?;
+        {
+            let mut reg = i.registry.write().unwrap_or_else(PoisonError::into_inner);
+            for (id, s) in new_series {
+                reg.insert(id, s);
+            }
+        }
+        for (id, (t, h)) in taken {
+            newest.note(id, t, h);
+        }
+        let big = {
+            let mut heads = i.heads.write().unwrap_or_else(PoisonError::into_inner);
+            heads.live.add(
+                seq,
+                spans.iter().map(|&(id, ts, a, b)| (id, ts, &log.buf[a..b])),
+            );
+            heads.live.bytes >= i.head_bytes
+        };
+        if big {
+            i.notify();
+        }
+        Ok(refused)
+    }
+
     /// Replays the point log into the head and restores the log sequence number.
     pub(crate) fn load_head(&self) -> Result<()> {
         let mut next = match self.meta_get_raw(META_INTERNAL, POINT_SEQ_KEY)? {
@@ -439,6 +636,10 @@ impl Inner {
                 })?,
             None => 0,
         };
+        let mut newest = self
+            .point_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let mut heads = self.heads.write().unwrap_or_else(PoisonError::into_inner);
         let mut entries = 0u64;
         for item in self
@@ -454,6 +655,9 @@ impl Inner {
                 })?;
             let mut points = Vec::new();
             head::decode_log_entry(&v, |id, ts, enc| points.push((id, ts, enc)))?;
+            for &(id, ts, enc) in &points {
+                newest.note(id, ts, key_hash(enc));
+            }
             heads.live.add(seq, points.into_iter());
             next = next.max(seq + 1);
             entries += 1;
@@ -698,106 +902,15 @@ impl MetricStore for RocksStore {
     }
 
     fn append_point_groups(&self, groups: Vec<PointGroup>) -> Result<()> {
-        let n: usize = groups.iter().map(|g| g.points.len()).sum();
-        if n == 0 {
-            return Ok(());
-        }
-        let i = &self.inner;
-        let cf_series = i.cf(CF_SERIES)?;
-        // Before taking the append lock (so concurrent requests do this in parallel): each
-        // point's encoding, and the id of its series when the series is known; the keys of the
-        // series that were not, to look for again under the lock.
-        let mut encs = Writer::with_capacity(n * 24);
-        let mut found: Vec<(Option<u64>, u64, Range<usize>, usize)> = Vec::with_capacity(n);
-        let mut unknown: Vec<u8> = Vec::new();
-        {
-            let reg = i.registry.read().unwrap_or_else(PoisonError::into_inner);
-            let mut key = Vec::with_capacity(256);
-            for (g, p) in points_of(&groups) {
-                series_key(&mut key, &p.name, g.labels_of(p));
-                let hash = key_hash(&key);
-                let id = reg.find(hash, &key);
-                let at = unknown.len();
-                if id.is_none() {
-                    unknown.extend_from_slice(&key);
-                }
-                encode_point(&mut encs, p);
-                found.push((id, hash, at..unknown.len(), encs.buf.len()));
-            }
-        }
-        let _g = i.point_lock.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut batch = WriteBatch::default();
-        // Series written by this batch, latest version by id.
-        let mut new_series: HashMap<u64, Series> = HashMap::new();
-        // The log entry: per point its series id, timestamp and encoding; `spans` remembers
-        // where each encoding is, for the head.
-        let mut log = Writer::with_capacity(16 + n * 16 + encs.buf.len());
-        head::encode_log_entry(&mut log, n);
-        let mut spans: Vec<(u64, i64, usize, usize)> = Vec::with_capacity(n);
-        {
-            let reg = i.registry.read().unwrap_or_else(PoisonError::into_inner);
-            // Series first seen in this batch: ids and where their keys are, by hash.
-            let mut local: HashMap<u64, Vec<(u64, Range<usize>)>> = HashMap::new();
-            let mut next = reg.next_id;
-            let mut start = 0;
-            for ((g, p), (id, hash, key, end)) in points_of(&groups).zip(found) {
-                let id = id.unwrap_or_else(|| {
-                    // Another request may have added the series since.
-                    let k = &unknown[key.clone()];
-                    let here = local.get(&hash).and_then(|ids| {
-                        ids.iter()
-                            .find(|(_, r)| unknown[r.clone()] == *k)
-                            .map(|(id, _)| *id)
-                    });
-                    reg.find(hash, k).or(here).unwrap_or_else(|| {
-                        next += 1;
-                        local.entry(hash).or_default().push((next - 1, key));
-                        next - 1
-                    })
-                });
-                // The latest version of the series: written earlier in this batch, or known.
-                let latest = new_series.get(&id).or_else(|| reg.by_id.get(&id));
-                if !latest.is_some_and(|s| same_meta(s, p)) {
-                    let s = series_of(g, p);
-                    batch.put_cf(cf_series, id.to_be_bytes(), encode_series(&s));
-                    new_series.insert(id, s);
-                }
-                log.varint(id);
-                log.zigzag(p.timestamp.0);
-                log.varint((end - start) as u64);
-                let at = log.buf.len();
-                log.raw(&encs.buf[start..end]);
-                spans.push((id, p.timestamp.0, at, log.buf.len()));
-                start = end;
-            }
-        }
-        let seq = i.point_seq.fetch_add(1, Ordering::SeqCst);
-        batch.put_cf(i.cf(CF_POINT_LOG)?, seq.to_be_bytes(), &log.buf);
-        i.add_parts(
-            &mut batch,
-            "points",
-            &i.point_parts,
-            spans.iter().map(|&(_, ts, _, _)| ts),
-        )?;
-        i.write(batch)?;
-        {
-            let mut reg = i.registry.write().unwrap_or_else(PoisonError::into_inner);
-            for (id, s) in new_series {
-                reg.insert(id, s);
-            }
-        }
-        let big = {
-            let mut heads = i.heads.write().unwrap_or_else(PoisonError::into_inner);
-            heads.live.add(
-                seq,
-                spans.iter().map(|&(id, ts, a, b)| (id, ts, &log.buf[a..b])),
-            );
-            heads.live.bytes >= i.head_bytes
-        };
-        if big {
-            i.notify();
-        }
-        Ok(())
+        self.inner.append_groups(groups, None).map(drop)
+    }
+
+    fn append_point_groups_checked(
+        &self,
+        groups: Vec<PointGroup>,
+        window_ns: i64,
+    ) -> Result<Vec<RefusedPoint>> {
+        self.inner.append_groups(groups, Some(window_ns))
     }
 
     fn series(&self, q: &SeriesQuery) -> Result<Vec<Series>> {

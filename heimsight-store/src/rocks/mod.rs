@@ -297,8 +297,9 @@ pub(crate) struct Inner {
     pub(crate) span_parts: Mutex<BTreeMap<u32, PartStat>>,
     pub(crate) point_parts: Mutex<BTreeMap<u32, PartStat>>,
     pub(crate) registry: RwLock<metrics::Registry>,
-    /// Serializes point appends (series registration, point log order).
-    pub(crate) point_lock: Mutex<()>,
+    /// Serializes point appends (series registration, point log order); holds each
+    /// series' newest point.
+    pub(crate) point_lock: Mutex<metrics::Newest>,
     /// Metric points not yet in chunks.
     pub(crate) heads: RwLock<head::Heads>,
     /// Next point log sequence number.
@@ -503,7 +504,7 @@ impl RocksStore {
             span_parts: Mutex::new(BTreeMap::new()),
             point_parts: Mutex::new(BTreeMap::new()),
             registry: RwLock::new(metrics::Registry::default()),
-            point_lock: Mutex::new(()),
+            point_lock: Mutex::new(metrics::Newest::default()),
             heads: RwLock::new(head::Heads::default()),
             point_seq: AtomicU64::new(0),
             cut_lock: Mutex::new(()),
