@@ -432,12 +432,14 @@ pub fn store_write_request(
     let mut accepted: usize = c.items.iter().map(|g| g.points.len()).sum();
     if !c.items.is_empty() {
         let groups = std::mem::take(&mut c.items);
-        // The series of refused points, named as Prometheus names them.
-        let names: Vec<String> = groups.iter().map(series_name).collect();
-        let refused = store.append_point_groups_checked(groups, out_of_order_window_ns)?;
+        let refused = store.append_point_groups_checked(&groups, out_of_order_window_ns)?;
         accepted -= refused.len();
         for r in refused {
-            c.reject(format!("series {}: {}", names[r.group], r.reason));
+            c.reject(format!(
+                "series {}: {}",
+                series_name(&groups[r.group]),
+                r.reason
+            ));
         }
     }
     let error_message = c.error_message();

@@ -174,7 +174,7 @@ impl MetricStore for MemoryStore {
 
     fn append_point_groups_checked(
         &self,
-        groups: Vec<PointGroup>,
+        groups: &[PointGroup],
         window_ns: i64,
     ) -> Result<Vec<RefusedPoint>> {
         let mut g = self.write();

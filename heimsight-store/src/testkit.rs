@@ -982,7 +982,7 @@ pub fn checked_metric_appends(store: &dyn Store) {
             points,
         };
         store
-            .append_point_groups_checked(vec![group], WINDOW)
+            .append_point_groups_checked(&[group], WINDOW)
             .unwrap()
             .into_iter()
             .map(|r| format!("{}: {}", r.point, r.reason))

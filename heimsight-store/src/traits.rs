@@ -189,7 +189,7 @@ pub trait MetricStore: Send + Sync {
     /// into chunks.
     fn append_point_groups_checked(
         &self,
-        groups: Vec<PointGroup>,
+        groups: &[PointGroup],
         out_of_order_window_ns: i64,
     ) -> Result<Vec<RefusedPoint>>;
 

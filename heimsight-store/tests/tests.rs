@@ -320,7 +320,7 @@ mod rocksdb_persistence {
         const WINDOW: i64 = 600_000_000_000;
         let tmp = tempfile::tempdir().unwrap();
         let group = |points: Vec<MetricPoint>| {
-            vec![PointGroup {
+            [PointGroup {
                 labels: Labels::new(),
                 points,
             }]
@@ -328,13 +328,13 @@ mod rocksdb_persistence {
         {
             let store = RocksStore::open(tmp.path()).unwrap();
             let r = store
-                .append_point_groups_checked(group(vec![gauge(10, 1.0), gauge(20, 2.0)]), WINDOW)
+                .append_point_groups_checked(&group(vec![gauge(10, 1.0), gauge(20, 2.0)]), WINDOW)
                 .unwrap();
             assert!(r.is_empty(), "{r:?}");
             // One refused (another value at 20), one dropped (the same at 10), one taken.
             let r = store
                 .append_point_groups_checked(
-                    group(vec![gauge(20, 9.0), gauge(10, 1.0), gauge(30, 3.0)]),
+                    &group(vec![gauge(20, 9.0), gauge(10, 1.0), gauge(30, 3.0)]),
                     WINDOW,
                 )
                 .unwrap();
@@ -344,7 +344,7 @@ mod rocksdb_persistence {
         let store = RocksStore::open(tmp.path()).unwrap();
         assert_eq!(values(&store), [(10, 1.0), (20, 2.0), (30, 3.0)]);
         let r = store
-            .append_point_groups_checked(group(vec![gauge(30, 4.0), gauge(30, 3.0)]), WINDOW)
+            .append_point_groups_checked(&group(vec![gauge(30, 4.0), gauge(30, 3.0)]), WINDOW)
             .unwrap();
         assert_eq!(r.len(), 1, "{r:?}");
         assert_eq!(values(&store), [(10, 1.0), (20, 2.0), (30, 3.0)]);

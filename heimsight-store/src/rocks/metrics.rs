@@ -456,7 +456,7 @@ impl Inner {
     /// [`MetricStore::append_point_groups_checked`] says, returning the refused points.
     fn append_groups(
         &self,
-        groups: Vec<PointGroup>,
+        groups: &[PointGroup],
         check: Option<i64>,
     ) -> Result<Vec<RefusedPoint>> {
         let n: usize = groups.iter().map(|g| g.points.len()).sum();
@@ -474,7 +474,7 @@ impl Inner {
         {
             let reg = i.registry.read().unwrap_or_else(PoisonError::into_inner);
             let mut key = Vec::with_capacity(256);
-            for (_, _, g, p) in points_of(&groups) {
+            for (_, _, g, p) in points_of(groups) {
                 series_key(&mut key, &p.name, g.labels_of(p));
                 let hash = key_hash(&key);
                 let id = reg.find(hash, &key);
@@ -505,7 +505,7 @@ impl Inner {
             let mut next = reg.next_id;
             let heads = check.map(|_| i.heads.read().unwrap_or_else(PoisonError::into_inner));
             let mut start = 0;
-            for ((gi, pi, g, p), (id, hash, key, end)) in points_of(&groups).zip(found) {
+            for ((gi, pi, g, p), (id, hash, key, end)) in points_of(groups).zip(found) {
                 let id = id.unwrap_or_else(|| {
                     // Another request may have added the series since.
                     let k = &unknown[key.clone()];
@@ -902,12 +902,12 @@ impl MetricStore for RocksStore {
     }
 
     fn append_point_groups(&self, groups: Vec<PointGroup>) -> Result<()> {
-        self.inner.append_groups(groups, None).map(drop)
+        self.inner.append_groups(&groups, None).map(drop)
     }
 
     fn append_point_groups_checked(
         &self,
-        groups: Vec<PointGroup>,
+        groups: &[PointGroup],
         window_ns: i64,
     ) -> Result<Vec<RefusedPoint>> {
         self.inner.append_groups(groups, Some(window_ns))
