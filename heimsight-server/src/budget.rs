@@ -238,6 +238,14 @@ impl BodyError {
     }
 }
 
+/// The length a request declares in `Content-Length`, if it is a number.
+pub(crate) fn declared_length(headers: &axum::http::HeaderMap) -> Option<u64> {
+    headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
 /// Reads a whole request body of at most `limit` bytes, reserving budget for it as it arrives
 /// (all at once when the length is declared, or known from the body). The permit holds the
 /// body's bytes.

@@ -34,7 +34,7 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -248,11 +248,7 @@ where
         let layer = self.layer.clone();
         Box::pin(async move {
             let (parts, body) = req.into_parts();
-            let declared = parts
-                .headers
-                .get(CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok());
+            let declared = crate::budget::declared_length(&parts.headers);
             match crate::budget::read_body(body, &layer.budget, layer.max_body_bytes, declared)
                 .await
             {

@@ -225,11 +225,7 @@ where
 async fn budget_layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let limit = state.config.max_body_bytes;
     let (parts, body) = req.into_parts();
-    let declared = parts
-        .headers
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let declared = budget::declared_length(&parts.headers);
     let (bytes, mut permit) = match budget::read_body(
         body,
         &state.budget,

@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -157,10 +157,7 @@ async fn try_export(
     enc: Encoding,
 ) -> Result<(super::Outcome, usize), ExportError> {
     let coding = content_encoding(headers)?;
-    let declared = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let declared = budget::declared_length(headers);
     let limit = state.config.max_body_bytes;
     let (bytes, mut permit) = budget::read_body(body, &state.budget, limit, declared).await?;
     let size = bytes.len();

@@ -64,12 +64,7 @@ async fn rate_limit(
     let bytes = (group == RouteGroup::Ingest)
         .then(|| {
             use axum::body::HttpBody as _;
-            parts
-                .headers
-                .get(axum::http::header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .or_else(|| body.size_hint().exact())
+            crate::budget::declared_length(&parts.headers).or_else(|| body.size_hint().exact())
         })
         .flatten();
     let refuse = |limited: crate::limits::Limited| {

@@ -9,7 +9,7 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::header::{CONTENT_ENCODING, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use heimsight_ingest::prometheus;
 
@@ -24,10 +24,7 @@ pub(crate) async fn write(
     body: Body,
 ) -> Result<StatusCode, ApiError> {
     check_headers(&headers)?;
-    let declared = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let declared = budget::declared_length(&headers);
     let limit = state.config.max_body_bytes;
     let (bytes, mut permit) = budget::read_body(body, &state.budget, limit, declared).await?;
     let size = bytes.len();
