@@ -142,7 +142,9 @@ pub(crate) struct BenchArgs {
 
     /// Generate this many request bodies up front and send them over and over, instead of
     /// fresh data for every request (0). Takes the driver's own cost out of the measurement;
-    /// repeated metric points replace each other instead of adding up.
+    /// repeated metric points replace each other instead of adding up — except over remote
+    /// write, where each pass moves the samples' timestamps past the previous pass's (the
+    /// bodies are encoded again), so every sample is a new one.
     #[arg(long, default_value_t = 0)]
     pub(crate) pool: usize,
 
@@ -326,6 +328,10 @@ pub(crate) async fn run(args: BenchArgs) -> Result<()> {
         let pool_size = args.pool.div_ceil(generators);
         threads.push(std::thread::spawn(move || {
             let mut generator = Generator::with_config(seed, driver_config(signal));
+            if how.protocol == BenchProtocol::PrometheusRemoteWrite && pool_size > 0 {
+                replay_shifted(&mut generator, batch, pool_size, &stop, &tx);
+                return;
+            }
             let mut pool: Vec<Body> = Vec::with_capacity(pool_size);
             while pool.len() < pool_size {
                 match encode(&mut generator, signal, batch, how) {
@@ -646,6 +652,50 @@ fn encode(generator: &mut Generator, signal: BenchSignal, batch: usize, how: How
         records: records as u64,
         len,
     })
+}
+
+/// Remote write with `--pool`: `pool_size` write requests generated once, then sent over and
+/// over with every sample's timestamp moved past the previous pass, so each is a new sample.
+fn replay_shifted(
+    generator: &mut Generator,
+    batch: usize,
+    pool_size: usize,
+    stop: &AtomicBool,
+    tx: &tokio::sync::mpsc::Sender<Body>,
+) {
+    use heimsight_ingest::prometheus;
+    let pool: Vec<prometheus::proto::WriteRequest> = (0..pool_size)
+        .map(|_| prometheus::points_to_write_request(&generator.points(batch)))
+        .collect();
+    let stamps = || {
+        pool.iter()
+            .flat_map(|r| &r.timeseries)
+            .flat_map(|t| &t.samples)
+            .map(|s| s.timestamp)
+    };
+    let span = stamps().max().unwrap_or(0) - stamps().min().unwrap_or(0) + 1;
+    for pass in 0i64.. {
+        for req in &pool {
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
+            let mut req = req.clone();
+            for s in req.timeseries.iter_mut().flat_map(|t| &mut t.samples) {
+                s.timestamp += pass * span;
+            }
+            let records = req.timeseries.iter().map(|t| t.samples.len() as u64).sum();
+            let bytes = prometheus::encode_write_request(&req);
+            let len = bytes.len() as u64;
+            let body = Body {
+                payload: Payload::Http(bytes),
+                records,
+                len,
+            };
+            if tx.blocking_send(body).is_err() {
+                return;
+            }
+        }
+    }
 }
 
 fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
