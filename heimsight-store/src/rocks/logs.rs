@@ -611,17 +611,7 @@ fn index_rows(
     if !f.trace_ids.is_empty() {
         let mut rows = Vec::new();
         for t in &f.trace_ids {
-            let id = t.as_bytes();
-            let by_prefix = tr.rows(
-                &c.key,
-                terms::NS_TRACE_PREFIXES,
-                &id[..terms::TRACE_PREFIX],
-                n,
-            )?;
-            // A prefix may be another id's too: the trace column decides.
-            exact &= by_prefix.is_empty();
-            rows.extend(by_prefix);
-            rows.extend(tr.rows(&c.key, terms::NS_TRACES, id, n)?);
+            rows.extend(tr.rows(&c.key, terms::NS_TRACES, t.as_bytes(), n)?);
         }
         rows.sort_unstable();
         rows.dedup();
@@ -1171,12 +1161,7 @@ mod tests {
                 r.attributes
                     .insert("user".into(), format!("user{}", i % 11).into());
                 if i % 5 == 0 {
-                    let mut id = [(i % 250) as u8 + 1; 16];
-                    if i % 3 == 0 {
-                        // Ids sharing the index's prefix with `TraceId([6; 16])`.
-                        id[..4].copy_from_slice(&[6; 4]);
-                    }
-                    r.trace_id = Some(TraceId(id));
+                    r.trace_id = Some(TraceId([(i % 250) as u8 + 1; 16]));
                 }
                 r
             })

@@ -123,8 +123,7 @@ fn add_terms(totals: &mut [(u64, u64); 4], recs: &[LogRecord]) {
         let mut counts = [0u64; 4];
         terms::for_each_entry(&value, &mut |term, p| {
             let rows = p.rows()?;
-            let trace = [terms::NS_TRACES, terms::NS_TRACE_PREFIXES].contains(&suffix[0]);
-            let kind = match (trace, rows.len() == 1) {
+            let kind = match (suffix[0] == terms::NS_TRACES, rows.len() == 1) {
                 (true, _) => 3,
                 (false, true) if term.iter().any(u8::is_ascii_digit) => 0,
                 (false, true) => 1,

@@ -1,13 +1,9 @@
 //! The term index of log blocks: for each block a merge writes, the distinct tokens of its
-//! messages (as [`tokenize`] makes them) and the first [`TRACE_PREFIX`] bytes of its trace ids,
-//! each with the rows that hold it. A trace id's rows are those of its prefix whose trace
-//! column holds the id: trace ids are random, so a prefix is nearly always one id, and four
-//! bytes instead of sixteen take about half the index's trace entries' size.
+//! messages (as [`tokenize`] makes them) and its trace ids, each with the rows that hold it.
 //!
 //! It lives in a column family of its own, in groups of sorted entries: the key of a group is
-//! the block's key, a namespace byte (`w` for words, `p` for trace id prefixes, `t` for whole
-//! trace ids in blocks indexed before prefixes) and the first entry of the group; its value the
-//! group's entries (front-coded) with their row lists. Looking up a
+//! the block's key, a namespace byte (`w` for words, `t` for trace ids) and the first entry of
+//! the group; its value the group's entries (front-coded) with their row lists. Looking up a
 //! word is one seek and one small value per block, whatever the block's size; a substring of
 //! a word reads the block's word groups, never its messages.
 //!
@@ -25,12 +21,8 @@ use crate::query::is_token_char;
 
 /// Namespace byte of message words.
 pub(crate) const NS_WORDS: u8 = b'w';
-/// Namespace byte of whole trace ids (blocks indexed before trace id prefixes; read only).
+/// Namespace byte of trace ids.
 pub(crate) const NS_TRACES: u8 = b't';
-/// Namespace byte of trace id prefixes.
-pub(crate) const NS_TRACE_PREFIXES: u8 = b'p';
-/// Bytes of a trace id the index keeps.
-pub(crate) const TRACE_PREFIX: usize = 4;
 /// Entries per group at most.
 const GROUP_ENTRIES: usize = 128;
 /// A group is closed once its value reaches this many bytes.
@@ -118,7 +110,6 @@ pub(crate) fn build(recs: &[LogRecord]) -> Vec<(Vec<u8>, Vec<u8>)> {
     let n = recs.len();
     let mut words: HashMap<Cow<'_, str>, Vec<u32>, FastHash> = HashMap::default();
     let mut traces: HashMap<&[u8], Vec<u32>, FastHash> = HashMap::default();
-    // (Rows are visited in order, so each list stays ascending when ids share a prefix.)
     for (i, r) in recs.iter().enumerate() {
         let row = i as u32;
         for t in r.body.split(|c: char| !is_token_char(c)) {
@@ -136,7 +127,7 @@ pub(crate) fn build(recs: &[LogRecord]) -> Vec<(Vec<u8>, Vec<u8>)> {
             }
         }
         if let Some(t) = &r.trace_id {
-            let list = traces.entry(&t.as_bytes()[..TRACE_PREFIX]).or_default();
+            let list = traces.entry(t.as_bytes()).or_default();
             if list.last() != Some(&row) {
                 list.push(row);
             }
@@ -148,7 +139,7 @@ pub(crate) fn build(recs: &[LogRecord]) -> Vec<(Vec<u8>, Vec<u8>)> {
     groups(NS_WORDS, &words, n, &mut out);
     let mut traces: Vec<(&[u8], Vec<u32>)> = traces.into_iter().collect();
     traces.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    groups(NS_TRACE_PREFIXES, &traces, n, &mut out);
+    groups(NS_TRACES, &traces, n, &mut out);
     out
 }
 
@@ -356,7 +347,7 @@ mod tests {
                 .filter(|(_, r)| r.trace_id == Some(TraceId([t; 16])))
                 .map(|(i, _)| i)
                 .collect();
-            assert_eq!(lookup(NS_TRACE_PREFIXES, &[t; TRACE_PREFIX]), Some(rows));
+            assert_eq!(lookup(NS_TRACES, &[t; 16]), Some(rows));
         }
         // Every entry once, in order, across the word groups.
         let mut seen = Vec::new();
