@@ -224,7 +224,7 @@ impl BodyError {
 
     /// The error of a failed reservation of `needed` bytes in total: over the whole budget, or
     /// just not now.
-    fn no_budget(budget: &IngestBudget, needed: usize) -> BodyError {
+    pub(crate) fn no_budget(budget: &IngestBudget, needed: usize) -> BodyError {
         if needed > budget.total() {
             BodyError::TooLarge {
                 limit: budget.total(),

@@ -194,19 +194,22 @@ impl MetricStore for MemoryStore {
                 };
                 match crate::checked::verdict(p.timestamp.0, newest, at_t, window_ns) {
                     crate::checked::Verdict::Take => {
-                        let labels = key.1.clone();
-                        let entry = g.series.entry(key).or_insert_with(|| {
-                            let series = Series {
-                                labels,
-                                ..Series::of(p)
-                            };
-                            (series, BTreeMap::new())
-                        });
-                        entry.0 = Series {
-                            labels: entry.0.labels.clone(),
+                        // The series takes the point's kind and metadata, as in `append_points`.
+                        let series = Series {
+                            labels: key.1.clone(),
                             ..Series::of(p)
                         };
-                        entry.1.insert(p.timestamp.0, point);
+                        let points = match g.series.entry(key) {
+                            std::collections::btree_map::Entry::Occupied(e) => {
+                                let entry = e.into_mut();
+                                entry.0 = series;
+                                &mut entry.1
+                            }
+                            std::collections::btree_map::Entry::Vacant(e) => {
+                                &mut e.insert((series, BTreeMap::new())).1
+                            }
+                        };
+                        points.insert(p.timestamp.0, point);
                     }
                     crate::checked::Verdict::Drop => {}
                     crate::checked::Verdict::Refuse(reason) => refused.push(RefusedPoint {

@@ -38,13 +38,7 @@ pub(crate) async fn write(
             .into());
         }
         if !permit.grow(len) {
-            return Err(ApiError::TooManyRequests {
-                message: BodyError::Throttled {
-                    budget: state.budget.total(),
-                }
-                .message(),
-                retry_after_secs: budget::RETRY_AFTER_SECS,
-            });
+            return Err(BodyError::no_budget(&state.budget, permit.bytes() + len).into());
         }
     }
     let window = state.config.metrics_out_of_order_window.as_nanos();
@@ -89,8 +83,7 @@ fn check_headers(headers: &HeaderMap) -> Result<(), ApiError> {
         if let Some(proto) = text
             .split(';')
             .skip(1)
-            .filter_map(|p| p.trim().strip_prefix("proto="))
-            .next()
+            .find_map(|p| p.trim().strip_prefix("proto="))
             && proto != "prometheus.WriteRequest"
         {
             return Err(ApiError::UnsupportedMediaType(format!(

@@ -488,8 +488,8 @@ impl Inner {
         }
         let mut newest = i.point_lock.lock().unwrap_or_else(PoisonError::into_inner);
         let mut refused = Vec::new();
-        // Newest point per series among those this batch takes: (timestamp, encoding's hash).
-        let mut taken: HashMap<u64, (i64, u64)> = HashMap::new();
+        // Newest point per series among those this batch takes.
+        let mut taken = Newest::default();
         let mut batch = WriteBatch::default();
         // Series written by this batch, latest version by id.
         let mut new_series: HashMap<u64, Series> = HashMap::new();
@@ -524,7 +524,7 @@ impl Inner {
                 let t = p.timestamp.0;
                 let enc_hash = key_hash(enc);
                 if let (Some(window), Some(heads)) = (check, &heads) {
-                    let prior = taken.get(&id).or_else(|| newest.0.get(&id));
+                    let prior = taken.0.get(&id).or_else(|| newest.0.get(&id));
                     let at_t = || {
                         let live = heads.live.series.get(&id);
                         let cutting = heads.cutting.as_ref().and_then(|c| c.series.get(&id));
@@ -552,13 +552,7 @@ impl Inner {
                         }
                     }
                 }
-                match taken.get_mut(&id) {
-                    Some(x) if x.0 > t => {}
-                    Some(x) => *x = (t, enc_hash),
-                    None => {
-                        taken.insert(id, (t, enc_hash));
-                    }
-                }
+                taken.note(id, t, enc_hash);
                 // The latest version of the series: written earlier in this batch, or known.
                 let latest = new_series.get(&id).or_else(|| reg.by_id.get(&id));
                 if !latest.is_some_and(|s| same_meta(s, p)) {
@@ -608,7 +602,7 @@ impl Inner {
                 reg.insert(id, s);
             }
         }
-        for (id, (t, h)) in taken {
+        for (id, (t, h)) in taken.0 {
             newest.note(id, t, h);
         }
         let big = {
